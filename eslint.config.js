@@ -1,0 +1,59 @@
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+import reactHooks from 'eslint-plugin-react-hooks';
+import globals from 'globals';
+
+/**
+ * Layering (see ARCHITECTURE.md): imports only point down.
+ * views -> stores -> host -> {transport, runtime, persistence} -> core -> protocol.
+ * Each zone below lists what it must NOT import.
+ */
+const forbid = (target, from, message) => ({ target, from, message });
+
+export default tseslint.config(
+  { ignores: ['dist/**', 'node_modules/**', 'test-results/**', 'playwright-report/**', 'e2e-artifacts/**', 'public/**', 'bench/results.json'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    languageOptions: { globals: { ...globals.browser, ...globals.node } },
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/consistent-type-imports': 'error',
+      'no-console': 'off',
+    },
+  },
+  {
+    files: ['src/**/*.{ts,tsx}'],
+    plugins: { 'react-hooks': reactHooks },
+    rules: {
+      'react-hooks/rules-of-hooks': 'error',
+      'react-hooks/exhaustive-deps': 'warn',
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            { name: 'peerjs', message: 'Only src/transport/peerjsTransport.ts may import peerjs.' },
+            { name: 'onnxruntime-web', message: 'Only src/runtime/ortEngine.ts may import onnxruntime-web.' },
+            { name: 'idb', message: 'Only src/persistence/db.ts may import idb.' },
+          ],
+        },
+      ],
+    },
+  },
+  { files: ['src/transport/peerjsTransport.ts'], rules: { 'no-restricted-imports': 'off' } },
+  { files: ['src/runtime/ortEngine.ts'], rules: { 'no-restricted-imports': 'off' } },
+  { files: ['src/persistence/db.ts'], rules: { 'no-restricted-imports': 'off' } },
+  {
+    // The pure core: no time, no randomness, no I/O, no outer layers.
+    files: ['src/core/**/*.ts', 'src/protocol/**/*.ts'],
+    rules: {
+      'no-restricted-globals': ['error', 'window', 'document', 'localStorage', 'indexedDB', 'fetch', 'setTimeout', 'setInterval', 'performance', 'crypto', 'navigator'],
+      'no-restricted-properties': [
+        'error',
+        { object: 'Date', property: 'now', message: 'Pass time in as a parameter.' },
+        { object: 'Math', property: 'random', message: 'Pass an Rng in as a parameter.' },
+      ],
+      'no-restricted-syntax': ['error', { selector: "NewExpression[callee.name='Date']", message: 'Pass time in as a parameter.' }],
+    },
+  },
+);

@@ -1,0 +1,196 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { startServer, type RunningServer } from './app.ts';
+import { loadConfig, parseIceServers } from './config.ts';
+import { PEER_ID_PATH, SIGNALING_WS_PATH } from './signaling.ts';
+import { createTimerScope } from './timerScope.ts';
+
+const INDEX = '<!doctype html><html><head><title>Quorum</title></head><body><div id="root"></div></body></html>';
+
+let distDir = '';
+beforeAll(() => {
+  distDir = fs.mkdtempSync(path.join(os.tmpdir(), 'quorum-dist-'));
+  fs.writeFileSync(path.join(distDir, 'index.html'), INDEX);
+  fs.mkdirSync(path.join(distDir, 'assets'));
+  fs.writeFileSync(path.join(distDir, 'assets', 'index-abc123.js'), 'console.log(1)');
+  fs.mkdirSync(path.join(distDir, 'ort'));
+  fs.writeFileSync(path.join(distDir, 'ort', 'x.wasm'), Buffer.from([0, 97, 115, 109, 1, 0, 0, 0]));
+  fs.writeFileSync(path.join(distDir, 'ort', 'x.mjs'), 'export {}');
+});
+afterAll(() => fs.rmSync(distDir, { recursive: true, force: true }));
+
+const running: RunningServer[] = [];
+async function start(extra: Parameters<typeof startServer>[0] = {}): Promise<RunningServer> {
+  const s = await startServer({ port: 0, host: '127.0.0.1', distDir, ...extra });
+  running.push(s);
+  return s;
+}
+afterEach(async () => {
+  await Promise.all(running.splice(0).map((s) => s.close()));
+  delete process.env['QUORUM_ICE_SERVERS'];
+});
+
+function expectIsolated(res: Response): void {
+  expect(res.headers.get('cross-origin-opener-policy')).toBe('same-origin');
+  expect(res.headers.get('cross-origin-embedder-policy')).toBe('require-corp');
+  expect(res.headers.get('cross-origin-resource-policy')).toBe('same-origin');
+}
+
+function firstMessage(url: string, protocol?: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const ws = protocol ? new WebSocket(url, protocol) : new WebSocket(url);
+    const timer = setTimeout(() => {
+      ws.terminate();
+      reject(new Error(`no message from ${url}`));
+    }, 5000);
+    ws.on('message', (data: Buffer) => {
+      clearTimeout(timer);
+      ws.close();
+      resolve(data.toString());
+    });
+    ws.on('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+  });
+}
+
+describe('startServer', () => {
+  it('serves index.html with cross-origin isolation headers', async () => {
+    const s = await start();
+    expect(s.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    const res = await fetch(`${s.url}/`);
+    expect(res.status).toBe(200);
+    expectIsolated(res);
+    expect(res.headers.get('x-powered-by')).toBeNull();
+    expect(await res.text()).toContain('<title>Quorum</title>');
+  });
+
+  it('falls back to index.html for deep links but not for missing files', async () => {
+    const s = await start();
+    const deep = await fetch(`${s.url}/volunteer/some/where`);
+    expect(deep.status).toBe(200);
+    expect(await deep.text()).toContain('<title>Quorum</title>');
+    for (const missing of ['/missing.js', '/assets/nope-123.js', '/ort/nope.wasm', '/peerjs/nope/nope/nope']) {
+      const res = await fetch(`${s.url}${missing}`);
+      expect(res.status, missing).toBe(404);
+      expectIsolated(res);
+    }
+  });
+
+  it('serves wasm as application/wasm and hashed assets with a long cache', async () => {
+    const s = await start();
+    const wasm = await fetch(`${s.url}/ort/x.wasm`);
+    expect(wasm.status).toBe(200);
+    expect(wasm.headers.get('content-type')).toBe('application/wasm');
+    expectIsolated(wasm);
+    const mjs = await fetch(`${s.url}/ort/x.mjs`);
+    expect(mjs.headers.get('content-type')).toMatch(/^text\/javascript/);
+    const asset = await fetch(`${s.url}/assets/index-abc123.js`);
+    expect(asset.headers.get('cache-control')).toContain('immutable');
+    const index = await fetch(`${s.url}/`);
+    expect(index.headers.get('cache-control')).toBe('no-cache');
+  });
+
+  it('answers /config.json with no ICE servers by default', async () => {
+    const s = await start();
+    const res = await fetch(`${s.url}/config.json`);
+    expect(res.status).toBe(200);
+    expectIsolated(res);
+    expect(await res.json()).toEqual({ iceServers: [] });
+  });
+
+  it('answers /config.json with QUORUM_ICE_SERVERS', async () => {
+    const ice = [{ urls: 'stun:stun.example.org:3478' }, { urls: ['turn:t.example.org'], username: 'u', credential: 'p' }];
+    process.env['QUORUM_ICE_SERVERS'] = JSON.stringify(ice);
+    const s = await start();
+    expect(await (await fetch(`${s.url}/config.json`)).json()).toEqual({ iceServers: ice });
+  });
+
+  it('refuses to start when QUORUM_ICE_SERVERS is not valid JSON', async () => {
+    process.env['QUORUM_ICE_SERVERS'] = '[{urls: stun:oops}';
+    await expect(start()).rejects.toThrow(/QUORUM_ICE_SERVERS is not valid JSON/);
+  });
+
+  it('refuses to start without a built app', async () => {
+    await expect(start({ distDir: path.join(distDir, 'nowhere') })).rejects.toThrow(/No index\.html/);
+  });
+
+  it('answers /healthz', async () => {
+    const s = await start();
+    const body = (await (await fetch(`${s.url}/healthz`)).json()) as Record<string, unknown>;
+    expect(body['status']).toBe('ok');
+    expect(body['signalingClients']).toBe(0);
+  });
+
+  it('hands out peer ids at /peerjs and opens signaling sockets', async () => {
+    const s = await start();
+    const res = await fetch(`${s.url}${PEER_ID_PATH}`);
+    expect(res.status).toBe(200);
+    expectIsolated(res);
+    const id = await res.text();
+    expect(id).toMatch(/^[0-9a-f-]{36}$/);
+    const info = await fetch(`${s.url}/peerjs/`);
+    expect(((await info.json()) as { name: string }).name).toBe('PeerJS Server');
+
+    const wsBase = s.url.replace(/^http/, 'ws');
+    const msg = await firstMessage(`${wsBase}${SIGNALING_WS_PATH}?key=peerjs&id=${id}&token=t0`);
+    expect(JSON.parse(msg)).toEqual({ type: 'OPEN' });
+    await expect(firstMessage(`${wsBase}/not-signaling`)).rejects.toThrow(/404/);
+  });
+
+  it('closes with open signaling sockets and leaves nothing behind', async () => {
+    const s = await start();
+    const ws = new WebSocket(`${s.url.replace(/^http/, 'ws')}${SIGNALING_WS_PATH}?key=peerjs&id=p1&token=t1`);
+    await new Promise((resolve) => ws.once('message', resolve));
+    expect(s.signaling.clientCount()).toBe(1);
+    const closed = new Promise((resolve) => ws.once('close', resolve));
+    await s.close();
+    await closed;
+    expect(s.signaling.active).toBe(false);
+    expect(s.httpServer.listening).toBe(false);
+    await s.close(); // idempotent
+  });
+});
+
+describe('config', () => {
+  it('parses ICE servers and rejects bad shapes with clear messages', () => {
+    expect(parseIceServers(undefined)).toEqual([]);
+    expect(parseIceServers('  ')).toEqual([]);
+    expect(parseIceServers('[]')).toEqual([]);
+    expect(() => parseIceServers('{"urls":"stun:x"}')).toThrow(/must be a JSON array/);
+    expect(() => parseIceServers('[{"url":"stun:x"}]')).toThrow(/\[0\]\.urls/);
+    expect(() => parseIceServers('[{"urls":"stun:x","username":1}]')).toThrow(/\[0\]\.username/);
+  });
+
+  it('reads PORT, HOST and QUORUM_DIST', () => {
+    const c = loadConfig({ PORT: '9000', HOST: '127.0.0.1', QUORUM_DIST: 'dist-test' }, '/repo');
+    expect(c).toMatchObject({ port: 9000, host: '127.0.0.1', distDir: '/repo/dist-test', iceServers: [], tls: null });
+    expect(loadConfig({}, '/repo')).toMatchObject({ port: 8080, host: '0.0.0.0', distDir: '/repo/dist' });
+    expect(() => loadConfig({ PORT: 'eighty' })).toThrow(/PORT must be an integer/);
+    expect(() => loadConfig({ QUORUM_TLS_CERT: 'c.pem' })).toThrow(/set together/);
+  });
+});
+
+describe('createTimerScope', () => {
+  it('captures self-rescheduling timers and stops them on dispose', async () => {
+    const scope = createTimerScope();
+    let ticks = 0;
+    const tick = (): void => {
+      ticks++;
+      setTimeout(tick, 5);
+    };
+    scope.run(() => setTimeout(tick, 5));
+    await new Promise((r) => setTimeout(r, 60));
+    expect(ticks).toBeGreaterThan(2);
+    expect(scope.pending).toBe(1);
+    scope.dispose();
+    const at = ticks;
+    await new Promise((r) => setTimeout(r, 30));
+    expect(ticks).toBe(at);
+    expect(scope.pending).toBe(0);
+  });
+});

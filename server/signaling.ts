@@ -1,0 +1,129 @@
+/**
+ * PeerJS signaling (the `peer` package's PeerServer) mounted at /peerjs on an existing HTTP
+ * server, so signaling shares the app's origin. Used by the production server and by the Vite
+ * dev/preview plugin.
+ *
+ * Paths (peer 1.0.2 mounted with `path: '/'` under SIGNALING_PATH, key 'peerjs'):
+ *   GET  /peerjs/               server info JSON
+ *   GET  /peerjs/peerjs/id      a fresh random peer id (text)
+ *   WS   /peerjs/peerjs?key=peerjs&id=..&token=..
+ * which is what the peerjs client builds from
+ *   { host: location.hostname, port: location.port, path: '/peerjs', key: 'peerjs', secure: location.protocol === 'https:' }.
+ *
+ * The WebSocket server runs in `noServer` mode behind our own 'upgrade' listener that only takes
+ * /peerjs/peerjs: a plain `ws` server attached to the HTTP server would answer 400 to every other
+ * upgrade and so break Vite's HMR socket. Everything is undone by `detach()`, so signaling can
+ * later be restarted independently of the app server.
+ */
+import type { Server as HttpServer, IncomingMessage } from 'node:http';
+import type { Server as HttpsServer } from 'node:https';
+import type { Duplex } from 'node:stream';
+import express from 'express';
+import { ExpressPeerServer, type IClient, type PeerServerEvents } from 'peer';
+import { WebSocketServer, type ServerOptions } from 'ws';
+import { createTimerScope } from './timerScope.ts';
+import { pathnameOf, type Middleware, type MiddlewareHost } from './middleware.ts';
+
+export const SIGNALING_PATH = '/peerjs';
+export const PEERJS_KEY = 'peerjs';
+/** The REST endpoint that hands out a fresh peer id. */
+export const PEER_ID_PATH = `${SIGNALING_PATH}/${PEERJS_KEY}/id`;
+/** The WebSocket endpoint peerjs clients connect to. */
+export const SIGNALING_WS_PATH = `${SIGNALING_PATH}/${PEERJS_KEY}`;
+
+export interface SignalingOptions {
+  /** A peer that sends no heartbeat for this long is dropped (peer default 90 s; peerjs pings every 5 s). */
+  aliveTimeoutMs?: number;
+  /** Log connects/disconnects to the console. */
+  log?: boolean;
+}
+
+export interface Signaling {
+  readonly path: string;
+  /** PeerServer events: 'connection', 'disconnect', 'message', 'error'. */
+  readonly events: PeerServerEvents;
+  /** False once detached. */
+  readonly active: boolean;
+  /** Open signaling WebSockets. */
+  clientCount(): number;
+  /** Stops answering, closes every signaling socket and stops PeerServer's timers. Idempotent. */
+  detach(): Promise<void>;
+}
+
+export function isSignalingUrl(url: string | undefined): boolean {
+  const pathname = pathnameOf(url);
+  return pathname === SIGNALING_PATH || pathname.startsWith(`${SIGNALING_PATH}/`);
+}
+
+export function attachSignaling(
+  httpServer: HttpServer | HttpsServer,
+  app: MiddlewareHost,
+  options: SignalingOptions = {},
+): Signaling {
+  let wss: WebSocketServer | null = null;
+  let detached = false;
+  const timers = createTimerScope();
+
+  const peerApp = ExpressPeerServer(httpServer, {
+    path: '/',
+    key: PEERJS_KEY,
+    allow_discovery: false,
+    ...(options.aliveTimeoutMs !== undefined ? { alive_timeout: options.aliveTimeoutMs } : {}),
+    createWebSocketServer: (wsOptions: ServerOptions) => {
+      // wsOptions.path is /peerjs/peerjs (mount path + '/' + 'peerjs').
+      wss = new WebSocketServer({ noServer: true, ...(wsOptions.path ? { path: wsOptions.path } : {}) });
+      return wss;
+    },
+  });
+  peerApp.disable('x-powered-by');
+  peerApp.on('error', (err: Error) => console.error('[signaling] error:', err.message));
+  if (options.log) {
+    peerApp.on('connection', (client: IClient) => console.log(`[signaling] + ${client.getId()}`));
+    peerApp.on('disconnect', (client: IClient) => console.log(`[signaling] - ${client.getId()}`));
+  }
+
+  // PeerServer initialises on its 'mount' event, using its mount path for the WebSocket path.
+  // It is mounted on a holder app of its own so that we can gate it off on detach.
+  const holder = express();
+  holder.disable('x-powered-by');
+  timers.run(() => holder.use(SIGNALING_PATH, peerApp));
+  if (!wss) throw new Error('PeerServer did not create its WebSocket server on mount');
+  const socketServer: WebSocketServer = wss;
+
+  const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    if (detached || pathnameOf(req.url) !== SIGNALING_WS_PATH) return; // someone else's (e.g. Vite HMR)
+    socketServer.handleUpgrade(req, socket, head, (ws) => socketServer.emit('connection', ws, req));
+  };
+  httpServer.on('upgrade', onUpgrade);
+
+  const handler: Middleware = (req, res, next) => {
+    if (detached || !isSignalingUrl(req.url)) return next();
+    // Running an express app as a middleware re-prototypes req/res; undo that when it falls through.
+    const reqProto: unknown = Object.getPrototypeOf(req);
+    const resProto: unknown = Object.getPrototypeOf(res);
+    const handle = (holder as unknown as { handle: (q: IncomingMessage, s: unknown, n: (err?: unknown) => void) => void }).handle;
+    handle.call(holder, req, res, (err?: unknown) => {
+      Object.setPrototypeOf(req, reqProto as object);
+      Object.setPrototypeOf(res, resProto as object);
+      next(err);
+    });
+  };
+  app.use(handler);
+
+  return {
+    path: SIGNALING_PATH,
+    events: peerApp,
+    get active() {
+      return !detached;
+    },
+    clientCount: () => socketServer.clients.size,
+    detach: async () => {
+      if (detached) return;
+      detached = true;
+      httpServer.off('upgrade', onUpgrade);
+      timers.dispose();
+      for (const ws of socketServer.clients) ws.terminate();
+      await new Promise<void>((resolve) => socketServer.close(() => resolve()));
+    },
+  };
+}

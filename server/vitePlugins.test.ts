@@ -1,0 +1,74 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createServer, type ViteDevServer } from 'vite';
+import WebSocket from 'ws';
+import { ortAssetsPlugin } from '../vite-plugins/ortAssets.ts';
+import { signalingPlugin } from '../vite-plugins/signaling.ts';
+import { PEER_ID_PATH, SIGNALING_WS_PATH } from './signaling.ts';
+
+// The Vite plugins on a real dev server: signaling must coexist with Vite's HMR WebSocket.
+let root = '';
+let server: ViteDevServer;
+let base = '';
+
+beforeAll(async () => {
+  root = fs.mkdtempSync(path.join(os.tmpdir(), 'quorum-vite-'));
+  fs.writeFileSync(path.join(root, 'index.html'), '<!doctype html><title>Quorum</title><p>hi</p>');
+  server = await createServer({
+    root,
+    configFile: false,
+    logLevel: 'silent',
+    plugins: [signalingPlugin({ iceServers: [{ urls: 'stun:x.example' }], printRoleUrls: false }), ortAssetsPlugin()],
+    server: { port: 0, host: '127.0.0.1' },
+  });
+  await server.listen();
+  base = `http://127.0.0.1:${(server.httpServer?.address() as AddressInfo).port}`;
+});
+afterAll(async () => {
+  await server.close();
+  fs.rmSync(root, { recursive: true, force: true });
+});
+
+function firstMessage(url: string, protocol?: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const ws = protocol ? new WebSocket(url, protocol) : new WebSocket(url);
+    const timer = setTimeout(() => reject(new Error(`no message from ${url}`)), 5000);
+    ws.on('message', (data: Buffer) => {
+      clearTimeout(timer);
+      ws.close();
+      resolve(data.toString());
+    });
+    ws.on('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+  });
+}
+
+describe('vite plugins (dev server)', () => {
+  it('isolates every response and serves /config.json', async () => {
+    const res = await fetch(`${base}/config.json`);
+    expect(res.headers.get('cross-origin-embedder-policy')).toBe('require-corp');
+    expect(await res.json()).toEqual({ iceServers: [{ urls: 'stun:x.example' }] });
+    const page = await fetch(`${base}/`);
+    expect(page.headers.get('cross-origin-opener-policy')).toBe('same-origin');
+  });
+
+  it('serves onnxruntime-web files at /ort/', async () => {
+    const res = await fetch(`${base}/ort/ort-wasm-simd-threaded.jsep.wasm`, { method: 'HEAD' });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('application/wasm');
+    expect(Number(res.headers.get('content-length'))).toBeGreaterThan(1_000_000);
+  });
+
+  it('runs PeerJS signaling next to the HMR socket', async () => {
+    const id = await (await fetch(`${base}${PEER_ID_PATH}`)).text();
+    expect(id).toMatch(/^[0-9a-f-]{36}$/);
+    const wsBase = base.replace(/^http/, 'ws');
+    expect(JSON.parse(await firstMessage(`${wsBase}${SIGNALING_WS_PATH}?key=peerjs&id=${id}&token=t`))).toEqual({ type: 'OPEN' });
+    expect(JSON.parse(await firstMessage(`${wsBase}/`, 'vite-hmr'))).toMatchObject({ type: 'connected' });
+  });
+});

@@ -1,0 +1,179 @@
+import { describe, it, expect } from 'vitest';
+import type { Comparator } from '../../protocol/policy.ts';
+import { f32, i32 } from '../testing/fixtures.ts';
+import { allclose, argmaxAgree, compareOutputs, compareTensor } from './compare.ts';
+
+const ALLCLOSE = (atol: number, rtol: number): Comparator => ({ kind: 'allclose', atol, rtol });
+const ARGMAX: Comparator = { kind: 'argmax' };
+const EXACT: Comparator = { kind: 'exact' };
+const ALL: readonly Comparator[] = [ALLCLOSE(1e-4, 1e-3), ALLCLOSE(1e6, 1e6), ARGMAX, EXACT];
+
+/** The next float32 above x. */
+function nextUp(x: number): number {
+  const f = new Float32Array([x]);
+  const u = new Uint32Array(f.buffer);
+  u[0] = (u[0] as number) + (x >= 0 ? 1 : -1);
+  return f[0] as number;
+}
+
+const vec = (...xs: number[]): Float32Array => Float32Array.from(xs);
+
+describe('allclose [V-3]', () => {
+  it('[V-3] agrees exactly at atol and disagrees one float32 step beyond it', () => {
+    expect(allclose(vec(1), vec(1.5), 0.5, 0).agree).toBe(true);
+    expect(allclose(vec(1), vec(nextUp(1.5)), 0.5, 0).agree).toBe(false);
+    expect(allclose(vec(0), vec(0), 0, 0).agree).toBe(true);
+    expect(allclose(vec(0), vec(nextUp(0)), 0, 0).agree).toBe(false);
+  });
+
+  it('[V-3] the relative part scales with the larger magnitude, so the test is symmetric', () => {
+    // |2 - 1| = 1 ≤ 0 + 0.5·max(2, 1)
+    expect(allclose(vec(2), vec(1), 0, 0.5).agree).toBe(true);
+    expect(allclose(vec(1), vec(2), 0, 0.5).agree).toBe(true);
+    expect(allclose(vec(nextUp(2)), vec(1), 0, 0.499).agree).toBe(false);
+    expect(allclose(vec(1), vec(nextUp(2)), 0, 0.499).agree).toBe(false);
+    expect(allclose(vec(-2), vec(-1), 0, 0.5).agree).toBe(true);
+  });
+
+  it('[V-3] atol and rtol add up', () => {
+    // |10 - 11.5| = 1.5 ≤ 0.4 + 0.1·11.5 = 1.55, but > 0.4 alone and > 1.15 alone
+    expect(allclose(vec(10), vec(11.5), 0.4, 0.1).agree).toBe(true);
+    expect(allclose(vec(10), vec(11.5), 0.4, 0).agree).toBe(false);
+    expect(allclose(vec(10), vec(11.5), 0, 0.1).agree).toBe(false);
+  });
+
+  it('[V-3] backend noise of ~1e-7 agrees under the default tolerance; a wrong digit does not', () => {
+    const x = vec(0.123456, -3.5, 12.25);
+    const y = vec(0.1234561, -3.5000002, 12.250001);
+    expect(allclose(x, y, 1e-4, 1e-3).agree).toBe(true);
+    expect(allclose(x, vec(0.123456, -3.5, 13.25), 1e-4, 1e-3).agree).toBe(false);
+  });
+
+  it('[V-3] NaN and ±Inf never agree, not even with themselves or under a huge tolerance', () => {
+    for (const bad of [NaN, Infinity, -Infinity]) {
+      const r = allclose(vec(1, bad), vec(1, bad), 1e6, 1e6);
+      expect(r.agree).toBe(false);
+      expect(r.reason).toMatch(/non-finite value at 1/);
+      expect(allclose(vec(bad), vec(0), 1e6, 1e6).agree).toBe(false);
+      expect(allclose(vec(0), vec(bad), 1e6, 1e6).agree).toBe(false);
+    }
+  });
+
+  it('[V-3] the reason names the first differing element', () => {
+    const r = allclose(vec(1, 2, 3), vec(1, 2, 4), 0.1, 0);
+    expect(r.reason).toMatch(/at 2$/);
+  });
+});
+
+describe('argmax [V-4]', () => {
+  it('[V-4] rows agree when the largest class matches, whatever the values', () => {
+    const a = vec(0.1, 0.7, 0.2, 5, 1, 2);
+    const b = vec(-9, 100, 3, 0.5, 0.1, 0.2);
+    expect(argmaxAgree(a, b, [2, 3]).agree).toBe(true);
+  });
+
+  it('[V-4] one row with another class disagrees, naming the row and the classes', () => {
+    const a = vec(0.1, 0.7, 0.2, 5, 1, 2);
+    const b = vec(0.1, 0.7, 0.2, 1, 5, 2);
+    const r = argmaxAgree(a, b, [2, 3]);
+    expect(r.agree).toBe(false);
+    expect(r.reason).toBe('row 1: class 0 vs 1');
+  });
+
+  it('[V-4] ties go to the lowest class index', () => {
+    expect(argmaxAgree(vec(1, 1, 0), vec(1, 0.5, 0), [1, 3]).agree).toBe(true);
+    expect(argmaxAgree(vec(1, 1, 0), vec(0.5, 1, 0), [1, 3]).agree).toBe(false);
+  });
+
+  it('[V-4] NaN and Inf never agree, even in the same place', () => {
+    expect(argmaxAgree(vec(NaN, 1), vec(NaN, 1), [1, 2]).agree).toBe(false);
+    expect(argmaxAgree(vec(Infinity, 1), vec(Infinity, 1), [1, 2]).agree).toBe(false);
+    expect(argmaxAgree(vec(0, 1, 2, -Infinity), vec(0, 1, 2, 3), [2, 2]).agree).toBe(false);
+  });
+
+  it('[V-4] zero classes and scalars agree trivially', () => {
+    expect(argmaxAgree(vec(), vec(), [4, 0]).agree).toBe(true);
+    expect(argmaxAgree(vec(3), vec(-3), []).agree).toBe(true);
+  });
+
+  it('[V-4] through compareTensor, only the arg-max matters for float32', () => {
+    expect(compareTensor(f32('y', [1, 3], [0, 9, 1]), f32('y', [1, 3], [0, 2, 1]), ARGMAX).agree).toBe(true);
+    expect(compareTensor(f32('y', [1, 3], [0, 9, 1]), f32('y', [1, 3], [0, 2, 3]), ARGMAX).agree).toBe(false);
+  });
+});
+
+describe('compareTensor [V-2] [V-5]', () => {
+  it('[V-2] dtype mismatch disagrees under every comparator', () => {
+    for (const c of ALL) {
+      const r = compareTensor(f32('y', [2], [1, 2]), i32('y', [2], [1, 2]), c);
+      expect(r.agree).toBe(false);
+      expect(r.reason).toMatch(/dtype/);
+    }
+  });
+
+  it('[V-2] dims must match exactly, even with the same element count and bytes', () => {
+    for (const c of ALL) {
+      expect(compareTensor(f32('y', [2, 3], [1, 2, 3, 4, 5, 6]), f32('y', [3, 2], [1, 2, 3, 4, 5, 6]), c).agree).toBe(false);
+      expect(compareTensor(f32('y', [6], [1, 2, 3, 4, 5, 6]), f32('y', [1, 6], [1, 2, 3, 4, 5, 6]), c).agree).toBe(false);
+    }
+  });
+
+  it('[V-2] a byte length that does not match the dims disagrees instead of reading past the data', () => {
+    const short = { name: 'y', dtype: 'float32', dims: [3], data: new ArrayBuffer(8) } as const;
+    const ok = f32('y', [3], [0, 0, 0]);
+    for (const c of ALL) {
+      expect(compareTensor(short, short, c).agree).toBe(false);
+      expect(compareTensor(ok, short, c).agree).toBe(false);
+    }
+  });
+
+  it('[V-2] non-float dtypes compare bit for bit whatever the comparator', () => {
+    for (const c of ALL) {
+      expect(compareTensor(i32('y', [3], [1, 2, 3]), i32('y', [3], [1, 2, 3]), c).agree).toBe(true);
+      expect(compareTensor(i32('y', [3], [1, 2, 3]), i32('y', [3], [1, 2, 4]), c).agree).toBe(false);
+    }
+  });
+
+  it('[V-5] exact agrees only on identical bits', () => {
+    expect(compareTensor(f32('y', [2], [1, 2]), f32('y', [2], [1, 2]), EXACT).agree).toBe(true);
+    expect(compareTensor(f32('y', [2], [1, 2]), f32('y', [2], [1, nextUp(2)]), EXACT).agree).toBe(false);
+    // +0 and -0 are equal numbers but different bits
+    expect(compareTensor(f32('y', [1], [0]), f32('y', [1], [-0]), EXACT).agree).toBe(false);
+  });
+
+  it('[V-5] exact never agrees on NaN or Inf, even with identical bits', () => {
+    for (const bad of [NaN, Infinity, -Infinity]) {
+      const r = compareTensor(f32('y', [2], [1, bad]), f32('y', [2], [1, bad]), EXACT);
+      expect(r.agree).toBe(false);
+      expect(r.reason).toMatch(/non-finite/);
+    }
+  });
+});
+
+describe('compareOutputs [V-1]', () => {
+  const y = (v: number) => f32('y', [1], [v]);
+  const z = (v: number) => f32('z', [1], [v]);
+  const tol = ALLCLOSE(1e-4, 1e-3);
+
+  it('[V-1] outputs are matched by name, not by position', () => {
+    expect(compareOutputs([y(1), z(2)], [z(2), y(1)], tol).agree).toBe(true);
+    expect(compareOutputs([y(1), z(2)], [z(1), y(2)], tol).agree).toBe(false);
+  });
+
+  it('[V-1] a different number of outputs, or a missing name, disagrees', () => {
+    expect(compareOutputs([y(1)], [y(1), z(2)], tol).reason).toBe('1 vs 2 outputs');
+    expect(compareOutputs([y(1)], [z(1)], tol).reason).toBe('output "y" missing');
+    expect(compareOutputs([], [], tol).agree).toBe(true);
+  });
+
+  it('[V-1] repeated output names disagree, so no output can go unchecked', () => {
+    // Matching by name alone would compare "y" twice and never look at "z".
+    expect(compareOutputs([y(1), y(1)], [y(1), z(2)], tol).agree).toBe(false);
+    expect(compareOutputs([y(1), z(2)], [y(1), y(1)], tol).agree).toBe(false);
+    expect(compareOutputs([y(1), z(2), z(2)], [y(1), z(2), z(9)], tol).agree).toBe(false);
+  });
+
+  it('[V-1] the reason names the output that disagrees', () => {
+    expect(compareOutputs([y(1), z(2)], [y(1), z(3)], tol).reason).toMatch(/^output "z": /);
+  });
+});

@@ -1,0 +1,57 @@
+/**
+ * Quorum: group a shard's replicas into classes of mutually agreeing results and decide whether
+ * one class is large enough to accept. Rule ids refer to core/SPEC.md.
+ */
+import type { Comparator } from '../../protocol/policy.ts';
+import type { WireTensor } from '../../protocol/tensor.ts';
+import { compareOutputs } from './compare.ts';
+
+export interface ReplicaOutputs {
+  readonly outputs: readonly WireTensor[];
+}
+
+export type QuorumDecision =
+  /** [Q-1] A class of ≥ quorum replicas agrees: accept the class's representative. */
+  | { readonly kind: 'accept'; readonly agreeing: readonly number[]; readonly dissenting: readonly number[] }
+  /** [Q-2] No class can reach quorum within maxReplicas: the shard is unverifiable. */
+  | { readonly kind: 'unverifiable'; readonly largestClass: number }
+  /** [Q-3] Quorum is still reachable: `more` further replicas are needed at least. */
+  | { readonly kind: 'need-more'; readonly more: number; readonly disagreement: boolean };
+
+/**
+ * Greedy classing against each class's first member (its representative). Tolerant agreement is
+ * not transitive, so comparing against one representative keeps the decision deterministic and
+ * means every accepted replica agrees with the result that is published.
+ */
+export function classify<R extends ReplicaOutputs>(replicas: readonly R[], comparator: Comparator): number[][] {
+  const classes: number[][] = [];
+  replicas.forEach((r, i) => {
+    for (const cls of classes) {
+      const rep = replicas[cls[0] as number] as R;
+      if (compareOutputs(rep.outputs, r.outputs, comparator).agree) {
+        cls.push(i);
+        return;
+      }
+    }
+    classes.push([i]);
+  });
+  return classes;
+}
+
+export function decideQuorum<R extends ReplicaOutputs>(
+  replicas: readonly R[],
+  comparator: Comparator,
+  quorum: number,
+  maxReplicas: number,
+): QuorumDecision {
+  const classes = classify(replicas, comparator);
+  let best: number[] = [];
+  for (const c of classes) if (c.length > best.length) best = c;
+  if (best.length >= quorum) {
+    const inBest = new Set(best);
+    return { kind: 'accept', agreeing: best, dissenting: replicas.map((_, i) => i).filter((i) => !inBest.has(i)) };
+  }
+  const remaining = maxReplicas - replicas.length;
+  if (best.length + remaining < quorum) return { kind: 'unverifiable', largestClass: best.length };
+  return { kind: 'need-more', more: quorum - best.length, disagreement: classes.length > 1 };
+}

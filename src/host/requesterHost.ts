@@ -1,0 +1,149 @@
+/**
+ * The requester dashboard's shell: submits jobs, follows their progress, fetches verified results
+ * when a job is done and turns them into predictions (and accuracy, when labels are known).
+ */
+import type { JobId } from '../protocol/ids.ts';
+import { PROTOCOL_VERSION, type FromCoordinator, type JobSpec, type VerifiedShard } from '../protocol/messages.ts';
+import { float32View } from '../protocol/tensor.ts';
+import { appendLog } from '../stores/logSlice.ts';
+import { patch, useQuorumStore, type JobResults, type Submission } from '../stores/store.ts';
+import type { EndpointFactory } from '../transport/transport.ts';
+import { CoordinatorLink } from './coordinatorLink.ts';
+import { coordinatorPeerId } from './networkId.ts';
+
+export interface RequesterHostOptions {
+  readonly networkId: string;
+  readonly factory: EndpointFactory;
+  readonly now?: () => number;
+}
+
+export class RequesterHost {
+  private link: CoordinatorLink | null = null;
+  private refCounter = 0;
+  /** Labels of submitted built-in jobs, by submission ref and then by job id. */
+  private readonly labelsByRef = new Map<string, Uint8Array>();
+  private readonly labelsByJob = new Map<JobId, Uint8Array>();
+  private readonly mine = new Set<JobId>();
+  private readonly fetched = new Set<JobId>();
+  private readonly now: () => number;
+
+  constructor(private readonly options: RequesterHostOptions) {
+    this.now = options.now ?? (() => Date.now());
+  }
+
+  start(): void {
+    patch('requester', { state: 'connecting', networkId: this.options.networkId, error: null });
+    this.link = new CoordinatorLink(this.options.factory, coordinatorPeerId(this.options.networkId), {
+      open: () => this.link?.send({ v: PROTOCOL_VERSION, t: 'hello', role: 'requester', caps: null, label: 'requester' }),
+      frame: (msg) => this.onFrame(msg),
+      protocolError: (error) => this.log('warn', `dropped a frame: ${error.reason}`),
+      close: () => this.log('warn', 'lost the coordinator; reconnecting'),
+      status: (state, detail) => {
+        patch('requester', { state });
+        if (state === 'connecting') this.log('info', detail);
+      },
+    });
+    this.link.start();
+  }
+
+  stop(): void {
+    this.link?.stop();
+  }
+
+  /** Sends a job; returns its submission ref. Labels, if given, score the verified predictions. */
+  submit(spec: JobSpec, labels: Uint8Array | null): string {
+    const ref = `r${this.now().toString(36)}${(++this.refCounter).toString(36)}`;
+    if (labels) this.labelsByRef.set(ref, labels);
+    const sent = this.link?.send({ v: PROTOCOL_VERSION, t: 'submit-job', ref, spec }) ?? false;
+    const submission: Submission = sent
+      ? { ref, name: spec.name, state: 'sending', jobId: null, reason: null }
+      : { ref, name: spec.name, state: 'rejected', jobId: null, reason: 'not connected to the coordinator' };
+    patch('requester', (prev) => ({ submissions: [...prev.submissions, submission] }));
+    return ref;
+  }
+
+  private onFrame(msg: FromCoordinator): void {
+    switch (msg.t) {
+      case 'welcome':
+        patch('requester', { state: 'connected' });
+        this.log('info', `connected to network "${msg.networkId}"`);
+        break;
+      case 'refused':
+        patch('requester', { state: 'error', error: msg.reason });
+        break;
+      case 'job-accepted': {
+        const labels = this.labelsByRef.get(msg.ref);
+        if (labels) this.labelsByJob.set(msg.jobId, labels);
+        this.mine.add(msg.jobId);
+        this.updateSubmission(msg.ref, { state: 'accepted', jobId: msg.jobId });
+        this.log('info', `job ${msg.jobId} accepted: ${msg.shards} shards`);
+        break;
+      }
+      case 'job-rejected':
+        this.updateSubmission(msg.ref, { state: 'rejected', reason: msg.reason });
+        this.log('warn', `job refused: ${msg.reason}`);
+        break;
+      case 'job-status':
+        patch('requester', { jobs: msg.jobs });
+        for (const j of msg.jobs) {
+          if (j.done && this.mine.has(j.jobId) && !this.fetched.has(j.jobId)) {
+            this.fetched.add(j.jobId);
+            this.link?.send({ v: PROTOCOL_VERSION, t: 'results-request', jobId: j.jobId });
+          }
+        }
+        break;
+      case 'job-results':
+        this.onResults(msg.jobId, msg.shards);
+        break;
+      default:
+        break;
+    }
+  }
+
+  private onResults(jobId: JobId, shards: readonly VerifiedShard[]): void {
+    const status = useQuorumStore.getState().requester.jobs.find((j) => j.jobId === jobId);
+    const items = status?.items ?? shards.reduce((n, s) => Math.max(n, s.start + s.count), 0);
+    const predictions = new Array<number>(items).fill(-1);
+    let verifiedItems = 0;
+    for (const s of shards) {
+      const out = s.outputs[0];
+      if (!out || out.dtype !== 'float32') continue;
+      const classes = out.dims[out.dims.length - 1] ?? 1;
+      const values = float32View(out);
+      for (let row = 0; row < s.count && s.start + row < items; row++) {
+        let best = 0;
+        for (let c = 1; c < classes; c++) if ((values[row * classes + c] as number) > (values[row * classes + best] as number)) best = c;
+        predictions[s.start + row] = best;
+        verifiedItems++;
+      }
+    }
+    const labels = this.labelsByJob.get(jobId);
+    let accuracy: number | null = null;
+    if (labels && verifiedItems > 0) {
+      let correct = 0;
+      predictions.forEach((p, i) => {
+        if (p === labels[i]) correct++;
+      });
+      accuracy = correct / items;
+    }
+    const results: JobResults = {
+      jobId,
+      items,
+      verifiedItems,
+      predictions,
+      accuracy,
+      provenance: shards.map((s) => ({ start: s.start, count: s.count, volunteers: s.volunteers, backends: s.backends })),
+    };
+    patch('requester', (prev) => ({ results: { ...prev.results, [jobId]: results } }));
+    const acc = accuracy === null ? '' : `, accuracy ${(accuracy * 100).toFixed(2)}%`;
+    this.log('info', `job ${jobId}: ${verifiedItems}/${items} items verified${acc}`);
+  }
+
+  private updateSubmission(ref: string, delta: Partial<{ state: 'accepted' | 'rejected'; jobId: JobId; reason: string }>): void {
+    patch('requester', (prev) => ({ submissions: prev.submissions.map((s) => (s.ref === ref ? { ...s, ...delta } : s)) }));
+  }
+
+  private log(level: 'info' | 'warn' | 'error', text: string): void {
+    patch('requester', (prev) => ({ log: appendLog(prev.log, { atMs: this.now(), level, text }) }));
+  }
+}

@@ -1,0 +1,52 @@
+/**
+ * The only place that opens IndexedDB. One database per origin, shared by every role's tabs:
+ * volunteers cache models by hash, coordinators keep jobs, models and shard outcomes.
+ *
+ * Versioned schema: each `upgrade` step moves a database from version n-1 to n. Never edit a
+ * released step; add a new one.
+ */
+import { openDB, type DBSchema, type IDBPDatabase } from 'idb';
+import type { JobId, ModelHash } from '../protocol/ids.ts';
+import type { StoredJob, StoredShard } from './records.ts';
+
+export const DB_NAME = 'quorum';
+export const DB_VERSION = 1;
+
+export interface QuorumSchema extends DBSchema {
+  models: { key: ModelHash; value: { hash: ModelHash; bytes: ArrayBuffer; storedAtMs: number } };
+  jobs: { key: JobId; value: StoredJob; indexes: { byNetwork: string } };
+  shards: { key: [JobId, number]; value: StoredShard; indexes: { byJob: JobId } };
+  settings: { key: string; value: unknown };
+}
+
+export type QuorumDb = IDBPDatabase<QuorumSchema>;
+
+/** Raised when IndexedDB cannot be opened or written; the message says what to do. */
+export class StorageError extends Error {
+  override readonly name = 'StorageError';
+}
+
+export async function openQuorumDb(name: string = DB_NAME): Promise<QuorumDb> {
+  if (typeof indexedDB === 'undefined') {
+    throw new StorageError('IndexedDB is not available in this browser (private mode?): Quorum cannot keep data here.');
+  }
+  try {
+    return await openDB<QuorumSchema>(name, DB_VERSION, {
+      upgrade(db, oldVersion) {
+        if (oldVersion < 1) {
+          db.createObjectStore('models', { keyPath: 'hash' });
+          const jobs = db.createObjectStore('jobs', { keyPath: 'job.id' });
+          jobs.createIndex('byNetwork', 'networkId');
+          const shards = db.createObjectStore('shards', { keyPath: ['jobId', 'index'] });
+          shards.createIndex('byJob', 'jobId');
+          db.createObjectStore('settings');
+        }
+      },
+      blocked() {
+        console.warn('Quorum database upgrade is waiting for other Quorum tabs to close.');
+      },
+    });
+  } catch (e) {
+    throw new StorageError(`Could not open the Quorum database: ${e instanceof Error ? e.message : String(e)}`);
+  }
+}

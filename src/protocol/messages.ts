@@ -1,0 +1,171 @@
+/**
+ * The wire protocol: one versioned discriminated union per direction.
+ *
+ * - `ToCoordinator`: what volunteers, requesters and observers send to the coordinator.
+ * - `FromCoordinator`: what the coordinator sends back.
+ *
+ * Every frame carries `v` (the protocol version) and `t` (its type). Types are inferred from the
+ * zod schemas so the parser and the types can never drift apart.
+ */
+import { z } from 'zod';
+import { LIMITS } from './limits.ts';
+import {
+  backendSchema,
+  bytesSchema,
+  capabilitiesSchema,
+  jobIdSchema,
+  leaseIdSchema,
+  modelHashSchema,
+  nameSchema,
+  peerIdSchema,
+  policySchema,
+  reasonSchema,
+  safeIdSchema,
+  shardIdSchema,
+  tensorListSchema,
+} from './schemas.ts';
+
+/** [M-2] Every frame carries `v`; a peer speaking another version is refused, not guessed at. */
+export const PROTOCOL_VERSION = 1;
+
+const v = z.literal(PROTOCOL_VERSION);
+const count = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+const ms = z.number().min(0).max(Number.MAX_SAFE_INTEGER);
+
+export const ROLES = ['volunteer', 'requester', 'observer'] as const;
+export type Role = (typeof ROLES)[number];
+
+/** What a requester submits: the model's bytes, a batch of inputs, shard size and policy. */
+export const jobSpecSchema = z.object({
+  name: nameSchema,
+  model: bytesSchema.refine((b) => b.byteLength <= LIMITS.maxModelBytes, {
+    message: `model is larger than ${LIMITS.maxModelBytes} bytes`,
+  }),
+  /** One tensor per model input; the first dim of each is the batch (item) dim. */
+  inputs: tensorListSchema.min(1),
+  shardSize: z.number().int().min(1).max(LIMITS.maxShardSize),
+  policy: policySchema,
+  /** The requester key the coordinator shows on its page; empty when the network has none. */
+  requesterKey: z.string().max(200),
+});
+export type JobSpec = z.infer<typeof jobSpecSchema>;
+
+// ---------------------------------------------------------------------------------------------
+// To the coordinator
+// ---------------------------------------------------------------------------------------------
+
+export const toCoordinatorSchema = z.discriminatedUnion('t', [
+  /** First frame on every connection. Volunteers must say what they run (`caps`); others send null. [M-6] */
+  z
+    .object({ v, t: z.literal('hello'), role: z.enum(ROLES), caps: capabilitiesSchema.nullable(), label: z.string().max(100) })
+    .refine((m) => (m.role === 'volunteer') === (m.caps !== null), { message: 'volunteers (and only they) send caps' }),
+  /** A volunteer is ready for one more shard. */
+  z.object({ v, t: z.literal('lease-request') }),
+  /** Send the model's bytes from `offset` on, in `model-chunk` frames. */
+  z.object({ v, t: z.literal('model-request'), hash: modelHashSchema, offset: count }),
+  z.object({
+    v,
+    t: z.literal('result'),
+    leaseId: leaseIdSchema,
+    outputs: tensorListSchema,
+    /** The backend that really produced these outputs. */
+    backend: backendSchema,
+    inferMs: ms,
+  }),
+  /** The volunteer gives a lease back without a result (model failed its hash check, paused, …). */
+  z.object({ v, t: z.literal('lease-abandon'), leaseId: leaseIdSchema, reason: reasonSchema }),
+  /** `ref` is the requester's own id for this submission, echoed in the answer. */
+  z.object({ v, t: z.literal('submit-job'), ref: safeIdSchema, spec: jobSpecSchema }),
+  z.object({ v, t: z.literal('results-request'), jobId: jobIdSchema }),
+  /** Liveness: a tab that vanishes without closing its channel is noticed by silence. */
+  z.object({ v, t: z.literal('ping') }),
+]);
+export type ToCoordinator = z.infer<typeof toCoordinatorSchema>;
+export type ToCoordinatorType = ToCoordinator['t'];
+
+// ---------------------------------------------------------------------------------------------
+// From the coordinator
+// ---------------------------------------------------------------------------------------------
+
+export const jobStatusSchema = z.object({
+  jobId: jobIdSchema,
+  name: nameSchema,
+  createdAtMs: ms,
+  items: count,
+  shards: count,
+  verified: count,
+  inFlight: count,
+  pending: count,
+  unverifiable: count,
+  disagreements: count,
+  done: z.boolean(),
+});
+export type JobStatus = z.infer<typeof jobStatusSchema>;
+
+export const peerSummarySchema = z.object({
+  peerId: peerIdSchema,
+  role: z.enum(ROLES),
+  label: z.string().max(100),
+  backend: backendSchema.nullable(),
+  adapter: z.string().max(LIMITS.maxNameLength).nullable(),
+  shardsDone: count,
+  activeLeases: count,
+  connectedAtMs: ms,
+});
+export type PeerSummary = z.infer<typeof peerSummarySchema>;
+
+export const verifiedShardSchema = z.object({
+  index: count,
+  start: count,
+  count,
+  outputs: tensorListSchema,
+  /** Provenance: the volunteers whose results agreed, and their backends. */
+  volunteers: z.array(peerIdSchema).max(LIMITS.maxReplicas),
+  backends: z.array(backendSchema).max(LIMITS.maxReplicas),
+});
+export type VerifiedShard = z.infer<typeof verifiedShardSchema>;
+
+export const fromCoordinatorSchema = z.discriminatedUnion('t', [
+  z.object({ v, t: z.literal('welcome'), networkId: safeIdSchema, you: peerIdSchema }),
+  /** Sent before closing a connection the coordinator will not serve (wrong version, bad hello). */
+  z.object({ v: count, t: z.literal('refused'), reason: reasonSchema, expectedVersion: count }),
+  z.object({
+    v,
+    t: z.literal('lease'),
+    leaseId: leaseIdSchema,
+    jobId: jobIdSchema,
+    shardId: shardIdSchema,
+    modelHash: modelHashSchema,
+    modelBytes: count,
+    inputs: tensorListSchema,
+    outputNames: z.array(nameSchema).max(LIMITS.maxTensorsPerMessage),
+    /** Time the volunteer has, counted from when it receives the lease. */
+    deadlineInMs: ms,
+  }),
+  z.object({ v, t: z.literal('no-work'), retryInMs: ms }),
+  z.object({ v, t: z.literal('model-chunk'), hash: modelHashSchema, offset: count, total: count, bytes: bytesSchema }),
+  z.object({ v, t: z.literal('model-unavailable'), hash: modelHashSchema, reason: reasonSchema }),
+  z.object({
+    v,
+    t: z.literal('result-ack'),
+    leaseId: leaseIdSchema,
+    outcome: z.enum(['received', 'duplicate', 'unknown-lease', 'rejected']),
+    reason: reasonSchema,
+  }),
+  z.object({ v, t: z.literal('job-accepted'), ref: safeIdSchema, jobId: jobIdSchema, shards: count }),
+  z.object({ v, t: z.literal('job-rejected'), ref: safeIdSchema, reason: reasonSchema }),
+  z.object({ v, t: z.literal('job-status'), jobs: z.array(jobStatusSchema).max(10_000) }),
+  z.object({
+    v,
+    t: z.literal('job-results'),
+    jobId: jobIdSchema,
+    shards: z.array(verifiedShardSchema).max(LIMITS.maxItemsPerJob),
+  }),
+  z.object({ v, t: z.literal('network'), peers: z.array(peerSummarySchema).max(100_000) }),
+  z.object({ v, t: z.literal('pong') }),
+]);
+export type FromCoordinator = z.infer<typeof fromCoordinatorSchema>;
+export type FromCoordinatorType = FromCoordinator['t'];
+
+/** Distributive Omit, so `Omit` keeps each member of a union apart. */
+export type WithoutVersion<M> = M extends unknown ? Omit<M, 'v'> : never;

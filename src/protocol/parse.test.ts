@@ -1,0 +1,313 @@
+import { describe, it, expect } from 'vitest';
+import { caps, countingBytes, f32, policy } from '../core/testing/fixtures.ts';
+import { LIMITS } from './limits.ts';
+import { PROTOCOL_VERSION, type FromCoordinatorType, type ToCoordinatorType } from './messages.ts';
+import { parseFromCoordinator, parseToCoordinator, type Parsed } from './parse.ts';
+
+const V = PROTOCOL_VERSION;
+const HASH = 'c'.repeat(64);
+type Raw = Record<string, unknown>;
+
+const tensor = (): Raw => ({ name: 'x', dtype: 'float32', dims: [2, 3], data: new Float32Array(6).buffer });
+
+/** One valid frame of every type; `Record` over the type union makes a missing type a compile error. */
+const VALID_TO: Record<ToCoordinatorType, Raw> = {
+  hello: { v: V, t: 'hello', role: 'volunteer', caps: caps('webgpu'), label: 'tab 1' },
+  'lease-request': { v: V, t: 'lease-request' },
+  'model-request': { v: V, t: 'model-request', hash: HASH, offset: 0 },
+  result: { v: V, t: 'result', leaseId: 'l1abc', outputs: [tensor()], backend: 'wasm', inferMs: 12.5 },
+  'lease-abandon': { v: V, t: 'lease-abandon', leaseId: 'l1abc', reason: 'model failed its sha256 check' },
+  'submit-job': {
+    v: V,
+    t: 'submit-job',
+    ref: 'r1',
+    spec: { name: 'mnist', model: countingBytes(64), inputs: [tensor()], shardSize: 1, policy: policy(2, 2, 4), requesterKey: '' },
+  },
+  'results-request': { v: V, t: 'results-request', jobId: 'jabc' },
+};
+
+const VALID_FROM: Record<FromCoordinatorType, Raw> = {
+  welcome: { v: V, t: 'welcome', networkId: 'net-1', you: 'peer_1' },
+  refused: { v: V, t: 'refused', reason: 'say hello first', expectedVersion: V },
+  lease: {
+    v: V,
+    t: 'lease',
+    leaseId: 'l1',
+    jobId: 'jabc',
+    shardId: 'jabc/3',
+    modelHash: HASH,
+    modelBytes: 64,
+    inputs: [tensor()],
+    outputNames: ['y'],
+    deadlineInMs: 60_000,
+  },
+  'no-work': { v: V, t: 'no-work', retryInMs: 1000 },
+  'model-chunk': { v: V, t: 'model-chunk', hash: HASH, offset: 0, total: 64, bytes: countingBytes(64) },
+  'model-unavailable': { v: V, t: 'model-unavailable', hash: HASH, reason: 'no such model' },
+  'result-ack': { v: V, t: 'result-ack', leaseId: 'l1', outcome: 'duplicate', reason: 'shard is already verified' },
+  'job-accepted': { v: V, t: 'job-accepted', ref: 'r1', jobId: 'jabc', shards: 3 },
+  'job-rejected': { v: V, t: 'job-rejected', ref: 'r1', reason: 'wrong requester key' },
+  'job-status': {
+    v: V,
+    t: 'job-status',
+    jobs: [
+      {
+        jobId: 'jabc',
+        name: 'mnist',
+        createdAtMs: 5,
+        items: 10,
+        shards: 3,
+        verified: 1,
+        inFlight: 1,
+        pending: 1,
+        unverifiable: 0,
+        disagreements: 0,
+        done: false,
+      },
+    ],
+  },
+  'job-results': {
+    v: V,
+    t: 'job-results',
+    jobId: 'jabc',
+    shards: [{ index: 0, start: 0, count: 2, outputs: [tensor()], volunteers: ['a', 'b'], backends: ['wasm', 'webgpu'] }],
+  },
+  network: {
+    v: V,
+    t: 'network',
+    peers: [
+      { peerId: 'a', role: 'volunteer', label: 'x', backend: 'wasm', adapter: null, shardsDone: 1, activeLeases: 0, connectedAtMs: 0 },
+    ],
+  },
+};
+
+const directions = [
+  { name: 'to the coordinator', parse: parseToCoordinator as (raw: unknown) => Parsed<unknown>, valid: VALID_TO },
+  { name: 'from the coordinator', parse: parseFromCoordinator as (raw: unknown) => Parsed<unknown>, valid: VALID_FROM },
+] as const;
+
+function rejected(p: Parsed<unknown>): { kind: string; reason: string; peerVersion: number | null } {
+  if (p.ok) throw new Error(`expected a rejection, got a ${JSON.stringify((p.msg as Raw).t)} frame`);
+  return p.error;
+}
+
+/** A value of another JSON type than `v`. */
+function wrongType(v: unknown): unknown {
+  if (typeof v === 'string') return 42;
+  if (typeof v === 'number') return 'forty-two';
+  if (typeof v === 'boolean') return 'yes';
+  return 'not this';
+}
+
+describe('parse: frames from unknown [M-1]', () => {
+  for (const d of directions) {
+    describe(d.name, () => {
+      for (const [t, frame] of Object.entries(d.valid)) {
+        it(`[M-1] a valid "${t}" frame parses to a typed message`, () => {
+          const p = d.parse(frame);
+          expect(p.ok, p.ok ? '' : p.error.reason).toBe(true);
+          if (p.ok) expect((p.msg as Raw).t).toBe(t);
+        });
+
+        it(`[M-1] a "${t}" frame with any field missing is rejected with a reason`, () => {
+          for (const key of Object.keys(frame)) {
+            const broken: Raw = { ...frame };
+            delete broken[key];
+            const e = rejected(d.parse(broken));
+            expect(e.kind).not.toBe('not-an-object');
+            expect(e.reason.length).toBeGreaterThan(0);
+          }
+        });
+
+        it(`[M-1] a "${t}" frame with any field of the wrong type is rejected`, () => {
+          for (const key of Object.keys(frame)) {
+            if (t === 'refused' && key === 'v') continue; // refusals take any version, but still a number
+            const broken: Raw = { ...frame, [key]: wrongType(frame[key]) };
+            const e = rejected(d.parse(broken));
+            expect(e.reason).not.toBe('');
+          }
+        });
+      }
+
+      it('[M-1] non-objects are rejected as not-an-object, never thrown', () => {
+        const junk: unknown[] = [null, undefined, 0, 42, NaN, 'hello', '', true, [], [d.valid[Object.keys(d.valid)[0] as never]], new ArrayBuffer(8), new Uint8Array(8), () => 1, Symbol('x'), 10n];
+        for (const raw of junk) {
+          const e = rejected(d.parse(raw));
+          expect(e.kind).toBe('not-an-object');
+          expect(e.reason).toMatch(/not an object/);
+        }
+      });
+
+      it('[M-1] an unknown or missing frame type is rejected', () => {
+        expect(rejected(d.parse({ v: V, t: 'make-coffee' })).reason).toMatch(/"make-coffee"/);
+        expect(rejected(d.parse({ v: V })).kind).toBe('malformed');
+        expect(rejected(d.parse({ v: V, t: 7 })).reason).toMatch(/untyped/);
+        expect(rejected(d.parse({})).reason).toMatch(/no protocol version/);
+      });
+
+      it('[M-1] huge strings are rejected with a short reason', () => {
+        const huge = 'x'.repeat(1_000_000);
+        const frames: Raw[] = [{ v: V, t: huge }, ...Object.values(d.valid).flatMap((f) => Object.keys(f).filter((k) => typeof f[k] === 'string' && k !== 't').map((k) => ({ ...f, [k]: huge })))];
+        expect(frames.length).toBeGreaterThan(3);
+        for (const f of frames) {
+          const e = rejected(d.parse(f));
+          expect(e.reason.length).toBeLessThan(1_000);
+        }
+      });
+
+      it('[M-1] a frame whose fields throw when read is rejected, not thrown', () => {
+        const evil = { v: V };
+        Object.defineProperty(evil, 't', { enumerable: true, get: () => { throw new Error('boom'); } });
+        expect(rejected(d.parse(evil)).kind).toBe('malformed');
+        const proxy = new Proxy({}, { get: () => { throw new Error('trap'); }, has: () => { throw new Error('trap'); } });
+        expect(() => d.parse(proxy)).not.toThrow();
+        expect(d.parse(proxy).ok).toBe(false);
+      });
+
+      it('[M-2] another protocol version is rejected as kind "version" with the peer\'s version', () => {
+        for (const frame of Object.values(d.valid)) {
+          if (frame.t === 'refused') continue;
+          for (const v of [0, V + 1, 99]) {
+            const e = rejected(d.parse({ ...frame, v }));
+            expect(e.kind).toBe('version');
+            expect(e.peerVersion).toBe(v);
+            expect(e.reason).toMatch(new RegExp(`v${v}`));
+          }
+        }
+      });
+
+      it('[M-2] a frame without a numeric version is malformed, not another version', () => {
+        const e = rejected(d.parse({ ...VALID_TO['lease-request'], v: '1' }));
+        expect(e.kind).toBe('malformed');
+        expect(e.peerVersion).toBeNull();
+      });
+    });
+  }
+
+  it('[M-2] a "refused" frame of another version still parses, so the peer learns why', () => {
+    const p = parseFromCoordinator({ v: V + 1, t: 'refused', reason: 'speak v2', expectedVersion: V + 1 });
+    expect(p.ok).toBe(true);
+    if (p.ok && p.msg.t === 'refused') expect(p.msg.expectedVersion).toBe(V + 1);
+    expect(parseFromCoordinator({ v: 1.5, t: 'refused', reason: 'x', expectedVersion: 2 }).ok).toBe(false);
+  });
+
+  it('[M-1] unknown extra keys are stripped, not passed on', () => {
+    const p = parseFromCoordinator({ ...VALID_FROM.welcome, admin: true });
+    expect(p.ok).toBe(true);
+    if (p.ok) expect(Object.keys(p.msg)).not.toContain('admin');
+  });
+});
+
+describe('parse: tensors [M-3]', () => {
+  const result = (outputs: unknown): Raw => ({ ...VALID_TO.result, outputs });
+
+  it('[M-3] a byte length that does not match dims and dtype is rejected with both numbers', () => {
+    const e = rejected(parseToCoordinator(result([{ name: 'y', dtype: 'float32', dims: [2, 3], data: new ArrayBuffer(20) }])));
+    expect(e.reason).toMatch(/20 bytes/);
+    expect(e.reason).toMatch(/need 24/);
+    expect(e.reason).toMatch(/outputs\.0/);
+    // int64 is 8 bytes an element
+    expect(parseToCoordinator(result([{ name: 'y', dtype: 'int64', dims: [3], data: new ArrayBuffer(12) }])).ok).toBe(false);
+    expect(parseToCoordinator(result([{ name: 'y', dtype: 'int64', dims: [3], data: new ArrayBuffer(24) }])).ok).toBe(true);
+  });
+
+  it('[M-3] oversized tensors are rejected before their bytes are looked at', () => {
+    const huge = rejected(parseToCoordinator(result([{ name: 'y', dtype: 'float32', dims: [2 ** 31 - 1, 2 ** 31 - 1], data: new ArrayBuffer(0) }])));
+    expect(huge.reason).toMatch(/larger than/);
+    const justOver = LIMITS.maxTensorBytes / 4 + 1;
+    expect(parseToCoordinator(result([{ name: 'y', dtype: 'float32', dims: [justOver], data: new ArrayBuffer(0) }])).ok).toBe(false);
+  });
+
+  it('[M-3] tensors need binary data, a known dtype, whole non-negative dims and a bounded rank and count', () => {
+    const bad: unknown[] = [
+      [{ name: 'y', dtype: 'float32', dims: [2], data: [1, 2] }],
+      [{ name: 'y', dtype: 'float32', dims: [2], data: '12345678' }],
+      [{ name: 'y', dtype: 'float64', dims: [1], data: new ArrayBuffer(8) }],
+      [{ name: 'y', dtype: 'float32', dims: [-1], data: new ArrayBuffer(0) }],
+      [{ name: 'y', dtype: 'float32', dims: [1.5], data: new ArrayBuffer(4) }],
+      [{ name: '', dtype: 'float32', dims: [1], data: new ArrayBuffer(4) }],
+      [{ name: 'y', dtype: 'float32', dims: Array(LIMITS.maxTensorRank + 1).fill(1), data: new ArrayBuffer(4) }],
+      Array.from({ length: LIMITS.maxTensorsPerMessage + 1 }, (_, i) => ({ name: `y${i}`, dtype: 'uint8', dims: [1], data: new ArrayBuffer(1) })),
+    ];
+    for (const outputs of bad) rejected(parseToCoordinator(result(outputs)));
+    // the limits themselves are fine
+    expect(parseToCoordinator(result([{ name: 'y', dtype: 'float32', dims: Array(LIMITS.maxTensorRank).fill(1), data: new ArrayBuffer(4) }])).ok).toBe(true);
+    expect(parseToCoordinator(result([{ name: 's', dtype: 'float32', dims: [], data: new ArrayBuffer(4) }])).ok).toBe(true);
+  });
+
+  it('[M-3] typed-array views are normalised to an ArrayBuffer holding exactly the viewed bytes', () => {
+    const backing = new Float32Array([99, 1, 2, 3, 4, 5, 6, 99]);
+    const view = backing.subarray(1, 7); // byteOffset 4
+    const p = parseToCoordinator(result([{ name: 'y', dtype: 'float32', dims: [2, 3], data: view }]));
+    expect(p.ok).toBe(true);
+    if (!p.ok || p.msg.t !== 'result') return;
+    const data = p.msg.outputs[0]!.data;
+    expect(data).toBeInstanceOf(ArrayBuffer);
+    expect(data.byteLength).toBe(24);
+    expect([...new Float32Array(data)]).toEqual([1, 2, 3, 4, 5, 6]);
+    backing[1] = -1; // a copy, not an alias of the sender's buffer
+    expect(new Float32Array(data)[0]).toBe(1);
+  });
+
+  it('[M-3] model bytes and model chunks sent as views are normalised too', () => {
+    const bytes = new Uint8Array([7, 8, 9, 10]);
+    const dv = new DataView(bytes.buffer, 1, 2);
+    const chunk = parseFromCoordinator({ ...VALID_FROM['model-chunk'], total: 2, bytes: dv });
+    expect(chunk.ok).toBe(true);
+    if (chunk.ok && chunk.msg.t === 'model-chunk') {
+      expect(chunk.msg.bytes).toBeInstanceOf(ArrayBuffer);
+      expect([...new Uint8Array(chunk.msg.bytes)]).toEqual([8, 9]);
+    }
+    const submit = VALID_TO['submit-job'] as { spec: Raw };
+    const job = parseToCoordinator({ ...submit, spec: { ...submit.spec, model: bytes.subarray(2) } });
+    expect(job.ok).toBe(true);
+    if (job.ok && job.msg.t === 'submit-job') expect([...new Uint8Array(job.msg.spec.model)]).toEqual([9, 10]);
+  });
+
+  it('[M-3] inputs of a job are checked like any tensor', () => {
+    const submit = VALID_TO['submit-job'] as { spec: Raw };
+    const bad = { ...submit, spec: { ...submit.spec, inputs: [f32('x', [2, 3], [1, 2, 3, 4, 5])] } };
+    expect(rejected(parseToCoordinator(bad)).reason).toMatch(/spec\.inputs\.0/);
+    expect(parseToCoordinator({ ...submit, spec: { ...submit.spec, inputs: [] } }).ok).toBe(false);
+  });
+});
+
+describe('parse: fields [M-4] [M-5] [M-6]', () => {
+  it('[M-4] ids are 1-64 safe characters; model hashes are lowercase hex sha256; shard ids are "<job>/<n>"', () => {
+    for (const leaseId of ['', 'a/b', 'x'.repeat(65), 'spa ce', 'ü']) {
+      expect(parseToCoordinator({ ...VALID_TO['lease-abandon'], leaseId }).ok).toBe(false);
+    }
+    expect(parseToCoordinator({ ...VALID_TO['lease-abandon'], leaseId: 'x'.repeat(64) }).ok).toBe(true);
+    for (const hash of ['C'.repeat(64), 'c'.repeat(63), 'g'.repeat(64)]) {
+      expect(parseToCoordinator({ ...VALID_TO['model-request'], hash }).ok).toBe(false);
+    }
+    for (const shardId of ['jabc', 'jabc/', 'jabc/x', 'a/b/1']) expect(parseFromCoordinator({ ...VALID_FROM.lease, shardId }).ok).toBe(false);
+  });
+
+  it('[M-4] counts and times are non-negative', () => {
+    expect(parseToCoordinator({ ...VALID_TO['model-request'], offset: -1 }).ok).toBe(false);
+    expect(parseToCoordinator({ ...VALID_TO['model-request'], offset: 0.5 }).ok).toBe(false);
+    expect(parseFromCoordinator({ ...VALID_FROM['no-work'], retryInMs: -5 }).ok).toBe(false);
+    expect(parseToCoordinator({ ...VALID_TO.result, inferMs: Infinity }).ok).toBe(false);
+  });
+
+  it('[M-5] a policy must have quorum ≤ replication ≤ maxReplicas ≤ the replica limit', () => {
+    const submit = VALID_TO['submit-job'] as { spec: Raw };
+    const withPolicy = (p: unknown): Raw => ({ ...submit, spec: { ...submit.spec, policy: p } });
+    expect(parseToCoordinator(withPolicy(policy(2, 3, 4))).ok).toBe(false);
+    expect(parseToCoordinator(withPolicy(policy(3, 2, 2))).ok).toBe(false);
+    expect(parseToCoordinator(withPolicy(policy(2, 2, LIMITS.maxReplicas + 1))).ok).toBe(false);
+    expect(parseToCoordinator(withPolicy(policy(0, 0, 1))).ok).toBe(false);
+    expect(parseToCoordinator(withPolicy({ ...policy(2, 2, 2), comparator: { kind: 'allclose', atol: -1, rtol: 0 } })).ok).toBe(false);
+    expect(parseToCoordinator(withPolicy({ ...policy(2, 2, 2), comparator: { kind: 'cosine' } })).ok).toBe(false);
+    expect(parseToCoordinator(withPolicy(policy(1, 1, 1, { kind: 'argmax' }))).ok).toBe(true);
+  });
+
+  it('[M-6] volunteers, and only volunteers, send capabilities in hello', () => {
+    expect(parseToCoordinator({ ...VALID_TO.hello, caps: null }).ok).toBe(false);
+    expect(parseToCoordinator({ ...VALID_TO.hello, role: 'requester' }).ok).toBe(false);
+    expect(parseToCoordinator({ ...VALID_TO.hello, role: 'requester', caps: null }).ok).toBe(true);
+    expect(parseToCoordinator({ ...VALID_TO.hello, role: 'admin', caps: null }).ok).toBe(false);
+    expect(parseToCoordinator({ ...VALID_TO.hello, caps: { ...caps('wasm'), backend: 'cuda' } }).ok).toBe(false);
+  });
+});

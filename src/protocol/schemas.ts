@@ -1,0 +1,105 @@
+/**
+ * zod schemas for the pieces that both directions of the protocol share. Everything that arrives
+ * from a peer is `unknown` until one of these has accepted it.
+ */
+import { z } from 'zod';
+import { BACKENDS } from './capabilities.ts';
+import { isModelHash, isSafeId, type JobId, type LeaseId, type ModelHash, type PeerId, type ShardId } from './ids.ts';
+import { LIMITS } from './limits.ts';
+import { BYTES_PER_ELEMENT, TENSOR_DTYPES, elementCount } from './tensor.ts';
+
+/** [M-3] Binary fields arrive as ArrayBuffer or as a typed-array view, depending on the serializer. */
+export const bytesSchema = z
+  .custom<ArrayBuffer | ArrayBufferView>(
+    (v) => v instanceof ArrayBuffer || ArrayBuffer.isView(v),
+    'expected binary data (ArrayBuffer)',
+  )
+  .transform((v): ArrayBuffer => {
+    if (v instanceof ArrayBuffer) return v;
+    // Copy views into a fresh, aligned buffer so typed-array views over it are always valid.
+    const copy = new Uint8Array(v.byteLength);
+    copy.set(new Uint8Array(v.buffer, v.byteOffset, v.byteLength));
+    return copy.buffer;
+  });
+
+// [M-4] Every string and list is bounded, and ids are short and safe to log or use as keys.
+export const safeIdSchema = z.string().refine(isSafeId, 'expected an id of 1-64 letters, digits, - or _');
+export const peerIdSchema = safeIdSchema.transform((s) => s as PeerId);
+export const jobIdSchema = safeIdSchema.transform((s) => s as JobId);
+export const leaseIdSchema = safeIdSchema.transform((s) => s as LeaseId);
+export const shardIdSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9_-]{1,64}\/\d{1,9}$/, 'expected a shard id "<job>/<index>"')
+  .transform((s) => s as ShardId);
+export const modelHashSchema = z
+  .string()
+  .refine(isModelHash, 'expected a lowercase hex sha256')
+  .transform((s) => s as ModelHash);
+
+export const backendSchema = z.enum(BACKENDS);
+export const reasonSchema = z.string().max(LIMITS.maxReasonLength);
+export const nameSchema = z.string().min(1).max(LIMITS.maxNameLength);
+
+const dimSchema = z.number().int().min(0).max(2 ** 31 - 1);
+
+/** [M-3] A tensor whose byte length matches its dims and dtype exactly, within LIMITS. */
+export const wireTensorSchema = z
+  .object({
+    name: z.string().min(1).max(LIMITS.maxNameLength),
+    dtype: z.enum(TENSOR_DTYPES),
+    dims: z.array(dimSchema).max(LIMITS.maxTensorRank).readonly(),
+    data: bytesSchema,
+  })
+  .superRefine((t, ctx) => {
+    const expected = elementCount(t.dims) * BYTES_PER_ELEMENT[t.dtype];
+    if (expected > LIMITS.maxTensorBytes) {
+      ctx.addIssue({ code: 'custom', message: `tensor "${t.name}" is larger than ${LIMITS.maxTensorBytes} bytes` });
+    } else if (t.data.byteLength !== expected) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `tensor "${t.name}" has ${t.data.byteLength} bytes, but dims [${t.dims.join(',')}] of ${t.dtype} need ${expected}`,
+      });
+    }
+  });
+
+export const tensorListSchema = z.array(wireTensorSchema).max(LIMITS.maxTensorsPerMessage);
+
+export const adapterSchema = z.object({
+  vendor: z.string().max(LIMITS.maxNameLength),
+  architecture: z.string().max(LIMITS.maxNameLength),
+  description: z.string().max(LIMITS.maxNameLength),
+  isFallbackAdapter: z.boolean(),
+});
+
+export const capabilitiesSchema = z.object({
+  backend: backendSchema,
+  adapter: adapterSchema.nullable(),
+  backendReason: reasonSchema,
+  ortVersion: z.string().max(50),
+  threads: z.number().int().min(1).max(256),
+});
+
+export const comparatorSchema = z.discriminatedUnion('kind', [
+  z.object({
+    kind: z.literal('allclose'),
+    atol: z.number().min(0).max(1e6),
+    rtol: z.number().min(0).max(1e6),
+  }),
+  z.object({ kind: z.literal('argmax') }),
+  z.object({ kind: z.literal('exact') }),
+]);
+
+export const policySchema = z
+  .object({
+    /** Volunteers that compute each shard before it can be accepted. */
+    replication: z.number().int().min(1).max(LIMITS.maxReplicas),
+    /** How many of them must agree. */
+    quorum: z.number().int().min(1).max(LIMITS.maxReplicas),
+    /** Disagreement adds replicas up to this many; then the shard is unverifiable. */
+    maxReplicas: z.number().int().min(1).max(LIMITS.maxReplicas),
+    comparator: comparatorSchema,
+  })
+  // [M-5] A policy whose quorum could never be reached is refused at the door.
+  .refine((p) => p.quorum <= p.replication && p.replication <= p.maxReplicas, {
+    message: 'policy needs quorum ≤ replication ≤ maxReplicas',
+  });

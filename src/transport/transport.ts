@@ -1,0 +1,55 @@
+/**
+ * The one interface the hosts use to talk to other tabs. `peerjsTransport.ts` implements it over
+ * WebRTC DataChannels with PeerServer for signaling; `memoryTransport.ts` in-process for tests.
+ * Frames are handed over as `unknown`: parsing them is the protocol layer's job, not this one's.
+ */
+import type { PeerId } from '../protocol/ids.ts';
+
+export interface EndpointHandlers {
+  /** A connection to `peer` is open and ready to carry frames. */
+  open(peer: PeerId): void;
+  /** A frame arrived; nothing about it is trusted yet. */
+  data(peer: PeerId, raw: unknown): void;
+  /** The connection to `peer` closed (either side, or the network). */
+  close(peer: PeerId): void;
+  /** The signaling server went away or came back; open connections may live on. */
+  signaling(state: 'connected' | 'lost'): void;
+  /** A failure a person should see (e.g. "network id already in use"). */
+  error(error: TransportError): void;
+}
+
+export interface Endpoint {
+  readonly selfId: PeerId;
+  /** Opens a connection; `handlers.open` fires when it is ready. */
+  connect(peer: PeerId): void;
+  /** Sends one frame; returns false when there is no open connection to `peer`. */
+  send(peer: PeerId, frame: unknown): boolean;
+  /** Closes one connection. */
+  close(peer: PeerId): void;
+  /** Leaves the network: closes every connection and the signaling link. */
+  destroy(): void;
+}
+
+/** Creates an endpoint; `id` null lets the signaling server choose one. */
+export type EndpointFactory = (id: string | null, handlers: EndpointHandlers) => Promise<Endpoint>;
+
+export type TransportErrorKind = 'id-taken' | 'signaling-unreachable' | 'peer-unreachable' | 'webrtc-unsupported' | 'other';
+
+export class TransportError extends Error {
+  override readonly name = 'TransportError';
+  constructor(
+    readonly kind: TransportErrorKind,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Where PeerServer lives: on the app's own origin at /peerjs, unless configured otherwise. */
+export interface SignalingConfig {
+  readonly host: string;
+  readonly port: number;
+  readonly path: string;
+  readonly secure: boolean;
+  readonly iceServers: readonly RTCIceServer[];
+}

@@ -1,0 +1,38 @@
+import { useEffect } from 'react';
+import { startCoordinator } from '../host/roles.ts';
+import { useQuorumStore } from '../stores/store.ts';
+import { JobProgress, LogView, PeersTable, StateBadge } from './common.tsx';
+import { linkTo, type Route } from './route.ts';
+
+export function CoordinatorPage({ route }: { route: Route }) {
+  const c = useQuorumStore((s) => s.coordinator);
+  useEffect(() => {
+    // Opening this page is the intent: the tab becomes the network's coordinator.
+    void startCoordinator(route.networkId);
+  }, [route.networkId]);
+  const volunteers = c.peers.filter((p) => p.role === 'volunteer');
+  const volunteerUrl = `${location.origin}/${linkTo('volunteer', route.networkId)}`;
+  return (
+    <section>
+      <h1>Coordinator</h1>
+      <p>
+        This tab coordinates network <code>{route.networkId}</code>: it leases shards to volunteers, sends each shard to several of
+        them, and accepts a result only when a quorum agrees. Keep it open while jobs run.
+      </p>
+      <p>
+        <StateBadge state={c.state} error={c.error} /> {c.peerId ? <code data-testid="coordinator-id">{c.peerId}</code> : null}{' '}
+        {c.signaling === 'lost' ? <span className="badge badge-error">signaling server lost; reconnecting</span> : null}
+      </p>
+      <p>
+        Volunteers join at <a href={volunteerUrl}>{volunteerUrl}</a>
+      </p>
+      <h2>
+        Volunteers <span data-testid="volunteer-count">{volunteers.length}</span> · leases out <span data-testid="active-leases">{c.activeLeases}</span>
+      </h2>
+      <PeersTable peers={c.peers} />
+      <h2>Jobs</h2>
+      {c.jobs.length === 0 ? <p className="muted">No jobs yet: submit one from the requester dashboard.</p> : c.jobs.map((j) => <JobProgress key={j.jobId} job={j} />)}
+      <LogView log={c.log} />
+    </section>
+  );
+}

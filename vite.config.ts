@@ -1,0 +1,29 @@
+import { defineConfig } from 'vite';
+import react from '@vitejs/plugin-react';
+import { parsePort } from './server/config.ts';
+import { ISOLATION_HEADERS } from './server/middleware.ts';
+import { ortAssetsPlugin } from './vite-plugins/ortAssets.ts';
+import { signalingPlugin } from './vite-plugins/signaling.ts';
+
+// `vite` (dev) and `vite preview` serve the app, /peerjs signaling, /config.json and /ort/ on one
+// port (PORT, default 8080), on all interfaces. `vite build --mode test` builds the e2e build (the
+// app may expose a test hook when import.meta.env.MODE === 'test') into dist-test/.
+export default defineConfig(({ mode }) => {
+  const port = parsePort(process.env['PORT']);
+  const headers = { ...ISOLATION_HEADERS };
+  return {
+    plugins: [react(), signalingPlugin(), ortAssetsPlugin()],
+    server: { host: true, port, strictPort: true, headers },
+    preview: { host: true, port, strictPort: true, headers },
+    worker: { format: 'es' },
+    build: {
+      target: 'es2022',
+      outDir: mode === 'test' ? 'dist-test' : 'dist',
+      sourcemap: mode === 'test',
+      // onnxruntime-web's wasm is big by nature; don't warn about it.
+      chunkSizeWarningLimit: 2048,
+    },
+    // Pre-bundling would move onnxruntime-web away from its files; the app loads them from /ort/.
+    optimizeDeps: { exclude: ['onnxruntime-web'] },
+  };
+});

@@ -1,6 +1,7 @@
 import { defineConfig } from 'vite';
 import react from '@vitejs/plugin-react';
-import { parsePort } from './server/config.ts';
+import fs from 'node:fs';
+import { loadConfig } from './server/config.ts';
 import { ISOLATION_HEADERS } from './server/middleware.ts';
 import { ortAssetsPlugin } from './vite-plugins/ortAssets.ts';
 import { signalingPlugin } from './vite-plugins/signaling.ts';
@@ -9,12 +10,15 @@ import { signalingPlugin } from './vite-plugins/signaling.ts';
 // port (PORT, default 8080), on all interfaces. `vite build --mode test` builds the e2e build (the
 // app may expose a test hook when import.meta.env.MODE === 'test') into dist-test/.
 export default defineConfig(({ mode }) => {
-  const port = parsePort(process.env['PORT']);
+  // Same env as the production server: PORT, QUORUM_ICE_SERVERS, QUORUM_TLS_CERT/KEY (HOST is
+  // ignored: dev and preview always listen on all interfaces).
+  const { port, tls } = loadConfig();
+  const https = tls ? { cert: fs.readFileSync(tls.certFile), key: fs.readFileSync(tls.keyFile) } : undefined;
   const headers = { ...ISOLATION_HEADERS };
   return {
     plugins: [react(), signalingPlugin(), ortAssetsPlugin()],
-    server: { host: true, port, strictPort: true, headers },
-    preview: { host: true, port, strictPort: true, headers },
+    server: { host: true, port, strictPort: true, headers, ...(https ? { https } : {}) },
+    preview: { host: true, port, strictPort: true, headers, ...(https ? { https } : {}) },
     worker: { format: 'es' },
     build: {
       target: 'es2022',

@@ -2,22 +2,12 @@
  * The product's thinnest complete loop, for real: one coordinator, three volunteers and one
  * requester, each in its own browser context, over the real PeerServer and real WebRTC.
  */
-import type { Page } from '@playwright/test';
-import type { QuorumState } from '../src/stores/store.ts';
 import { expect, test } from './support/browser.ts';
+import { appState as state } from './support/state.ts';
 
 const DIGITS = 2000;
 const SHARD_SIZE = 100;
 const SHARDS = DIGITS / SHARD_SIZE;
-
-function state(page: Page): Promise<QuorumState> {
-  return page.evaluate(() => {
-    const hook = window.__quorum;
-    if (!hook) throw new Error('test hook missing: is this a test build?');
-    // Structured-clone-safe copy: the store holds plain data only.
-    return JSON.parse(JSON.stringify(hook.state())) as QuorumState;
-  });
-}
 
 test('a 2,000-digit MNIST job is verified by pairs of different volunteers, surviving a closed volunteer @loop', async ({ openRoles }) => {
   test.setTimeout(240_000);
@@ -105,6 +95,7 @@ test('the app loads and runs inference with the network cut off from everything 
   const predictions = s.requester.reference!.predictions;
   expect(predictions).toHaveLength(500);
   expect(predictions.every((p) => p >= 0 && p <= 9)).toBe(true);
+  expect(s.requester.reference!.accuracy).toBeGreaterThanOrEqual(0.94);
   expect(blocked).toEqual([]);
   expect(tc!.foreignRequests()).toEqual([]);
 });

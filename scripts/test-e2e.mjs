@@ -16,6 +16,49 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const bin = (name) => path.join(root, 'node_modules', '.bin', name);
 const args = process.argv.slice(2);
 
+// One run at a time per checkout: runs share dist-test/, test-results/e2e/ and .tmp/e2e/, and a
+// second run would delete the first one's build, artifacts and browser profiles under it.
+const lockDir = path.join(root, '.tmp', 'e2e.lock');
+function alive(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return e.code === 'EPERM';
+  }
+}
+async function acquireLock() {
+  fs.mkdirSync(path.dirname(lockDir), { recursive: true });
+  let warned = false;
+  for (;;) {
+    try {
+      fs.mkdirSync(lockDir);
+      fs.writeFileSync(path.join(lockDir, 'pid'), String(process.pid));
+      return;
+    } catch (e) {
+      if (e.code !== 'EEXIST') throw e;
+    }
+    const owner = Number(fs.readFileSync(path.join(lockDir, 'pid'), { encoding: 'utf8', flag: 'a+' }) || 0);
+    if (owner && !alive(owner)) {
+      fs.rmSync(lockDir, { recursive: true, force: true }); // stale: its owner is gone
+      continue;
+    }
+    if (!warned) {
+      console.log(`test-e2e: another e2e run (pid ${owner || '?'}) is using this checkout; waiting for it to finish`);
+      warned = true;
+    }
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+}
+await acquireLock();
+process.on('exit', () => {
+  try {
+    if (fs.readFileSync(path.join(lockDir, 'pid'), 'utf8') === String(process.pid)) fs.rmSync(lockDir, { recursive: true, force: true });
+  } catch {
+    // already gone
+  }
+});
+
 // A TMPDIR of our own: Chromium profiles and Playwright artifacts land here, not in /tmp.
 const tmpDir = path.join(root, '.tmp', 'e2e');
 fs.rmSync(tmpDir, { recursive: true, force: true });

@@ -20,6 +20,7 @@ export function lanAddresses(): string[] {
 
 /** Lines describing where each role is served; LAN lines only when bound to all interfaces. */
 export function describeUrls(scheme: 'http' | 'https', host: string, port: number): string[] {
+  // QUORUM_TLS_CERT/KEY apply to both `npm start` and `npm run dev` (see vite.config.ts).
   const wildcard = host === '0.0.0.0' || host === '::' || host === '';
   const local = `${scheme}://${wildcard ? 'localhost' : host.includes(':') ? `[${host}]` : host}:${port}`;
   const lines = ROLES.map((r) => `  ${r.padEnd(12)}${roleUrl(local, r)}`);

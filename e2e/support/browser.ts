@@ -26,7 +26,7 @@ export const ROLES = ['volunteer', 'coordinator', 'requester', 'network'] as con
 export type Role = (typeof ROLES)[number];
 
 export interface TestContext {
-  /** Unique per test: the role, suffixed -2, -3... when repeated. */
+  /** Unique per test: the role without its query, suffixed -2, -3... when repeated. */
   readonly name: string;
   readonly context: BrowserContext;
   /** The context's first page. */
@@ -49,7 +49,7 @@ export interface OpenOptions {
 export interface HarnessFixtures {
   /** Opens one isolated context (with one page, not navigated) per name. */
   openContexts: (names: readonly string[] | number, options?: OpenOptions) => Promise<TestContext[]>;
-  /** Opens one isolated context per role and navigates each to `/#/<role>`. */
+  /** Opens one isolated context per role and navigates each to `/#/<role>` (a role may carry a query: 'volunteer?autostart=1'). */
   openRoles: (roles: readonly (Role | string)[], options?: OpenOptions) => Promise<TestContext[]>;
   /** The app's origin, e.g. http://127.0.0.1:18080. */
   appOrigin: string;
@@ -96,9 +96,11 @@ export const test = base.extend<HarnessFixtures>({
       const list = typeof names === 'number' ? Array.from({ length: names }, (_, i) => `ctx${i + 1}`) : names;
       const out: TestContext[] = [];
       for (const raw of list) {
-        const n = (seen.get(raw) ?? 0) + 1;
-        seen.set(raw, n);
-        const name = n === 1 ? raw : `${raw}-${n}`;
+        // 'volunteer?autostart=1' is named 'volunteer'; repeats become volunteer-2, volunteer-3...
+        const baseName = raw.replace(/[?#].*$/, '').replace(/[^A-Za-z0-9._-]+/g, '-') || 'ctx';
+        const n = (seen.get(baseName) ?? 0) + 1;
+        seen.set(baseName, n);
+        const name = n === 1 ? baseName : `${baseName}-${n}`;
         const context = await browser.newContext({
           baseURL: baseURL ?? E2E_BASE_URL,
           permissions: [...CONTEXT_PERMISSIONS],

@@ -1,6 +1,6 @@
 /**
  * Randomness is a parameter of the core, never `Math.random()`: a seeded `Rng` makes every
- * simulation and test replayable from its seed.
+ * simulation and test replayable from its seed. [D-1]
  */
 export interface Rng {
   /** A float in [0, 1). */

@@ -6,13 +6,15 @@ import { asModelHash } from '../protocol/ids.ts';
 import { float32View } from '../protocol/tensor.ts';
 import { createWorkerEngine } from '../runtime/workerEngine.ts';
 import { sha256Hex } from '../runtime/sha256.ts';
-import { argmaxRows, MNIST_CLASSES, MNIST_INPUT_NAME, MNIST_PIXELS } from '../workloads/mnist/holdout.ts';
+import { accuracy, argmaxRows, MNIST_CLASSES, MNIST_INPUT_NAME, MNIST_PIXELS } from '../workloads/mnist/holdout.ts';
 import { loadMnistAssets, mnistBatch } from '../workloads/mnist/mnistJob.ts';
 
 export interface ReferenceRun {
   readonly predictions: number[];
   readonly backend: string;
   readonly inferMs: number;
+  /** Against the held-out labels. */
+  readonly accuracy: number;
 }
 
 export async function runMnistReference(count: number): Promise<ReferenceRun> {
@@ -27,7 +29,8 @@ export async function runMnistReference(count: number): Promise<ReferenceRun> {
     const result = await engine.run(hash, [{ name: MNIST_INPUT_NAME, dtype: 'float32', dims: [n, MNIST_PIXELS], data: batch.data }]);
     const logits = result.outputs[0];
     if (!logits) throw new Error('the model returned no output');
-    return { predictions: Array.from(argmaxRows(float32View(logits), MNIST_CLASSES)), backend: result.backend, inferMs: result.inferMs };
+    const predictions = argmaxRows(float32View(logits), MNIST_CLASSES);
+    return { predictions: Array.from(predictions), backend: result.backend, inferMs: result.inferMs, accuracy: accuracy(predictions, batch.labels) };
   } finally {
     await engine.dispose();
   }

@@ -103,13 +103,18 @@ export async function connectObserver(networkId: string): Promise<void> {
 
 /** Runs the built-in MNIST model on the first `count` digits in this tab alone. */
 export async function runReference(count: number): Promise<void> {
-  patch('requester', { reference: { state: 'running', predictions: [], detail: `running ${count} digits in this tab…` } });
+  patch('requester', { reference: { state: 'running', predictions: [], accuracy: null, detail: `running ${count} digits in this tab…` } });
   try {
     const ref = await runMnistReference(count);
     patch('requester', {
-      reference: { state: 'done', predictions: ref.predictions, detail: `${ref.predictions.length} digits on ${ref.backend} in ${ref.inferMs.toFixed(0)} ms` },
+      reference: {
+        state: 'done',
+        predictions: ref.predictions,
+        accuracy: ref.accuracy,
+        detail: `${ref.predictions.length} digits on ${ref.backend} in ${ref.inferMs.toFixed(0)} ms, accuracy ${(ref.accuracy * 100).toFixed(2)}%`,
+      },
     });
   } catch (e) {
-    patch('requester', { reference: { state: 'error', predictions: [], detail: message(e) } });
+    patch('requester', { reference: { state: 'error', predictions: [], accuracy: null, detail: message(e) } });
   }
 }

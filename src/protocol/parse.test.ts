@@ -24,6 +24,7 @@ const VALID_TO: Record<ToCoordinatorType, Raw> = {
     spec: { name: 'mnist', model: countingBytes(64), inputs: [tensor()], shardSize: 1, policy: policy(2, 2, 4), requesterKey: '' },
   },
   'results-request': { v: V, t: 'results-request', jobId: 'jabc' },
+  ping: { v: V, t: 'ping' },
 };
 
 const VALID_FROM: Record<FromCoordinatorType, Raw> = {
@@ -79,6 +80,7 @@ const VALID_FROM: Record<FromCoordinatorType, Raw> = {
       { peerId: 'a', role: 'volunteer', label: 'x', backend: 'wasm', adapter: null, shardsDone: 1, activeLeases: 0, connectedAtMs: 0 },
     ],
   },
+  pong: { v: V, t: 'pong' },
 };
 
 const directions = [

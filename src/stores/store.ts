@@ -60,7 +60,12 @@ export interface RequesterView {
   readonly submissions: readonly Submission[];
   readonly results: Readonly<Record<string, JobResults>>;
   /** A single-tab reference run of the built-in workload, to compare verified results with. */
-  readonly reference: { readonly state: 'running' | 'done' | 'error'; readonly predictions: readonly number[]; readonly detail: string } | null;
+  readonly reference: {
+    readonly state: 'running' | 'done' | 'error';
+    readonly predictions: readonly number[];
+    readonly accuracy: number | null;
+    readonly detail: string;
+  } | null;
   readonly log: readonly LogLine[];
 }
 

@@ -22,6 +22,7 @@ export class MemoryNetwork {
     if (this.endpoints.has(selfId)) throw new TransportError('id-taken', `peer id ${selfId} is already in use`);
     const me = { handlers, links: new Set<PeerId>() };
     this.endpoints.set(selfId, me);
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the endpoint's methods need the network, not themselves
     const net = this;
     return {
       selfId,

@@ -17,6 +17,7 @@ type AckOutcome = Out<'result-ack'>['outcome'];
 
 const TIMEOUT = 10_000;
 const RETRY = 500;
+const SILENCE = 60_000;
 
 /** Drives one CoordinatorCore at a settable time; every frame it sends must pass the parser. */
 class Rig {
@@ -25,7 +26,7 @@ class Rig {
 
   constructor(over: Partial<CoordinatorConfig> = {}) {
     this.core = new CoordinatorCore(
-      { networkId: 'net1', ...DEFAULT_COORDINATOR_CONFIG, leaseTimeoutMs: TIMEOUT, noWorkRetryMs: RETRY, ...over },
+      { networkId: 'net1', ...DEFAULT_COORDINATOR_CONFIG, leaseTimeoutMs: TIMEOUT, noWorkRetryMs: RETRY, peerTimeoutMs: SILENCE, ...over },
       seededRng(7),
     );
   }
@@ -186,6 +187,31 @@ describe('peers [P-1] [P-2] [P-3]', () => {
     expect(rig.core.activeLeaseCount()).toBe(0);
     expect(rig.lease(v2).shardId).toBe(l1.shardId);
     expect(rig.core.peerSummaries().map((p) => p.peerId)).not.toContain('v1');
+  });
+});
+
+describe('liveness [P-4]', () => {
+  it('[P-4] a ping gets a pong, even before hello', () => {
+    const rig = new Rig();
+    const p = asPeerId('p');
+    rig.core.connect(p, 0);
+    expect(sent(rig.handle(p, { v: V, t: 'ping' }), p)).toEqual([{ v: V, t: 'pong' }]);
+  });
+
+  it('[P-4] a peer silent for longer than peerTimeoutMs is closed and its leases released; frames keep it alive', () => {
+    const { rig, req } = withJob(2, 2, policy(1, 1, 1));
+    const quiet = rig.join('quiet');
+    const chatty = rig.join('chatty');
+    const l = rig.lease(quiet);
+    rig.now = SILENCE;
+    rig.handle(chatty, { v: V, t: 'ping' });
+    rig.handle(req, { v: V, t: 'ping' });
+    expect(rig.tick(SILENCE).some((e) => e.kind === 'close')).toBe(false); // exactly at the limit: still here
+    const fx = rig.tick(SILENCE + 1);
+    expect(fx.filter((e) => e.kind === 'close')).toEqual([expect.objectContaining({ kind: 'close', peer: quiet })]);
+    expect(rig.core.peerSummaries().map((p) => p.peerId).sort()).toEqual(['chatty', 'req']);
+    expect(rig.core.activeLeaseCount()).toBe(0);
+    expect(rig.lease(chatty).shardId).toBe(l.shardId);
   });
 });
 

@@ -178,6 +178,8 @@ export interface SimVolunteerSpec {
   readonly joinAtMs?: number;
   /** The tab closes at this time: the connection drops and nothing of it runs any more. */
   readonly leaveAtMs?: number | null;
+  /** The tab freezes or vanishes at this time without its channel closing: only silence tells. */
+  readonly vanishAtMs?: number | null;
   /** Compute time per shard, drawn uniformly from [min, max]. */
   readonly inferMs?: readonly [number, number];
 }
@@ -189,6 +191,8 @@ export interface SimOptions {
   /** One-way delay of a frame, drawn uniformly; each link stays in order (a reliable channel). */
   readonly linkDelayMs?: readonly [number, number];
   readonly tickEveryMs?: number;
+  /** Every connected peer pings this often, as the host's keep-alive does. */
+  readonly pingEveryMs?: number;
 }
 
 /** A `store-shard` effect as it happened. */
@@ -257,6 +261,11 @@ export class Simulation {
       this.nodes.set(id, node);
       this.queue.at(spec.joinAtMs ?? 0, () => this.join(node));
       if (spec.leaveAtMs !== undefined && spec.leaveAtMs !== null) this.queue.at(spec.leaveAtMs, () => this.leave(node, true));
+      if (spec.vanishAtMs !== undefined && spec.vanishAtMs !== null) {
+        this.queue.at(spec.vanishAtMs, () => {
+          node.closed = true;
+        });
+      }
     }
     const every = options.tickEveryMs ?? 250;
     const tick = (): void => {
@@ -264,6 +273,15 @@ export class Simulation {
       this.queue.after(every, tick);
     };
     this.queue.after(every, tick);
+    const pingEvery = options.pingEveryMs ?? 2_000;
+    const ping = (): void => {
+      this.sendToCoordinator(this.requester, 0, { v: PROTOCOL_VERSION, t: 'ping' });
+      for (const node of this.nodes.values()) {
+        if (node.connected && !node.closed) this.sendToCoordinator(node.id, node.epoch, { v: PROTOCOL_VERSION, t: 'ping' });
+      }
+      this.queue.after(pingEvery, ping);
+    };
+    this.queue.after(pingEvery, ping);
   }
 
   get now(): number {
@@ -346,7 +364,7 @@ export class Simulation {
     const epoch = node?.epoch ?? 0;
     const frame = wireCopy(msg, this.wireRng);
     this.queue.at(this.arrival(`c>${to}`), () => {
-      if (node && (!node.connected || node.epoch !== epoch)) return;
+      if (node && (!node.connected || node.closed || node.epoch !== epoch)) return;
       this.framesFromCoordinator++;
       const parsed = parseFromCoordinator(frame);
       if (!parsed.ok) {
@@ -405,7 +423,7 @@ export class Simulation {
     for (const e of effects) {
       switch (e.kind) {
         case 'send':
-          if (node.connected) this.sendToCoordinator(node.id, node.epoch, e.msg);
+          if (node.connected && !node.closed) this.sendToCoordinator(node.id, node.epoch, e.msg);
           break;
         case 'load-cached-model': {
           const { hash } = e;

@@ -1,0 +1,73 @@
+import 'fake-indexeddb/auto';
+import { describe, expect, it } from 'vitest';
+import type { JobRecord, ShardState } from '../core/coordinator/state.ts';
+import { asJobId, asModelHash, asPeerId, shardIdOf } from '../protocol/ids.ts';
+import { DEFAULT_POLICY } from '../protocol/policy.ts';
+import { CoordinatorStore } from './coordinatorStore.ts';
+import { openQuorumDb } from './db.ts';
+import { ModelCache } from './modelCache.ts';
+
+const hash = asModelHash('a'.repeat(64));
+const jobId = asJobId('job1');
+
+function job(): JobRecord {
+  return {
+    id: jobId,
+    name: 'test job',
+    modelHash: hash,
+    modelBytes: 3,
+    inputs: [{ name: 'x', dtype: 'float32', dims: [2, 2], data: new Float32Array([1, 2, 3, 4]).buffer }],
+    items: 2,
+    shardSize: 1,
+    shardCount: 2,
+    policy: DEFAULT_POLICY,
+    createdAtMs: 1000,
+    submittedBy: asPeerId('req'),
+  };
+}
+
+describe('CoordinatorStore', () => {
+  it('keeps jobs, models and verified shards per network, and reads them back', async () => {
+    const db = await openQuorumDb(`test-${Math.random()}`);
+    const store = new CoordinatorStore(db, 'net-a');
+    const other = new CoordinatorStore(db, 'net-b');
+    await store.putModel(hash, new Uint8Array([1, 2, 3]).buffer, 5);
+    await store.putJob(job());
+    const shard: ShardState = {
+      id: shardIdOf(jobId, 1),
+      jobId,
+      index: 1,
+      start: 1,
+      count: 1,
+      status: 'verified',
+      target: 2,
+      replicas: [],
+      leases: new Set(),
+      accepted: {
+        outputs: [{ name: 'y', dtype: 'float32', dims: [1, 1], data: new Float32Array([7]).buffer }],
+        volunteers: [asPeerId('v1'), asPeerId('v2')],
+        backends: ['wasm', 'webgpu'],
+        acceptedAtMs: 9,
+      },
+      disagreements: 0,
+    };
+    await store.putShard(jobId, shard);
+
+    const jobs = await store.loadJobs();
+    expect(jobs.map((j) => j.job.id)).toEqual([jobId]);
+    expect(new Float32Array(jobs[0]!.job.inputs[0]!.data)).toEqual(new Float32Array([1, 2, 3, 4]));
+    expect(await other.loadJobs()).toEqual([]);
+    expect(new Uint8Array((await store.loadModel(hash))!)).toEqual(new Uint8Array([1, 2, 3]));
+    const shards = await store.loadShards(jobId);
+    expect(shards).toHaveLength(1);
+    expect(shards[0]).toMatchObject({ jobId, index: 1, status: 'verified', accepted: { volunteers: ['v1', 'v2'], backends: ['wasm', 'webgpu'] } });
+    expect(new Float32Array(shards[0]!.accepted!.outputs[0]!.data)).toEqual(new Float32Array([7]));
+  });
+
+  it('ModelCache returns null for unknown hashes and the bytes it was given otherwise', async () => {
+    const cache = new ModelCache(await openQuorumDb(`test-${Math.random()}`));
+    expect(await cache.get(hash)).toBeNull();
+    await cache.put(hash, new Uint8Array([9, 8]).buffer, 1);
+    expect(new Uint8Array((await cache.get(hash))!)).toEqual(new Uint8Array([9, 8]));
+  });
+});

@@ -20,6 +20,10 @@ export default defineConfig(({ mode }) => {
     server: { host: true, port, strictPort: true, headers, ...(https ? { https } : {}) },
     preview: { host: true, port, strictPort: true, headers, ...(https ? { https } : {}) },
     worker: { format: 'es' },
+    // onnxruntime-web's own export condition: its JS stops referencing the 28 MB wasm through
+    // `new URL(…, import.meta.url)`, so the build no longer emits an unused copy; the app loads
+    // the runtime files from /ort/ (ortEngine sets wasmPaths).
+    resolve: { conditions: ['onnxruntime-web-use-extern-wasm', 'module', 'browser', 'development|production'] },
     build: {
       target: 'es2022',
       outDir: mode === 'test' ? 'dist-test' : 'dist',

@@ -3,6 +3,7 @@
  * requester, each in its own browser context, over the real PeerServer and real WebRTC.
  */
 import { expect, test } from './support/browser.ts';
+import { requesterKeyOf } from './support/requester.ts';
 import { appState as state } from './support/state.ts';
 
 const DIGITS = 2000;
@@ -13,6 +14,7 @@ test('a 2,000-digit MNIST job is verified by pairs of different volunteers, surv
   test.setTimeout(240_000);
   const [coord] = await openRoles(['coordinator']);
   await expect(coord!.page.getByTestId('connection-state')).toHaveText('connected', { timeout: 20_000 });
+  const key = await requesterKeyOf(coord!.page);
 
   const volunteers = await openRoles(['volunteer?autostart=1', 'volunteer?autostart=1', 'volunteer?autostart=1']);
   for (const v of volunteers) {
@@ -23,6 +25,7 @@ test('a 2,000-digit MNIST job is verified by pairs of different volunteers, surv
   const [req] = await openRoles(['requester']);
   const page = req!.page;
   await expect(page.getByTestId('connection-state')).toHaveText('connected', { timeout: 20_000 });
+  await page.locator('input[name=requesterKey]').fill(key);
   await page.locator('input[name=count]').fill(String(DIGITS));
   await page.locator('input[name=shardSize]').fill(String(SHARD_SIZE));
   await page.locator('input[name=replication]').fill('2');

@@ -2,10 +2,16 @@
  * Test builds only (`vite build --mode test`): exposes the store to Playwright so e2e tests can
  * assert on outcomes (verified predictions, counts) rather than on rendered text alone.
  */
+import type { DriftProbeOptions, DriftProbeResult } from './host/driftProbe.ts';
+import type { ThreadBenchOptions, ThreadBenchResult } from './host/threadBench.ts';
 import { useQuorumStore, type QuorumState } from './stores/store.ts';
 
 export interface QuorumTestHook {
   state(): QuorumState;
+  /** Raw MNIST logits on a chosen backend, for scripts/measure-drift.ts (loaded on first use). */
+  mnistLogits(options: DriftProbeOptions): Promise<DriftProbeResult>;
+  /** Per-run WASM times of the MNIST model at a thread count, for scripts/measure-threads.ts. */
+  threadBench(options: ThreadBenchOptions): Promise<ThreadBenchResult>;
 }
 
 declare global {
@@ -15,5 +21,9 @@ declare global {
 }
 
 export function installTestHook(): void {
-  window.__quorum = { state: () => useQuorumStore.getState() };
+  window.__quorum = {
+    state: () => useQuorumStore.getState(),
+    mnistLogits: async (options) => (await import('./host/driftProbe.ts')).runMnistLogits(options),
+    threadBench: async (options) => (await import('./host/threadBench.ts')).runThreadBench(options),
+  };
 }

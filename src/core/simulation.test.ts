@@ -4,7 +4,7 @@
  * and keep it as a test.
  */
 import { describe, it, expect } from 'vitest';
-import type { JobId } from '../protocol/ids.ts';
+import { asPeerId, type JobId } from '../protocol/ids.ts';
 import { LIMITS } from '../protocol/limits.ts';
 import type { FromCoordinator, JobSpec } from '../protocol/messages.ts';
 import { DEFAULT_POLICY } from '../protocol/policy.ts';
@@ -201,5 +201,30 @@ describe('simulation: one coordinator, several volunteers, real parsers both way
     };
     expect(once(42)).toBe(once(42));
     expect(once(42)).not.toBe(once(43));
+  });
+
+  it('[C-2] [X-1] [X-3] over the wire: canaries pass the real parsers and volunteers, a liar fails one and is quarantined', () => {
+    let canaries = 0;
+    for (const seed of SEEDS.slice(0, 4)) {
+      const volunteers = crowd(seededRng(seed), 6);
+      volunteers[2] = { ...volunteers[2]!, behaviour: 'liar' };
+      const sim = new Simulation({ seed, volunteers, config: { leaseTimeoutMs: LEASE_TIMEOUT_MS, noWorkRetryMs: 200, trust: { establishAfter: 1 } } });
+      const spec = { ...makeSpec(seededRng(seed ^ 0xabcdef)), policy: { ...DEFAULT_POLICY, canaryRate: 0.3 } };
+      sim.submit(spec);
+      const where = `seed ${seed}`;
+      // Until every shard is decided and the suspect liar has been tested.
+      const settled = (): boolean => sim.coordinator.jobStatuses()[0]?.done === true && sim.coordinator.pendingAudits() === 0;
+      expect(sim.run(settled, LIMIT_MS), `${where}: settled\n${sim.log.slice(-20).join('\n')}`).toBe(true);
+      expect(sim.protocolErrors, where).toEqual([]);
+      expect(sim.coordinator.reputation.isQuarantined(asPeerId('vol2')), where).toBe(true);
+      for (let i = 0; i < 6; i++) if (i !== 2) expect(sim.coordinator.reputation.isQuarantined(asPeerId(`vol${i}`)), where).toBe(false);
+      canaries += sim.coordinator.verificationTotals().canaryResults;
+      const jobId = sim.received('job-accepted')!.jobId;
+      for (const s of sim.coordinator.shardsOf(jobId)) {
+        expect(s.status, where).toBe('verified');
+        expect(s.accepted!.volunteers, where).not.toContain('vol2');
+      }
+    }
+    expect(canaries).toBeGreaterThan(4);
   });
 });

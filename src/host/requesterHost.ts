@@ -1,14 +1,17 @@
 /**
- * The requester dashboard's shell: submits jobs, follows their progress, fetches verified results
- * when a job is done and turns them into predictions (and accuracy, when labels are known).
+ * The requester dashboard's shell: submits jobs, follows their progress (with throughput and time
+ * left), fetches verified results when a job is done and keeps them exactly, in item order, for
+ * export; for classifiers it also derives predictions (and accuracy, when labels are known).
  */
 import type { JobId } from '../protocol/ids.ts';
-import { PROTOCOL_VERSION, type FromCoordinator, type JobSpec, type VerifiedShard } from '../protocol/messages.ts';
+import { PROTOCOL_VERSION, type FromCoordinator, type JobSpec, type JobStatus, type VerifiedShard } from '../protocol/messages.ts';
 import { float32View } from '../protocol/tensor.ts';
 import { appendLog } from '../stores/logSlice.ts';
 import { patch, useQuorumStore, type JobResults, type Submission } from '../stores/store.ts';
 import type { EndpointFactory } from '../transport/transport.ts';
+import { assembleResults, type AssembledResults } from '../workloads/export/assemble.ts';
 import { CoordinatorLink } from './coordinatorLink.ts';
+import { addSample, finishedItems, rateOf, type RateSample } from './jobRates.ts';
 import { coordinatorPeerId } from './networkId.ts';
 
 export interface RequesterHostOptions {
@@ -25,6 +28,7 @@ export class RequesterHost {
   private readonly labelsByJob = new Map<JobId, Uint8Array>();
   private readonly mine = new Set<JobId>();
   private readonly fetched = new Set<JobId>();
+  private readonly samples = new Map<JobId, RateSample[]>();
   private readonly now: () => number;
 
   constructor(private readonly options: RequesterHostOptions) {
@@ -52,13 +56,15 @@ export class RequesterHost {
 
   /** Sends a job; returns its submission ref. Labels, if given, score the verified predictions. */
   submit(spec: JobSpec, labels: Uint8Array | null): string {
-    const ref = `r${this.now().toString(36)}${(++this.refCounter).toString(36)}`;
+    const ref = `r${Math.floor(this.now()).toString(36)}${(++this.refCounter).toString(36)}`;
     if (labels) this.labelsByRef.set(ref, labels);
-    const sent = this.link?.send({ v: PROTOCOL_VERSION, t: 'submit-job', ref, spec }) ?? false;
-    const submission: Submission = sent
-      ? { ref, name: spec.name, state: 'sending', jobId: null, reason: null }
-      : { ref, name: spec.name, state: 'rejected', jobId: null, reason: 'not connected to the coordinator' };
+    const bytes = spec.model.byteLength + spec.inputs.reduce((n, t) => n + t.data.byteLength, 0);
+    const priority = spec.priority ?? 1;
+    // Listed before sending: a large frame takes a while to leave, and the page shows "sending…".
+    const submission: Submission = { ref, name: spec.name, state: 'sending', jobId: null, reason: null, bytes, priority };
     patch('requester', (prev) => ({ submissions: [...prev.submissions, submission] }));
+    const sent = this.link?.send({ v: PROTOCOL_VERSION, t: 'submit-job', ref, spec }) ?? false;
+    if (!sent) this.updateSubmission(ref, { state: 'rejected', reason: 'not connected to the coordinator: wait for "connected" and submit again' });
     return ref;
   }
 
@@ -84,7 +90,7 @@ export class RequesterHost {
         this.log('warn', `job refused: ${msg.reason}`);
         break;
       case 'job-status':
-        patch('requester', { jobs: msg.jobs });
+        patch('requester', { jobs: msg.jobs, rates: this.updateRates(msg.jobs) });
         for (const j of msg.jobs) {
           if (j.done && this.mine.has(j.jobId) && !this.fetched.has(j.jobId)) {
             this.fetched.add(j.jobId);
@@ -100,9 +106,32 @@ export class RequesterHost {
     }
   }
 
+  /** Throughput and ETA of the jobs this tab submitted, from the last few seconds of reports. */
+  private updateRates(jobs: readonly JobStatus[]): Record<string, ReturnType<typeof rateOf>> {
+    const now = this.now();
+    const rates: Record<string, ReturnType<typeof rateOf>> = {};
+    for (const j of jobs) {
+      if (!this.mine.has(j.jobId)) continue;
+      const prev = this.samples.get(j.jobId) ?? [];
+      const last = prev[prev.length - 1];
+      const samples = last && last.finishedItems === finishedItems(j) && j.done ? prev : addSample(prev, { atMs: now, finishedItems: finishedItems(j) });
+      this.samples.set(j.jobId, samples);
+      rates[j.jobId] = rateOf(samples, j);
+    }
+    return rates;
+  }
+
   private onResults(jobId: JobId, shards: readonly VerifiedShard[]): void {
     const status = useQuorumStore.getState().requester.jobs.find((j) => j.jobId === jobId);
     const items = status?.items ?? shards.reduce((n, s) => Math.max(n, s.start + s.count), 0);
+    let assembled: AssembledResults | null = null;
+    let assembleError: string | null = null;
+    try {
+      assembled = assembleResults(jobId, status?.name ?? jobId, items, shards);
+    } catch (e) {
+      assembleError = e instanceof Error ? e.message : String(e);
+      this.log('error', `job ${jobId}: verified results could not be put together: ${assembleError}`);
+    }
     const predictions = new Array<number>(items).fill(-1);
     let verifiedItems = 0;
     for (const s of shards) {
@@ -133,13 +162,15 @@ export class RequesterHost {
       predictions,
       accuracy,
       provenance: shards.map((s) => ({ start: s.start, count: s.count, volunteers: s.volunteers, backends: s.backends })),
+      assembled,
+      assembleError,
     };
     patch('requester', (prev) => ({ results: { ...prev.results, [jobId]: results } }));
     const acc = accuracy === null ? '' : `, accuracy ${(accuracy * 100).toFixed(2)}%`;
     this.log('info', `job ${jobId}: ${verifiedItems}/${items} items verified${acc}`);
   }
 
-  private updateSubmission(ref: string, delta: Partial<{ state: 'accepted' | 'rejected'; jobId: JobId; reason: string }>): void {
+  private updateSubmission(ref: string, delta: Partial<Pick<Submission, 'state' | 'jobId' | 'reason'>>): void {
     patch('requester', (prev) => ({ submissions: prev.submissions.map((s) => (s.ref === ref ? { ...s, ...delta } : s)) }));
   }
 

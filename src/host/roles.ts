@@ -4,24 +4,28 @@
  */
 import { openQuorumDb } from '../persistence/db.ts';
 import { CoordinatorStore } from '../persistence/coordinatorStore.ts';
-import { ModelCache } from '../persistence/modelCache.ts';
-import { DEFAULT_POLICY, type VerificationPolicy } from '../protocol/policy.ts';
+import { SettingsStore } from '../persistence/settingsStore.ts';
+import type { JobLimits } from '../core/jobChecks.ts';
 import type { Backend } from '../protocol/capabilities.ts';
 import { createWorkerEngine } from '../runtime/workerEngine.ts';
 import { patch } from '../stores/store.ts';
 import { runMnistReference } from './referenceRun.ts';
 import { peerjsEndpointFactory } from '../transport/peerjsTransport.ts';
-import { buildMnistJob } from '../workloads/mnist/mnistJob.ts';
 import { CoordinatorHost } from './coordinatorHost.ts';
+import { ModelInspector } from './modelInspector.ts';
+import { generateRequesterKey } from './requesterKey.ts';
+import { DemoHost } from './demoHost.ts';
 import { ObserverHost } from './observerHost.ts';
 import { RequesterHost } from './requesterHost.ts';
 import { loadSignalingConfig } from './signalingConfig.ts';
-import { VolunteerHost } from './volunteerHost.ts';
+import { startVolunteer as startVolunteerRole, type VolunteerTestOptions } from './volunteerRole.ts';
 
 let coordinator: CoordinatorHost | null = null;
-let volunteer: VolunteerHost | null = null;
 let requester: RequesterHost | null = null;
-let observer: ObserverHost | null = null;
+let observer: ObserverHost | DemoHost | null = null;
+/** What the running observer watches (`network|demo`): the map may switch between them. */
+let observing = '';
+let settings: SettingsStore | null = null;
 
 const message = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 
@@ -30,7 +34,19 @@ export async function startCoordinator(networkId: string): Promise<void> {
   patch('coordinator', { state: 'starting', networkId });
   try {
     const [signaling, db] = await Promise.all([loadSignalingConfig(), openQuorumDb()]);
-    coordinator = new CoordinatorHost({ networkId, factory: peerjsEndpointFactory(signaling), store: new CoordinatorStore(db, networkId) });
+    // [J-1] The network's requester key, made on the first start; [J-4] its job limits.
+    settings = new SettingsStore(db);
+    const [requesterKey, jobLimits] = await Promise.all([settings.requesterKey(networkId, generateRequesterKey), settings.jobLimits(networkId)]);
+    patch('coordinator', { requesterKey, jobLimits });
+    coordinator = new CoordinatorHost({
+      networkId,
+      factory: peerjsEndpointFactory(signaling),
+      store: new CoordinatorStore(db, networkId),
+      config: { requesterKey },
+      jobLimits,
+      // [J-4] Its own engine, to re-check every submitted model: it trusts no dashboard.
+      inspector: new ModelInspector(() => createWorkerEngine()),
+    });
     await coordinator.start();
   } catch (e) {
     coordinator = null;
@@ -38,25 +54,19 @@ export async function startCoordinator(networkId: string): Promise<void> {
   }
 }
 
-export async function startVolunteer(networkId: string, backend: 'auto' | Backend): Promise<void> {
-  if (volunteer) return;
-  patch('volunteer', { state: 'starting', networkId });
-  try {
-    const [signaling, db] = await Promise.all([loadSignalingConfig(), openQuorumDb()]);
-    volunteer = new VolunteerHost({
-      networkId,
-      factory: peerjsEndpointFactory(signaling),
-      engine: createWorkerEngine(),
-      cache: new ModelCache(db),
-      // One thread per tab: several volunteer tabs on one machine share its cores.
-      prefs: { backend, threads: 1 },
-      label: navigator.userAgent.includes('Headless') ? 'headless volunteer' : 'volunteer',
-    });
-    await volunteer.start();
-  } catch (e) {
-    volunteer = null;
-    patch('volunteer', { state: 'error', error: message(e) });
-  }
+/** [J-4] Saves the coordinator's job limits (clamped to the protocol's caps) and applies them at once. */
+export async function saveJobLimits(networkId: string, limits: Partial<Record<keyof JobLimits, unknown>>): Promise<void> {
+  if (!settings || !coordinator) throw new Error('the coordinator has not started yet');
+  const saved = await settings.putJobLimits(networkId, limits);
+  coordinator.setJobLimits(saved);
+  patch('coordinator', { jobLimits: saved });
+}
+
+export type { VolunteerTestOptions } from './volunteerRole.ts';
+
+/** Starts this tab's volunteer (see volunteerRole.ts, which also has its controls). */
+export function startVolunteer(networkId: string, backend: 'auto' | Backend, test: VolunteerTestOptions = {}): Promise<void> {
+  return startVolunteerRole(networkId, backend, test);
 }
 
 export async function connectRequester(networkId: string): Promise<void> {
@@ -70,33 +80,30 @@ export async function connectRequester(networkId: string): Promise<void> {
   }
 }
 
-export interface MnistSubmission {
-  readonly count: number;
-  readonly shardSize: number;
-  readonly replication: number;
-  readonly quorum: number;
-  readonly requesterKey: string;
+/** The requester role's host, once `connectRequester` has made it (see requesterRole.ts). */
+export function requesterHost(): RequesterHost | null {
+  return requester;
 }
 
-export async function submitMnistJob(s: MnistSubmission): Promise<void> {
-  if (!requester) throw new Error('not connected to a coordinator yet');
-  const policy: VerificationPolicy = {
-    ...DEFAULT_POLICY,
-    replication: s.replication,
-    quorum: s.quorum,
-    maxReplicas: Math.max(DEFAULT_POLICY.maxReplicas, s.replication),
-  };
-  const job = await buildMnistJob(s.count, s.shardSize, policy, s.requesterKey);
-  requester.submit(job.spec, job.labels);
-}
-
-export async function connectObserver(networkId: string): Promise<void> {
-  if (observer) return;
+/** `demo` > 0 feeds the map from a seeded synthetic network of that many volunteers instead. */
+export async function connectObserver(networkId: string, demo = 0): Promise<void> {
+  const what = `${networkId}|${demo}`;
+  if (observing === what) return; // already watching it, or about to
+  observer?.stop();
+  observer = null;
+  observing = what;
+  if (demo > 0) {
+    observer = new DemoHost(demo);
+    observer.start();
+    return;
+  }
   try {
     const signaling = await loadSignalingConfig();
+    if (observing !== what) return; // the page moved on while the config loaded
     observer = new ObserverHost(networkId, peerjsEndpointFactory(signaling));
     observer.start();
   } catch (e) {
+    observing = '';
     patch('network', { state: 'error', error: message(e) });
   }
 }

@@ -1,59 +1,143 @@
 /**
  * The volunteer tab's shell: probes the inference backend, links to the coordinator, and carries
  * out what `VolunteerCore` asks for — send frames, look up and fill the model cache, sha256 model
- * bytes, run shards in the inference Worker, wake up later.
+ * bytes, run shards in the inference Worker, wake up later. It also feeds the core the volunteer's
+ * controls: the user's pause, a hidden tab, a battery (decided by core/volunteer/controls.ts), the
+ * CPU cap, and a thread count that restarts the engine when changed; and it reports the tab's
+ * surroundings (other volunteer tabs, cross-origin isolation, main-thread long tasks) to the page.
  */
+import {
+  DEFAULT_VOLUNTEER_SETTINGS,
+  decidePause,
+  defaultThreads,
+  normaliseVolunteerSettings,
+  threadsToUse,
+  type VolunteerSettings,
+} from '../core/volunteer/controls.ts';
 import { VolunteerCore, type VolunteerEffect } from '../core/volunteer/volunteer.ts';
+import type { Backend, Capabilities } from '../protocol/capabilities.ts';
 import type { ModelHash } from '../protocol/ids.ts';
 import type { ModelCache } from '../persistence/modelCache.ts';
-import type { EnginePreferences, InferenceEngine } from '../runtime/engine.ts';
+import type { InferenceEngine } from '../runtime/engine.ts';
 import { sha256Hex } from '../runtime/sha256.ts';
 import { appendLog } from '../stores/logSlice.ts';
 import { patch } from '../stores/store.ts';
+import type { VolunteerControlsView, VolunteerEnv } from '../stores/volunteerSlice.ts';
 import type { EndpointFactory } from '../transport/transport.ts';
+import { watchBattery, type BatteryReading } from './battery.ts';
 import { CoordinatorLink } from './coordinatorLink.ts';
+import { LongTaskMonitor } from './longTasks.ts';
 import { coordinatorPeerId } from './networkId.ts';
+import { TabPresence } from './tabPresence.ts';
+import { watchVisibility } from './visibility.ts';
+
+/** Where the volunteer's controls are kept (persistence/settingsStore.ts in the app). */
+export interface VolunteerSettingsStorage {
+  volunteerSettings(): Promise<VolunteerSettings>;
+  putVolunteerSettings(settings: unknown): Promise<VolunteerSettings>;
+}
 
 export interface VolunteerHostOptions {
   readonly networkId: string;
   readonly factory: EndpointFactory;
-  readonly engine: InferenceEngine;
+  /** Makes a fresh inference engine: at start, and again to apply a new thread count. */
+  readonly createEngine: () => InferenceEngine;
   readonly cache: ModelCache;
-  readonly prefs: EnginePreferences;
+  readonly settings: VolunteerSettingsStorage;
+  /** 'auto' = WebGPU when it really works, else WASM; a test may force one. */
+  readonly backend: 'auto' | Backend;
   readonly label: string;
   readonly now?: () => number;
 }
 
+const RESTARTING = 'restarting the inference engine';
+
 export class VolunteerHost {
   private core: VolunteerCore | null = null;
   private link: CoordinatorLink | null = null;
+  private engine: InferenceEngine | null = null;
+  /** Bumped per engine: events from an engine we replaced are ignored. */
+  private engineGeneration = 0;
   private loaded = new Set<ModelHash>();
   private timers = new Set<ReturnType<typeof setTimeout>>();
   private readonly now: () => number;
+  private settings: VolunteerSettings = DEFAULT_VOLUNTEER_SETTINGS;
+  private userPaused = false;
+  private hidden = false;
+  private battery: BatteryReading | null = null;
+  private restarting = false;
+  private prepared: Promise<void> | null = null;
+  private started = false;
+  private stopped = false;
+  private readonly presence: TabPresence;
+  private readonly longTasks: LongTaskMonitor;
+  private readonly unwatch: (() => void)[] = [];
 
   constructor(private readonly options: VolunteerHostOptions) {
     this.now = options.now ?? (() => Date.now());
+    this.presence = new TabPresence((tabs, otherTabs) => {
+      this.patchEnv({ tabs, otherTabs });
+      this.patchControls({ autoThreads: defaultThreads(this.hardwareConcurrency(), otherTabs) });
+    });
+    this.longTasks = new LongTaskMonitor((longTasks) => this.patchControls({ longTasks }));
+  }
+
+  /**
+   * Before starting (when the page opens): reads the saved controls and starts watching the tab
+   * (visibility, other volunteer tabs, long tasks) and the battery, so the page can show them.
+   */
+  prepare(): Promise<void> {
+    this.prepared ??= (async () => {
+      this.patchEnv({
+        crossOriginIsolated: globalThis.crossOriginIsolated === true,
+        hardwareConcurrency: this.hardwareConcurrency(),
+      });
+      this.presence.start();
+      this.longTasks.start();
+      this.unwatch.push(
+        watchVisibility((hidden) => {
+          this.hidden = hidden;
+          this.patchEnv({ hidden });
+          this.applyPause();
+        }),
+      );
+      void watchBattery((reading) => {
+        this.battery = reading;
+        this.patchEnv({ battery: reading });
+        this.applyPause();
+      }).then((stop) => (this.stopped ? stop() : this.unwatch.push(stop)));
+      try {
+        this.settings = await this.options.settings.volunteerSettings();
+      } catch (e) {
+        this.log('warn', `could not read the saved volunteer settings; using defaults: ${messageOf(e)}`);
+      }
+      this.patchControls({ settings: this.settings, settingsLoaded: true });
+      this.applyPause();
+    })();
+    return this.prepared;
   }
 
   async start(): Promise<void> {
+    if (this.started) return;
+    this.started = true;
     patch('volunteer', { state: 'starting', networkId: this.options.networkId, error: null });
-    let caps;
+    await this.prepare();
+    // Tabs that already volunteer answer the presence hello at once: wait a moment for them.
+    const others = await this.presence.othersSettled();
+    let caps: Capabilities;
     try {
-      caps = await this.options.engine.init(this.options.prefs);
+      caps = await this.startEngine(threadsToUse(this.settings, this.hardwareConcurrency(), others));
     } catch (e) {
-      const message = `The inference runtime could not start: ${e instanceof Error ? e.message : String(e)}`;
+      const message = `The inference runtime could not start: ${messageOf(e)}`;
       patch('volunteer', { state: 'error', error: message });
       this.log('error', message);
       return;
     }
-    patch('volunteer', { caps });
-    this.log('info', `running on ${caps.backend}: ${caps.backendReason}`);
+    this.presence.setVolunteering(true);
     const core = new VolunteerCore(caps, this.options.label);
     this.core = core;
-    this.options.engine.onCapabilitiesChanged?.((next) => {
-      patch('volunteer', { caps: next });
-      this.log('warn', `backend is now ${next.backend}: ${next.backendReason}`);
-    });
+    this.apply(core.setCpuCap(this.settings.cpuCapPercent, this.now()));
+    this.applyPause(); // paused already (hidden tab, battery)? The hello will say so.
     this.link = new CoordinatorLink(this.options.factory, coordinatorPeerId(this.options.networkId), {
       open: () => this.apply(core.connected(this.now())),
       frame: (msg) => this.apply(core.receive(msg, this.now())),
@@ -67,11 +151,107 @@ export class VolunteerHost {
     this.link.start();
   }
 
+  /** The pause button. */
+  setUserPaused(paused: boolean): void {
+    this.userPaused = paused;
+    this.applyPause();
+  }
+
+  /**
+   * Saves the controls and applies them: the CPU cap from the next shard, pause rules at once, and
+   * a new thread count by restarting the engine (the WASM runtime reads it only when it starts).
+   */
+  async updateSettings(change: Partial<VolunteerSettings>): Promise<void> {
+    const before = this.settings;
+    const next = normaliseVolunteerSettings({ ...before, ...change });
+    this.settings = next;
+    this.patchControls({ settings: next });
+    if (this.core) this.apply(this.core.setCpuCap(next.cpuCapPercent, this.now()));
+    this.applyPause();
+    try {
+      await this.options.settings.putVolunteerSettings(next);
+    } catch (e) {
+      this.log('warn', `could not save the volunteer settings (they apply until this tab closes): ${messageOf(e)}`);
+    }
+    if (next.threads !== before.threads && this.core && this.engine) {
+      const want = threadsToUse(next, this.hardwareConcurrency(), this.presence.others());
+      const have = this.core.capabilities().threads;
+      if (want === have) return;
+      if (globalThis.crossOriginIsolated !== true && want > 1) {
+        this.log('warn', 'this page is not cross-origin isolated: WASM can only use 1 thread here');
+        return;
+      }
+      await this.restartEngine(want);
+    }
+  }
+
   stop(): void {
+    this.stopped = true;
     this.link?.stop();
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
-    void this.options.engine.dispose();
+    this.presence.stop();
+    this.longTasks.stop();
+    for (const stop of this.unwatch.splice(0)) stop();
+    void this.engine?.dispose();
+    this.engine = null;
+  }
+
+  // -------------------------------------------------------------------------------------------
+
+  private async startEngine(threads: number): Promise<Capabilities> {
+    const engine = this.options.createEngine();
+    const generation = ++this.engineGeneration;
+    this.engine = engine;
+    this.loaded.clear();
+    const caps = await engine.init({ backend: this.options.backend, threads });
+    // [W-13] A move to WASM mid-job (WebGPU device lost) is shown and told to the coordinator.
+    engine.onCapabilitiesChanged?.((next) => {
+      if (generation !== this.engineGeneration) return;
+      patch('volunteer', { caps: next });
+      this.log('warn', `backend is now ${next.backend}: ${next.backendReason}`);
+      if (this.core) this.apply(this.core.capabilitiesChanged(next, this.now()));
+    });
+    patch('volunteer', { caps });
+    this.log('info', `running on ${caps.backend} with ${caps.threads} thread(s): ${caps.backendReason}`);
+    return caps;
+  }
+
+  /** Hands back the shard in hand (a pause), replaces the engine, tells the coordinator, resumes. */
+  private async restartEngine(threads: number): Promise<void> {
+    const core = this.core;
+    if (!core || this.restarting) return;
+    this.restarting = true;
+    this.patchControls({ engineRestarting: true });
+    this.applyPause();
+    const old = this.engine;
+    this.engine = null;
+    this.engineGeneration++;
+    await old?.dispose().catch(() => undefined);
+    try {
+      const caps = await this.startEngine(threads);
+      this.apply(core.capabilitiesChanged(caps, this.now()));
+    } catch (e) {
+      const message = `The inference runtime could not restart with ${threads} thread(s): ${messageOf(e)}`;
+      patch('volunteer', { state: 'error', error: message });
+      this.log('error', message);
+      this.link?.stop();
+      return;
+    } finally {
+      this.restarting = false;
+      this.patchControls({ engineRestarting: false });
+    }
+    this.applyPause();
+  }
+
+  /** [W-11] Decides from the user's pause, the tab, the battery and the settings, and tells the core. */
+  private applyPause(): void {
+    const battery = this.battery?.supported && this.battery.charging !== null ? { charging: this.battery.charging } : null;
+    const decision = decidePause(this.settings, { userPaused: this.userPaused, hidden: this.hidden, battery });
+    this.patchControls({ pause: decision, userPaused: this.userPaused });
+    const paused = decision.paused || this.restarting;
+    const text = this.restarting ? [decision.text, RESTARTING].filter(Boolean).join('; ') : decision.text;
+    if (this.core) this.apply(this.core.setPaused(paused, text, this.now()));
   }
 
   private apply(effects: readonly VolunteerEffect[]): void {
@@ -118,21 +298,45 @@ export class VolunteerHost {
   }
 
   private async run(core: VolunteerCore, e: Extract<VolunteerEffect, { kind: 'run' }>): Promise<void> {
+    const engine = this.engine;
+    if (!engine) {
+      this.apply(core.inferenceFailed(e.leaseId, RESTARTING));
+      return;
+    }
+    this.longTasks.setBusy(true);
     try {
       if (!this.loaded.has(e.hash)) {
         // The worker may detach buffers it is given; keep the cached copy intact.
-        await this.options.engine.loadModel(e.hash, e.model.slice(0));
-        this.loaded.add(e.hash);
+        await engine.loadModel(e.hash, e.model.slice(0));
+        if (engine === this.engine) this.loaded.add(e.hash);
       }
-      const result = await this.options.engine.run(e.hash, e.inputs);
-      this.apply(core.inferenceDone(e.leaseId, result.outputs, result.backend, result.inferMs));
+      const result = await engine.run(e.hash, e.inputs);
+      this.longTasks.setBusy(false);
+      this.apply(core.inferenceDone(e.leaseId, result.outputs, result.backend, result.inferMs, this.now()));
     } catch (err) {
-      this.apply(core.inferenceFailed(e.leaseId, err instanceof Error ? err.message : String(err)));
+      this.longTasks.setBusy(false);
+      this.apply(core.inferenceFailed(e.leaseId, messageOf(err)));
     }
+  }
+
+  private hardwareConcurrency(): number {
+    return typeof navigator !== 'undefined' && navigator.hardwareConcurrency > 0 ? navigator.hardwareConcurrency : 1;
+  }
+
+  private patchControls(delta: Partial<VolunteerControlsView>): void {
+    patch('volunteer', (prev) => ({ controls: { ...prev.controls, ...delta } }));
+  }
+
+  private patchEnv(delta: Partial<VolunteerEnv>): void {
+    patch('volunteer', (prev) => ({ controls: { ...prev.controls, env: { ...prev.controls.env, ...delta } } }));
   }
 
   private log(level: 'info' | 'warn' | 'error', text: string): void {
     if (level !== 'info') console.warn(`[volunteer] ${text}`);
     patch('volunteer', (prev) => ({ log: appendLog(prev.log, { atMs: this.now(), level, text }) }));
   }
+}
+
+function messageOf(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
 }

@@ -50,6 +50,12 @@ describe('CoordinatorStore', () => {
         acceptedAtMs: 9,
       },
       disagreements: 0,
+      lone: false,
+      spotChecked: false,
+      epoch: 1,
+      queueKey: 1,
+      queued: false,
+      inFlight: false,
     };
     await store.putShard(jobId, shard);
 

@@ -18,4 +18,9 @@ export const LIMITS = {
   maxReplicas: 16,
   maxNameLength: 200,
   maxReasonLength: 500,
+  /**
+   * Largest encoded frame (one protocol message) a transport reassembles: a submit-job carrying
+   * the largest model and inputs, plus room for everything else in it.
+   */
+  maxFrameBytes: 256 * 1024 * 1024 + 512 * 1024 * 1024 + 1024 * 1024,
 } as const;

@@ -24,6 +24,7 @@ import {
   shardIdSchema,
   tensorListSchema,
 } from './schemas.ts';
+import { TELEMETRY_LIMITS, telemetryShape } from './telemetry.ts';
 
 /** [M-2] Every frame carries `v`; a peer speaking another version is refused, not guessed at. */
 export const PROTOCOL_VERSION = 1;
@@ -47,6 +48,8 @@ export const jobSpecSchema = z.object({
   policy: policySchema,
   /** The requester key the coordinator shows on its page; empty when the network has none. */
   requesterKey: z.string().max(200),
+  /** [L-6] 1-10: among jobs with work, each gets leases in proportion to its priority. Absent means 1. */
+  priority: z.number().int().min(1).max(10).optional(),
 });
 export type JobSpec = z.infer<typeof jobSpecSchema>;
 
@@ -74,6 +77,10 @@ export const toCoordinatorSchema = z.discriminatedUnion('t', [
   }),
   /** The volunteer gives a lease back without a result (model failed its hash check, paused, …). */
   z.object({ v, t: z.literal('lease-abandon'), leaseId: leaseIdSchema, reason: reasonSchema }),
+  /** [P-5] A volunteer paused (by its user, a hidden tab, a battery) or resumed: paused ones get no lease. */
+  z.object({ v, t: z.literal('volunteer-state'), paused: z.boolean(), reason: reasonSchema }),
+  /** [P-6] A volunteer's capabilities changed after hello (e.g. its WebGPU device was lost: now WASM). */
+  z.object({ v, t: z.literal('caps'), caps: capabilitiesSchema }),
   /** `ref` is the requester's own id for this submission, echoed in the answer. */
   z.object({ v, t: z.literal('submit-job'), ref: safeIdSchema, spec: jobSpecSchema }),
   z.object({ v, t: z.literal('results-request'), jobId: jobIdSchema }),
@@ -99,6 +106,8 @@ export const jobStatusSchema = z.object({
   unverifiable: count,
   disagreements: count,
   done: z.boolean(),
+  /** [L-6] The job's priority (1-10); absent from coordinators that predate priorities. */
+  priority: z.number().int().min(1).max(10).optional(),
 });
 export type JobStatus = z.infer<typeof jobStatusSchema>;
 
@@ -111,6 +120,12 @@ export const peerSummarySchema = z.object({
   shardsDone: count,
   activeLeases: count,
   connectedAtMs: ms,
+  /** [A-2] Trusted on its backend (may compute shards alone in adaptive jobs). Absent from older coordinators. */
+  trusted: z.boolean().optional(),
+  /** [X-2] Caught lying: gets no more work. Absent from older coordinators. */
+  quarantined: z.boolean().optional(),
+  /** [P-5] The volunteer paused itself: gets no lease until it resumes. Absent from older coordinators. */
+  paused: z.boolean().optional(),
 });
 export type PeerSummary = z.infer<typeof peerSummarySchema>;
 
@@ -122,6 +137,9 @@ export const verifiedShardSchema = z.object({
   /** Provenance: the volunteers whose results agreed, and their backends. */
   volunteers: z.array(peerIdSchema).max(LIMITS.maxReplicas),
   backends: z.array(backendSchema).max(LIMITS.maxReplicas),
+  /** [R-3] Their WebGPU adapters (null on WASM) and onnxruntime-web versions; absent for results stored before. */
+  adapters: z.array(z.string().max(LIMITS.maxNameLength).nullable()).max(LIMITS.maxReplicas).optional(),
+  ortVersions: z.array(z.string().max(50)).max(LIMITS.maxReplicas).optional(),
 });
 export type VerifiedShard = z.infer<typeof verifiedShardSchema>;
 
@@ -152,6 +170,22 @@ export const fromCoordinatorSchema = z.discriminatedUnion('t', [
     outcome: z.enum(['received', 'duplicate', 'unknown-lease', 'rejected']),
     reason: reasonSchema,
   }),
+  /** [P-7] What the coordinator knows of this volunteer, sent when it changes: accepted shards, reputation. */
+  z.object({
+    v,
+    t: z.literal('volunteer-status'),
+    /** Results of this volunteer in an accepted quorum, on this connection. */
+    shardsAccepted: count,
+    resultsReturned: count,
+    /** Results outvoted or rejected as broken. */
+    resultsRejected: count,
+    paused: z.boolean(),
+    /** [A-2] Trusted on the backend it runs now, its streak there, and progress to trust (0..1). */
+    trusted: z.boolean(),
+    streak: count,
+    trustLevel: z.number().min(0).max(1).nullable(),
+    quarantined: z.boolean(),
+  }),
   z.object({ v, t: z.literal('job-accepted'), ref: safeIdSchema, jobId: jobIdSchema, shards: count }),
   z.object({ v, t: z.literal('job-rejected'), ref: safeIdSchema, reason: reasonSchema }),
   z.object({ v, t: z.literal('job-status'), jobs: z.array(jobStatusSchema).max(10_000) }),
@@ -162,6 +196,8 @@ export const fromCoordinatorSchema = z.discriminatedUnion('t', [
     shards: z.array(verifiedShardSchema).max(LIMITS.maxItemsPerJob),
   }),
   z.object({ v, t: z.literal('network'), peers: z.array(peerSummarySchema).max(100_000) }),
+  /** [T-1] Observers' only feed: peers, this tick's flows, agreement per backend pair, recent jobs. Bounded by TELEMETRY_LIMITS. */
+  z.object({ v, t: z.literal('telemetry'), ...telemetryShape, jobs: z.array(jobStatusSchema).max(TELEMETRY_LIMITS.maxJobs) }),
   z.object({ v, t: z.literal('pong') }),
 ]);
 export type FromCoordinator = z.infer<typeof fromCoordinatorSchema>;

@@ -87,19 +87,40 @@ export const comparatorSchema = z.discriminatedUnion('kind', [
   }),
   z.object({ kind: z.literal('argmax') }),
   z.object({ kind: z.literal('exact') }),
+  /** [V-6] Every row (last axis) has cosine similarity ≥ threshold, e.g. for embeddings. */
+  z.object({ kind: z.literal('cosine'), threshold: z.number().min(-1).max(1) }),
 ]);
+
+const fraction = z.number().min(0).max(1);
 
 export const policySchema = z
   .object({
-    /** Volunteers that compute each shard before it can be accepted. */
+    /**
+     * Minimum replicas: volunteers that compute each shard before it can be accepted. New (not yet
+     * trusted) volunteers are always cross-checked by this many ([A-3]).
+     */
     replication: z.number().int().min(1).max(LIMITS.maxReplicas),
     /** How many of them must agree. */
     quorum: z.number().int().min(1).max(LIMITS.maxReplicas),
     /** Disagreement adds replicas up to this many; then the shard is unverifiable. */
     maxReplicas: z.number().int().min(1).max(LIMITS.maxReplicas),
     comparator: comparatorSchema,
+    /** [V-7] Comparators for named outputs (e.g. `exact` for an integer output); others use `comparator`. */
+    outputComparators: z
+      .array(z.object({ name: z.string().min(1).max(LIMITS.maxNameLength), comparator: comparatorSchema }))
+      .max(LIMITS.maxTensorsPerMessage)
+      .optional(),
+    /** [A-3] Adaptive replication: a trusted volunteer may compute a shard alone (spot-checked). Default false. */
+    adaptive: z.boolean().optional(),
+    /** [C-1] Share of leases that are canaries (shards with a known answer). Default in policy.ts. */
+    canaryRate: fraction.optional(),
+    /** [A-4] Share of a trusted volunteer's lone shards that are re-checked anyway. Default in policy.ts. */
+    spotCheckRate: fraction.optional(),
   })
   // [M-5] A policy whose quorum could never be reached is refused at the door.
   .refine((p) => p.quorum <= p.replication && p.replication <= p.maxReplicas, {
     message: 'policy needs quorum ≤ replication ≤ maxReplicas',
+  })
+  .refine((p) => new Set((p.outputComparators ?? []).map((o) => o.name)).size === (p.outputComparators ?? []).length, {
+    message: 'policy names an output comparator twice',
   });

@@ -45,15 +45,16 @@ function channelWorkerEngine(): Engine {
   };
   port1.start();
   port2.start();
-  return createWorkerEngine({ worker });
+  return createWorkerEngine({ spawn: () => worker });
 }
 
 describe('the generated probe model', () => {
   it('matches scripts/make-probe-model.ts (regenerate with `npx tsx scripts/make-probe-model.ts`)', () => {
     const bytes = buildProbeModel();
+    // Bytes, not file text, so a formatter run cannot break this. PROBE_EXPECTED is checked by
+    // every init(), which runs the probe and compares.
     expect(Array.from(PROBE_MODEL_BYTES)).toEqual(Array.from(bytes));
-    const file = readFileSync(new URL('./probeModel.ts', import.meta.url), 'utf8');
-    expect(file).toBe(probeModelSource(bytes));
+    expect(probeModelSource(bytes)).toContain(`A ${bytes.length}-byte ONNX model`);
   });
 });
 
@@ -269,7 +270,7 @@ describe('workerEngine when the worker dies', () => {
 
   it('rejects pending and later calls with a clear InferenceError', async () => {
     const worker = fakeWorker();
-    const engine = createWorkerEngine({ worker });
+    const engine = createWorkerEngine({ spawn: () => worker });
     const pending = engine.init({ backend: 'auto', threads: 1 });
     worker.fire('error', { message: 'Uncaught RangeError: Array buffer allocation failed' });
     await expect(pending).rejects.toThrow(InferenceError);
@@ -280,20 +281,66 @@ describe('workerEngine when the worker dies', () => {
     expect(worker.terminated).toBe(true);
   });
 
-  it('forwards capability changes and matches responses by id', async () => {
+  it('forwards capability changes and rejects with the worker\'s message', async () => {
     const worker = fakeWorker();
-    const engine = createWorkerEngine({ worker });
+    const engine = createWorkerEngine({ spawn: () => worker });
     const seen: string[] = [];
     engine.onCapabilitiesChanged((c) => seen.push(c.backendReason));
     const a = engine.unloadModel('a' as ModelHash);
-    const b = engine.unloadModel('b' as ModelHash);
-    const [reqA, reqB] = worker.posted as { id: number }[];
-    worker.fire('message', { data: { type: 'response', id: reqB?.id, ok: false, error: 'nope' } });
+    await Promise.resolve(); // calls are serialised: the request is posted on a later tick
+    await Promise.resolve();
+    const [reqA] = worker.posted as { id: number }[];
+    worker.fire('message', { data: { type: 'response', id: 999, ok: true, value: null } }); // unknown id: ignored
     worker.fire('message', { data: { type: 'event', kind: 'capabilitiesChanged', capabilities: { backendReason: 'lost' } } });
-    worker.fire('message', { data: { type: 'response', id: reqA?.id, ok: true, value: null } });
-    await expect(a).resolves.toBeUndefined();
-    await expect(b).rejects.toThrow('nope');
+    worker.fire('message', { data: { type: 'response', id: reqA?.id, ok: false, error: 'nope' } });
+    await expect(a).rejects.toThrow(InferenceError);
+    await expect(a).rejects.toThrow('nope');
     expect(seen).toEqual(['lost']);
+  });
+
+  it('replaces a worker stuck after a mid-run WebGPU loss with a fresh one on WASM, and retries', async () => {
+    const gpuCaps = { backend: 'webgpu', adapter: null, backendReason: 'WebGPU available', ortVersion: '1.30.0', threads: 2 };
+    const log: string[] = [];
+    let spawned = 0;
+    // A scripted worker: #1 is on WebGPU and gets stuck on its first run; #2 is a healthy WASM one.
+    const spawn = (): WorkerLike => {
+      const n = ++spawned;
+      let onMessage: (e: { data: unknown }) => void = () => undefined;
+      const reply = (data: unknown): void => void setTimeout(() => onMessage({ data }), 0);
+      return {
+        addEventListener: (type: string, l: (e: never) => void) => {
+          if (type === 'message') onMessage = l as (e: { data: unknown }) => void;
+        },
+        terminate: () => log.push(`terminate #${n}`),
+        postMessage: (msg) => {
+          const req = msg as { id: number; kind: string; prefs?: { backend: string; threads: number } };
+          log.push(`#${n} ${req.kind}${req.prefs ? ` ${req.prefs.backend}/${req.prefs.threads}` : ''}`);
+          const ok = (value: unknown): void => reply({ type: 'response', id: req.id, ok: true, value });
+          if (req.kind === 'init') ok(n === 1 ? gpuCaps : { ...gpuCaps, backend: 'wasm', backendReason: 'WASM requested' });
+          else if (req.kind === 'load') ok({ inputs: [], outputs: [] });
+          else if (req.kind === 'run' && n === 1) {
+            const lost = { ...gpuCaps, backend: 'wasm', backendReason: 'WebGPU failed mid-job (device lost); switched to WASM' };
+            reply({ type: 'event', kind: 'capabilitiesChanged', capabilities: lost });
+            reply({ type: 'response', id: req.id, ok: false, error: 'onnxruntime-web is stuck' });
+          } else if (req.kind === 'run') ok({ outputs: [], inferMs: 1, backend: 'wasm' });
+        },
+      };
+    };
+    const engine = createWorkerEngine({ spawn });
+    const changes: string[] = [];
+    engine.onCapabilitiesChanged((c) => changes.push(`${c.backend}: ${c.backendReason}`));
+    expect((await engine.init({ backend: 'auto', threads: 2 })).backend).toBe('webgpu');
+    await engine.loadModel('m1' as ModelHash, new ArrayBuffer(8));
+    await engine.loadModel('m2' as ModelHash, new ArrayBuffer(8));
+    const result = await engine.run('m1' as ModelHash, []);
+    expect(result.backend).toBe('wasm');
+    expect(changes).toEqual(['wasm: WebGPU failed mid-job (device lost); switched to WASM']);
+    expect(log).toEqual([
+      '#1 init auto/2', '#1 load', '#1 load', '#1 run',
+      'terminate #1', '#2 init wasm/2', '#2 load', '#2 load', '#2 run',
+    ]);
+    // Later failures on WASM are just failures: no more restarts.
+    await engine.dispose();
   });
 
   it('copies inputs by default and moves them with transferInputs', async () => {
@@ -307,7 +354,7 @@ describe('workerEngine when the worker dies', () => {
       };
       port1.start();
       port2.start();
-      const engine = createWorkerEngine({ worker, transferInputs });
+      const engine = createWorkerEngine({ spawn: () => worker, transferInputs });
       await engine.init({ backend: 'wasm', threads: 1 });
       const model = copyOf(PROBE_MODEL_BYTES);
       const x = f32('x', [1, 4], [1, 2, 3, 4]);

@@ -27,6 +27,8 @@ import { checkInputs, ownBytes, toTensorDtype, typedView } from './tensors.ts';
 export const ORT_ASSET_PATH = '/ort/';
 /** SwiftShader compiles shaders slowly, but a probe taking longer than this means a broken GPU. */
 const PROBE_TIMEOUT_MS = 30_000;
+/** Downloading and compiling ~28 MB of WASM on a slow link can take a while; forever means broken. */
+const WASM_START_TIMEOUT_MS = 120_000;
 
 // TypeScript 5.9's DOM lib has no WebGPU types (and @webgpu/types is not a dependency): the little
 // we touch is described structurally.
@@ -80,6 +82,13 @@ function configureWasm(requestedThreads: number): number {
 
 const messageOf = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 const shortHash = (hash: ModelHash): string => hash.slice(0, 12);
+
+function stuckError(): InferenceError {
+  return new InferenceError(
+    'onnxruntime-web is stuck: the WebGPU device was lost during a run that will never finish. ' +
+      'Restart the inference engine to run on WASM (the worker engine does this by itself).',
+  );
+}
 
 function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -160,6 +169,14 @@ class OrtEngine implements InferenceEngine {
   private caps: Capabilities | null = null;
   private disposed = false;
   private disposing: Promise<void> | null = null;
+  /** Rejects once the WebGPU device is lost (set after init on WebGPU). */
+  private gpuLost: Promise<never> | null = null;
+  /**
+   * Set while a WebGPU run we gave up on (device lost) is still pending inside ORT. ORT's glue
+   * allows one run at a time per realm ("Session already started"), so nothing can run here until
+   * it settles, which it may never do: only a fresh realm (a new Worker) recovers.
+   */
+  private stuckRun = false;
   private readonly entries = new Map<ModelHash, Entry>();
   private readonly listeners = new Set<CapabilitiesListener>();
   /** Every operation runs alone: ORT sessions are not re-entrant, and a backend switch must not race a run. */
@@ -179,16 +196,20 @@ class OrtEngine implements InferenceEngine {
         caps = { backend: 'webgpu', adapter: gpu.adapter, backendReason: `${how}: probe model ran on ${name}`, ortVersion, threads };
       } else {
         try {
-          await probe('wasm');
+          // A missing /ort/ file or a blocked pthread worker makes ORT wait forever: bound it.
+          await withTimeout(probe('wasm'), WASM_START_TIMEOUT_MS, 'starting the WASM runtime');
         } catch (err) {
+          // ORT cannot retry a failed start in this realm, so the first failure (often in the
+          // WebGPU probe, which starts the same WASM runtime) is the one worth reporting.
+          const earlier = prefs.backend === 'wasm' ? '' : ` (before that: ${gpu.reason})`;
           throw new InferenceError(
-            `onnxruntime-web ${ortVersion} could not start on WASM (its files are served at ${ORT_ASSET_PATH}): ${messageOf(err)}`,
+            `onnxruntime-web ${ortVersion} could not start on WASM with ${threads} thread(s); its files should be served at ${ORT_ASSET_PATH} with the page's cross-origin isolation headers: ${messageOf(err)}${earlier}`,
           );
         }
         caps = { backend: 'wasm', adapter: null, backendReason: gpu.reason, ortVersion, threads };
       }
       this.caps = caps;
-      if (caps.backend === 'webgpu') void this.watchDevice();
+      if (caps.backend === 'webgpu') await this.watchDevice();
       return caps;
     });
   }
@@ -226,6 +247,7 @@ class OrtEngine implements InferenceEngine {
   run(hash: ModelHash, inputs: readonly WireTensor[]): Promise<InferenceResult> {
     return this.serial(async () => {
       this.requireInit();
+      if (this.stuckRun) throw stuckError();
       const entry = this.entries.get(hash);
       if (!entry) throw new InferenceError(`Model ${shortHash(hash)} is not loaded; call loadModel first.`);
       // Bad inputs are caught here, so that on WebGPU a failing run below really means a GPU problem.
@@ -237,6 +259,7 @@ class OrtEngine implements InferenceEngine {
           return await this.runEntry(entry, feeds);
         } catch (err) {
           await this.switchToWasm(`WebGPU failed mid-job (${messageOf(err)}); switched to WASM`);
+          if (this.stuckRun) throw stuckError();
         }
       }
       try {
@@ -301,7 +324,24 @@ class OrtEngine implements InferenceEngine {
     }
     const session = entry.session;
     const started = performance.now();
-    const results = await session.run(feeds);
+    const running = session.run(feeds);
+    let results: ort.InferenceSession.ReturnType;
+    if (entry.backend === 'webgpu' && this.gpuLost) {
+      let settled = false;
+      const tracked = running.finally(() => {
+        settled = true;
+        this.stuckRun = false;
+      });
+      tracked.catch(() => undefined); // may settle (or never) after we gave up on it
+      try {
+        results = await Promise.race([tracked, this.gpuLost]);
+      } catch (err) {
+        if (!settled) this.stuckRun = true;
+        throw err;
+      }
+    } else {
+      results = await running;
+    }
     const inferMs = performance.now() - started;
     const outputs: WireTensor[] = session.outputNames.map((name) => {
       const value = results[name];
@@ -336,16 +376,26 @@ class OrtEngine implements InferenceEngine {
     }
   }
 
-  /** A lost device (driver reset, GPU process crash, tab backgrounded on some OSes) ends WebGPU. */
+  /**
+   * A lost device (driver reset, GPU process crash, device destroyed) ends WebGPU. Besides moving
+   * to WASM, `gpuLost` lets runs in flight give up: ORT's run can hang forever on a lost device
+   * (its buffer map fails in a callback that never rejects the run), as seen in Chromium.
+   */
   private async watchDevice(): Promise<void> {
+    let device: GpuDeviceLike;
     try {
-      const device = (await (ort.env.webgpu.device as unknown as Promise<GpuDeviceLike>)) as GpuDeviceLike;
-      const info = await device.lost;
-      if (this.disposed) return;
-      await this.serial(() => this.switchToWasm(`WebGPU device lost (${info.reason}: ${info.message}); switched to WASM`));
+      device = (await (ort.env.webgpu.device as unknown as Promise<GpuDeviceLike>)) as GpuDeviceLike;
     } catch {
-      // no device to watch (or the engine was disposed): a failing run will still trigger the switch
+      return; // no device to watch: a failing run will still trigger the switch
     }
+    const lost = device.lost.then(
+      (info) => `WebGPU device lost (${info.reason || 'unknown'}${info.message ? `: ${info.message}` : ''})`,
+    );
+    this.gpuLost = lost.then((why) => Promise.reject(new Error(why)));
+    this.gpuLost.catch(() => undefined); // only observed while a run is racing it
+    void lost.then((why) => {
+      if (!this.disposed) this.serial(() => this.switchToWasm(`${why}; switched to WASM`)).catch(() => undefined);
+    });
   }
 }
 

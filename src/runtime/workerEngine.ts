@@ -2,6 +2,10 @@
  * The InferenceEngine the app uses on the page: the same engine as ortEngine.ts, running in a
  * dedicated module Worker so inference never blocks the UI. Calls become request/response messages
  * (workerProtocol.ts) matched by id.
+ *
+ * It also owns the one recovery a realm cannot do for itself: when the WebGPU device is lost in
+ * the middle of a run, onnxruntime-web in that worker can stay stuck forever (seen in Chromium), so
+ * this engine replaces the worker with a fresh one on WASM, reloads the models and retries the run.
  */
 import type { Capabilities } from '../protocol/capabilities.ts';
 import type { ModelHash } from '../protocol/ids.ts';
@@ -22,11 +26,12 @@ export interface WorkerEngineOptions {
   /**
    * Move the caller's model bytes and input buffers to the worker (zero-copy) instead of copying
    * them. They are detached (length 0) afterwards, so only set this when the caller is done with
-   * them. Default false: the same no-surprise semantics as ortEngine.
+   * them. Ignored while on WebGPU, where the engine may need them again to retry on WASM.
+   * Default false: the same no-surprise semantics as ortEngine.
    */
   readonly transferInputs?: boolean;
-  /** The worker to talk to; by default a fresh inference.worker.ts. */
-  readonly worker?: WorkerLike;
+  /** Starts a worker; by default a fresh inference.worker.ts. Called again after a WebGPU loss. */
+  readonly spawn?: () => WorkerLike;
 }
 
 type RequestBody = WorkerRequest extends infer R ? (R extends WorkerRequest ? Omit<R, 'id'> : never) : never;
@@ -43,47 +48,69 @@ function spawnInferenceWorker(): WorkerLike {
 }
 
 class WorkerEngine implements InferenceEngine {
-  private readonly worker: WorkerLike;
+  private worker: WorkerLike;
   private readonly pending = new Map<number, Pending>();
   private readonly listeners = new Set<CapabilitiesListener>();
   private nextId = 1;
-  /** Set once the worker is gone; every later call fails with it. */
+  /** Set once the worker is gone for good; every later call fails with it. */
   private dead: InferenceError | null = null;
+  private prefs: EnginePreferences | null = null;
+  private caps: Capabilities | null = null;
+  /** Model bytes, kept only while on WebGPU, to reload them into a replacement WASM worker. */
+  private readonly gpuModels = new Map<ModelHash, ArrayBuffer>();
+  /** One call at a time, as the worker runs them anyway: a worker swap then never strands a call. */
+  private tail: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly options: WorkerEngineOptions) {
-    this.worker = options.worker ?? spawnInferenceWorker();
-    this.worker.addEventListener('message', (event) => this.onMessage(event.data as WorkerToPage));
-    this.worker.addEventListener('error', (event) => {
-      // A module that fails to load gives a bare Event; an uncaught exception gives an ErrorEvent.
-      const detail = typeof event.message === 'string' && event.message ? event.message : 'it failed to start or crashed';
-      this.die(new InferenceError(`The inference worker stopped (${detail}). Reload the page to restart it.`));
-    });
-    this.worker.addEventListener('messageerror', () => {
-      this.die(new InferenceError('The inference worker sent a message the page could not read. Reload the page.'));
-    });
+    this.worker = this.start();
   }
 
   init(prefs: EnginePreferences): Promise<Capabilities> {
-    return this.call('init', { kind: 'init', prefs: { backend: prefs.backend, threads: prefs.threads } }, []);
+    return this.serial(async () => {
+      this.prefs = { backend: prefs.backend, threads: prefs.threads };
+      this.caps = await this.call('init', { kind: 'init', prefs: this.prefs }, []);
+      return this.caps;
+    });
   }
 
   loadModel(hash: ModelHash, bytes: ArrayBuffer): Promise<ModelSignature> {
-    return this.call('load', { kind: 'load', hash, bytes }, this.options.transferInputs ? [bytes] : []);
+    return this.serial(async () => {
+      const onGpu = this.caps?.backend === 'webgpu';
+      const transfer = this.options.transferInputs && !onGpu ? [bytes] : [];
+      const signature = await this.call('load', { kind: 'load', hash, bytes }, transfer);
+      if (onGpu) this.gpuModels.set(hash, bytes);
+      return signature;
+    });
   }
 
   run(hash: ModelHash, inputs: readonly WireTensor[]): Promise<InferenceResult> {
-    // Plain objects: structured clone of our WireTensors is exactly what the worker's parser expects.
-    const plain = inputs.map((t) => ({ name: t.name, dtype: t.dtype, dims: [...t.dims], data: t.data }));
-    const transfer = this.options.transferInputs ? [...new Set(plain.map((t) => t.data))] : [];
-    return this.call('run', { kind: 'run', hash, inputs: plain }, transfer);
+    return this.serial(async () => {
+      const onGpu = this.caps?.backend === 'webgpu';
+      // Plain objects: structured clone of our WireTensors is exactly what the worker's parser expects.
+      const plain = inputs.map((t) => ({ name: t.name, dtype: t.dtype, dims: [...t.dims], data: t.data }));
+      const transfer = this.options.transferInputs && !onGpu ? [...new Set(plain.map((t) => t.data))] : [];
+      try {
+        const result = await this.call('run', { kind: 'run', hash, inputs: plain }, transfer);
+        if (this.caps?.backend !== 'webgpu') this.gpuModels.clear(); // moved to WASM in place: no retry left
+        return result;
+      } catch (err) {
+        // The worker announces a move to WASM (an event) before it answers this run. If it moved
+        // during this run and still failed, its onnxruntime-web may be stuck: start over cleanly.
+        if (!onGpu || this.caps?.backend !== 'wasm' || this.dead) throw err;
+        await this.restartOnWasm();
+        return await this.call('run', { kind: 'run', hash, inputs: plain }, []);
+      }
+    });
   }
 
-  async unloadModel(hash: ModelHash): Promise<void> {
-    await this.call('unload', { kind: 'unload', hash }, []);
+  unloadModel(hash: ModelHash): Promise<void> {
+    return this.serial(async () => {
+      this.gpuModels.delete(hash);
+      await this.call('unload', { kind: 'unload', hash }, []);
+    });
   }
 
   async dispose(): Promise<void> {
-    if (this.dead) return;
     // Terminating frees the worker's WASM memory and GPU device at once; no need to ask it first.
     this.die(new InferenceError('This inference engine has been disposed.'));
   }
@@ -91,6 +118,44 @@ class WorkerEngine implements InferenceEngine {
   onCapabilitiesChanged(listener: CapabilitiesListener): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  private start(): WorkerLike {
+    const worker = (this.options.spawn ?? spawnInferenceWorker)();
+    // Events from a worker we replaced are ignored.
+    const current = (): boolean => worker === this.worker;
+    worker.addEventListener('message', (event) => {
+      if (current()) this.onMessage(event.data as WorkerToPage);
+    });
+    worker.addEventListener('error', (event) => {
+      // A module that fails to load gives a bare Event; an uncaught exception gives an ErrorEvent.
+      const detail = typeof event.message === 'string' && event.message ? event.message : 'it failed to start or crashed';
+      if (current()) this.die(new InferenceError(`The inference worker stopped (${detail}). Reload the page to restart it.`));
+    });
+    worker.addEventListener('messageerror', () => {
+      if (current()) this.die(new InferenceError('The inference worker sent a message the page could not read. Reload the page.'));
+    });
+    return worker;
+  }
+
+  /** Replaces a stuck worker with a fresh one on WASM and reloads the models it had. */
+  private async restartOnWasm(): Promise<void> {
+    const reason = this.caps?.backendReason ?? 'WebGPU failed';
+    const threads = this.prefs?.threads ?? 1;
+    this.worker.terminate();
+    this.worker = this.start();
+    const caps = await this.call('init', { kind: 'init', prefs: { backend: 'wasm', threads } }, []);
+    this.caps = { ...caps, backendReason: reason }; // listeners already heard of the move to WASM
+    const models = [...this.gpuModels];
+    this.gpuModels.clear();
+    for (const [hash, bytes] of models) await this.call('load', { kind: 'load', hash, bytes }, []);
+  }
+
+  private serial<T>(op: () => Promise<T>): Promise<T> {
+    const guarded = (): Promise<T> => (this.dead ? Promise.reject(this.dead) : op());
+    const result = this.tail.then(guarded, guarded);
+    this.tail = result.catch(() => undefined);
+    return result;
   }
 
   private call<K extends WorkerRequestKind>(
@@ -113,7 +178,15 @@ class WorkerEngine implements InferenceEngine {
 
   private onMessage(msg: WorkerToPage): void {
     if (msg.type === 'event') {
-      if (msg.kind === 'capabilitiesChanged') for (const listener of this.listeners) listener(msg.capabilities);
+      if (msg.kind !== 'capabilitiesChanged') return;
+      this.caps = msg.capabilities;
+      for (const listener of this.listeners) {
+        try {
+          listener(msg.capabilities);
+        } catch (err) {
+          console.error('Quorum: a capabilities listener threw', err);
+        }
+      }
       return;
     }
     const pending = this.pending.get(msg.id);
@@ -130,6 +203,7 @@ class WorkerEngine implements InferenceEngine {
     for (const pending of this.pending.values()) pending.reject(error);
     this.pending.clear();
     this.listeners.clear();
+    this.gpuModels.clear();
   }
 }
 

@@ -7,6 +7,12 @@ import type { Capabilities } from '../protocol/capabilities.ts';
 import type { JobId } from '../protocol/ids.ts';
 import type { JobStatus, PeerSummary } from '../protocol/messages.ts';
 import type { LogLine } from './logSlice.ts';
+import { DEFAULT_JOB_LIMITS, type JobLimits } from '../core/jobChecks.ts';
+import type { AssembledResults } from '../workloads/export/assemble.ts';
+import { initialDraft, type JobRate, type RequesterDraft } from './requesterSlice.ts';
+import type { TelemetryFrame } from '../core/telemetry/aggregator.ts';
+import type { TelemetryPoint } from './networkSlice.ts';
+import { initialVolunteerControls, type VolunteerControlsView } from './volunteerSlice.ts';
 
 export type ConnectionState = 'off' | 'starting' | 'connecting' | 'connected' | 'error';
 
@@ -20,6 +26,10 @@ export interface CoordinatorView {
   readonly activeLeases: number;
   readonly signaling: 'connected' | 'lost' | null;
   readonly log: readonly LogLine[];
+  /** Submissions must carry this key ([J-1]); null until loaded. */
+  readonly requesterKey: string | null;
+  /** This coordinator's job size limits ([J-4]), as saved on its page. */
+  readonly jobLimits: JobLimits;
 }
 
 export interface VolunteerView {
@@ -29,6 +39,8 @@ export interface VolunteerView {
   readonly caps: Capabilities | null;
   readonly stats: VolunteerStats | null;
   readonly log: readonly LogLine[];
+  /** Pause, CPU cap, threads, the tab and device state, long tasks (see volunteerSlice.ts). */
+  readonly controls: VolunteerControlsView;
 }
 
 export interface Submission {
@@ -37,6 +49,9 @@ export interface Submission {
   readonly state: 'sending' | 'accepted' | 'rejected';
   readonly jobId: JobId | null;
   readonly reason: string | null;
+  /** Size of the submit frame's model and inputs, for "sending… N MB". */
+  readonly bytes: number;
+  readonly priority: number;
 }
 
 /** A finished job's verified results, as the requester holds them. */
@@ -50,6 +65,10 @@ export interface JobResults {
   readonly accuracy: number | null;
   /** Distinct volunteer pairs and backends that agreed, for provenance. */
   readonly provenance: readonly { readonly start: number; readonly count: number; readonly volunteers: readonly string[]; readonly backends: readonly string[] }[];
+  /** The verified output tensors in item order, exactly as verified, for export. */
+  readonly assembled: AssembledResults | null;
+  /** Why the verified shards could not be put together, if they could not. */
+  readonly assembleError: string | null;
 }
 
 export interface RequesterView {
@@ -67,6 +86,12 @@ export interface RequesterView {
     readonly detail: string;
   } | null;
   readonly log: readonly LogLine[];
+  /** The job being prepared on the dashboard. */
+  readonly draft: RequesterDraft;
+  /** Throughput and time left per job id. */
+  readonly rates: Readonly<Record<string, JobRate>>;
+  /** Why the last press of "Submit" sent nothing. */
+  readonly submitProblems: readonly string[];
 }
 
 export interface NetworkView {
@@ -75,6 +100,12 @@ export interface NetworkView {
   readonly networkId: string;
   readonly peers: readonly PeerSummary[];
   readonly jobs: readonly JobStatus[];
+  /** Where the frames come from: the coordinator, or the seeded demo generator (`?demo=N`). */
+  readonly source: 'coordinator' | 'demo';
+  /** The latest telemetry frame (see stores/networkSlice.ts). */
+  readonly telemetry: TelemetryFrame | null;
+  /** One point per frame, bounded, for the charts. */
+  readonly history: readonly TelemetryPoint[];
 }
 
 export interface QuorumState {
@@ -85,10 +116,10 @@ export interface QuorumState {
 }
 
 export const initialState: QuorumState = {
-  coordinator: { state: 'off', error: null, networkId: '', peerId: null, jobs: [], peers: [], activeLeases: 0, signaling: null, log: [] },
-  volunteer: { state: 'off', error: null, networkId: '', caps: null, stats: null, log: [] },
-  requester: { state: 'off', error: null, networkId: '', jobs: [], submissions: [], results: {}, reference: null, log: [] },
-  network: { state: 'off', error: null, networkId: '', peers: [], jobs: [] },
+  coordinator: { state: 'off', error: null, networkId: '', peerId: null, jobs: [], peers: [], activeLeases: 0, signaling: null, log: [], requesterKey: null, jobLimits: DEFAULT_JOB_LIMITS },
+  volunteer: { state: 'off', error: null, networkId: '', caps: null, stats: null, log: [], controls: initialVolunteerControls },
+  requester: { state: 'off', error: null, networkId: '', jobs: [], submissions: [], results: {}, reference: null, log: [], draft: initialDraft, rates: {}, submitProblems: [] },
+  network: { state: 'off', error: null, networkId: '', peers: [], jobs: [], source: 'coordinator', telemetry: null, history: [] },
 };
 
 export const useQuorumStore = create<QuorumState>()(() => initialState);

@@ -1,19 +1,61 @@
 /**
  * The Transport over WebRTC DataChannels, signaled by our own PeerServer. The only file that
  * imports peerjs.
+ *
+ * The data plane: peerjs carries raw bytes only (`serialization: 'raw'`); we encode each frame
+ * ourselves (frameCodec.ts: MessagePack, binary as binary), cut it into chunks with a small header
+ * (chunker.ts) and feed the chunks to the RTCDataChannel with real backpressure: we send while
+ * `bufferedAmount` is under a high-water mark, then wait for the channel's `bufferedamountlow`
+ * event (no polling). The receiver reassembles within limits (message size, messages in progress,
+ * bytes held) and drops malformed chunks and frames with a reason.
  */
 import { Peer, type DataConnection, type PeerError } from 'peerjs';
 import { asPeerId, type PeerId } from '../protocol/ids.ts';
+import { LIMITS } from '../protocol/limits.ts';
+import { ChunkQueue, DEFAULT_CHUNK_BYTES, DEFAULT_INTERLEAVE, Reassembler, type ReassemblyLimits } from './chunker.ts';
+import { decodeFrame, encodeFrame } from './frameCodec.ts';
 import { TransportError, type Endpoint, type EndpointFactory, type EndpointHandlers, type SignalingConfig } from './transport.ts';
 
 /** Signaling reconnect attempts back off from 0.5 s to 10 s. */
 const SIGNALING_RETRY_MS = [500, 1_000, 2_000, 5_000, 10_000];
 
-export function peerjsEndpointFactory(signaling: SignalingConfig): EndpointFactory {
-  return (id, handlers) => createEndpoint(signaling, id, handlers);
+/** Tuning of the data plane; the defaults are what `npm run bench` found best on loopback. */
+export interface DataPlaneOptions {
+  /** Bytes per DataChannel message, header included (Chromium's limit is 256 KiB). */
+  readonly chunkBytes: number;
+  /** Stop feeding the channel while more than this is buffered in it... */
+  readonly highWaterBytes: number;
+  /** ...and go on when `bufferedamountlow` says it fell to this. */
+  readonly lowWaterBytes: number;
+  /** What one connection's receiver accepts. */
+  readonly limits: ReassemblyLimits;
 }
 
-function createEndpoint(signaling: SignalingConfig, id: string | null, handlers: EndpointHandlers): Promise<Endpoint> {
+export const DEFAULT_DATA_PLANE: DataPlaneOptions = {
+  chunkBytes: DEFAULT_CHUNK_BYTES,
+  highWaterBytes: 1024 * 1024,
+  lowWaterBytes: 256 * 1024,
+  limits: {
+    maxMessageBytes: LIMITS.maxFrameBytes,
+    maxPartialMessages: 2 * DEFAULT_INTERLEAVE,
+    maxBufferedBytes: LIMITS.maxFrameBytes,
+  },
+};
+
+export function peerjsEndpointFactory(signaling: SignalingConfig, dataPlane: Partial<DataPlaneOptions> = {}): EndpointFactory {
+  const options = { ...DEFAULT_DATA_PLANE, ...dataPlane };
+  return (id, handlers) => createEndpoint(signaling, options, id, handlers);
+}
+
+/** One open connection's data plane: the chunks waiting to go out and the messages coming in. */
+interface Link {
+  readonly conn: DataConnection;
+  readonly channel: RTCDataChannel;
+  readonly outgoing: ChunkQueue;
+  readonly incoming: Reassembler;
+}
+
+function createEndpoint(signaling: SignalingConfig, dataPlane: DataPlaneOptions, id: string | null, handlers: EndpointHandlers): Promise<Endpoint> {
   if (typeof RTCPeerConnection === 'undefined') {
     return Promise.reject(new TransportError('webrtc-unsupported', 'This browser has no WebRTC (RTCPeerConnection); use a current Chrome, Edge or Firefox.'));
   }
@@ -27,24 +69,84 @@ function createEndpoint(signaling: SignalingConfig, id: string | null, handlers:
     debug: 1,
   };
   const peer = id === null ? new Peer(options) : new Peer(id, options);
-  const conns = new Map<PeerId, DataConnection>();
+  const links = new Map<PeerId, Link>();
   let destroyed = false;
   let retries = 0;
 
+  const badFrame = (remote: PeerId, reason: string): void => {
+    handlers.error(new TransportError('bad-frame', `dropped a frame from ${remote}: ${reason}`));
+  };
+
+  /** Feeds queued chunks to the channel until it holds `highWaterBytes`; `bufferedamountlow` resumes. */
+  const pump = (link: Link): void => {
+    const { channel, outgoing } = link;
+    while (channel.readyState === 'open' && channel.bufferedAmount <= dataPlane.highWaterBytes) {
+      const chunk = outgoing.next();
+      if (!chunk) return;
+      try {
+        channel.send(chunk);
+      } catch (e) {
+        // The channel broke under us: a closed connection, reported by its close event.
+        outgoing.clear();
+        handlers.error(new TransportError('other', `sending to ${asPeerId(link.conn.peer)} failed: ${e instanceof Error ? e.message : String(e)}`));
+        link.conn.close();
+        return;
+      }
+    }
+  };
+
+  const receive = (remote: PeerId, link: Link, raw: unknown): void => {
+    if (!(raw instanceof ArrayBuffer) && !ArrayBuffer.isView(raw)) {
+      badFrame(remote, `expected binary chunks, got ${typeof raw}`);
+      return;
+    }
+    const r = link.incoming.push(raw);
+    if (r.kind === 'dropped') badFrame(remote, r.reason);
+    if (r.kind !== 'message') return;
+    let frame: unknown;
+    try {
+      frame = decodeFrame(r.bytes);
+    } catch (e) {
+      badFrame(remote, e instanceof Error ? e.message : String(e));
+      return;
+    }
+    handlers.data(remote, frame);
+  };
+
   const adopt = (conn: DataConnection): void => {
     const remote = asPeerId(conn.peer);
+    if (conn.serialization !== 'raw') {
+      // A tab from an older build (peerjs' own packing): it could not read our frames, nor we its.
+      handlers.error(new TransportError('other', `peer ${remote} runs an older Quorum; reload its page`));
+      conn.on('open', () => conn.close());
+      return;
+    }
     conn.on('open', () => {
-      const previous = conns.get(remote);
-      conns.set(remote, conn);
-      if (previous && previous !== conn) previous.close();
+      const previous = links.get(remote);
+      const channel = conn.dataChannel;
+      channel.binaryType = 'arraybuffer';
+      channel.bufferedAmountLowThreshold = dataPlane.lowWaterBytes;
+      const link: Link = {
+        conn,
+        channel,
+        outgoing: new ChunkQueue(dataPlane.chunkBytes, DEFAULT_INTERLEAVE),
+        incoming: new Reassembler(dataPlane.limits),
+      };
+      channel.addEventListener('bufferedamountlow', () => pump(link));
+      links.set(remote, link);
+      if (previous && previous.conn !== conn) previous.conn.close();
       handlers.open(remote);
     });
     conn.on('data', (raw) => {
-      if (conns.get(remote) === conn) handlers.data(remote, raw);
+      const link = links.get(remote);
+      if (link?.conn === conn) receive(remote, link, raw);
     });
     conn.on('close', () => {
-      if (conns.get(remote) === conn) {
-        conns.delete(remote);
+      const link = links.get(remote);
+      if (link?.conn === conn) {
+        links.delete(remote);
+        link.outgoing.clear();
+        link.incoming.clear();
         handlers.close(remote);
       }
     });
@@ -67,16 +169,24 @@ function createEndpoint(signaling: SignalingConfig, id: string | null, handlers:
   const endpoint = (selfId: PeerId): Endpoint => ({
     selfId,
     connect(remote) {
-      adopt(peer.connect(remote, { reliable: true, serialization: 'binary' }));
+      adopt(peer.connect(remote, { reliable: true, serialization: 'raw' }));
     },
     send(remote, frame) {
-      const conn = conns.get(remote);
-      if (!conn || !conn.open) return false;
-      void conn.send(frame);
+      const link = links.get(remote);
+      if (!link || !link.conn.open) return false;
+      let bytes: Uint8Array;
+      try {
+        bytes = encodeFrame(frame, dataPlane.limits.maxMessageBytes);
+      } catch (e) {
+        handlers.error(new TransportError('bad-frame', `could not send a frame to ${remote}: ${e instanceof Error ? e.message : String(e)}`));
+        return false;
+      }
+      link.outgoing.enqueue(bytes);
+      pump(link);
       return true;
     },
     close(remote) {
-      conns.get(remote)?.close();
+      links.get(remote)?.conn.close();
     },
     destroy() {
       destroyed = true;

@@ -33,7 +33,8 @@ export interface Endpoint {
 /** Creates an endpoint; `id` null lets the signaling server choose one. */
 export type EndpointFactory = (id: string | null, handlers: EndpointHandlers) => Promise<Endpoint>;
 
-export type TransportErrorKind = 'id-taken' | 'signaling-unreachable' | 'peer-unreachable' | 'webrtc-unsupported' | 'other';
+/** 'bad-frame': a frame that could not be sent, or one from a peer that was dropped (with the reason). */
+export type TransportErrorKind = 'id-taken' | 'signaling-unreachable' | 'peer-unreachable' | 'webrtc-unsupported' | 'bad-frame' | 'other';
 
 export class TransportError extends Error {
   override readonly name = 'TransportError';

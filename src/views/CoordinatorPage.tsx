@@ -2,6 +2,7 @@ import { useEffect } from 'react';
 import { startCoordinator } from '../host/roles.ts';
 import { useQuorumStore } from '../stores/store.ts';
 import { JobProgress, LogView, PeersTable, StateBadge } from './common.tsx';
+import { CoordinatorSettings } from './CoordinatorSettings.tsx';
 import { linkTo, type Route } from './route.ts';
 
 export function CoordinatorPage({ route }: { route: Route }) {
@@ -32,6 +33,7 @@ export function CoordinatorPage({ route }: { route: Route }) {
       <PeersTable peers={c.peers} />
       <h2>Jobs</h2>
       {c.jobs.length === 0 ? <p className="muted">No jobs yet: submit one from the requester dashboard.</p> : c.jobs.map((j) => <JobProgress key={j.jobId} job={j} />)}
+      <CoordinatorSettings networkId={route.networkId} />
       <LogView log={c.log} />
     </section>
   );

@@ -1,91 +1,390 @@
 import { useEffect, useState, type FormEvent } from 'react';
-import { connectRequester, runReference, submitMnistJob } from '../host/roles.ts';
-import { useQuorumStore, type JobResults } from '../stores/store.ts';
+import { formatBytes, formatDims } from '../core/jobChecks.ts';
+import { formatDuration } from '../host/jobRates.ts';
+import { COMPARATOR_KINDS, COMPARATOR_LABELS, defaultPolicyForm, type ComparatorKind, type PolicyForm } from '../host/policyForm.ts';
+import { rememberedRequesterKey } from '../host/requesterKey.ts';
+import {
+  chooseInputFiles,
+  chooseModelFile,
+  clearInputFiles,
+  exportResults,
+  setImagePreprocessing,
+  submitBuiltInJob,
+  submitUploadedJob,
+} from '../host/requesterRole.ts';
+import { connectRequester, runReference } from '../host/roles.ts';
+import type { JobStatus } from '../protocol/messages.ts';
+import type { RequesterDraft } from '../stores/requesterSlice.ts';
+import { useQuorumStore, type JobResults, type Submission } from '../stores/store.ts';
+import {
+  CHANNEL_ORDERS,
+  IMAGE_PRESETS,
+  LAYOUTS,
+  NORMALISATIONS,
+  type ChannelOrder,
+  type ImagePreprocessing,
+  type Layout,
+  type NormalisationId,
+} from '../workloads/inputs/imageTensor.ts';
+import { WORKLOADS } from '../workloads/registry.ts';
 import { JobProgress, LogView, StateBadge } from './common.tsx';
 import type { Route } from './route.ts';
 
+type Source = 'builtin' | 'upload';
+
 export function RequesterPage({ route }: { route: Route }) {
   const r = useQuorumStore((s) => s.requester);
-  const [count, setCount] = useState(2000);
-  const [shardSize, setShardSize] = useState(100);
-  const [replication, setReplication] = useState(2);
-  const [quorum, setQuorum] = useState(2);
-  const [key, setKey] = useState('');
-  const [formError, setFormError] = useState<string | null>(null);
+  const [source, setSource] = useState<Source>('builtin');
+  const [workloadId, setWorkloadId] = useState(WORKLOADS[0]?.id ?? '');
+  const workload = WORKLOADS.find((w) => w.id === workloadId);
+  const [count, setCount] = useState(workload?.defaultItems ?? 100);
+  const [form, setForm] = useState<PolicyForm>(defaultPolicyForm);
+  const [key, setKey] = useState(() => route.params.get('key') ?? rememberedRequesterKey(route.networkId));
   useEffect(() => {
     void connectRequester(route.networkId);
   }, [route.networkId]);
 
+  const field = <K extends keyof PolicyForm>(name: K) => (value: PolicyForm[K]) => setForm((f) => ({ ...f, [name]: value }));
   const submit = (e: FormEvent): void => {
     e.preventDefault();
-    setFormError(null);
-    submitMnistJob({ count, shardSize, replication, quorum, requesterKey: key }).catch((err: unknown) =>
-      setFormError(err instanceof Error ? err.message : String(err)),
-    );
+    if (source === 'builtin') void submitBuiltInJob(route.networkId, workloadId, count, form, key.trim());
+    else submitUploadedJob(route.networkId, form, key.trim());
   };
-  const myJobs = new Set(r.submissions.map((s) => s.jobId));
+  const myJobIds = new Set(r.submissions.map((s) => s.jobId));
+  const mine = r.jobs.filter((j) => myJobIds.has(j.jobId));
+  const others = r.jobs.filter((j) => !myJobIds.has(j.jobId));
   return (
     <section>
       <h1>Requester</h1>
       <p>
-        Submit a job to network <code>{route.networkId}</code>, watch it run on volunteers' browsers, and take away results that a quorum of
-        independent volunteers agreed on.
+        Submit a job to network <code>{route.networkId}</code> — a built-in workload, or your own ONNX model with its inputs — watch it run on
+        volunteers' browsers, and take away results that a quorum of independent volunteers agreed on.
       </p>
       <StateBadge state={r.state} error={r.error} />
       <form className="submit" onSubmit={submit} data-testid="submit-form">
         <fieldset>
-          <legend>Built-in workload: MNIST digits (the project's 784→64→10 MLP)</legend>
+          <legend>Requester key</legend>
           <label>
-            Digits <input type="number" name="count" min={1} max={2000} value={count} onChange={(e) => setCount(Number(e.target.value))} />
+            Key <input type="text" name="requesterKey" value={key} onChange={(e) => setKey(e.target.value)} placeholder="shown on the coordinator page" autoComplete="off" />
           </label>
-          <label>
-            Shard size <input type="number" name="shardSize" min={1} value={shardSize} onChange={(e) => setShardSize(Number(e.target.value))} />
-          </label>
-          <label>
-            Replication <input type="number" name="replication" min={1} max={16} value={replication} onChange={(e) => setReplication(Number(e.target.value))} />
-          </label>
-          <label>
-            Quorum <input type="number" name="quorum" min={1} max={16} value={quorum} onChange={(e) => setQuorum(Number(e.target.value))} />
-          </label>
-          <label>
-            Requester key <input type="text" name="requesterKey" value={key} onChange={(e) => setKey(e.target.value)} placeholder="if the coordinator requires one" />
-          </label>
-          <button className="primary" type="submit" data-testid="submit-job" disabled={r.state !== 'connected'}>
-            Submit job
-          </button>
+          <span className="muted">The coordinator only takes jobs that carry its key; this page remembers it for this network.</span>
         </fieldset>
-        {formError ? <p className="error">{formError}</p> : null}
+
+        <fieldset>
+          <legend>What to run</legend>
+          <label className="inline">
+            <input type="radio" name="source" value="builtin" checked={source === 'builtin'} onChange={() => setSource('builtin')} data-testid="source-builtin" /> Built-in workload
+          </label>
+          <label className="inline">
+            <input type="radio" name="source" value="upload" checked={source === 'upload'} onChange={() => setSource('upload')} data-testid="source-upload" /> Upload an ONNX model
+          </label>
+        </fieldset>
+
+        {source === 'builtin' ? (
+          <fieldset data-testid="builtin-workload">
+            <legend>Built-in workload</legend>
+            <label>
+              Workload
+              <select name="workload" value={workloadId} onChange={(e) => setWorkloadId(e.target.value)}>
+                {WORKLOADS.map((w) => (
+                  <option key={w.id} value={w.id}>
+                    {w.label}
+                  </option>
+                ))}
+              </select>
+            </label>
+            <label>
+              {workload?.itemNoun ?? 'Items'}{' '}
+              <input type="number" name="count" min={1} max={workload?.maxItems} value={count} onChange={(e) => setCount(Number(e.target.value))} />
+            </label>
+            <span className="muted">{workload?.description}</span>
+          </fieldset>
+        ) : (
+          <UploadFields draft={r.draft} />
+        )}
+
+        <fieldset>
+          <legend>Verification policy</legend>
+          <NumberField label="Shard size" name="shardSize" value={form.shardSize} min={1} onChange={field('shardSize')} />
+          <NumberField label="Replication" name="replication" value={form.replication} min={1} max={16} onChange={field('replication')} />
+          <NumberField label="Quorum" name="quorum" value={form.quorum} min={1} max={16} onChange={field('quorum')} />
+          <NumberField label="Max replicas" name="maxReplicas" value={form.maxReplicas} min={1} max={16} onChange={field('maxReplicas')} />
+          <label>
+            Comparator
+            <select name="comparator" value={form.comparator} onChange={(e) => field('comparator')(e.target.value as ComparatorKind)} title={COMPARATOR_LABELS[form.comparator]}>
+              {COMPARATOR_KINDS.map((k) => (
+                <option key={k} value={k}>
+                  {k}
+                </option>
+              ))}
+            </select>
+          </label>
+          {form.comparator === 'allclose' ? (
+            <>
+              <NumberField label="atol" name="atol" value={form.atol} min={0} step="any" onChange={field('atol')} />
+              <NumberField label="rtol" name="rtol" value={form.rtol} min={0} step="any" onChange={field('rtol')} />
+            </>
+          ) : null}
+          {form.comparator === 'cosine' ? <NumberField label="threshold" name="threshold" value={form.threshold} min={-1} max={1} step="any" onChange={field('threshold')} /> : null}
+          <NumberField label="Priority (1-10)" name="priority" value={form.priority} min={1} max={10} onChange={field('priority')} />
+          <span className="muted">{COMPARATOR_LABELS[form.comparator]}. Jobs share volunteers in proportion to their priorities.</span>
+        </fieldset>
+        <button className="primary" type="submit" data-testid="submit-job" disabled={r.state !== 'connected'}>
+          Submit job
+        </button>
+        {r.submitProblems.length > 0 ? (
+          <ul className="error" data-testid="submit-error">
+            {r.submitProblems.map((p, i) => (
+              <li key={i}>{p}</li>
+            ))}
+          </ul>
+        ) : null}
       </form>
+
       <h2>Submissions</h2>
       <ul data-testid="submissions">
         {r.submissions.map((s) => (
-          <li key={s.ref} data-state={s.state}>
-            {s.name}: {s.state}
-            {s.jobId ? (
-              <>
-                {' '}
-                as <code>{s.jobId}</code>
-              </>
-            ) : null}
-            {s.reason ? <span className="error"> — {s.reason}</span> : null}
-          </li>
+          <SubmissionLine key={s.ref} s={s} />
         ))}
       </ul>
-      <h2>Jobs</h2>
-      {r.jobs.filter((j) => myJobs.has(j.jobId)).map((j) => (
+
+      <h2>Your jobs</h2>
+      {mine.length === 0 ? <p className="muted">None yet.</p> : null}
+      {mine.map((j) => (
         <div key={j.jobId}>
           <JobProgress job={j} />
+          <JobRateLine job={j} />
           {r.results[j.jobId] ? <Results results={r.results[j.jobId]!} /> : null}
         </div>
       ))}
-      <h2>Check against a local run</h2>
-      <p>Runs the same model on the same digits in this tab alone, so you can compare it with what the network verified.</p>
-      <button data-testid="run-reference" onClick={() => void runReference(count)} disabled={r.reference?.state === 'running'}>
-        Run {count} digits locally
-      </button>
-      {r.reference ? <p data-testid="reference-state" data-state={r.reference.state}>{r.reference.detail}</p> : null}
+      {others.length > 0 ? (
+        <details data-testid="other-jobs">
+          <summary>Other jobs on this network ({others.length})</summary>
+          {others.map((j) => (
+            <JobProgress key={j.jobId} job={j} />
+          ))}
+        </details>
+      ) : null}
+
+      {source === 'builtin' && workload?.hasReference ? (
+        <>
+          <h2>Check against a local run</h2>
+          <p>Runs the same model on the same {workload.itemNoun} in this tab alone, so you can compare it with what the network verified.</p>
+          <button data-testid="run-reference" onClick={() => void runReference(count)} disabled={r.reference?.state === 'running'}>
+            Run {count} {workload.itemNoun} locally
+          </button>
+        </>
+      ) : null}
+      {r.reference ? (
+        <p data-testid="reference-state" data-state={r.reference.state}>
+          {r.reference.detail}
+        </p>
+      ) : null}
       <LogView log={r.log} />
     </section>
+  );
+}
+
+function NumberField(props: { label: string; name: string; value: number; min?: number; max?: number; step?: string; onChange: (v: number) => void }) {
+  return (
+    <label>
+      {props.label}{' '}
+      <input type="number" name={props.name} min={props.min} max={props.max} step={props.step} value={props.value} onChange={(e) => props.onChange(Number(e.target.value))} />
+    </label>
+  );
+}
+
+function SubmissionLine({ s }: { s: Submission }) {
+  const size = formatBytes(s.bytes);
+  return (
+    <li data-state={s.state} data-ref={s.ref}>
+      {s.name} (priority {s.priority}):{' '}
+      {s.state === 'sending' ? <span data-testid="upload-progress">sending… {size}; the coordinator checks the model before accepting it</span> : null}
+      {s.state === 'accepted' ? (
+        <>
+          accepted as <code>{s.jobId}</code> <span className="muted">({size} sent)</span>
+        </>
+      ) : null}
+      {s.state === 'rejected' ? (
+        <>
+          rejected <span className="error" data-testid="rejection">— {s.reason}</span>
+        </>
+      ) : null}
+    </li>
+  );
+}
+
+function UploadFields({ draft }: { draft: RequesterDraft }) {
+  const model = draft.model;
+  const sig = model?.signature ?? null;
+  const wantsImages = draft.imageCount > 0 || (sig?.inputs.some((p) => p.dims?.length === 4) ?? false);
+  return (
+    <fieldset data-testid="upload-fields">
+      <legend>Your model and inputs</legend>
+      <label>
+        Model (.onnx)
+        <input type="file" name="model" accept=".onnx,application/octet-stream" onChange={(e) => e.target.files?.[0] && chooseModelFile(e.target.files[0])} />
+      </label>
+      {model ? (
+        <p data-testid="model-state" data-state={model.state}>
+          <code>{model.fileName}</code> {model.bytes ? `(${formatBytes(model.bytes)})` : ''}:{' '}
+          {model.state === 'inspecting' ? 'checking that this browser can load it…' : model.state === 'ready' ? 'loads in onnxruntime-web.' : null}
+          {model.error ? (
+            <span className="error" data-testid="model-error">
+              {model.error}
+            </span>
+          ) : null}
+        </p>
+      ) : null}
+      {sig ? (
+        <table className="peers" data-testid="model-signature">
+          <thead>
+            <tr>
+              <th>port</th>
+              <th>name</th>
+              <th>dtype</th>
+              <th>shape</th>
+              <th>given</th>
+            </tr>
+          </thead>
+          <tbody>
+            {sig.inputs.map((p) => {
+              const given = draft.inputs.find((i) => i.name === p.name);
+              return (
+                <tr key={`in-${p.name}`} data-testid={`signature-input-${p.name}`}>
+                  <td>input</td>
+                  <td>
+                    <code>{p.name}</code>
+                  </td>
+                  <td>{p.dtype ?? 'unsupported'}</td>
+                  <td>{formatDims(p.dims)}</td>
+                  <td>{given ? `${given.dtype} ${formatDims(given.dims)} from ${given.source}` : '—'}</td>
+                </tr>
+              );
+            })}
+            {sig.outputs.map((p) => (
+              <tr key={`out-${p.name}`}>
+                <td>output</td>
+                <td>
+                  <code>{p.name}</code>
+                </td>
+                <td>{p.dtype ?? 'unsupported'}</td>
+                <td>{formatDims(p.dims)}</td>
+                <td />
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      ) : null}
+      <label>
+        Inputs (.npy, .json, PNG/JPEG)
+        <input
+          type="file"
+          name="inputs"
+          multiple
+          accept=".npy,.json,.png,.jpg,.jpeg,application/json,image/png,image/jpeg"
+          disabled={model?.state !== 'ready'}
+          onChange={(e) => {
+            const files = e.target.files ? [...e.target.files] : [];
+            if (files.length > 0) chooseInputFiles(files);
+            e.target.value = '';
+          }}
+        />
+      </label>
+      {draft.inputs.length > 0 || draft.imageCount > 0 ? (
+        <button type="button" onClick={clearInputFiles}>
+          Clear inputs
+        </button>
+      ) : null}
+      {wantsImages ? <ImageFields p={draft.imagePreprocessing} /> : null}
+      <p className="muted">
+        Name each .npy after the model input it feeds (<code>x.npy</code>) — a model with one input takes any name. A .json file holds nested arrays,
+        or <code>{'{"input": [...]}'}</code>. Images become one batch for the image input. The first dimension of every input is the item (batch)
+        dimension.
+      </p>
+      {draft.busy ? <p data-testid="draft-busy">reading…</p> : null}
+      {draft.inputError ? (
+        <p className="error" data-testid="input-error">
+          {draft.inputError}
+        </p>
+      ) : null}
+      {model?.state === 'ready' && draft.problems.length > 0 ? (
+        <ul className="error" data-testid="input-problems">
+          {draft.problems.map((p, i) => (
+            <li key={i}>{p}</li>
+          ))}
+        </ul>
+      ) : null}
+      {model?.state === 'ready' && draft.problems.length === 0 && !draft.busy ? (
+        <p data-testid="draft-ready">
+          Ready: {draft.inputs.map((i) => `${i.name} ${i.dtype} ${formatDims(i.dims)}`).join(', ')} fit the model.
+        </p>
+      ) : null}
+    </fieldset>
+  );
+}
+
+function ImageFields({ p }: { p: ImagePreprocessing }) {
+  const set = (delta: Partial<ImagePreprocessing>): void => setImagePreprocessing({ ...p, ...delta });
+  return (
+    <div data-testid="image-preprocessing">
+      <label>
+        Preset
+        <select
+          name="imagePreset"
+          value=""
+          onChange={(e) => {
+            const preset = IMAGE_PRESETS[e.target.value];
+            if (preset) setImagePreprocessing(preset);
+          }}
+        >
+          <option value="">choose a preset…</option>
+          {Object.keys(IMAGE_PRESETS).map((k) => (
+            <option key={k} value={k}>
+              {k}
+            </option>
+          ))}
+        </select>
+      </label>
+      <NumberField label="Width" name="imageWidth" value={p.width} min={1} onChange={(width) => set({ width })} />
+      <NumberField label="Height" name="imageHeight" value={p.height} min={1} onChange={(height) => set({ height })} />
+      <label>
+        Layout
+        <select name="imageLayout" value={p.layout} onChange={(e) => set({ layout: e.target.value as Layout })}>
+          {LAYOUTS.map((l) => (
+            <option key={l}>{l}</option>
+          ))}
+        </select>
+      </label>
+      <label>
+        Channels
+        <select name="imageChannels" value={p.channels} onChange={(e) => set({ channels: e.target.value as ChannelOrder })}>
+          {CHANNEL_ORDERS.map((c) => (
+            <option key={c}>{c}</option>
+          ))}
+        </select>
+      </label>
+      <label>
+        Normalisation
+        <select name="imageNormalisation" value={p.normalisation} onChange={(e) => set({ normalisation: e.target.value as NormalisationId })}>
+          {Object.entries(NORMALISATIONS).map(([id, n]) => (
+            <option key={id} value={id}>
+              {n.label}
+            </option>
+          ))}
+        </select>
+      </label>
+    </div>
+  );
+}
+
+function JobRateLine({ job }: { job: JobStatus }) {
+  const rate = useQuorumStore((s) => s.requester.rates[job.jobId]);
+  return (
+    <p className="job-counts" data-testid={`job-rate-${job.jobId}`}>
+      priority {job.priority ?? 1} · throughput {rate?.itemsPerSec != null ? `${rate.itemsPerSec.toFixed(1)} items/s` : '—'} · ETA{' '}
+      {job.done ? 'done' : rate?.etaMs != null ? formatDuration(rate.etaMs) : '—'}
+    </p>
   );
 }
 
@@ -95,17 +394,8 @@ function Results({ results }: { results: JobResults }) {
     reference?.state === 'done' && reference.predictions.length === results.predictions.length
       ? results.predictions.filter((p, i) => p === reference.predictions[i]).length
       : null;
-  const download = (): void => {
-    const blob = new Blob([JSON.stringify({ jobId: results.jobId, predictions: results.predictions, provenance: results.provenance }, null, 1)], {
-      type: 'application/json',
-    });
-    const a = document.createElement('a');
-    a.href = URL.createObjectURL(blob);
-    a.download = `${results.jobId}-results.json`;
-    a.click();
-    URL.revokeObjectURL(a.href);
-  };
   const backends = new Set(results.provenance.flatMap((p) => p.backends));
+  const outputs = results.assembled?.outputs ?? [];
   return (
     <div className="results" data-testid={`results-${results.jobId}`}>
       <p>
@@ -122,8 +412,26 @@ function Results({ results }: { results: JobResults }) {
           {matches} of {results.predictions.length} predictions match the local run.
         </p>
       ) : null}
-      <p className="mono">First predictions: {results.predictions.slice(0, 40).join(' ')}…</p>
-      <button onClick={download}>Download verified results (JSON)</button>
+      {results.accuracy !== null ? <p className="mono">First predictions: {results.predictions.slice(0, 40).join(' ')}…</p> : null}
+      <p className="mono">Outputs: {outputs.map((o) => `${o.name} ${o.dtype} [${o.dims.join(', ')}]`).join('; ') || '—'}</p>
+      {results.assembleError ? <p className="error">{results.assembleError}</p> : null}
+      <p>
+        Download verified results with provenance:{' '}
+        <button type="button" data-testid="export-json" onClick={() => exportResults(results.jobId, 'json')} disabled={!results.assembled}>
+          JSON
+        </button>{' '}
+        <button type="button" data-testid="export-csv" onClick={() => exportResults(results.jobId, 'csv')} disabled={!results.assembled}>
+          CSV
+        </button>{' '}
+        {outputs.map((o) => (
+          <button type="button" key={o.name} data-testid="export-npy" data-output={o.name} onClick={() => exportResults(results.jobId, 'npy', o.name)}>
+            {o.name}.npy
+          </button>
+        ))}
+      </p>
+      {results.verifiedItems < results.items ? (
+        <p className="muted">Items that could not be verified are empty in CSV, null in JSON, and NaN (or 0) in NPY.</p>
+      ) : null}
     </div>
   );
 }

@@ -14,13 +14,22 @@ import { shardIdOf } from '../../protocol/ids.ts';
 import { LIMITS } from '../../protocol/limits.ts';
 import type { FromCoordinator, JobSpec, JobStatus, PeerSummary, ToCoordinator, VerifiedShard } from '../../protocol/messages.ts';
 import { PROTOCOL_VERSION } from '../../protocol/messages.ts';
+import { resolvePolicy, type ResolvedPolicy } from '../../protocol/policy.ts';
 import type { ProtocolError } from '../../protocol/parse.ts';
 import type { WireTensor } from '../../protocol/tensor.ts';
 import { randomTag, type Rng } from '../rng.ts';
+import type { PeerSample } from '../telemetry/aggregator.ts';
+import { BackendPairCounter } from '../telemetry/backendPairs.ts';
+import type { BackendPairCount } from '../../protocol/telemetry.ts';
+import { DEFAULT_TRUST, ReputationBook } from '../reputation/reputation.ts';
+import { CanaryPool } from '../verification/canaries.ts';
+import { compareOutputs } from '../verification/compare.ts';
 import { decideQuorum } from '../verification/quorum.ts';
 import type { CoordinatorEffect } from './effects.ts';
+import { JobScheduler, normalisePriority } from './jobScheduler.ts';
 import { batchSizeOf, sliceRows } from './shardInputs.ts';
-import type { AcceptedResult, CoordinatorConfig, JobRecord, LeaseState, PeerState, ShardState } from './state.ts';
+import { ShardQueue } from './shardQueue.ts';
+import type { AcceptedResult, CoordinatorConfig, JobRecord, LeaseState, PeerState, Replica, ShardState, VerificationTotals } from './state.ts';
 
 type Msg<T extends ToCoordinator['t']> = Extract<ToCoordinator, { t: T }>;
 type Out = FromCoordinator;
@@ -29,7 +38,23 @@ type Out = FromCoordinator;
 interface RetiredLease {
   readonly shardId: ShardId;
   readonly volunteer: PeerId;
+  /** [C-2] A canary lease, and the acceptance of its shard it tests. */
+  readonly canary: boolean;
+  readonly epoch: number;
 }
+
+/** Per-job shard counts kept up to date, so status and completion never scan every shard. [J-3] */
+interface JobCounts {
+  verified: number;
+  unverifiable: number;
+  /** Open shards with a lease or a replica. */
+  inFlight: number;
+  disagreements: number;
+}
+
+/** [L-1] How many shards the volunteer is involved in that a lease may skip over in one job. */
+const MAX_SKIPPED_SHARDS = 1024;
+const STATUS_CHANGED: CoordinatorEffect = { kind: 'status-changed' };
 
 const MAX_RETIRED_LEASES = 100_000;
 
@@ -42,13 +67,41 @@ export class CoordinatorCore {
   private readonly leases = new Map<LeaseId, LeaseState>();
   private readonly retired = new Map<LeaseId, RetiredLease>();
   private readonly models = new Map<ModelHash, ArrayBuffer>();
+  private readonly backendPairs = new BackendPairCounter();
+  /** [L-6] Which job's shard the next lease goes to, by priority. */
+  private readonly scheduler = new JobScheduler<JobId>();
+  /** [L-1] Per job: open shards that may want another lease, lowest index first. */
+  private readonly queues = new Map<JobId, ShardQueue<ShardState>>();
+  private readonly counts = new Map<JobId, JobCounts>();
+  private readonly policies = new Map<JobId, ResolvedPolicy>();
+  /** [A-1] What each volunteer's results earned it; outlives its connections. */
+  readonly reputation: ReputationBook;
+  private readonly canaries: CanaryPool;
+  /** [X-3] Every shard each volunteer holds a replica in, for retroactive re-verification. */
+  private readonly contributions = new Map<PeerId, ShardState[]>();
+  /** [C-1] Shards each volunteer was already given as a canary: never the same one twice. */
+  private readonly canaried = new Map<PeerId, Set<ShardId>>();
+  private readonly totals: VerificationTotals = {
+    results: 0,
+    canaryLeases: 0,
+    canaryResults: 0,
+    spotChecks: 0,
+    loneAccepted: 0,
+    reopened: 0,
+    quarantined: 0,
+  };
   private leaseCounter = 0;
   private effects: CoordinatorEffect[] = [];
+  /** [P-7] Volunteers whose standing may have changed since the last flush: each gets a `volunteer-status`. */
+  private readonly touched = new Set<PeerId>();
 
   constructor(
     readonly config: CoordinatorConfig,
     private readonly rng: Rng,
-  ) {}
+  ) {
+    this.reputation = new ReputationBook({ ...DEFAULT_TRUST, ...config.trust });
+    this.canaries = new CanaryPool(this.reputation);
+  }
 
   // -------------------------------------------------------------------------------------------
   // Events in
@@ -64,9 +117,12 @@ export class CoordinatorCore {
         label: '',
         caps: null,
         leases: new Set(),
+        leasesIssued: 0,
         resultsReturned: 0,
         shardsAccepted: 0,
         resultsRejected: 0,
+        paused: false,
+        pauseReason: '',
       });
     }
     return this.flush();
@@ -116,6 +172,15 @@ export class CoordinatorCore {
       this.refuse(peer, `"${msg.t}" before "hello": say hello first`);
       return this.flush();
     }
+    if (state.role === 'observer') {
+      // [O-1] Observers are read-only: beyond hello and ping, their frames are dropped (a
+      // submission is answered, so a confused client learns why nothing happens).
+      this.log('warn', `observer ${peer} sent "${msg.t}"; observers are read-only, dropped`);
+      if (msg.t === 'submit-job') {
+        this.send(peer, { v: PROTOCOL_VERSION, t: 'job-rejected', ref: msg.ref, reason: 'only requesters may submit jobs; observers are read-only' });
+      }
+      return this.flush();
+    }
     switch (msg.t) {
       case 'lease-request':
         this.onLeaseRequest(state, now);
@@ -128,6 +193,12 @@ export class CoordinatorCore {
         break;
       case 'lease-abandon':
         this.onLeaseAbandon(state, msg, now);
+        break;
+      case 'volunteer-state':
+        this.onVolunteerState(state, msg);
+        break;
+      case 'caps':
+        this.onCaps(state, msg);
         break;
       case 'submit-job':
         this.onSubmitJob(state, msg);
@@ -180,6 +251,7 @@ export class CoordinatorCore {
       policy: spec.policy,
       createdAtMs: now,
       submittedBy: peer,
+      priority: normalisePriority(spec.priority),
     };
     if (!this.models.has(modelHash)) {
       this.models.set(modelHash, spec.model);
@@ -204,9 +276,16 @@ export class CoordinatorCore {
     const shard = this.shards.get(jobId)?.[index];
     if (!shard || status === 'open') return;
     if (status === 'verified' && !accepted) return;
+    const counts = this.countsOf(jobId);
+    if (shard.status === 'verified') counts.verified--;
+    else if (shard.status === 'unverifiable') counts.unverifiable--;
+    counts.disagreements += disagreements - shard.disagreements;
     shard.status = status;
     shard.accepted = accepted;
     shard.disagreements = disagreements;
+    if (status === 'verified') counts.verified++;
+    else counts.unverifiable++;
+    this.syncInFlight(shard);
   }
 
   // -------------------------------------------------------------------------------------------
@@ -219,16 +298,8 @@ export class CoordinatorCore {
 
   /** [J-3] Every shard is in exactly one of verified, unverifiable, in flight, pending. */
   jobStatus(job: JobRecord): JobStatus {
-    let verified = 0;
-    let inFlight = 0;
-    let unverifiable = 0;
-    let disagreements = 0;
-    for (const s of this.shards.get(job.id) ?? []) {
-      disagreements += s.disagreements;
-      if (s.status === 'verified') verified++;
-      else if (s.status === 'unverifiable') unverifiable++;
-      else if (s.leases.size > 0 || s.replicas.length > 0) inFlight++;
-    }
+    // Kept up to date at every change (syncInFlight, evaluate, reopen), so this is O(1).
+    const { verified, inFlight, unverifiable, disagreements } = this.countsOf(job.id);
     const pending = job.shardCount - verified - unverifiable - inFlight;
     return {
       jobId: job.id,
@@ -242,6 +313,7 @@ export class CoordinatorCore {
       unverifiable,
       disagreements,
       done: verified + unverifiable === job.shardCount,
+      priority: normalisePriority(job.priority),
     };
   }
 
@@ -258,14 +330,53 @@ export class CoordinatorCore {
         shardsDone: p.shardsAccepted,
         activeLeases: p.leases.size,
         connectedAtMs: p.connectedAtMs,
+        ...(p.role === 'volunteer'
+          ? { trusted: p.caps !== null && this.reputation.isTrusted(p.id, p.caps.backend), quarantined: this.reputation.isQuarantined(p.id), paused: p.paused }
+          : {}),
       });
     }
     return out;
   }
 
-  /** Peers that should hear about job progress (requesters and observers). */
+  /** [T-1] Per-peer counters for the telemetry aggregator (see core/telemetry/). */
+  peerSamples(): PeerSample[] {
+    const out: PeerSample[] = [];
+    for (const p of this.peers.values()) {
+      if (p.role === null) continue;
+      out.push({
+        peerId: p.id,
+        role: p.role,
+        label: p.label,
+        backend: p.caps?.backend ?? null,
+        adapter: p.caps?.adapter ? `${p.caps.adapter.vendor} ${p.caps.adapter.architecture}`.trim() : null,
+        connectedAtMs: p.connectedAtMs,
+        activeLeases: p.leases.size,
+        leasesIssued: p.leasesIssued,
+        resultsReturned: p.resultsReturned,
+        shardsAccepted: p.shardsAccepted,
+        rejected: p.resultsRejected,
+        quarantined: this.reputation.isQuarantined(p.id),
+        paused: p.paused,
+        // [A-2] Progress towards trust on its backend, 0..1 (1 = trusted streak reached).
+        reputation: p.role === 'volunteer' ? this.reputation.trustLevel(p.id, p.caps?.backend ?? null) : null,
+      });
+    }
+    return out;
+  }
+
+  /** [T-5] Agreement per pair of backends over every accepted shard. */
+  backendAgreement(): BackendPairCount[] {
+    return this.backendPairs.list();
+  }
+
+  /** Peers that should hear about job progress: requesters. Observers get telemetry instead ([T-1]). */
   watchers(): PeerId[] {
-    return [...this.peers.values()].filter((p) => p.role === 'requester' || p.role === 'observer').map((p) => p.id);
+    return [...this.peers.values()].filter((p) => p.role === 'requester').map((p) => p.id);
+  }
+
+  /** [T-1] Peers that get telemetry frames. */
+  observers(): PeerId[] {
+    return [...this.peers.values()].filter((p) => p.role === 'observer').map((p) => p.id);
   }
 
   verifiedShards(jobId: JobId): VerifiedShard[] {
@@ -279,6 +390,8 @@ export class CoordinatorCore {
         outputs: [...s.accepted.outputs],
         volunteers: [...s.accepted.volunteers],
         backends: [...s.accepted.backends],
+        ...(s.accepted.adapters ? { adapters: [...s.accepted.adapters] } : {}),
+        ...(s.accepted.ortVersions ? { ortVersions: [...s.accepted.ortVersions] } : {}),
       });
     }
     return out;
@@ -294,6 +407,22 @@ export class CoordinatorCore {
 
   activeLeaseCount(): number {
     return this.leases.size;
+  }
+
+  /** Running totals of verification work (canaries, spot-checks, re-openings, quarantines). */
+  verificationTotals(): Readonly<VerificationTotals> {
+    return { ...this.totals };
+  }
+
+  /**
+   * [A-5] [A-6] Connected volunteers that still owe a canary (suspects, and trusted ones whose
+   * lone results no canary has backed yet): while any remain, an audit is pending even if every
+   * job is done.
+   */
+  pendingAudits(): number {
+    let n = 0;
+    for (const p of this.peers.values()) if (p.role === 'volunteer' && this.reputation.owesCanary(p.id)) n++;
+    return n;
   }
 
   // -------------------------------------------------------------------------------------------
@@ -320,26 +449,58 @@ export class CoordinatorCore {
       this.log('warn', `${state.role} ${state.id} asked for a lease; only volunteers get work`);
       return;
     }
-    if (state.leases.size >= this.config.maxLeasesPerVolunteer) {
+    // [X-2] A quarantined volunteer keeps its connection (so its id stays taken) but never works again.
+    if (this.reputation.isQuarantined(state.id)) {
+      this.send(state.id, { v: PROTOCOL_VERSION, t: 'no-work', retryInMs: this.reputation.config.quarantineRetryMs });
+      return;
+    }
+    // [L-7] A paused volunteer gets no lease (it should not ask; a request that crossed its pause is answered so).
+    if (state.paused || state.leases.size >= this.config.maxLeasesPerVolunteer) {
       this.send(state.id, { v: PROTOCOL_VERSION, t: 'no-work', retryInMs: this.config.noWorkRetryMs });
       return;
     }
     const pick = this.pickShard(state.id);
+    // [C-1] Some leases are canaries: a shard of the same job whose answer is established. A
+    // suspect is tested even when there is no other work ([A-5]).
+    const canary = this.drawCanary(state, pick?.job ?? null);
+    if (canary) {
+      this.issueLease(state, canary, now, true);
+      return;
+    }
     if (!pick) {
       this.send(state.id, { v: PROTOCOL_VERSION, t: 'no-work', retryInMs: this.config.noWorkRetryMs });
       return;
     }
-    const { job, shard } = pick;
+    this.decideLone(state, pick.job, pick.shard);
+    this.issueLease(state, pick.shard, now, false);
+  }
+
+  /** Sends a lease: a work lease counts towards the shard's replicas, a canary does not ([C-2]). */
+  private issueLease(state: PeerState, shard: ShardState, now: number, canary: boolean): void {
+    const job = this.jobs.get(shard.jobId) as JobRecord;
     const lease: LeaseState = {
       id: `l${(++this.leaseCounter).toString(36)}${randomTag(this.rng, 4)}` as LeaseId,
       shardId: shard.id,
+      shard,
       volunteer: state.id,
       issuedAtMs: now,
       deadlineMs: now + this.config.leaseTimeoutMs,
+      canary,
+      epoch: shard.epoch,
     };
     this.leases.set(lease.id, lease);
-    shard.leases.add(lease.id);
+    if (canary) {
+      this.totals.canaryLeases++;
+      let seen = this.canaried.get(state.id);
+      if (!seen) this.canaried.set(state.id, (seen = new Set()));
+      seen.add(shard.id);
+    } else {
+      shard.leases.add(lease.id);
+      this.syncInFlight(shard);
+    }
     state.leases.add(lease.id);
+    state.leasesIssued++;
+    // [C-2] The same frame, field for field, whether or not it is a canary.
     this.send(state.id, {
       v: PROTOCOL_VERSION,
       t: 'lease',
@@ -352,19 +513,50 @@ export class CoordinatorCore {
       outputNames: [],
       deadlineInMs: this.config.leaseTimeoutMs,
     });
-    this.emit({ kind: 'status-changed' });
+    this.emit(STATUS_CHANGED);
   }
 
+  /** [L-6] Among the jobs with a shard for this volunteer, the scheduler picks by priority. */
   private pickShard(volunteer: PeerId): { job: JobRecord; shard: ShardState } | null {
+    const candidates: { id: JobId; priority: number; job: JobRecord; shard: ShardState }[] = [];
     for (const job of this.jobs.values()) {
-      for (const shard of this.shards.get(job.id) ?? []) {
-        if (shard.status !== 'open') continue;
-        if (shard.replicas.length + shard.leases.size >= shard.target) continue;
-        if (this.involved(shard, volunteer)) continue; // [L-2] replicas come from different volunteers
-        return { job, shard };
-      }
+      const shard = this.pickShardOf(job, volunteer);
+      if (shard) candidates.push({ id: job.id, priority: normalisePriority(job.priority), job, shard });
     }
-    return null;
+    return this.scheduler.pick(candidates);
+  }
+
+  /**
+   * [L-1] Within a job: the lowest open shard that still needs a replica from this volunteer. The
+   * job's queue holds every shard that may want a lease; entries that no longer do are dropped as
+   * they surface, and shards this volunteer is involved in are skipped ([L-2]) and put back, so a
+   * lease costs O(log shards), not a scan.
+   */
+  private pickShardOf(job: JobRecord, volunteer: PeerId): ShardState | null {
+    const queue = this.queues.get(job.id);
+    if (!queue) return null;
+    const skipped: ShardState[] = [];
+    let found: ShardState | null = null;
+    for (let top = queue.peek(); top !== undefined; top = queue.peek()) {
+      if (!wantsLease(top)) {
+        queue.pop();
+        continue;
+      }
+      if (!this.involved(top, volunteer)) {
+        found = top;
+        break;
+      }
+      if (skipped.length >= MAX_SKIPPED_SHARDS) break;
+      skipped.push(queue.pop() as ShardState);
+    }
+    for (const s of skipped) queue.push(s);
+    return found;
+  }
+
+  /** [L-1] Puts a shard (back) in its job's queue if it wants another lease. */
+  private offer(shard: ShardState): void {
+    if (shard.queued || !wantsLease(shard)) return;
+    this.queues.get(shard.jobId)?.push(shard);
   }
 
   private involved(shard: ShardState, volunteer: PeerId): boolean {
@@ -403,6 +595,7 @@ export class CoordinatorCore {
   }
 
   private onResult(state: PeerState, msg: Msg<'result'>, now: number): void {
+    this.touched.add(state.id); // [P-7] whatever happens to it, its counters or reputation may change
     const ack = (outcome: 'received' | 'duplicate' | 'unknown-lease' | 'rejected', reason = ''): void =>
       this.send(state.id, { v: PROTOCOL_VERSION, t: 'result-ack', leaseId: msg.leaseId, outcome, reason });
 
@@ -416,60 +609,116 @@ export class CoordinatorCore {
       this.log('warn', `${state.id} sent a result for a lease of ${owner}; dropped`);
       return ack('rejected', 'this lease is not yours');
     }
+    const canary = lease?.canary ?? retired?.canary ?? false;
+    const epoch = lease?.epoch ?? retired?.epoch ?? 0;
     if (lease) this.endLease(lease.id, null, now);
     this.retired.delete(msg.leaseId);
-    const shard = this.shardById.get(shardId);
+    const shard = lease?.shard ?? this.shardById.get(shardId);
     const job = shard && this.jobs.get(shard.jobId);
     if (!shard || !job) return ack('unknown-lease', 'the job is gone');
+    const shapeError = checkOutputShape(msg.outputs, shard.count);
+    if (canary) return this.onCanaryResult(state, msg, shard, job, epoch, shapeError, ack, now);
     // [R-2] A result counts once: late copies after acceptance, or a second one from the same
     // volunteer, are recognised and ignored.
     if (shard.status !== 'open' || shard.replicas.some((r) => r.volunteer === state.id)) {
+      // [R-6] [X-1] ... but a late result is still judged against the accepted answer.
+      if (shard.status === 'verified' && !shapeError && !shard.replicas.some((r) => r.volunteer === state.id)) {
+        this.judgeLateResult(state, msg, shard, job, now);
+      }
       return ack('duplicate', shard.status === 'open' ? 'you already returned this shard' : `shard is already ${shard.status}`);
     }
-    const shapeError = checkOutputShape(msg.outputs, shard.count);
     if (shapeError) {
       state.resultsRejected++;
+      this.reputation.invalid(state.id); // [A-1] a broken result is an invalid one
+      if (shard.lone && shard.replicas.length === 0 && shard.leases.size === 0) this.endLone(shard, this.policyOf(job));
+      this.offer(shard); // [R-5] the slot is offered again
       this.log('warn', `result for ${shard.id} from ${state.id} rejected: ${shapeError}`);
       ack('rejected', shapeError);
-      this.emit({ kind: 'status-changed' });
+      this.emit(STATUS_CHANGED);
       return;
     }
     state.resultsReturned++;
-    shard.replicas.push({ volunteer: state.id, backend: msg.backend, outputs: msg.outputs, receivedAtMs: now });
+    this.totals.results++;
+    shard.replicas.push({
+      volunteer: state.id,
+      backend: msg.backend,
+      adapter: msg.backend === 'webgpu' ? adapterOf(state) : null,
+      ortVersion: state.caps?.ortVersion ?? '',
+      outputs: msg.outputs,
+      receivedAtMs: now,
+    });
+    this.syncInFlight(shard);
+    let mine = this.contributions.get(state.id);
+    if (!mine) this.contributions.set(state.id, (mine = []));
+    mine.push(shard);
     ack('received');
-    this.evaluate(job, shard, now);
-    this.emit({ kind: 'status-changed' });
+    this.evaluate(job, shard, now, true);
+    this.emit(STATUS_CHANGED);
   }
 
-  /** [R-3] Decide a shard once enough replicas are in. */
-  private evaluate(job: JobRecord, shard: ShardState, now: number): void {
-    const { quorum, maxReplicas, comparator } = job.policy;
+  /**
+   * [R-3] Decide a shard once enough replicas are in. `judge`: this decision is news about its
+   * volunteers ([A-1]); a re-decision after a re-opening ([X-3]) is not.
+   */
+  private evaluate(job: JobRecord, shard: ShardState, now: number, judge: boolean): void {
+    const policy = this.policyOf(job);
+    const { maxReplicas, comparator, outputComparators } = policy;
+    // [A-3] A lone shard stays lone only while its one result comes from a volunteer still trusted
+    // on the backend it used; otherwise it is cross-checked like any other.
+    if (shard.lone) {
+      const only = shard.replicas[0];
+      if (shard.replicas.length > 1 || (only !== undefined && !this.reputation.isTrusted(only.volunteer, only.backend))) {
+        this.endLone(shard, policy);
+      }
+    }
+    const quorum = shard.lone ? 1 : policy.quorum;
     if (shard.replicas.length < Math.min(quorum, shard.target)) return;
-    const decision = decideQuorum(shard.replicas, comparator, quorum, maxReplicas);
+    const decision = decideQuorum(shard.replicas, comparator, quorum, maxReplicas, outputComparators);
+    const counts = this.countsOf(job.id);
     if (decision.kind === 'accept') {
       const agreeing = decision.agreeing.map((i) => shard.replicas[i]!);
       const rep = agreeing[0]!;
       shard.status = 'verified';
+      shard.epoch++;
       shard.accepted = {
         outputs: rep.outputs,
         volunteers: agreeing.map((r) => r.volunteer),
         backends: agreeing.map((r) => r.backend),
+        adapters: agreeing.map((r) => r.adapter),
+        ortVersions: agreeing.map((r) => r.ortVersion),
         acceptedAtMs: now,
       };
       shard.disagreements += decision.dissenting.length;
+      counts.verified++;
+      counts.disagreements += decision.dissenting.length;
+      this.syncInFlight(shard);
+      if (judge) this.judgeDecision(shard, agreeing, decision.dissenting);
       for (const r of agreeing) {
         const p = this.peers.get(r.volunteer);
         if (p) p.shardsAccepted++;
+        this.touched.add(r.volunteer);
       }
       for (const i of decision.dissenting) {
         const p = this.peers.get(shard.replicas[i]!.volunteer);
         if (p) p.resultsRejected++;
+        this.touched.add(shard.replicas[i]!.volunteer);
       }
+      this.backendPairs.recordDecision(
+        agreeing.map((r) => r.backend),
+        decision.dissenting.map((i) => shard.replicas[i]!.backend),
+      );
       this.emit({ kind: 'store-shard', jobId: job.id, shard });
-      if (this.jobStatus(job).done) this.log('info', `job ${job.id} "${job.name}" complete`);
+      if (counts.verified + counts.unverifiable === job.shardCount) this.log('info', `job ${job.id} "${job.name}" complete`);
     } else if (decision.kind === 'unverifiable') {
       shard.status = 'unverifiable';
-      shard.disagreements += shard.replicas.length - decision.largestClass;
+      shard.epoch++;
+      const outvoted = shard.replicas.length - decision.largestClass;
+      shard.disagreements += outvoted;
+      counts.unverifiable++;
+      counts.disagreements += outvoted;
+      this.syncInFlight(shard);
+      // [A-5] Nobody can tell who lied, but someone did: everyone involved gets tested.
+      for (const r of shard.replicas) this.reputation.suspect(r.volunteer);
       this.log('warn', `shard ${shard.id} is unverifiable: no ${quorum} of ${shard.replicas.length} results agree`);
       this.emit({ kind: 'store-shard', jobId: job.id, shard });
     } else {
@@ -479,7 +728,54 @@ export class CoordinatorCore {
         this.log('info', `shard ${shard.id}: results disagree, asking for replica ${wanted}`);
       }
       shard.target = Math.max(shard.target, wanted);
+      this.offer(shard);
     }
+  }
+
+  /**
+   * [P-5] [L-7] A volunteer paused or resumed. Leases it holds stay until it hands them back
+   * (`lease-abandon`) or delivers: a result that crossed the pause still counts.
+   */
+  private onVolunteerState(state: PeerState, msg: Msg<'volunteer-state'>): void {
+    if (state.role !== 'volunteer') return;
+    if (state.paused !== msg.paused) this.log('info', `volunteer ${state.id} ${msg.paused ? `paused (${msg.reason || 'no reason given'})` : 'resumed'}`);
+    state.paused = msg.paused;
+    state.pauseReason = msg.paused ? msg.reason : '';
+    this.touched.add(state.id);
+    this.emit(STATUS_CHANGED);
+  }
+
+  /** [P-6] New capabilities (e.g. WebGPU lost, now WASM): later replicas record them. */
+  private onCaps(state: PeerState, msg: Msg<'caps'>): void {
+    if (state.role !== 'volunteer') return;
+    const before = state.caps?.backend;
+    state.caps = msg.caps;
+    if (before !== msg.caps.backend) this.log('info', `volunteer ${state.id} now runs on ${msg.caps.backend}: ${msg.caps.backendReason}`);
+    this.touched.add(state.id);
+    this.emit(STATUS_CHANGED);
+  }
+
+  /** [P-7] Tells each volunteer whose standing changed what the coordinator now knows of it. */
+  private reportVolunteers(): void {
+    for (const id of this.touched) {
+      const p = this.peers.get(id);
+      if (!p || p.role !== 'volunteer') continue;
+      const backend = p.caps?.backend ?? null;
+      const rec = this.reputation.get(id);
+      this.send(id, {
+        v: PROTOCOL_VERSION,
+        t: 'volunteer-status',
+        shardsAccepted: p.shardsAccepted,
+        resultsReturned: p.resultsReturned,
+        resultsRejected: p.resultsRejected,
+        paused: p.paused,
+        trusted: backend !== null && this.reputation.isTrusted(id, backend),
+        streak: backend !== null && rec ? rec.streak[backend] : 0,
+        trustLevel: this.reputation.trustLevel(id, backend),
+        quarantined: this.reputation.isQuarantined(id),
+      });
+    }
+    this.touched.clear();
   }
 
   private onLeaseAbandon(state: PeerState, msg: Msg<'lease-abandon'>, now: number): void {
@@ -517,11 +813,205 @@ export class CoordinatorCore {
   }
 
   // -------------------------------------------------------------------------------------------
+  // Verification: adaptive replication, canaries, quarantine ([A-n], [C-n], [X-n] in SPEC.md)
+  // -------------------------------------------------------------------------------------------
+
+  /**
+   * [A-3] [A-4] A fresh shard leased to a volunteer trusted on its backend, in a job that allows
+   * adaptive replication, is computed by that volunteer alone, unless drawn for a spot-check.
+   */
+  private decideLone(state: PeerState, job: JobRecord, shard: ShardState): void {
+    const policy = this.policyOf(job);
+    if (!policy.adaptive || shard.replicas.length > 0 || shard.leases.size > 0 || shard.lone) return;
+    const backend = state.caps?.backend;
+    if (backend === undefined || !this.reputation.isTrusted(state.id, backend)) return;
+    if (this.reputation.spotCheck(state.id, policy.spotCheckRate, this.rng)) {
+      shard.spotChecked = true;
+      this.totals.spotChecks++;
+      return;
+    }
+    shard.lone = true;
+    shard.target = 1;
+  }
+
+  /** [A-3] Back to the policy's replication: the shard is cross-checked like any other. */
+  private endLone(shard: ShardState, policy: ResolvedPolicy): void {
+    shard.lone = false;
+    shard.target = Math.max(shard.target, policy.replication);
+    this.offer(shard);
+  }
+
+  /**
+   * [C-1] Whether this lease is a canary, and which: with the volunteer's canary rate, an
+   * established shard of the job it would work on that it never computed, holds or was tested
+   * on. With no other work, a suspect ([A-5]) or a volunteer whose lone results are not yet
+   * backed by a canary ([A-6]) gets one from any job.
+   */
+  private drawCanary(state: PeerState, job: JobRecord | null): ShardState | null {
+    if (job) {
+      const rate = this.reputation.canaryRate(state.id, this.policyOf(job).canaryRate);
+      if (rate <= 0 || this.rng.next() >= rate) return null;
+    } else if (!this.reputation.owesCanary(state.id)) {
+      return null;
+    }
+    const excluded = (shard: ShardState): boolean =>
+      this.canaried.get(state.id)?.has(shard.id) === true || this.involvedAny(shard, state.id);
+    if (job) return this.canaries.pick(job.id, excluded, this.rng);
+    const jobs = this.canaries.jobs();
+    for (let i = jobs.length - 1; i >= 0; i--) {
+      const shard = this.canaries.pick(jobs[i] as JobId, excluded, this.rng);
+      if (shard) return shard;
+    }
+    return null;
+  }
+
+  /** [L-2] [C-1] Computed it, or holds any lease on it (a canary lease included). */
+  private involvedAny(shard: ShardState, volunteer: PeerId): boolean {
+    if (this.involved(shard, volunteer)) return true;
+    const state = this.peers.get(volunteer);
+    if (state) for (const id of state.leases) if (this.leases.get(id)?.shardId === shard.id) return true;
+    return false;
+  }
+
+  /**
+   * [C-3] A canary's answer is compared with the shard's established answer and changes nothing
+   * about the shard. Passing is a valid result; failing quarantines ([X-1]). The ack is the same
+   * as for any result, so the volunteer learns nothing.
+   */
+  private onCanaryResult(
+    state: PeerState,
+    msg: Msg<'result'>,
+    shard: ShardState,
+    job: JobRecord,
+    epoch: number,
+    shapeError: string | null,
+    ack: (outcome: 'received' | 'rejected', reason?: string) => void,
+    now: number,
+  ): void {
+    if (shapeError) {
+      state.resultsRejected++;
+      this.reputation.invalid(state.id);
+      ack('rejected', shapeError);
+      this.emit(STATUS_CHANGED);
+      return;
+    }
+    state.resultsReturned++;
+    this.totals.results++;
+    this.totals.canaryResults++;
+    ack('received');
+    // A shard re-opened since the lease has no known answer any more: the result tests nothing.
+    if (shard.status === 'verified' && shard.epoch === epoch && shard.accepted) {
+      const policy = this.policyOf(job);
+      const verdict = compareOutputs(shard.accepted.outputs, msg.outputs, policy.comparator, policy.outputComparators);
+      if (verdict.agree) this.reputation.canaryPassed(state.id, msg.backend);
+      else this.quarantine(state.id, `failed a canary (${shard.id}): ${verdict.reason}`, now);
+    }
+    this.emit(STATUS_CHANGED);
+  }
+
+  /**
+   * [R-6] A late result on a verified shard changes nothing about the shard, but says something
+   * about its volunteer: agreeing with the accepted answer is a valid result; contradicting it is
+   * an invalid one ([A-1]), and a lie for certain if the answer is established ([X-1]).
+   */
+  private judgeLateResult(state: PeerState, msg: Msg<'result'>, shard: ShardState, job: JobRecord, now: number): void {
+    if (!shard.accepted) return;
+    const policy = this.policyOf(job);
+    const verdict = compareOutputs(shard.accepted.outputs, msg.outputs, policy.comparator, policy.outputComparators);
+    if (verdict.agree) this.reputation.valid(state.id, msg.backend);
+    else if (this.canaries.isEstablished(shard)) this.quarantine(state.id, `contradicted the established answer of ${shard.id}: ${verdict.reason}`, now);
+    else this.reputation.invalid(state.id);
+  }
+
+  /**
+   * [A-1] An acceptance by ≥ 2 agreeing volunteers is a valid result for each (and may later
+   * make a canary, [C-1]); outvoted results are invalid. A lone acceptance proves nothing.
+   */
+  private judgeDecision(shard: ShardState, agreeing: readonly Replica[], dissenting: readonly number[]): void {
+    if (agreeing.length >= 2) {
+      for (const r of agreeing) this.reputation.valid(r.volunteer, r.backend);
+      this.canaries.add(shard, agreeing.map((r) => r.volunteer), this.rng);
+    } else {
+      for (const r of agreeing) this.reputation.lone(r.volunteer);
+      this.totals.loneAccepted++;
+    }
+    for (const i of dissenting) this.reputation.invalid((shard.replicas[i] as Replica).volunteer);
+  }
+
+  /**
+   * [X-1] [X-2] [X-3] Quarantine a volunteer caught lying: no more work, its leases ended, and
+   * every shard it holds a replica in loses that replica. Each accepted shard it was part of and
+   * each unverifiable one is re-opened and decided again from the remaining replicas (asking for
+   * more where they fall short), so no result that rests on its word stays accepted. Its partners
+   * in those acceptances become suspects ([A-5]).
+   */
+  private quarantine(peer: PeerId, reason: string, now: number): void {
+    if (!this.reputation.quarantine(peer, reason)) return;
+    this.totals.quarantined++;
+    this.touched.add(peer);
+    this.log('warn', `volunteer ${peer} quarantined: ${reason}`);
+    const state = this.peers.get(peer);
+    if (state) {
+      for (const leaseId of [...state.leases]) {
+        this.endLease(leaseId, 'volunteer quarantined', now);
+        this.retired.delete(leaseId); // its late results are not wanted
+      }
+    }
+    const shards = this.contributions.get(peer) ?? [];
+    this.contributions.delete(peer);
+    let reopened = 0;
+    for (const shard of shards) {
+      const at = shard.replicas.findIndex((r) => r.volunteer === peer);
+      if (at < 0) continue;
+      const accepted = shard.status === 'verified' && shard.accepted !== null && shard.accepted.volunteers.includes(peer);
+      if (accepted) for (const v of shard.accepted!.volunteers) if (v !== peer) this.reputation.suspect(v);
+      shard.replicas.splice(at, 1);
+      if (accepted || shard.status === 'unverifiable') {
+        this.reopen(shard, now);
+        reopened++;
+      } else {
+        this.syncInFlight(shard);
+        this.offer(shard);
+      }
+    }
+    if (reopened > 0) this.log('warn', `${reopened} shard(s) ${peer} took part in re-opened for verification`);
+    this.emit(STATUS_CHANGED);
+  }
+
+  /** [X-3] Decide a shard again without a quarantined volunteer's replica. */
+  private reopen(shard: ShardState, now: number): void {
+    const job = this.jobs.get(shard.jobId);
+    if (!job) return;
+    const policy = this.policyOf(job);
+    const counts = this.countsOf(job.id);
+    if (shard.status === 'verified') counts.verified--;
+    else if (shard.status === 'unverifiable') counts.unverifiable--;
+    shard.status = 'open';
+    shard.accepted = null;
+    shard.epoch++;
+    shard.lone = false;
+    shard.target = Math.max(policy.replication, shard.replicas.length);
+    this.totals.reopened++;
+    this.syncInFlight(shard);
+    this.evaluate(job, shard, now, false);
+    // evaluate reports a new decision itself; an open shard is re-persisted as open here.
+    if (shard.status === 'open') {
+      this.emit({ kind: 'store-shard', jobId: job.id, shard });
+      this.offer(shard);
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------
   // Helpers
   // -------------------------------------------------------------------------------------------
 
   private addJob(job: JobRecord): void {
     this.jobs.set(job.id, job);
+    const policy = resolvePolicy(job.policy);
+    this.policies.set(job.id, policy);
+    this.counts.set(job.id, { verified: 0, unverifiable: 0, inFlight: 0, disagreements: 0 });
+    const queue = new ShardQueue<ShardState>();
+    this.queues.set(job.id, queue);
     const list: ShardState[] = [];
     for (let index = 0; index < job.shardCount; index++) {
       const start = index * job.shardSize;
@@ -532,16 +1022,39 @@ export class CoordinatorCore {
         start,
         count: Math.min(job.shardSize, job.items - start),
         status: 'open',
-        target: job.policy.replication,
+        target: policy.replication,
         replicas: [],
         leases: new Set(),
         accepted: null,
         disagreements: 0,
+        lone: false,
+        spotChecked: false,
+        epoch: 0,
+        queueKey: index,
+        queued: false,
+        inFlight: false,
       };
       list.push(shard);
       this.shardById.set(shard.id, shard);
+      queue.push(shard); // in index order, so each push is O(1)
     }
     this.shards.set(job.id, list);
+  }
+
+  private policyOf(job: JobRecord): ResolvedPolicy {
+    return this.policies.get(job.id) as ResolvedPolicy;
+  }
+
+  private countsOf(jobId: JobId): JobCounts {
+    return this.counts.get(jobId) as JobCounts;
+  }
+
+  /** [J-3] Keeps the job's in-flight count equal to its open shards with a lease or a replica. */
+  private syncInFlight(shard: ShardState): void {
+    const inFlight = shard.status === 'open' && (shard.leases.size > 0 || shard.replicas.length > 0);
+    if (inFlight === shard.inFlight) return;
+    shard.inFlight = inFlight;
+    this.countsOf(shard.jobId).inFlight += inFlight ? 1 : -1;
   }
 
   /** Ends a lease. With a reason (expiry, disconnect), it is remembered for a late result. */
@@ -549,11 +1062,21 @@ export class CoordinatorCore {
     const lease = this.leases.get(leaseId);
     if (!lease) return;
     this.leases.delete(leaseId);
-    this.shardById.get(lease.shardId)?.leases.delete(leaseId);
+    const shard = lease.shard;
+    if (!lease.canary) {
+      shard.leases.delete(leaseId);
+      this.syncInFlight(shard);
+      // [A-3] A lone shard whose volunteer did not deliver goes back to the policy's replication.
+      if (shard.lone && shard.replicas.length === 0 && shard.leases.size === 0 && reason !== null) {
+        const job = this.jobs.get(shard.jobId);
+        if (job) this.endLone(shard, this.policyOf(job));
+      }
+      if (reason !== null) this.offer(shard);
+    }
     this.peers.get(lease.volunteer)?.leases.delete(leaseId);
     if (reason !== null) {
       // [L-3] The shard is offered again; a late result from this lease may still count.
-      this.retired.set(leaseId, { shardId: lease.shardId, volunteer: lease.volunteer });
+      this.retired.set(leaseId, { shardId: lease.shardId, volunteer: lease.volunteer, canary: lease.canary, epoch: lease.epoch });
       if (this.retired.size > MAX_RETIRED_LEASES) {
         const oldest = this.retired.keys().next().value;
         if (oldest !== undefined) this.retired.delete(oldest);
@@ -582,6 +1105,7 @@ export class CoordinatorCore {
   }
 
   private flush(): CoordinatorEffect[] {
+    if (this.touched.size > 0) this.reportVolunteers();
     const out = this.effects;
     this.effects = [];
     return out;
@@ -595,4 +1119,24 @@ function checkOutputShape(outputs: readonly WireTensor[], items: number): string
     if (t.dims[0] !== items) return `output "${t.name}" has ${t.dims[0] ?? 'no'} rows, the shard has ${items} items`;
   }
   return null;
+}
+
+/** [L-1] Open, with fewer replicas and leases than it needs now. */
+function wantsLease(shard: ShardState): boolean {
+  return shard.status === 'open' && shard.replicas.length + shard.leases.size < shard.target;
+}
+
+const adapterNames = new WeakMap<object, string | null>();
+
+/** How provenance names a volunteer's adapter: "vendor architecture", null on WASM (cached per hello). */
+function adapterOf(state: PeerState): string | null {
+  const caps = state.caps;
+  if (!caps) return null;
+  let name = adapterNames.get(caps);
+  if (name === undefined) {
+    const a = caps.adapter;
+    name = a && caps.backend === 'webgpu' ? `${a.vendor} ${a.architecture}`.trim() || a.description || 'unnamed adapter' : null;
+    adapterNames.set(caps, name);
+  }
+  return name;
 }

@@ -6,6 +6,7 @@ import type { JobId, LeaseId, ModelHash, PeerId, ShardId } from '../../protocol/
 import type { Role } from '../../protocol/messages.ts';
 import type { VerificationPolicy } from '../../protocol/policy.ts';
 import type { WireTensor } from '../../protocol/tensor.ts';
+import type { TrustConfig } from '../reputation/reputation.ts';
 
 export interface CoordinatorConfig {
   readonly networkId: string;
@@ -18,6 +19,8 @@ export interface CoordinatorConfig {
   readonly peerTimeoutMs: number;
   /** Required in every submission; empty string means the network takes jobs from anyone. */
   readonly requesterKey: string;
+  /** Reputation, canary and quarantine tuning ([A-n], [C-n], [X-n]); DEFAULT_TRUST fills the rest. */
+  readonly trust?: Partial<TrustConfig>;
 }
 
 export const DEFAULT_COORDINATOR_CONFIG: Omit<CoordinatorConfig, 'networkId'> = {
@@ -41,11 +44,16 @@ export interface JobRecord {
   readonly policy: VerificationPolicy;
   readonly createdAtMs: number;
   readonly submittedBy: PeerId;
+  /** [L-6] 1-10; absent (jobs stored before priorities existed) means 1. */
+  readonly priority?: number;
 }
 
 export interface Replica {
   readonly volunteer: PeerId;
   readonly backend: Backend;
+  /** [R-3] The volunteer's WebGPU adapter ("vendor architecture"), null on WASM; its onnxruntime-web version. */
+  readonly adapter: string | null;
+  readonly ortVersion: string;
   readonly outputs: readonly WireTensor[];
   readonly receivedAtMs: number;
 }
@@ -56,6 +64,9 @@ export interface AcceptedResult {
   readonly outputs: readonly WireTensor[];
   readonly volunteers: readonly PeerId[];
   readonly backends: readonly Backend[];
+  /** [R-3] Per agreeing volunteer: adapter (null on WASM) and onnxruntime-web version. Absent in results stored before they were recorded. */
+  readonly adapters?: readonly (string | null)[];
+  readonly ortVersions?: readonly string[];
   readonly acceptedAtMs: number;
 }
 
@@ -74,6 +85,17 @@ export interface ShardState {
   accepted: AcceptedResult | null;
   /** Results that were outvoted, for the researcher's view. */
   disagreements: number;
+  /** [A-3] Leased to a trusted volunteer alone: its one result is the quorum. */
+  lone: boolean;
+  /** [A-4] A trusted volunteer's shard that was drawn for a spot-check. */
+  spotChecked: boolean;
+  /** Bumped at every acceptance and re-opening: a canary tests one acceptance ([C-3]). */
+  epoch: number;
+  /** [L-1] Work-queue order within the job (the index) and whether it has an entry there. */
+  readonly queueKey: number;
+  queued: boolean;
+  /** [J-3] Counted as in flight (open, with a lease or a replica). */
+  inFlight: boolean;
 }
 
 export interface LeaseState {
@@ -82,6 +104,12 @@ export interface LeaseState {
   readonly volunteer: PeerId;
   readonly issuedAtMs: number;
   readonly deadlineMs: number;
+  /** The shard itself, so the hot paths need no lookup by id. */
+  readonly shard: ShardState;
+  /** [C-2] A canary: the shard is already verified and this result is checked against its answer. */
+  readonly canary: boolean;
+  /** The shard's epoch when leased; a canary whose shard was re-opened since tests nothing. */
+  readonly epoch: number;
 }
 
 export interface PeerState {
@@ -94,8 +122,28 @@ export interface PeerState {
   label: string;
   caps: Capabilities | null;
   readonly leases: Set<LeaseId>;
+  /** Leases ever issued to this peer, for telemetry flows ([T-3]). */
+  leasesIssued: number;
   resultsReturned: number;
   /** Results of this volunteer that ended up in an accepted quorum. */
   shardsAccepted: number;
   resultsRejected: number;
+  /** [P-5] The volunteer said it paused: no leases until it resumes. */
+  paused: boolean;
+  pauseReason: string;
+}
+
+/** Running totals of the verification machinery, for simulations and the coordinator page. */
+export interface VerificationTotals {
+  /** Results taken in: replicas and canary answers (not duplicates or rejected ones). */
+  results: number;
+  canaryLeases: number;
+  canaryResults: number;
+  /** [A-4] Shards of trusted volunteers that were cross-checked anyway. */
+  spotChecks: number;
+  /** [A-3] Shards accepted on one trusted volunteer's result. */
+  loneAccepted: number;
+  /** [X-3] Accepted or unverifiable shards re-opened because a contributor was quarantined. */
+  reopened: number;
+  quarantined: number;
 }

@@ -1,7 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import type { Comparator } from '../../protocol/policy.ts';
 import { f32, i32 } from '../testing/fixtures.ts';
-import { allclose, argmaxAgree, compareOutputs, compareTensor } from './compare.ts';
+import { allclose, argmaxAgree, compareOutputs, compareTensor, cosineAgree } from './compare.ts';
 
 const ALLCLOSE = (atol: number, rtol: number): Comparator => ({ kind: 'allclose', atol, rtol });
 const ARGMAX: Comparator = { kind: 'argmax' };
@@ -175,5 +175,39 @@ describe('compareOutputs [V-1]', () => {
 
   it('[V-1] the reason names the output that disagrees', () => {
     expect(compareOutputs([y(1), z(2)], [y(1), z(3)], tol).reason).toMatch(/^output "z": /);
+  });
+});
+
+describe('cosine [V-6] and per-output comparators [V-7]', () => {
+  const COS = (threshold: number): Comparator => ({ kind: 'cosine', threshold });
+
+  it('[V-6] rows agree when they point the same way, whatever their length', () => {
+    expect(cosineAgree(vec(1, 2, 3, 0, 0, 1), vec(2, 4, 6, 0, 0, 5), [2, 3], 0.999).agree).toBe(true);
+    const r = cosineAgree(vec(1, 0, 0, 1), vec(1, 0, 1, 1), [2, 2], 0.99);
+    expect(r.agree).toBe(false);
+    expect(r.reason).toMatch(/row 1: cosine 0\.7071/);
+    expect(cosineAgree(vec(1, 0), vec(-1, 0), [1, 2], -1).agree).toBe(true);
+  });
+
+  it('[V-6] zero rows agree only with zero rows; non-finite values never agree', () => {
+    expect(cosineAgree(vec(0, 0), vec(0, 0), [1, 2], 0.5).agree).toBe(true);
+    expect(cosineAgree(vec(0, 0), vec(0, 1), [1, 2], -1).agree).toBe(false);
+    expect(cosineAgree(vec(NaN, 1), vec(NaN, 1), [1, 2], -1).agree).toBe(false);
+    expect(cosineAgree(vec(Infinity, 1), vec(Infinity, 1), [1, 2], -1).agree).toBe(false);
+  });
+
+  it('[V-6] [V-2] through compareTensor: shapes first, integers bit for bit', () => {
+    expect(compareTensor(f32('e', [1, 2], [3, 4]), f32('e', [1, 2], [6, 8]), COS(0.9999)).agree).toBe(true);
+    expect(compareTensor(f32('e', [1, 2], [3, 4]), f32('e', [2, 1], [3, 4]), COS(0)).agree).toBe(false);
+    expect(compareTensor(i32('k', [2], [3, 4]), i32('k', [2], [6, 8]), COS(0)).agree).toBe(false);
+  });
+
+  it('[V-7] a named output uses its own comparator, the others the job\'s', () => {
+    const a = [f32('logits', [1, 2], [1, 5]), f32('emb', [1, 2], [1, 1])];
+    const b = [f32('logits', [1, 2], [0, 9]), f32('emb', [1, 2], [1.00001, 1])];
+    const tight = ALLCLOSE(1e-4, 1e-3);
+    expect(compareOutputs(a, b, tight).agree).toBe(false);
+    expect(compareOutputs(a, b, tight, [{ name: 'logits', comparator: ARGMAX }]).agree).toBe(true);
+    expect(compareOutputs(a, b, tight, [{ name: 'emb', comparator: ARGMAX }]).agree).toBe(false);
   });
 });

@@ -16,15 +16,32 @@ export interface Agreement {
 const AGREE: Agreement = { agree: true, reason: '' };
 const disagree = (reason: string): Agreement => ({ agree: false, reason });
 
-/** Compares two full output lists (one tensor per model output), matched by name. [V-1] */
-export function compareOutputs(a: readonly WireTensor[], b: readonly WireTensor[], comparator: Comparator): Agreement {
+/** A comparator for one named output, overriding the job's comparator for that output. [V-7] */
+export interface OutputComparator {
+  readonly name: string;
+  readonly comparator: Comparator;
+}
+
+const NONE: readonly OutputComparator[] = [];
+
+/**
+ * Compares two full output lists (one tensor per model output), matched by name. [V-1] Each
+ * output uses its own comparator when `perOutput` names it, the job's `comparator` otherwise. [V-7]
+ */
+export function compareOutputs(
+  a: readonly WireTensor[],
+  b: readonly WireTensor[],
+  comparator: Comparator,
+  perOutput: readonly OutputComparator[] = NONE,
+): Agreement {
   if (a.length !== b.length) return disagree(`${a.length} vs ${b.length} outputs`);
   // With a repeated name, matching by name could compare one tensor twice and another never.
   if (hasDuplicateNames(a) || hasDuplicateNames(b)) return disagree('output names repeat');
   for (const ta of a) {
     const tb = b.find((t) => t.name === ta.name);
     if (!tb) return disagree(`output "${ta.name}" missing`);
-    const r = compareTensor(ta, tb, comparator);
+    const own = perOutput.length === 0 ? undefined : perOutput.find((o) => o.name === ta.name);
+    const r = compareTensor(ta, tb, own ? own.comparator : comparator);
     if (!r.agree) return disagree(`output "${ta.name}": ${r.reason}`);
   }
   return AGREE;
@@ -50,6 +67,8 @@ export function compareTensor(a: WireTensor, b: WireTensor, comparator: Comparat
       return argmaxAgree(x, y, a.dims);
     case 'exact':
       return exactFloat(x, y, a.data, b.data);
+    case 'cosine':
+      return cosineAgree(x, y, a.dims, comparator.threshold);
   }
 }
 
@@ -62,6 +81,8 @@ function exactFloat(x: Float32Array, y: Float32Array, a: ArrayBuffer, b: ArrayBu
 }
 
 function hasDuplicateNames(ts: readonly WireTensor[]): boolean {
+  if (ts.length < 2) return false;
+  if (ts.length === 2) return ts[0]!.name === ts[1]!.name;
   return new Set(ts.map((t) => t.name)).size !== ts.length;
 }
 
@@ -93,6 +114,35 @@ export function argmaxAgree(x: Float32Array, y: Float32Array, dims: readonly num
       if (yi > (y[row * classes + by] as number)) by = c;
     }
     if (bx !== by) return disagree(`row ${row}: class ${bx} vs ${by}`);
+  }
+  return AGREE;
+}
+
+/**
+ * [V-6] Every row (last axis) of x and y points the same way: cos(x, y) ≥ threshold, computed in
+ * doubles. Two all-zero rows agree (they are equal); a zero row never agrees with a non-zero one
+ * (no direction to compare); non-finite values never agree.
+ */
+export function cosineAgree(x: Float32Array, y: Float32Array, dims: readonly number[], threshold: number): Agreement {
+  const width = dims.length === 0 ? 1 : (dims[dims.length - 1] as number);
+  if (width === 0) return AGREE;
+  for (let row = 0; row * width < x.length; row++) {
+    let dot = 0;
+    let xx = 0;
+    let yy = 0;
+    for (let c = 0; c < width; c++) {
+      const i = row * width + c;
+      const xi = x[i] as number;
+      const yi = y[i] as number;
+      if (!Number.isFinite(xi) || !Number.isFinite(yi)) return disagree(`non-finite value at ${i}`);
+      dot += xi * yi;
+      xx += xi * xi;
+      yy += yi * yi;
+    }
+    if (xx === 0 && yy === 0) continue;
+    if (xx === 0 || yy === 0) return disagree(`row ${row}: a zero vector against a non-zero one`);
+    const cos = dot / Math.sqrt(xx * yy);
+    if (!(cos >= threshold)) return disagree(`row ${row}: cosine ${cos.toPrecision(6)} < ${threshold}`);
   }
   return AGREE;
 }

@@ -4,7 +4,7 @@
  */
 import type { Comparator } from '../../protocol/policy.ts';
 import type { WireTensor } from '../../protocol/tensor.ts';
-import { compareOutputs } from './compare.ts';
+import { compareOutputs, type OutputComparator } from './compare.ts';
 
 export interface ReplicaOutputs {
   readonly outputs: readonly WireTensor[];
@@ -23,12 +23,16 @@ export type QuorumDecision =
  * not transitive, so comparing against one representative keeps the decision deterministic and
  * means every accepted replica agrees with the result that is published.
  */
-export function classify<R extends ReplicaOutputs>(replicas: readonly R[], comparator: Comparator): number[][] {
+export function classify<R extends ReplicaOutputs>(
+  replicas: readonly R[],
+  comparator: Comparator,
+  perOutput?: readonly OutputComparator[],
+): number[][] {
   const classes: number[][] = [];
   replicas.forEach((r, i) => {
     for (const cls of classes) {
       const rep = replicas[cls[0] as number] as R;
-      if (compareOutputs(rep.outputs, r.outputs, comparator).agree) {
+      if (compareOutputs(rep.outputs, r.outputs, comparator, perOutput).agree) {
         cls.push(i);
         return;
       }
@@ -43,8 +47,9 @@ export function decideQuorum<R extends ReplicaOutputs>(
   comparator: Comparator,
   quorum: number,
   maxReplicas: number,
+  perOutput?: readonly OutputComparator[],
 ): QuorumDecision {
-  const classes = classify(replicas, comparator);
+  const classes = classify(replicas, comparator, perOutput);
   let best: number[] = [];
   for (const c of classes) if (c.length > best.length) best = c;
   if (best.length >= quorum) {

@@ -222,7 +222,10 @@ describe('VolunteerCore', () => {
     v.receive(leaseMsg(), 2);
     v.modelFromCache(HASH_A, MODEL);
     const fx = v.inferenceDone(asLeaseId('l1'), OUTPUTS, 'wasm', 3);
-    expect(sent(fx)[0]).toMatchObject({ t: 'result', backend: 'wasm' });
+    // [W-13] The coordinator hears of the new backend before the result that used it.
+    expect(types(fx)).toEqual(['caps', 'result', 'lease-request']);
+    expect(sent(fx)[0]).toMatchObject({ t: 'caps', caps: { backend: 'wasm', adapter: null } });
+    expect(sent(fx)[1]).toMatchObject({ t: 'result', backend: 'wasm' });
     expect(v.capabilities()).toMatchObject({ backend: 'wasm', adapter: null });
     const again = sent(v.connected(10))[0];
     expect(again && again.t === 'hello' && again.caps?.backend).toBe('wasm');
@@ -261,5 +264,156 @@ describe('VolunteerCore', () => {
     const v = asking();
     v.receive({ v: V, t: 'result-ack', leaseId: asLeaseId('l1'), outcome: 'duplicate', reason: 'shard is already verified' }, 1);
     expect(v.stats().resultsDelivered).toBe(0);
+  });
+});
+
+/** A volunteer running lease l1 (model from the cache). */
+function running(): VolunteerCore {
+  const v = asking();
+  v.receive(leaseMsg(), 2);
+  v.modelFromCache(HASH_A, MODEL);
+  return v;
+}
+
+describe('VolunteerCore: pause, CPU cap, capabilities, standing', () => {
+  it('[W-11] pausing while running hands the lease back ("paused"), says so, and asks for nothing more', () => {
+    const v = running();
+    expect(v.stats().phase).toBe('running');
+    const fx = v.setPaused(true, 'paused by you', 5);
+    expect(sent(fx)).toEqual([
+      { v: V, t: 'volunteer-state', paused: true, reason: 'paused by you' },
+      { v: V, t: 'lease-abandon', leaseId: 'l1', reason: 'paused' },
+    ]);
+    expect(fx.some((e) => e.kind === 'wake-at')).toBe(false); // no back-off timer: nothing to retry
+    expect(v.stats()).toMatchObject({ phase: 'paused', paused: true, pauseReason: 'paused by you', currentShard: null });
+    // The run that was under way finishes: nothing is sent, nothing asked.
+    expect(sent(v.inferenceDone(asLeaseId('l1'), OUTPUTS, 'webgpu', 40, 6))).toEqual([]);
+    // Timers and no-work answers wake nothing while paused.
+    expect(sent(v.wake(10_000))).toEqual([]);
+    expect(sent(v.receive({ v: V, t: 'no-work', retryInMs: 10 }, 10_001))).toEqual([]);
+    expect(v.stats().phase).toBe('paused');
+  });
+
+  it('[W-11] resuming says so and asks for work at once', () => {
+    const v = running();
+    v.setPaused(true, 'the tab is hidden', 5);
+    const fx = v.setPaused(false, '', 6);
+    expect(sent(fx)).toEqual([
+      { v: V, t: 'volunteer-state', paused: false, reason: '' },
+      { v: V, t: 'lease-request' },
+    ]);
+    expect(v.stats()).toMatchObject({ phase: 'asking', paused: false, pauseReason: '' });
+  });
+
+  it('[W-11] pausing while downloading or verifying the model drops the download; late bytes and checks are ignored', () => {
+    const v = fetching();
+    expect(types(v.setPaused(true, 'x', 3))).toEqual(['volunteer-state', 'lease-abandon']);
+    expect(v.stats().modelProgress).toBeNull();
+    expect(v.receive(chunk(0, MODEL.slice(0, 10)), 4).filter((e) => e.kind === 'send')).toEqual([]);
+    expect(v.modelChecked(HASH_A, MODEL, true).filter((e) => e.kind !== 'status-changed')).toEqual([]);
+    expect(v.stats().phase).toBe('paused');
+  });
+
+  it('[W-11] [W-5] a lease that crossed the pause (asked for before it) is handed back as "paused"', () => {
+    const v = asking();
+    expect(types(v.setPaused(true, 'x', 2))).toEqual(['volunteer-state']);
+    expect(sent(v.receive(leaseMsg('l7'), 3))).toEqual([{ v: V, t: 'lease-abandon', leaseId: 'l7', reason: 'paused' }]);
+    expect(v.stats().phase).toBe('paused');
+  });
+
+  it('[W-11] the same pause twice sends nothing; a new reason is passed on', () => {
+    const v = asking();
+    v.setPaused(true, 'the tab is hidden', 2);
+    expect(sent(v.setPaused(true, 'the tab is hidden', 3))).toEqual([]);
+    expect(sent(v.setPaused(true, 'the tab is hidden; the device is on battery', 4))).toEqual([
+      { v: V, t: 'volunteer-state', paused: true, reason: 'the tab is hidden; the device is on battery' },
+    ]);
+    expect(sent(v.setPaused(false, 'ignored', 5))).toEqual([
+      { v: V, t: 'volunteer-state', paused: false, reason: '' },
+      { v: V, t: 'lease-request' },
+    ]);
+  });
+
+  it('[W-11] paused before connecting: hello is followed by the pause, and welcome asks for nothing', () => {
+    const v = new VolunteerCore(caps('wasm'), 'tab');
+    expect(sent(v.setPaused(true, 'the device is on battery', 0))).toEqual([]); // no connection yet
+    expect(v.stats()).toMatchObject({ phase: 'connecting', paused: true });
+    expect(types(v.connected(1))).toEqual(['hello', 'volunteer-state']);
+    expect(sent(v.receive({ v: V, t: 'welcome', networkId: 'net', you: 'p9' as never }, 2))).toEqual([]);
+    expect(v.stats()).toMatchObject({ phase: 'paused', peerId: 'p9' });
+    expect(types(v.setPaused(false, '', 3))).toEqual(['volunteer-state', 'lease-request']);
+  });
+
+  it('[W-11] a disconnect while paused keeps the pause; the next connection announces it again', () => {
+    const v = running();
+    v.setPaused(true, 'x', 3);
+    v.disconnected(4);
+    expect(v.stats()).toMatchObject({ phase: 'connecting', paused: true });
+    expect(types(v.connected(5))).toEqual(['hello', 'volunteer-state']);
+  });
+
+  it('[W-12] under a 50 % cap the volunteer rests as long as the shard ran before asking again', () => {
+    const v = running();
+    v.setCpuCap(50, 2);
+    const fx = v.inferenceDone(asLeaseId('l1'), OUTPUTS, 'webgpu', 400, 1_000);
+    expect(types(fx)).toEqual(['result']);
+    expect(effect(fx, 'wake-at').atMs).toBe(1_400);
+    expect(v.stats()).toMatchObject({ phase: 'resting', restingUntilMs: 1_400, cpuCapPercent: 50 });
+    // A stale timer that fires early only re-arms the due one.
+    const early = v.wake(1_200);
+    expect(types(early)).toEqual([]);
+    expect(effect(early, 'wake-at').atMs).toBe(1_400);
+    expect(types(v.wake(1_400))).toEqual(['lease-request']);
+  });
+
+  it('[W-12] a 25 % cap rests three times the run; 100 % asks at once', () => {
+    const v = running();
+    v.setCpuCap(25, 2);
+    expect(effect(v.inferenceDone(asLeaseId('l1'), OUTPUTS, 'webgpu', 100, 500), 'wake-at').atMs).toBe(800);
+    const w = running();
+    expect(types(w.inferenceDone(asLeaseId('l1'), OUTPUTS, 'webgpu', 100, 500))).toEqual(['result', 'lease-request']);
+  });
+
+  it('[W-12] raising the cap to 100 % ends a rest at once', () => {
+    const v = running();
+    v.setCpuCap(25, 2);
+    v.inferenceDone(asLeaseId('l1'), OUTPUTS, 'webgpu', 100, 500);
+    expect(types(v.setCpuCap(100, 510))).toEqual(['lease-request']);
+  });
+
+  it('[W-11] [W-12] pausing during a rest ends it; resuming asks at once', () => {
+    const v = running();
+    v.setCpuCap(25, 2);
+    v.inferenceDone(asLeaseId('l1'), OUTPUTS, 'webgpu', 100, 500);
+    expect(types(v.setPaused(true, 'x', 510))).toEqual(['volunteer-state']);
+    expect(types(v.wake(900))).toEqual([]);
+    expect(types(v.setPaused(false, '', 901))).toEqual(['volunteer-state', 'lease-request']);
+  });
+
+  it('[W-13] new capabilities go to a connected coordinator at once, and into later hellos', () => {
+    const v = asking();
+    const next = { ...caps('wasm'), backendReason: 'WebGPU device lost (destroyed); switched to WASM' };
+    expect(sent(v.capabilitiesChanged(next, 3))).toEqual([{ v: V, t: 'caps', caps: next }]);
+    expect(v.capabilities()).toEqual(next);
+    v.disconnected(4);
+    expect(sent(v.capabilitiesChanged(caps('webgpu'), 5))).toEqual([]); // not connected: the next hello carries them
+    expect(sent(v.connected(6))[0]).toMatchObject({ t: 'hello', caps: caps('webgpu') });
+  });
+
+  it('[P-7] the coordinator\'s word on this volunteer is kept for the page', () => {
+    const v = asking();
+    v.receive(
+      { v: V, t: 'volunteer-status', shardsAccepted: 4, resultsReturned: 5, resultsRejected: 0, paused: false, trusted: false, streak: 4, trustLevel: 0.4, quarantined: false },
+      3,
+    );
+    expect(v.stats().standing).toEqual({ shardsAccepted: 4, resultsReturned: 5, resultsRejected: 0, paused: false, trusted: false, streak: 4, trustLevel: 0.4, quarantined: false });
+    v.connected(4);
+    expect(v.stats().standing).toBeNull(); // a new connection starts a new count
+  });
+
+  it('the last result names its shard, its backend and its time', () => {
+    const v = running();
+    v.inferenceDone(asLeaseId('l1'), OUTPUTS, 'webgpu', 12, 20);
+    expect(v.stats().lastResult).toEqual({ shardId: 'j1/0', backend: 'webgpu', inferMs: 12 });
   });
 });

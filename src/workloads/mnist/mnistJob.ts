@@ -1,16 +1,8 @@
 /**
- * The built-in MNIST workload as a job: the project's trained MLP and the first N held-out
- * digits, fetched from the app's own origin.
+ * The built-in MNIST workload's assets: the project's trained MLP and the held-out digits, fetched
+ * from the app's own origin (the job itself is built by workloads/registry.ts).
  */
-import type { JobSpec } from '../../protocol/messages.ts';
-import type { VerificationPolicy } from '../../protocol/policy.ts';
-import { decodeMnistHoldout, MNIST_HOLDOUT_URL, MNIST_INPUT_NAME, MNIST_MODEL_URL, MNIST_PIXELS, type MnistHoldout } from './holdout.ts';
-
-export interface MnistJob {
-  readonly spec: JobSpec;
-  /** The true digits, to score verified predictions against. */
-  readonly labels: Uint8Array;
-}
+import { decodeMnistHoldout, MNIST_HOLDOUT_URL, MNIST_MODEL_URL, MNIST_PIXELS, type MnistHoldout } from './holdout.ts';
 
 async function fetchBytes(url: string): Promise<ArrayBuffer> {
   const res = await fetch(url);
@@ -28,21 +20,4 @@ export function mnistBatch(holdout: MnistHoldout, count: number): { data: ArrayB
   const n = Math.max(1, Math.min(count, holdout.count));
   const data = holdout.images.slice(0, n * MNIST_PIXELS).buffer as ArrayBuffer;
   return { data, labels: holdout.labels.slice(0, n) };
-}
-
-export async function buildMnistJob(count: number, shardSize: number, policy: VerificationPolicy, requesterKey: string): Promise<MnistJob> {
-  const { model, holdout } = await loadMnistAssets();
-  const batch = mnistBatch(holdout, count);
-  const n = batch.labels.length;
-  return {
-    spec: {
-      name: `MNIST ${n} digits`,
-      model,
-      inputs: [{ name: MNIST_INPUT_NAME, dtype: 'float32', dims: [n, MNIST_PIXELS], data: batch.data }],
-      shardSize,
-      policy,
-      requesterKey,
-    },
-    labels: batch.labels,
-  };
 }

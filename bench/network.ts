@@ -1,0 +1,218 @@
+/**
+ * Network efficiency: verified items/s of a whole network — one coordinator tab, N volunteer tabs
+ * and a requester tab, each its own browser context, over the real PeerServer, real WebRTC and
+ * real IndexedDB, running the product's hosts — divided by N x one tab's raw items/s (the
+ * volunteer's Worker engine, 1 thread, same model and batch = shard size, no network).
+ *
+ * Timing is the coordinator's own: from the core admitting the job (after the upload) to the last
+ * shard verified. Each N starts fresh tabs; a small warm-up job first has every volunteer fetch
+ * and load the model, so the figures are steady state. Where the time goes:
+ * - `volunteerBusy`: share of the volunteers' wall time spent in session.run();
+ * - `computeEfficiency`: efficiency x replication (replicas are useful work too);
+ * - `inputMBps`: shard inputs the coordinator pushed to volunteers per second.
+ */
+import os from 'node:os';
+import type { Browser } from '@playwright/test';
+import type { JobTimes } from './page/api.ts';
+import { sampling, webRow, type EngineResult } from './engine.ts';
+import { openTab, type BenchTab } from './env.ts';
+import { MNIST_MODEL, type BenchModel } from './models.ts';
+import { median, round } from './stats.ts';
+
+export interface NetworkRow {
+  readonly model: string;
+  readonly shardSize: number;
+  readonly volunteers: number;
+  readonly replication: number;
+  readonly items: number;
+  readonly shards: number;
+  readonly runs: number;
+  /** Medians over runs. */
+  readonly verifiedItemsPerSec: number;
+  readonly rawItemsPerSec: number;
+  readonly efficiency: number;
+  /** Efficiency between the first and the last verified shard: without the pipeline's fill. */
+  readonly steadyEfficiency: number;
+  readonly computeEfficiency: number;
+  readonly volunteerBusy: number;
+  readonly inputMBps: number;
+  /** Requester -> coordinator upload of the job, until the job was accepted. */
+  readonly uploadMBps: number;
+  /** From admission to the first verified shard (ms): the pipeline's fill time. */
+  readonly firstShardMs: number;
+  /** From the last shard verified until every store write of the job had finished (ms). */
+  readonly storeLagMs: number;
+  /**
+   * Per shard, as the coordinator saw it (medians, ms): lease handed to the transport -> result
+   * back (`volunteerRoundTrip`, of which `compute` is session.run()), and result in -> the
+   * volunteer's next lease handed to the transport (`coordinator`).
+   */
+  readonly perShardMs: { readonly volunteerRoundTrip: number; readonly compute: number; readonly coordinator: number };
+  /** More busy threads (N volunteers + the coordinator) than cores. */
+  readonly oversubscribed: boolean;
+}
+
+export interface NetworkResult {
+  /** Headline: efficiency per N and replication on the product's model, shard size 100. */
+  readonly efficiency: Record<string, number>;
+  readonly rows: readonly NetworkRow[];
+}
+
+interface JobPlan {
+  readonly model: BenchModel;
+  readonly shardSize: number;
+  readonly replication: number;
+}
+
+const BYTES_PER_ITEM = 784 * 4;
+
+function plans(quick: boolean, heavy: BenchModel, cores: number): { volunteers: number; jobs: JobPlan[] }[] {
+  const mnist = (shardSize: number, replication = 1): JobPlan => ({ model: MNIST_MODEL, shardSize, replication });
+  const big = (shardSize: number, replication = 1): JobPlan => ({ model: heavy, shardSize, replication });
+  if (quick) {
+    return [
+      { volunteers: 1, jobs: [mnist(100), big(100)] },
+      { volunteers: 2, jobs: [mnist(100), mnist(100, 2), big(100)] },
+    ];
+  }
+  const out = [
+    { volunteers: 1, jobs: [mnist(25), mnist(100), mnist(400), mnist(1600), big(100), big(400)] },
+    { volunteers: 2, jobs: [mnist(100), mnist(400), mnist(100, 2), big(100), big(100, 2)] },
+  ];
+  for (let n = 3; n <= Math.max(4, cores + 1); n++) out.push({ volunteers: n, jobs: [mnist(100), mnist(100, 2), big(100)] });
+  return out;
+}
+
+async function rawRate(cache: Map<string, number>, tab: BenchTab, model: BenchModel, batch: number, quick: boolean): Promise<number> {
+  const key = `${model.name}@${batch}`;
+  let rate = cache.get(key);
+  if (rate === undefined) {
+    rate = (await webRow(tab, model, batch, 1, sampling(quick))).itemsPerSec;
+    cache.set(key, rate);
+  }
+  return rate;
+}
+
+export async function benchNetwork(
+  browser: Browser,
+  origin: string,
+  opts: { quick: boolean; heavyModel: BenchModel; engine: EngineResult | null },
+): Promise<NetworkResult> {
+  const cores = os.cpus().length;
+  const schedule = plans(opts.quick, opts.heavyModel, cores);
+  const runs = opts.quick ? 2 : 3;
+  const targetSec = opts.quick ? 1.5 : 2.5;
+  const mnistItems = opts.quick ? 8_000 : 16_000;
+
+  // One tab's raw rate for every (model, batch) the network will run, measured alone.
+  const raw = new Map<string, number>();
+  for (const r of opts.engine?.rows ?? []) if (r.runtime === 'ort-web-wasm' && r.threads === 1) raw.set(`${r.model}@${r.batch}`, r.itemsPerSec);
+  const probe = await openTab(browser, origin, 'raw');
+  try {
+    for (const { jobs } of schedule) for (const j of jobs) await rawRate(raw, probe, j.model, j.shardSize, opts.quick);
+  } finally {
+    await probe.close();
+  }
+
+  const rows: NetworkRow[] = [];
+  for (const { volunteers, jobs } of schedule) {
+    const networkId = `bench-${volunteers}-${Date.now().toString(36)}`;
+    const tabs: BenchTab[] = [];
+    try {
+      const coord = await openTab(browser, origin, 'coordinator');
+      tabs.push(coord);
+      await coord.call('coordinator', networkId);
+      const vols: BenchTab[] = [];
+      for (let i = 0; i < volunteers; i++) {
+        const v = await openTab(browser, origin, `volunteer-${i + 1}`);
+        tabs.push(v);
+        vols.push(v);
+      }
+      await Promise.all(vols.map((v) => v.call('volunteer', networkId)));
+      const req = await openTab(browser, origin, 'requester');
+      tabs.push(req);
+      await req.call('requester', networkId);
+
+      const warmed = new Set<string>();
+      for (const job of jobs) {
+        const rawItemsPerSec = raw.get(`${job.model.name}@${job.shardSize}`) ?? NaN;
+        if (!warmed.has(job.model.name)) {
+          // Every volunteer fetches, checks and loads the model once (3 shards each).
+          const w = await req.call('submit', { modelUrl: job.model.url, items: 100 * 3 * volunteers, shardSize: 100, replication: 1, quorum: 1 });
+          await coord.call('jobDone', w.jobId, 120_000);
+          warmed.add(job.model.name);
+        }
+        // The cheap model is bound by the data plane, not by N x raw: a fixed size. The heavy one
+        // gets ~targetSec of N volunteers' raw compute.
+        const wanted = job.model === MNIST_MODEL ? mnistItems : (volunteers * rawItemsPerSec * targetSec) / job.replication;
+        const items = Math.max(job.shardSize * volunteers * 2, Math.ceil(wanted / job.shardSize) * job.shardSize);
+        const samples: { steady: number; rate: number; busy: number; upload: number; first: number; lag: number; rt: number; compute: number; coord: number }[] = [];
+        let shards = 0;
+        for (let r = 0; r < runs; r++) {
+          const before = await Promise.all(vols.map((v) => v.call('volunteerStats')));
+          const sub = await req.call('submit', {
+            modelUrl: job.model.url,
+            items,
+            shardSize: job.shardSize,
+            replication: job.replication,
+            quorum: job.replication,
+          });
+          const t: JobTimes = await coord.call('jobDone', sub.jobId, 300_000);
+          const after = await Promise.all(vols.map((v) => v.call('volunteerStats')));
+          const wallMs = t.lastVerifiedMs - t.admittedMs;
+          const computeMs = after.reduce((s, a, i) => s + a.computeMs - (before[i]?.computeMs ?? 0), 0);
+          shards = t.shardCount;
+          samples.push({
+            steady: ((t.shardCount - 1) * (items / t.shardCount)) / ((t.lastVerifiedMs - t.firstVerifiedMs) / 1000),
+            rate: items / (wallMs / 1000),
+            busy: computeMs / (volunteers * wallMs),
+            upload: sub.inputBytes / 1e6 / (sub.uploadMs / 1000),
+            first: t.firstVerifiedMs - t.admittedMs,
+            lag: t.durableMs - t.lastVerifiedMs,
+            rt: t.perShard.volunteerMs,
+            compute: computeMs / (t.shardCount * job.replication),
+            coord: t.perShard.coordinatorMs,
+          });
+        }
+        const rate = median(samples.map((s) => s.rate));
+        const row: NetworkRow = {
+          model: job.model.name,
+          shardSize: job.shardSize,
+          volunteers,
+          replication: job.replication,
+          items,
+          shards,
+          runs,
+          verifiedItemsPerSec: round(rate),
+          rawItemsPerSec: round(rawItemsPerSec),
+          efficiency: round(rate / (volunteers * rawItemsPerSec), 3),
+          steadyEfficiency: round(median(samples.map((s) => s.steady)) / (volunteers * rawItemsPerSec), 3),
+          computeEfficiency: round((rate * job.replication) / (volunteers * rawItemsPerSec), 3),
+          volunteerBusy: round(median(samples.map((s) => s.busy)), 3),
+          inputMBps: round((rate * job.replication * BYTES_PER_ITEM) / 1e6, 3),
+          uploadMBps: round(median(samples.map((s) => s.upload)), 3),
+          firstShardMs: round(median(samples.map((s) => s.first)), 3),
+          storeLagMs: round(median(samples.map((s) => s.lag)), 3),
+          perShardMs: {
+            volunteerRoundTrip: round(median(samples.map((s) => s.rt)), 3),
+            compute: round(median(samples.map((s) => s.compute)), 3),
+            coordinator: round(median(samples.map((s) => s.coord)), 3),
+          },
+          oversubscribed: volunteers + 1 > cores,
+        };
+        rows.push(row);
+        console.log(
+          `  ${row.model} shard ${row.shardSize} N=${volunteers} r=${row.replication}: ${row.verifiedItemsPerSec} verified items/s, ` +
+            `efficiency ${row.efficiency} (raw ${row.rawItemsPerSec}), volunteers busy ${(row.volunteerBusy * 100).toFixed(0)}%, ` +
+            `per shard: round trip ${row.perShardMs.volunteerRoundTrip} ms (compute ${row.perShardMs.compute}), coordinator ${row.perShardMs.coordinator} ms`,
+        );
+      }
+    } finally {
+      await Promise.all(tabs.map((t) => t.close()));
+    }
+  }
+  const efficiency: Record<string, number> = {};
+  for (const r of rows) if (r.model === MNIST_MODEL.name && r.shardSize === 100) efficiency[`N${r.volunteers}-r${r.replication}`] = r.efficiency;
+  for (const r of rows) if (r.model !== MNIST_MODEL.name && r.shardSize === 100) efficiency[`${r.model}-N${r.volunteers}-r${r.replication}`] = r.efficiency;
+  return { efficiency, rows };
+}

@@ -1,0 +1,432 @@
+/**
+ * The benchmark page (`npm run bench` builds it with bench/vite.config.ts and serves it with
+ * server/main.ts's startServer). It wires the app's own modules exactly as the product does —
+ * the inference Worker engine, the peerjs transport, the coordinator/volunteer/requester hosts,
+ * IndexedDB — and exposes them on `window.__bench` for the Node runner to drive with Playwright.
+ * Nothing here is part of the app.
+ */
+import { CoordinatorHost } from '../../src/host/coordinatorHost.ts';
+import { ModelInspector } from '../../src/host/modelInspector.ts';
+import { RequesterHost } from '../../src/host/requesterHost.ts';
+import { startVolunteer } from '../../src/host/roles.ts';
+import { ModelCache } from '../../src/persistence/modelCache.ts';
+import { loadSignalingConfig } from '../../src/host/signalingConfig.ts';
+import { CoordinatorStore } from '../../src/persistence/coordinatorStore.ts';
+import { openQuorumDb } from '../../src/persistence/db.ts';
+import type { CoordinatorEffect } from '../../src/core/coordinator/effects.ts';
+import { asModelHash, asPeerId, type PeerId } from '../../src/protocol/ids.ts';
+import type { JobSpec } from '../../src/protocol/messages.ts';
+import { DEFAULT_COMPARATOR } from '../../src/protocol/policy.ts';
+import { sha256Hex } from '../../src/runtime/sha256.ts';
+import { createWorkerEngine } from '../../src/runtime/workerEngine.ts';
+import { useQuorumStore } from '../../src/stores/store.ts';
+import { peerjsEndpointFactory } from '../../src/transport/peerjsTransport.ts';
+import type { Endpoint, EndpointFactory } from '../../src/transport/transport.ts';
+import { decodeMnistHoldout, MNIST_HOLDOUT_URL, MNIST_PIXELS, type MnistHoldout } from '../../src/workloads/mnist/holdout.ts';
+import type { BenchApi, EngineOptions, EngineSamples, JobTimes, SubmitOptions } from './api.ts';
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+async function fetchBytes(url: string): Promise<ArrayBuffer> {
+  const res = await fetch(url);
+  if (!res.ok) throw new Error(`could not load ${url}: HTTP ${res.status}`);
+  return res.arrayBuffer();
+}
+
+let holdout: Promise<MnistHoldout> | null = null;
+
+/** `items` real held-out digits (repeated as needed), as one [items, 784] float32 batch. */
+async function mnistInput(items: number): Promise<ArrayBuffer> {
+  holdout ??= fetchBytes(MNIST_HOLDOUT_URL).then(decodeMnistHoldout);
+  const h = await holdout;
+  const out = new Float32Array(items * MNIST_PIXELS);
+  for (let i = 0; i < items; i++) {
+    const src = (i % h.count) * MNIST_PIXELS;
+    out.set(h.images.subarray(src, src + MNIST_PIXELS), i * MNIST_PIXELS);
+  }
+  return out.buffer;
+}
+
+async function waitFor(what: string, ok: () => boolean, timeoutMs: number): Promise<void> {
+  const until = performance.now() + timeoutMs;
+  while (!ok()) {
+    if (performance.now() > until) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(20);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Engine: the volunteer's Worker engine on one model and batch
+// ---------------------------------------------------------------------------------------------
+
+async function engine(o: EngineOptions): Promise<EngineSamples> {
+  const bytes = await fetchBytes(o.modelUrl);
+  const hash = asModelHash(await sha256Hex(bytes));
+  const eng = createWorkerEngine();
+  try {
+    const caps = await eng.init({ backend: 'wasm', threads: o.threads });
+    await eng.loadModel(hash, bytes);
+    const inputs = [{ name: 'pixels', dtype: 'float32' as const, dims: [o.batch, MNIST_PIXELS], data: await mnistInput(o.batch) }];
+    for (let i = 0; i < o.warmupRuns; i++) await eng.run(hash, inputs);
+    const itemsPerSec: number[] = [];
+    const sessionItemsPerSec: number[] = [];
+    for (let s = 0; s < o.samples; s++) {
+      let runs = 0;
+      let inferMs = 0;
+      const t0 = performance.now();
+      while (performance.now() - t0 < o.sampleMs) {
+        inferMs += (await eng.run(hash, inputs)).inferMs;
+        runs++;
+      }
+      const wallMs = performance.now() - t0;
+      itemsPerSec.push((runs * o.batch) / (wallMs / 1000));
+      sessionItemsPerSec.push((runs * o.batch) / (inferMs / 1000));
+    }
+    return { backend: caps.backend, threads: caps.threads, ortVersion: caps.ortVersion, crossOriginIsolated, itemsPerSec, sessionItemsPerSec };
+  } finally {
+    await eng.dispose();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Transfer: one frame tab to tab through the app's transport; and raw DataChannels, the ceiling
+// ---------------------------------------------------------------------------------------------
+
+/** What a volunteer pays per lease to read the model's bytes back from its IndexedDB cache (ms per read). */
+async function modelCacheRead(modelUrl: string, reads: number): Promise<number[]> {
+  const bytes = await fetchBytes(modelUrl);
+  const hash = asModelHash(await sha256Hex(bytes));
+  const cache = new ModelCache(await openQuorumDb());
+  await cache.put(hash, bytes, Date.now());
+  const out: number[] = [];
+  for (let i = 0; i < reads; i++) {
+    const t0 = performance.now();
+    const got = await cache.get(hash);
+    out.push(performance.now() - t0);
+    if (got?.byteLength !== bytes.byteLength) throw new Error('model cache returned other bytes');
+  }
+  return out;
+}
+
+let transferEndpoint: Endpoint | null = null;
+const openPeers = new Set<PeerId>();
+const acks = new Map<number, () => void>();
+
+async function transferOpen(id: string | null): Promise<string> {
+  const signaling = await loadSignalingConfig();
+  transferEndpoint = await peerjsEndpointFactory(signaling)(id, {
+    open: (peer) => openPeers.add(peer),
+    data: (peer, raw) => {
+      const f = raw as { t?: unknown; seq?: unknown; data?: unknown };
+      if (f.t === 'bench-blob' && typeof f.seq === 'number') {
+        const size = f.data instanceof ArrayBuffer || ArrayBuffer.isView(f.data) ? f.data.byteLength : -1;
+        transferEndpoint?.send(peer, { v: 1, t: 'bench-ack', seq: f.seq, size });
+      } else if (f.t === 'bench-ack' && typeof f.seq === 'number') {
+        acks.get(f.seq)?.();
+      }
+    },
+    close: (peer) => openPeers.delete(peer),
+    signaling: () => {},
+    error: (e) => console.warn(`[bench transport] ${e.message}`),
+  });
+  return transferEndpoint.selfId;
+}
+
+async function transferConnect(remote: string): Promise<void> {
+  const peer = asPeerId(remote);
+  transferEndpoint?.connect(peer);
+  await waitFor(`a connection to ${remote}`, () => openPeers.has(peer), 20_000);
+}
+
+let seq = 0;
+/** Sends `bytes` `reps` times, one at a time; MB/s of each, from send() to the receiver's ack. */
+async function transferSend(remote: string, bytes: number, reps: number): Promise<number[]> {
+  const peer = asPeerId(remote);
+  const data = new Uint8Array(bytes);
+  for (let i = 0; i < bytes; i += 4096) data[i] = i & 0xff;
+  const rates: number[] = [];
+  for (let r = 0; r < reps; r++) {
+    const s = ++seq;
+    const acked = new Promise<void>((resolve) => acks.set(s, resolve));
+    const t0 = performance.now();
+    if (!transferEndpoint?.send(peer, { v: 1, t: 'bench-blob', seq: s, data: data.buffer })) throw new Error('no connection');
+    await acked;
+    rates.push(bytes / 1e6 / ((performance.now() - t0) / 1000));
+  }
+  return rates;
+}
+
+let rawPc: RTCPeerConnection | null = null;
+let rawChannel: RTCDataChannel | null = null;
+
+async function localDescriptionWhenGathered(pc: RTCPeerConnection): Promise<string> {
+  if (pc.iceGatheringState !== 'complete') {
+    await new Promise<void>((resolve) => pc.addEventListener('icegatheringstatechange', () => pc.iceGatheringState === 'complete' && resolve()));
+  }
+  return JSON.stringify(pc.localDescription);
+}
+
+function rawReceiver(ch: RTCDataChannel): void {
+  ch.binaryType = 'arraybuffer';
+  let expected = 0;
+  let received = 0;
+  ch.onmessage = (e: MessageEvent<ArrayBuffer | string>) => {
+    if (typeof e.data === 'string') {
+      expected = Number(e.data);
+      received = 0;
+      return;
+    }
+    received += e.data.byteLength;
+    if (received === expected) ch.send('done');
+  };
+}
+
+async function rawOffer(): Promise<string> {
+  rawPc = new RTCPeerConnection({ iceServers: [] });
+  rawChannel = rawPc.createDataChannel('bench', { ordered: true });
+  rawChannel.binaryType = 'arraybuffer';
+  await rawPc.setLocalDescription(await rawPc.createOffer());
+  return localDescriptionWhenGathered(rawPc);
+}
+
+async function rawAnswer(offer: string): Promise<string> {
+  rawPc = new RTCPeerConnection({ iceServers: [] });
+  rawPc.ondatachannel = (e) => rawReceiver(e.channel);
+  await rawPc.setRemoteDescription(JSON.parse(offer) as RTCSessionDescriptionInit);
+  await rawPc.setLocalDescription(await rawPc.createAnswer());
+  return localDescriptionWhenGathered(rawPc);
+}
+
+async function rawAccept(answer: string): Promise<void> {
+  await rawPc?.setRemoteDescription(JSON.parse(answer) as RTCSessionDescriptionInit);
+  const ch = rawChannel as RTCDataChannel;
+  if (ch.readyState !== 'open') await new Promise((resolve) => ch.addEventListener('open', resolve, { once: true }));
+}
+
+/** The ceiling: `bytes` in `chunkBytes` messages straight on a DataChannel, with the same backpressure. */
+async function rawSend(bytes: number, chunkBytes: number, reps: number, highWaterBytes: number): Promise<number[]> {
+  const ch = rawChannel as RTCDataChannel;
+  ch.bufferedAmountLowThreshold = highWaterBytes / 2;
+  const rates: number[] = [];
+  for (let r = 0; r < reps; r++) {
+    const done = new Promise<void>((resolve) => (ch.onmessage = () => resolve()));
+    const t0 = performance.now();
+    ch.send(String(bytes));
+    let sent = 0;
+    while (sent < bytes) {
+      if (ch.bufferedAmount > highWaterBytes) {
+        await new Promise((resolve) => ch.addEventListener('bufferedamountlow', resolve, { once: true }));
+        continue;
+      }
+      const n = Math.min(chunkBytes, bytes - sent);
+      ch.send(new Uint8Array(n));
+      sent += n;
+    }
+    await done;
+    rates.push(bytes / 1e6 / ((performance.now() - t0) / 1000));
+  }
+  return rates;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Network: the real hosts, one role per page
+// ---------------------------------------------------------------------------------------------
+
+type MutableJobTimes = { -readonly [K in keyof JobTimes]: JobTimes[K] };
+
+const jobTimes = new Map<string, MutableJobTimes>();
+const jobWaiters = new Map<string, () => void>();
+/** Per shard, as the coordinator sees it: lease sent -> result in, and result in -> next lease out. */
+const cycle = { volunteerMs: [] as number[], coordinatorMs: [] as number[], requestGapMs: [] as number[] };
+const leaseSentAt = new Map<string, number>();
+const resultInAt = new Map<string, number>();
+
+/** Notes, the moment the core decides, when it admits a job and when it verifies each shard. */
+function watchEffects(effects: readonly CoordinatorEffect[]): void {
+  const now = performance.now();
+  for (const e of effects) {
+    if (e.kind === 'store-job') {
+      jobTimes.set(e.job.id, { admittedMs: now, shardCount: e.job.shardCount, verified: 0, firstVerifiedMs: 0, lastVerifiedMs: 0, durableMs: 0, perShard: { volunteerMs: 0, coordinatorMs: 0, requestGapMs: 0 } });
+      cycle.volunteerMs.length = 0;
+      cycle.coordinatorMs.length = 0;
+      cycle.requestGapMs.length = 0;
+      leaseSentAt.clear();
+      resultInAt.clear();
+    } else if (e.kind === 'store-shard' && e.shard.status === 'verified') {
+      const t = jobTimes.get(e.jobId);
+      if (!t) continue;
+      if (t.verified === 0) t.firstVerifiedMs = now;
+      t.lastVerifiedMs = now;
+      t.verified++;
+      if (t.verified === t.shardCount) jobWaiters.get(e.jobId)?.();
+    }
+  }
+}
+
+/** The core, with every effect-returning method watched (bench only: the app never does this). */
+function watchCore(core: object): void {
+  const target = core as Record<string, unknown>;
+  for (const name of ['handle', 'admitJob', 'tick', 'connect', 'disconnect', 'protocolError']) {
+    const fn = target[name];
+    if (typeof fn !== 'function') continue;
+    target[name] = (...args: unknown[]): unknown => {
+      const out: unknown = (fn as (...a: unknown[]) => unknown).apply(core, args);
+      if (Array.isArray(out)) watchEffects(out as CoordinatorEffect[]);
+      return out;
+    };
+  }
+}
+
+/** The transport, with frames timed by type as the coordinator's host hands them over. */
+function timedFactory(inner: EndpointFactory): EndpointFactory {
+  return async (id, handlers) => {
+    const ep = await inner(id, {
+      ...handlers,
+      data: (peer, raw) => {
+        if ((raw as { t?: unknown }).t === 'lease-request') {
+          const back = resultInAt.get(peer);
+          if (back !== undefined) cycle.requestGapMs.push(performance.now() - back);
+        }
+        if ((raw as { t?: unknown }).t === 'result') {
+          const now = performance.now();
+          const sent = leaseSentAt.get(peer);
+          if (sent !== undefined) cycle.volunteerMs.push(now - sent);
+          resultInAt.set(peer, now);
+        }
+        handlers.data(peer, raw);
+      },
+    });
+    return {
+      selfId: ep.selfId,
+      connect: (peer) => ep.connect(peer),
+      send: (peer, frame) => {
+        if ((frame as { t?: unknown }).t === 'lease') {
+          const now = performance.now();
+          const back = resultInAt.get(peer);
+          if (back !== undefined) cycle.coordinatorMs.push(now - back);
+          resultInAt.delete(peer);
+          leaseSentAt.set(peer, now);
+        }
+        return ep.send(peer, frame);
+      },
+      close: (peer) => ep.close(peer),
+      destroy: () => ep.destroy(),
+    };
+  };
+}
+
+let coordinatorHost: CoordinatorHost | null = null;
+
+async function coordinator(networkId: string): Promise<string> {
+  const [signaling, db] = await Promise.all([loadSignalingConfig(), openQuorumDb()]);
+  coordinatorHost = new CoordinatorHost({
+    networkId,
+    factory: timedFactory(peerjsEndpointFactory(signaling)),
+    store: new CoordinatorStore(db, networkId),
+    // As the app's coordinator does: every submitted model is loaded and checked in its own engine.
+    inspector: new ModelInspector(() => createWorkerEngine()),
+  });
+  watchCore(coordinatorHost.core);
+  await coordinatorHost.start();
+  const s = useQuorumStore.getState().coordinator;
+  if (s.state !== 'connected' || !s.peerId) throw new Error(`coordinator did not start: ${s.error ?? s.state}`);
+  return s.peerId;
+}
+
+function volunteerCount(): number {
+  return useQuorumStore.getState().coordinator.peers.filter((p) => p.role === 'volunteer').length;
+}
+
+const median = (xs: readonly number[]): number => {
+  if (xs.length === 0) return 0;
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
+};
+
+/** Resolves with the coordinator's timings once every shard of `jobId` is verified (and stored). */
+async function jobDone(jobId: string, timeoutMs: number): Promise<JobTimes> {
+  const until = performance.now() + timeoutMs;
+  await waitFor(`job ${jobId} to be admitted`, () => jobTimes.has(jobId), timeoutMs);
+  const t = jobTimes.get(jobId) as MutableJobTimes;
+  if (t.verified < t.shardCount) {
+    await Promise.race([
+      new Promise<void>((resolve) => jobWaiters.set(jobId, resolve)),
+      sleep(Math.max(0, until - performance.now())).then(() => {
+        throw new Error(`job ${jobId}: ${t.verified}/${t.shardCount} shards verified after ${timeoutMs} ms`);
+      }),
+    ]);
+  }
+  await coordinatorHost?.flushWrites();
+  t.durableMs = performance.now();
+  t.perShard = { volunteerMs: median(cycle.volunteerMs), coordinatorMs: median(cycle.coordinatorMs), requestGapMs: median(cycle.requestGapMs) };
+  return { ...t };
+}
+
+async function volunteer(networkId: string): Promise<void> {
+  await startVolunteer(networkId, 'wasm');
+  await waitFor('the volunteer to connect', () => useQuorumStore.getState().volunteer.state === 'connected', 30_000);
+}
+
+function volunteerStats(): { computeMs: number; resultsDelivered: number } {
+  const s = useQuorumStore.getState().volunteer.stats;
+  return { computeMs: s?.computeMs ?? 0, resultsDelivered: s?.resultsDelivered ?? 0 };
+}
+
+let requesterHost: RequesterHost | null = null;
+
+async function requester(networkId: string): Promise<void> {
+  const signaling = await loadSignalingConfig();
+  requesterHost = new RequesterHost({ networkId, factory: peerjsEndpointFactory(signaling) });
+  requesterHost.start();
+  await waitFor('the requester to connect', () => useQuorumStore.getState().requester.state === 'connected', 30_000);
+}
+
+/** Submits a job; resolves with its id and how long the upload took (send to job-accepted). */
+async function submit(o: SubmitOptions): Promise<{ jobId: string; uploadMs: number; inputBytes: number }> {
+  if (!requesterHost) throw new Error('no requester');
+  const data = await mnistInput(o.items);
+  const spec: JobSpec = {
+    name: `bench ${o.items} items`,
+    model: await fetchBytes(o.modelUrl),
+    inputs: [{ name: 'pixels', dtype: 'float32', dims: [o.items, MNIST_PIXELS], data }],
+    shardSize: o.shardSize,
+    policy: { replication: o.replication, quorum: o.quorum, maxReplicas: Math.max(4, o.replication), comparator: DEFAULT_COMPARATOR },
+    requesterKey: '',
+  };
+  const t0 = performance.now();
+  const ref = requesterHost.submit(spec, null);
+  const find = () => useQuorumStore.getState().requester.submissions.find((s) => s.ref === ref);
+  await waitFor('the job to be accepted', () => find()?.state !== 'sending', 120_000);
+  const s = find();
+  if (!s || s.state !== 'accepted' || !s.jobId) throw new Error(`job not accepted: ${s?.reason ?? s?.state ?? 'no submission'}`);
+  return { jobId: s.jobId, uploadMs: performance.now() - t0, inputBytes: data.byteLength };
+}
+
+const bench: BenchApi = {
+  engine,
+  modelCacheRead,
+  transferOpen,
+  transferConnect,
+  transferSend,
+  rawOffer,
+  rawAnswer,
+  rawAccept,
+  rawSend,
+  coordinator,
+  volunteerCount,
+  jobDone,
+  volunteer,
+  volunteerStats,
+  requester,
+  submit,
+};
+
+declare global {
+  interface Window {
+    __bench?: BenchApi;
+  }
+}
+
+window.__bench = bench;
+

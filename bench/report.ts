@@ -1,0 +1,116 @@
+/** The benchmark's output: bench/results.json, and the same figures as tables on stdout. */
+import fs from 'node:fs';
+import type { CoreResult } from './core.ts';
+import type { EngineResult } from './engine.ts';
+import type { Machine } from './env.ts';
+import type { NetworkResult } from './network.ts';
+import type { TransferResult } from './transfer.ts';
+
+export interface Results {
+  readonly generatedAt: string;
+  readonly mode: 'quick' | 'full';
+  readonly machine: Machine;
+  engine: EngineResult | null;
+  transfer: TransferResult | null;
+  network: NetworkResult | null;
+  core: CoreResult | null;
+  seconds: number;
+  /** 1-minute load average when the run ended. */
+  loadAverageAtEnd: number;
+}
+
+export function writeResults(file: string, results: Results): void {
+  fs.writeFileSync(file, JSON.stringify(results, null, 2) + '\n');
+}
+
+const fmt = (x: number | null | undefined, digits = 0): string => {
+  if (x === null || x === undefined || !Number.isFinite(x)) return '–';
+  return x.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+};
+
+/** A Markdown table (also readable as plain text). */
+export function table(headers: readonly string[], rows: readonly (readonly string[])[]): string {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: readonly string[]): string => `| ${cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join(' | ')} |`;
+  return [line(headers), `| ${widths.map((w) => '-'.repeat(w)).join(' | ')} |`, ...rows.map(line)].join('\n');
+}
+
+export function renderTables(r: Results): string {
+  const out: string[] = [];
+  const m = r.machine;
+  out.push(
+    `Machine: ${m.cpuModel}, ${m.cores} cores, ${m.memoryGiB} GiB; ${m.os}; Node ${m.node}; Chromium ${m.chromium}; ` +
+      `onnxruntime-web ${m.onnxruntimeWeb}, onnxruntime-node ${m.onnxruntimeNode}; GPU: ${m.gpu}; ` +
+      `loopback-only netns: ${m.networkNamespace ? 'yes' : 'no'}; load average ${m.loadAverageAtStart} at start, ${r.loadAverageAtEnd} at end; ` +
+      `commit ${m.commit}; ${r.mode} run, ${r.generatedAt}, ${r.seconds} s`,
+  );
+  if (r.engine) {
+    out.push('', '### Raw engine (items/s, median)', '');
+    out.push(
+      table(
+        ['model', 'batch', 'runtime', 'threads', 'items/s', 'session.run only'],
+        r.engine.rows.map((x) => [x.model, String(x.batch), x.runtime, String(x.threads), fmt(x.itemsPerSec), fmt(x.sessionItemsPerSec)]),
+      ),
+    );
+    const e = r.engine;
+    out.push(
+      '',
+      `ort-web wasm / ort-node on ${e.model}, batch ${e.batch}: ${fmt(e.ratioWebToNode.threads1, 2)} at 1 thread, ` +
+        `${fmt(e.ratioWebToNode.threadsAll, 2)} at ${e.ortWebWasm.allThreads} threads`,
+      `Reading the model's bytes from a volunteer's IndexedDB cache (once per lease today): ` +
+        Object.entries(e.modelCacheReadMs)
+          .map(([name, ms]) => `${name} ${fmt(ms, 1)} ms`)
+          .join(', '),
+    );
+  }
+  if (r.transfer) {
+    const t = r.transfer;
+    out.push('', '### Data plane, tab to tab on loopback (MB/s, median)', '');
+    out.push(
+      table(
+        ['path', 'payload', 'MB/s', 'min–max'],
+        [
+          ['app transport (peerjsTransport)', `${fmt(t.payloadMB)} MB`, fmt(t.transportMBps, 1), `${fmt(t.transportSamples.min, 1)}–${fmt(t.transportSamples.max, 1)}`],
+          ['bare RTCDataChannel, 64 KiB messages', `${fmt(t.payloadMB)} MB`, fmt(t.rawDataChannelMBps, 1), `${fmt(t.rawSamples.min, 1)}–${fmt(t.rawSamples.max, 1)}`],
+        ],
+      ),
+    );
+  }
+  if (r.network) {
+    out.push('', '### Network efficiency (verified items/s ÷ (N × one tab\'s raw items/s), medians)', '');
+    out.push(
+      table(
+        ['model', 'shard', 'N', 'repl', 'items', 'verified items/s', 'raw 1 tab', 'efficiency', 'steady', 'volunteer busy', 'per shard: round trip / compute / coord. ms', 'inputs MB/s', 'CPU'],
+        r.network.rows.map((x) => [
+          x.model,
+          String(x.shardSize),
+          String(x.volunteers),
+          String(x.replication),
+          fmt(x.items),
+          fmt(x.verifiedItemsPerSec),
+          fmt(x.rawItemsPerSec),
+          fmt(x.efficiency, 2),
+          fmt(x.steadyEfficiency, 2),
+          `${fmt(x.volunteerBusy * 100)}%`,
+          `${fmt(x.perShardMs.volunteerRoundTrip, 1)} / ${fmt(x.perShardMs.compute, 1)} / ${fmt(x.perShardMs.coordinator, 1)}`,
+          fmt(x.inputMBps, 1),
+          x.oversubscribed ? 'oversubscribed' : 'ok',
+        ]),
+      ),
+    );
+  }
+  if (r.core) {
+    out.push('', '### Coordinator core (results/s, median)', '');
+    out.push(
+      table(
+        ['volunteers', 'results', 'replication', 'core results/s', 'with protocol parse', 'source'],
+        r.core.rows.map((x) => [fmt(x.volunteers), fmt(x.results), String(x.replication), fmt(x.resultsPerSec), fmt(x.resultsPerSecWithParse), x.source]),
+      ),
+    );
+  }
+  return out.join('\n');
+}
+
+export function printTable(r: Results): void {
+  console.log('\n' + renderTables(r) + '\n');
+}

@@ -1,0 +1,101 @@
+/**
+ * `npm run bench [-- --quick] [-- --only=engine,transfer,network,core]`: measures the raw engine
+ * (onnxruntime-web in Chromium vs onnxruntime-node), the data plane (tab-to-tab MB/s), the whole
+ * network's efficiency (verified items/s over N x one tab's raw items/s) and the coordinator
+ * core's results/s, side by side in one run; prints a table and writes bench/results.json.
+ *
+ * As root, where `unshare -n` works, the run re-executes itself in a loopback-only network
+ * namespace (as scripts/test-e2e.mjs does for the e2e suite), so the server, Chromium and every
+ * WebRTC connection stay on 127.0.0.1. QUORUM_BENCH_NETNS=0 skips that. Never part of `npm test`.
+ */
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { benchCore } from './core.ts';
+import { benchEngine } from './engine.ts';
+import { buildBenchPage, describeMachine, launchChromium, ROOT, serveBenchPage } from './env.ts';
+import { writeHeavyModel } from './models.ts';
+import { benchNetwork } from './network.ts';
+import { printTable, writeResults, type Results } from './report.ts';
+import { benchTransfer } from './transfer.ts';
+
+const SECTIONS = ['engine', 'transfer', 'network', 'core'] as const;
+type Section = (typeof SECTIONS)[number];
+
+const argv = process.argv.slice(2);
+const quick = argv.includes('--quick');
+const onlyArg = argv.find((a) => a.startsWith('--only='))?.slice('--only='.length);
+const only = new Set<Section>(onlyArg ? (onlyArg.split(',') as Section[]) : SECTIONS);
+for (const s of only) if (!SECTIONS.includes(s)) throw new Error(`unknown section "${s}"; pick from ${SECTIONS.join(', ')}`);
+const outFile = argv.find((a) => a.startsWith('--out='))?.slice('--out='.length) ?? path.join(ROOT, 'bench', 'results.json');
+
+function reexecInNetns(): boolean {
+  if (process.env['QUORUM_BENCH_NETNS_ACTIVE'] === '1' || process.env['QUORUM_BENCH_NETNS'] === '0') return false;
+  if (process.platform !== 'linux' || process.getuid?.() !== 0) {
+    console.warn('bench: WARNING: not root on Linux: no loopback-only network namespace; WebRTC may use a LAN address.');
+    return false;
+  }
+  const probe = spawnSync('unshare', ['-n', 'sh', '-c', 'ip link set lo up'], { stdio: 'pipe' });
+  if (probe.status !== 0) {
+    console.warn(`bench: WARNING: unshare -n failed (${String(probe.stderr).trim()}); running without a network namespace.`);
+    return false;
+  }
+  buildBenchPage(); // outside the namespace is fine too; done once, here
+  const r = spawnSync('unshare', ['-n', 'sh', '-c', 'ip link set lo up && exec "$@"', 'sh', process.execPath, ...process.execArgv, ...process.argv.slice(1)], {
+    stdio: 'inherit',
+    env: { ...process.env, QUORUM_BENCH_NETNS_ACTIVE: '1', QUORUM_BENCH_SKIP_BUILD: '1' },
+  });
+  process.exit(r.status ?? 1);
+}
+
+async function main(): Promise<void> {
+  if (reexecInNetns()) return;
+  const t0 = Date.now();
+  if (process.env['QUORUM_BENCH_SKIP_BUILD'] !== '1') buildBenchPage();
+  const heavy = await writeHeavyModel();
+  const server = await serveBenchPage();
+  const browser = await launchChromium();
+  const results: Results = {
+    generatedAt: new Date().toISOString(),
+    mode: quick ? 'quick' : 'full',
+    machine: describeMachine(browser.version()),
+    engine: null,
+    transfer: null,
+    network: null,
+    core: null,
+    seconds: 0,
+    loadAverageAtEnd: 0,
+  };
+  const step = async <T>(name: Section, run: () => Promise<T>): Promise<T | null> => {
+    if (!only.has(name)) return null;
+    const s = Date.now();
+    console.log(`bench: ${name}…`);
+    const r = await run();
+    console.log(`bench: ${name} done in ${((Date.now() - s) / 1000).toFixed(1)} s`);
+    return r;
+  };
+  try {
+    results.engine = await step('engine', () => benchEngine(browser, server.url, { quick, heavyModel: heavy }));
+    results.transfer = await step('transfer', () => benchTransfer(browser, server.url, { payloadBytes: 50_000_000, reps: quick ? 3 : 5 }));
+    results.network = await step('network', () => benchNetwork(browser, server.url, { quick, heavyModel: heavy, engine: results.engine }));
+    results.core = await step('core', () => benchCore({ quick }));
+  } finally {
+    await browser.close().catch(() => undefined);
+    await server.close().catch(() => undefined);
+  }
+  results.seconds = Math.round((Date.now() - t0) / 1000);
+  results.loadAverageAtEnd = Math.round((os.loadavg()[0] ?? 0) * 100) / 100;
+  fs.mkdirSync(path.dirname(outFile), { recursive: true });
+  writeResults(outFile, results);
+  printTable(results);
+  console.log(`bench: wrote ${path.relative(ROOT, outFile)} in ${results.seconds} s`);
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error('bench: failed:', err);
+    process.exit(1);
+  },
+);

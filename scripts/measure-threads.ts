@@ -1,0 +1,145 @@
+/**
+ * `npx tsx scripts/measure-threads.ts [--skip-build] [--runs 30] [--threads 1,2] [--batches 100,1000] [--out file.json]`
+ *
+ * Measures what WASM threads buy a volunteer: the shipped MNIST model in the app's own inference
+ * Worker, on 1 and 2 threads, one shard of 100 and of 1,000 digits, median of `--runs` timed runs
+ * after warm-up. It builds the test app into .tmp/threads-dist (leaving dist-test/ to the e2e
+ * suite), serves it cross-origin isolated with server/main.ts on a free loopback port, and drives
+ * headless Chromium. Each configuration gets a fresh page (its own Worker and WASM realm), and the
+ * configurations are interleaved over several rounds so a noisy moment does not favour one.
+ * Prints a table; the last line is one JSON object. Never part of `npm test`.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from '@playwright/test';
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../e2e/support/env.ts';
+import type { ThreadBenchOptions, ThreadBenchResult } from '../src/host/threadBench.ts';
+import type { QuorumTestHook } from '../src/testHook.ts';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const args = process.argv.slice(2);
+const flag = (name: string): boolean => args.includes(name);
+const option = (name: string, fallback: string): string => {
+  const i = args.indexOf(name);
+  return i >= 0 && args[i + 1] !== undefined ? (args[i + 1] as string) : fallback;
+};
+const RUNS = Number(option('--runs', '30'));
+const ROUNDS = Number(option('--rounds', '3'));
+const THREADS = option('--threads', '1,2').split(',').map(Number);
+const BATCHES = option('--batches', '100,1000').split(',').map(Number);
+const OUT = option('--out', '');
+const DIST = path.join(root, '.tmp', 'threads-dist');
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitForHealth(url: string, server: ChildProcess, timeoutMs: number): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
+    if (server.exitCode !== null) throw new Error(`server exited with ${server.exitCode}`);
+    try {
+      if ((await fetch(url)).ok) return;
+    } catch {
+      // not up yet
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`server did not answer ${url} within ${timeoutMs} ms`);
+}
+
+const median = (xs: readonly number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
+};
+
+interface Row {
+  readonly threads: number;
+  readonly batch: number;
+  readonly runs: number;
+  readonly medianMs: number;
+  readonly minMs: number;
+  readonly perItemUs: number;
+}
+
+async function main(): Promise<void> {
+  if (!flag('--skip-build')) {
+    console.log(`building the test app into ${path.relative(root, DIST)} ...`);
+    const b = spawnSync('npx', ['vite', 'build', '--mode', 'test', '--outDir', DIST, '--emptyOutDir', '--logLevel', 'warn'], { cwd: root, stdio: 'inherit' });
+    if (b.status !== 0) throw new Error('vite build failed');
+  }
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  const server = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
+    cwd: root,
+    env: { ...process.env, QUORUM_DIST: DIST, PORT: String(port), HOST: '127.0.0.1', QUORUM_ICE_SERVERS: '[]' },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'quorum-threads-'));
+  const samples = new Map<string, number[]>();
+  try {
+    await waitForHealth(`${base}/healthz`, server, 30_000);
+    const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: [...CHROMIUM_ARGS], env: { ...process.env, TMPDIR: tmp } });
+    try {
+      for (let round = 0; round < ROUNDS; round++) {
+        for (const batch of BATCHES) {
+          for (const threads of THREADS) {
+            const page = await browser.newPage();
+            await page.goto(`${base}/#/requester`);
+            await page.waitForFunction(() => (window as { __quorum?: unknown }).__quorum !== undefined, null, { timeout: 30_000 });
+            const o: ThreadBenchOptions = { threads, batch, warmup: 5, runs: Math.ceil(RUNS / ROUNDS) };
+            const r = (await page.evaluate((opts) => (window as unknown as { __quorum: QuorumTestHook }).__quorum.threadBench(opts), o)) as ThreadBenchResult;
+            await page.close();
+            if (!r.crossOriginIsolated) throw new Error('the page is not cross-origin isolated: no WASM threads');
+            if (r.threads !== threads) throw new Error(`asked for ${threads} threads, the engine got ${r.threads}`);
+            const key = `${threads}/${batch}`;
+            samples.set(key, [...(samples.get(key) ?? []), ...r.inferMs]);
+          }
+        }
+      }
+    } finally {
+      await browser.close();
+    }
+  } finally {
+    server.kill('SIGTERM');
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+
+  const rows: Row[] = [];
+  for (const batch of BATCHES) {
+    for (const threads of THREADS) {
+      const xs = samples.get(`${threads}/${batch}`) ?? [];
+      const med = median(xs);
+      rows.push({ threads, batch, runs: xs.length, medianMs: med, minMs: Math.min(...xs), perItemUs: (med * 1000) / batch });
+    }
+  }
+  console.log(`\nMNIST MLP (784→64→10) on WASM in the volunteer's inference Worker, ${os.cpus().length} logical cores (${os.cpus()[0]?.model ?? '?'})`);
+  console.log('threads  batch   runs   median ms   min ms   µs/item   speed-up');
+  for (const r of rows) {
+    const one = rows.find((x) => x.batch === r.batch && x.threads === 1);
+    const speedup = one ? one.medianMs / r.medianMs : NaN;
+    console.log(
+      `${String(r.threads).padStart(7)}  ${String(r.batch).padStart(5)}  ${String(r.runs).padStart(5)}  ${r.medianMs.toFixed(2).padStart(10)}  ${r.minMs.toFixed(2).padStart(7)}  ${r.perItemUs.toFixed(1).padStart(8)}  ${speedup.toFixed(2).padStart(8)}×`,
+    );
+  }
+  const result = { generatedAt: new Date().toISOString(), cores: os.cpus().length, rows };
+  if (OUT) fs.writeFileSync(OUT, JSON.stringify(result, null, 2) + '\n');
+  console.log(JSON.stringify(result));
+}
+
+main().catch((e: unknown) => {
+  console.error(e);
+  process.exit(1);
+});

@@ -1,0 +1,237 @@
+/**
+ * Reputation: what the coordinator has learned about each volunteer from how its results fared.
+ * BOINC-like: a streak of consecutive valid results (per backend) earns trust; any invalid result
+ * resets it. Trust lets a volunteer compute shards alone when the job allows it; spot-checks and
+ * canaries keep checking it. A volunteer caught lying is quarantined for good.
+ *
+ * Records outlive connections (a quarantined volunteer that reconnects with the same id is still
+ * quarantined). Pure: randomness comes in as an `Rng`. Rule ids ([A-n], [X-n]) refer to core/SPEC.md.
+ */
+import type { Backend } from '../../protocol/capabilities.ts';
+import type { PeerId } from '../../protocol/ids.ts';
+import type { Rng } from '../rng.ts';
+
+export interface TrustConfig {
+  /** [A-2] Consecutive valid results on one backend that make a volunteer trusted on it (BOINC uses 10). */
+  readonly trustStreak: number;
+  /**
+   * [C-1] Valid results each volunteer of an accepting class must add, with no invalid one, after
+   * the acceptance before the answer counts as established (usable as a canary).
+   */
+  readonly establishAfter: number;
+  /** [A-5] Chance that a suspect's next lease is a canary (when one is available). */
+  readonly suspectCanaryRate: number;
+  /** [A-4] Spot-check probability = max(policy rate, alertGain × recent fault rate). */
+  readonly alertGain: number;
+  /** [A-4] Half-life, in judged results, of the network's recent fault rate. */
+  readonly faultHalfLife: number;
+  /** [X-2] `retryInMs` in the no-work answers a quarantined volunteer gets. */
+  readonly quarantineRetryMs: number;
+}
+
+export const DEFAULT_TRUST: TrustConfig = {
+  trustStreak: 10,
+  establishAfter: 5,
+  suspectCanaryRate: 0.5,
+  alertGain: 20,
+  faultHalfLife: 200,
+  quarantineRetryMs: 60_000,
+};
+
+export interface VolunteerReputation {
+  readonly id: PeerId;
+  /** [A-1] Consecutive valid results, per backend. */
+  readonly streak: Record<Backend, number>;
+  /** Valid results ever (results in an agreeing class of ≥ 2, passed canaries). */
+  validated: number;
+  /** Invalid results ever (outvoted, broken); each one reset the streaks. */
+  invalid: number;
+  /** Results accepted on this volunteer's word alone ([A-3]). */
+  lone: number;
+  /**
+   * [A-6] Lone results accepted since its last passed canary: its word, not yet backed by a known
+   * answer. Cleared by passing a canary; while above 0 at the end of the work, it gets one.
+   */
+  debt: number;
+  canariesPassed: number;
+  /** [A-5] Under suspicion: cross-checked and canaried more until it passes a canary. */
+  suspect: boolean;
+  /** [X-2] Caught lying: no more work, ever. */
+  quarantined: boolean;
+  quarantineReason: string;
+  /** [A-4] Stratified spot-checks: one check at a random position in each window. */
+  window: number;
+  windowLeft: number;
+  checkAt: number;
+}
+
+export interface ReputationCounts {
+  readonly volunteers: number;
+  readonly suspects: number;
+  readonly quarantined: number;
+}
+
+export class ReputationBook {
+  private readonly records = new Map<PeerId, VolunteerReputation>();
+  private fault = 0;
+  private readonly faultAlpha: number;
+
+  constructor(readonly config: TrustConfig = DEFAULT_TRUST) {
+    this.faultAlpha = 1 - 2 ** (-1 / Math.max(1, config.faultHalfLife));
+  }
+
+  get(id: PeerId): VolunteerReputation | undefined {
+    return this.records.get(id);
+  }
+
+  ensure(id: PeerId): VolunteerReputation {
+    let r = this.records.get(id);
+    if (!r) {
+      r = {
+        id,
+        streak: { webgpu: 0, wasm: 0 },
+        validated: 0,
+        invalid: 0,
+        lone: 0,
+        debt: 0,
+        canariesPassed: 0,
+        suspect: false,
+        quarantined: false,
+        quarantineReason: '',
+        window: 0,
+        windowLeft: 0,
+        checkAt: 0,
+      };
+      this.records.set(id, r);
+    }
+    return r;
+  }
+
+  /** [A-2] Trusted on `backend`: a long enough streak there, not suspect, not quarantined. */
+  isTrusted(id: PeerId, backend: Backend): boolean {
+    const r = this.records.get(id);
+    return r !== undefined && !r.quarantined && !r.suspect && r.streak[backend] >= this.config.trustStreak;
+  }
+
+  isQuarantined(id: PeerId): boolean {
+    return this.records.get(id)?.quarantined === true;
+  }
+
+  isSuspect(id: PeerId): boolean {
+    return this.records.get(id)?.suspect === true;
+  }
+
+  /** Progress towards trust on `backend` in [0, 1] (for the network map); null for unknown peers. */
+  trustLevel(id: PeerId, backend: Backend | null): number | null {
+    const r = this.records.get(id);
+    if (!r || backend === null) return null;
+    if (r.quarantined) return 0;
+    return Math.min(1, r.streak[backend] / Math.max(1, this.config.trustStreak));
+  }
+
+  /** [A-1] A valid result extends the streak on the backend that produced it. */
+  valid(id: PeerId, backend: Backend): void {
+    const r = this.ensure(id);
+    r.streak[backend]++;
+    r.validated++;
+    this.judge(false);
+  }
+
+  /** [A-1] An invalid result resets every streak and makes the volunteer a suspect ([A-5]). */
+  invalid(id: PeerId): void {
+    const r = this.ensure(id);
+    r.streak.webgpu = 0;
+    r.streak.wasm = 0;
+    r.invalid++;
+    r.suspect = true;
+    this.judge(true);
+  }
+
+  /** [A-5] Suspicion without a verdict (e.g. it agreed with a volunteer later caught lying). */
+  suspect(id: PeerId): void {
+    const r = this.ensure(id);
+    if (!r.quarantined) r.suspect = true;
+  }
+
+  /** [C-3] A passed canary is a valid result and clears suspicion. */
+  canaryPassed(id: PeerId, backend: Backend): void {
+    this.valid(id, backend);
+    const r = this.ensure(id);
+    r.canariesPassed++;
+    r.suspect = false;
+    r.debt = 0;
+  }
+
+  /** [A-3] A result accepted on this volunteer's word alone: no evidence either way ([A-6]). */
+  lone(id: PeerId): void {
+    const r = this.ensure(id);
+    r.lone++;
+    r.debt++;
+  }
+
+  /** [A-5] [A-6] Owes a canary: under suspicion, or with lone results not yet backed by one. */
+  owesCanary(id: PeerId): boolean {
+    const r = this.records.get(id);
+    return r !== undefined && !r.quarantined && (r.suspect || r.debt > 0);
+  }
+
+  /** [X-1] Quarantines for good; false if it already was. */
+  quarantine(id: PeerId, reason: string): boolean {
+    const r = this.ensure(id);
+    if (r.quarantined) return false;
+    r.quarantined = true;
+    r.quarantineReason = reason;
+    r.suspect = false;
+    r.streak.webgpu = 0;
+    r.streak.wasm = 0;
+    this.judge(true);
+    return true;
+  }
+
+  /**
+   * [A-4] Whether this lone-eligible shard of a trusted volunteer is spot-checked. The policy's
+   * rate is stratified: one check at a uniformly random position in every window of
+   * round(1 / rate) lone-eligible shards, so no volunteer goes 2 windows without a check. While
+   * the network's recent fault rate is high, the rate rises to alertGain × fault rate (plain
+   * Bernoulli draws), up to checking everything.
+   */
+  spotCheck(id: PeerId, rate: number, rng: Rng): boolean {
+    const alert = Math.min(1, this.config.alertGain * this.fault);
+    if (alert >= 1) return true;
+    if (alert > rate) return rng.next() < alert;
+    if (rate <= 0) return false;
+    const r = this.ensure(id);
+    if (r.windowLeft <= 0) {
+      r.window = Math.max(1, Math.round(1 / rate));
+      r.windowLeft = r.window;
+      r.checkAt = Math.floor(rng.next() * r.window);
+    }
+    const position = r.window - r.windowLeft;
+    r.windowLeft--;
+    return position === r.checkAt;
+  }
+
+  /** [C-1] [A-5] Chance that this volunteer's next lease is a canary. */
+  canaryRate(id: PeerId, rate: number): number {
+    return this.records.get(id)?.suspect === true ? Math.max(rate, this.config.suspectCanaryRate) : rate;
+  }
+
+  /** [A-4] Exponentially weighted share of recent judgements that found a fault. */
+  get faultRate(): number {
+    return this.fault;
+  }
+
+  counts(): ReputationCounts {
+    let suspects = 0;
+    let quarantined = 0;
+    for (const r of this.records.values()) {
+      if (r.quarantined) quarantined++;
+      else if (r.suspect) suspects++;
+    }
+    return { volunteers: this.records.size, suspects, quarantined };
+  }
+
+  private judge(fault: boolean): void {
+    this.fault += ((fault ? 1 : 0) - this.fault) * this.faultAlpha;
+  }
+}

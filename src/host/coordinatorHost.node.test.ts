@@ -1,0 +1,130 @@
+/**
+ * [J-4] The coordinator trusts no dashboard: raw submit-job frames (what a modified or hostile
+ * requester could send) are checked by the coordinator host itself — its limits, the model in its
+ * own onnxruntime-web engine (real ORT, WASM, in Node), the inputs against the model's signature —
+ * and refused with a clear job-rejected reason. Only a job that passes is admitted.
+ */
+import 'fake-indexeddb/auto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildModel, buildProbeModel } from '../../scripts/make-probe-model.ts';
+import { CoordinatorStore } from '../persistence/coordinatorStore.ts';
+import { openQuorumDb } from '../persistence/db.ts';
+import { PROTOCOL_VERSION, type FromCoordinator, type JobSpec } from '../protocol/messages.ts';
+import { parseFromCoordinator } from '../protocol/parse.ts';
+import { DEFAULT_POLICY } from '../protocol/policy.ts';
+import type { WireTensor } from '../protocol/tensor.ts';
+import { createOrtEngine } from '../runtime/ortEngine.ts';
+import { MemoryNetwork } from '../transport/memoryTransport.ts';
+import type { Endpoint } from '../transport/transport.ts';
+import { CoordinatorHost } from './coordinatorHost.ts';
+import { ModelInspector } from './modelInspector.ts';
+import { coordinatorPeerId } from './networkId.ts';
+
+const KEY = 'sesame';
+const COORD = coordinatorPeerId('jobchecks');
+const probe = (): ArrayBuffer => buildProbeModel().slice().buffer;
+
+const f32 = (name: string, dims: number[]): WireTensor => ({ name, dtype: 'float32', dims, data: new ArrayBuffer(4 * dims.reduce((a, b) => a * b, 1)) });
+const spec = (over: Partial<JobSpec> = {}): JobSpec => ({
+  name: 'raw',
+  model: probe(),
+  inputs: [f32('x', [6, 4])],
+  shardSize: 2,
+  policy: DEFAULT_POLICY,
+  requesterKey: KEY,
+  ...over,
+});
+
+let net: MemoryNetwork;
+let host: CoordinatorHost;
+let requester: Endpoint;
+const inbox: FromCoordinator[] = [];
+let refs = 0;
+
+beforeAll(async () => {
+  net = new MemoryNetwork();
+  const db = await openQuorumDb(`coordhost-${Math.random()}`);
+  host = new CoordinatorHost({
+    networkId: 'jobchecks',
+    factory: net.factory,
+    store: new CoordinatorStore(db, 'jobchecks'),
+    config: { requesterKey: KEY },
+    jobLimits: { maxModelBytes: 1024 * 1024, maxInputBytes: 1024 * 1024, maxItems: 100 },
+    inspector: new ModelInspector(() => createOrtEngine()),
+  });
+  await host.start();
+  requester = net.create(null, {
+    open: () => undefined,
+    data: (_peer, raw) => {
+      const p = parseFromCoordinator(raw);
+      if (p.ok) inbox.push(p.msg);
+    },
+    close: () => undefined,
+    signaling: () => undefined,
+    error: () => undefined,
+  });
+  requester.connect(COORD);
+  net.flush();
+  requester.send(COORD, { v: PROTOCOL_VERSION, t: 'hello', role: 'requester', caps: null, label: 'raw requester' });
+  net.flush();
+});
+
+afterAll(() => host.stop());
+
+/** Sends one raw submission and waits for the coordinator's answer to it. */
+async function submit(s: JobSpec): Promise<Extract<FromCoordinator, { t: 'job-accepted' | 'job-rejected' }>> {
+  const ref = `r${++refs}`;
+  requester.send(COORD, { v: PROTOCOL_VERSION, t: 'submit-job', ref, spec: s });
+  for (let i = 0; i < 1000; i++) {
+    net.flush();
+    const answer = inbox.find((m): m is Extract<FromCoordinator, { t: 'job-accepted' | 'job-rejected' }> => (m.t === 'job-accepted' || m.t === 'job-rejected') && m.ref === ref);
+    if (answer) return answer;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  throw new Error(`no answer to ${ref}`);
+}
+
+async function reason(s: JobSpec): Promise<string> {
+  const answer = await submit(s);
+  if (answer.t !== 'job-rejected') throw new Error('expected job-rejected, got job-accepted');
+  return answer.reason;
+}
+
+describe('[J-4] the coordinator host re-checks every submission', () => {
+  it('a file that is not ONNX', async () => {
+    expect(await reason(spec({ model: new TextEncoder().encode('{"not": "a model"}').buffer }))).toMatch(/^this file is not an ONNX model .*choose an \.onnx file/);
+  });
+  it('an ONNX model the runtime cannot load', async () => {
+    const model = buildModel({
+      inputs: [{ name: 'x', type: 'float32', dims: ['batch', 4] }],
+      outputs: [{ name: 'y', type: 'float32', dims: ['batch', 4] }],
+      nodes: [{ op: 'NoSuchOperator', inputs: ['x'], outputs: ['y'] }],
+    });
+    expect(await reason(spec({ model: model.slice().buffer }))).toMatch(/^the browser runtime cannot load this model \(.*NoSuchOperator/);
+  });
+  it('inputs whose shape, dtype or name do not match the model', async () => {
+    expect(await reason(spec({ inputs: [f32('x', [6, 5])] }))).toMatch(/dimension 1 is 5, it must be 4/);
+    expect(await reason(spec({ inputs: [{ name: 'x', dtype: 'int32', dims: [6, 4], data: new ArrayBuffer(96) }] }))).toMatch(/"x" is int32, but the model expects float32/);
+    expect(await reason(spec({ inputs: [f32('pixels', [6, 4])] }))).toMatch(/no input named "pixels".*needs input "x"/);
+  });
+  it("over this coordinator's limits", async () => {
+    expect(await reason(spec({ inputs: [f32('x', [101, 4])] }))).toMatch(/101 items, over this coordinator's limit of 100/);
+    const big = new Uint8Array(2 * 1024 * 1024);
+    big.set(buildProbeModel());
+    expect(await reason(spec({ model: big.buffer }))).toMatch(/the model is 2\.0 MiB, over this coordinator's limit of 1\.0 MiB/);
+  });
+  it('an empty batch and a wrong key are refused by the core before any of this', async () => {
+    expect(await reason(spec({ inputs: [f32('x', [0, 4])] }))).toMatch(/the batch is empty/);
+    expect(await reason(spec({ requesterKey: 'guess' }))).toMatch(/wrong requester key/);
+  });
+  it('nothing refused became a job; a good submission does', async () => {
+    expect(host.core.jobStatuses()).toHaveLength(0);
+    const ok = await submit(spec({ priority: 4 }));
+    expect(ok).toMatchObject({ t: 'job-accepted', shards: 3 });
+    expect(host.core.jobStatuses()).toMatchObject([{ items: 6, shards: 3, priority: 4 }]);
+  });
+  it('limits set later apply to the next submission', async () => {
+    host.setJobLimits({ maxModelBytes: 1024 * 1024, maxInputBytes: 50, maxItems: 100 });
+    expect(await reason(spec())).toMatch(/the inputs are 96 bytes, over this coordinator's limit of 50 bytes per job/);
+  });
+});

@@ -1,0 +1,67 @@
+/**
+ * Looks inside a model before anyone runs it: is it ONNX at all, does onnxruntime-web load it,
+ * and what are its inputs and outputs. The requester's dashboard uses it to explain problems
+ * before sending; the coordinator uses its own to re-check every submission, trusting no
+ * dashboard. Runs the real engine (a Worker with WASM in the app; ortEngine in Node tests).
+ */
+import { sniffOnnx } from '../core/onnxSniff.ts';
+import { asModelHash, type ModelHash } from '../protocol/ids.ts';
+import type { InferenceEngine, ModelSignature } from '../runtime/engine.ts';
+import { sha256Hex } from '../runtime/sha256.ts';
+
+export type ModelInspection =
+  | { readonly ok: true; readonly hash: ModelHash; readonly signature: ModelSignature }
+  | { readonly ok: false; readonly kind: 'not-onnx' | 'cannot-load'; readonly reason: string };
+
+const messageOf = (e: unknown): string => (e instanceof Error ? e.message : String(e));
+
+export class ModelInspector {
+  private engine: Promise<InferenceEngine> | null = null;
+
+  /** `makeEngine` is called once, on the first inspection. */
+  constructor(private readonly makeEngine: () => InferenceEngine) {}
+
+  async inspect(bytes: ArrayBuffer): Promise<ModelInspection> {
+    const sniff = sniffOnnx(bytes);
+    if (!sniff.ok) return { ok: false, kind: 'not-onnx', reason: sniff.reason };
+    const hash = asModelHash(await sha256Hex(bytes));
+    let engine: InferenceEngine;
+    try {
+      engine = await this.start();
+    } catch (e) {
+      return { ok: false, kind: 'cannot-load', reason: `the inference runtime in this tab could not start, so the model cannot be checked: ${messageOf(e)}` };
+    }
+    try {
+      // A copy: the engine may keep (or, in a Worker, transfer) what it is given.
+      const signature = await engine.loadModel(hash, bytes.slice(0));
+      return { ok: true, hash, signature };
+    } catch (e) {
+      return {
+        ok: false,
+        kind: 'cannot-load',
+        reason: `the browser runtime cannot load this model (${messageOf(e)}): export it with standard ONNX operators (opset 7-21) and float32/int64 tensors, or check it loads in onnxruntime.`,
+      };
+    } finally {
+      // Inspection only: free the session; volunteers load the model when they run it.
+      await engine.unloadModel(hash).catch(() => undefined);
+    }
+  }
+
+  async dispose(): Promise<void> {
+    const engine = this.engine;
+    this.engine = null;
+    if (engine) await (await engine.catch(() => null))?.dispose();
+  }
+
+  private start(): Promise<InferenceEngine> {
+    if (!this.engine) {
+      const engine = this.makeEngine();
+      this.engine = engine.init({ backend: 'wasm', threads: 1 }).then(() => engine);
+      // A failed start may be retried by a later inspection.
+      this.engine.catch(() => {
+        this.engine = null;
+      });
+    }
+    return this.engine;
+  }
+}

@@ -1,0 +1,35 @@
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_POLICY } from '../protocol/policy.ts';
+import { defaultPolicyForm, policyFromForm } from './policyForm.ts';
+
+describe('policy form', () => {
+  it('defaults give DEFAULT_POLICY, shard size 100 and priority 1', () => {
+    const r = policyFromForm(defaultPolicyForm());
+    expect(r).toEqual({ ok: true, shardSize: 100, priority: 1, policy: DEFAULT_POLICY });
+  });
+  it('each comparator kind becomes its protocol comparator', () => {
+    const f = defaultPolicyForm();
+    const cmp = (c: typeof f.comparator) => {
+      const r = policyFromForm({ ...f, comparator: c, atol: 0.5, rtol: 0, threshold: 0.9 });
+      return r.ok ? r.policy.comparator : null;
+    };
+    expect(cmp('allclose')).toEqual({ kind: 'allclose', atol: 0.5, rtol: 0 });
+    expect(cmp('argmax')).toEqual({ kind: 'argmax' });
+    expect(cmp('exact')).toEqual({ kind: 'exact' });
+    expect(cmp('cosine')).toEqual({ kind: 'cosine', threshold: 0.9 });
+  });
+  it('says what is wrong with bad values', () => {
+    const f = defaultPolicyForm();
+    const problems = (over: Partial<typeof f>) => {
+      const r = policyFromForm({ ...f, ...over });
+      return r.ok ? [] : r.problems;
+    };
+    expect(problems({ quorum: 3, replication: 2 })).toEqual(['the policy needs quorum ≤ replication ≤ max replicas (now 3, 2, 4).']);
+    expect(problems({ shardSize: 0 })[0]).toMatch(/shard size must be a whole number from 1/);
+    expect(problems({ priority: 11 })[0]).toMatch(/priority must be a whole number from 1 to 10/);
+    expect(problems({ replication: 17 })[0]).toMatch(/replication must be a whole number from 1 to 16/);
+    expect(problems({ atol: -1 })[0]).toMatch(/atol and rtol/);
+    expect(problems({ comparator: 'cosine', threshold: 2 })[0]).toMatch(/threshold/);
+    expect(problems({ shardSize: 2.5 })).toHaveLength(1);
+  });
+});

@@ -1,0 +1,96 @@
+/**
+ * The dashboard's draft with the real engine (onnxruntime-web WASM in Node): a model is inspected,
+ * input files become tensors routed to the right input, and every problem is listed before
+ * anything could be sent.
+ */
+import { readFileSync } from 'node:fs';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { buildModel, buildProbeModel } from '../../scripts/make-probe-model.ts';
+import { sniffOnnx } from '../core/onnxSniff.ts';
+import { createOrtEngine } from '../runtime/ortEngine.ts';
+import { PROBE_MODEL_BYTES } from '../runtime/probeModel.ts';
+import { initialState, useQuorumStore } from '../stores/store.ts';
+import { writeNpy } from '../workloads/inputs/npy.ts';
+import { ModelInspector } from './modelInspector.ts';
+import { defaultPolicyForm, policyFromForm } from './policyForm.ts';
+import { RequesterDraftHost } from './requesterDraft.ts';
+
+const inspector = new ModelInspector(() => createOrtEngine());
+const draft = () => useQuorumStore.getState().requester.draft;
+const npy = (name: string, values: Float32Array, shape: number[]) => new File([writeNpy({ dtype: 'float32', shape, data: values.slice().buffer })], name);
+const twoInputs = () =>
+  buildModel({
+    inputs: [
+      { name: 'a', type: 'float32', dims: ['n', 2] },
+      { name: 'ids', type: 'int64', dims: ['n'] },
+    ],
+    outputs: [{ name: 'y', type: 'float32', dims: ['n', 2] }],
+    nodes: [{ op: 'Identity', inputs: ['a'], outputs: ['y'] }],
+  });
+
+let host: RequesterDraftHost;
+beforeEach(() => {
+  useQuorumStore.setState(initialState);
+  host = new RequesterDraftHost(inspector);
+});
+
+describe('sniffOnnx on real models', () => {
+  it('accepts the probe model and the shipped MNIST model', () => {
+    expect(sniffOnnx(PROBE_MODEL_BYTES).ok).toBe(true);
+    expect(sniffOnnx(new Uint8Array(readFileSync(new URL('../../public/models/mnist-mlp.onnx', import.meta.url))))).toMatchObject({ ok: true, irVersion: 7 });
+  });
+});
+
+describe('RequesterDraftHost', () => {
+  it('inspects the model and shows its signature', async () => {
+    await host.setModelFile(new File([buildProbeModel().slice()], 'probe.onnx'));
+    expect(draft().model).toMatchObject({ fileName: 'probe.onnx', state: 'ready', error: null });
+    expect(draft().model!.signature!.inputs).toEqual([{ name: 'x', dtype: 'float32', dims: ['batch', 4] }]);
+    expect(draft().problems).toEqual(['no inputs given: the model takes "x" float32 [batch, 4].']);
+  });
+  it('a non-ONNX file and an unloadable model are errors with their own messages', async () => {
+    await host.setModelFile(new File(['hello'], 'notes.onnx'));
+    expect(draft().model).toMatchObject({ state: 'error', error: expect.stringMatching(/^this file is not an ONNX model/) });
+    const bad = buildModel({ inputs: [{ name: 'x', type: 'float32', dims: [1] }], outputs: [{ name: 'y', type: 'float32', dims: [1] }], nodes: [{ op: 'Nope', inputs: ['x'], outputs: ['y'] }] });
+    await host.setModelFile(new File([bad.slice()], 'bad.onnx'));
+    expect(draft().model!.error).toMatch(/^the browser runtime cannot load this model/);
+  });
+  it('routes a .npy to the only input whatever its name; builds the spec', async () => {
+    await host.setModelFile(new File([buildProbeModel().slice()], 'probe.onnx'));
+    await host.addInputFiles([npy('batch.npy', new Float32Array(12), [3, 4])]);
+    expect(draft().inputs).toEqual([{ name: 'x', dtype: 'float32', dims: [3, 4], source: 'batch.npy' }]);
+    expect(draft().problems).toEqual([]);
+    const built = host.buildSpec(policyFromForm({ ...defaultPolicyForm(), shardSize: 2, priority: 5 }), 'k');
+    expect(built.ok).toBe(true);
+    if (built.ok) expect(built.spec).toMatchObject({ name: 'probe × 3', shardSize: 2, priority: 5, requesterKey: 'k', inputs: [{ name: 'x', dims: [3, 4] }] });
+  });
+  it('names .npy files after inputs for a model with several; JSON gives each input its dtype', async () => {
+    await host.setModelFile(new File([twoInputs().slice()], 'two.onnx'));
+    await host.addInputFiles([npy('data.npy', new Float32Array(4), [2, 2])]);
+    expect(draft().inputError).toMatch(/"data\.npy" does not say which input it is for/);
+    await host.addInputFiles([npy('a.npy', new Float32Array(4), [2, 2]), new File(['{"ids": [1, "9007199254740993"]}'], 'ids.json', { type: 'application/json' })]);
+    expect(draft().inputError).toBeNull();
+    expect(draft().inputs.map((i) => [i.name, i.dtype, i.dims])).toEqual([
+      ['a', 'float32', [2, 2]],
+      ['ids', 'int64', [2]],
+    ]);
+    expect(draft().problems).toEqual([]);
+  });
+  it('lists shape, dtype and batch problems, and refuses to build', async () => {
+    await host.setModelFile(new File([buildProbeModel().slice()], 'probe.onnx'));
+    await host.addInputFiles([npy('x.npy', new Float32Array(0), [0, 4])]);
+    expect(draft().problems).toEqual(['the batch is empty (0 items): give at least one item.']);
+    await host.addInputFiles([new File(['[[1, 2], [3]]'], 'x.json')]);
+    expect(draft().inputError).toMatch(/ragged/);
+    const built = host.buildSpec(policyFromForm({ ...defaultPolicyForm(), quorum: 9 }), '');
+    expect(built).toMatchObject({ ok: false });
+    if (!built.ok) {
+      expect(built.problems).toContain('the batch is empty (0 items): give at least one item.');
+      expect(built.problems.some((p) => /quorum ≤ replication/.test(p))).toBe(true);
+    }
+  });
+  it('inputs before a model are refused with what to do', async () => {
+    await host.addInputFiles([npy('x.npy', new Float32Array(4), [1, 4])]);
+    expect(draft().inputError).toBe('choose a model first: inputs are checked against its signature.');
+  });
+});

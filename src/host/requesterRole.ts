@@ -1,0 +1,112 @@
+/**
+ * The requester dashboard's intents: prepare a job (upload a model and inputs, or pick a built-in
+ * workload), submit it with a policy, and export verified results. Views call these.
+ */
+import { patch, useQuorumStore } from '../stores/store.ts';
+import { createWorkerEngine } from '../runtime/workerEngine.ts';
+import type { ImagePreprocessing } from '../workloads/inputs/imageTensor.ts';
+import { exportFileName, resultsToCsv, resultsToJson, resultsToNpy } from '../workloads/export/exporters.ts';
+import { workloadById } from '../workloads/registry.ts';
+import { ModelInspector } from './modelInspector.ts';
+import { policyFromForm, type PolicyForm } from './policyForm.ts';
+import { RequesterDraftHost, type DraftFile } from './requesterDraft.ts';
+import { rememberRequesterKey } from './requesterKey.ts';
+import { requesterHost } from './roles.ts';
+
+let draft: RequesterDraftHost | null = null;
+
+/** One inspector (and inference Worker) per tab, started on the first model chosen. */
+function draftHost(): RequesterDraftHost {
+  draft ??= new RequesterDraftHost(new ModelInspector(() => createWorkerEngine()));
+  return draft;
+}
+
+const message = (e: unknown): string => (e instanceof Error ? e.message : String(e));
+
+export function chooseModelFile(file: DraftFile): void {
+  patch('requester', { submitProblems: [] });
+  void draftHost().setModelFile(file);
+}
+
+export function clearDraft(): void {
+  patch('requester', { submitProblems: [] });
+  draftHost().clear();
+}
+
+export function chooseInputFiles(files: readonly (DraftFile & Blob)[]): void {
+  patch('requester', { submitProblems: [] });
+  void draftHost().addInputFiles(files);
+}
+
+export function clearInputFiles(): void {
+  draftHost().clearInputs();
+}
+
+export function setImagePreprocessing(p: ImagePreprocessing): void {
+  void draftHost().setImagePreprocessing(p);
+}
+
+function refuse(problems: readonly string[]): void {
+  patch('requester', { submitProblems: problems });
+}
+
+/** Submits the uploaded model and inputs; refuses (with reasons, sending nothing) if any check fails. */
+export function submitUploadedJob(networkId: string, form: PolicyForm, requesterKey: string): void {
+  rememberRequesterKey(networkId, requesterKey);
+  const host = requesterHost();
+  if (!host || useQuorumStore.getState().requester.state !== 'connected') return refuse(['not connected to the coordinator yet: wait for "connected".']);
+  const built = draftHost().buildSpec(policyFromForm(form), requesterKey);
+  if (!built.ok) return refuse(built.problems);
+  patch('requester', { submitProblems: [] });
+  host.submit(built.spec, null);
+}
+
+/** Submits `count` items of a built-in workload. */
+export async function submitBuiltInJob(networkId: string, workloadId: string, count: number, form: PolicyForm, requesterKey: string): Promise<void> {
+  rememberRequesterKey(networkId, requesterKey);
+  const host = requesterHost();
+  if (!host || useQuorumStore.getState().requester.state !== 'connected') return refuse(['not connected to the coordinator yet: wait for "connected".']);
+  const workload = workloadById(workloadId);
+  if (!workload) return refuse([`there is no built-in workload "${workloadId}".`]);
+  const policy = policyFromForm(form);
+  const problems = policy.ok ? [] : [...policy.problems];
+  if (!Number.isInteger(count) || count < 1 || count > workload.maxItems) problems.push(`${workload.itemNoun}: choose a whole number from 1 to ${workload.maxItems}.`);
+  if (!policy.ok || problems.length > 0) return refuse(problems);
+  patch('requester', { submitProblems: [] });
+  try {
+    const batch = await workload.build(count);
+    host.submit(
+      { name: batch.name, model: batch.model, inputs: [...batch.inputs], shardSize: policy.shardSize, policy: policy.policy, requesterKey, priority: policy.priority },
+      batch.labels,
+    );
+  } catch (e) {
+    refuse([`could not load the ${workload.label} workload: ${message(e)}`]);
+  }
+}
+
+/** Downloads a job's verified results: JSON (everything), CSV, or one output as .npy. */
+export function exportResults(jobId: string, format: 'json' | 'csv' | 'npy', outputName?: string): void {
+  const results = useQuorumStore.getState().requester.results[jobId]?.assembled;
+  if (!results) return;
+  let blob: Blob;
+  let name: string;
+  if (format === 'json') {
+    blob = new Blob([resultsToJson(results)], { type: 'application/json' });
+    name = exportFileName(jobId, 'results', 'json');
+  } else if (format === 'csv') {
+    blob = new Blob([resultsToCsv(results)], { type: 'text/csv' });
+    name = exportFileName(jobId, 'results', 'csv');
+  } else {
+    const output = outputName ?? results.outputs[0]?.name ?? '';
+    blob = new Blob([resultsToNpy(results, output)], { type: 'application/octet-stream' });
+    name = exportFileName(jobId, output, 'npy');
+  }
+  const a = document.createElement('a');
+  a.href = URL.createObjectURL(blob);
+  a.download = name;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  // Revoked later: revoking at once can cancel the download in some browsers.
+  setTimeout(() => URL.revokeObjectURL(a.href), 60_000);
+}

@@ -1,0 +1,81 @@
+/**
+ * The volunteer page's intents: open the page (controls and surroundings show before starting),
+ * start volunteering, pause or resume, change the controls. One volunteer per tab, with the real
+ * adapters: PeerServer on this origin, IndexedDB, the inference Worker.
+ */
+import type { VolunteerSettings } from '../core/volunteer/controls.ts';
+import { openQuorumDb } from '../persistence/db.ts';
+import { ModelCache } from '../persistence/modelCache.ts';
+import { SettingsStore } from '../persistence/settingsStore.ts';
+import type { Backend } from '../protocol/capabilities.ts';
+import type { InferenceEngine } from '../runtime/engine.ts';
+import { lyingEngine } from '../runtime/lyingEngine.ts';
+import { slowEngine } from '../runtime/slowEngine.ts';
+import { createWorkerEngine } from '../runtime/workerEngine.ts';
+import { patch } from '../stores/store.ts';
+import { peerjsEndpointFactory } from '../transport/peerjsTransport.ts';
+import { loadSignalingConfig } from './signalingConfig.ts';
+import { VolunteerHost } from './volunteerHost.ts';
+
+export interface VolunteerTestOptions {
+  /** Test builds only: corrupt every output before sending it (see runtime/lyingEngine.ts). */
+  readonly liar?: boolean;
+  /** Test builds only: hold every shard this long before running it (see runtime/slowEngine.ts). */
+  readonly slowMs?: number;
+}
+
+let host: Promise<VolunteerHost> | null = null;
+
+const message = (e: unknown): string => (e instanceof Error ? e.message : String(e));
+
+/**
+ * Makes this tab's volunteer host (once) and prepares it: saved controls, tab visibility, battery,
+ * other volunteer tabs. The first call's network and backend are the tab's for good.
+ */
+export function prepareVolunteer(networkId: string, backend: 'auto' | Backend, test: VolunteerTestOptions = {}): Promise<VolunteerHost> {
+  host ??= (async () => {
+    // Checked here as well as on the page: production builds drop the lying engine altogether.
+    const liar = import.meta.env.MODE === 'test' && test.liar === true;
+    const slowMs = import.meta.env.MODE === 'test' ? Math.max(0, test.slowMs ?? 0) : 0;
+    const engine = (): InferenceEngine => {
+      const real = liar ? lyingEngine(createWorkerEngine()) : createWorkerEngine();
+      return slowMs > 0 ? slowEngine(real, slowMs) : real;
+    };
+    const [signaling, db] = await Promise.all([loadSignalingConfig(), openQuorumDb()]);
+    const h = new VolunteerHost({
+      networkId,
+      factory: peerjsEndpointFactory(signaling),
+      createEngine: engine,
+      cache: new ModelCache(db),
+      settings: new SettingsStore(db),
+      backend,
+      label: liar ? 'lying volunteer (test)' : navigator.userAgent.includes('Headless') ? 'headless volunteer' : 'volunteer',
+    });
+    await h.prepare();
+    return h;
+  })();
+  host.catch((e: unknown) => {
+    host = null;
+    patch('volunteer', { state: 'error', error: message(e) });
+  });
+  return host;
+}
+
+export async function startVolunteer(networkId: string, backend: 'auto' | Backend, test: VolunteerTestOptions = {}): Promise<void> {
+  patch('volunteer', { state: 'starting', networkId });
+  try {
+    await (await prepareVolunteer(networkId, backend, test)).start();
+  } catch (e) {
+    patch('volunteer', { state: 'error', error: message(e) });
+  }
+}
+
+/** [W-11] The pause / resume button. */
+export function setVolunteerPaused(paused: boolean): void {
+  void host?.then((h) => h.setUserPaused(paused));
+}
+
+/** Saves and applies the volunteer's controls (CPU cap, pause rules, threads). */
+export function updateVolunteerSettings(change: Partial<VolunteerSettings>): void {
+  void host?.then((h) => h.updateSettings(change));
+}

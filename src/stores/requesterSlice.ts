@@ -1,0 +1,53 @@
+/** What the requester dashboard shows beyond submissions and jobs: the job being prepared, rates. */
+import type { TensorDtype } from '../protocol/tensor.ts';
+import type { ModelSignature } from '../runtime/engine.ts';
+import type { ImagePreprocessing } from '../workloads/inputs/imageTensor.ts';
+
+/** The uploaded model, as the dashboard inspected it in this tab. */
+export interface ModelDraft {
+  readonly fileName: string;
+  readonly bytes: number;
+  readonly state: 'inspecting' | 'ready' | 'error';
+  readonly signature: ModelSignature | null;
+  /** Why the model cannot be used ("not an ONNX model", "the runtime cannot load it"). */
+  readonly error: string | null;
+}
+
+/** One input tensor made from the chosen files. */
+export interface DraftInput {
+  readonly name: string;
+  readonly dtype: TensorDtype;
+  readonly dims: readonly number[];
+  /** The file(s) it came from. */
+  readonly source: string;
+}
+
+export interface RequesterDraft {
+  readonly model: ModelDraft | null;
+  readonly inputs: readonly DraftInput[];
+  /** A file that could not be read as a tensor (bad .npy, ragged JSON, undecodable image). */
+  readonly inputError: string | null;
+  /** Everything that stops the job from being submitted now; [] when it can go. */
+  readonly problems: readonly string[];
+  /** Images waiting to become a tensor, and how. */
+  readonly imageCount: number;
+  readonly imagePreprocessing: ImagePreprocessing;
+  readonly busy: boolean;
+}
+
+export interface JobRate {
+  /** Verified items per second over the last few seconds; null until measurable. */
+  readonly itemsPerSec: number | null;
+  /** Time left at that rate; null when unknown, 0 when done. */
+  readonly etaMs: number | null;
+}
+
+export const initialDraft: RequesterDraft = {
+  model: null,
+  inputs: [],
+  inputError: null,
+  problems: [],
+  imageCount: 0,
+  imagePreprocessing: { width: 224, height: 224, layout: 'CHW', channels: 'RGB', normalisation: 'imagenet' },
+  busy: false,
+};

@@ -1,0 +1,249 @@
+import { describe, expect, it } from 'vitest';
+import { caps, countingBytes, f32, policy } from '../core/testing/fixtures.ts';
+import { PROTOCOL_VERSION } from '../protocol/messages.ts';
+import { parseFromCoordinator, parseToCoordinator } from '../protocol/parse.ts';
+import { CHUNK_FORMAT_VERSION, CHUNK_HEADER_BYTES, ChunkError, ChunkQueue, chunkCount, Reassembler, type PushResult, type ReassemblyLimits } from './chunker.ts';
+import { decodeFrame, encodeFrame } from './frameCodec.ts';
+
+const LIMITS: ReassemblyLimits = { maxMessageBytes: 1_000_000, maxPartialMessages: 4, maxBufferedBytes: 2_000_000 };
+
+function message(n: number, seed = 0): Uint8Array {
+  const b = new Uint8Array(n);
+  for (let i = 0; i < n; i++) b[i] = (i * 7 + seed) % 251;
+  return b;
+}
+
+function drain(q: ChunkQueue): Uint8Array<ArrayBuffer>[] {
+  const out: Uint8Array<ArrayBuffer>[] = [];
+  for (let c = q.next(); c; c = q.next()) out.push(c);
+  return out;
+}
+
+function messagesOf(results: readonly PushResult[]): Uint8Array[] {
+  return results.flatMap((r) => (r.kind === 'message' ? [r.bytes.slice()] : []));
+}
+
+/** A hand-made chunk, for what an honest ChunkQueue never sends. */
+function chunk(h: { id: number; index: number; count: number; total: number; version?: number; flags?: number }, payload: Uint8Array): Uint8Array {
+  const c = new Uint8Array(CHUNK_HEADER_BYTES + payload.byteLength);
+  const v = new DataView(c.buffer);
+  v.setUint8(0, h.version ?? CHUNK_FORMAT_VERSION);
+  v.setUint8(1, h.flags ?? 0);
+  v.setUint32(4, h.id, true);
+  v.setUint32(8, h.index, true);
+  v.setUint32(12, h.count, true);
+  v.setUint32(16, h.total, true);
+  c.set(payload, CHUNK_HEADER_BYTES);
+  return c;
+}
+
+const reason = (r: PushResult): string => (r.kind === 'dropped' ? r.reason : `(${r.kind})`);
+
+describe('ChunkQueue + Reassembler', () => {
+  it('round-trips messages of every awkward size', () => {
+    const chunkBytes = 64 + CHUNK_HEADER_BYTES; // 64 payload bytes per chunk
+    for (const n of [0, 1, 63, 64, 65, 128, 1000, 4096 + 3]) {
+      const q = new ChunkQueue(chunkBytes);
+      const m = message(n, n);
+      q.enqueue(m);
+      const chunks = drain(q);
+      expect(chunks).toHaveLength(chunkCount(n, chunkBytes));
+      for (const c of chunks) expect(c.byteLength).toBeLessThanOrEqual(chunkBytes);
+      const r = new Reassembler(LIMITS);
+      const out = messagesOf(chunks.map((c) => r.push(c.buffer)));
+      expect(out).toEqual([m]);
+      expect(r.bufferedBytes).toBe(0);
+      expect(r.partialMessages).toBe(0);
+    }
+  });
+
+  it('interleaves a few messages so a small one overtakes a big one', () => {
+    const q = new ChunkQueue(16 + CHUNK_HEADER_BYTES, 2);
+    const big = message(16 * 10, 1);
+    const small = message(5, 2);
+    q.enqueue(big);
+    q.enqueue(small);
+    const r = new Reassembler(LIMITS);
+    const results = drain(q).map((c) => r.push(c));
+    const order = results.flatMap((x, i) => (x.kind === 'message' ? [i] : []));
+    expect(order).toEqual([1, 10]); // the small message is complete after 2 chunks, the big one last
+    expect(messagesOf(results)).toEqual([small, big]);
+  });
+
+  it('never interleaves more messages than its window, and counts pending bytes', () => {
+    const q = new ChunkQueue(10 + CHUNK_HEADER_BYTES, 3);
+    for (let i = 0; i < 6; i++) q.enqueue(message(50, i));
+    expect(q.pendingBytes).toBe(300);
+    expect(q.pendingMessages).toBe(6);
+    const ids = new Set<number>();
+    let maxOpen = 0;
+    const open = new Set<number>();
+    for (let c = q.next(); c; c = q.next()) {
+      const v = new DataView(c.buffer);
+      const id = v.getUint32(4, true);
+      const index = v.getUint32(8, true);
+      const count = v.getUint32(12, true);
+      ids.add(id);
+      open.add(id);
+      maxOpen = Math.max(maxOpen, open.size);
+      if (index === count - 1) open.delete(id);
+    }
+    expect(ids.size).toBe(6);
+    expect(maxOpen).toBe(3);
+    expect(q.pendingBytes).toBe(0);
+  });
+
+  it('accepts chunks as ArrayBuffers or as views at an offset', () => {
+    const q = new ChunkQueue(32 + CHUNK_HEADER_BYTES);
+    const m = message(100);
+    q.enqueue(m);
+    const r = new Reassembler(LIMITS);
+    const results = drain(q).map((c) => {
+      const padded = new Uint8Array(c.byteLength + 8);
+      padded.set(c, 5);
+      return r.push(padded.subarray(5, 5 + c.byteLength));
+    });
+    expect(messagesOf(results)).toEqual([m]);
+  });
+
+  it('refuses bad settings', () => {
+    expect(() => new ChunkQueue(CHUNK_HEADER_BYTES)).toThrow(ChunkError);
+    expect(() => new ChunkQueue(100, 0)).toThrow(ChunkError);
+  });
+});
+
+describe('Reassembler refuses what an honest sender never sends', () => {
+  const p = (n: number): Uint8Array => message(n);
+
+  it('drops chunks shorter than a header, of another version, or with unknown flags', () => {
+    const r = new Reassembler(LIMITS);
+    expect(reason(r.push(new Uint8Array(5)))).toMatch(/shorter than its 20-byte header/);
+    expect(reason(r.push(chunk({ id: 1, index: 0, count: 1, total: 1, version: 9 }, p(1))))).toMatch(/format v9.*reload/);
+    expect(reason(r.push(chunk({ id: 1, index: 0, count: 1, total: 1, flags: 1 }, p(1))))).toMatch(/flags/);
+  });
+
+  it('drops out-of-order chunks and the message they belong to', () => {
+    const r = new Reassembler(LIMITS);
+    expect(r.push(chunk({ id: 3, index: 0, count: 3, total: 30 }, p(10))).kind).toBe('partial');
+    expect(reason(r.push(chunk({ id: 3, index: 2, count: 3, total: 30 }, p(10))))).toMatch(/out-of-order chunk 2 of message 3 \(expected chunk 1\)/);
+    expect(r.partialMessages).toBe(0);
+    expect(r.bufferedBytes).toBe(0);
+    // The rest of a dropped message is discarded without another reason.
+    expect(r.push(chunk({ id: 3, index: 1, count: 3, total: 30 }, p(10))).kind).toBe('discarded');
+  });
+
+  it('drops duplicate chunks', () => {
+    const r = new Reassembler(LIMITS);
+    r.push(chunk({ id: 4, index: 0, count: 3, total: 30 }, p(10)));
+    r.push(chunk({ id: 4, index: 1, count: 3, total: 30 }, p(10)));
+    expect(reason(r.push(chunk({ id: 4, index: 1, count: 3, total: 30 }, p(10))))).toMatch(/duplicate chunk 1/);
+    r.push(chunk({ id: 5, index: 0, count: 2, total: 20 }, p(10)));
+    expect(reason(r.push(chunk({ id: 5, index: 0, count: 2, total: 20 }, p(10))))).toMatch(/duplicate first chunk/);
+  });
+
+  it('drops a chunk of a message whose first chunk never came', () => {
+    const r = new Reassembler(LIMITS);
+    expect(reason(r.push(chunk({ id: 8, index: 1, count: 2, total: 20 }, p(10))))).toMatch(/first chunk never came/);
+  });
+
+  it('drops headers that do not add up', () => {
+    const r = new Reassembler(LIMITS);
+    expect(reason(r.push(chunk({ id: 1, index: 0, count: 0, total: 0 }, p(0))))).toMatch(/chunk 0 of 0/);
+    expect(reason(r.push(chunk({ id: 2, index: 5, count: 5, total: 50 }, p(10))))).toMatch(/first chunk never came|chunk 5 of 5/);
+    expect(reason(r.push(chunk({ id: 3, index: 0, count: 10, total: 5 }, p(1))))).toMatch(/cannot carry/);
+    expect(reason(r.push(chunk({ id: 4, index: 0, count: 1, total: 10 }, p(9))))).toMatch(/has 9 bytes, its header says 10/);
+    expect(reason(r.push(chunk({ id: 5, index: 0, count: 2, total: 10 }, p(0))))).toMatch(/cannot carry/);
+    // A later chunk that changes the message's size, or carries too much.
+    r.push(chunk({ id: 6, index: 0, count: 2, total: 20 }, p(10)));
+    expect(reason(r.push(chunk({ id: 6, index: 1, count: 2, total: 30 }, p(10))))).toMatch(/disagrees/);
+    r.push(chunk({ id: 7, index: 0, count: 2, total: 20 }, p(10)));
+    expect(reason(r.push(chunk({ id: 7, index: 1, count: 2, total: 20 }, p(11))))).toMatch(/more than the 20 bytes/);
+    r.push(chunk({ id: 9, index: 0, count: 2, total: 20 }, p(5)));
+    expect(reason(r.push(chunk({ id: 9, index: 1, count: 2, total: 20 }, p(5))))).toMatch(/ended with 10 of its 20 bytes/);
+    expect(r.bufferedBytes).toBe(0);
+    expect(r.partialMessages).toBe(0);
+  });
+
+  it('drops messages larger than the limit before buffering anything', () => {
+    const r = new Reassembler({ ...LIMITS, maxMessageBytes: 100 });
+    expect(reason(r.push(chunk({ id: 1, index: 0, count: 2, total: 101 }, p(60))))).toMatch(/101 bytes exceeds the limit of 100/);
+    expect(r.bufferedBytes).toBe(0);
+  });
+
+  it('bounds the messages in progress and the bytes they hold', () => {
+    const r = new Reassembler({ maxMessageBytes: 1000, maxPartialMessages: 2, maxBufferedBytes: 150 });
+    expect(r.push(chunk({ id: 1, index: 0, count: 10, total: 1000 }, p(100))).kind).toBe('partial');
+    expect(r.push(chunk({ id: 2, index: 0, count: 10, total: 1000 }, p(40))).kind).toBe('partial');
+    expect(reason(r.push(chunk({ id: 3, index: 0, count: 10, total: 1000 }, p(1))))).toMatch(/more than 2 messages in progress/);
+    expect(reason(r.push(chunk({ id: 1, index: 1, count: 10, total: 1000 }, p(20))))).toMatch(/more than 150 bytes of unfinished messages/);
+    // Message 1 was dropped and its bytes released; message 2 goes on and single-chunk messages still pass.
+    expect(r.bufferedBytes).toBe(40);
+    expect(r.push(chunk({ id: 4, index: 0, count: 1, total: 3 }, p(3))).kind).toBe('message');
+    r.clear();
+    expect(r.bufferedBytes).toBe(0);
+    expect(r.partialMessages).toBe(0);
+  });
+
+  it('survives garbage: random chunks never throw and never leave bytes over the limits', () => {
+    let seed = 12345;
+    const rand = (): number => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+    const limits = { maxMessageBytes: 4096, maxPartialMessages: 3, maxBufferedBytes: 8192 };
+    const r = new Reassembler(limits);
+    for (let i = 0; i < 5000; i++) {
+      const count = 1 + Math.floor(rand() * 4);
+      const c = chunk({ id: Math.floor(rand() * 6), index: Math.floor(rand() * 5), count, total: Math.floor(rand() * 300) }, p(Math.floor(rand() * 120)));
+      if (rand() < 0.1) c[Math.floor(rand() * 20)] = Math.floor(rand() * 256);
+      const res = r.push(c);
+      if (res.kind === 'message') expect(res.bytes.byteLength).toBeLessThanOrEqual(limits.maxMessageBytes);
+      expect(r.bufferedBytes).toBeLessThanOrEqual(limits.maxBufferedBytes);
+      expect(r.partialMessages).toBeLessThanOrEqual(limits.maxPartialMessages);
+    }
+  });
+});
+
+describe('protocol frames over codec + chunks', () => {
+  it('arrive intact and pass the protocol parsers', () => {
+    const V = PROTOCOL_VERSION;
+    const inputs = [f32('pixels', [2, 3], [0, 0.25, 0.5, 0.75, 1, -1])];
+    const toCoordinator = [
+      { v: V, t: 'hello', role: 'volunteer', caps: caps('wasm'), label: 'tab' },
+      { v: V, t: 'result', leaseId: 'l1', outputs: inputs, backend: 'wasm', inferMs: 1.5 },
+      {
+        v: V,
+        t: 'submit-job',
+        ref: 'r1',
+        spec: { name: 'mnist', model: countingBytes(200_000), inputs, shardSize: 1, policy: policy(1, 1, 4), requesterKey: '' },
+      },
+    ];
+    const lease = {
+      v: V,
+      t: 'lease',
+      leaseId: 'l1',
+      jobId: 'jabc',
+      shardId: 'jabc/0',
+      modelHash: 'c'.repeat(64),
+      modelBytes: 200_000,
+      inputs,
+      outputNames: ['logits'],
+      deadlineInMs: 60_000,
+    };
+    const q = new ChunkQueue(4096);
+    for (const f of [...toCoordinator, lease]) q.enqueue(encodeFrame(f));
+    const r = new Reassembler(LIMITS);
+    const frames = messagesOf(drain(q).map((c) => r.push(c))).map(decodeFrame);
+    // Interleaving lets the small frames finish before the big submit-job: find them by type.
+    const byType = new Map(frames.map((f) => [(f as { t: string }).t, f]));
+    expect([...byType.keys()].sort()).toEqual(['hello', 'lease', 'result', 'submit-job']);
+    for (const t of ['hello', 'result', 'submit-job']) {
+      const parsed = parseToCoordinator(byType.get(t));
+      expect(parsed.ok, parsed.ok ? '' : parsed.error.reason).toBe(true);
+    }
+    const parsedLease = parseFromCoordinator(byType.get('lease'));
+    expect(parsedLease.ok).toBe(true);
+    if (parsedLease.ok && parsedLease.msg.t === 'lease') {
+      expect([...new Float32Array(parsedLease.msg.inputs[0]!.data)]).toEqual([0, 0.25, 0.5, 0.75, 1, -1]);
+    }
+    const submit = parseToCoordinator(byType.get('submit-job'));
+    if (submit.ok && submit.msg.t === 'submit-job') expect(new Uint8Array(submit.msg.spec.model)).toEqual(new Uint8Array(countingBytes(200_000)));
+  });
+});

@@ -1,0 +1,261 @@
+/**
+ * Framing for message transports whose messages are small (a DataChannel message should stay at
+ * or under 64-256 KiB): the sender cuts every encoded frame into chunks with a small header, the
+ * receiver puts them back together. Pure: no DOM, no timers; the transport does the I/O and the
+ * backpressure.
+ *
+ * Chunk layout (little-endian), CHUNK_HEADER_BYTES = 20:
+ *   0  u8   format version (CHUNK_FORMAT_VERSION)
+ *   1  u8   flags (0)
+ *   2  u16  reserved (0)
+ *   4  u32  message id (per connection and direction; wraps)
+ *   8  u32  chunk index, 0-based
+ *   12 u32  chunk count
+ *   16 u32  message length in bytes
+ *   20 ...  payload
+ *
+ * The sender interleaves up to `interleave` messages chunk by chunk, so a small frame (a pong, a
+ * lease) never waits behind a 50 MB one. The receiver trusts nothing: on a reliable, ordered
+ * channel an honest sender's chunks of one message arrive in order, so anything else — an
+ * unknown version, an out-of-order or duplicate chunk, a length that does not add up, more
+ * messages in progress or more bytes buffered than its limits allow — drops that message with a
+ * reason, and its remaining chunks are discarded quietly.
+ */
+
+export const CHUNK_HEADER_BYTES = 20;
+export const CHUNK_FORMAT_VERSION = 1;
+/** Default size of one chunk on the wire, header included. */
+export const DEFAULT_CHUNK_BYTES = 64 * 1024;
+/** Messages a sender interleaves at most; receivers must accept at least this many in progress. */
+export const DEFAULT_INTERLEAVE = 4;
+
+export interface ReassemblyLimits {
+  /** Largest message accepted. */
+  readonly maxMessageBytes: number;
+  /** Messages in progress at once. */
+  readonly maxPartialMessages: number;
+  /** Payload bytes held for all messages in progress together. */
+  readonly maxBufferedBytes: number;
+}
+
+export class ChunkError extends Error {
+  override readonly name = 'ChunkError';
+}
+
+interface Outgoing {
+  readonly id: number;
+  readonly bytes: Uint8Array;
+  readonly count: number;
+  next: number;
+}
+
+/** Chunks in a message of `messageBytes` with `chunkBytes` per chunk (header included). */
+export function chunkCount(messageBytes: number, chunkBytes: number): number {
+  return Math.max(1, Math.ceil(messageBytes / (chunkBytes - CHUNK_HEADER_BYTES)));
+}
+
+/** The sender's side: a queue of messages that yields chunks, interleaving a few messages. */
+export class ChunkQueue {
+  private readonly queue: Outgoing[] = [];
+  private cursor = 0;
+  private nextId = 0;
+  private queuedBytes = 0;
+  private readonly payloadBytes: number;
+
+  constructor(
+    readonly chunkBytes: number = DEFAULT_CHUNK_BYTES,
+    readonly interleave: number = DEFAULT_INTERLEAVE,
+  ) {
+    if (!Number.isInteger(chunkBytes) || chunkBytes <= CHUNK_HEADER_BYTES) {
+      throw new ChunkError(`chunkBytes must be an integer above ${CHUNK_HEADER_BYTES}, got ${chunkBytes}`);
+    }
+    if (!Number.isInteger(interleave) || interleave < 1) throw new ChunkError(`interleave must be a positive integer, got ${interleave}`);
+    this.payloadBytes = chunkBytes - CHUNK_HEADER_BYTES;
+  }
+
+  /** Queues one message; its bytes must not change until its last chunk has been taken. */
+  enqueue(message: Uint8Array): number {
+    if (message.byteLength > 0xffffffff) throw new ChunkError(`message of ${message.byteLength} bytes is too long to frame`);
+    const id = this.nextId;
+    this.nextId = (this.nextId + 1) >>> 0;
+    this.queue.push({ id, bytes: message, count: chunkCount(message.byteLength, this.chunkBytes), next: 0 });
+    this.queuedBytes += message.byteLength;
+    return id;
+  }
+
+  /** Payload bytes not yet taken as chunks. */
+  get pendingBytes(): number {
+    return this.queuedBytes;
+  }
+
+  get pendingMessages(): number {
+    return this.queue.length;
+  }
+
+  /** The next chunk to send (a fresh buffer), or null when nothing is queued. */
+  next(): Uint8Array<ArrayBuffer> | null {
+    if (this.queue.length === 0) return null;
+    const width = Math.min(this.interleave, this.queue.length);
+    if (this.cursor >= width) this.cursor = 0;
+    const m = this.queue[this.cursor] as Outgoing;
+    const start = m.next * this.payloadBytes;
+    const end = Math.min(start + this.payloadBytes, m.bytes.byteLength);
+    const chunk = new Uint8Array(CHUNK_HEADER_BYTES + (end - start));
+    const view = new DataView(chunk.buffer);
+    view.setUint8(0, CHUNK_FORMAT_VERSION);
+    view.setUint32(4, m.id, true);
+    view.setUint32(8, m.next, true);
+    view.setUint32(12, m.count, true);
+    view.setUint32(16, m.bytes.byteLength, true);
+    chunk.set(m.bytes.subarray(start, end), CHUNK_HEADER_BYTES);
+    this.queuedBytes -= end - start;
+    m.next++;
+    if (m.next === m.count) this.queue.splice(this.cursor, 1); // the cursor now points at the next message
+    else this.cursor++;
+    return chunk;
+  }
+
+  clear(): void {
+    this.queue.length = 0;
+    this.queuedBytes = 0;
+    this.cursor = 0;
+  }
+}
+
+export type PushResult =
+  /** A whole message: the payload bytes (a view; copy before keeping past the next push). */
+  | { readonly kind: 'message'; readonly bytes: Uint8Array }
+  /** Taken in; the message is not complete yet. */
+  | { readonly kind: 'partial' }
+  /** A later chunk of a message already dropped: discarded without another reason. */
+  | { readonly kind: 'discarded' }
+  /** The chunk (and its message, if one was in progress) was dropped. */
+  | { readonly kind: 'dropped'; readonly reason: string };
+
+interface Partial {
+  readonly count: number;
+  readonly total: number;
+  readonly parts: Uint8Array[];
+  received: number;
+}
+
+/** Message ids dropped recently, whose further chunks are discarded quietly. */
+const REMEMBERED_DROPS = 64;
+
+/** The receiver's side: puts chunks back together into messages, within limits. */
+export class Reassembler {
+  private readonly partials = new Map<number, Partial>();
+  private readonly dropped: number[] = [];
+  private buffered = 0;
+
+  constructor(readonly limits: ReassemblyLimits) {}
+
+  /** Payload bytes held for messages in progress. */
+  get bufferedBytes(): number {
+    return this.buffered;
+  }
+
+  get partialMessages(): number {
+    return this.partials.size;
+  }
+
+  push(raw: ArrayBuffer | ArrayBufferView): PushResult {
+    const chunk = raw instanceof ArrayBuffer ? new Uint8Array(raw) : new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength);
+    if (chunk.byteLength < CHUNK_HEADER_BYTES) {
+      return { kind: 'dropped', reason: `chunk of ${chunk.byteLength} bytes is shorter than its ${CHUNK_HEADER_BYTES}-byte header` };
+    }
+    const view = new DataView(chunk.buffer, chunk.byteOffset, CHUNK_HEADER_BYTES);
+    const version = view.getUint8(0);
+    if (version !== CHUNK_FORMAT_VERSION) {
+      return { kind: 'dropped', reason: `chunk format v${version}, this tab speaks v${CHUNK_FORMAT_VERSION}: reload both pages from the same server` };
+    }
+    if (view.getUint8(1) !== 0 || view.getUint16(2, true) !== 0) return { kind: 'dropped', reason: 'chunk has unknown flags set' };
+    const id = view.getUint32(4, true);
+    const index = view.getUint32(8, true);
+    const count = view.getUint32(12, true);
+    const total = view.getUint32(16, true);
+    const payload = chunk.subarray(CHUNK_HEADER_BYTES);
+
+    const partial = this.partials.get(id);
+    if (!partial && index > 0) {
+      if (this.dropped.includes(id)) return { kind: 'discarded' };
+      return this.drop(id, `chunk ${index} of message ${id}, whose first chunk never came`);
+    }
+    if (partial && index === 0) return this.drop(id, `duplicate first chunk of message ${id}`);
+
+    if (count === 0 || index >= count) return this.drop(id, `chunk ${index} of ${count} in message ${id}`);
+    if (total > this.limits.maxMessageBytes) {
+      return this.drop(id, `message ${id} of ${total} bytes exceeds the limit of ${this.limits.maxMessageBytes}`);
+    }
+    // Every chunk carries at least one byte (an empty message is one empty chunk).
+    if ((total === 0 && (count !== 1 || payload.byteLength !== 0)) || (total > 0 && (count > total || payload.byteLength === 0))) {
+      return this.drop(id, `message ${id}: ${count} chunks cannot carry ${total} bytes`);
+    }
+
+    if (!partial) {
+      if (count === 1) {
+        if (payload.byteLength !== total) return this.drop(id, `message ${id} has ${payload.byteLength} bytes, its header says ${total}`);
+        return { kind: 'message', bytes: payload };
+      }
+      if (this.partials.size >= this.limits.maxPartialMessages) {
+        return this.drop(id, `more than ${this.limits.maxPartialMessages} messages in progress at once`);
+      }
+      const fresh: Partial = { count, total, parts: [], received: 0 };
+      this.partials.set(id, fresh);
+      return this.append(id, fresh, payload);
+    }
+
+    if (count !== partial.count || total !== partial.total) {
+      return this.drop(id, `chunk ${index} of message ${id} disagrees with its first chunk about the message's size`);
+    }
+    const expected = partial.parts.length;
+    if (index !== expected) {
+      const what = index < expected ? 'duplicate' : 'out-of-order';
+      return this.drop(id, `${what} chunk ${index} of message ${id} (expected chunk ${expected})`);
+    }
+    return this.append(id, partial, payload);
+  }
+
+  /** Forgets every message in progress (e.g. when the connection closes). */
+  clear(): void {
+    this.partials.clear();
+    this.buffered = 0;
+  }
+
+  private append(id: number, partial: Partial, payload: Uint8Array): PushResult {
+    if (partial.received + payload.byteLength > partial.total) {
+      return this.drop(id, `message ${id} carries more than the ${partial.total} bytes its header says`);
+    }
+    if (this.buffered + payload.byteLength > this.limits.maxBufferedBytes) {
+      return this.drop(id, `more than ${this.limits.maxBufferedBytes} bytes of unfinished messages`);
+    }
+    partial.parts.push(payload);
+    partial.received += payload.byteLength;
+    this.buffered += payload.byteLength;
+    if (partial.parts.length < partial.count) return { kind: 'partial' };
+    this.forget(id, partial);
+    if (partial.received !== partial.total) {
+      return this.drop(id, `message ${id} ended with ${partial.received} of its ${partial.total} bytes`);
+    }
+    const out = new Uint8Array(partial.total);
+    let offset = 0;
+    for (const p of partial.parts) {
+      out.set(p, offset);
+      offset += p.byteLength;
+    }
+    return { kind: 'message', bytes: out };
+  }
+
+  private forget(id: number, partial: Partial): void {
+    this.partials.delete(id);
+    this.buffered -= partial.received;
+  }
+
+  private drop(id: number, reason: string): PushResult {
+    const partial = this.partials.get(id);
+    if (partial) this.forget(id, partial);
+    this.dropped.push(id);
+    if (this.dropped.length > REMEMBERED_DROPS) this.dropped.shift();
+    return { kind: 'dropped', reason };
+  }
+}

@@ -46,6 +46,8 @@ interface Row {
   readonly viewport: string;
   /** Animation frames per second the page got (requestAnimationFrame count over the window). */
   readonly fps: number;
+  /** Frames in the best whole second of the window: what the map manages when the CPU is free. */
+  readonly fpsBestSecond: number;
   /** The frame rate the slowest 5% of frames would give (1000 / 95th-percentile frame interval). */
   readonly fpsP5: number;
   /** Frames that took over 50 ms (janky) in the window. */
@@ -84,10 +86,16 @@ async function measure(page: Page, ms: number): Promise<Omit<Row, 'peers' | 'vie
   const sorted = [...intervals].sort((a, b) => a - b);
   const p95 = sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.95))] ?? 0;
   const span = (frames[frames.length - 1]! - frames[0]!) / 1000;
+  const perSecond = new Map<number, number>();
+  for (const t of frames.slice(1)) {
+    const second = Math.floor((t - frames[0]!) / 1000);
+    if (second < Math.floor(span)) perSecond.set(second, (perSecond.get(second) ?? 0) + 1);
+  }
   const ds = await page.locator('[data-testid=map-canvas]').evaluate((c: HTMLElement) => ({ ...c.dataset }));
   const num = (s: string | undefined): number | null => (s === undefined ? null : Number(s));
   return {
     fps: span > 0 ? Math.round((intervals.length / span) * 10) / 10 : 0,
+    fpsBestSecond: Math.max(0, ...perSecond.values()),
     fpsP5: p95 > 0 ? Math.round((1000 / p95) * 10) / 10 : 0,
     longFrames: intervals.filter((d) => d > 50).length,
     sceneMeanMs: num(ds['frameMs']),
@@ -156,8 +164,8 @@ async function main(): Promise<void> {
   console.log('');
   console.log(
     table(
-      ['peers', 'viewport', 'fps', 'fps, slowest 5%', 'frames > 50 ms', 'scene ms/frame (mean)', 'scene ms (worst)', 'nodes'],
-      rows.map((r) => [String(r.peers), r.viewport, f(r.fps), f(r.fpsP5), String(r.longFrames), f(r.sceneMeanMs, 2), f(r.sceneMaxMs, 1), f(r.nodes, 0)]),
+      ['peers', 'viewport', 'fps', 'fps, best second', 'fps, slowest 5%', 'frames > 50 ms', 'scene ms/frame (mean)', 'scene ms (worst)', 'nodes'],
+      rows.map((r) => [String(r.peers), r.viewport, f(r.fps), String(r.fpsBestSecond), f(r.fpsP5), String(r.longFrames), f(r.sceneMeanMs, 2), f(r.sceneMaxMs, 1), f(r.nodes, 0)]),
     ),
   );
   const busy = Math.max(result.machine.loadBefore, result.machine.loadAfter);

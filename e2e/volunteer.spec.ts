@@ -89,13 +89,14 @@ test('pause hands the shard in hand back and stops new leases within a second; r
   test.setTimeout(90_000);
   const coord = await openCoordinator(openRoles);
   // The pausing volunteer holds each shard 1.5 s (test builds only), so a pause always finds one in hand.
-  // Two more volunteers, so every shard can still get two different replicas while it is paused.
-  const [slow, other, third] = await openRoles(['volunteer?autostart=1&slowMs=1500', 'volunteer?autostart=1', 'volunteer?autostart=1']);
+  // Two more volunteers, so every shard can still get two different replicas while it is paused
+  // (slowed down too, so work is left when it resumes).
+  const [slow, other, third] = await openRoles(['volunteer?autostart=1&slowMs=1500', 'volunteer?autostart=1&slowMs=400', 'volunteer?autostart=1&slowMs=400']);
   const slowId = await peerIdOf(slow!.page);
   await peerIdOf(other!.page);
   await peerIdOf(third!.page);
   const [req] = await openRoles(['requester']);
-  await submitJob(coord, req!.page, 2000, 50);
+  const jobId = await submitJob(coord, req!.page, 2000, 40);
 
   // Wait until the slow volunteer has delivered one result and holds the next shard.
   await expect.poll(async () => Number(await slow!.page.getByTestId('results-delivered').textContent()), { timeout: 30_000 }).toBeGreaterThan(0);
@@ -106,7 +107,7 @@ test('pause hands the shard in hand back and stops new leases within a second; r
   const clickedAt = Date.now();
   await slow!.page.getByTestId('pause-toggle').click();
   await expect(activity(slow!.page)).toHaveAttribute('data-phase', 'paused');
-  await expect(activity(slow!.page)).toHaveText('paused: paused by you');
+  await expect(activity(slow!.page)).toHaveText('Paused: you paused it');
   // The coordinator knows within a second: paused, no lease.
   await expect.poll(async () => {
     const p = await peerOf(coord.page, slowId);
@@ -131,6 +132,7 @@ test('pause hands the shard in hand back and stops new leases within a second; r
   expect(await othersDelivered()).toBeGreaterThan(othersBefore);
 
   // Resume: it asks again and delivers again.
+  expect((await state(coord.page)).coordinator.jobs.find((j) => j.jobId === jobId)?.done).toBe(false);
   await slow!.page.getByTestId('pause-toggle').click();
   await expect.poll(async () => (await peerOf(coord.page, slowId))?.paused, { timeout: 2_000 }).toBe(false);
   await expect.poll(async () => Number(await slow!.page.getByTestId('results-delivered').textContent()), { timeout: 20_000 }).toBeGreaterThan(delivered);
@@ -145,7 +147,7 @@ test('a hidden tab pauses when that setting is on, and not when it is off; the s
   await expect(page.getByTestId('pause-when-hidden')).toBeChecked();
 
   await setHidden(page, true);
-  await expect(activity(page)).toHaveText('paused: the tab is hidden');
+  await expect(activity(page)).toHaveText('Paused: the tab is hidden');
   await expect.poll(async () => (await peerOf(coord.page, id))?.paused, { timeout: 2_000 }).toBe(true);
   await setHidden(page, false);
   await expect(activity(page)).toHaveAttribute('data-paused', 'false');
@@ -186,7 +188,7 @@ test('on battery the volunteer pauses (when set to), and plugging in resumes it 
       b.dispatchEvent(new Event('chargingchange'));
     }, charging);
   await unplug(false);
-  await expect(activity(page)).toHaveText('paused: the device is on battery');
+  await expect(activity(page)).toHaveText('Paused: the device is on battery');
   await expect.poll(async () => (await peerOf(coord.page, id))?.paused, { timeout: 2_000 }).toBe(true);
   await unplug(true);
   await expect(activity(page)).toHaveAttribute('data-paused', 'false');
@@ -257,6 +259,50 @@ test.describe('honest backends', () => {
       const lt = (await state(page)).volunteer.controls.longTasks;
       console.log(`long tasks on the ${name} volunteer page: ${lt.count} (longest ${lt.longestMs.toFixed(0)} ms); ${lt.busyCount} while the worker was busy for ${lt.busyMs.toFixed(0)} ms (longest ${lt.busyLongestMs.toFixed(0)} ms)`);
     }
+    await gpuContext.close();
+  });
+
+  test('a WebGPU device lost mid-job: the volunteer moves to WASM, says so, tells the coordinator, and its results say wasm @volunteer', async ({ openRoles }) => {
+    test.setTimeout(120_000);
+    const coord = await openCoordinator(openRoles);
+    gpuBrowser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: [...CHROMIUM_ARGS, '--enable-unsafe-webgpu'] });
+    const gpuContext = await gpuBrowser.newContext({ baseURL: E2E_BASE_URL, permissions: [...CONTEXT_PERMISSIONS] });
+    const gpu = await gpuContext.newPage();
+    // Each shard held 700 ms, so the job is still running when the device goes.
+    await gpu.goto('/#/volunteer?autostart=1&slowMs=700');
+    const [wasmVol] = await openRoles(['volunteer?autostart=1']);
+    await expect(gpu.getByTestId('backend')).toHaveText('webgpu', { timeout: 60_000 });
+    const gpuId = await peerIdOf(gpu);
+    await peerIdOf(wasmVol!.page);
+    const [req] = await openRoles(['requester']);
+    const jobId = await submitJob(coord, req!.page, 400, 50);
+    await expect.poll(async () => Number(await gpu.getByTestId('results-delivered').textContent()), { timeout: 60_000 }).toBeGreaterThan(0);
+
+    // Lose the device from inside the inference worker: the next command encoder destroys it.
+    const worker = gpu.workers().find((w) => w.url().includes('inference'));
+    expect(worker, gpu.workers().map((w) => w.url()).join(', ')).toBeDefined();
+    await worker!.evaluate(() => {
+      const proto = (globalThis as unknown as { GPUDevice: { prototype: { createCommandEncoder(...a: unknown[]): unknown; destroy(): void } } }).GPUDevice.prototype;
+      const original = proto.createCommandEncoder;
+      proto.createCommandEncoder = function (this: { destroy(): void }, ...a: unknown[]) {
+        this.destroy();
+        return original.apply(this, a);
+      };
+    });
+    await expect(gpu.getByTestId('backend')).toHaveText('wasm', { timeout: 60_000 });
+    await expect(gpu.getByTestId('backend-reason')).toContainText(/lost|WebGPU/);
+    // [W-13] The coordinator was told: its peer list (and the map) show WASM now.
+    await expect.poll(async () => (await peerOf(coord.page, gpuId))?.backend, { timeout: 5_000 }).toBe('wasm');
+
+    await expect(req!.page.locator(`[data-testid=results-${jobId}]`)).toBeVisible({ timeout: 90_000 });
+    const results = (await state(req!.page)).requester.results[jobId]!;
+    expect(results.verifiedItems).toBe(400);
+    const gpuBackends = results.provenance.map((p) => p.backends[p.volunteers.indexOf(gpuId)]);
+    console.log(`device-loss volunteer's backends per shard: ${gpuBackends.join(', ')}`);
+    expect(gpuBackends).toContain('wasm'); // results after the loss say wasm
+    // Once on WASM it never claims WebGPU again: no webgpu after the first wasm.
+    const firstWasm = gpuBackends.indexOf('wasm');
+    expect(gpuBackends.slice(firstWasm).every((b) => b === 'wasm' || b === undefined)).toBe(true);
     await gpuContext.close();
   });
 });

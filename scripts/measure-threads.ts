@@ -89,6 +89,7 @@ async function main(): Promise<void> {
   });
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'quorum-threads-'));
   const samples = new Map<string, number[]>();
+  const loadBefore = os.loadavg()[0] ?? 0;
   try {
     await waitForHealth(`${base}/healthz`, server, 30_000);
     const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: [...CHROMIUM_ARGS], env: { ...process.env, TMPDIR: tmp } });
@@ -125,7 +126,10 @@ async function main(): Promise<void> {
       rows.push({ threads, batch, runs: xs.length, medianMs: med, minMs: Math.min(...xs), perItemUs: (med * 1000) / batch });
     }
   }
+  const loadAfter = os.loadavg()[0] ?? 0;
   console.log(`\nMNIST MLP (784→64→10) on WASM in the volunteer's inference Worker, ${os.cpus().length} logical cores (${os.cpus()[0]?.model ?? '?'})`);
+  // Other work on the machine decides whether a second thread finds a free core: say how busy it was.
+  console.log(`load average (1 min) before ${loadBefore.toFixed(2)}, after ${loadAfter.toFixed(2)}`);
   console.log('threads  batch   runs   median ms   min ms   µs/item   speed-up');
   for (const r of rows) {
     const one = rows.find((x) => x.batch === r.batch && x.threads === 1);
@@ -134,7 +138,7 @@ async function main(): Promise<void> {
       `${String(r.threads).padStart(7)}  ${String(r.batch).padStart(5)}  ${String(r.runs).padStart(5)}  ${r.medianMs.toFixed(2).padStart(10)}  ${r.minMs.toFixed(2).padStart(7)}  ${r.perItemUs.toFixed(1).padStart(8)}  ${speedup.toFixed(2).padStart(8)}×`,
     );
   }
-  const result = { generatedAt: new Date().toISOString(), cores: os.cpus().length, rows };
+  const result = { generatedAt: new Date().toISOString(), cores: os.cpus().length, loadAverage: { before: loadBefore, after: loadAfter }, rows };
   if (OUT) fs.writeFileSync(OUT, JSON.stringify(result, null, 2) + '\n');
   console.log(JSON.stringify(result));
 }

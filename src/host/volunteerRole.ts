@@ -12,7 +12,7 @@ import type { InferenceEngine } from '../runtime/engine.ts';
 import { lyingEngine } from '../runtime/lyingEngine.ts';
 import { slowEngine } from '../runtime/slowEngine.ts';
 import { createWorkerEngine } from '../runtime/workerEngine.ts';
-import { patch } from '../stores/store.ts';
+import { patch, useQuorumStore } from '../stores/store.ts';
 import { peerjsEndpointFactory } from '../transport/peerjsTransport.ts';
 import { loadSignalingConfig } from './signalingConfig.ts';
 import { VolunteerHost } from './volunteerHost.ts';
@@ -62,7 +62,9 @@ export function prepareVolunteer(networkId: string, backend: 'auto' | Backend, t
 }
 
 export async function startVolunteer(networkId: string, backend: 'auto' | Backend, test: VolunteerTestOptions = {}): Promise<void> {
-  patch('volunteer', { state: 'starting', networkId });
+  // Feedback at once (the host says 'starting' itself once it exists); a second call changes nothing.
+  const now = useQuorumStore.getState().volunteer.state;
+  if (now === 'off') patch('volunteer', { state: 'starting', networkId, error: null });
   try {
     await (await prepareVolunteer(networkId, backend, test)).start();
   } catch (e) {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { caps, countingBytes, f32, policy } from '../core/testing/fixtures.ts';
 import { PROTOCOL_VERSION } from '../protocol/messages.ts';
 import { parseFromCoordinator, parseToCoordinator } from '../protocol/parse.ts';
-import { CHUNK_FORMAT_VERSION, CHUNK_HEADER_BYTES, ChunkError, ChunkQueue, chunkCount, Reassembler, type PushResult, type ReassemblyLimits } from './chunker.ts';
+import { ByteBudget, CHUNK_FORMAT_VERSION, CHUNK_HEADER_BYTES, ChunkError, ChunkQueue, chunkCount, Reassembler, type PushResult, type ReassemblyLimits } from './chunker.ts';
 import { decodeFrame, encodeFrame } from './frameCodec.ts';
 
 const LIMITS: ReassemblyLimits = { maxMessageBytes: 1_000_000, maxPartialMessages: 4, maxBufferedBytes: 2_000_000 };
@@ -182,6 +182,25 @@ describe('Reassembler refuses what an honest sender never sends', () => {
     r.clear();
     expect(r.bufferedBytes).toBe(0);
     expect(r.partialMessages).toBe(0);
+  });
+
+  it('shares one byte budget across connections, so many peers cannot multiply the limit', () => {
+    const budget = new ByteBudget(100);
+    const a = new Reassembler(LIMITS, budget);
+    const b = new Reassembler(LIMITS, budget);
+    expect(a.push(chunk({ id: 1, index: 0, count: 3, total: 180 }, p(60))).kind).toBe('partial');
+    expect(reason(b.push(chunk({ id: 1, index: 0, count: 3, total: 180 }, p(60))))).toMatch(/on all connections together/);
+    expect(budget.usedBytes).toBe(60);
+    // A finished message, a dropped one and a cleared reassembler all give their bytes back.
+    expect(b.push(chunk({ id: 2, index: 0, count: 2, total: 40 }, p(20))).kind).toBe('partial');
+    expect(budget.usedBytes).toBe(80);
+    expect(b.push(chunk({ id: 2, index: 1, count: 2, total: 40 }, p(20))).kind).toBe('message');
+    expect(budget.usedBytes).toBe(60);
+    expect(b.push(chunk({ id: 3, index: 0, count: 3, total: 30 }, p(10))).kind).toBe('partial');
+    expect(reason(b.push(chunk({ id: 3, index: 0, count: 3, total: 30 }, p(10))))).toMatch(/duplicate/);
+    expect(budget.usedBytes).toBe(60);
+    a.clear();
+    expect(budget.usedBytes).toBe(0);
   });
 
   it('survives garbage: random chunks never throw and never leave bytes over the limits', () => {

@@ -38,6 +38,26 @@ export interface ReassemblyLimits {
   readonly maxBufferedBytes: number;
 }
 
+/**
+ * Bytes of unfinished messages that several Reassemblers (one per connection) may hold together,
+ * so that many hostile peers cannot multiply the per-connection limit.
+ */
+export class ByteBudget {
+  private used = 0;
+  constructor(readonly maxBytes: number) {}
+  get usedBytes(): number {
+    return this.used;
+  }
+  tryTake(n: number): boolean {
+    if (this.used + n > this.maxBytes) return false;
+    this.used += n;
+    return true;
+  }
+  give(n: number): void {
+    this.used = Math.max(0, this.used - n);
+  }
+}
+
 export class ChunkError extends Error {
   override readonly name = 'ChunkError';
 }
@@ -148,7 +168,11 @@ export class Reassembler {
   private readonly dropped: number[] = [];
   private buffered = 0;
 
-  constructor(readonly limits: ReassemblyLimits) {}
+  constructor(
+    readonly limits: ReassemblyLimits,
+    /** Shared with the other connections' reassemblers, if given. */
+    private readonly shared: ByteBudget | null = null,
+  ) {}
 
   /** Payload bytes held for messages in progress. */
   get bufferedBytes(): number {
@@ -219,6 +243,7 @@ export class Reassembler {
   /** Forgets every message in progress (e.g. when the connection closes). */
   clear(): void {
     this.partials.clear();
+    this.shared?.give(this.buffered);
     this.buffered = 0;
   }
 
@@ -228,6 +253,9 @@ export class Reassembler {
     }
     if (this.buffered + payload.byteLength > this.limits.maxBufferedBytes) {
       return this.drop(id, `more than ${this.limits.maxBufferedBytes} bytes of unfinished messages`);
+    }
+    if (this.shared && !this.shared.tryTake(payload.byteLength)) {
+      return this.drop(id, `more than ${this.shared.maxBytes} bytes of unfinished messages on all connections together`);
     }
     partial.parts.push(payload);
     partial.received += payload.byteLength;
@@ -249,6 +277,7 @@ export class Reassembler {
   private forget(id: number, partial: Partial): void {
     this.partials.delete(id);
     this.buffered -= partial.received;
+    this.shared?.give(partial.received);
   }
 
   private drop(id: number, reason: string): PushResult {

@@ -24,7 +24,10 @@ export class FrameCodecError extends Error {
   override readonly name = 'FrameCodecError';
 }
 
-const encoder = new Encoder({ ignoreUndefined: true, maxDepth: MAX_FRAME_DEPTH, initialBufferSize: 64 * 1024 });
+const ENCODER_OPTIONS = { ignoreUndefined: true, maxDepth: MAX_FRAME_DEPTH } as const;
+/** Frames with less binary than this share one encoder; bigger ones get their own, sized to fit. */
+const LARGE_FRAME_BYTES = 1024 * 1024;
+const encoder = new Encoder({ ...ENCODER_OPTIONS, initialBufferSize: 64 * 1024 });
 
 const decoder = new Decoder({
   maxStrLength: 1024 * 1024,
@@ -43,16 +46,25 @@ function isPlainObject(v: object): v is Record<string, unknown> {
   return proto === Object.prototype || proto === null;
 }
 
-/** A copy of `value` with every ArrayBuffer wrapped in a Uint8Array, which msgpack writes as `bin`. */
-function toEncodable(value: unknown, depth: number): unknown {
+/**
+ * A copy of `value` with every ArrayBuffer wrapped in a Uint8Array, which msgpack writes as `bin`
+ * (no bytes are copied here); adds up the binary bytes in `sizes`.
+ */
+function toEncodable(value: unknown, depth: number, sizes: { bin: number }): unknown {
   if (typeof value !== 'object' || value === null) return value;
   if (depth > MAX_FRAME_DEPTH) throw new FrameCodecError(`frame is nested deeper than ${MAX_FRAME_DEPTH} levels`);
-  if (value instanceof ArrayBuffer) return new Uint8Array(value);
-  if (ArrayBuffer.isView(value)) return new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
-  if (Array.isArray(value)) return value.map((v) => toEncodable(v, depth + 1));
+  if (value instanceof ArrayBuffer) {
+    sizes.bin += value.byteLength;
+    return new Uint8Array(value);
+  }
+  if (ArrayBuffer.isView(value)) {
+    sizes.bin += value.byteLength;
+    return new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
+  }
+  if (Array.isArray(value)) return value.map((v) => toEncodable(v, depth + 1, sizes));
   if (!isPlainObject(value)) throw new FrameCodecError(`cannot encode a ${value.constructor?.name ?? 'non-plain'} object`);
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(value)) out[k] = toEncodable(v, depth + 1);
+  for (const [k, v] of Object.entries(value)) out[k] = toEncodable(v, depth + 1, sizes);
   return out;
 }
 
@@ -63,7 +75,14 @@ function toEncodable(value: unknown, depth: number): unknown {
 export function encodeFrame(frame: unknown, maxFrameBytes: number = LIMITS.maxFrameBytes): Uint8Array {
   let bytes: Uint8Array;
   try {
-    bytes = encoder.encode(toEncodable(frame, 0));
+    const sizes = { bin: 0 };
+    const value = toEncodable(frame, 0, sizes);
+    // A big frame gets an encoder of its own, sized to fit: its binary is copied once, never
+    // regrown or sliced again, and no shared encoder keeps a buffer that big alive afterwards.
+    bytes =
+      sizes.bin < LARGE_FRAME_BYTES
+        ? encoder.encode(value)
+        : new Encoder({ ...ENCODER_OPTIONS, initialBufferSize: sizes.bin + 256 * 1024 }).encodeSharedRef(value);
   } catch (e) {
     if (e instanceof FrameCodecError) throw e;
     throw new FrameCodecError(`frame cannot be encoded: ${messageOf(e)}`);

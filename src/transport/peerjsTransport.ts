@@ -12,7 +12,7 @@
 import { Peer, type DataConnection, type PeerError } from 'peerjs';
 import { asPeerId, type PeerId } from '../protocol/ids.ts';
 import { LIMITS } from '../protocol/limits.ts';
-import { ChunkQueue, DEFAULT_CHUNK_BYTES, DEFAULT_INTERLEAVE, Reassembler, type ReassemblyLimits } from './chunker.ts';
+import { ByteBudget, ChunkQueue, DEFAULT_CHUNK_BYTES, DEFAULT_INTERLEAVE, Reassembler, type ReassemblyLimits } from './chunker.ts';
 import { decodeFrame, encodeFrame } from './frameCodec.ts';
 import { TransportError, type Endpoint, type EndpointFactory, type EndpointHandlers, type SignalingConfig } from './transport.ts';
 
@@ -29,6 +29,8 @@ export interface DataPlaneOptions {
   readonly lowWaterBytes: number;
   /** What one connection's receiver accepts. */
   readonly limits: ReassemblyLimits;
+  /** Bytes of unfinished messages all connections of one endpoint may hold together. */
+  readonly maxBufferedBytesAllPeers: number;
 }
 
 export const DEFAULT_DATA_PLANE: DataPlaneOptions = {
@@ -40,6 +42,7 @@ export const DEFAULT_DATA_PLANE: DataPlaneOptions = {
     maxPartialMessages: 2 * DEFAULT_INTERLEAVE,
     maxBufferedBytes: LIMITS.maxFrameBytes,
   },
+  maxBufferedBytesAllPeers: LIMITS.maxFrameBytes + 256 * 1024 * 1024,
 };
 
 export function peerjsEndpointFactory(signaling: SignalingConfig, dataPlane: Partial<DataPlaneOptions> = {}): EndpointFactory {
@@ -70,6 +73,7 @@ function createEndpoint(signaling: SignalingConfig, dataPlane: DataPlaneOptions,
   };
   const peer = id === null ? new Peer(options) : new Peer(id, options);
   const links = new Map<PeerId, Link>();
+  const budget = new ByteBudget(dataPlane.maxBufferedBytesAllPeers);
   let destroyed = false;
   let retries = 0;
 
@@ -130,11 +134,14 @@ function createEndpoint(signaling: SignalingConfig, dataPlane: DataPlaneOptions,
         conn,
         channel,
         outgoing: new ChunkQueue(dataPlane.chunkBytes, DEFAULT_INTERLEAVE),
-        incoming: new Reassembler(dataPlane.limits),
+        incoming: new Reassembler(dataPlane.limits, budget),
       };
       channel.addEventListener('bufferedamountlow', () => pump(link));
       links.set(remote, link);
-      if (previous && previous.conn !== conn) previous.conn.close();
+      if (previous && previous.conn !== conn) {
+        previous.incoming.clear();
+        previous.conn.close();
+      }
       handlers.open(remote);
     });
     conn.on('data', (raw) => {

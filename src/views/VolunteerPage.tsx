@@ -41,7 +41,7 @@ function activity(v: VolunteerView): string {
   if (!s) return 'starting the inference engine…';
   switch (s.phase) {
     case 'connecting':
-      return s.paused ? `paused (${s.pauseReason}); connecting to the coordinator` : 'connecting to the coordinator';
+      return s.paused ? `Paused: ${s.pauseReason} (connecting to the coordinator)` : 'connecting to the coordinator';
     case 'greeting':
     case 'asking':
       return 'asking the coordinator for a shard';
@@ -56,7 +56,7 @@ function activity(v: VolunteerView): string {
     case 'resting':
       return `resting between shards (CPU cap ${s.cpuCapPercent}%)`;
     case 'paused':
-      return `paused: ${s.pauseReason}`;
+      return `Paused: ${s.pauseReason}`;
     case 'refused':
       return `refused by the coordinator: ${s.refusal ?? ''}`;
   }
@@ -142,11 +142,14 @@ function Controls({ v }: { v: VolunteerView }) {
 export function VolunteerPage({ route }: { route: Route }) {
   const v = useQuorumStore((s) => s.volunteer);
   const autostart = route.params.get('autostart') === '1';
-  const start = (): void => void startVolunteer(route.networkId, backendPref(route), testOptions(route));
+  const { networkId } = route;
+  const backend = backendPref(route);
+  const { liar, slowMs } = testOptions(route);
+  const start = (): void => void startVolunteer(networkId, backend, { liar, slowMs });
   useEffect(() => {
-    if (autostart) void startVolunteer(route.networkId, backendPref(route), testOptions(route));
-    else void prepareVolunteer(route.networkId, backendPref(route), testOptions(route));
-  }, [autostart, route]);
+    if (autostart) void startVolunteer(networkId, backend, { liar, slowMs });
+    else prepareVolunteer(networkId, backend, { liar, slowMs }).catch(() => undefined); // the store shows the error
+  }, [autostart, networkId, backend, liar, slowMs]);
 
   const stats = v.stats;
   const c = v.controls;
@@ -209,7 +212,10 @@ export function VolunteerPage({ route }: { route: Route }) {
         <dt>Now</dt>
         <dd data-testid="phase">{stats?.phase ?? '—'}</dd>
         <dt>Current shard</dt>
-        <dd data-testid="current-shard">{stats?.currentShard ?? '—'}</dd>
+        <dd>
+          <span data-testid="current-shard">{stats?.currentShard ?? '—'}</span>
+          {stats?.currentModel ? <span className="muted"> — model sha256 {stats.currentModel.slice(0, 16)}…</span> : null}
+        </dd>
         <dt>Model download</dt>
         <dd data-testid="model-progress">
           {progress ? (

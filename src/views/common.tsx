@@ -53,7 +53,10 @@ export function PeersTable({ peers }: { peers: readonly PeerSummary[] }) {
             <td>
               <code>{p.peerId.slice(0, 12)}</code>
             </td>
-            <td>{p.role}</td>
+            <td>
+              {p.role}
+              {p.paused ? <span className="muted"> (paused)</span> : null}
+            </td>
             <td>{p.backend ?? '—'}</td>
             <td>{p.adapter ?? '—'}</td>
             <td>{p.shardsDone}</td>

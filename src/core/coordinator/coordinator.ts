@@ -535,7 +535,7 @@ export class CoordinatorCore {
   private pickShardOf(job: JobRecord, volunteer: PeerId): ShardState | null {
     const queue = this.queues.get(job.id);
     if (!queue) return null;
-    const skipped: ShardState[] = [];
+    let skipped: ShardState[] | null = null;
     let found: ShardState | null = null;
     for (let top = queue.peek(); top !== undefined; top = queue.peek()) {
       if (!wantsLease(top)) {
@@ -546,10 +546,11 @@ export class CoordinatorCore {
         found = top;
         break;
       }
+      skipped ??= [];
       if (skipped.length >= MAX_SKIPPED_SHARDS) break;
       skipped.push(queue.pop() as ShardState);
     }
-    for (const s of skipped) queue.push(s);
+    if (skipped) for (const s of skipped) queue.push(s);
     return found;
   }
 
@@ -903,8 +904,8 @@ export class CoordinatorCore {
     if (shard.status === 'verified' && shard.epoch === epoch && shard.accepted) {
       const policy = this.policyOf(job);
       const verdict = compareOutputs(shard.accepted.outputs, msg.outputs, policy.comparator, policy.outputComparators);
-      if (verdict.agree) this.reputation.canaryPassed(state.id, msg.backend);
-      else this.quarantine(state.id, `failed a canary (${shard.id}): ${verdict.reason}`, now);
+      if (verdict.agree) this.reputation.canaryPassed(state.id, msg.backend, shard.accepted.volunteers);
+      else this.caught(state.id, shard, `failed a canary (${shard.id}): ${verdict.reason}`, now);
     }
     this.emit(STATUS_CHANGED);
   }
@@ -918,9 +919,20 @@ export class CoordinatorCore {
     if (!shard.accepted) return;
     const policy = this.policyOf(job);
     const verdict = compareOutputs(shard.accepted.outputs, msg.outputs, policy.comparator, policy.outputComparators);
-    if (verdict.agree) this.reputation.valid(state.id, msg.backend);
-    else if (this.canaries.isEstablished(shard)) this.quarantine(state.id, `contradicted the established answer of ${shard.id}: ${verdict.reason}`, now);
+    if (verdict.agree) this.reputation.valid(state.id, msg.backend, shard.accepted.volunteers);
+    else if (this.canaries.isEstablished(shard)) this.caught(state.id, shard, `contradicted the established answer of ${shard.id}: ${verdict.reason}`, now);
     else this.reputation.invalid(state.id);
+  }
+
+  /**
+   * [X-1] [C-3] A volunteer contradicted an established answer: a strike against it, and the
+   * source is burnt. The volunteers the answer rested on become suspects: one side lied, and a
+   * canary of their own will tell which. Enough strikes quarantine.
+   */
+  private caught(peer: PeerId, shard: ShardState, reason: string, now: number): void {
+    for (const v of this.canaries.burn(shard)) if (v !== peer) this.reputation.suspect(v);
+    if (this.reputation.strike(peer)) this.quarantine(peer, reason, now);
+    else this.log('warn', `volunteer ${peer} struck: ${reason}`);
   }
 
   /**
@@ -929,8 +941,9 @@ export class CoordinatorCore {
    */
   private judgeDecision(shard: ShardState, agreeing: readonly Replica[], dissenting: readonly number[]): void {
     if (agreeing.length >= 2) {
-      for (const r of agreeing) this.reputation.valid(r.volunteer, r.backend);
-      this.canaries.add(shard, agreeing.map((r) => r.volunteer), this.rng);
+      const volunteers = agreeing.map((r) => r.volunteer);
+      for (const r of agreeing) this.reputation.valid(r.volunteer, r.backend, volunteers);
+      this.canaries.add(shard, volunteers, this.rng);
     } else {
       for (const r of agreeing) this.reputation.lone(r.volunteer);
       this.totals.loneAccepted++;

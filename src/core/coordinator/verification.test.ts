@@ -249,17 +249,26 @@ describe('canaries [C-1] [C-2] [C-3]', () => {
 });
 
 describe('quarantine and retroactive re-verification [X-1] [X-2] [X-3]', () => {
-  it('[X-1] [X-2] failing a canary quarantines: no work ever again, even after reconnecting with the same id', () => {
+  it('[X-1] [X-2] a second failed canary quarantines: no work ever again, even after reconnecting with the same id', () => {
     const rig = new Rig({ trustStreak: 100, establishAfter: 1, quarantineRetryMs: 60_000 });
-    rig.submit({ ...policy(2, 2, 4), canaryRate: 1 }, 8);
+    const jobId = rig.submit({ ...policy(2, 2, 4), canaryRate: 1 }, 8);
     const [a, b] = [rig.join('a'), rig.join('b')];
-    for (let i = 0; i < 2; i++) {
+    for (let i = 0; i < 3; i++) {
       rig.work(a);
       rig.work(b);
     }
     const liar = rig.join('liar');
-    const canary = rig.lease(liar);
-    expect(rig.result(liar, canary.leaseId, answer(canary, 123))).toBe('received'); // it learns nothing
+    const first = rig.lease(liar);
+    expect(rig.result(liar, first.leaseId, answer(first, 123))).toBe('received'); // it learns nothing
+    // One failure is a strike: the liar is a suspect, the source is burnt and its volunteers suspected.
+    expect(rig.core.reputation.isQuarantined(liar)).toBe(false);
+    expect(rig.core.reputation.get(liar)).toMatchObject({ strikes: 1, suspect: true });
+    expect(rig.core.reputation.isSuspect(a) && rig.core.reputation.isSuspect(b)).toBe(true);
+    expect(rig.fx.some((e) => e.kind === 'log' && /liar struck: failed a canary/.test(e.text))).toBe(true);
+    const second = rig.lease(liar);
+    expect(second.shardId).not.toBe(first.shardId);
+    expect(rig.shard(jobId, indexOf(second)).status).toBe('verified');
+    rig.result(liar, second.leaseId, answer(second, 123));
     expect(rig.core.reputation.isQuarantined(liar)).toBe(true);
     expect(rig.fx.some((e) => e.kind === 'log' && /liar quarantined: failed a canary/.test(e.text))).toBe(true);
     expect(rig.ask(liar)).toEqual({ noWork: 60_000 });
@@ -271,7 +280,7 @@ describe('quarantine and retroactive re-verification [X-1] [X-2] [X-3]', () => {
   });
 
   it('[X-3] every accepted shard a quarantined volunteer took part in is re-opened, re-persisted and verified again', () => {
-    const rig = new Rig({ trustStreak: 100, establishAfter: 1 }, 11);
+    const rig = new Rig({ trustStreak: 100, establishAfter: 1, strikesToQuarantine: 1 }, 11);
     const jobId = rig.submit({ ...policy(2, 2, 4), canaryRate: 0 }, 8);
     const [l1, l2] = [rig.join('l1'), rig.join('l2')];
     // Two colluders get shard 0 and agree on the same lie: it is accepted.
@@ -322,7 +331,7 @@ describe('quarantine and retroactive re-verification [X-1] [X-2] [X-3]', () => {
   });
 
   it('[X-3] an unverifiable shard a quarantined volunteer took part in gets another chance', () => {
-    const rig = new Rig({ trustStreak: 100, establishAfter: 1 });
+    const rig = new Rig({ trustStreak: 100, establishAfter: 1, strikesToQuarantine: 1 });
     const jobId = rig.submit({ ...policy(2, 2, 3), canaryRate: 1 }, 6);
     const [x, y, z] = [rig.join('x'), rig.join('y'), rig.join('z')];
     rig.work(x, 5);

@@ -67,7 +67,7 @@ describe('volunteer state [P-5] [L-7] [P-6] [P-7]', () => {
     const r = rig();
     const v = r.join('v1');
     const w = r.join('v2');
-    r.h(v, { v: V, t: 'volunteer-state', paused: true, reason: 'paused by you' });
+    r.h(v, { v: V, t: 'volunteer-state', paused: true, reason: 'you paused it' });
     const summaries = r.core.peerSummaries();
     expect(summaries.find((p) => p.peerId === v)?.paused).toBe(true);
     expect(summaries.find((p) => p.peerId === w)?.paused).toBe(false);
@@ -84,7 +84,7 @@ describe('volunteer state [P-5] [L-7] [P-6] [P-7]', () => {
     const lw = r.ask(w) as Out<'lease'>;
     expect(lv.shardId).toBe(lw.shardId);
     expect(r.ask(x).t).toBe('no-work'); // both replicas are out
-    r.h(v, { v: V, t: 'volunteer-state', paused: true, reason: 'paused by you' });
+    r.h(v, { v: V, t: 'volunteer-state', paused: true, reason: 'you paused it' });
     r.h(v, { v: V, t: 'lease-abandon', leaseId: lv.leaseId, reason: 'paused' });
     const lx = r.ask(x) as Out<'lease'>;
     expect(lx.t).toBe('lease');

@@ -15,8 +15,10 @@ export interface TrustConfig {
   /** [A-2] Consecutive valid results on one backend that make a volunteer trusted on it (BOINC uses 10). */
   readonly trustStreak: number;
   /**
-   * [C-1] Valid results each volunteer of an accepting class must add, with no invalid one, after
-   * the acceptance before the answer counts as established (usable as a canary).
+   * [C-1] Distinct partners each volunteer of an accepting class must have agreed with since the
+   * acceptance, with no invalid result, before the answer counts as established (usable as a
+   * canary). Distinct partners, not just results: a coalition of `establishAfter` or fewer can
+   * never establish its lies among itself, however long it has the network to itself.
    */
   readonly establishAfter: number;
   /** [A-5] Chance that a suspect's next lease is a canary (when one is available). */
@@ -27,6 +29,12 @@ export interface TrustConfig {
   readonly faultHalfLife: number;
   /** [X-2] `retryInMs` in the no-work answers a quarantined volunteer gets. */
   readonly quarantineRetryMs: number;
+  /**
+   * [X-1] Failed canaries (each from a different source) that quarantine. 2, not 1: an answer can
+   * be established and still wrong (a coalition that kept agreeing), and each failure burns its
+   * source, so an honest volunteer would have to meet two such rare sources.
+   */
+  readonly strikesToQuarantine: number;
 }
 
 export const DEFAULT_TRUST: TrustConfig = {
@@ -36,6 +44,7 @@ export const DEFAULT_TRUST: TrustConfig = {
   alertGain: 20,
   faultHalfLife: 200,
   quarantineRetryMs: 60_000,
+  strikesToQuarantine: 2,
 };
 
 export interface VolunteerReputation {
@@ -54,6 +63,14 @@ export interface VolunteerReputation {
    */
   debt: number;
   canariesPassed: number;
+  /** [X-1] Canaries failed (or established answers contradicted). */
+  strikes: number;
+  /**
+   * [C-1] Its most recent distinct partners in valid results (oldest first, at most
+   * `establishAfter`), and the `validated` count at which each last agreed with it.
+   */
+  readonly partners: PeerId[];
+  readonly partnerAt: number[];
   /** [A-5] Under suspicion: cross-checked and canaried more until it passes a canary. */
   suspect: boolean;
   /** [X-2] Caught lying: no more work, ever. */
@@ -95,6 +112,9 @@ export class ReputationBook {
         lone: 0,
         debt: 0,
         canariesPassed: 0,
+        strikes: 0,
+        partners: [],
+        partnerAt: [],
         suspect: false,
         quarantined: false,
         quarantineReason: '',
@@ -129,12 +149,41 @@ export class ReputationBook {
     return Math.min(1, r.streak[backend] / Math.max(1, this.config.trustStreak));
   }
 
-  /** [A-1] A valid result extends the streak on the backend that produced it. */
-  valid(id: PeerId, backend: Backend): void {
+  /**
+   * [A-1] A valid result extends the streak on the backend that produced it. `partners`: the
+   * other volunteers it agreed with (for a canary, those whose answer it matched) ([C-1]).
+   */
+  valid(id: PeerId, backend: Backend, partners: readonly PeerId[] = []): void {
     const r = this.ensure(id);
     r.streak[backend]++;
     r.validated++;
+    for (const p of partners) {
+      if (p === id) continue;
+      const at = r.partners.indexOf(p);
+      if (at >= 0) {
+        r.partners.splice(at, 1);
+        r.partnerAt.splice(at, 1);
+      }
+      r.partners.push(p);
+      r.partnerAt.push(r.validated);
+      if (r.partners.length > this.config.establishAfter) {
+        r.partners.shift();
+        r.partnerAt.shift();
+      }
+    }
     this.judge(false);
+  }
+
+  /**
+   * [C-1] Has it agreed with `establishAfter` distinct partners in valid results counted after
+   * its `validated` count was `since`?
+   */
+  partneredSince(id: PeerId, since: number): boolean {
+    const r = this.records.get(id);
+    if (!r) return false;
+    const need = this.config.establishAfter;
+    if (need <= 0) return true;
+    return r.partners.length >= need && (r.partnerAt[r.partners.length - need] as number) > since;
   }
 
   /** [A-1] An invalid result resets every streak and makes the volunteer a suspect ([A-5]). */
@@ -153,9 +202,9 @@ export class ReputationBook {
     if (!r.quarantined) r.suspect = true;
   }
 
-  /** [C-3] A passed canary is a valid result and clears suspicion. */
-  canaryPassed(id: PeerId, backend: Backend): void {
-    this.valid(id, backend);
+  /** [C-3] A passed canary is a valid result (agreeing with `partners`, the answer's volunteers) and clears suspicion. */
+  canaryPassed(id: PeerId, backend: Backend, partners: readonly PeerId[] = []): void {
+    this.valid(id, backend, partners);
     const r = this.ensure(id);
     r.canariesPassed++;
     r.suspect = false;
@@ -173,6 +222,17 @@ export class ReputationBook {
   owesCanary(id: PeerId): boolean {
     const r = this.records.get(id);
     return r !== undefined && !r.quarantined && (r.suspect || r.debt > 0);
+  }
+
+  /**
+   * [X-1] A failed canary: an invalid result and a strike. True when the strikes reach
+   * `strikesToQuarantine` (the caller quarantines).
+   */
+  strike(id: PeerId): boolean {
+    this.invalid(id);
+    const r = this.ensure(id);
+    r.strikes++;
+    return r.strikes >= this.config.strikesToQuarantine;
   }
 
   /** [X-1] Quarantines for good; false if it already was. */

@@ -31,6 +31,15 @@ export const WASM_DRIFT_ABS = 8.6e-6;
 export const WEBGPU_DRIFT_ABS = 1.4e-5;
 export const WEBGPU_DRIFT_REL = 2e-6;
 
+const NOISE_MASK = 1023;
+
+/** A volunteer's own float drift: 1,024 values in [-1, 1) drawn from its rng. */
+export function noiseTable(rng: Rng): Float64Array {
+  const t = new Float64Array(NOISE_MASK + 1);
+  for (let i = 0; i < t.length; i++) t[i] = rng.next() * 2 - 1;
+  return t;
+}
+
 /** mulberry32 step on a 32-bit state, as a pure function: hash-like draws without an Rng object. */
 function mix32(x: number): number {
   let t = (x + 0x6d2b79f5) >>> 0;
@@ -80,16 +89,22 @@ export class SimModel {
     return y;
   }
 
-  /** What an honest volunteer on `backend` returns for shard `shardIndex`. */
-  honest(x: Float32Array, shardIndex: number, backend: Backend, rng: Rng): Float32Array {
+  /**
+   * What an honest volunteer on `backend` returns for shard `shardIndex`. WASM: one fixed rounding
+   * pattern for everyone. WebGPU: the volunteer's own, read from its `noise` table (see
+   * `noiseTable`), so two WebGPU volunteers differ from each other as well.
+   */
+  honest(x: Float32Array, shardIndex: number, backend: Backend, noise: Float64Array): Float32Array {
     const y = this.truth(x);
+    const base = Math.imul(shardIndex, 2654435761) >>> 0;
     for (let i = 0; i < y.length; i++) {
       const v = y[i] as number;
-      // WASM: one fixed rounding pattern for everyone; WebGPU: each volunteer its own.
-      y[i] =
-        backend === 'wasm'
-          ? v + signedUnit(shardIndex, i) * WASM_DRIFT_ABS
-          : v * (1 + (rng.next() * 2 - 1) * WEBGPU_DRIFT_REL) + (rng.next() * 2 - 1) * WEBGPU_DRIFT_ABS;
+      if (backend === 'wasm') {
+        y[i] = v + signedUnit(shardIndex, i) * WASM_DRIFT_ABS;
+      } else {
+        const k = (base + i * 40503) & NOISE_MASK;
+        y[i] = v * (1 + (noise[k] as number) * WEBGPU_DRIFT_REL) + (noise[k ^ 1] as number) * WEBGPU_DRIFT_ABS;
+      }
     }
     return y;
   }
@@ -102,8 +117,8 @@ export class SimModel {
   }
 
   /** The honest answer with one value pushed just beyond what the comparator tolerates. */
-  perturb(x: Float32Array, shardIndex: number, backend: Backend, rng: Rng): Float32Array {
-    const y = this.honest(x, shardIndex, backend, rng);
+  perturb(x: Float32Array, shardIndex: number, backend: Backend, noise: Float64Array, rng: Rng): Float32Array {
+    const y = this.honest(x, shardIndex, backend, noise);
     this.breakOne(y, Math.floor(rng.next() * (y.length / SIM_CLASSES)), rng.next(), 1.5 + rng.next());
     return y;
   }

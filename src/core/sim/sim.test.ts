@@ -14,7 +14,7 @@ import { DEFAULT_SIM_CONFIG, runSim, type SimConfig, type SimReport } from './si
 const SMALL: SimConfig = { ...DEFAULT_SIM_CONFIG, volunteers: 60, shards: 4_000 };
 
 function run(mix: string, seed: number, over: Partial<SimConfig> = {}, inspect?: (core: CoordinatorCore, jobId: JobId) => void): SimReport {
-  return runSim({ ...SMALL, mix: parseMix(mix), seed, ...over }, undefined, inspect);
+  return runSim({ ...SMALL, mix: parseMix(mix), seed, ...over }, inspect ? { inspect } : {});
 }
 
 function expectSafe(r: SimReport, where: string): void {
@@ -64,9 +64,10 @@ describe('adversarial simulation (core only, seeded)', () => {
   });
 
   it('[A-3] without adaptive replication every shard costs the policy replication', () => {
-    const r = runSim({ ...DEFAULT_SIM_CONFIG, volunteers: 20, shards: 400, seed: 5, adaptive: false }, undefined, (core, jobId) => {
-      for (const s of core.shardsOf(jobId)) expect(new Set(s.accepted!.volunteers).size).toBe(2);
-    });
+    const r = runSim(
+      { ...DEFAULT_SIM_CONFIG, volunteers: 20, shards: 400, seed: 5, adaptive: false },
+      { inspect: (core, jobId) => core.shardsOf(jobId).forEach((s) => expect(new Set(s.accepted!.volunteers).size).toBe(2)) },
+    );
     expectSafe(r, 'non-adaptive, seed 5');
     expect(r.loneAccepted).toBe(0);
     expect(r.copiesPerShard).toBeGreaterThanOrEqual(2);

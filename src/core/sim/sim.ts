@@ -22,7 +22,7 @@ import { caps } from '../testing/fixtures.ts';
 import { compareOutputs } from '../verification/compare.ts';
 import { EventHeap } from './eventHeap.ts';
 import { assign } from './mix.ts';
-import { LYING_KINDS, SIM_CLASSES, SIM_FEATURES, SIM_OUTPUT, SLEEPER_HONEST_RESULTS, SimModel, VOLUNTEER_KINDS, type VolunteerKind } from './model.ts';
+import { LYING_KINDS, SIM_CLASSES, SIM_FEATURES, SIM_OUTPUT, SLEEPER_HONEST_RESULTS, SimModel, VOLUNTEER_KINDS, noiseTable, type VolunteerKind } from './model.ts';
 
 export interface SimConfig {
   readonly volunteers: number;
@@ -117,6 +117,8 @@ export interface SimReport {
   readonly coreMs: number;
   /** Time the event loop took (volunteers and core, not set-up and final check), by `clock`. */
   readonly loopMs: number;
+  /** CPU time of the event loop, by `cpuClock` (0 without one). */
+  readonly loopCpuMs: number;
   readonly virtualMs: number;
   readonly events: number;
   /** Every job done, no lease out and no audit pending. */
@@ -139,6 +141,8 @@ interface Vol {
   readonly kind: VolunteerKind;
   readonly backend: Backend;
   readonly rng: Rng;
+  /** Its own honest float drift on WebGPU. */
+  readonly noise: Float64Array;
   readonly speed: number;
   gone: boolean;
   /** The lease being computed. */
@@ -149,11 +153,18 @@ interface Vol {
   nextAskAt: number;
 }
 
-/**
- * Runs one simulation. `clock` (optional) times the loop and the core's calls; `inspect` sees the
- * core at the end, before the report is made (tests use it to check invariants).
- */
-export function runSim(config: SimConfig, clock?: () => number, inspect?: (core: CoordinatorCore, jobId: JobId) => void): SimReport {
+/** Optional instruments; none of them changes the run. */
+export interface SimProbes {
+  /** A wall clock in ms: times the event loop and every call into the core. */
+  readonly clock?: () => number;
+  /** A CPU clock in ms (this process's CPU time): read at the start and end of the loop only. */
+  readonly cpuClock?: () => number;
+  /** Sees the core at the end, before the report is made (tests check invariants with it). */
+  readonly inspect?: (core: CoordinatorCore, jobId: JobId) => void;
+}
+
+export function runSim(config: SimConfig, probes: SimProbes = {}): SimReport {
+  const { clock, cpuClock, inspect } = probes;
   const c = config;
   const rng = seededRng(c.seed);
   const model = new SimModel(c.seed ^ 0x51f15eed, c.comparator);
@@ -195,18 +206,22 @@ export function runSim(config: SimConfig, clock?: () => number, inspect?: (core:
   // The volunteers.
   const kinds = assign(c.mix, c.volunteers, rng);
   const backends = assign(c.backends, c.volunteers, rng);
-  const vols: Vol[] = kinds.map((kind, i) => ({
-    id: asPeerId(`v${i}`),
-    kind,
-    backend: backends[i] as Backend,
-    rng: seededRng((c.seed * 7919) ^ (i * 104729 + 17)),
-    speed: 0.5 + 1.5 * rng.next(),
-    gone: false,
-    lease: null,
-    results: 0,
-    lied: false,
-    nextAskAt: 0,
-  }));
+  const vols: Vol[] = kinds.map((kind, i) => {
+    const own = seededRng((c.seed * 7919) ^ (i * 104729 + 17));
+    return {
+      id: asPeerId(`v${i}`),
+      kind,
+      backend: backends[i] as Backend,
+      rng: own,
+      noise: noiseTable(own),
+      speed: 0.5 + 1.5 * rng.next(),
+      gone: false,
+      lease: null,
+      results: 0,
+      lied: false,
+      nextAskAt: 0,
+    };
+  });
   const byId = new Map<PeerId, number>(vols.map((v, i) => [v.id, i]));
 
   const events = new EventHeap();
@@ -253,13 +268,14 @@ export function runSim(config: SimConfig, clock?: () => number, inspect?: (core:
       }
       v.lease = msg;
       const ms = c.inferMs * v.speed * (0.75 + 0.5 * v.rng.next());
-      events.push(now + c.linkMs + ms, DONE, i);
+      events.push(now + 2 * c.linkMs + ms, DONE, i);
     } else if (msg.t === 'no-work') {
       v.nextAskAt = now + c.linkMs + msg.retryInMs;
       events.push(v.nextAskAt, ASK, i);
       if (msg.retryInMs > PING_MS) events.push(now + PING_MS, PING, i);
     } else if (msg.t === 'result-ack') {
-      events.push(now + c.linkMs, ASK, i);
+      // Ask for the next shard at once (the link delay is folded into the compute time).
+      if (v.lease === null && now >= v.nextAskAt) apply(send(i, { v: PROTOCOL_VERSION, t: 'lease-request' }));
     }
   };
 
@@ -273,13 +289,13 @@ export function runSim(config: SimConfig, clock?: () => number, inspect?: (core:
       case 'random':
         return model.random(rows, v.rng);
       case 'perturb':
-        return model.perturb(x, shardIndex, v.backend, v.rng);
+        return model.perturb(x, shardIndex, v.backend, v.noise, v.rng);
       case 'zero':
         return new Float32Array(rows * SIM_CLASSES);
       case 'collude':
         return model.collude(x, shardIndex);
       default:
-        return model.honest(x, shardIndex, v.backend, v.rng);
+        return model.honest(x, shardIndex, v.backend, v.noise);
     }
   };
 
@@ -295,6 +311,7 @@ export function runSim(config: SimConfig, clock?: () => number, inspect?: (core:
   };
 
   const loopStart = clock ? clock() : 0;
+  const loopCpuStart = cpuClock ? cpuClock() : 0;
   for (let e = events.pop(); e !== undefined; e = events.pop()) {
     now = e.at;
     if (now > c.limitMs) break;
@@ -362,6 +379,7 @@ export function runSim(config: SimConfig, clock?: () => number, inspect?: (core:
     if (stop) break;
   }
   const loopMs = clock ? clock() - loopStart : 0;
+  const loopCpuMs = cpuClock ? cpuClock() - loopCpuStart : 0;
 
   inspect?.(core, jobId);
   // The verdict: every accepted shard against the exact answer, under the job's comparator.
@@ -415,6 +433,7 @@ export function runSim(config: SimConfig, clock?: () => number, inspect?: (core:
     reopened: totals.reopened,
     coreMs,
     loopMs,
+    loopCpuMs,
     virtualMs: now,
     events: eventCount,
     finished,

@@ -4,10 +4,11 @@
  *
  * A quorum's answer is only as good as the volunteers in it: two colluders agreeing on a lie make
  * a quorum too. So an acceptance becomes established only once every volunteer of its agreeing
- * class has earned `establishAfter` further valid results with no invalid one since, and none of
- * them is quarantined. A colluder that agreed on a lie is outvoted by honest volunteers long
- * before that (it keeps lying), so a lie practically never becomes a canary; honest acceptances
- * become canaries within a few results of their volunteers.
+ * class has since agreed with `establishAfter` distinct partners in valid results, with no
+ * invalid one, and none of them is quarantined. A colluder that agreed on a lie is outvoted by
+ * honest volunteers long before that (it keeps lying), and a small coalition cannot vouch for
+ * itself, so a lie practically never becomes a canary; honest acceptances become canaries within
+ * a few results of their volunteers.
  */
 import type { JobId, PeerId, ShardId } from '../../protocol/ids.ts';
 import type { ShardState } from '../coordinator/state.ts';
@@ -22,6 +23,8 @@ interface Source {
   /** Each volunteer's `validated` and `invalid` counts just after the acceptance. */
   readonly validatedAt: readonly number[];
   readonly invalidAt: readonly number[];
+  /** [C-3] A volunteer failed it: it is never used again. */
+  burned: boolean;
 }
 
 type SourceState = 'established' | 'pending' | 'dead';
@@ -42,33 +45,33 @@ export class CanaryPool {
   /** A shard accepted by ≥ 2 agreeing volunteers (their valid results already counted) may become a canary. */
   add(shard: ShardState, volunteers: readonly PeerId[], rng: Rng): void {
     if (volunteers.length < 2) return;
+    let list = this.byJob.get(shard.jobId);
+    if (!list) {
+      list = [];
+      this.byJob.set(shard.jobId, list);
+    }
+    // Full: replace a candidate that is not (yet) established, keeping the proven ones.
+    let slot = list.length;
+    if (slot >= MAX_PER_JOB) {
+      slot = -1;
+      for (let t = 0; t < REPLACE_TRIES && slot < 0; t++) {
+        const i = Math.floor(rng.next() * list.length);
+        const old = list[i] as Source;
+        if (this.state(old) === 'established') continue;
+        if (this.byShard.get(old.shard.id) === old) this.byShard.delete(old.shard.id);
+        slot = i;
+      }
+      if (slot < 0) return;
+    }
     const source: Source = {
       shard,
       epoch: shard.epoch,
       volunteers: [...volunteers],
       validatedAt: volunteers.map((v) => this.book.get(v)?.validated ?? 0),
       invalidAt: volunteers.map((v) => this.book.get(v)?.invalid ?? 0),
+      burned: false,
     };
-    let list = this.byJob.get(shard.jobId);
-    if (!list) {
-      list = [];
-      this.byJob.set(shard.jobId, list);
-    }
-    if (list.length < MAX_PER_JOB) {
-      list.push(source);
-    } else {
-      // Full: replace a candidate that is not (yet) established, keeping the proven ones.
-      let replaced = false;
-      for (let t = 0; t < REPLACE_TRIES && !replaced; t++) {
-        const i = Math.floor(rng.next() * list.length);
-        const old = list[i] as Source;
-        if (this.state(old) === 'established') continue;
-        if (this.byShard.get(old.shard.id) === old) this.byShard.delete(old.shard.id);
-        list[i] = source;
-        replaced = true;
-      }
-      if (!replaced) return;
-    }
+    list[slot] = source;
     this.byShard.set(shard.id, source);
   }
 
@@ -101,18 +104,31 @@ export class CanaryPool {
     return null;
   }
 
+  /**
+   * [C-3] A volunteer contradicted this shard's established answer: the source is never used
+   * again (if the answer was wrong after all, it tests nobody else). Returns the volunteers the
+   * answer rested on.
+   */
+  burn(shard: ShardState): readonly PeerId[] {
+    const source = this.byShard.get(shard.id);
+    if (!source) return [];
+    source.burned = true;
+    this.byShard.delete(shard.id);
+    return source.volunteers;
+  }
+
   /** Jobs with candidates, newest last. */
   jobs(): JobId[] {
     return [...this.byJob.keys()];
   }
 
   private state(s: Source): SourceState {
-    if (s.shard.status !== 'verified' || s.shard.epoch !== s.epoch) return 'dead';
+    if (s.burned || s.shard.status !== 'verified' || s.shard.epoch !== s.epoch) return 'dead';
     let pending = false;
     for (let i = 0; i < s.volunteers.length; i++) {
       const r = this.book.get(s.volunteers[i] as PeerId);
       if (!r || r.quarantined || r.invalid !== s.invalidAt[i]) return 'dead';
-      if (r.validated - (s.validatedAt[i] as number) < this.book.config.establishAfter) pending = true;
+      if (!this.book.partneredSince(s.volunteers[i] as PeerId, s.validatedAt[i] as number)) pending = true;
     }
     return pending ? 'pending' : 'established';
   }

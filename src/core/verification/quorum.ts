@@ -18,6 +18,9 @@ export type QuorumDecision =
   /** [Q-3] Quorum is still reachable: `more` further replicas are needed at least. */
   | { readonly kind: 'need-more'; readonly more: number; readonly disagreement: boolean };
 
+const ACCEPT_FIRST: QuorumDecision = { kind: 'accept', agreeing: [0], dissenting: [] };
+const ACCEPT_BOTH: QuorumDecision = { kind: 'accept', agreeing: [0, 1], dissenting: [] };
+
 /**
  * Greedy classing against each class's first member (its representative). Tolerant agreement is
  * not transitive, so comparing against one representative keeps the decision deterministic and
@@ -49,6 +52,11 @@ export function decideQuorum<R extends ReplicaOutputs>(
   maxReplicas: number,
   perOutput?: readonly OutputComparator[],
 ): QuorumDecision {
+  // The common cases, decided without building classes: one replica, or two at quorum 2.
+  if (replicas.length === 1 && quorum <= 1) return ACCEPT_FIRST;
+  if (replicas.length === 2 && quorum === 2 && compareOutputs((replicas[0] as R).outputs, (replicas[1] as R).outputs, comparator, perOutput).agree) {
+    return ACCEPT_BOTH;
+  }
   const classes = classify(replicas, comparator, perOutput);
   let best: number[] = [];
   for (const c of classes) if (c.length > best.length) best = c;

@@ -24,7 +24,7 @@ describe('volunteer controls', () => {
 
   it('[W-11] the user\'s pause always pauses, whatever the settings', () => {
     const off: VolunteerSettings = { ...S, pauseWhenHidden: false, pauseOnBattery: false };
-    expect(decidePause(off, { ...visible, userPaused: true })).toEqual({ paused: true, reasons: ['user'], text: 'paused by you' });
+    expect(decidePause(off, { ...visible, userPaused: true })).toEqual({ paused: true, reasons: ['user'], text: 'you paused it' });
   });
 
   it('[W-11] a hidden tab pauses only while that setting is on', () => {
@@ -41,7 +41,7 @@ describe('volunteer controls', () => {
   it('[W-11] every reason that holds is named, in a fixed order', () => {
     const d = decidePause(S, { userPaused: true, hidden: true, battery: { charging: false } });
     expect(d.reasons).toEqual(['user', 'hidden', 'battery']);
-    expect(d.text).toBe('paused by you; the tab is hidden; the device is on battery');
+    expect(d.text).toBe('you paused it; the tab is hidden; the device is on battery');
   });
 
   it('[W-12] rest after a shard: t·(100/cap − 1)', () => {

@@ -66,7 +66,7 @@ export interface PauseDecision {
 }
 
 const REASON_TEXT: Record<PauseReason, string> = {
-  user: 'paused by you',
+  user: 'you paused it',
   hidden: 'the tab is hidden',
   battery: 'the device is on battery',
 };

@@ -279,13 +279,13 @@ describe('VolunteerCore: pause, CPU cap, capabilities, standing', () => {
   it('[W-11] pausing while running hands the lease back ("paused"), says so, and asks for nothing more', () => {
     const v = running();
     expect(v.stats().phase).toBe('running');
-    const fx = v.setPaused(true, 'paused by you', 5);
+    const fx = v.setPaused(true, 'you paused it', 5);
     expect(sent(fx)).toEqual([
-      { v: V, t: 'volunteer-state', paused: true, reason: 'paused by you' },
+      { v: V, t: 'volunteer-state', paused: true, reason: 'you paused it' },
       { v: V, t: 'lease-abandon', leaseId: 'l1', reason: 'paused' },
     ]);
     expect(fx.some((e) => e.kind === 'wake-at')).toBe(false); // no back-off timer: nothing to retry
-    expect(v.stats()).toMatchObject({ phase: 'paused', paused: true, pauseReason: 'paused by you', currentShard: null });
+    expect(v.stats()).toMatchObject({ phase: 'paused', paused: true, pauseReason: 'you paused it', currentShard: null });
     // The run that was under way finishes: nothing is sent, nothing asked.
     expect(sent(v.inferenceDone(asLeaseId('l1'), OUTPUTS, 'webgpu', 40, 6))).toEqual([]);
     // Timers and no-work answers wake nothing while paused.

@@ -66,6 +66,8 @@ interface Download {
 export interface VolunteerStats {
   readonly phase: VolunteerPhase;
   readonly currentShard: string | null;
+  /** sha256 of the model the shard in hand runs. */
+  readonly currentModel: string | null;
   /** Bytes of the model download in progress, for a progress bar. */
   readonly modelProgress: { readonly received: number; readonly total: number } | null;
   /** Results the coordinator took in (not yet necessarily verified). */
@@ -114,6 +116,7 @@ export class VolunteerCore {
     return {
       phase: this.phase,
       currentShard: this.lease?.shardId ?? null,
+      currentModel: this.lease?.modelHash ?? null,
       modelProgress: this.download ? { received: this.download.received, total: this.download.total } : null,
       resultsDelivered: this.resultsDelivered,
       computeMs: this.computeMs,

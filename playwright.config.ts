@@ -41,6 +41,8 @@ export default defineConfig({
       HOST: E2E_HOST,
       QUORUM_DIST: E2E_DIST,
       QUORUM_ICE_SERVERS: '[]',
+      // Loopback-only operator endpoints: the @faults tests restart signaling through them.
+      QUORUM_ADMIN: '1',
       QUORUM_LOG_SIGNALING: process.env['QUORUM_LOG_SIGNALING'] ?? '0',
     },
   },

@@ -156,6 +156,39 @@ describe('startServer', () => {
   });
 });
 
+describe('signaling restart', () => {
+  it('stops and starts signaling while the app keeps serving; peers can register again', async () => {
+    const s = await start({ admin: true });
+    const wsBase = s.url.replace(/^http/, 'ws');
+    const ws = new WebSocket(`${wsBase}${SIGNALING_WS_PATH}?key=peerjs&id=p1&token=t1`);
+    await new Promise((resolve) => ws.once('message', resolve));
+    const closed = new Promise((resolve) => ws.once('close', resolve));
+
+    const stop = await fetch(`${s.url}/admin/signaling/stop`, { method: 'POST' });
+    expect(await stop.json()).toEqual({ signaling: 'stopped' });
+    await closed; // open signaling sockets are closed
+    expect((await fetch(`${s.url}${PEER_ID_PATH}`)).status).toBe(503);
+    await expect(firstMessage(`${wsBase}${SIGNALING_WS_PATH}?key=peerjs&id=p2&token=t2`)).rejects.toThrow(/404/);
+    expect((await fetch(`${s.url}/`)).status).toBe(200); // the app is still served
+    expect(((await (await fetch(`${s.url}/healthz`)).json()) as { signaling: boolean }).signaling).toBe(false);
+
+    const startRes = await fetch(`${s.url}/admin/signaling/start`, { method: 'POST' });
+    expect(await startRes.json()).toEqual({ signaling: 'running' });
+    expect((await fetch(`${s.url}${PEER_ID_PATH}`)).status).toBe(200);
+    const msg = await firstMessage(`${wsBase}${SIGNALING_WS_PATH}?key=peerjs&id=p1&token=t1`);
+    expect(JSON.parse(msg)).toEqual({ type: 'OPEN' }); // the same id registers again
+  });
+
+  it('admin endpoints are off unless enabled, and POST only', async () => {
+    const off = await start();
+    expect((await fetch(`${off.url}/admin/signaling/stop`, { method: 'POST' })).status).toBe(404);
+    expect(off.signaling.active).toBe(true);
+    const on = await start({ admin: true });
+    expect((await fetch(`${on.url}/admin/signaling/stop`)).status).toBe(405);
+    expect((await fetch(`${on.url}/admin/nothing`, { method: 'POST' })).status).toBe(404);
+  });
+});
+
 describe('config', () => {
   it('parses ICE servers and rejects bad shapes with clear messages', () => {
     expect(parseIceServers(undefined)).toEqual([]);

@@ -11,7 +11,9 @@ import type { Duplex } from 'node:stream';
 import express from 'express';
 import { DEFAULT_HOST, DEFAULT_PORT, parseIceServers, type IceServer, type TlsFiles } from './config.ts';
 import { apiMiddleware, isolationHeaders, pathnameOf } from './middleware.ts';
-import { attachSignaling, SIGNALING_PATH, SIGNALING_WS_PATH, type Signaling } from './signaling.ts';
+import { SIGNALING_PATH, SIGNALING_WS_PATH, type Signaling } from './signaling.ts';
+import { createSignalingControl, type SignalingControl } from './signalingControl.ts';
+import { adminMiddleware } from './admin.ts';
 
 export { attachSignaling } from './signaling.ts';
 
@@ -78,6 +80,8 @@ export interface StartOptions {
   tls?: TlsFiles | null;
   /** Log signaling connects/disconnects. */
   logSignaling?: boolean;
+  /** Serve POST /admin/signaling/{stop,start} to loopback clients (for operators and fault tests). */
+  admin?: boolean;
 }
 
 export interface RunningServer {
@@ -86,7 +90,10 @@ export interface RunningServer {
   port: number;
   host: string;
   httpServer: http.Server | https.Server;
-  signaling: Signaling;
+  /** The current signaling instance. */
+  readonly signaling: Signaling;
+  /** Stop/start signaling without stopping the app server. */
+  signalingControl: SignalingControl;
   close(): Promise<void>;
 }
 
@@ -104,17 +111,21 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     throw new Error(`No index.html in ${distDir}: build the app first (npm run build, or vite build --mode test for dist-test/)`);
   }
 
-  let signaling: Signaling | null = null;
-  const app = createApp({ iceServers, health: () => ({ signalingClients: signaling?.clientCount() ?? 0 }) });
+  let control: SignalingControl | null = null;
+  const app = createApp({
+    iceServers,
+    health: () => ({ signalingClients: control?.running() ? control.current().clientCount() : 0, signaling: control?.running() ?? false }),
+  });
   const httpServer = options.tls
     ? https.createServer({ cert: fs.readFileSync(options.tls.certFile), key: fs.readFileSync(options.tls.keyFile) }, app)
     : http.createServer(app);
-  const sig = attachSignaling(httpServer, app, { log: options.logSignaling ?? false });
-  signaling = sig;
+  if (options.admin) app.use(adminMiddleware(() => control));
+  const sigControl = createSignalingControl(httpServer, app, { log: options.logSignaling ?? false });
+  control = sigControl;
   addStatic(app, distDir);
   // This server has no WebSockets but signaling's: refuse the rest instead of leaving them hanging.
   httpServer.on('upgrade', (req: http.IncomingMessage, socket: Duplex) => {
-    if (sig.active && pathnameOf(req.url) === SIGNALING_WS_PATH) return;
+    if (sigControl.running() && pathnameOf(req.url) === SIGNALING_WS_PATH) return;
     socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
   });
 
@@ -126,7 +137,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       resolve();
     });
   }).catch(async (err: unknown) => {
-    await sig.detach();
+    await sigControl.stop();
     throw err;
   });
 
@@ -138,11 +149,14 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     port: actualPort,
     host,
     httpServer,
-    signaling: sig,
+    get signaling() {
+      return sigControl.current();
+    },
+    signalingControl: sigControl,
     close: () => {
       closing ??= (async () => {
         const closed = new Promise<void>((resolve) => httpServer.close(() => resolve()));
-        await sig.detach();
+        await sigControl.stop();
         httpServer.closeAllConnections();
         await closed;
       })();

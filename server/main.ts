@@ -1,7 +1,8 @@
 /**
  * `npm start` (after `vite build`): serves dist/ and PeerJS signaling on one port.
  * Env: PORT (8080), HOST (0.0.0.0), QUORUM_DIST (dist), QUORUM_ICE_SERVERS ([]),
- * QUORUM_TLS_CERT + QUORUM_TLS_KEY (optional https), QUORUM_LOG_SIGNALING=1 (log peers).
+ * QUORUM_TLS_CERT + QUORUM_TLS_KEY (optional https), QUORUM_LOG_SIGNALING=1 (log peers),
+ * QUORUM_ADMIN=1 (loopback-only POST /admin/signaling/{stop,start}). SIGHUP restarts signaling.
  */
 import { ConfigError, loadConfig, type ServerConfig } from './config.ts';
 import { startServer } from './app.ts';
@@ -26,6 +27,12 @@ async function main(): Promise<void> {
     iceServers: config.iceServers,
     tls: config.tls,
     logSignaling: process.env['QUORUM_LOG_SIGNALING'] === '1',
+    admin: process.env['QUORUM_ADMIN'] === '1',
+  });
+  // SIGHUP restarts signaling alone: the app keeps serving and every tab reconnects by itself.
+  process.on('SIGHUP', () => {
+    console.log('quorum: SIGHUP, restarting signaling');
+    void server.signalingControl.stop().then(() => server.signalingControl.start());
   });
 
   const scheme = config.tls ? 'https' : 'http';

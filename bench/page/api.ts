@@ -48,7 +48,8 @@ export interface BenchApi {
   engine(o: EngineOptions): Promise<EngineSamples>;
   /** ms per read of the model's bytes from the volunteer's IndexedDB model cache (src/persistence/modelCache.ts). */
   modelCacheRead(modelUrl: string, reads: number): Promise<number[]>;
-  transferOpen(id: string | null): Promise<string>;
+  /** `dataPlane`: peerjsTransport's DataPlaneOptions (chunkBytes, highWaterBytes, lowWaterBytes), for sweeps. */
+  transferOpen(id: string | null, dataPlane?: { chunkBytes?: number; highWaterBytes?: number; lowWaterBytes?: number }): Promise<string>;
   transferConnect(remote: string): Promise<void>;
   /** MB/s of each of `reps` sends of `bytes`, from send() to the receiver's ack. */
   transferSend(remote: string, bytes: number, reps: number): Promise<number[]>;

@@ -20,7 +20,7 @@ import { DEFAULT_COMPARATOR } from '../../src/protocol/policy.ts';
 import { sha256Hex } from '../../src/runtime/sha256.ts';
 import { createWorkerEngine } from '../../src/runtime/workerEngine.ts';
 import { useQuorumStore } from '../../src/stores/store.ts';
-import { peerjsEndpointFactory } from '../../src/transport/peerjsTransport.ts';
+import { peerjsEndpointFactory, type DataPlaneOptions } from '../../src/transport/peerjsTransport.ts';
 import type { Endpoint, EndpointFactory } from '../../src/transport/transport.ts';
 import { decodeMnistHoldout, MNIST_HOLDOUT_URL, MNIST_PIXELS, type MnistHoldout } from '../../src/workloads/mnist/holdout.ts';
 import type { BenchApi, EngineOptions, EngineSamples, JobTimes, SubmitOptions } from './api.ts';
@@ -112,9 +112,9 @@ let transferEndpoint: Endpoint | null = null;
 const openPeers = new Set<PeerId>();
 const acks = new Map<number, () => void>();
 
-async function transferOpen(id: string | null): Promise<string> {
+async function transferOpen(id: string | null, dataPlane: Partial<DataPlaneOptions> = {}): Promise<string> {
   const signaling = await loadSignalingConfig();
-  transferEndpoint = await peerjsEndpointFactory(signaling)(id, {
+  transferEndpoint = await peerjsEndpointFactory(signaling, dataPlane)(id, {
     open: (peer) => openPeers.add(peer),
     data: (peer, raw) => {
       const f = raw as { t?: unknown; seq?: unknown; data?: unknown };

@@ -41,6 +41,16 @@ describe('frameCodec', () => {
     expect(encoded.byteLength).toBeLessThan(100_000 + 32);
   });
 
+  it('round-trips a big frame (its own presized encoder) and then small ones (the shared one)', () => {
+    const big = new Uint8Array(3_000_000);
+    for (let i = 0; i < big.length; i += 997) big[i] = i & 0xff;
+    const encoded = encodeFrame({ t: 'model', bytes: big.subarray(1000), meta: { n: [1, 2, 3] } });
+    const out = decodeFrame(encoded) as { bytes: ArrayBuffer; meta: unknown };
+    expect(new Uint8Array(out.bytes)).toEqual(big.subarray(1000));
+    expect(out.meta).toEqual({ n: [1, 2, 3] });
+    expect(decodeFrame(encodeFrame({ t: 'ping' }))).toEqual({ t: 'ping' });
+  });
+
   it('leaves out undefined properties', () => {
     expect(decodeFrame(encodeFrame({ a: 1, b: undefined }))).toEqual({ a: 1 });
   });

@@ -92,8 +92,11 @@ export class CoordinatorCore {
   };
   private leaseCounter = 0;
   private effects: CoordinatorEffect[] = [];
-  /** [P-7] Volunteers whose standing may have changed since the last flush: each gets a `volunteer-status`. */
+  /** [P-7] Volunteers whose standing changed through results: reported on the next due `tick`. */
   private readonly touched = new Set<PeerId>();
+  /** [P-7] Volunteers whose own action (pause, caps) or quarantine changed their standing: reported at once. */
+  private readonly touchedNow = new Set<PeerId>();
+  private nextStandingReportMs = 0;
 
   constructor(
     readonly config: CoordinatorConfig,
@@ -214,6 +217,10 @@ export class CoordinatorCore {
   tick(now: number): CoordinatorEffect[] {
     for (const lease of [...this.leases.values()]) {
       if (lease.deadlineMs <= now) this.endLease(lease.id, 'lease expired', now);
+    }
+    if (this.touched.size > 0 && now >= this.nextStandingReportMs) {
+      this.reportVolunteers(this.touched);
+      this.nextStandingReportMs = now + this.config.standingReportMs;
     }
     // [P-4] A peer that has gone silent is gone: its leases are released and its channel closed.
     for (const peer of [...this.peers.values()]) {
@@ -742,7 +749,7 @@ export class CoordinatorCore {
     if (state.paused !== msg.paused) this.log('info', `volunteer ${state.id} ${msg.paused ? `paused (${msg.reason || 'no reason given'})` : 'resumed'}`);
     state.paused = msg.paused;
     state.pauseReason = msg.paused ? msg.reason : '';
-    this.touched.add(state.id);
+    this.touchedNow.add(state.id);
     this.emit(STATUS_CHANGED);
   }
 
@@ -752,13 +759,13 @@ export class CoordinatorCore {
     const before = state.caps?.backend;
     state.caps = msg.caps;
     if (before !== msg.caps.backend) this.log('info', `volunteer ${state.id} now runs on ${msg.caps.backend}: ${msg.caps.backendReason}`);
-    this.touched.add(state.id);
+    this.touchedNow.add(state.id);
     this.emit(STATUS_CHANGED);
   }
 
   /** [P-7] Tells each volunteer whose standing changed what the coordinator now knows of it. */
-  private reportVolunteers(): void {
-    for (const id of this.touched) {
+  private reportVolunteers(ids: Set<PeerId>): void {
+    for (const id of ids) {
       const p = this.peers.get(id);
       if (!p || p.role !== 'volunteer') continue;
       const backend = p.caps?.backend ?? null;
@@ -775,8 +782,9 @@ export class CoordinatorCore {
         trustLevel: this.reputation.trustLevel(id, backend),
         quarantined: this.reputation.isQuarantined(id),
       });
+      this.touched.delete(id);
     }
-    this.touched.clear();
+    ids.clear();
   }
 
   private onLeaseAbandon(state: PeerState, msg: Msg<'lease-abandon'>, now: number): void {
@@ -961,7 +969,7 @@ export class CoordinatorCore {
   private quarantine(peer: PeerId, reason: string, now: number): void {
     if (!this.reputation.quarantine(peer, reason)) return;
     this.totals.quarantined++;
-    this.touched.add(peer);
+    this.touchedNow.add(peer);
     this.log('warn', `volunteer ${peer} quarantined: ${reason}`);
     const state = this.peers.get(peer);
     if (state) {
@@ -1118,7 +1126,7 @@ export class CoordinatorCore {
   }
 
   private flush(): CoordinatorEffect[] {
-    if (this.touched.size > 0) this.reportVolunteers();
+    if (this.touchedNow.size > 0) this.reportVolunteers(this.touchedNow);
     const out = this.effects;
     this.effects = [];
     return out;

@@ -17,6 +17,11 @@ export interface CoordinatorConfig {
   readonly maxLeasesPerVolunteer: number;
   /** A peer silent for this long (no frame, not even a ping) is treated as gone. */
   readonly peerTimeoutMs: number;
+  /**
+   * [P-7] Result-driven standing reports go out at most this often, batched on `tick`: reported
+   * at once, a quicker rise after one particular shard would tell a volunteer it was a canary.
+   */
+  readonly standingReportMs: number;
   /** Required in every submission; empty string means the network takes jobs from anyone. */
   readonly requesterKey: string;
   /** Reputation, canary and quarantine tuning ([A-n], [C-n], [X-n]); DEFAULT_TRUST fills the rest. */
@@ -28,6 +33,7 @@ export const DEFAULT_COORDINATOR_CONFIG: Omit<CoordinatorConfig, 'networkId'> = 
   noWorkRetryMs: 1_000,
   maxLeasesPerVolunteer: 1,
   peerTimeoutMs: 12_000,
+  standingReportMs: 5_000,
   requesterKey: '',
 };
 

@@ -128,15 +128,20 @@ describe('volunteer state [P-5] [L-7] [P-6] [P-7]', () => {
     expect(shard.adapters).toEqual([null, null]);
   });
 
-  it('[P-7] each volunteer of an accepted shard hears its new count of accepted shards', () => {
+  it('[P-7] each volunteer of an accepted shard hears its new count of accepted shards, batched on tick', () => {
     const r = rig(4, 2);
     const v = r.join('v1');
     const w = r.join('v2');
     const lv = r.ask(v) as Out<'lease'>;
     const lw = r.ask(w) as Out<'lease'>;
     const first = sent(r.h(v, { v: V, t: 'result', leaseId: lv.leaseId as LeaseId, outputs: out(2, 1), backend: 'wasm', inferMs: 3 }), v);
-    expect(of(first, 'volunteer-status')).toEqual([expect.objectContaining({ shardsAccepted: 0, resultsReturned: 1 })]);
-    const fx = r.h(w, { v: V, t: 'result', leaseId: lw.leaseId as LeaseId, outputs: out(2, 1), backend: 'wasm', inferMs: 3 });
+    // Not at once: an immediate report after one shard would let a volunteer spot canaries.
+    expect(of(first, 'volunteer-status')).toEqual([]);
+    expect(of(sent(r.core.tick(1), v), 'volunteer-status')).toEqual([expect.objectContaining({ shardsAccepted: 0, resultsReturned: 1 })]);
+    expect(sent(r.h(w, { v: V, t: 'result', leaseId: lw.leaseId as LeaseId, outputs: out(2, 1), backend: 'wasm', inferMs: 3 }), w).filter((m) => m.t === 'volunteer-status')).toEqual([]);
+    // The next report waits for standingReportMs after the last one.
+    expect(of(sent(r.core.tick(2), w), 'volunteer-status')).toEqual([]);
+    const fx = r.core.tick(1 + DEFAULT_COORDINATOR_CONFIG.standingReportMs);
     for (const peer of [v, w]) {
       const status = of(sent(fx, peer), 'volunteer-status');
       expect(status).toEqual([
@@ -156,7 +161,8 @@ describe('volunteer state [P-5] [L-7] [P-6] [P-7]', () => {
     r.h(a, { v: V, t: 'result', leaseId: la.leaseId as LeaseId, outputs: out(2, 1), backend: 'wasm', inferMs: 3 });
     r.h(b, { v: V, t: 'result', leaseId: lb.leaseId as LeaseId, outputs: out(2, 9), backend: 'wasm', inferMs: 3 });
     const lc = r.ask(c) as Out<'lease'>;
-    const fx = r.h(c, { v: V, t: 'result', leaseId: lc.leaseId as LeaseId, outputs: out(2, 1), backend: 'wasm', inferMs: 3 });
+    r.h(c, { v: V, t: 'result', leaseId: lc.leaseId as LeaseId, outputs: out(2, 1), backend: 'wasm', inferMs: 3 });
+    const fx = r.core.tick(1);
     expect(of(sent(fx, b), 'volunteer-status')[0]).toMatchObject({ shardsAccepted: 0, resultsRejected: 1, streak: 0 });
     expect(of(sent(fx, a), 'volunteer-status')[0]).toMatchObject({ shardsAccepted: 1 });
     const st = of(sent(r.h(a, { v: V, t: 'volunteer-state', paused: true, reason: 'x' }), a), 'volunteer-status');

@@ -77,6 +77,32 @@ describe('reputation [A-1] [A-2] [A-5] [A-6] [X-2]', () => {
   });
 });
 
+describe('strikes and partners [X-1] [C-1]', () => {
+  it('[X-1] a failed canary is an invalid result and a strike; strikesToQuarantine strikes call for quarantine', () => {
+    const book = new ReputationBook({ ...DEFAULT_TRUST, trustStreak: 1, strikesToQuarantine: 2 });
+    book.valid(A, 'wasm');
+    expect(book.strike(A)).toBe(false);
+    expect(book.get(A)).toMatchObject({ strikes: 1, suspect: true, invalid: 1 });
+    expect(book.isTrusted(A, 'wasm')).toBe(false);
+    book.canaryPassed(A, 'wasm'); // passing clears suspicion, not strikes
+    expect(book.strike(A)).toBe(true);
+  });
+
+  it('[C-1] partners are counted distinct, most recent first', () => {
+    const book = new ReputationBook({ ...DEFAULT_TRUST, establishAfter: 2 });
+    const [C, D] = [asPeerId('c'), asPeerId('d')];
+    book.valid(A, 'wasm', [B]); // validated 1
+    const since = book.get(A)!.validated;
+    book.valid(A, 'wasm', [B, A]); // itself never counts
+    expect(book.partneredSince(A, since)).toBe(false);
+    book.valid(A, 'wasm', [C]);
+    expect(book.partneredSince(A, since)).toBe(true);
+    book.valid(A, 'wasm', [D]);
+    expect(book.partneredSince(A, book.get(A)!.validated - 1)).toBe(false); // only D since then
+    expect(book.partneredSince(B, 0)).toBe(false); // unknown volunteers vouch for nothing
+  });
+});
+
 describe('spot-checks [A-4]', () => {
   it('[A-4] the policy rate is stratified: exactly one check in every window of 1/rate', () => {
     const book = new ReputationBook();

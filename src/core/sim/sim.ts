@@ -279,10 +279,8 @@ export function runSim(config: SimConfig, probes: SimProbes = {}): SimReport {
     }
   };
 
-  const outputsFor = (v: Vol, lease: Extract<FromCoordinator, { t: 'lease' }>): Float32Array => {
-    const x = float32View(lease.inputs[0] as WireTensor);
+  const outputsFor = (v: Vol, lease: Extract<FromCoordinator, { t: 'lease' }>, x: Float32Array, rows: number): Float32Array => {
     const shardIndex = Number(lease.shardId.slice(jobId.length + 1));
-    const rows = x.length / SIM_FEATURES;
     let kind = v.kind;
     if (kind === 'sleeper') kind = v.results < SLEEPER_HONEST_RESULTS ? 'honest' : 'collude';
     switch (kind) {
@@ -343,9 +341,9 @@ export function runSim(config: SimConfig, probes: SimProbes = {}): SimReport {
         const lease = v.lease;
         if (v.gone || lease === null) break;
         v.lease = null;
-        const y = outputsFor(v, lease);
         const x = float32View(lease.inputs[0] as WireTensor);
         const rows = x.length / SIM_FEATURES;
+        const y = outputsFor(v, lease, x, rows);
         if (!v.lied && v.kind !== 'honest' && v.kind !== 'flaky' && isLie(x, y, rows)) v.lied = true;
         v.results++;
         resultsProcessed++;

@@ -50,7 +50,7 @@ export interface Sampling {
   readonly sampleMs: number;
 }
 
-export const sampling = (quick: boolean): Sampling => (quick ? { warmupRuns: 3, samples: 3, sampleMs: 800 } : { warmupRuns: 5, samples: 5, sampleMs: 1500 });
+export const sampling = (quick: boolean): Sampling => (quick ? { warmupRuns: 3, samples: 3, sampleMs: 600 } : { warmupRuns: 5, samples: 5, sampleMs: 1500 });
 
 export function nodeInput(items: number): Float32Array {
   const h = decodeMnistHoldout(new Uint8Array(fs.readFileSync(path.join(ROOT, 'public', 'data', 'mnist-holdout.bin'))).buffer);

@@ -2,7 +2,8 @@
  * Network efficiency: verified items/s of a whole network — one coordinator tab, N volunteer tabs
  * and a requester tab, each its own browser context, over the real PeerServer, real WebRTC and
  * real IndexedDB, running the product's hosts — divided by N x one tab's raw items/s (the
- * volunteer's Worker engine, 1 thread, same model and batch = shard size, no network).
+ * volunteer's Worker engine, 1 thread, same model and batch = shard size, no network), measured
+ * in a tab of its own right before and after each row, so both sides of the ratio see the same load.
  *
  * Timing is the coordinator's own: from the core admitting the job (after the upload) to the last
  * shard verified. Each N starts fresh tabs; a small warm-up job first has every volunteer fetch
@@ -14,7 +15,7 @@
 import os from 'node:os';
 import type { Browser } from '@playwright/test';
 import type { JobTimes } from './page/api.ts';
-import { sampling, webRow, type EngineResult } from './engine.ts';
+import { webRow, type Sampling } from './engine.ts';
 import { openTab, type BenchTab } from './env.ts';
 import { MNIST_MODEL, type BenchModel } from './models.ts';
 import { median, round } from './stats.ts';
@@ -83,20 +84,13 @@ function plans(quick: boolean, heavy: BenchModel, cores: number): { volunteers: 
   return out;
 }
 
-async function rawRate(cache: Map<string, number>, tab: BenchTab, model: BenchModel, batch: number, quick: boolean): Promise<number> {
-  const key = `${model.name}@${batch}`;
-  let rate = cache.get(key);
-  if (rate === undefined) {
-    rate = (await webRow(tab, model, batch, 1, sampling(quick))).itemsPerSec;
-    cache.set(key, rate);
-  }
-  return rate;
-}
+/** Short: measured twice per row, right before and right after the network runs it. */
+const rawSampling = (quick: boolean): Sampling => ({ warmupRuns: 3, samples: quick ? 2 : 3, sampleMs: quick ? 400 : 500 });
 
 export async function benchNetwork(
   browser: Browser,
   origin: string,
-  opts: { quick: boolean; heavyModel: BenchModel; engine: EngineResult | null },
+  opts: { quick: boolean; heavyModel: BenchModel },
 ): Promise<NetworkResult> {
   const cores = os.cpus().length;
   const schedule = plans(opts.quick, opts.heavyModel, cores);
@@ -104,16 +98,10 @@ export async function benchNetwork(
   const targetSec = opts.quick ? 1.5 : 2.5;
   const mnistItems = opts.quick ? 8_000 : 16_000;
 
-  // One tab's raw rate for every (model, batch) the network will run, measured alone.
-  const raw = new Map<string, number>();
-  for (const r of opts.engine?.rows ?? []) if (r.runtime === 'ort-web-wasm' && r.threads === 1) raw.set(`${r.model}@${r.batch}`, r.itemsPerSec);
+  // One tab's raw rate (same model, batch = shard size, 1 thread, no network) is measured in a tab
+  // of its own right before and right after each row's runs, while the network's tabs sit idle:
+  // on a shared machine the load drifts, and a ratio of figures taken minutes apart would not hold.
   const probe = await openTab(browser, origin, 'raw');
-  try {
-    for (const { jobs } of schedule) for (const j of jobs) await rawRate(raw, probe, j.model, j.shardSize, opts.quick);
-  } finally {
-    await probe.close();
-  }
-
   const rows: NetworkRow[] = [];
   for (const { volunteers, jobs } of schedule) {
     const networkId = `bench-${volunteers}-${Date.now().toString(36)}`;
@@ -135,16 +123,16 @@ export async function benchNetwork(
 
       const warmed = new Set<string>();
       for (const job of jobs) {
-        const rawItemsPerSec = raw.get(`${job.model.name}@${job.shardSize}`) ?? NaN;
         if (!warmed.has(job.model.name)) {
           // Every volunteer fetches, checks and loads the model once (3 shards each).
           const w = await req.call('submit', { modelUrl: job.model.url, items: 100 * 3 * volunteers, shardSize: 100, replication: 1, quorum: 1 });
           await coord.call('jobDone', w.jobId, 120_000);
           warmed.add(job.model.name);
         }
+        const rawBefore = await webRow(probe, job.model, job.shardSize, 1, rawSampling(opts.quick));
         // The cheap model is bound by the data plane, not by N x raw: a fixed size. The heavy one
         // gets ~targetSec of N volunteers' raw compute.
-        const wanted = job.model === MNIST_MODEL ? mnistItems : (volunteers * rawItemsPerSec * targetSec) / job.replication;
+        const wanted = job.model === MNIST_MODEL ? mnistItems : (volunteers * rawBefore.itemsPerSec * targetSec) / job.replication;
         const items = Math.max(job.shardSize * volunteers * 2, Math.ceil(wanted / job.shardSize) * job.shardSize);
         const samples: { steady: number; rate: number; busy: number; upload: number; first: number; lag: number; rt: number; compute: number; coord: number }[] = [];
         let shards = 0;
@@ -174,6 +162,8 @@ export async function benchNetwork(
             coord: t.perShard.coordinatorMs,
           });
         }
+        const rawAfter = await webRow(probe, job.model, job.shardSize, 1, rawSampling(opts.quick));
+        const rawItemsPerSec = median([...rawBefore.samples, ...rawAfter.samples]);
         const rate = median(samples.map((s) => s.rate));
         const row: NetworkRow = {
           model: job.model.name,
@@ -211,6 +201,7 @@ export async function benchNetwork(
       await Promise.all(tabs.map((t) => t.close()));
     }
   }
+  await probe.close();
   const efficiency: Record<string, number> = {};
   for (const r of rows) if (r.model === MNIST_MODEL.name && r.shardSize === 100) efficiency[`N${r.volunteers}-r${r.replication}`] = r.efficiency;
   for (const r of rows) if (r.model !== MNIST_MODEL.name && r.shardSize === 100) efficiency[`${r.model}-N${r.volunteers}-r${r.replication}`] = r.efficiency;

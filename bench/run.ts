@@ -78,7 +78,7 @@ async function main(): Promise<void> {
   try {
     results.engine = await step('engine', () => benchEngine(browser, server.url, { quick, heavyModel: heavy }));
     results.transfer = await step('transfer', () => benchTransfer(browser, server.url, { payloadBytes: 50_000_000, reps: quick ? 3 : 5 }));
-    results.network = await step('network', () => benchNetwork(browser, server.url, { quick, heavyModel: heavy, engine: results.engine }));
+    results.network = await step('network', () => benchNetwork(browser, server.url, { quick, heavyModel: heavy }));
     results.core = await step('core', () => benchCore({ quick }));
   } finally {
     await browser.close().catch(() => undefined);

@@ -100,23 +100,36 @@ test('an observer shows every live volunteer with its real backend and shard cou
 
 test('a volunteer that lies shows as quarantined on the map @map', async ({ openRoles }, testInfo) => {
   test.setTimeout(60_000);
-  const [coord] = await openRoles(['coordinator']);
+  const [coord] = await openRoles(['coordinator?establishAfter=1']);
   await expect(coord!.page.getByTestId('connection-state')).toHaveText('connected', { timeout: 20_000 });
-  const [liar] = await openRoles(['volunteer?autostart=1&liar=1']);
-  const honest = await openRoles(['volunteer?autostart=1', 'volunteer?autostart=1']);
+  // The coordinator quarantines on evidence, not on a lost vote ([X-1]): a suspect is handed
+  // known-answer canaries — shards the honest pair has settled and it never computed — and two
+  // failed ones quarantine it. An answer becomes a canary once its volunteers have agreed with
+  // `establishAfter` distinct partners since; the default (5) needs six honest volunteers, so this
+  // three-volunteer network asks for 1 (test builds only). The honest pair starts first, and
+  // slowMs (test builds only) holds each shard 100 ms, so that work remains when the liar arrives.
+  const honest = await openRoles(['volunteer?autostart=1&slowMs=100', 'volunteer?autostart=1&slowMs=100']);
   const [observer, req] = await openRoles(['network', 'requester']);
   const map = observer!.page;
   await expect(map.getByTestId('connection-state')).toHaveText('connected', { timeout: 20_000 });
-  for (const v of [liar!, ...honest]) await expect(v.page.getByTestId('backend')).toHaveText(/wasm|webgpu/, { timeout: 30_000 });
-
-  // Many small shards: the liar is quarantined on evidence (failed known-answer canaries, [X-1]),
-  // which needs answers established by the honest pair while work remains to disguise canaries.
+  for (const v of honest) await expect(v.page.getByTestId('backend')).toHaveText(/wasm|webgpu/, { timeout: 30_000 });
   await submitJob(coord!, req!, 2000, 20);
+  await expect.poll(async () => (await state(map)).network.telemetry?.totals.shardsVerified ?? 0, { timeout: 20_000 }).toBeGreaterThanOrEqual(10);
+  const [liar] = await openRoles(['volunteer?autostart=1&liar=1&slowMs=100']);
+  await expect(liar!.page.getByTestId('backend')).toHaveText(/wasm|webgpu/, { timeout: 30_000 });
 
   // The liar is outvoted, caught by canaries and quarantined; the map says so.
-  await expect
-    .poll(async () => (await state(map)).network.telemetry?.peers.filter((p) => p.status === 'quarantined').map((p) => p.label) ?? [], { timeout: 45_000 })
-    .toEqual(['lying volunteer (test)']);
+  const quarantined = async (): Promise<string[]> =>
+    (await state(map)).network.telemetry?.peers.filter((p) => p.status === 'quarantined').map((p) => p.label) ?? [];
+  const deadline = Date.now() + 25_000;
+  while ((await quarantined()).length === 0 && Date.now() < deadline) await map.waitForTimeout(500);
+  if ((await quarantined()).length === 0) {
+    // Say why: how far the job got and what the coordinator said about the liar.
+    const c = (await state(coord!.page)).coordinator;
+    const said = c.log.filter((l) => /quarantin|struck|canary|suspect/i.test(l.text)).map((l) => l.text);
+    throw new Error(`no volunteer quarantined; job: ${JSON.stringify(c.jobs[0])}; coordinator log: ${JSON.stringify(said.slice(-15))}`);
+  }
+  expect(await quarantined()).toEqual(['lying volunteer (test)']);
   const frame = (await state(map)).network.telemetry!;
   const lying = frame.peers.find((p) => p.quarantined)!;
   expect(lying.rejected).toBeGreaterThan(0);

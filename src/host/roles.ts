@@ -11,6 +11,7 @@ import { createWorkerEngine } from '../runtime/workerEngine.ts';
 import { patch } from '../stores/store.ts';
 import { runMnistReference } from './referenceRun.ts';
 import { peerjsEndpointFactory } from '../transport/peerjsTransport.ts';
+import type { TrustConfig } from '../core/reputation/reputation.ts';
 import { CoordinatorHost } from './coordinatorHost.ts';
 import { ModelInspector } from './modelInspector.ts';
 import { generateRequesterKey } from './requesterKey.ts';
@@ -29,8 +30,14 @@ let settings: SettingsStore | null = null;
 
 const message = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 
-export async function startCoordinator(networkId: string): Promise<void> {
+/** Test builds only: tuning that lets a tiny e2e network exercise the trust machinery. */
+export interface CoordinatorTestOptions {
+  readonly trust?: Partial<TrustConfig>;
+}
+
+export async function startCoordinator(networkId: string, test: CoordinatorTestOptions = {}): Promise<void> {
   if (coordinator) return;
+  const trust = import.meta.env.MODE === 'test' ? test.trust : undefined;
   patch('coordinator', { state: 'starting', networkId });
   try {
     const [signaling, db] = await Promise.all([loadSignalingConfig(), openQuorumDb()]);
@@ -42,7 +49,7 @@ export async function startCoordinator(networkId: string): Promise<void> {
       networkId,
       factory: peerjsEndpointFactory(signaling),
       store: new CoordinatorStore(db, networkId),
-      config: { requesterKey },
+      config: { requesterKey, ...(trust ? { trust } : {}) },
       jobLimits,
       // [J-4] Its own engine, to re-check every submitted model: it trusts no dashboard.
       inspector: new ModelInspector(() => createWorkerEngine()),

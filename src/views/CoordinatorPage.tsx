@@ -5,12 +5,23 @@ import { JobProgress, LogView, PeersTable, StateBadge } from './common.tsx';
 import { CoordinatorSettings } from './CoordinatorSettings.tsx';
 import { linkTo, type Route } from './route.ts';
 
+/**
+ * Test builds only: `?establishAfter=N` sets how many distinct partners must back an accepted
+ * answer before it can serve as a canary ([C-1]), so a three-volunteer e2e network can catch a liar.
+ */
+function testEstablishAfter(route: Route): number | null {
+  if (import.meta.env.MODE !== 'test') return null;
+  const n = Number(route.params.get('establishAfter') ?? NaN);
+  return Number.isInteger(n) && n >= 1 ? n : null;
+}
+
 export function CoordinatorPage({ route }: { route: Route }) {
   const c = useQuorumStore((s) => s.coordinator);
+  const establishAfter = testEstablishAfter(route);
   useEffect(() => {
     // Opening this page is the intent: the tab becomes the network's coordinator.
-    void startCoordinator(route.networkId);
-  }, [route.networkId]);
+    void startCoordinator(route.networkId, establishAfter === null ? {} : { trust: { establishAfter } });
+  }, [route.networkId, establishAfter]);
   const volunteers = c.peers.filter((p) => p.role === 'volunteer');
   const volunteerUrl = `${location.origin}/${linkTo('volunteer', route.networkId)}`;
   return (

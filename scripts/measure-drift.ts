@@ -12,13 +12,13 @@
  * onnxruntime-web's WASM EP and a float64 forward pass of the same weights. Every pair is compared
  * element-wise; the last line printed is one JSON object.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from '@playwright/test';
+import { cliArgs, freePort, waitForHealth } from './lib/measureCli.ts';
 import * as ort from 'onnxruntime-web';
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../e2e/support/env.ts';
 import { DEFAULT_COMPARATOR } from '../src/protocol/policy.ts';
@@ -30,40 +30,11 @@ import { readMlpOnnx } from './mnist/onnxExport.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
-const flag = (name: string): boolean => args.includes(name);
-const option = (name: string, fallback: string): string => {
-  const i = args.indexOf(name);
-  return i >= 0 && args[i + 1] !== undefined ? (args[i + 1] as string) : fallback;
-};
+const { flag, option } = cliArgs(args);
 const COUNT = Number(option('--count', '2000'));
 const SHARD = Number(option('--shard', '100'));
 const OUT = option('--out', '');
 const DIST = path.join(root, '.tmp', 'drift-dist');
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-async function waitForHealth(url: string, server: ChildProcess, timeoutMs: number): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (Date.now() < until) {
-    if (server.exitCode !== null) throw new Error(`server exited with ${server.exitCode}`);
-    try {
-      if ((await fetch(url)).ok) return;
-    } catch {
-      // not up yet
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`server did not answer ${url} within ${timeoutMs} ms`);
-}
 
 interface Run {
   readonly name: string;

@@ -333,7 +333,7 @@ export class CoordinatorCore {
         role: p.role,
         label: p.label,
         backend: p.caps?.backend ?? null,
-        adapter: p.caps?.adapter ? `${p.caps.adapter.vendor} ${p.caps.adapter.architecture}`.trim() : null,
+        adapter: adapterLabel(p.caps),
         shardsDone: p.shardsAccepted,
         activeLeases: p.leases.size,
         connectedAtMs: p.connectedAtMs,
@@ -355,7 +355,7 @@ export class CoordinatorCore {
         role: p.role,
         label: p.label,
         backend: p.caps?.backend ?? null,
-        adapter: p.caps?.adapter ? `${p.caps.adapter.vendor} ${p.caps.adapter.architecture}`.trim() : null,
+        adapter: adapterLabel(p.caps),
         connectedAtMs: p.connectedAtMs,
         activeLeases: p.leases.size,
         leasesIssued: p.leasesIssued,
@@ -1160,4 +1160,9 @@ function adapterOf(state: PeerState): string | null {
     adapterNames.set(caps, name);
   }
   return name;
+}
+
+/** How a volunteer's WebGPU adapter is named in summaries and telemetry; null on WASM. */
+function adapterLabel(caps: PeerState['caps']): string | null {
+  return caps?.adapter ? `${caps.adapter.vendor} ${caps.adapter.architecture}`.trim() : null;
 }

@@ -7,16 +7,22 @@
  */
 import { openDB, type DBSchema, type IDBPDatabase } from 'idb';
 import type { JobId, ModelHash } from '../protocol/ids.ts';
-import type { StoredJob, StoredShard } from './records.ts';
+import type { StoredJob, StoredLease, StoredOutboxEntry, StoredPeer, StoredShard } from './records.ts';
 
 export const DB_NAME = 'quorum';
-export const DB_VERSION = 1;
+export const DB_VERSION = 2;
 
 export interface QuorumSchema extends DBSchema {
   models: { key: ModelHash; value: { hash: ModelHash; bytes: ArrayBuffer; storedAtMs: number } };
   jobs: { key: JobId; value: StoredJob; indexes: { byNetwork: string } };
   shards: { key: [JobId, number]; value: StoredShard; indexes: { byJob: JobId } };
   settings: { key: string; value: unknown };
+  /** v2: a coordinator's leases (live and retired), so a reload resumes mid-lease. */
+  leases: { key: string; value: StoredLease; indexes: { byNetwork: string } };
+  /** v2: what a coordinator knows of each volunteer id: its resume token and reputation. */
+  peers: { key: [string, string]; value: StoredPeer; indexes: { byNetwork: string } };
+  /** v2: a volunteer's results that its coordinator has not acknowledged yet. */
+  outbox: { key: [string, string]; value: StoredOutboxEntry; indexes: { byVolunteer: string } };
 }
 
 export type QuorumDb = IDBPDatabase<QuorumSchema>;
@@ -40,6 +46,14 @@ export async function openQuorumDb(name: string = DB_NAME): Promise<QuorumDb> {
           const shards = db.createObjectStore('shards', { keyPath: ['jobId', 'index'] });
           shards.createIndex('byJob', 'jobId');
           db.createObjectStore('settings');
+        }
+        if (oldVersion < 2) {
+          const leases = db.createObjectStore('leases', { keyPath: 'id' });
+          leases.createIndex('byNetwork', 'networkId');
+          const peers = db.createObjectStore('peers', { keyPath: ['networkId', 'peerId'] });
+          peers.createIndex('byNetwork', 'networkId');
+          const outbox = db.createObjectStore('outbox', { keyPath: ['volunteerId', 'leaseId'] });
+          outbox.createIndex('byVolunteer', 'volunteerId');
         }
       },
       blocked() {

@@ -1,6 +1,6 @@
 /** What is stored in IndexedDB, one record shape per object store. */
 import type { Backend } from '../protocol/capabilities.ts';
-import type { JobId, PeerId } from '../protocol/ids.ts';
+import type { JobId, LeaseId, PeerId, ShardId } from '../protocol/ids.ts';
 import type { JobRecord, ShardStatus } from '../core/coordinator/state.ts';
 import type { WireTensor } from '../protocol/tensor.ts';
 
@@ -20,4 +20,40 @@ export interface StoredShard {
     readonly backends: readonly Backend[];
     readonly acceptedAtMs: number;
   } | null;
+}
+
+/** v2: one coordinator lease. `retired`: expired or released, but a late result for it is still judged. */
+export interface StoredLease {
+  readonly networkId: string;
+  readonly id: LeaseId;
+  readonly jobId: JobId;
+  readonly shardIndex: number;
+  readonly volunteer: PeerId;
+  readonly issuedAtMs: number;
+  readonly deadlineMs: number;
+  readonly canary: boolean;
+  readonly epoch: number;
+  readonly retired: boolean;
+}
+
+/** v2: a coordinator's record of one volunteer id. `reputation` is the reputation book's own snapshot. */
+export interface StoredPeer {
+  readonly networkId: string;
+  readonly peerId: PeerId;
+  /** [I-1] The resume token issued with this id's first welcome. */
+  readonly token: string;
+  readonly reputation: unknown;
+  readonly updatedAtMs: number;
+}
+
+/** v2: a result a volunteer computed and the coordinator has not acknowledged yet. */
+export interface StoredOutboxEntry {
+  /** The volunteer's own peer id (stable per tab), so tabs sharing the database keep apart. */
+  readonly volunteerId: string;
+  readonly networkId: string;
+  readonly leaseId: LeaseId;
+  readonly shardId: ShardId;
+  /** The `result` frame exactly as it will be sent. */
+  readonly frame: unknown;
+  readonly storedAtMs: number;
 }

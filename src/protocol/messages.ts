@@ -60,7 +60,19 @@ export type JobSpec = z.infer<typeof jobSpecSchema>;
 export const toCoordinatorSchema = z.discriminatedUnion('t', [
   /** First frame on every connection. Volunteers must say what they run (`caps`); others send null. [M-6] */
   z
-    .object({ v, t: z.literal('hello'), role: z.enum(ROLES), caps: capabilitiesSchema.nullable(), label: z.string().max(100) })
+    .object({
+      v,
+      t: z.literal('hello'),
+      role: z.enum(ROLES),
+      caps: capabilitiesSchema.nullable(),
+      label: z.string().max(100),
+      /**
+       * [I-1] A volunteer that reconnects under the peer id it had before proves the id is its own
+       * with the token the coordinator gave it in `welcome`; without it, the id's reputation,
+       * leases and held-back results are not its to claim.
+       */
+      resume: z.string().min(1).max(128).optional(),
+    })
     .refine((m) => (m.role === 'volunteer') === (m.caps !== null), { message: 'volunteers (and only they) send caps' }),
   /** A volunteer is ready for one more shard. */
   z.object({ v, t: z.literal('lease-request') }),
@@ -144,7 +156,14 @@ export const verifiedShardSchema = z.object({
 export type VerifiedShard = z.infer<typeof verifiedShardSchema>;
 
 export const fromCoordinatorSchema = z.discriminatedUnion('t', [
-  z.object({ v, t: z.literal('welcome'), networkId: safeIdSchema, you: peerIdSchema }),
+  z.object({
+    v,
+    t: z.literal('welcome'),
+    networkId: safeIdSchema,
+    you: peerIdSchema,
+    /** [I-1] A secret for this peer id: sent back in `hello.resume` when reconnecting under the same id. */
+    token: z.string().min(1).max(128).optional(),
+  }),
   /** Sent before closing a connection the coordinator will not serve (wrong version, bad hello). */
   z.object({ v: count, t: z.literal('refused'), reason: reasonSchema, expectedVersion: count }),
   z.object({

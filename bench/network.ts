@@ -5,6 +5,12 @@
  * volunteer's Worker engine, 1 thread, same model and batch = shard size, no network), measured
  * in a tab of its own right before and after each row, so both sides of the ratio see the same load.
  *
+ * Each N is measured with the volunteers pipelining leases ([W-18]: `prefetch` 1, the app's
+ * default, so the next shard's inputs travel while one computes) and without (`prefetch` 0, one
+ * lease at a time): two networks side by side, each with its own coordinator, volunteers and
+ * requester, run every job in turn between the same two raw measurements, so the two columns see
+ * the same load.
+ *
  * Timing is the coordinator's own: from the core admitting the job (after the upload) to the last
  * shard verified. Each N starts fresh tabs; a small warm-up job first has every volunteer fetch
  * and load the model, so the figures are steady state. Where the time goes:
@@ -25,6 +31,8 @@ export interface NetworkRow {
   readonly shardSize: number;
   readonly volunteers: number;
   readonly replication: number;
+  /** [W-18] Leases each volunteer queues behind the running one (0 = one lease at a time). */
+  readonly prefetch: number;
   readonly items: number;
   readonly shards: number;
   readonly runs: number;
@@ -44,17 +52,19 @@ export interface NetworkRow {
   /** From the last shard verified until every store write of the job had finished (ms). */
   readonly storeLagMs: number;
   /**
-   * Per shard, as the coordinator saw it (medians, ms): lease handed to the transport -> result
-   * back (`volunteerRoundTrip`, of which `compute` is session.run()), and result in -> the
-   * volunteer's next lease handed to the transport (`coordinator`).
+   * Per shard, as the coordinator saw it (medians, ms): lease handed to the transport -> its result
+   * back (`volunteerRoundTrip`, of which `compute` is session.run(); with prefetch it includes the
+   * wait behind the shard running before it), lease-request in -> the lease answering it handed to
+   * the transport (`coordinator`), and result in -> that volunteer's next lease-request in
+   * (`requestGap`; with prefetch the request went out earlier, during the run, so few are measured).
    */
-  readonly perShardMs: { readonly volunteerRoundTrip: number; readonly compute: number; readonly coordinator: number };
+  readonly perShardMs: { readonly volunteerRoundTrip: number; readonly compute: number; readonly coordinator: number; readonly requestGap: number };
   /** More busy threads (N volunteers + the coordinator) than cores. */
   readonly oversubscribed: boolean;
 }
 
 export interface NetworkResult {
-  /** Headline: efficiency per N and replication on the product's model, shard size 100. */
+  /** Headline: efficiency per N and replication on the product's model, shard size 100, prefetch on (`-p0`: off). */
   readonly efficiency: Record<string, number>;
   readonly rows: readonly NetworkRow[];
 }
@@ -72,7 +82,7 @@ function plans(quick: boolean, heavy: BenchModel, cores: number): { volunteers: 
   const big = (shardSize: number, replication = 1): JobPlan => ({ model: heavy, shardSize, replication });
   if (quick) {
     return [
-      { volunteers: 1, jobs: [mnist(100), big(100)] },
+      { volunteers: 1, jobs: [mnist(100), big(100), big(400)] },
       { volunteers: 2, jobs: [mnist(100), mnist(100, 2), big(100)] },
     ];
   }
@@ -87,13 +97,44 @@ function plans(quick: boolean, heavy: BenchModel, cores: number): { volunteers: 
 /** Short: measured twice per row, right before and right after the network runs it. */
 const rawSampling = (quick: boolean): Sampling => ({ warmupRuns: 3, samples: quick ? 2 : 3, sampleMs: quick ? 400 : 500 });
 
+interface Net {
+  readonly prefetch: number;
+  readonly coord: BenchTab;
+  readonly vols: readonly BenchTab[];
+  readonly req: BenchTab;
+}
+
+/** A coordinator, N volunteers queueing `prefetch` leases, and a requester, on a network of their own. */
+async function openNetwork(browser: Browser, origin: string, volunteers: number, prefetch: number, tabs: BenchTab[]): Promise<Net> {
+  const networkId = `bench-${volunteers}-p${prefetch}-${Date.now().toString(36)}`;
+  const coord = await openTab(browser, origin, `coordinator-p${prefetch}`);
+  tabs.push(coord);
+  await coord.call('coordinator', networkId);
+  const vols: BenchTab[] = [];
+  for (let i = 0; i < volunteers; i++) {
+    const v = await openTab(browser, origin, `volunteer-p${prefetch}-${i + 1}`);
+    tabs.push(v);
+    vols.push(v);
+  }
+  await Promise.all(vols.map((v) => v.call('volunteer', networkId, prefetch)));
+  const req = await openTab(browser, origin, `requester-p${prefetch}`);
+  tabs.push(req);
+  await req.call('requester', networkId);
+  return { prefetch, coord, vols, req };
+}
+
+/** Prefetch depths compared by default: one lease at a time, and the app's pipelining. */
+export const DEFAULT_PREFETCH_MODES: readonly number[] = [0, 1];
+
 export async function benchNetwork(
   browser: Browser,
   origin: string,
-  opts: { quick: boolean; heavyModel: BenchModel },
+  opts: { quick: boolean; heavyModel: BenchModel; prefetch?: readonly number[]; volunteers?: readonly number[] },
 ): Promise<NetworkResult> {
   const cores = os.cpus().length;
-  const schedule = plans(opts.quick, opts.heavyModel, cores);
+  const pick = opts.volunteers;
+  const schedule = plans(opts.quick, opts.heavyModel, cores).filter((p) => !pick || pick.includes(p.volunteers));
+  const modes = opts.prefetch ?? DEFAULT_PREFETCH_MODES;
   const runs = opts.quick ? 2 : 3;
   const targetSec = opts.quick ? 1.5 : 2.5;
   const mnistItems = opts.quick ? 8_000 : 16_000;
@@ -104,29 +145,18 @@ export async function benchNetwork(
   const probe = await openTab(browser, origin, 'raw');
   const rows: NetworkRow[] = [];
   for (const { volunteers, jobs } of schedule) {
-    const networkId = `bench-${volunteers}-${Date.now().toString(36)}`;
     const tabs: BenchTab[] = [];
     try {
-      const coord = await openTab(browser, origin, 'coordinator');
-      tabs.push(coord);
-      await coord.call('coordinator', networkId);
-      const vols: BenchTab[] = [];
-      for (let i = 0; i < volunteers; i++) {
-        const v = await openTab(browser, origin, `volunteer-${i + 1}`);
-        tabs.push(v);
-        vols.push(v);
-      }
-      await Promise.all(vols.map((v) => v.call('volunteer', networkId)));
-      const req = await openTab(browser, origin, 'requester');
-      tabs.push(req);
-      await req.call('requester', networkId);
-
+      const nets: Net[] = [];
+      for (const prefetch of modes) nets.push(await openNetwork(browser, origin, volunteers, prefetch, tabs));
       const warmed = new Set<string>();
       for (const job of jobs) {
         if (!warmed.has(job.model.name)) {
           // Every volunteer fetches, checks and loads the model once (3 shards each).
-          const w = await req.call('submit', { modelUrl: job.model.url, items: 100 * 3 * volunteers, shardSize: 100, replication: 1, quorum: 1 });
-          await coord.call('jobDone', w.jobId, 120_000);
+          for (const net of nets) {
+            const w = await net.req.call('submit', { modelUrl: job.model.url, items: 100 * 3 * volunteers, shardSize: 100, replication: 1, quorum: 1 });
+            await net.coord.call('jobDone', w.jobId, 120_000);
+          }
           warmed.add(job.model.name);
         }
         const rawBefore = await webRow(probe, job.model, job.shardSize, 1, rawSampling(opts.quick));
@@ -134,68 +164,78 @@ export async function benchNetwork(
         // gets ~targetSec of N volunteers' raw compute.
         const wanted = job.model === MNIST_MODEL ? mnistItems : (volunteers * rawBefore.itemsPerSec * targetSec) / job.replication;
         const items = Math.max(job.shardSize * volunteers * 2, Math.ceil(wanted / job.shardSize) * job.shardSize);
-        const samples: { steady: number; rate: number; busy: number; upload: number; first: number; lag: number; rt: number; compute: number; coord: number }[] = [];
+        type Sample = { steady: number; rate: number; busy: number; upload: number; first: number; lag: number; rt: number; compute: number; coord: number; gap: number };
+        const samples = new Map<Net, Sample[]>(nets.map((n) => [n, []]));
         let shards = 0;
+        // Runs alternate between the networks, so a drift in load reaches both columns alike.
         for (let r = 0; r < runs; r++) {
-          const before = await Promise.all(vols.map((v) => v.call('volunteerStats')));
-          const sub = await req.call('submit', {
-            modelUrl: job.model.url,
-            items,
-            shardSize: job.shardSize,
-            replication: job.replication,
-            quorum: job.replication,
-          });
-          const t: JobTimes = await coord.call('jobDone', sub.jobId, 300_000);
-          const after = await Promise.all(vols.map((v) => v.call('volunteerStats')));
-          const wallMs = t.lastVerifiedMs - t.admittedMs;
-          const computeMs = after.reduce((s, a, i) => s + a.computeMs - (before[i]?.computeMs ?? 0), 0);
-          shards = t.shardCount;
-          samples.push({
-            steady: ((t.shardCount - 1) * (items / t.shardCount)) / ((t.lastVerifiedMs - t.firstVerifiedMs) / 1000),
-            rate: items / (wallMs / 1000),
-            busy: computeMs / (volunteers * wallMs),
-            upload: sub.inputBytes / 1e6 / (sub.uploadMs / 1000),
-            first: t.firstVerifiedMs - t.admittedMs,
-            lag: t.durableMs - t.lastVerifiedMs,
-            rt: t.perShard.volunteerMs,
-            compute: computeMs / (t.shardCount * job.replication),
-            coord: t.perShard.coordinatorMs,
-          });
+          for (const net of nets) {
+            const before = await Promise.all(net.vols.map((v) => v.call('volunteerStats')));
+            const sub = await net.req.call('submit', {
+              modelUrl: job.model.url,
+              items,
+              shardSize: job.shardSize,
+              replication: job.replication,
+              quorum: job.replication,
+            });
+            const t: JobTimes = await net.coord.call('jobDone', sub.jobId, 300_000);
+            const after = await Promise.all(net.vols.map((v) => v.call('volunteerStats')));
+            const wallMs = t.lastVerifiedMs - t.admittedMs;
+            const computeMs = after.reduce((s, a, i) => s + a.computeMs - (before[i]?.computeMs ?? 0), 0);
+            shards = t.shardCount;
+            samples.get(net)?.push({
+              steady: ((t.shardCount - 1) * (items / t.shardCount)) / ((t.lastVerifiedMs - t.firstVerifiedMs) / 1000),
+              rate: items / (wallMs / 1000),
+              busy: computeMs / (volunteers * wallMs),
+              upload: sub.inputBytes / 1e6 / (sub.uploadMs / 1000),
+              first: t.firstVerifiedMs - t.admittedMs,
+              lag: t.durableMs - t.lastVerifiedMs,
+              rt: t.perShard.volunteerMs,
+              compute: computeMs / (t.shardCount * job.replication),
+              coord: t.perShard.coordinatorMs,
+              gap: t.perShard.requestGapMs,
+            });
+          }
         }
         const rawAfter = await webRow(probe, job.model, job.shardSize, 1, rawSampling(opts.quick));
         const rawItemsPerSec = median([...rawBefore.samples, ...rawAfter.samples]);
-        const rate = median(samples.map((s) => s.rate));
-        const row: NetworkRow = {
-          model: job.model.name,
-          shardSize: job.shardSize,
-          volunteers,
-          replication: job.replication,
-          items,
-          shards,
-          runs,
-          verifiedItemsPerSec: round(rate),
-          rawItemsPerSec: round(rawItemsPerSec),
-          efficiency: round(rate / (volunteers * rawItemsPerSec), 3),
-          steadyEfficiency: round(median(samples.map((s) => s.steady)) / (volunteers * rawItemsPerSec), 3),
-          computeEfficiency: round((rate * job.replication) / (volunteers * rawItemsPerSec), 3),
-          volunteerBusy: round(median(samples.map((s) => s.busy)), 3),
-          inputMBps: round((rate * job.replication * BYTES_PER_ITEM) / 1e6, 3),
-          uploadMBps: round(median(samples.map((s) => s.upload)), 3),
-          firstShardMs: round(median(samples.map((s) => s.first)), 3),
-          storeLagMs: round(median(samples.map((s) => s.lag)), 3),
-          perShardMs: {
-            volunteerRoundTrip: round(median(samples.map((s) => s.rt)), 3),
-            compute: round(median(samples.map((s) => s.compute)), 3),
-            coordinator: round(median(samples.map((s) => s.coord)), 3),
-          },
-          oversubscribed: volunteers + 1 > cores,
-        };
-        rows.push(row);
-        console.log(
-          `  ${row.model} shard ${row.shardSize} N=${volunteers} r=${row.replication}: ${row.verifiedItemsPerSec} verified items/s, ` +
-            `efficiency ${row.efficiency} (raw ${row.rawItemsPerSec}), volunteers busy ${(row.volunteerBusy * 100).toFixed(0)}%, ` +
-            `per shard: round trip ${row.perShardMs.volunteerRoundTrip} ms (compute ${row.perShardMs.compute}), coordinator ${row.perShardMs.coordinator} ms`,
-        );
+        for (const net of nets) {
+          const got = samples.get(net) ?? [];
+          const rate = median(got.map((s) => s.rate));
+          const row: NetworkRow = {
+            model: job.model.name,
+            shardSize: job.shardSize,
+            volunteers,
+            replication: job.replication,
+            prefetch: net.prefetch,
+            items,
+            shards,
+            runs,
+            verifiedItemsPerSec: round(rate),
+            rawItemsPerSec: round(rawItemsPerSec),
+            efficiency: round(rate / (volunteers * rawItemsPerSec), 3),
+            steadyEfficiency: round(median(got.map((s) => s.steady)) / (volunteers * rawItemsPerSec), 3),
+            computeEfficiency: round((rate * job.replication) / (volunteers * rawItemsPerSec), 3),
+            volunteerBusy: round(median(got.map((s) => s.busy)), 3),
+            inputMBps: round((rate * job.replication * BYTES_PER_ITEM) / 1e6, 3),
+            uploadMBps: round(median(got.map((s) => s.upload)), 3),
+            firstShardMs: round(median(got.map((s) => s.first)), 3),
+            storeLagMs: round(median(got.map((s) => s.lag)), 3),
+            perShardMs: {
+              volunteerRoundTrip: round(median(got.map((s) => s.rt)), 3),
+              compute: round(median(got.map((s) => s.compute)), 3),
+              coordinator: round(median(got.map((s) => s.coord)), 3),
+              requestGap: round(median(got.map((s) => s.gap)), 3),
+            },
+            oversubscribed: volunteers + 1 > cores,
+          };
+          rows.push(row);
+          console.log(
+            `  ${row.model} shard ${row.shardSize} N=${volunteers} r=${row.replication} prefetch ${row.prefetch}: ${row.verifiedItemsPerSec} verified items/s, ` +
+              `efficiency ${row.efficiency} (raw ${row.rawItemsPerSec}), volunteers busy ${(row.volunteerBusy * 100).toFixed(0)}%, ` +
+              `per shard: round trip ${row.perShardMs.volunteerRoundTrip} ms (compute ${row.perShardMs.compute}), coordinator ${row.perShardMs.coordinator} ms, load ${os.loadavg()[0]?.toFixed(1)}`,
+          );
+        }
       }
     } finally {
       await Promise.all(tabs.map((t) => t.close()));
@@ -203,7 +243,8 @@ export async function benchNetwork(
   }
   await probe.close();
   const efficiency: Record<string, number> = {};
-  for (const r of rows) if (r.model === MNIST_MODEL.name && r.shardSize === 100) efficiency[`N${r.volunteers}-r${r.replication}`] = r.efficiency;
-  for (const r of rows) if (r.model !== MNIST_MODEL.name && r.shardSize === 100) efficiency[`${r.model}-N${r.volunteers}-r${r.replication}`] = r.efficiency;
+  const key = (r: NetworkRow): string => `N${r.volunteers}-r${r.replication}${r.prefetch === 0 ? '-p0' : ''}`;
+  for (const r of rows) if (r.model === MNIST_MODEL.name && r.shardSize === 100) efficiency[key(r)] = r.efficiency;
+  for (const r of rows) if (r.model !== MNIST_MODEL.name && r.shardSize === 100) efficiency[`${r.model}-${key(r)}`] = r.efficiency;
   return { efficiency, rows };
 }

@@ -57,7 +57,7 @@ export function renderTables(r: Results): string {
       '',
       `ort-web wasm / ort-node on ${e.model}, batch ${e.batch}: ${fmt(e.ratioWebToNode.threads1, 2)} at 1 thread, ` +
         `${fmt(e.ratioWebToNode.threadsAll, 2)} at ${e.ortWebWasm.allThreads} threads`,
-      `Reading the model's bytes from a volunteer's IndexedDB cache (once per lease today): ` +
+      `Reading the model's bytes from a volunteer's IndexedDB cache (once per change of model; the host keeps the last in memory): ` +
         Object.entries(e.modelCacheReadMs)
           .map(([name, ms]) => `${name} ${fmt(ms, 1)} ms`)
           .join(', '),
@@ -77,15 +77,17 @@ export function renderTables(r: Results): string {
     );
   }
   if (r.network) {
+    const rows = r.network.rows;
     out.push('', '### Network efficiency (verified items/s ÷ (N × one tab\'s raw items/s), medians)', '');
     out.push(
       table(
-        ['model', 'shard', 'N', 'repl', 'items', 'verified items/s', 'raw 1 tab', 'efficiency', 'steady', 'volunteer busy', 'per shard: round trip / compute / coord. ms', 'inputs MB/s', 'CPU'],
-        r.network.rows.map((x) => [
+        ['model', 'shard', 'N', 'repl', 'prefetch', 'items', 'verified items/s', 'raw 1 tab', 'efficiency', 'steady', 'volunteer busy', 'per shard: round trip / compute / coord. ms', 'inputs MB/s', 'CPU'],
+        rows.map((x) => [
           x.model,
           String(x.shardSize),
           String(x.volunteers),
           String(x.replication),
+          String(x.prefetch ?? '–'),
           fmt(x.items),
           fmt(x.verifiedItemsPerSec),
           fmt(x.rawItemsPerSec),
@@ -98,6 +100,31 @@ export function renderTables(r: Results): string {
         ]),
       ),
     );
+    // [W-18] The same rows side by side: one lease at a time (prefetch 0) against pipelining.
+    const off = rows.filter((x) => x.prefetch === 0);
+    const pairs = off.flatMap((a) => {
+      const b = rows.find((x) => x.prefetch > 0 && x.model === a.model && x.shardSize === a.shardSize && x.volunteers === a.volunteers && x.replication === a.replication);
+      return b ? [[a, b] as const] : [];
+    });
+    if (pairs.length > 0) {
+      out.push('', `### Pipelined leases: efficiency with prefetch 0 → ${pairs[0]?.[1].prefetch ?? 1}`, '');
+      out.push(
+        table(
+          ['model', 'shard', 'N', 'repl', 'efficiency off → on', 'steady off → on', 'volunteer busy off → on', 'verified items/s off → on', 'CPU'],
+          pairs.map(([a, b]) => [
+            a.model,
+            String(a.shardSize),
+            String(a.volunteers),
+            String(a.replication),
+            `${fmt(a.efficiency, 2)} → ${fmt(b.efficiency, 2)}`,
+            `${fmt(a.steadyEfficiency, 2)} → ${fmt(b.steadyEfficiency, 2)}`,
+            `${fmt(a.volunteerBusy * 100)}% → ${fmt(b.volunteerBusy * 100)}%`,
+            `${fmt(a.verifiedItemsPerSec)} → ${fmt(b.verifiedItemsPerSec)}`,
+            a.oversubscribed ? 'oversubscribed' : 'ok',
+          ]),
+        ),
+      );
+    }
   }
   if (r.core) {
     out.push('', '### Coordinator core (results/s, median)', '');

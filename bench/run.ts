@@ -1,8 +1,10 @@
 /**
- * `npm run bench [-- --quick] [-- --only=engine,transfer,network,core]`: measures the raw engine
+ * `npm run bench [-- --quick] [-- --only=engine,transfer,network,core] [-- --prefetch=0,1]
+ * [-- --volunteers=1,2]`: measures the raw engine
  * (onnxruntime-web in Chromium vs onnxruntime-node), the data plane (tab-to-tab MB/s), the whole
  * network's efficiency (verified items/s over N x one tab's raw items/s) and the coordinator
- * core's results/s, side by side in one run; prints a table and writes bench/results.json.
+ * core's results/s, side by side in one run (the network with volunteers queueing each
+ * `--prefetch` depth of leases, [W-18]; default 0 and 1; `--volunteers` keeps only those N); prints a table and writes bench/results.json.
  *
  * As root, where `unshare -n` works, the run re-executes itself in a loopback-only network
  * namespace (as scripts/test-e2e.mjs does for the e2e suite), so the server, Chromium and every
@@ -28,6 +30,15 @@ const quick = argv.includes('--quick');
 const onlyArg = argv.find((a) => a.startsWith('--only='))?.slice('--only='.length);
 const only = new Set<Section>(onlyArg ? (onlyArg.split(',') as Section[]) : SECTIONS);
 for (const s of only) if (!SECTIONS.includes(s)) throw new Error(`unknown section "${s}"; pick from ${SECTIONS.join(', ')}`);
+const listArg = (name: string): number[] | undefined =>
+  argv
+    .find((a) => a.startsWith(`--${name}=`))
+    ?.slice(name.length + 3)
+    .split(',')
+    .map(Number)
+    .filter((n) => Number.isInteger(n) && n >= 0);
+const prefetch = listArg('prefetch');
+const volunteers = listArg('volunteers');
 const outFile = argv.find((a) => a.startsWith('--out='))?.slice('--out='.length) ?? path.join(ROOT, 'bench', 'results.json');
 
 function reexecInNetns(): boolean {
@@ -78,7 +89,12 @@ async function main(): Promise<void> {
   try {
     results.engine = await step('engine', () => benchEngine(browser, server.url, { quick, heavyModel: heavy }));
     results.transfer = await step('transfer', () => benchTransfer(browser, server.url, { payloadBytes: 50_000_000, reps: quick ? 3 : 5 }));
-    results.network = await step('network', () => benchNetwork(browser, server.url, { quick, heavyModel: heavy }));
+    results.network = await step('network', () => benchNetwork(browser, server.url, {
+        quick,
+        heavyModel: heavy,
+        ...(prefetch && prefetch.length > 0 ? { prefetch } : {}),
+        ...(volunteers && volunteers.length > 0 ? { volunteers } : {}),
+      }));
     results.core = await step('core', () => benchCore({ quick }));
   } finally {
     await browser.close().catch(() => undefined);

@@ -100,14 +100,14 @@ test('an observer shows every live volunteer with its real backend and shard cou
 
 test('a volunteer that lies shows as quarantined on the map @map', async ({ openRoles }, testInfo) => {
   test.setTimeout(60_000);
-  const [coord] = await openRoles(['coordinator?establishAfter=1']);
+  const [coord] = await openRoles(['coordinator']);
   await expect(coord!.page.getByTestId('connection-state')).toHaveText('connected', { timeout: 20_000 });
   // The coordinator quarantines on evidence, not on a lost vote ([X-1]): a suspect is handed
   // known-answer canaries — shards the honest pair has settled and it never computed — and two
-  // failed ones quarantine it. An answer becomes a canary once its volunteers have agreed with
-  // `establishAfter` distinct partners since; the default (5) needs six honest volunteers, so this
-  // three-volunteer network asks for 1 (test builds only). The honest pair starts first, and
-  // slowMs (test builds only) holds each shard 100 ms, so that work remains when the liar arrives.
+  // failed ones quarantine it, as do outvotes on answers that become established ([X-4]). In this
+  // three-volunteer network one partner establishes an answer ([C-4]). The honest pair starts
+  // first, and slowMs (test builds only) holds each shard 100 ms, so that work remains when the
+  // liar arrives.
   const honest = await openRoles(['volunteer?autostart=1&slowMs=100', 'volunteer?autostart=1&slowMs=100']);
   const [observer, req] = await openRoles(['network', 'requester']);
   const map = observer!.page;

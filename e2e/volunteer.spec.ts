@@ -102,7 +102,9 @@ test('pause hands the shard in hand back and stops new leases within a second; r
   await expect.poll(async () => Number(await slow!.page.getByTestId('results-delivered').textContent()), { timeout: 30_000 }).toBeGreaterThan(0);
   await expect(slow!.page.getByTestId('phase')).toHaveText('running', { timeout: 10_000 });
   const shardInHand = (await state(slow!.page)).volunteer.stats!.currentShard!;
-  expect((await peerOf(coord.page, slowId))?.activeLeases).toBe(1);
+  // [W-18] The shard running, and perhaps the next one queued behind it.
+  expect((await peerOf(coord.page, slowId))?.activeLeases).toBeGreaterThanOrEqual(1);
+  expect((await peerOf(coord.page, slowId))?.activeLeases).toBeLessThanOrEqual(2);
 
   const clickedAt = Date.now();
   await slow!.page.getByTestId('pause-toggle').click();

@@ -4,6 +4,7 @@
  */
 import type { DriftProbeOptions, DriftProbeResult } from './host/driftProbe.ts';
 import type { ThreadBenchOptions, ThreadBenchResult } from './host/threadBench.ts';
+import { testFaults } from './host/testFaults.ts';
 import { useQuorumStore, type QuorumState } from './stores/store.ts';
 
 export interface QuorumTestHook {
@@ -12,6 +13,8 @@ export interface QuorumTestHook {
   mnistLogits(options: DriftProbeOptions): Promise<DriftProbeResult>;
   /** Per-run WASM times of the MNIST model at a thread count, for scripts/measure-threads.ts. */
   threadBench(options: ThreadBenchOptions): Promise<ThreadBenchResult>;
+  /** [S-3] Makes this tab's coordinator writes fail with QuotaExceededError, or work again. */
+  setQuotaExhausted(on: boolean): Promise<void>;
 }
 
 declare global {
@@ -25,5 +28,8 @@ export function installTestHook(): void {
     state: () => useQuorumStore.getState(),
     mnistLogits: async (options) => (await import('./host/driftProbe.ts')).runMnistLogits(options),
     threadBench: async (options) => (await import('./host/threadBench.ts')).runThreadBench(options),
+    setQuotaExhausted: async (on) => {
+      testFaults.quotaExhausted = on;
+    },
   };
 }

@@ -40,7 +40,10 @@ export interface JobTimes {
   readonly lastVerifiedMs: number;
   /** When every store write the job caused had finished. */
   readonly durableMs: number;
-  /** Medians per shard as the coordinator saw them: lease sent -> result in; result in -> next lease sent. */
+  /**
+   * Medians per shard as the coordinator saw them: lease sent -> its result in; lease-request in ->
+   * the lease answering it out; result in -> that volunteer's next lease-request in.
+   */
   readonly perShard: { readonly volunteerMs: number; readonly coordinatorMs: number; readonly requestGapMs: number };
 }
 
@@ -60,7 +63,8 @@ export interface BenchApi {
   coordinator(networkId: string): Promise<string>;
   volunteerCount(): number;
   jobDone(jobId: string, timeoutMs: number): Promise<JobTimes>;
-  volunteer(networkId: string): Promise<void>;
+  /** [W-18] `prefetch`: leases the volunteer queues behind the running one (absent: the app's default). */
+  volunteer(networkId: string, prefetch?: number): Promise<void>;
   volunteerStats(): { computeMs: number; resultsDelivered: number };
   requester(networkId: string): Promise<void>;
   submit(o: SubmitOptions): Promise<{ jobId: string; uploadMs: number; inputBytes: number }>;

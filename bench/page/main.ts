@@ -236,10 +236,15 @@ type MutableJobTimes = { -readonly [K in keyof JobTimes]: JobTimes[K] };
 
 const jobTimes = new Map<string, MutableJobTimes>();
 const jobWaiters = new Map<string, () => void>();
-/** Per shard, as the coordinator sees it: lease sent -> result in, and result in -> next lease out. */
+/**
+ * Per shard, as the coordinator sees it: lease sent -> its result in (by lease id: a pipelining
+ * volunteer holds two, [W-18]), lease-request in -> the lease answering it out, and result in ->
+ * that volunteer's next lease-request in.
+ */
 const cycle = { volunteerMs: [] as number[], coordinatorMs: [] as number[], requestGapMs: [] as number[] };
 const leaseSentAt = new Map<string, number>();
 const resultInAt = new Map<string, number>();
+const requestInAt = new Map<string, number>();
 
 /** Notes, the moment the core decides, when it admits a job and when it verifies each shard. */
 function watchEffects(effects: readonly CoordinatorEffect[]): void {
@@ -252,6 +257,7 @@ function watchEffects(effects: readonly CoordinatorEffect[]): void {
       cycle.requestGapMs.length = 0;
       leaseSentAt.clear();
       resultInAt.clear();
+      requestInAt.clear();
     } else if (e.kind === 'store-shard' && e.shard.status === 'verified') {
       const t = jobTimes.get(e.jobId);
       if (!t) continue;
@@ -283,14 +289,19 @@ function timedFactory(inner: EndpointFactory): EndpointFactory {
     const ep = await inner(id, {
       ...handlers,
       data: (peer, raw) => {
-        if ((raw as { t?: unknown }).t === 'lease-request') {
-          const back = resultInAt.get(peer);
-          if (back !== undefined) cycle.requestGapMs.push(performance.now() - back);
-        }
-        if ((raw as { t?: unknown }).t === 'result') {
+        const msg = raw as { t?: unknown; leaseId?: unknown };
+        if (msg.t === 'lease-request') {
           const now = performance.now();
-          const sent = leaseSentAt.get(peer);
+          const back = resultInAt.get(peer);
+          if (back !== undefined) cycle.requestGapMs.push(now - back);
+          resultInAt.delete(peer);
+          requestInAt.set(peer, now);
+        }
+        if (msg.t === 'result' && typeof msg.leaseId === 'string') {
+          const now = performance.now();
+          const sent = leaseSentAt.get(msg.leaseId);
           if (sent !== undefined) cycle.volunteerMs.push(now - sent);
+          leaseSentAt.delete(msg.leaseId);
           resultInAt.set(peer, now);
         }
         handlers.data(peer, raw);
@@ -300,12 +311,13 @@ function timedFactory(inner: EndpointFactory): EndpointFactory {
       selfId: ep.selfId,
       connect: (peer) => ep.connect(peer),
       send: (peer, frame) => {
-        if ((frame as { t?: unknown }).t === 'lease') {
+        const msg = frame as { t?: unknown; leaseId?: unknown };
+        if (msg.t === 'lease' && typeof msg.leaseId === 'string') {
           const now = performance.now();
-          const back = resultInAt.get(peer);
-          if (back !== undefined) cycle.coordinatorMs.push(now - back);
-          resultInAt.delete(peer);
-          leaseSentAt.set(peer, now);
+          const asked = requestInAt.get(peer);
+          if (asked !== undefined) cycle.coordinatorMs.push(now - asked);
+          requestInAt.delete(peer);
+          leaseSentAt.set(msg.leaseId, now);
         }
         return ep.send(peer, frame);
       },
@@ -363,8 +375,8 @@ async function jobDone(jobId: string, timeoutMs: number): Promise<JobTimes> {
   return { ...t };
 }
 
-async function volunteer(networkId: string): Promise<void> {
-  await startVolunteer(networkId, 'wasm');
+async function volunteer(networkId: string, prefetch?: number): Promise<void> {
+  await startVolunteer(networkId, 'wasm', prefetch !== undefined ? { prefetch } : {});
   await waitFor('the volunteer to connect', () => useQuorumStore.getState().volunteer.state === 'connected', 30_000);
 }
 

@@ -13,7 +13,7 @@ import { asModelHash, type PeerId } from '../protocol/ids.ts';
 import { LIMITS } from '../protocol/limits.ts';
 import { PROTOCOL_VERSION, type JobSpec } from '../protocol/messages.ts';
 import { parseToCoordinator } from '../protocol/parse.ts';
-import type { CoordinatorStore } from '../persistence/coordinatorStore.ts';
+import type { CoordinatorStorage } from '../persistence/coordinatorStore.ts';
 import { sha256Hex } from '../runtime/sha256.ts';
 import { appendLog } from '../stores/logSlice.ts';
 import { patch } from '../stores/store.ts';
@@ -28,11 +28,34 @@ const BROADCAST_MS = 250;
 export const TELEMETRY_MS = 500;
 /** Time for a refusal to leave before its connection is closed. */
 const CLOSE_DELAY_MS = 200;
+/** [S-3] While storage fails, waiting writes are tried again this often (and on "Retry storage"). */
+const STORAGE_RETRY_MS = 10_000;
+
+/**
+ * [S-3] What the coordinator page and log say while storage fails (README, errors table). The
+ * reason comes first so the cause is plain; the rest says what the coordinator does and what to do.
+ */
+export function storageErrorMessage(reason: string): string {
+  return `Storage failed: ${reason}. This coordinator takes no new jobs or leases, and counts no result as verified, until it can write again; results already received are kept in this tab. Free disk space or allow this site to store data, then press "Retry storage".`;
+}
+
+/** [S-3] A storage error in words: a full quota is named as such. */
+export function describeStorageError(err: unknown): string {
+  const name = err instanceof Error || (typeof DOMException !== 'undefined' && err instanceof DOMException) ? (err as Error).name : '';
+  const text = err instanceof Error ? err.message : String(err);
+  if (name === 'QuotaExceededError' || /quota/i.test(text)) return `the browser's storage quota for this site is used up (QuotaExceededError)`;
+  return text || name || 'unknown error';
+}
+
+interface PendingWrite {
+  readonly what: string;
+  readonly op: () => Promise<void>;
+}
 
 export interface CoordinatorHostOptions {
   readonly networkId: string;
   readonly factory: EndpointFactory;
-  readonly store: CoordinatorStore;
+  readonly store: CoordinatorStorage;
   readonly config?: Partial<Omit<CoordinatorConfig, 'networkId'>>;
   readonly now?: () => number;
   /**
@@ -55,12 +78,23 @@ export class CoordinatorHost {
   private writes: Promise<void> = Promise.resolve();
   private readonly now: () => number;
   private jobLimits: JobLimits;
+  /** [S-3] Why storage fails (null while it works), and the writes waiting for it, in order. */
+  private storageProblem: string | null = null;
+  private pending: PendingWrite[] = [];
+  private retryTimer: ReturnType<typeof setInterval> | null = null;
+  private retrying: Promise<boolean> | null = null;
 
   constructor(private readonly options: CoordinatorHostOptions) {
     this.now = options.now ?? (() => Date.now());
     this.jobLimits = options.jobLimits ?? DEFAULT_JOB_LIMITS;
     const seed = (this.now() ^ (Math.random() * 0x7fffffff)) >>> 0;
-    this.core = new CoordinatorCore({ ...DEFAULT_COORDINATOR_CONFIG, ...options.config, networkId: options.networkId }, seededRng(seed));
+    this.core = new CoordinatorCore(
+      // [S-2] A shard counts as verified only once its strict write is done.
+      { ...DEFAULT_COORDINATOR_CONFIG, awaitDurableWrites: true, ...options.config, networkId: options.networkId },
+      seededRng(seed),
+      // [I-1] Resume tokens are secrets: their stream is seeded from the platform's CSPRNG.
+      seededRng(secureSeed() ?? seed ^ 0x9e3779b9),
+    );
   }
 
   async start(): Promise<void> {
@@ -90,6 +124,7 @@ export class CoordinatorHost {
 
   stop(): void {
     if (this.tickTimer) clearInterval(this.tickTimer);
+    if (this.retryTimer) clearInterval(this.retryTimer);
     if (this.broadcastTimer) clearTimeout(this.broadcastTimer);
     if (this.telemetryTimer) clearInterval(this.telemetryTimer);
     this.endpoint?.destroy();
@@ -101,23 +136,44 @@ export class CoordinatorHost {
     return this.writes;
   }
 
+  /**
+   * [S-1] Everything the coordinator knew before a reload: jobs and models, shards (outcomes and
+   * replicas), volunteer ids (tokens, reputation, standing) and leases — those still before their
+   * deadline stay valid, the others are retired and their shards offered again.
+   */
   private async restore(): Promise<void> {
+    const store = this.options.store;
     try {
-      const jobs = await this.options.store.loadJobs();
+      const jobs = await store.loadJobs();
       for (const { job } of jobs) {
-        const model = await this.options.store.loadModel(job.modelHash);
+        const model = await store.loadModel(job.modelHash);
         if (!model) {
           this.log('warn', `job ${job.id}: its model is missing from storage; not restored`);
           continue;
         }
         this.core.restoreJob(job, model);
-        for (const s of await this.options.store.loadShards(job.id)) {
-          this.core.restoreShard(job.id, s.index, s.status, s.accepted, s.disagreements);
+        for (const s of await store.loadShards(job.id)) {
+          this.core.restoreShard(job.id, s.index, s.status, s.accepted, s.disagreements, { replicas: s.replicas, epoch: s.epoch });
         }
       }
-      if (jobs.length > 0) this.log('info', `restored ${jobs.length} job(s) from storage`);
+      const peers = await store.loadPeers();
+      for (const p of peers) {
+        this.core.restorePeer({ peerId: p.peerId, token: p.token, reputation: p.reputation, standing: p.standing ?? { shardsAccepted: 0, resultsReturned: 0, resultsRejected: 0 } });
+      }
+      const now = this.now();
+      const leases = await store.loadLeases();
+      let live = 0;
+      for (const l of leases) {
+        this.core.restoreLease(l, now);
+        if (!l.retired && l.deadlineMs > now) live++;
+      }
+      this.apply(this.core.settleRestored(now));
+      if (jobs.length > 0) this.log('info', `restored ${jobs.length} job(s), ${peers.length} volunteer id(s) and ${live} live lease(s) from storage`);
     } catch (e) {
       this.log('error', `could not read stored jobs: ${e instanceof Error ? e.message : String(e)}`);
+      // "Retry storage" first checks that storage can be read at all.
+      this.pending.push({ what: 'a storage check', op: () => store.loadJobs().then(() => undefined) });
+      this.storageFailed('reading the stored jobs', e);
     }
   }
 
@@ -148,9 +204,20 @@ export class CoordinatorHost {
         case 'store-job':
           this.write(() => this.options.store.putJob(e.job), `job ${e.job.id}`);
           break;
-        case 'store-shard':
-          this.write(() => this.options.store.putShard(e.jobId, e.shard), `shard ${e.shard.id}`);
+        case 'store-shard': {
+          const { jobId, shard } = e;
+          this.write(async () => {
+            const epoch = await this.options.store.putShard(jobId, shard);
+            // [S-2] Only now does this acceptance count as verified.
+            this.apply(this.core.shardStored(jobId, shard.index, epoch));
+          }, `shard ${shard.id}`);
           break;
+        }
+        case 'persist': {
+          const batch = { leases: e.leases, forgetLeases: e.forgetLeases, peers: e.peers, openShards: e.openShards };
+          this.write(() => this.options.store.persist(batch, this.now()), 'leases and volunteer ids');
+          break;
+        }
         case 'log':
           this.log(e.level, e.text);
           break;
@@ -193,12 +260,84 @@ export class CoordinatorHost {
     this.endpoint?.send(peer, { v: PROTOCOL_VERSION, t: 'job-rejected', ref, reason: text });
   }
 
+  /**
+   * Store writes run one after another, in the order the core asked for them. [S-3] A write that
+   * fails is kept, with every write after it, until storage works again: nothing is dropped, and
+   * the order (a lease put before its forget) holds.
+   */
   private write(op: () => Promise<void>, what: string): void {
-    this.writes = this.writes.then(op).catch((err: unknown) => {
-      const message = `could not store ${what}: ${err instanceof Error ? err.message : String(err)}`;
-      patch('coordinator', { error: message });
-      this.log('error', message);
+    if (this.storageProblem !== null) {
+      this.pending.push({ op, what });
+      this.showStorage();
+      return;
+    }
+    this.writes = this.writes.then(async () => {
+      if (this.storageProblem !== null) {
+        this.pending.push({ op, what });
+        this.showStorage();
+        return;
+      }
+      try {
+        await op();
+      } catch (err) {
+        this.pending.push({ op, what });
+        this.storageFailed(what, err);
+      }
     });
+  }
+
+  /** [S-3] Tells the core (no new work), the page (an alert) and the log; retries on a timer. */
+  private storageFailed(what: string, err: unknown): void {
+    const reason = describeStorageError(err);
+    const first = this.storageProblem === null;
+    this.storageProblem = reason;
+    const message = storageErrorMessage(reason);
+    if (first) this.log('error', `could not store ${what}: ${message}`);
+    this.showStorage();
+    this.apply(this.core.storageFailed(reason, this.now()));
+    this.retryTimer ??= setInterval(() => void this.retryStorage(), STORAGE_RETRY_MS);
+  }
+
+  /**
+   * [S-3] Writes everything that waited, in order. True when storage works again: the core takes
+   * work again and the alert goes. A write that fails again keeps its place at the front.
+   */
+  retryStorage(): Promise<boolean> {
+    this.retrying ??= this.writes
+      .then(async () => {
+        while (this.pending.length > 0) {
+          const next = this.pending[0] as PendingWrite;
+          try {
+            await next.op();
+          } catch (err) {
+            this.storageProblem = describeStorageError(err);
+            this.showStorage();
+            return false;
+          }
+          this.pending.shift();
+          this.showStorage();
+        }
+        if (this.storageProblem !== null) {
+          this.storageProblem = null;
+          if (this.retryTimer) clearInterval(this.retryTimer);
+          this.retryTimer = null;
+          this.log('info', 'storage works again: every waiting write is stored');
+          this.showStorage();
+          this.apply(this.core.storageRecovered(this.now()));
+        }
+        return true;
+      })
+      .finally(() => {
+        this.retrying = null;
+      });
+    this.writes = this.retrying.then(() => undefined);
+    return this.retrying;
+  }
+
+  private showStorage(): void {
+    patch('coordinator', (prev) => ({
+      storage: { ...prev.storage, error: this.storageProblem === null ? null : storageErrorMessage(this.storageProblem), pendingWrites: this.pending.length },
+    }));
   }
 
   private scheduleBroadcast(): void {
@@ -234,7 +373,15 @@ export class CoordinatorHost {
   }
 
   private log(level: 'info' | 'warn' | 'error', text: string): void {
-    if (level !== 'info') console.warn(`[coordinator] ${text}`);
+    if (level === 'error') console.error(`[coordinator] ${text}`);
+    else if (level !== 'info') console.warn(`[coordinator] ${text}`);
     patch('coordinator', (prev) => ({ log: appendLog(prev.log, { atMs: this.now(), level, text }) }));
   }
+}
+
+/** A 32-bit seed from `crypto.getRandomValues`, or null where there is none. */
+function secureSeed(): number | null {
+  const c = (globalThis as { crypto?: { getRandomValues?: (a: Uint32Array) => Uint32Array } }).crypto;
+  if (!c?.getRandomValues) return null;
+  return c.getRandomValues(new Uint32Array(1))[0] ?? null;
 }

@@ -1,12 +1,14 @@
 /**
  * A client's link to its network's coordinator (used by volunteers, requesters and observers):
  * connects, parses every frame at the boundary, and reconnects with back-off when the
- * coordinator or the signaling server goes away.
+ * coordinator or the signaling server goes away. Requesters and observers take a fresh random
+ * peer id for every connection; a volunteer keeps one ([W-17]): the coordinator takes a result
+ * only from the peer id its lease was issued to.
  */
 import type { PeerId } from '../protocol/ids.ts';
 import { PROTOCOL_VERSION, type FromCoordinator, type ToCoordinator } from '../protocol/messages.ts';
 import { parseFromCoordinator, type ProtocolError } from '../protocol/parse.ts';
-import type { Endpoint, EndpointFactory, TransportError } from '../transport/transport.ts';
+import { TransportError, type Endpoint, type EndpointFactory } from '../transport/transport.ts';
 
 const RETRY_MS = [500, 1_000, 2_000, 3_000, 5_000];
 /** A connection attempt that has not opened by then is abandoned and retried. */
@@ -14,6 +16,12 @@ const CONNECT_TIMEOUT_MS = 10_000;
 /** Liveness: ping this often; a coordinator silent for SILENCE_MS is treated as gone. */
 const PING_MS = 3_000;
 const SILENCE_MS = 12_000;
+/**
+ * Registrations refused because the stable id is taken before a fresh id is used instead. After a
+ * reload or a signaling restart the old registration frees within a second or two; an id that
+ * stays taken belongs to another live tab (a duplicated tab copies sessionStorage).
+ */
+const ID_TAKEN_RETRIES = 4;
 
 export interface LinkHandlers {
   open(): void;
@@ -22,6 +30,17 @@ export interface LinkHandlers {
   close(): void;
   /** For the page: what the link is doing now, in words. */
   status(state: 'connecting' | 'connected', detail: string): void;
+  /** Signaling registered this link under `id` (each time it does, before connecting). */
+  registered?(id: PeerId): void;
+}
+
+export interface LinkOptions {
+  /**
+   * Keep one peer id for every connection: this one, or (null) the first the signaling server
+   * assigns. If it stays taken, the link moves to a fresh id and keeps that. Absent: a fresh
+   * random id per connection.
+   */
+  readonly stableId?: string | null;
 }
 
 export class CoordinatorLink {
@@ -34,12 +53,25 @@ export class CoordinatorLink {
   private timer: ReturnType<typeof setTimeout> | null = null;
   private pinger: ReturnType<typeof setInterval> | null = null;
   private lastFrameAt = 0;
+  private readonly stable: boolean;
+  private stableId: string | null;
+  /** Registrations in a row refused because the stable id was taken. */
+  private idTaken = 0;
 
   constructor(
     private readonly factory: EndpointFactory,
     private readonly coordinator: PeerId,
     private readonly handlers: LinkHandlers,
-  ) {}
+    options: LinkOptions = {},
+  ) {
+    this.stable = options.stableId !== undefined;
+    this.stableId = options.stableId ?? null;
+  }
+
+  /** The id this link registers under (volunteers: stable); null before the first registration. */
+  peerId(): string | null {
+    return this.stableId;
+  }
 
   start(): void {
     void this.dial();
@@ -64,7 +96,7 @@ export class CoordinatorLink {
       if (!this.endpoint) {
         const gen = ++this.generation;
         const live = (peer: PeerId): boolean => gen === this.generation && peer === this.coordinator;
-        this.endpoint = await this.factory(null, {
+        this.endpoint = await this.factory(this.stable ? this.stableId : null, {
           open: (peer) => {
             if (!live(peer)) return;
             this.connected = true;
@@ -96,12 +128,26 @@ export class CoordinatorLink {
         });
       }
       if (this.stopped) return this.endpoint.destroy();
+      this.idTaken = 0;
+      if (this.stable) this.stableId = this.endpoint.selfId;
+      this.handlers.registered?.(this.endpoint.selfId);
       this.endpoint.connect(this.coordinator);
       this.timer = setTimeout(() => {
         if (!this.connected) this.retry('connection attempt timed out');
       }, CONNECT_TIMEOUT_MS);
     } catch (e) {
       this.endpoint = null;
+      if (e instanceof TransportError && e.kind === 'id-taken' && this.stable && this.stableId !== null) {
+        const id = this.stableId;
+        if (++this.idTaken > ID_TAKEN_RETRIES) {
+          this.idTaken = 0;
+          this.stableId = null;
+          this.retry(`peer id ${id} stays taken (another tab holds it?); registering under a fresh id`);
+        } else {
+          this.retry(`peer id ${id} is still taken`);
+        }
+        return;
+      }
       this.retry(e instanceof Error ? e.message : String(e));
     }
   }

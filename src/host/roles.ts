@@ -2,10 +2,10 @@
  * The page's roles, each started at most once per tab with the real adapters: PeerServer on this
  * origin, IndexedDB, and the inference Worker. Views call these as user intents.
  */
-import { openQuorumDb } from '../persistence/db.ts';
-import { CoordinatorStore } from '../persistence/coordinatorStore.ts';
+import { openQuorumDb, type QuorumDb } from '../persistence/db.ts';
+import { CoordinatorStore, unavailableStorage, type CoordinatorStorage } from '../persistence/coordinatorStore.ts';
 import { SettingsStore } from '../persistence/settingsStore.ts';
-import type { JobLimits } from '../core/jobChecks.ts';
+import { DEFAULT_JOB_LIMITS, type JobLimits } from '../core/jobChecks.ts';
 import type { Backend } from '../protocol/capabilities.ts';
 import { createWorkerEngine } from '../runtime/workerEngine.ts';
 import { patch } from '../stores/store.ts';
@@ -13,6 +13,7 @@ import { runMnistReference } from './referenceRun.ts';
 import { peerjsEndpointFactory } from '../transport/peerjsTransport.ts';
 import type { TrustConfig } from '../core/reputation/reputation.ts';
 import { CoordinatorHost } from './coordinatorHost.ts';
+import { testFaults } from './testFaults.ts';
 import { ModelInspector } from './modelInspector.ts';
 import { generateRequesterKey } from './requesterKey.ts';
 import { DemoHost } from './demoHost.ts';
@@ -40,15 +41,24 @@ export async function startCoordinator(networkId: string, test: CoordinatorTestO
   const trust = import.meta.env.MODE === 'test' ? test.trust : undefined;
   patch('coordinator', { state: 'starting', networkId });
   try {
-    const [signaling, db] = await Promise.all([loadSignalingConfig(), openQuorumDb()]);
-    // [J-1] The network's requester key, made on the first start; [J-4] its job limits.
-    settings = new SettingsStore(db);
-    const [requesterKey, jobLimits] = await Promise.all([settings.requesterKey(networkId, generateRequesterKey), settings.jobLimits(networkId)]);
+    // [S-3] Without IndexedDB the coordinator still starts, to say so on its page, but takes no work.
+    const [signaling, db] = await Promise.all([loadSignalingConfig(), openQuorumDb().catch((e: unknown) => message(e))]);
+    void askPersistence();
+    let requesterKey: string;
+    let jobLimits: JobLimits;
+    if (typeof db === 'string') {
+      requesterKey = generateRequesterKey();
+      jobLimits = DEFAULT_JOB_LIMITS;
+    } else {
+      // [J-1] The network's requester key, made on the first start; [J-4] its job limits.
+      settings = new SettingsStore(db);
+      [requesterKey, jobLimits] = await Promise.all([settings.requesterKey(networkId, generateRequesterKey), settings.jobLimits(networkId)]);
+    }
     patch('coordinator', { requesterKey, jobLimits });
     coordinator = new CoordinatorHost({
       networkId,
       factory: peerjsEndpointFactory(signaling),
-      store: new CoordinatorStore(db, networkId),
+      store: withTestFaults(typeof db === 'string' ? unavailableStorage(db) : new CoordinatorStore(db as QuorumDb, networkId)),
       config: { requesterKey, ...(trust ? { trust } : {}) },
       jobLimits,
       // [J-4] Its own engine, to re-check every submitted model: it trusts no dashboard.
@@ -59,6 +69,49 @@ export async function startCoordinator(networkId: string, test: CoordinatorTestO
     coordinator = null;
     patch('coordinator', { state: 'error', error: message(e) });
   }
+}
+
+/**
+ * [S-3] Asks the browser to keep this origin's storage (no eviction under pressure) and shows the
+ * answer: without it, a coordinator's jobs may be evicted when the disk fills up.
+ */
+async function askPersistence(): Promise<void> {
+  let persisted: boolean | null = null;
+  try {
+    const storage = typeof navigator === 'undefined' ? undefined : navigator.storage;
+    if (storage && typeof storage.persist === 'function') persisted = (await storage.persisted()) || (await storage.persist());
+  } catch {
+    persisted = false;
+  }
+  patch('coordinator', (prev) => ({ storage: { ...prev.storage, persisted } }));
+}
+
+/**
+ * Test builds only: the coordinator's writes fail with QuotaExceededError while the test hook
+ * says the quota is exhausted, for the @faults e2e test. (Chromium 156 accepts CDP's
+ * Storage.overrideQuotaForOrigin but IndexedDB writes still succeed, so the failure is injected
+ * at the store boundary, with the browser's own error type.)
+ */
+function withTestFaults(store: CoordinatorStorage): CoordinatorStorage {
+  if (import.meta.env.MODE !== 'test') return store;
+  const guard =
+    <A extends unknown[], R>(f: (...args: A) => Promise<R>) =>
+    (...args: A): Promise<R> =>
+      testFaults.quotaExhausted ? Promise.reject(new DOMException('The quota has been exceeded.', 'QuotaExceededError')) : f(...args);
+  return {
+    ...(Object.fromEntries(
+      (['loadModel', 'loadJobs', 'loadShards', 'loadLeases', 'loadPeers'] as const).map((k) => [k, store[k].bind(store)]),
+    ) as Pick<CoordinatorStorage, 'loadModel' | 'loadJobs' | 'loadShards' | 'loadLeases' | 'loadPeers'>),
+    putJob: guard(store.putJob.bind(store)),
+    putShard: guard(store.putShard.bind(store)),
+    putModel: guard(store.putModel.bind(store)),
+    persist: guard(store.persist.bind(store)),
+  };
+}
+
+/** [S-3] "Retry storage": writes what waited; true when storage works again. */
+export function retryCoordinatorStorage(): Promise<boolean> {
+  return coordinator ? coordinator.retryStorage() : Promise.resolve(false);
 }
 
 /** [J-4] Saves the coordinator's job limits (clamped to the protocol's caps) and applies them at once. */

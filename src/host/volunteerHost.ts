@@ -5,6 +5,9 @@
  * controls: the user's pause, a hidden tab, a battery (decided by core/volunteer/controls.ts), the
  * CPU cap, and a thread count that restarts the engine when changed; and it reports the tab's
  * surroundings (other volunteer tabs, cross-origin isolation, main-thread long tasks) to the page.
+ * It keeps the tab's peer id and resume token ([W-17]) and the outbox of unacknowledged results
+ * in IndexedDB ([W-15]), so results finished while the coordinator was gone, or before a reload,
+ * are still delivered.
  */
 import {
   DEFAULT_VOLUNTEER_SETTINGS,
@@ -14,9 +17,9 @@ import {
   threadsToUse,
   type VolunteerSettings,
 } from '../core/volunteer/controls.ts';
-import { VolunteerCore, type VolunteerEffect } from '../core/volunteer/volunteer.ts';
+import { VolunteerCore, type OutboxEntry, type VolunteerEffect } from '../core/volunteer/volunteer.ts';
 import type { Backend, Capabilities } from '../protocol/capabilities.ts';
-import type { ModelHash } from '../protocol/ids.ts';
+import type { LeaseId, ModelHash } from '../protocol/ids.ts';
 import type { ModelCache } from '../persistence/modelCache.ts';
 import type { InferenceEngine } from '../runtime/engine.ts';
 import { sha256Hex } from '../runtime/sha256.ts';
@@ -29,12 +32,20 @@ import { CoordinatorLink } from './coordinatorLink.ts';
 import { LongTaskMonitor } from './longTasks.ts';
 import { coordinatorPeerId } from './networkId.ts';
 import { TabPresence } from './tabPresence.ts';
+import type { IdentityStorage, VolunteerIdentity } from './volunteerIdentity.ts';
 import { watchVisibility } from './visibility.ts';
 
 /** Where the volunteer's controls are kept (persistence/settingsStore.ts in the app). */
 export interface VolunteerSettingsStorage {
   volunteerSettings(): Promise<VolunteerSettings>;
   putVolunteerSettings(settings: unknown): Promise<VolunteerSettings>;
+}
+
+/** [W-15] Where unacknowledged results are kept (persistence/outboxStore.ts in the app). */
+export interface OutboxStorage {
+  put(volunteerId: string, networkId: string, entry: OutboxEntry, nowMs: number): Promise<void>;
+  delete(volunteerId: string, leaseId: LeaseId): Promise<void>;
+  load(volunteerId: string, networkId: string, nowMs: number): Promise<OutboxEntry[]>;
 }
 
 export interface VolunteerHostOptions {
@@ -44,9 +55,14 @@ export interface VolunteerHostOptions {
   readonly createEngine: () => InferenceEngine;
   readonly cache: ModelCache;
   readonly settings: VolunteerSettingsStorage;
+  readonly outbox: OutboxStorage;
+  /** [W-17] This tab's peer id and resume token (sessionStorage in the app). */
+  readonly identity: IdentityStorage;
   /** 'auto' = WebGPU when it really works, else WASM; a test may force one. */
   readonly backend: 'auto' | Backend;
   readonly label: string;
+  /** [W-18] Leases queued behind the running one; absent = the core's default (1). */
+  readonly prefetch?: number;
   readonly now?: () => number;
 }
 
@@ -78,6 +94,17 @@ export class VolunteerHost {
   private readonly presence: TabPresence;
   private readonly longTasks: LongTaskMonitor;
   private readonly unwatch: (() => void)[] = [];
+  /** [W-17] The id and token this tab volunteers under; null before its first registration. */
+  private identity: VolunteerIdentity | null = null;
+  /** Peer ids whose stored outbox was read already. */
+  private readonly outboxLoaded = new Set<string>();
+  /**
+   * [W-15] Outbox writes, and the frames the core emitted after one, in order: a frame leaves only
+   * after every write before it, and never overtakes an earlier frame. Only frames wait: the next
+   * shard starts while the last result is being written ([W-18]).
+   */
+  private ordered: Promise<void> = Promise.resolve();
+  private orderedPending = 0;
 
   constructor(private readonly options: VolunteerHostOptions) {
     this.now = options.now ?? (() => Date.now());
@@ -140,20 +167,31 @@ export class VolunteerHost {
       return;
     }
     this.presence.setVolunteering(true);
-    const core = new VolunteerCore(caps, this.options.label);
+    this.identity = this.options.identity.load();
+    const prefetch = this.options.prefetch;
+    const core = new VolunteerCore(caps, this.options.label, {
+      resumeToken: this.identity?.token ?? null,
+      ...(prefetch !== undefined ? { prefetch } : {}),
+    });
     this.core = core;
     this.apply(core.setCpuCap(this.settings.cpuCapPercent, this.now()));
     this.applyPause(); // paused already (hidden tab, battery)? The hello will say so.
-    this.link = new CoordinatorLink(this.options.factory, coordinatorPeerId(this.options.networkId), {
-      open: () => this.apply(core.connected(this.now())),
-      frame: (msg) => this.apply(core.receive(msg, this.now())),
-      protocolError: (error) => this.apply(core.protocolError(error)),
-      close: () => this.apply(core.disconnected(this.now())),
-      status: (state, detail) => {
-        patch('volunteer', { state });
-        if (state === 'connecting') this.log('info', detail);
+    this.link = new CoordinatorLink(
+      this.options.factory,
+      coordinatorPeerId(this.options.networkId),
+      {
+        open: () => this.apply(core.connected(this.now())),
+        frame: (msg) => this.apply(core.receive(msg, this.now())),
+        protocolError: (error) => this.apply(core.protocolError(error)),
+        close: () => this.apply(core.disconnected(this.now())),
+        status: (state, detail) => {
+          patch('volunteer', { state });
+          if (state === 'connecting') this.log('info', detail);
+        },
+        registered: (id) => this.registered(core, id),
       },
-    });
+      { stableId: this.identity?.peerId ?? null },
+    );
     this.link.start();
   }
 
@@ -204,6 +242,44 @@ export class VolunteerHost {
   }
 
   // -------------------------------------------------------------------------------------------
+
+  /**
+   * [W-17] Signaling registered the link under `id`. The first time it is this tab's id, results
+   * stored under it before a reload are handed to the core ([W-15]): only then, so a duplicated
+   * tab (same sessionStorage, id taken) never delivers the other tab's results. A fresh id (the
+   * old one stayed taken) voids the old token and what was held under the old id.
+   */
+  private registered(core: VolunteerCore, id: string): void {
+    const before = this.identity;
+    if (before?.peerId !== id) {
+      if (before) {
+        this.log('warn', `volunteering under a fresh peer id ${id}: ${before.peerId} stayed taken`);
+        this.apply(core.identityChanged(this.now()));
+      }
+      this.identity = { peerId: id, token: null };
+      this.options.identity.save(this.identity);
+    }
+    patch('volunteer', { peerId: id });
+    if (this.outboxLoaded.has(id)) return;
+    this.outboxLoaded.add(id);
+    void this.options.outbox.load(id, this.options.networkId, this.now()).then(
+      (entries) => {
+        if (this.identity?.peerId === id) this.apply(core.restoreOutbox(entries, this.now()));
+      },
+      (e: unknown) => this.log('warn', `could not read the results held back before this tab reloaded: ${messageOf(e)}`),
+    );
+  }
+
+  /** [W-15] Writes a result to the outbox; a failure is logged and the result is sent all the same. */
+  private async putOutbox(entry: OutboxEntry): Promise<void> {
+    const id = this.identity?.peerId;
+    if (id === undefined) return;
+    try {
+      await this.options.outbox.put(id, this.options.networkId, entry, this.now());
+    } catch (e) {
+      this.log('warn', `could not keep the result for ${entry.shardId} in IndexedDB (sending it anyway; a reload before it is acknowledged loses it): ${messageOf(e)}`);
+    }
+  }
 
   private async startEngine(threads: number): Promise<Capabilities> {
     const engine = this.options.createEngine();
@@ -265,9 +341,36 @@ export class VolunteerHost {
     if (!core) return;
     for (const e of effects) {
       switch (e.kind) {
-        case 'send':
-          this.link?.send(e.msg);
+        case 'outbox-put':
+          // [W-15] The result is stored before it is sent: the frames after it wait for the write.
+          this.inOrder(() => this.putOutbox(e.entry));
           break;
+        case 'outbox-delete': {
+          const id = this.identity?.peerId;
+          if (id !== undefined) {
+            this.options.outbox.delete(id, e.leaseId).catch((err: unknown) => {
+              this.log('warn', `could not remove an acknowledged result from IndexedDB (it expires in a day): ${messageOf(err)}`);
+            });
+          }
+          break;
+        }
+        case 'save-token':
+          if (this.identity) {
+            this.identity = { ...this.identity, token: e.token };
+            this.options.identity.save(this.identity);
+          }
+          break;
+        case 'send': {
+          // A frame must not overtake one still waiting for its write: the coordinator would see
+          // the next lease-request before the result that frees a lease for it ([W-18]).
+          const msg = e.msg;
+          if (this.orderedPending === 0) this.link?.send(msg);
+          else
+            this.inOrder(() => {
+              this.link?.send(msg);
+            });
+          break;
+        }
         case 'load-cached-model': {
           const recent = this.recentModel;
           if (recent && recent.hash === e.hash) {
@@ -312,6 +415,17 @@ export class VolunteerHost {
           break;
       }
     }
+  }
+
+  /** [W-15] Runs `step` after every write and frame queued before it. */
+  private inOrder(step: () => Promise<void> | void): void {
+    this.orderedPending++;
+    this.ordered = this.ordered
+      .then(step)
+      .catch((err: unknown) => this.log('warn', `could not send a frame to the coordinator: ${messageOf(err)}`))
+      .finally(() => {
+        this.orderedPending--;
+      });
   }
 
   private async run(core: VolunteerCore, e: Extract<VolunteerEffect, { kind: 'run' }>): Promise<void> {

@@ -6,6 +6,7 @@
 import type { VolunteerSettings } from '../core/volunteer/controls.ts';
 import { openQuorumDb } from '../persistence/db.ts';
 import { ModelCache } from '../persistence/modelCache.ts';
+import { OutboxStore } from '../persistence/outboxStore.ts';
 import { SettingsStore } from '../persistence/settingsStore.ts';
 import type { Backend } from '../protocol/capabilities.ts';
 import type { InferenceEngine } from '../runtime/engine.ts';
@@ -16,12 +17,15 @@ import { patch, useQuorumStore } from '../stores/store.ts';
 import { peerjsEndpointFactory } from '../transport/peerjsTransport.ts';
 import { loadSignalingConfig } from './signalingConfig.ts';
 import { VolunteerHost } from './volunteerHost.ts';
+import { sessionIdentityStorage } from './volunteerIdentity.ts';
 
 export interface VolunteerTestOptions {
   /** Test builds only: corrupt every output before sending it (see runtime/lyingEngine.ts). */
   readonly liar?: boolean;
   /** Test builds only: hold every shard this long before running it (see runtime/slowEngine.ts). */
   readonly slowMs?: number;
+  /** [W-18] Leases queued behind the running one (the bench compares 0 with the default). */
+  readonly prefetch?: number;
 }
 
 let host: Promise<VolunteerHost> | null = null;
@@ -48,7 +52,10 @@ export function prepareVolunteer(networkId: string, backend: 'auto' | Backend, t
       createEngine: engine,
       cache: new ModelCache(db),
       settings: new SettingsStore(db),
+      outbox: new OutboxStore(db),
+      identity: sessionIdentityStorage(networkId),
       backend,
+      ...(test.prefetch !== undefined ? { prefetch: test.prefetch } : {}),
       label: liar ? 'lying volunteer (test)' : navigator.userAgent.includes('Headless') ? 'headless volunteer' : 'volunteer',
     });
     await h.prepare();

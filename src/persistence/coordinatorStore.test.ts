@@ -1,9 +1,9 @@
 import 'fake-indexeddb/auto';
 import { describe, expect, it } from 'vitest';
 import type { JobRecord, ShardState } from '../core/coordinator/state.ts';
-import { asJobId, asModelHash, asPeerId, shardIdOf } from '../protocol/ids.ts';
+import { asJobId, asLeaseId, asModelHash, asPeerId, shardIdOf } from '../protocol/ids.ts';
 import { DEFAULT_POLICY } from '../protocol/policy.ts';
-import { CoordinatorStore } from './coordinatorStore.ts';
+import { CoordinatorStore, unavailableStorage } from './coordinatorStore.ts';
 import { openQuorumDb } from './db.ts';
 import { ModelCache } from './modelCache.ts';
 
@@ -68,6 +68,37 @@ describe('CoordinatorStore', () => {
     expect(shards).toHaveLength(1);
     expect(shards[0]).toMatchObject({ jobId, index: 1, status: 'verified', accepted: { volunteers: ['v1', 'v2'], backends: ['wasm', 'webgpu'] } });
     expect(new Float32Array(shards[0]!.accepted!.outputs[0]!.data)).toEqual(new Float32Array([7]));
+  });
+
+  it('[S-1] keeps leases, volunteer ids and open shards (with replicas) in one batch, per network', async () => {
+    const db = await openQuorumDb(`test-${Math.random()}`);
+    const store = new CoordinatorStore(db, 'net-a');
+    const other = new CoordinatorStore(db, 'net-b');
+    const lease = { id: asLeaseId('l1'), jobId, shardIndex: 0, volunteer: asPeerId('v1'), issuedAtMs: 1, deadlineMs: 61, canary: false, epoch: 0, retired: false };
+    const open: ShardState = {
+      id: shardIdOf(jobId, 0), jobId, index: 0, start: 0, count: 1, status: 'open', target: 2,
+      replicas: [{ volunteer: asPeerId('v2'), backend: 'wasm', adapter: null, ortVersion: '1.30.0', outputs: [{ name: 'y', dtype: 'float32', dims: [1, 1], data: new Float32Array([3]).buffer }], receivedAtMs: 5 }],
+      leases: new Set(), accepted: null, disagreements: 0, lone: false, spotChecked: false, epoch: 2, queueKey: 0, queued: false, inFlight: true,
+    };
+    const peer = { peerId: asPeerId('v1'), token: 'tok', reputation: { validated: 3 }, standing: { shardsAccepted: 2, resultsReturned: 3, resultsRejected: 1 } };
+    await store.persist({ leases: [lease, { ...lease, id: asLeaseId('l2') }], forgetLeases: [], peers: [peer], openShards: [open] }, 7);
+    await store.persist({ leases: [{ ...lease, retired: true }], forgetLeases: [asLeaseId('l2')], peers: [], openShards: [] }, 8);
+    expect(await store.loadLeases()).toEqual([{ ...lease, retired: true, networkId: 'net-a' }]);
+    expect(await store.loadPeers()).toEqual([{ networkId: 'net-a', ...peer, updatedAtMs: 7 }]);
+    expect(await other.loadLeases()).toEqual([]);
+    expect(await other.loadPeers()).toEqual([]);
+    const [stored] = await store.loadShards(jobId);
+    expect(stored).toMatchObject({ status: 'open', epoch: 2, replicas: [{ volunteer: 'v2', backend: 'wasm', receivedAtMs: 5 }] });
+    expect(new Float32Array(stored!.replicas![0]!.outputs[0]!.data)).toEqual(new Float32Array([3]));
+    // A decided shard's strict write says which epoch it holds ([S-2]).
+    expect(await store.putShard(jobId, { ...open, status: 'verified', epoch: 3, accepted: { outputs: [], volunteers: [], backends: [], acceptedAtMs: 9 } })).toBe(3);
+    db.close();
+  });
+
+  it('[S-3] a store on a missing IndexedDB fails every call with its reason', async () => {
+    const store = unavailableStorage('IndexedDB is not available');
+    await expect(store.loadJobs()).rejects.toThrow('IndexedDB is not available');
+    await expect(store.putJob(job())).rejects.toThrow('IndexedDB is not available');
   });
 
   it('ModelCache returns null for unknown hashes and the bytes it was given otherwise', async () => {

@@ -1,7 +1,7 @@
 /** What is stored in IndexedDB, one record shape per object store. */
 import type { Backend } from '../protocol/capabilities.ts';
 import type { JobId, LeaseId, PeerId, ShardId } from '../protocol/ids.ts';
-import type { JobRecord, ShardStatus } from '../core/coordinator/state.ts';
+import type { JobRecord, Replica, ShardStatus, Standing } from '../core/coordinator/state.ts';
 import type { WireTensor } from '../protocol/tensor.ts';
 
 export interface StoredJob {
@@ -19,7 +19,16 @@ export interface StoredShard {
     readonly volunteers: readonly PeerId[];
     readonly backends: readonly Backend[];
     readonly acceptedAtMs: number;
+    readonly adapters?: readonly (string | null)[];
+    readonly ortVersions?: readonly string[];
   } | null;
+  /**
+   * [S-1] The replicas received so far (an open shard's, so a reload loses no result; a decided
+   * shard's, so a later quarantine can still re-verify it). Absent in records of older builds.
+   */
+  readonly replicas?: readonly Replica[];
+  /** The shard's epoch when written ([S-2]: the host reports which acceptance is durable). */
+  readonly epoch?: number;
 }
 
 /** v2: one coordinator lease. `retired`: expired or released, but a late result for it is still judged. */
@@ -43,6 +52,8 @@ export interface StoredPeer {
   /** [I-1] The resume token issued with this id's first welcome. */
   readonly token: string;
   readonly reputation: unknown;
+  /** [P-7] Its standing counters, so a volunteer that comes back keeps them. Absent in older records. */
+  readonly standing?: Standing;
   readonly updatedAtMs: number;
 }
 

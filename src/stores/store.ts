@@ -30,6 +30,17 @@ export interface CoordinatorView {
   readonly requesterKey: string | null;
   /** This coordinator's job size limits ([J-4]), as saved on its page. */
   readonly jobLimits: JobLimits;
+  /** [S-3] Its storage: whether the browser granted persistence, and what failed. */
+  readonly storage: CoordinatorStorageView;
+}
+
+export interface CoordinatorStorageView {
+  /** `navigator.storage.persist()`'s answer; null until asked (or where the browser cannot). */
+  readonly persisted: boolean | null;
+  /** [S-3] The on-screen message while writes fail; null while storage works. */
+  readonly error: string | null;
+  /** Writes waiting for storage to work again. */
+  readonly pendingWrites: number;
 }
 
 export interface VolunteerView {
@@ -38,6 +49,8 @@ export interface VolunteerView {
   readonly networkId: string;
   readonly caps: Capabilities | null;
   readonly stats: VolunteerStats | null;
+  /** [W-17] The peer id this tab volunteers under, kept for the tab's life (and its reloads). */
+  readonly peerId: string | null;
   readonly log: readonly LogLine[];
   /** Pause, CPU cap, threads, the tab and device state, long tasks (see volunteerSlice.ts). */
   readonly controls: VolunteerControlsView;
@@ -116,8 +129,8 @@ export interface QuorumState {
 }
 
 export const initialState: QuorumState = {
-  coordinator: { state: 'off', error: null, networkId: '', peerId: null, jobs: [], peers: [], activeLeases: 0, signaling: null, log: [], requesterKey: null, jobLimits: DEFAULT_JOB_LIMITS },
-  volunteer: { state: 'off', error: null, networkId: '', caps: null, stats: null, log: [], controls: initialVolunteerControls },
+  coordinator: { state: 'off', error: null, networkId: '', peerId: null, jobs: [], peers: [], activeLeases: 0, signaling: null, log: [], requesterKey: null, jobLimits: DEFAULT_JOB_LIMITS, storage: { persisted: null, error: null, pendingWrites: 0 } },
+  volunteer: { state: 'off', error: null, networkId: '', caps: null, stats: null, peerId: null, log: [], controls: initialVolunteerControls },
   requester: { state: 'off', error: null, networkId: '', jobs: [], submissions: [], results: {}, reference: null, log: [], draft: initialDraft, rates: {}, submitProblems: [] },
   network: { state: 'off', error: null, networkId: '', peers: [], jobs: [], source: 'coordinator', telemetry: null, history: [] },
 };

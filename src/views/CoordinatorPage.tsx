@@ -1,27 +1,16 @@
 import { useEffect } from 'react';
-import { startCoordinator } from '../host/roles.ts';
+import { retryCoordinatorStorage, startCoordinator } from '../host/roles.ts';
 import { useQuorumStore } from '../stores/store.ts';
 import { JobProgress, LogView, PeersTable, StateBadge } from './common.tsx';
 import { CoordinatorSettings } from './CoordinatorSettings.tsx';
 import { linkTo, type Route } from './route.ts';
 
-/**
- * Test builds only: `?establishAfter=N` sets how many distinct partners must back an accepted
- * answer before it can serve as a canary ([C-1]), so a three-volunteer e2e network can catch a liar.
- */
-function testEstablishAfter(route: Route): number | null {
-  if (import.meta.env.MODE !== 'test') return null;
-  const n = Number(route.params.get('establishAfter') ?? NaN);
-  return Number.isInteger(n) && n >= 1 ? n : null;
-}
-
 export function CoordinatorPage({ route }: { route: Route }) {
   const c = useQuorumStore((s) => s.coordinator);
-  const establishAfter = testEstablishAfter(route);
   useEffect(() => {
     // Opening this page is the intent: the tab becomes the network's coordinator.
-    void startCoordinator(route.networkId, establishAfter === null ? {} : { trust: { establishAfter } });
-  }, [route.networkId, establishAfter]);
+    void startCoordinator(route.networkId);
+  }, [route.networkId]);
   const volunteers = c.peers.filter((p) => p.role === 'volunteer');
   const volunteerUrl = `${location.origin}/${linkTo('volunteer', route.networkId)}`;
   return (
@@ -34,6 +23,23 @@ export function CoordinatorPage({ route }: { route: Route }) {
       <p>
         <StateBadge state={c.state} error={c.error} /> {c.peerId ? <code data-testid="coordinator-id">{c.peerId}</code> : null}{' '}
         {c.signaling === 'lost' ? <span className="badge badge-error">signaling server lost; reconnecting</span> : null}
+      </p>
+      {c.storage.error !== null ? (
+        <div role="alert" className="badge badge-error" data-testid="storage-error">
+          <p>{c.storage.error}</p>
+          <p>
+            {c.storage.pendingWrites} write(s) waiting.{' '}
+            <button type="button" data-testid="storage-retry" onClick={() => void retryCoordinatorStorage()}>
+              Retry storage
+            </button>
+          </p>
+        </div>
+      ) : null}
+      <p>
+        Storage:{' '}
+        <span data-testid="storage-persisted">
+          {c.storage.persisted === null ? 'not asked yet' : c.storage.persisted ? 'persistent' : 'best-effort (the browser may evict this data when disk space runs low)'}
+        </span>
       </p>
       <p>
         Volunteers join at <a href={volunteerUrl}>{volunteerUrl}</a>

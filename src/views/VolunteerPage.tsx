@@ -192,6 +192,11 @@ export function VolunteerPage({ route }: { route: Route }) {
       <Controls v={v} />
 
       <dl className="facts" data-testid="volunteer-facts">
+        <dt>Peer id</dt>
+        <dd>
+          <span data-testid="volunteer-peer-id">{v.peerId ?? '—'}</span>
+          <span className="muted"> (kept while this tab is open, reloads included)</span>
+        </dd>
         <dt>Backend</dt>
         <dd>
           {/* Rendered only once known, so tests (and screen readers) never read a placeholder as a backend. */}
@@ -221,6 +226,7 @@ export function VolunteerPage({ route }: { route: Route }) {
         <dt>Current shard</dt>
         <dd>
           <span data-testid="current-shard">{stats?.currentShard ?? '—'}</span>
+          {stats?.queuedLeases ? <span className="muted"> (+{stats.queuedLeases} queued)</span> : null}
           {stats?.currentModel ? <span className="muted"> — model sha256 {stats.currentModel.slice(0, 16)}…</span> : null}
         </dd>
         <dt>Model download</dt>
@@ -237,6 +243,11 @@ export function VolunteerPage({ route }: { route: Route }) {
         <dd>
           <span data-testid="shards-done">{stats?.standing?.shardsAccepted ?? 0}</span> accepted by the coordinator ·{' '}
           <span data-testid="results-delivered">{stats?.resultsDelivered ?? 0}</span> results delivered
+        </dd>
+        <dt>Held back</dt>
+        <dd data-testid="held-back" data-waiting={stats?.outbox ?? 0}>
+          held-back results delivered: <span data-testid="held-back-delivered">{stats?.heldBackDelivered ?? 0}</span>
+          {stats && stats.outbox > 0 ? ` · ${stats.outbox} waiting for the coordinator` : ''}
         </dd>
         <dt>Compute time given</dt>
         <dd data-testid="compute-time">{seconds(stats?.computeMs ?? 0)}</dd>

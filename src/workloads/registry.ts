@@ -5,7 +5,7 @@
  */
 import type { WireTensor } from '../protocol/tensor.ts';
 import { MNIST_INPUT_NAME, MNIST_PIXELS } from './mnist/holdout.ts';
-import { loadMnistAssets, mnistBatch } from './mnist/mnistJob.ts';
+import { loadMnistAssets, MNIST_MAX_ITEMS, mnistBatch } from './mnist/mnistJob.ts';
 
 export interface WorkloadBatch {
   readonly name: string;
@@ -31,9 +31,10 @@ export interface BuiltInWorkload {
 export const mnistWorkload: BuiltInWorkload = {
   id: 'mnist',
   label: 'MNIST digits',
-  description: "The project's 784→64→10 MLP on real held-out MNIST digits (labels known, so accuracy is reported).",
+  description:
+    "The project's 784→64→10 MLP on the 2,000 real held-out MNIST digits (labels known, so accuracy is reported); more than 2,000 repeats them in order.",
   itemNoun: 'digits',
-  maxItems: 2000,
+  maxItems: MNIST_MAX_ITEMS,
   defaultItems: 2000,
   hasReference: true,
   async build(count) {

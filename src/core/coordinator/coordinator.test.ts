@@ -121,7 +121,7 @@ describe('peers [P-1] [P-2] [P-3]', () => {
     const rig = new Rig();
     rig.core.connect(asPeerId('v1'), 0);
     const fx = rig.handle(asPeerId('v1'), hello('volunteer', 'webgpu'));
-    expect(sent(fx)).toEqual([{ v: V, t: 'welcome', networkId: 'net1', you: 'v1' }]);
+    expect(sent(fx)).toEqual([{ v: V, t: 'welcome', networkId: 'net1', you: 'v1', token: expect.any(String) }]);
     expect(fx.some((e) => e.kind === 'status-changed')).toBe(true);
     expect(rig.core.peerSummaries()).toMatchObject([{ peerId: 'v1', role: 'volunteer', backend: 'webgpu', adapter: 'acme gen1' }]);
   });

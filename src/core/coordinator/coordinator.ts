@@ -17,7 +17,7 @@ import { PROTOCOL_VERSION } from '../../protocol/messages.ts';
 import { resolvePolicy, type ResolvedPolicy } from '../../protocol/policy.ts';
 import type { ProtocolError } from '../../protocol/parse.ts';
 import type { WireTensor } from '../../protocol/tensor.ts';
-import { randomTag, type Rng } from '../rng.ts';
+import { randomTag, seededRng, type Rng } from '../rng.ts';
 import type { PeerSample } from '../telemetry/aggregator.ts';
 import { BackendPairCounter } from '../telemetry/backendPairs.ts';
 import type { BackendPairCount } from '../../protocol/telemetry.ts';
@@ -29,7 +29,19 @@ import type { CoordinatorEffect } from './effects.ts';
 import { JobScheduler, normalisePriority } from './jobScheduler.ts';
 import { batchSizeOf, sliceRows } from './shardInputs.ts';
 import { ShardQueue } from './shardQueue.ts';
-import type { AcceptedResult, CoordinatorConfig, JobRecord, LeaseState, PeerState, Replica, ShardState, VerificationTotals } from './state.ts';
+import type {
+  AcceptedResult,
+  CoordinatorConfig,
+  JobRecord,
+  LeaseRecord,
+  LeaseState,
+  PeerRecord,
+  PeerState,
+  Replica,
+  ShardState,
+  Standing,
+  VerificationTotals,
+} from './state.ts';
 
 type Msg<T extends ToCoordinator['t']> = Extract<ToCoordinator, { t: T }>;
 type Out = FromCoordinator;
@@ -38,6 +50,8 @@ type Out = FromCoordinator;
 interface RetiredLease {
   readonly shardId: ShardId;
   readonly volunteer: PeerId;
+  readonly issuedAtMs: number;
+  readonly deadlineMs: number;
   /** [C-2] A canary lease, and the acceptance of its shard it tests. */
   readonly canary: boolean;
   readonly epoch: number;
@@ -50,6 +64,8 @@ interface JobCounts {
   /** Open shards with a lease or a replica. */
   inFlight: number;
   disagreements: number;
+  /** [S-2] Verified shards whose acceptance is in storage. */
+  durable: number;
 }
 
 /** [L-1] How many shards the volunteer is involved in that a lease may skip over in one job. */
@@ -57,6 +73,11 @@ const MAX_SKIPPED_SHARDS = 1024;
 const STATUS_CHANGED: CoordinatorEffect = { kind: 'status-changed' };
 
 const MAX_RETIRED_LEASES = 100_000;
+/** [X-4] Outvotes remembered per volunteer; a liar gives more than enough evidence in fewer. */
+const MAX_OUTVOTED = 16;
+
+/** [S-3] Why a submission is refused while storage fails (README, errors table). */
+export const STORAGE_REJECT_REASON = 'the coordinator cannot store new jobs right now (its storage failed): try again later';
 
 export class CoordinatorCore {
   private readonly peers = new Map<PeerId, PeerState>();
@@ -81,6 +102,11 @@ export class CoordinatorCore {
   private readonly contributions = new Map<PeerId, ShardState[]>();
   /** [C-1] Shards each volunteer was already given as a canary: never the same one twice. */
   private readonly canaried = new Map<PeerId, Set<ShardId>>();
+  /**
+   * [X-4] Per volunteer, the acceptances (shard and epoch) that outvoted it and may yet become
+   * established, oldest first, at most MAX_OUTVOTED.
+   */
+  private readonly outvoted = new Map<PeerId, { readonly shard: ShardState; readonly epoch: number }[]>();
   private readonly totals: VerificationTotals = {
     results: 0,
     canaryLeases: 0,
@@ -97,37 +123,62 @@ export class CoordinatorCore {
   /** [P-7] Volunteers whose own action (pause, caps) or quarantine changed their standing: reported at once. */
   private readonly touchedNow = new Set<PeerId>();
   private nextStandingReportMs = 0;
+  /** [I-1] The resume token of every volunteer id this coordinator has welcomed (or restored). */
+  private readonly tokens = new Map<PeerId, string>();
+  /** [I-1] Standing counters of volunteers not connected now, for when they come back. */
+  private readonly standing = new Map<PeerId, Standing>();
+  /** [L-8] Smoothed milliseconds per item, per volunteer id. */
+  private readonly msPerItem = new Map<PeerId, number>();
+  /** [S-1] What changed since the last `persist` effect (flushed on `tick`). */
+  private readonly dirtyLeases = new Set<LeaseId>();
+  private readonly dirtyPeers = new Set<PeerId>();
+  private readonly dirtyOpenShards = new Set<ShardState>();
+  /** [S-3] Why storage fails, or null while it works. */
+  private storageProblem: string | null = null;
 
+  /**
+   * @param tokenRng [I-1] Where resume tokens come from: a stream of its own, so that issuing
+   * tokens leaves the scheduling and sampling draws of `rng` as they were. The host passes one
+   * seeded from `crypto.getRandomValues`; the default has a fixed seed, which keeps tests and
+   * simulations replayable ([D-1]).
+   */
   constructor(
     readonly config: CoordinatorConfig,
     private readonly rng: Rng,
+    private readonly tokenRng: Rng = seededRng(0x51ed_7a11),
   ) {
     this.reputation = new ReputationBook({ ...DEFAULT_TRUST, ...config.trust });
-    this.canaries = new CanaryPool(this.reputation);
+    this.canaries = new CanaryPool(this.reputation, (cap) => this.knownVolunteers(cap));
   }
 
   // -------------------------------------------------------------------------------------------
   // Events in
   // -------------------------------------------------------------------------------------------
 
+  /**
+   * A new connection. [I-1] A state left for the same id (its old channel not yet seen closed) is
+   * dropped first, its leases released at once ([P-2]): the new connection starts afresh.
+   */
   connect(peer: PeerId, now: number): CoordinatorEffect[] {
-    if (!this.peers.has(peer)) {
-      this.peers.set(peer, {
-        id: peer,
-        connectedAtMs: now,
-        lastSeenMs: now,
-        role: null,
-        label: '',
-        caps: null,
-        leases: new Set(),
-        leasesIssued: 0,
-        resultsReturned: 0,
-        shardsAccepted: 0,
-        resultsRejected: 0,
-        paused: false,
-        pauseReason: '',
-      });
+    if (this.peers.has(peer)) {
+      this.log('info', `${peer} connected again; its previous connection is dropped`);
+      this.dropPeer(peer, now);
     }
+    this.peers.set(peer, {
+      id: peer,
+      connectedAtMs: now,
+      lastSeenMs: now,
+      role: null,
+      label: '',
+      caps: null,
+      leases: new Set(),
+      leasesIssued: 0,
+      resultsReturned: 0,
+      shardsAccepted: 0,
+      resultsRejected: 0,
+      paused: false,
+      pauseReason: '',
+    });
     return this.flush();
   }
 
@@ -141,6 +192,8 @@ export class CoordinatorCore {
     const state = this.peers.get(peer);
     if (!state) return;
     for (const leaseId of [...state.leases]) this.endLease(leaseId, 'volunteer disconnected', now);
+    // [I-1] Its standing waits for the volunteer to come back under its id.
+    if (state.role === 'volunteer') this.standing.set(peer, standingOf(state));
     this.peers.delete(peer);
     this.emit({ kind: 'status-changed' });
   }
@@ -222,6 +275,7 @@ export class CoordinatorCore {
       this.reportVolunteers(this.touched);
       this.nextStandingReportMs = now + this.config.standingReportMs;
     }
+    this.persistDirty();
     // [P-4] A peer that has gone silent is gone: its leases are released and its channel closed.
     for (const peer of [...this.peers.values()]) {
       if (now - peer.lastSeenMs > this.config.peerTimeoutMs) {
@@ -238,6 +292,11 @@ export class CoordinatorCore {
    * shards. The hash is computed by this coordinator; a requester's claim is never trusted.
    */
   admitJob(peer: PeerId, ref: string, spec: JobSpec, modelHash: ModelHash, now: number): CoordinatorEffect[] {
+    // [S-3] Storage failed while the model was being checked: the job could not be kept.
+    if (this.storageProblem !== null) {
+      this.send(peer, { v: PROTOCOL_VERSION, t: 'job-rejected', ref, reason: STORAGE_REJECT_REASON });
+      return this.flush();
+    }
     const items = batchSizeOf(spec.inputs);
     if (typeof items === 'string') {
       this.send(peer, { v: PROTOCOL_VERSION, t: 'job-rejected', ref, reason: items });
@@ -278,21 +337,149 @@ export class CoordinatorCore {
     this.addJob(job);
   }
 
-  /** Puts a stored shard outcome back after a reload; open shards are left to be leased again. */
-  restoreShard(jobId: JobId, index: number, status: ShardState['status'], accepted: AcceptedResult | null, disagreements: number): void {
+  /**
+   * Puts a stored shard back after a reload: its outcome, and [S-1] its replicas (an open shard's
+   * results so far; a decided shard's, so a quarantine can still re-verify it, [X-3]) and epoch.
+   * Open shards are leased again as they need.
+   */
+  restoreShard(
+    jobId: JobId,
+    index: number,
+    status: ShardState['status'],
+    accepted: AcceptedResult | null,
+    disagreements: number,
+    more: { readonly replicas?: readonly Replica[] | undefined; readonly epoch?: number | undefined } = {},
+  ): void {
     const shard = this.shards.get(jobId)?.[index];
-    if (!shard || status === 'open') return;
+    if (!shard) return;
+    if (more.epoch !== undefined) shard.epoch = Math.max(shard.epoch, more.epoch);
+    if (more.replicas && shard.replicas.length === 0) {
+      for (const r of more.replicas) {
+        if (shard.replicas.some((x) => x.volunteer === r.volunteer)) continue; // [R-2]
+        shard.replicas.push(r);
+        let mine = this.contributions.get(r.volunteer);
+        if (!mine) this.contributions.set(r.volunteer, (mine = []));
+        mine.push(shard);
+      }
+      this.syncInFlight(shard);
+    }
+    if (status === 'open') return;
     if (status === 'verified' && !accepted) return;
     const counts = this.countsOf(jobId);
     if (shard.status === 'verified') counts.verified--;
     else if (shard.status === 'unverifiable') counts.unverifiable--;
     counts.disagreements += disagreements - shard.disagreements;
+    if (shard.durable) counts.durable--;
     shard.status = status;
     shard.accepted = accepted;
     shard.disagreements = disagreements;
+    // It was read back from storage: durable by definition ([S-2]).
+    shard.durable = status === 'verified';
     if (status === 'verified') counts.verified++;
     else counts.unverifiable++;
+    if (shard.durable) counts.durable++;
     this.syncInFlight(shard);
+  }
+
+  /**
+   * [S-1] Puts a stored lease back after a reload. One still before its deadline stays valid
+   * (its volunteer may deliver once it reconnects under its id, [I-1]); one past it, or for a
+   * shard decided since, is retired: its shard is offered again, a late result still counts.
+   */
+  restoreLease(record: LeaseRecord, now: number): void {
+    const shard = this.shards.get(record.jobId)?.[record.shardIndex];
+    if (!shard) {
+      this.dirtyLeases.add(record.id); // its job is gone: forget it
+      return;
+    }
+    if (this.leases.has(record.id) || this.retired.has(record.id)) return;
+    const live = !record.retired && record.deadlineMs > now && (record.canary || shard.status === 'open');
+    if (!live) {
+      this.retire(record.id, { shardId: shard.id, volunteer: record.volunteer, issuedAtMs: record.issuedAtMs, deadlineMs: record.deadlineMs, canary: record.canary, epoch: record.epoch });
+      if (!record.retired) this.dirtyLeases.add(record.id);
+      return;
+    }
+    const lease: LeaseState = {
+      id: record.id,
+      shardId: shard.id,
+      shard,
+      volunteer: record.volunteer,
+      issuedAtMs: record.issuedAtMs,
+      deadlineMs: record.deadlineMs,
+      canary: record.canary,
+      epoch: record.epoch,
+    };
+    // Not attached to a peer: its volunteer is not connected now. It ends at its deadline, or
+    // when its volunteer delivers, so a volunteer that lost it in a reload is not kept waiting.
+    this.leases.set(lease.id, lease);
+    if (record.canary) {
+      let seen = this.canaried.get(record.volunteer);
+      if (!seen) this.canaried.set(record.volunteer, (seen = new Set()));
+      seen.add(shard.id);
+    } else {
+      shard.leases.add(lease.id);
+      this.syncInFlight(shard);
+    }
+  }
+
+  /** [I-1] [S-1] Puts a stored volunteer id back: its token, reputation and standing. */
+  restorePeer(record: PeerRecord): void {
+    this.tokens.set(record.peerId, record.token);
+    this.reputation.restore(record.peerId, record.reputation);
+    this.standing.set(record.peerId, { ...record.standing });
+  }
+
+  /**
+   * [S-1] After the restore calls: open shards whose stored replicas already reach a quorum are
+   * decided (a decision whose write was lost), and the restore itself is not written back.
+   */
+  settleRestored(now: number): CoordinatorEffect[] {
+    for (const [jobId, list] of this.shards) {
+      const job = this.jobs.get(jobId);
+      if (!job) continue;
+      for (const shard of list) if (shard.status === 'open' && shard.replicas.length > 0) this.evaluate(job, shard, now, false);
+    }
+    this.reputation.takeDirty();
+    this.dirtyOpenShards.clear();
+    return this.flush();
+  }
+
+  /**
+   * [S-3] The host could not write to storage: until `storageRecovered`, no lease is issued and
+   * no job admitted, since neither could be kept. Results already in are kept in memory.
+   */
+  storageFailed(reason: string, _now: number): CoordinatorEffect[] {
+    if (this.storageProblem === null) this.log('warn', `storage failed (${reason}): no new leases or jobs until it works again`);
+    this.storageProblem = reason;
+    this.emit(STATUS_CHANGED);
+    return this.flush();
+  }
+
+  /** [S-3] Storage works again (the host's retry wrote everything that was waiting). */
+  storageRecovered(_now: number): CoordinatorEffect[] {
+    if (this.storageProblem !== null) this.log('info', 'storage works again: taking work');
+    this.storageProblem = null;
+    this.emit(STATUS_CHANGED);
+    return this.flush();
+  }
+
+  /** [S-3] Why storage fails, or null. */
+  storageFailure(): string | null {
+    return this.storageProblem;
+  }
+
+  /**
+   * [S-2] The host wrote a shard, with strict durability, as it stood at `epoch`. If that is its
+   * current acceptance, the shard now counts as verified to requesters and the page.
+   */
+  shardStored(jobId: JobId, index: number, epoch: number): CoordinatorEffect[] {
+    const shard = this.shards.get(jobId)?.[index];
+    if (shard && shard.status === 'verified' && shard.epoch === epoch && !shard.durable) {
+      shard.durable = true;
+      this.countsOf(jobId).durable++;
+      this.emit(STATUS_CHANGED);
+    }
+    return this.flush();
   }
 
   // -------------------------------------------------------------------------------------------
@@ -306,7 +493,11 @@ export class CoordinatorCore {
   /** [J-3] Every shard is in exactly one of verified, unverifiable, in flight, pending. */
   jobStatus(job: JobRecord): JobStatus {
     // Kept up to date at every change (syncInFlight, evaluate, reopen), so this is O(1).
-    const { verified, inFlight, unverifiable, disagreements } = this.countsOf(job.id);
+    const counts = this.countsOf(job.id);
+    const { unverifiable, disagreements } = counts;
+    // [S-2] An acceptance not yet in storage is still in flight to whoever watches.
+    const verified = this.config.awaitDurableWrites === true ? counts.durable : counts.verified;
+    const inFlight = counts.inFlight + counts.verified - verified;
     const pending = job.shardCount - verified - unverifiable - inFlight;
     return {
       jobId: job.id,
@@ -390,6 +581,7 @@ export class CoordinatorCore {
     const out: VerifiedShard[] = [];
     for (const s of this.shards.get(jobId) ?? []) {
       if (s.status !== 'verified' || !s.accepted) continue;
+      if (this.config.awaitDurableWrites === true && !s.durable) continue; // [S-2]
       out.push({
         index: s.index,
         start: s.start,
@@ -441,10 +633,38 @@ export class CoordinatorCore {
       this.refuse(state.id, `already said hello as ${state.role}`);
       return;
     }
+    const first = state.role === null;
+    // [I-1] An id this coordinator knows is only served to the holder of its token.
+    const known = this.tokens.get(state.id);
+    if (first && known !== undefined && msg.resume !== known) {
+      this.refuse(state.id, `peer id ${state.id} belongs to another volunteer: reconnect under a new id`);
+      return;
+    }
     state.role = msg.role;
     state.label = msg.label;
     state.caps = msg.caps;
-    this.send(state.id, { v: PROTOCOL_VERSION, t: 'welcome', networkId: this.config.networkId, you: state.id });
+    let token = known;
+    if (msg.role === 'volunteer' && token === undefined) {
+      token = randomTag(this.tokenRng, 24);
+      this.tokens.set(state.id, token);
+      this.dirtyPeers.add(state.id);
+    } else if (first && known !== undefined) {
+      // [I-1] The volunteer is back: it keeps its standing (its reputation is kept per id anyway).
+      const before = this.standing.get(state.id);
+      if (before) {
+        state.shardsAccepted = before.shardsAccepted;
+        state.resultsReturned = before.resultsReturned;
+        state.resultsRejected = before.resultsRejected;
+      }
+      if (msg.role === 'volunteer') this.touchedNow.add(state.id);
+    }
+    this.send(state.id, {
+      v: PROTOCOL_VERSION,
+      t: 'welcome',
+      networkId: this.config.networkId,
+      you: state.id,
+      ...(msg.role === 'volunteer' && token !== undefined ? { token } : {}),
+    });
     const what = msg.caps ? ` on ${msg.caps.backend} (onnxruntime-web ${msg.caps.ortVersion})` : '';
     this.log('info', `${msg.role} ${state.id} joined${what}`);
     this.emit({ kind: 'status-changed' });
@@ -456,13 +676,16 @@ export class CoordinatorCore {
       this.log('warn', `${state.role} ${state.id} asked for a lease; only volunteers get work`);
       return;
     }
+    // [X-4] An outvote whose answer has since become established is a strike (it may quarantine).
+    if (this.outvoted.has(state.id)) this.judgeOutvotes(state.id, now);
     // [X-2] A quarantined volunteer keeps its connection (so its id stays taken) but never works again.
     if (this.reputation.isQuarantined(state.id)) {
       this.send(state.id, { v: PROTOCOL_VERSION, t: 'no-work', retryInMs: this.reputation.config.quarantineRetryMs });
       return;
     }
     // [L-7] A paused volunteer gets no lease (it should not ask; a request that crossed its pause is answered so).
-    if (state.paused || state.leases.size >= this.config.maxLeasesPerVolunteer) {
+    // [S-3] No lease whose result could not be kept while storage fails.
+    if (state.paused || state.leases.size >= this.config.maxLeasesPerVolunteer || this.storageProblem !== null) {
       this.send(state.id, { v: PROTOCOL_VERSION, t: 'no-work', retryInMs: this.config.noWorkRetryMs });
       return;
     }
@@ -485,17 +708,25 @@ export class CoordinatorCore {
   /** Sends a lease: a work lease counts towards the shard's replicas, a canary does not ([C-2]). */
   private issueLease(state: PeerState, shard: ShardState, now: number, canary: boolean): void {
     const job = this.jobs.get(shard.jobId) as JobRecord;
+    let id = `l${(++this.leaseCounter).toString(36)}${randomTag(this.rng, 4)}` as LeaseId;
+    // After a reload the counter starts again: never reuse an id a restored lease still has.
+    while (this.leases.has(id) || this.retired.has(id)) id = `l${(++this.leaseCounter).toString(36)}${randomTag(this.rng, 4)}` as LeaseId;
+    // [L-8] A lease queued behind others the volunteer holds ([W-18]) starts only after them.
+    let ahead = 0;
+    for (const held of state.leases) ahead += this.leases.get(held)?.shard.count ?? 0;
+    const deadlineInMs = this.leaseDeadlineMs(state.id, shard.count + ahead);
     const lease: LeaseState = {
-      id: `l${(++this.leaseCounter).toString(36)}${randomTag(this.rng, 4)}` as LeaseId,
+      id,
       shardId: shard.id,
       shard,
       volunteer: state.id,
       issuedAtMs: now,
-      deadlineMs: now + this.config.leaseTimeoutMs,
+      deadlineMs: now + deadlineInMs,
       canary,
       epoch: shard.epoch,
     };
     this.leases.set(lease.id, lease);
+    this.dirtyLeases.add(lease.id);
     if (canary) {
       this.totals.canaryLeases++;
       let seen = this.canaried.get(state.id);
@@ -518,7 +749,7 @@ export class CoordinatorCore {
       modelBytes: job.modelBytes,
       inputs: job.inputs.map((t) => sliceRows(t, shard.start, shard.count)),
       outputNames: [],
-      deadlineInMs: this.config.leaseTimeoutMs,
+      deadlineInMs,
     });
     this.emit(STATUS_CHANGED);
   }
@@ -568,7 +799,7 @@ export class CoordinatorCore {
   }
 
   private involved(shard: ShardState, volunteer: PeerId): boolean {
-    if (shard.replicas.some((r) => r.volunteer === volunteer)) return true;
+    if (hasReplicaOf(shard, volunteer)) return true;
     for (const id of shard.leases) if (this.leases.get(id)?.volunteer === volunteer) return true;
     return false;
   }
@@ -619,8 +850,10 @@ export class CoordinatorCore {
     }
     const canary = lease?.canary ?? retired?.canary ?? false;
     const epoch = lease?.epoch ?? retired?.epoch ?? 0;
+    this.measureSpeed(state.id, now - (lease?.issuedAtMs ?? retired?.issuedAtMs ?? now), (lease?.shard ?? this.shardById.get(shardId))?.count ?? 0);
     if (lease) this.endLease(lease.id, null, now);
     this.retired.delete(msg.leaseId);
+    this.dirtyLeases.add(msg.leaseId);
     const shard = lease?.shard ?? this.shardById.get(shardId);
     const job = shard && this.jobs.get(shard.jobId);
     if (!shard || !job) return ack('unknown-lease', 'the job is gone');
@@ -628,9 +861,10 @@ export class CoordinatorCore {
     if (canary) return this.onCanaryResult(state, msg, shard, job, epoch, shapeError, ack, now);
     // [R-2] A result counts once: late copies after acceptance, or a second one from the same
     // volunteer, are recognised and ignored.
-    if (shard.status !== 'open' || shard.replicas.some((r) => r.volunteer === state.id)) {
+    const returned = hasReplicaOf(shard, state.id);
+    if (shard.status !== 'open' || returned) {
       // [R-6] [X-1] ... but a late result is still judged against the accepted answer.
-      if (shard.status === 'verified' && !shapeError && !shard.replicas.some((r) => r.volunteer === state.id)) {
+      if (shard.status === 'verified' && !shapeError && !returned) {
         this.judgeLateResult(state, msg, shard, job, now);
       }
       return ack('duplicate', shard.status === 'open' ? 'you already returned this shard' : `shard is already ${shard.status}`);
@@ -661,6 +895,8 @@ export class CoordinatorCore {
     mine.push(shard);
     ack('received');
     this.evaluate(job, shard, now, true);
+    // [S-1] Still open: its replicas so far go to storage with the next batch.
+    if (shard.status === 'open') this.dirtyOpenShards.add(shard);
     this.emit(STATUS_CHANGED);
   }
 
@@ -684,18 +920,26 @@ export class CoordinatorCore {
     const decision = decideQuorum(shard.replicas, comparator, quorum, maxReplicas, outputComparators);
     const counts = this.countsOf(job.id);
     if (decision.kind === 'accept') {
-      const agreeing = decision.agreeing.map((i) => shard.replicas[i]!);
+      // One pass over the agreeing replicas (this runs for every accepted shard).
+      const k = decision.agreeing.length;
+      const agreeing = new Array<Replica>(k);
+      const volunteers = new Array<PeerId>(k);
+      const backends = new Array<Replica['backend']>(k);
+      const adapters = new Array<string | null>(k);
+      const ortVersions = new Array<string>(k);
+      for (let j = 0; j < k; j++) {
+        const r = shard.replicas[decision.agreeing[j]!]!;
+        agreeing[j] = r;
+        volunteers[j] = r.volunteer;
+        backends[j] = r.backend;
+        adapters[j] = r.adapter;
+        ortVersions[j] = r.ortVersion;
+      }
       const rep = agreeing[0]!;
       shard.status = 'verified';
       shard.epoch++;
-      shard.accepted = {
-        outputs: rep.outputs,
-        volunteers: agreeing.map((r) => r.volunteer),
-        backends: agreeing.map((r) => r.backend),
-        adapters: agreeing.map((r) => r.adapter),
-        ortVersions: agreeing.map((r) => r.ortVersion),
-        acceptedAtMs: now,
-      };
+      shard.durable = false; // [S-2] until the host reports this epoch's write
+      shard.accepted = { outputs: rep.outputs, volunteers, backends, adapters, ortVersions, acceptedAtMs: now };
       shard.disagreements += decision.dissenting.length;
       counts.verified++;
       counts.disagreements += decision.dissenting.length;
@@ -711,10 +955,7 @@ export class CoordinatorCore {
         if (p) p.resultsRejected++;
         this.touched.add(shard.replicas[i]!.volunteer);
       }
-      this.backendPairs.recordDecision(
-        agreeing.map((r) => r.backend),
-        decision.dissenting.map((i) => shard.replicas[i]!.backend),
-      );
+      this.backendPairs.recordDecision(backends, decision.dissenting.length === 0 ? NO_BACKENDS : decision.dissenting.map((i) => shard.replicas[i]!.backend));
       this.emit({ kind: 'store-shard', jobId: job.id, shard });
       if (counts.verified + counts.unverifiable === job.shardCount) this.log('info', `job ${job.id} "${job.name}" complete`);
     } else if (decision.kind === 'unverifiable') {
@@ -783,6 +1024,7 @@ export class CoordinatorCore {
         quarantined: this.reputation.isQuarantined(id),
       });
       this.touched.delete(id);
+      this.dirtyPeers.add(id); // [S-1] its standing changed: stored with the next batch
     }
     ids.clear();
   }
@@ -792,6 +1034,7 @@ export class CoordinatorCore {
     if (!lease || lease.volunteer !== state.id) return;
     this.endLease(lease.id, `abandoned: ${msg.reason}`, now);
     this.retired.delete(lease.id); // an abandoned lease will not deliver late
+    this.dirtyLeases.add(lease.id);
   }
 
   /** [J-1] Checks that need no hashing happen here, before the host does any work. */
@@ -801,6 +1044,7 @@ export class CoordinatorCore {
       this.send(state.id, { v: PROTOCOL_VERSION, t: 'job-rejected', ref: msg.ref, reason });
     };
     if (state.role !== 'requester') return reject('only requesters may submit jobs');
+    if (this.storageProblem !== null) return reject(STORAGE_REJECT_REASON); // [S-3]
     if (this.config.requesterKey !== '' && msg.spec.requesterKey !== this.config.requesterKey) {
       return reject('wrong requester key: copy the key shown on the coordinator page');
     }
@@ -872,6 +1116,20 @@ export class CoordinatorCore {
       if (shard) return shard;
     }
     return null;
+  }
+
+  /**
+   * [C-4] Distinct volunteers the network knows and has not quarantined — every one with a
+   * reputation record (whether or not still connected: a coalition member that left still vouched
+   * for its partners) and every connected one without a record yet — counted up to `cap`.
+   */
+  private knownVolunteers(cap: number): number {
+    let n = this.reputation.activeCount(cap);
+    if (n >= cap) return n;
+    for (const p of this.peers.values()) {
+      if (p.role === 'volunteer' && this.reputation.get(p.id) === undefined && ++n >= cap) break;
+    }
+    return n;
   }
 
   /** [L-2] [C-1] Computed it, or holds any lease on it (a canary lease included). */
@@ -949,14 +1207,54 @@ export class CoordinatorCore {
    */
   private judgeDecision(shard: ShardState, agreeing: readonly Replica[], dissenting: readonly number[]): void {
     if (agreeing.length >= 2) {
-      const volunteers = agreeing.map((r) => r.volunteer);
+      // The accepted answer's own list (never mutated): one array less per acceptance.
+      const volunteers = shard.accepted?.volunteers ?? agreeing.map((r) => r.volunteer);
       for (const r of agreeing) this.reputation.valid(r.volunteer, r.backend, volunteers);
       this.canaries.add(shard, volunteers, this.rng);
     } else {
       for (const r of agreeing) this.reputation.lone(r.volunteer);
       this.totals.loneAccepted++;
     }
-    for (const i of dissenting) this.reputation.invalid((shard.replicas[i] as Replica).volunteer);
+    for (const i of dissenting) {
+      const v = (shard.replicas[i] as Replica).volunteer;
+      this.reputation.invalid(v);
+      // [X-4] Outvoted by ≥ 2 agreeing volunteers: evidence against it once their answer is established.
+      if (agreeing.length < 2) continue;
+      let list = this.outvoted.get(v);
+      if (!list) this.outvoted.set(v, (list = []));
+      if (list.length >= MAX_OUTVOTED) list.shift();
+      list.push({ shard, epoch: shard.epoch });
+    }
+  }
+
+  /**
+   * [X-4] An outvoted result contradicted the accepted answer as surely as a late one ([R-6]):
+   * once that answer is established ([C-1], [C-4]), the outvote is a strike. Nobody else is
+   * suspected: the answer was already the quorum's and has since been vouched for, and the source
+   * stays usable. Outvotes whose acceptance was undone or can no longer establish are dropped.
+   */
+  private judgeOutvotes(peer: PeerId, now: number): void {
+    const list = this.outvoted.get(peer);
+    if (!list) return;
+    const need = this.canaries.need();
+    for (let i = 0; i < list.length; ) {
+      const { shard, epoch } = list[i] as { shard: ShardState; epoch: number };
+      const state = this.canaries.stateOf(shard, epoch, need);
+      if (state === 'pending') {
+        i++;
+        continue;
+      }
+      list.splice(i, 1);
+      if (state !== 'established') continue;
+      const reason = `was outvoted on ${shard.id}, whose answer is now established`;
+      if (this.reputation.strike(peer, true)) {
+        this.outvoted.delete(peer);
+        this.quarantine(peer, reason, now);
+        return;
+      }
+      this.log('warn', `volunteer ${peer} struck: ${reason}`);
+    }
+    if (list.length === 0) this.outvoted.delete(peer);
   }
 
   /**
@@ -976,6 +1274,7 @@ export class CoordinatorCore {
       for (const leaseId of [...state.leases]) {
         this.endLease(leaseId, 'volunteer quarantined', now);
         this.retired.delete(leaseId); // its late results are not wanted
+        this.dirtyLeases.add(leaseId);
       }
     }
     const shards = this.contributions.get(peer) ?? [];
@@ -1007,6 +1306,8 @@ export class CoordinatorCore {
     const counts = this.countsOf(job.id);
     if (shard.status === 'verified') counts.verified--;
     else if (shard.status === 'unverifiable') counts.unverifiable--;
+    if (shard.durable) counts.durable--;
+    shard.durable = false;
     shard.status = 'open';
     shard.accepted = null;
     shard.epoch++;
@@ -1030,7 +1331,7 @@ export class CoordinatorCore {
     this.jobs.set(job.id, job);
     const policy = resolvePolicy(job.policy);
     this.policies.set(job.id, policy);
-    this.counts.set(job.id, { verified: 0, unverifiable: 0, inFlight: 0, disagreements: 0 });
+    this.counts.set(job.id, { verified: 0, unverifiable: 0, inFlight: 0, disagreements: 0, durable: 0 });
     const queue = new ShardQueue<ShardState>();
     this.queues.set(job.id, queue);
     const list: ShardState[] = [];
@@ -1054,6 +1355,7 @@ export class CoordinatorCore {
         queueKey: index,
         queued: false,
         inFlight: false,
+        durable: false,
       };
       list.push(shard);
       this.shardById.set(shard.id, shard);
@@ -1095,16 +1397,97 @@ export class CoordinatorCore {
       if (reason !== null) this.offer(shard);
     }
     this.peers.get(lease.volunteer)?.leases.delete(leaseId);
+    this.dirtyLeases.add(leaseId);
     if (reason !== null) {
       // [L-3] The shard is offered again; a late result from this lease may still count.
-      this.retired.set(leaseId, { shardId: lease.shardId, volunteer: lease.volunteer, canary: lease.canary, epoch: lease.epoch });
-      if (this.retired.size > MAX_RETIRED_LEASES) {
-        const oldest = this.retired.keys().next().value;
-        if (oldest !== undefined) this.retired.delete(oldest);
-      }
+      this.retire(leaseId, {
+        shardId: lease.shardId,
+        volunteer: lease.volunteer,
+        issuedAtMs: lease.issuedAtMs,
+        deadlineMs: lease.deadlineMs,
+        canary: lease.canary,
+        epoch: lease.epoch,
+      });
       this.log('info', `lease ${leaseId} of ${lease.shardId} released: ${reason}`);
       this.emit({ kind: 'status-changed' });
     }
+  }
+
+  /** [L-3] Remembers an ended lease (up to MAX_RETIRED_LEASES, oldest forgotten first). */
+  private retire(leaseId: LeaseId, retired: RetiredLease): void {
+    this.retired.set(leaseId, retired);
+    if (this.retired.size > MAX_RETIRED_LEASES) {
+      const oldest = this.retired.keys().next().value;
+      if (oldest !== undefined) {
+        this.retired.delete(oldest);
+        this.dirtyLeases.add(oldest);
+      }
+    }
+  }
+
+  /**
+   * [L-8] A volunteer's lease deadline: scaled to its measured time per item when there is one,
+   * clamped to [floor, leaseTimeoutMs]; a volunteer not yet measured gets `leaseTimeoutMs`.
+   */
+  private leaseDeadlineMs(volunteer: PeerId, items: number): number {
+    const cap = this.config.leaseTimeoutMs;
+    const tuning = this.config.leaseDeadline;
+    const perItem = this.msPerItem.get(volunteer);
+    if (!tuning || perItem === undefined) return cap;
+    const scaled = tuning.factor * perItem * items + tuning.slackMs;
+    return Math.round(Math.min(cap, Math.max(Math.min(tuning.floorMs, cap), scaled)));
+  }
+
+  /** [L-8] Folds one lease's issue-to-result time into the volunteer's smoothed time per item. */
+  private measureSpeed(volunteer: PeerId, elapsedMs: number, items: number): void {
+    const tuning = this.config.leaseDeadline;
+    if (!tuning || items <= 0 || !(elapsedMs >= 0)) return;
+    const sample = elapsedMs / items;
+    const before = this.msPerItem.get(volunteer);
+    this.msPerItem.set(volunteer, before === undefined ? sample : before + tuning.alpha * (sample - before));
+  }
+
+  /** [S-1] One `persist` effect with every lease, volunteer id and open shard changed since the last. */
+  private persistDirty(): void {
+    const peerIds = this.reputation.takeDirty();
+    for (const id of this.dirtyPeers) peerIds.push(id);
+    this.dirtyPeers.clear();
+    if (this.dirtyLeases.size === 0 && peerIds.length === 0 && this.dirtyOpenShards.size === 0) return;
+    const leases: LeaseRecord[] = [];
+    const forgetLeases: LeaseId[] = [];
+    for (const id of this.dirtyLeases) {
+      const live = this.leases.get(id);
+      const retired = live ? undefined : this.retired.get(id);
+      const shard = live?.shard ?? (retired && this.shardById.get(retired.shardId));
+      const r = live ?? retired;
+      if (!r || !shard) {
+        forgetLeases.push(id);
+        continue;
+      }
+      leases.push({
+        id,
+        jobId: shard.jobId,
+        shardIndex: shard.index,
+        volunteer: r.volunteer,
+        issuedAtMs: r.issuedAtMs,
+        deadlineMs: r.deadlineMs,
+        canary: r.canary,
+        epoch: r.epoch,
+        retired: !live,
+      });
+    }
+    this.dirtyLeases.clear();
+    const peers: PeerRecord[] = [];
+    for (const id of new Set(peerIds)) {
+      const token = this.tokens.get(id);
+      if (token === undefined) continue; // only volunteers that were welcomed have an id to keep
+      const p = this.peers.get(id);
+      const standing = p && p.role === 'volunteer' ? standingOf(p) : (this.standing.get(id) ?? { shardsAccepted: 0, resultsReturned: 0, resultsRejected: 0 });
+      peers.push({ peerId: id, token, reputation: this.reputation.snapshot(id) ?? null, standing });
+    }
+    const openShards = [...this.dirtyOpenShards].filter((s) => s.status === 'open');
+    this.dirtyOpenShards.clear();
+    this.emit({ kind: 'persist', leases, forgetLeases, peers, openShards });
   }
 
   private refuse(peer: PeerId, reason: string): void {
@@ -1133,6 +1516,10 @@ export class CoordinatorCore {
   }
 }
 
+function standingOf(p: PeerState): Standing {
+  return { shardsAccepted: p.shardsAccepted, resultsReturned: p.resultsReturned, resultsRejected: p.resultsRejected };
+}
+
 /** [R-5] Every output must have one row per item of the shard. */
 function checkOutputShape(outputs: readonly WireTensor[], items: number): string | null {
   if (outputs.length === 0) return 'no outputs';
@@ -1140,6 +1527,15 @@ function checkOutputShape(outputs: readonly WireTensor[], items: number): string
     if (t.dims[0] !== items) return `output "${t.name}" has ${t.dims[0] ?? 'no'} rows, the shard has ${items} items`;
   }
   return null;
+}
+
+const NO_BACKENDS: readonly Replica['backend'][] = [];
+
+/** [R-2] Whether `volunteer` has a replica of the shard (a loop: this runs for every result). */
+function hasReplicaOf(shard: ShardState, volunteer: PeerId): boolean {
+  const replicas = shard.replicas;
+  for (let i = 0; i < replicas.length; i++) if ((replicas[i] as Replica).volunteer === volunteer) return true;
+  return false;
 }
 
 /** [L-1] Open, with fewer replicas and leases than it needs now. */

@@ -26,15 +26,39 @@ export interface CoordinatorConfig {
   readonly requesterKey: string;
   /** Reputation, canary and quarantine tuning ([A-n], [C-n], [X-n]); DEFAULT_TRUST fills the rest. */
   readonly trust?: Partial<TrustConfig>;
+  /**
+   * [L-8] Deadlines scaled to each volunteer's measured speed: `factor` × its expected time for
+   * the shard + `slackMs`, never below `floorMs` nor above `leaseTimeoutMs` (which a volunteer
+   * not yet measured gets). Absent: every lease gets `leaseTimeoutMs`.
+   */
+  readonly leaseDeadline?: LeaseDeadlineConfig;
+  /**
+   * [S-2] Count a shard as verified (status, results) only once the host reported its durable
+   * write (`shardStored`). The coordinator host sets it; pure simulations, which store nothing,
+   * leave it off.
+   */
+  readonly awaitDurableWrites?: boolean;
 }
+
+export interface LeaseDeadlineConfig {
+  readonly factor: number;
+  readonly slackMs: number;
+  readonly floorMs: number;
+  /** Weight of the newest measurement in the smoothed time per item (0..1]. */
+  readonly alpha: number;
+}
+
+export const DEFAULT_LEASE_DEADLINE: LeaseDeadlineConfig = { factor: 4, slackMs: 5_000, floorMs: 15_000, alpha: 0.3 };
 
 export const DEFAULT_COORDINATOR_CONFIG: Omit<CoordinatorConfig, 'networkId'> = {
   leaseTimeoutMs: 60_000,
   noWorkRetryMs: 1_000,
-  maxLeasesPerVolunteer: 1,
+  // [W-18] Two: the shard running and the next one, whose inputs travel during the compute.
+  maxLeasesPerVolunteer: 2,
   peerTimeoutMs: 12_000,
   standingReportMs: 5_000,
   requesterKey: '',
+  leaseDeadline: DEFAULT_LEASE_DEADLINE,
 };
 
 export interface JobRecord {
@@ -102,6 +126,11 @@ export interface ShardState {
   queued: boolean;
   /** [J-3] Counted as in flight (open, with a lease or a replica). */
   inFlight: boolean;
+  /**
+   * [S-2] Its current acceptance is in storage (the host reported the strict write of this
+   * epoch): only then does it count as verified to requesters and the page. Absent = false.
+   */
+  durable?: boolean;
 }
 
 export interface LeaseState {
@@ -152,4 +181,33 @@ export interface VerificationTotals {
   /** [X-3] Accepted or unverifiable shards re-opened because a contributor was quarantined. */
   reopened: number;
   quarantined: number;
+}
+
+/** [S-1] What the coordinator keeps of one lease in storage; `retired`: ended, but a late result still counts. */
+export interface LeaseRecord {
+  readonly id: LeaseId;
+  readonly jobId: JobId;
+  readonly shardIndex: number;
+  readonly volunteer: PeerId;
+  readonly issuedAtMs: number;
+  readonly deadlineMs: number;
+  readonly canary: boolean;
+  readonly epoch: number;
+  readonly retired: boolean;
+}
+
+/** [P-7] A volunteer's standing counters, kept across its connections. */
+export interface Standing {
+  readonly shardsAccepted: number;
+  readonly resultsReturned: number;
+  readonly resultsRejected: number;
+}
+
+/** [I-1] [S-1] What the coordinator keeps of one volunteer id in storage. */
+export interface PeerRecord {
+  readonly peerId: PeerId;
+  readonly token: string;
+  /** The reputation book's own snapshot of this id (opaque here). */
+  readonly reputation: unknown;
+  readonly standing: Standing;
 }

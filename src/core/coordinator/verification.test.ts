@@ -10,7 +10,7 @@ import type { FromCoordinator, ToCoordinator } from '../../protocol/messages.ts'
 import { parseFromCoordinator } from '../../protocol/parse.ts';
 import { DEFAULT_POLICY, type VerificationPolicy } from '../../protocol/policy.ts';
 import type { WireTensor } from '../../protocol/tensor.ts';
-import type { TrustConfig } from '../reputation/reputation.ts';
+import { DEFAULT_TRUST, type TrustConfig } from '../reputation/reputation.ts';
 import { seededRng } from '../rng.ts';
 import { HASH_A, V, f32, hello, i32, jobSpec, policy } from '../testing/fixtures.ts';
 import { CoordinatorCore } from './coordinator.ts';
@@ -24,6 +24,8 @@ class Rig {
   readonly core: CoordinatorCore;
   now = 0;
   readonly fx: CoordinatorEffect[] = [];
+  /** [I-1] The resume token each volunteer's first welcome gave it. */
+  private readonly tokens = new Map<PeerId, string>();
 
   constructor(trust: Partial<TrustConfig> = {}, seed = 7) {
     this.core = new CoordinatorCore(
@@ -46,7 +48,10 @@ class Rig {
   join(name: string, backend: Backend = 'wasm'): PeerId {
     const id = asPeerId(name);
     this.fx.push(...this.core.connect(id, this.now));
-    this.handle(id, hello('volunteer', backend));
+    // [I-1] Coming back under the same id takes the token of its first welcome.
+    const token = this.tokens.get(id);
+    const fx = this.handle(id, { ...hello('volunteer', backend), ...(token === undefined ? {} : { resume: token }) } as ToCoordinator);
+    for (const e of fx) if (e.kind === 'send' && e.msg.t === 'welcome' && e.msg.token !== undefined) this.tokens.set(id, e.msg.token);
     return id;
   }
 
@@ -351,6 +356,62 @@ describe('quarantine and retroactive re-verification [X-1] [X-2] [X-3]', () => {
     expect(rig.shard(jobId, 0).status).toBe('open');
     expect(rig.shard(jobId, 0).replicas.map((r) => r.volunteer)).toEqual(['y', 'z']);
     expect(rig.core.jobStatuses()[0]!.unverifiable).toBe(0);
+  });
+});
+
+describe('small networks [C-4] [X-4]', () => {
+  it('[C-4] [X-4] three volunteers, one liar: outvoted twice on answers that became established, it is quarantined', () => {
+    // Default establishment (5 partners), which three volunteers could never offer; no canaries at all.
+    const rig = new Rig({ trustStreak: 100 });
+    const jobId = rig.submit({ ...policy(2, 2, 4), canaryRate: 0 }, 12);
+    const [a, b, liar] = [rig.join('a'), rig.join('b'), rig.join('liar')];
+    const round = (): void => {
+      // The liar and a take the next shard and disagree; b's replica outvotes the liar.
+      const ll = rig.lease(liar);
+      const la = rig.lease(a);
+      expect(la.shardId).toBe(ll.shardId);
+      rig.result(liar, ll.leaseId, answer(ll, 77));
+      rig.result(a, la.leaseId, answer(la));
+      rig.work(b);
+      expect(rig.shard(jobId, indexOf(ll)).accepted!.volunteers).toEqual(['a', 'b']);
+    };
+    round();
+    expect(rig.core.reputation.get(liar)).toMatchObject({ strikes: 0, suspect: true });
+    // a and b agree once more: each has a partner since, so shard 0's answer is established.
+    rig.work(a);
+    rig.work(b);
+    const l = rig.lease(liar); // its next request hears the verdict (and gets work: one strike is not enough)
+    expect(rig.core.reputation.get(liar)).toMatchObject({ strikes: 1, quarantined: false });
+    expect(rig.fx.some((e) => e.kind === 'log' && /liar struck: was outvoted on .*\/0, whose answer is now established/.test(e.text))).toBe(true);
+    rig.handle(liar, { v: V, t: 'lease-abandon', leaseId: l.leaseId, reason: 'test' });
+    round();
+    rig.work(a);
+    rig.work(b);
+    expect(rig.ask(liar)).toEqual({ noWork: DEFAULT_TRUST.quarantineRetryMs });
+    expect(rig.core.reputation.isQuarantined(liar)).toBe(true);
+    // The honest pair is not suspected for it, and no answer it gave stays accepted.
+    expect(rig.core.reputation.isSuspect(a) || rig.core.reputation.isSuspect(b)).toBe(false);
+    for (const s of rig.core.shardsOf(jobId)) if (s.accepted) expect(s.accepted.volunteers).not.toContain('liar');
+  });
+
+  it('[X-4] an outvote on an answer that never becomes established is no strike', () => {
+    const rig = new Rig({ trustStreak: 100 });
+    rig.submit({ ...policy(2, 2, 4), canaryRate: 0 }, 12);
+    const [a, b, x] = [rig.join('a'), rig.join('b'), rig.join('x')];
+    for (const n of ['c', 'd', 'e', 'f']) rig.join(n);
+    // Seven volunteers known: establishment needs 3 partners. x is outvoted by a and b, who then
+    // agree only with each other.
+    const lx = rig.lease(x);
+    const la = rig.lease(a);
+    rig.result(x, lx.leaseId, answer(lx, 5));
+    rig.result(a, la.leaseId, answer(la));
+    rig.work(b);
+    for (let i = 0; i < 3; i++) {
+      rig.work(a);
+      rig.work(b);
+    }
+    rig.ask(x);
+    expect(rig.core.reputation.get(x)).toMatchObject({ strikes: 0, suspect: true });
   });
 });
 

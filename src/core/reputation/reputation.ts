@@ -18,7 +18,8 @@ export interface TrustConfig {
    * [C-1] Distinct partners each volunteer of an accepting class must have agreed with since the
    * acceptance, with no invalid result, before the answer counts as established (usable as a
    * canary). Distinct partners, not just results: a coalition of `establishAfter` or fewer can
-   * never establish its lies among itself, however long it has the network to itself.
+   * never establish its lies among itself, however long it has the network to itself. A network
+   * of fewer than 2·establishAfter volunteers asks for fewer ([C-4], `establishNeed`).
    */
   readonly establishAfter: number;
   /** [A-5] Chance that a suspect's next lease is a canary (when one is available). */
@@ -90,6 +91,8 @@ export interface ReputationCounts {
 
 export class ReputationBook {
   private readonly records = new Map<PeerId, VolunteerReputation>();
+  /** [S-1] Ids whose record may have changed since `takeDirty`: every change goes through `ensure`. */
+  private readonly dirty = new Set<PeerId>();
   private fault = 0;
   private readonly faultAlpha: number;
 
@@ -102,6 +105,7 @@ export class ReputationBook {
   }
 
   ensure(id: PeerId): VolunteerReputation {
+    this.dirty.add(id);
     let r = this.records.get(id);
     if (!r) {
       r = {
@@ -176,7 +180,7 @@ export class ReputationBook {
 
   /**
    * [C-1] Has it agreed with `establishAfter` distinct partners in valid results counted after
-   * its `validated` count was `since`?
+   * its `validated` count was `since`? (Small networks pool partners instead, [C-4].)
    */
   partneredSince(id: PeerId, since: number): boolean {
     const r = this.records.get(id);
@@ -226,10 +230,11 @@ export class ReputationBook {
 
   /**
    * [X-1] A failed canary: an invalid result and a strike. True when the strikes reach
-   * `strikesToQuarantine` (the caller quarantines).
+   * `strikesToQuarantine` (the caller quarantines). `counted`: the result was already counted
+   * invalid (an outvoted replica whose accepted answer became established, [X-4]).
    */
-  strike(id: PeerId): boolean {
-    this.invalid(id);
+  strike(id: PeerId, counted = false): boolean {
+    if (!counted) this.invalid(id);
     const r = this.ensure(id);
     r.strikes++;
     return r.strikes >= this.config.strikesToQuarantine;
@@ -281,6 +286,13 @@ export class ReputationBook {
     return this.fault;
   }
 
+  /** [C-4] Volunteers with a record that are not quarantined, counted up to `cap` (then it stops looking). */
+  activeCount(cap: number): number {
+    let n = 0;
+    for (const r of this.records.values()) if (!r.quarantined && ++n >= cap) break;
+    return n;
+  }
+
   counts(): ReputationCounts {
     let suspects = 0;
     let quarantined = 0;
@@ -289,6 +301,44 @@ export class ReputationBook {
       else if (r.suspect) suspects++;
     }
     return { volunteers: this.records.size, suspects, quarantined };
+  }
+
+  /** [S-1] Ids whose records may have changed since the last call (for batched persistence). */
+  takeDirty(): PeerId[] {
+    const out = [...this.dirty];
+    this.dirty.clear();
+    return out;
+  }
+
+  /** [S-1] A plain, storable copy of an id's record; undefined for an unknown id. */
+  snapshot(id: PeerId): unknown {
+    const r = this.records.get(id);
+    return r === undefined ? undefined : JSON.parse(JSON.stringify(r)) as unknown;
+  }
+
+  /**
+   * [S-1] Puts a stored snapshot back. Read as untrusted data: only fields the record has, with
+   * the same type, are taken, so a snapshot from an older build restores what it can.
+   */
+  restore(id: PeerId, snapshot: unknown): void {
+    if (snapshot === null || typeof snapshot !== 'object' || Array.isArray(snapshot)) return;
+    const r = this.ensure(id) as unknown as Record<string, unknown>;
+    for (const [key, value] of Object.entries(snapshot as Record<string, unknown>)) {
+      if (key === 'id' || !(key in r)) continue;
+      const current = r[key];
+      if (Array.isArray(current)) {
+        const kind = typeof current[0];
+        if (Array.isArray(value) && value.every((x) => (typeof x === 'string' || typeof x === 'number') && (current.length === 0 || typeof x === kind))) {
+          current.splice(0, current.length, ...(value as unknown[]));
+        }
+      } else if (current !== null && typeof current === 'object') {
+        if (value === null || typeof value !== 'object') continue;
+        const into = current as Record<string, unknown>;
+        for (const [k, v] of Object.entries(value as Record<string, unknown>)) if (k in into && typeof v === typeof into[k]) into[k] = v;
+      } else if (typeof value === typeof current) {
+        r[key] = value;
+      }
+    }
   }
 
   private judge(fault: boolean): void {

@@ -1,8 +1,9 @@
 /**
- * The simulation's virtual clock: a binary min-heap of (time, sequence) events, so the same
- * seed always replays in the same order. Events are small records, not closures, to keep a
- * run of a million events cheap.
+ * The simulation's virtual clock: a min-heap (core/heap/minHeap.ts) of events by time, ties in
+ * the order they were scheduled, so the same seed always replays in the same order. Events are
+ * small records, not closures, to keep a run of a million events cheap.
  */
+import { MinHeap } from '../heap/minHeap.ts';
 
 export interface SimEvent {
   readonly at: number;
@@ -14,51 +15,19 @@ export interface SimEvent {
 }
 
 export class EventHeap {
-  private readonly heap: SimEvent[] = [];
+  private readonly heap = new MinHeap<SimEvent>();
   private seq = 0;
 
   get size(): number {
-    return this.heap.length;
+    return this.heap.size;
   }
 
   push(at: number, kind: number, who: number): void {
-    const e: SimEvent = { at, seq: this.seq++, kind, who };
-    const h = this.heap;
-    let i = h.length;
-    h.push(e);
-    while (i > 0) {
-      const parent = (i - 1) >> 1;
-      const p = h[parent] as SimEvent;
-      if (before(p, e)) break;
-      h[i] = p;
-      i = parent;
-    }
-    h[i] = e;
+    // The heap breaks ties by push order, which is `seq` order.
+    this.heap.push({ at, seq: this.seq++, kind, who }, at);
   }
 
   pop(): SimEvent | undefined {
-    const h = this.heap;
-    const top = h[0];
-    if (top === undefined) return undefined;
-    const last = h.pop() as SimEvent;
-    if (h.length > 0) {
-      let i = 0;
-      const n = h.length;
-      for (;;) {
-        const l = 2 * i + 1;
-        if (l >= n) break;
-        const r = l + 1;
-        const c = r < n && before(h[r] as SimEvent, h[l] as SimEvent) ? r : l;
-        if (!before(h[c] as SimEvent, last)) break;
-        h[i] = h[c] as SimEvent;
-        i = c;
-      }
-      h[i] = last;
-    }
-    return top;
+    return this.heap.pop();
   }
-}
-
-function before(a: SimEvent, b: SimEvent): boolean {
-  return a.at < b.at || (a.at === b.at && a.seq < b.seq);
 }

@@ -11,6 +11,7 @@ const order = (b: Backend): number => BACKENDS.indexOf(b);
 
 export class BackendPairCounter {
   private readonly counts = new Map<string, BackendPairCount>();
+  private readonly byPair = new Map<Backend, Map<Backend, { a: Backend; b: Backend; agree: number; disagree: number }>>();
 
   /** Counts one decided shard: the backends of its agreeing replicas and of the outvoted ones. */
   recordDecision(agreeing: readonly Backend[], outvoted: readonly Backend[]): void {
@@ -28,10 +29,19 @@ export class BackendPairCounter {
   }
 
   private bump(x: Backend, y: Backend, what: 'agree' | 'disagree'): void {
-    const [a, b] = order(x) <= order(y) ? [x, y] : [y, x];
-    const key = `${a}|${b}`;
-    const c = this.counts.get(key) ?? { a, b, agree: 0, disagree: 0 };
+    // Runs for every pair in every decision: found through a two-level map, with no key string
+    // or array built per call.
+    const swap = order(x) > order(y);
+    const a = swap ? y : x;
+    const b = swap ? x : y;
+    let row = this.byPair.get(a);
+    if (!row) this.byPair.set(a, (row = new Map()));
+    let c = row.get(b);
+    if (!c) {
+      c = { a, b, agree: 0, disagree: 0 };
+      row.set(b, c);
+      this.counts.set(`${a}|${b}`, c);
+    }
     c[what]++;
-    this.counts.set(key, c);
   }
 }

@@ -3,7 +3,7 @@ import { asJobId, asPeerId, shardIdOf, type PeerId } from '../../protocol/ids.ts
 import type { ShardState } from '../coordinator/state.ts';
 import { DEFAULT_TRUST, ReputationBook } from '../reputation/reputation.ts';
 import { seededRng } from '../rng.ts';
-import { CanaryPool } from './canaries.ts';
+import { CanaryPool, establishNeed } from './canaries.ts';
 
 const JOB = asJobId('j1');
 const [A, B, C, D, E] = ['a', 'b', 'c', 'd', 'e'].map(asPeerId) as [PeerId, PeerId, PeerId, PeerId, PeerId];
@@ -111,5 +111,63 @@ describe('canary sources [C-1]', () => {
     pool.add(shard, [C], seededRng(1));
     for (const p of [A, B, D, E, A, B]) book.valid(C, 'wasm', [p]);
     expect(pool.isEstablished(shard)).toBe(false);
+  });
+});
+
+describe('establishment in small networks [C-4]', () => {
+  it('[C-4] the partners needed are ⌊n / 2⌋ of n known volunteers, at least 1 and at most establishAfter', () => {
+    expect([1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 1000].map((n) => establishNeed(5, n))).toEqual([1, 1, 1, 2, 2, 3, 3, 4, 5, 5, 5]);
+    expect(establishNeed(0, 3)).toBe(0);
+  });
+
+  it('[C-4] no coalition of at most half (and at most establishAfter) can vouch for itself; every honest strict majority can', () => {
+    // A group of c that only agrees among itself gives each member at most c - 1 partners, and
+    // pools at most c: either way it establishes only if c ≥ need + 1. (Larger coalitions in
+    // large networks are held off by being outvoted, [C-1].)
+    for (let n = 2; n <= 40; n++) {
+      const need = establishNeed(5, n);
+      for (let c = 1; c < n; c++) {
+        if (2 * c <= n && c <= 5) expect(c <= need, `coalition ${c} of ${n}`).toBe(true);
+        if (2 * c > n) expect(c >= need + 1, `honest ${c} of ${n}`).toBe(true);
+      }
+    }
+  });
+
+  it('[C-4] in a small network partners are pooled: a volunteer that met everyone vouches for one that met only it', () => {
+    const book = new ReputationBook(); // establishAfter 5; four volunteers known: need 2
+    const pool = new CanaryPool(book, (cap) => Math.min(cap, 4));
+    const shard = verifiedShard(0);
+    book.valid(A, 'wasm', [B]);
+    book.valid(B, 'wasm', [A]);
+    pool.add(shard, [A, B], seededRng(1));
+    // A and B only agree with each other again: two volunteers pooled, not three.
+    book.valid(A, 'wasm', [B]);
+    book.valid(B, 'wasm', [A]);
+    expect(pool.isEstablished(shard)).toBe(false);
+    // A also meets C: {A, B, C} vouch, although B never met anyone but A.
+    book.valid(A, 'wasm', [C]);
+    expect(pool.isEstablished(shard)).toBe(true);
+  });
+
+  it('[C-4] with three volunteers known, one partner since the acceptance establishes it', () => {
+    const book = new ReputationBook(); // establishAfter 5
+    book.valid(A, 'wasm', [B]);
+    book.valid(B, 'wasm', [A]);
+    let known = 3;
+    const pool = new CanaryPool(book, (cap) => Math.min(cap, known));
+    const shard = verifiedShard(0);
+    pool.add(shard, [A, B], seededRng(1));
+    expect(pool.need()).toBe(1);
+    expect(pool.isEstablished(shard)).toBe(false);
+    book.valid(A, 'wasm', [B]);
+    book.valid(B, 'wasm', [A]);
+    expect(pool.isEstablished(shard)).toBe(true);
+    expect(pool.stateOf(shard, shard.epoch, pool.need())).toBe('established');
+    expect(pool.stateOf(shard, shard.epoch - 1, pool.need())).toBe('dead'); // another acceptance
+    // More volunteers arrive: the same two can no longer vouch for each other alone.
+    known = 12;
+    expect(pool.need()).toBe(5);
+    expect(pool.isEstablished(shard)).toBe(false);
+    expect(pool.stateOf(shard, shard.epoch, pool.need())).toBe('pending');
   });
 });

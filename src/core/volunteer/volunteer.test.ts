@@ -5,7 +5,7 @@ import type { FromCoordinator, ToCoordinator } from '../../protocol/messages.ts'
 import { parseToCoordinator } from '../../protocol/parse.ts';
 import { shardIdOf } from '../../protocol/ids.ts';
 import { HASH_A, HASH_B, V, caps, countingBytes, f32 } from '../testing/fixtures.ts';
-import { VolunteerCore, type LeaseMsg, type VolunteerEffect } from './volunteer.ts';
+import { VolunteerCore, type LeaseMsg, type OutboxEntry, type VolunteerEffect } from './volunteer.ts';
 
 const MODEL = countingBytes(LIMITS.modelChunkBytes + 100); // two chunks
 const INPUTS = [f32('x', [2, 2], [1, 2, 3, 4])];
@@ -46,11 +46,17 @@ function effect<K extends VolunteerEffect['kind']>(fx: readonly VolunteerEffect[
   return found[0] as Extract<VolunteerEffect, { kind: K }>;
 }
 
+/**
+ * One lease at a time: the rules below are about a single lease in hand; pipelining ([W-18], on
+ * by default) has its own tests at the end.
+ */
+const SERIAL = { prefetch: 0 } as const;
+
 const types = (fx: readonly VolunteerEffect[]): string[] => sent(fx).map((m) => m.t);
 
 /** A volunteer that has said hello, been welcomed, and asked for work. */
 function asking(): VolunteerCore {
-  const v = new VolunteerCore(caps('webgpu'), 'tab');
+  const v = new VolunteerCore(caps('webgpu'), 'tab', SERIAL);
   v.connected(0);
   v.receive({ v: V, t: 'welcome', networkId: 'net', you: 'p1' as never }, 1);
   return v;
@@ -66,14 +72,14 @@ function fetching(): VolunteerCore {
 
 describe('VolunteerCore', () => {
   it('[W-1] a connection starts with hello carrying the capabilities and label', () => {
-    const v = new VolunteerCore(caps('webgpu'), 'my tab');
+    const v = new VolunteerCore(caps('webgpu'), 'my tab', SERIAL);
     const fx = v.connected(0);
     expect(sent(fx)).toEqual([{ v: V, t: 'hello', role: 'volunteer', caps: caps('webgpu'), label: 'my tab' }]);
     expect(v.stats().phase).toBe('greeting');
   });
 
   it('[W-1] [W-3] [W-4] the full cycle: hello → lease → model download → check → run → result → next request', () => {
-    const v = new VolunteerCore(caps('webgpu'), 'tab');
+    const v = new VolunteerCore(caps('webgpu'), 'tab', SERIAL);
     expect(types(v.connected(0))).toEqual(['hello']);
 
     expect(types(v.receive({ v: V, t: 'welcome', networkId: 'net', you: 'p1' as never }, 1))).toEqual(['lease-request']);
@@ -172,7 +178,7 @@ describe('VolunteerCore', () => {
     expect(sent(fx)).toEqual([{ v: V, t: 'lease-abandon', leaseId: 'l2', reason: 'not requested' }]);
     expect(v.stats()).toMatchObject({ phase: 'fetching-model', currentShard: 'j1/0' });
 
-    const fresh = new VolunteerCore(caps(), 'tab');
+    const fresh = new VolunteerCore(caps(), 'tab', SERIAL);
     fresh.connected(0);
     expect(types(fresh.receive(leaseMsg('l3'), 1))).toEqual(['lease-abandon']);
   });
@@ -207,14 +213,26 @@ describe('VolunteerCore', () => {
     expect(v.stats().phase).toBe('refused');
   });
 
-  it('[W-2] a lost connection drops the lease: a run that finishes later sends nothing', () => {
+  it('[W-2] a lost connection keeps a run going but asks for nothing; a download in progress is dropped', () => {
+    const v = running();
+    const fx = v.disconnected(3);
+    expect(sent(fx)).toEqual([]);
+    expect(v.stats()).toMatchObject({ phase: 'running', currentShard: 'j1/0' });
+    expect(v.wake(10_000)).toEqual([]);
+
+    const w = fetching();
+    w.disconnected(3);
+    expect(w.stats()).toMatchObject({ phase: 'connecting', currentShard: null, modelProgress: null });
+    expect(w.receive(chunk(0, MODEL.slice(0, LIMITS.modelChunkBytes)), 4).filter((e) => e.kind !== 'status-changed')).toEqual([]);
+    expect(types(w.connected(5))).toEqual(['hello']);
+  });
+
+  it('[W-2] a cache miss after a disconnect drops the lease instead of asking a coordinator that is gone', () => {
     const v = asking();
     v.receive(leaseMsg(), 2);
-    v.modelFromCache(HASH_A, MODEL);
     v.disconnected(3);
+    expect(sent(v.modelFromCache(HASH_A, null))).toEqual([]);
     expect(v.stats()).toMatchObject({ phase: 'connecting', currentShard: null });
-    expect(v.inferenceDone(asLeaseId('l1'), OUTPUTS, 'webgpu', 1).filter((e) => e.kind === 'send')).toEqual([]);
-    expect(types(v.connected(4))).toEqual(['hello']);
   });
 
   it('[W-4] a result carries the backend that really ran, and later hellos say so', () => {
@@ -335,7 +353,7 @@ describe('VolunteerCore: pause, CPU cap, capabilities, standing', () => {
   });
 
   it('[W-11] paused before connecting: hello is followed by the pause, and welcome asks for nothing', () => {
-    const v = new VolunteerCore(caps('wasm'), 'tab');
+    const v = new VolunteerCore(caps('wasm'), 'tab', SERIAL);
     expect(sent(v.setPaused(true, 'the device is on battery', 0))).toEqual([]); // no connection yet
     expect(v.stats()).toMatchObject({ phase: 'connecting', paused: true });
     expect(types(v.connected(1))).toEqual(['hello', 'volunteer-state']);
@@ -415,5 +433,328 @@ describe('VolunteerCore: pause, CPU cap, capabilities, standing', () => {
     const v = running();
     v.inferenceDone(asLeaseId('l1'), OUTPUTS, 'webgpu', 12, 20);
     expect(v.stats().lastResult).toEqual({ shardId: 'j1/0', backend: 'webgpu', inferMs: 12 });
+  });
+});
+
+const welcome = (token?: string): FromCoordinator =>
+  token === undefined ? { v: V, t: 'welcome', networkId: 'net', you: 'p1' as never } : { v: V, t: 'welcome', networkId: 'net', you: 'p1' as never, token };
+const ack = (leaseId: string, outcome: 'received' | 'duplicate' | 'unknown-lease' | 'rejected' = 'received'): FromCoordinator => ({
+  v: V,
+  t: 'result-ack',
+  leaseId: asLeaseId(leaseId),
+  outcome,
+  reason: '',
+});
+const kinds = (fx: readonly VolunteerEffect[]): string[] => fx.filter((e) => e.kind !== 'log' && e.kind !== 'status-changed').map((e) => (e.kind === 'send' ? `send:${e.msg.t}` : e.kind));
+
+function storedEntry(id: string, index = 0): OutboxEntry {
+  return {
+    leaseId: asLeaseId(id),
+    shardId: shardIdOf(asJobId('j1'), index),
+    frame: { v: V, t: 'result', leaseId: asLeaseId(id), outputs: OUTPUTS, backend: 'webgpu', inferMs: 5 },
+  };
+}
+
+describe('VolunteerCore: outbox and held-back results', () => {
+  it('[W-15] a result is put in the outbox before it is sent, and leaves it when acknowledged', () => {
+    const v = running();
+    const done = v.inferenceDone(asLeaseId('l1'), OUTPUTS, 'webgpu', 4);
+    expect(kinds(done)).toEqual(['outbox-put', 'send:result', 'send:lease-request']);
+    const put = effect(done, 'outbox-put').entry;
+    expect(put).toEqual({ leaseId: 'l1', shardId: 'j1/0', frame: sent(done)[0] });
+    expect(v.stats()).toMatchObject({ outbox: 1, resultsDelivered: 0 });
+
+    const acked = v.receive(ack('l1'), 5);
+    expect(effect(acked, 'outbox-delete').leaseId).toBe('l1');
+    expect(v.stats()).toMatchObject({ outbox: 0, resultsDelivered: 1, heldBackSent: 0, heldBackDelivered: 0 });
+    // A second ack for it finds nothing to delete.
+    expect(kinds(v.receive(ack('l1'), 6))).toEqual([]);
+  });
+
+  it('[W-15] a duplicate, unknown-lease or rejected ack is final too: the result is deleted, not counted', () => {
+    for (const outcome of ['duplicate', 'unknown-lease', 'rejected'] as const) {
+      const v = running();
+      v.inferenceDone(asLeaseId('l1'), OUTPUTS, 'webgpu', 4);
+      const fx = v.receive(ack('l1', outcome), 5);
+      expect(effect(fx, 'outbox-delete').leaseId).toBe('l1');
+      expect(v.stats()).toMatchObject({ outbox: 0, resultsDelivered: 0 });
+      // Nothing is re-sent on the next connection.
+      v.disconnected(6);
+      v.connected(7);
+      expect(types(v.receive(welcome(), 8))).toEqual(['lease-request']);
+    }
+  });
+
+  it('[W-2] [W-15] [W-16] a result finished while disconnected waits, and is delivered after the next welcome, before asking for work', () => {
+    const v = running();
+    v.disconnected(3);
+    const done = v.inferenceDone(asLeaseId('l1'), OUTPUTS, 'webgpu', 4, 10);
+    expect(kinds(done)).toEqual(['outbox-put']);
+    expect(v.stats()).toMatchObject({ phase: 'connecting', currentShard: null, outbox: 1, computeMs: 4 });
+    expect(v.wake(20_000)).toEqual([]);
+
+    expect(types(v.connected(30))).toEqual(['hello']);
+    const fx = v.receive(welcome(), 31);
+    expect(sent(fx)).toEqual([{ v: V, t: 'result', leaseId: 'l1', outputs: OUTPUTS, backend: 'webgpu', inferMs: 4 }, { v: V, t: 'lease-request' }]);
+    expect(v.stats()).toMatchObject({ phase: 'asking', heldBackSent: 1, heldBackDelivered: 0 });
+
+    v.receive(ack('l1'), 32);
+    expect(v.stats()).toMatchObject({ outbox: 0, resultsDelivered: 1, heldBackSent: 1, heldBackDelivered: 1 });
+  });
+
+  it('[W-16] a result sent but not acknowledged before a disconnect is sent again after the welcome, and counts as held back', () => {
+    const v = running();
+    expect(types(v.inferenceDone(asLeaseId('l1'), OUTPUTS, 'webgpu', 4))).toEqual(['result', 'lease-request']);
+    v.disconnected(5);
+    v.connected(6);
+    expect(types(v.receive(welcome(), 7))).toEqual(['result', 'lease-request']);
+    v.receive(ack('l1'), 8);
+    expect(v.stats()).toMatchObject({ resultsDelivered: 1, heldBackSent: 1, heldBackDelivered: 1 });
+  });
+
+  it('[W-16] a run that finishes after the reconnect but before the welcome waits for it; one still running at the welcome delays the request', () => {
+    const v = running();
+    v.disconnected(3);
+    v.connected(4);
+    expect(v.stats().phase).toBe('running');
+    // Welcomed while still running: no request yet (the shard in hand comes first).
+    expect(types(v.receive(welcome(), 5))).toEqual([]);
+    expect(v.stats()).toMatchObject({ phase: 'running', currentShard: 'j1/0' });
+    expect(types(v.inferenceDone(asLeaseId('l1'), OUTPUTS, 'webgpu', 4, 6))).toEqual(['result', 'lease-request']);
+
+    const w = running();
+    w.disconnected(3);
+    w.connected(4);
+    expect(kinds(w.inferenceDone(asLeaseId('l1'), OUTPUTS, 'webgpu', 4, 5))).toEqual(['outbox-put']);
+    expect(w.stats().phase).toBe('greeting');
+    expect(types(w.receive(welcome(), 6))).toEqual(['result', 'lease-request']);
+    w.receive(ack('l1'), 7);
+    expect(w.stats().heldBackDelivered).toBe(1);
+  });
+
+  it('[W-15] [W-16] results restored after a reload are delivered after the welcome (or at once when welcomed), each once', () => {
+    const v = new VolunteerCore(caps('webgpu'), 'tab', SERIAL);
+    expect(kinds(v.restoreOutbox([storedEntry('a', 0), storedEntry('b', 1)], 0))).toEqual([]);
+    expect(v.stats().outbox).toBe(2);
+    v.connected(1);
+    const fx = sent(v.receive(welcome(), 2));
+    expect(fx.map((m) => (m.t === 'result' ? `result:${m.leaseId}` : m.t))).toEqual(['result:a', 'result:b', 'lease-request']);
+
+    // Restored late (storage was slow): sent at once; one already known is skipped.
+    expect(types(v.restoreOutbox([storedEntry('b', 1), storedEntry('c', 2)], 3))).toEqual(['result']);
+    v.receive(ack('a'), 4);
+    v.receive(ack('b', 'duplicate'), 5);
+    v.receive(ack('c'), 6);
+    expect(v.stats()).toMatchObject({ outbox: 0, resultsDelivered: 2, heldBackSent: 3, heldBackDelivered: 2 });
+  });
+
+  it('[W-15] an entry whose frame names another lease is not restored', () => {
+    const v = new VolunteerCore(caps('webgpu'), 'tab', SERIAL);
+    const bad = { ...storedEntry('a'), leaseId: asLeaseId('b') };
+    v.restoreOutbox([bad], 0);
+    expect(v.stats().outbox).toBe(0);
+  });
+
+  it('[W-11] [W-16] held-back results are delivered while paused; a pause still hands the lease in hand back', () => {
+    const v = running();
+    v.disconnected(3);
+    v.inferenceDone(asLeaseId('l1'), OUTPUTS, 'webgpu', 4, 4);
+    v.setPaused(true, 'you paused it', 5);
+    expect(types(v.connected(6))).toEqual(['hello', 'volunteer-state']);
+    expect(types(v.receive(welcome(), 7))).toEqual(['result']);
+    expect(v.stats().phase).toBe('paused');
+
+    const w = running();
+    w.disconnected(3);
+    // Offline, the lease is dropped without a frame (the coordinator already let it go).
+    expect(sent(w.setPaused(true, 'hidden', 4))).toEqual([]);
+    expect(w.stats()).toMatchObject({ phase: 'connecting', currentShard: null });
+    expect(kinds(w.inferenceDone(asLeaseId('l1'), OUTPUTS, 'webgpu', 4, 5))).toEqual([]);
+  });
+
+  it('[W-7] a run that outlived a disconnect and fails waits for the welcome, without a back-off timer', () => {
+    const v = running();
+    v.disconnected(3);
+    const fx = v.inferenceFailed(asLeaseId('l1'), 'out of memory');
+    expect(kinds(fx)).toEqual([]);
+    expect(v.stats()).toMatchObject({ phase: 'connecting', currentShard: null });
+    v.connected(4);
+    expect(types(v.receive(welcome(), 5))).toEqual(['lease-request']);
+  });
+
+  it('[W-17] the token from a welcome is kept, and every later hello sends it as resume', () => {
+    const v = new VolunteerCore(caps('webgpu'), 'tab', SERIAL);
+    const first = sent(v.connected(0))[0];
+    expect(first && first.t === 'hello' && first.resume).toBeUndefined();
+    const fx = v.receive(welcome('secret-1'), 1);
+    expect(effect(fx, 'save-token').token).toBe('secret-1');
+    v.disconnected(2);
+    expect(sent(v.connected(3))[0]).toMatchObject({ t: 'hello', resume: 'secret-1' });
+    // A welcome without a token, or with the same one, changes nothing.
+    expect(v.receive(welcome(), 4).some((e) => e.kind === 'save-token')).toBe(false);
+    expect(v.receive(welcome('secret-1'), 5).some((e) => e.kind === 'save-token')).toBe(false);
+
+    const restored = new VolunteerCore(caps('webgpu'), 'tab', { ...SERIAL, resumeToken: 'kept' });
+    expect(sent(restored.connected(0))[0]).toMatchObject({ t: 'hello', resume: 'kept' });
+  });
+
+  it('[W-17] a fresh peer id drops the token, the held-back results and the lease of the old id', () => {
+    const v = new VolunteerCore(caps('webgpu'), 'tab', { ...SERIAL, resumeToken: 'old' });
+    v.restoreOutbox([storedEntry('a')], 0);
+    v.connected(1);
+    v.receive(welcome(), 2);
+    v.receive(leaseMsg('l2'), 3);
+    v.modelFromCache(HASH_A, MODEL);
+    v.disconnected(4);
+    const fx = v.identityChanged(5);
+    expect(kinds(fx)).toEqual([]);
+    expect(v.stats()).toMatchObject({ outbox: 0, currentShard: null, phase: 'connecting' });
+    expect(kinds(v.inferenceDone(asLeaseId('l2'), OUTPUTS, 'webgpu', 1))).toEqual([]);
+    const hello = sent(v.connected(6))[0];
+    expect(hello && hello.t === 'hello' && hello.resume).toBeUndefined();
+    expect(types(v.receive(welcome(), 7))).toEqual(['lease-request']);
+  });
+});
+
+describe('VolunteerCore: pipelined leases [W-18]', () => {
+  const lease = (id: string, index: number, hash: ModelHash = HASH_A): LeaseMsg => ({ ...leaseMsg(id, hash), shardId: shardIdOf(asJobId('j1'), index) });
+
+  /** Default prefetch: welcomed, running l1 (shard j1/0, model from the cache), its prefetch request out. */
+  function pipelined(options: { prefetch?: number } = {}): { v: VolunteerCore; onRun: VolunteerEffect[] } {
+    const v = new VolunteerCore(caps('webgpu'), 'tab', options);
+    v.connected(0);
+    v.receive(welcome(), 1);
+    v.receive(lease('l1', 0), 2);
+    return { v, onRun: v.modelFromCache(HASH_A, MODEL) };
+  }
+
+  it('asks for the next lease as a run starts, queues it, and starts it the moment the run ends', () => {
+    const { v, onRun } = pipelined();
+    expect(kinds(onRun)).toEqual(['run', 'send:lease-request']);
+    const onQueued = v.receive(lease('l2', 1), 3);
+    expect(kinds(onQueued)).toEqual([]); // depth 1: no third lease asked for
+    expect(v.stats()).toMatchObject({ phase: 'running', currentShard: 'j1/0', queuedLeases: 1 });
+
+    const done = v.inferenceDone(asLeaseId('l1'), OUTPUTS, 'webgpu', 40, 50);
+    expect(kinds(done)).toEqual(['outbox-put', 'send:result', 'load-cached-model']);
+    expect(v.stats()).toMatchObject({ phase: 'fetching-model', currentShard: 'j1/1', queuedLeases: 0 });
+    const next = v.modelFromCache(HASH_A, MODEL);
+    expect(effect(next, 'run').leaseId).toBe('l2');
+    expect(types(next)).toEqual(['lease-request']);
+  });
+
+  it('a no-work answer to the prefetch leaves the run alone; the volunteer asks again when it ends', () => {
+    const { v } = pipelined();
+    expect(kinds(v.receive({ v: V, t: 'no-work', retryInMs: 1_000 }, 3))).toEqual([]);
+    expect(v.stats().phase).toBe('running');
+    expect(types(v.inferenceDone(asLeaseId('l1'), OUTPUTS, 'webgpu', 40, 50))).toEqual(['result', 'lease-request']);
+  });
+
+  it('a prefetch still unanswered when the run ends is not asked twice; its lease starts on arrival', () => {
+    const { v } = pipelined();
+    expect(types(v.inferenceDone(asLeaseId('l1'), OUTPUTS, 'webgpu', 40, 50))).toEqual(['result']);
+    expect(v.stats().phase).toBe('asking');
+    expect(effect(v.receive(lease('l2', 1), 51), 'load-cached-model').hash).toBe(HASH_A);
+    expect(v.stats()).toMatchObject({ phase: 'fetching-model', currentShard: 'j1/1', queuedLeases: 0 });
+  });
+
+  it('the depth is configurable: 2 holds three leases; 0 asks only after a run', () => {
+    const deep = pipelined({ prefetch: 2 }).v;
+    expect(types(deep.receive(lease('l2', 1), 3))).toEqual(['lease-request']);
+    expect(types(deep.receive(lease('l3', 2), 4))).toEqual([]);
+    expect(deep.stats().queuedLeases).toBe(2);
+
+    const { v, onRun } = pipelined({ prefetch: 0 });
+    expect(kinds(onRun)).toEqual(['run']);
+    expect(types(v.inferenceDone(asLeaseId('l1'), OUTPUTS, 'webgpu', 40, 50))).toEqual(['result', 'lease-request']);
+  });
+
+  it('[W-5] a lease beyond the queue (not asked for) is still handed straight back', () => {
+    const { v } = pipelined();
+    v.receive(lease('l2', 1), 3);
+    expect(sent(v.receive(lease('l3', 2), 4))).toEqual([{ v: V, t: 'lease-abandon', leaseId: 'l3', reason: 'not requested' }]);
+    expect(v.stats().queuedLeases).toBe(1);
+  });
+
+  it('[W-11] a pause hands back every lease held, the running one and the queued ones; one crossing the pause too', () => {
+    const { v } = pipelined({ prefetch: 2 });
+    v.receive(lease('l2', 1), 3);
+    const fx = v.setPaused(true, 'you paused it', 4);
+    expect(sent(fx)).toEqual([
+      { v: V, t: 'volunteer-state', paused: true, reason: 'you paused it' },
+      { v: V, t: 'lease-abandon', leaseId: 'l1', reason: 'paused' },
+      { v: V, t: 'lease-abandon', leaseId: 'l2', reason: 'paused' },
+    ]);
+    expect(v.stats()).toMatchObject({ phase: 'paused', currentShard: null, queuedLeases: 0 });
+    // The second prefetch request crossed the pause.
+    expect(sent(v.receive(lease('l3', 2), 5))).toEqual([{ v: V, t: 'lease-abandon', leaseId: 'l3', reason: 'paused' }]);
+    expect(kinds(v.inferenceDone(asLeaseId('l1'), OUTPUTS, 'webgpu', 40, 6))).toEqual([]);
+    expect(types(v.setPaused(false, '', 7))).toEqual(['volunteer-state', 'lease-request']);
+  });
+
+  it('[W-2] [W-16] a disconnect drops the queued lease (the coordinator released it) but not the run; its result leads after the welcome', () => {
+    const { v } = pipelined();
+    v.receive(lease('l2', 1), 3);
+    expect(kinds(v.disconnected(4))).toEqual([]); // nothing to send to a coordinator that is gone
+    expect(v.stats()).toMatchObject({ phase: 'running', currentShard: 'j1/0', queuedLeases: 0 });
+    expect(kinds(v.inferenceDone(asLeaseId('l1'), OUTPUTS, 'webgpu', 40, 5))).toEqual(['outbox-put']);
+    expect(v.stats().phase).toBe('connecting');
+    v.connected(6);
+    expect(types(v.receive(welcome(), 7))).toEqual(['result', 'lease-request']);
+    // A lease for the request before the disconnect is not a queued one now: it is the one asked for.
+    expect(v.receive(lease('l3', 2), 8).some((e) => e.kind === 'load-cached-model')).toBe(true);
+  });
+
+  it('[W-12] under a CPU cap no lease is queued; one queued before the cap was lowered starts after the rest', () => {
+    const capped = new VolunteerCore(caps('webgpu'), 'tab');
+    capped.setCpuCap(50, 0);
+    capped.connected(0);
+    capped.receive(welcome(), 1);
+    capped.receive(lease('l1', 0), 2);
+    expect(kinds(capped.modelFromCache(HASH_A, MODEL))).toEqual(['run']);
+
+    const { v } = pipelined();
+    v.receive(lease('l2', 1), 3);
+    v.setCpuCap(50, 4);
+    const done = v.inferenceDone(asLeaseId('l1'), OUTPUTS, 'webgpu', 100, 200);
+    expect(kinds(done)).toEqual(['outbox-put', 'send:result', 'wake-at']);
+    expect(v.stats()).toMatchObject({ phase: 'resting', queuedLeases: 1 });
+    expect(kinds(v.wake(250))).toEqual(['wake-at']);
+    const woke = v.wake(300);
+    expect(kinds(woke)).toEqual(['load-cached-model']);
+    expect(v.stats()).toMatchObject({ currentShard: 'j1/1', queuedLeases: 0 });
+    expect(kinds(v.modelFromCache(HASH_A, MODEL))).toEqual(['run']); // still capped: no prefetch
+  });
+
+  it('[W-7] a failed run is given back with a back-off; the queued lease starts when it ends, without asking', () => {
+    const { v } = pipelined();
+    v.receive(lease('l2', 1), 3);
+    const fx = v.inferenceFailed(asLeaseId('l1'), 'boom');
+    expect(sent(fx)).toEqual([{ v: V, t: 'lease-abandon', leaseId: 'l1', reason: 'inference failed: boom' }]);
+    expect(v.stats()).toMatchObject({ phase: 'idle', queuedLeases: 1 });
+    const atMs = effect(fx, 'wake-at').atMs;
+    expect(kinds(v.wake(atMs))).toEqual(['load-cached-model']);
+    expect(v.stats().currentShard).toBe('j1/1');
+  });
+
+  it('[W-3] [W-6] a queued lease of another model gets that model when it starts: from the cache, or downloaded', () => {
+    const { v } = pipelined();
+    v.receive(lease('l2', 1, HASH_B), 3);
+    const done = v.inferenceDone(asLeaseId('l1'), OUTPUTS, 'webgpu', 40, 50);
+    expect(effect(done, 'load-cached-model').hash).toBe(HASH_B);
+    expect(sent(v.modelFromCache(HASH_B, null))).toEqual([{ v: V, t: 'model-request', hash: HASH_B, offset: 0 }]);
+    expect(v.stats()).toMatchObject({ phase: 'fetching-model', currentModel: HASH_B, currentShard: 'j1/1' });
+  });
+
+  it('[W-9] [W-17] a refusal or a fresh peer id forgets queued leases', () => {
+    const { v } = pipelined();
+    v.receive(lease('l2', 1), 3);
+    expect(types(v.receive({ v: V, t: 'refused', reason: 'full', expectedVersion: V }, 4))).toEqual([]);
+    expect(v.stats()).toMatchObject({ phase: 'refused', currentShard: null, queuedLeases: 0 });
+
+    const w = pipelined().v;
+    w.receive(lease('l2', 1), 3);
+    w.identityChanged(4);
+    expect(w.stats().queuedLeases).toBe(0);
   });
 });

@@ -2,12 +2,16 @@
  * The volunteer's state machine: say hello, ask for a shard, get the model (from the local cache
  * or in chunks from the coordinator, sha256-checked before use), run the shard, return the result,
  * rest if a CPU cap says so, ask again. It can be paused (work in hand is handed back) and
- * resumed, and it tells the coordinator when it pauses or its backend changes. Pure and
- * deterministic: the host performs the effects (send, hash, cache, infer, timers) and reports
- * back. Rule ids ([W-n]) refer to core/SPEC.md.
+ * resumed, and it tells the coordinator when it pauses or its backend changes. A result is
+ * recorded in an outbox before it is sent and leaves it only when the coordinator acknowledges
+ * it, so a result finished while the coordinator was gone (or before a reload of this tab) is
+ * delivered after the next welcome. While a shard runs it asks for the next one, so that shard's
+ * inputs travel during the compute and it starts the moment the run ends ([W-18]). Pure and deterministic: the host performs the effects (send,
+ * hash, cache, infer, timers, the stored outbox) and reports back. Rule ids ([W-n]) refer to
+ * core/SPEC.md.
  */
 import type { Backend, Capabilities } from '../../protocol/capabilities.ts';
-import type { LeaseId, ModelHash } from '../../protocol/ids.ts';
+import type { LeaseId, ModelHash, ShardId } from '../../protocol/ids.ts';
 import { LIMITS } from '../../protocol/limits.ts';
 import { PROTOCOL_VERSION, type FromCoordinator, type ToCoordinator } from '../../protocol/messages.ts';
 import type { ProtocolError } from '../../protocol/parse.ts';
@@ -19,6 +23,27 @@ const ABANDON_BACKOFF_MS = 1_000;
 export const PAUSED_REASON = 'paused';
 
 export type LeaseMsg = Extract<FromCoordinator, { t: 'lease' }>;
+export type ResultMsg = Extract<ToCoordinator, { t: 'result' }>;
+
+/** [W-15] A result the coordinator has not acknowledged yet: the exact frame, and its shard for the page. */
+export interface OutboxEntry {
+  readonly leaseId: LeaseId;
+  readonly shardId: ShardId;
+  readonly frame: ResultMsg;
+}
+
+export interface VolunteerCoreOptions {
+  /** [W-17] The token a coordinator gave this peer id before (kept by the tab): sent as `hello.resume`. */
+  readonly resumeToken?: string | null;
+  /**
+   * [W-18] Leases to hold queued behind the running one (default 1: at most two held); 0 = one
+   * lease at a time, as before pipelining (the bench compares the two).
+   */
+  readonly prefetch?: number;
+}
+
+/** [W-18] One lease queued behind the running one: its inputs arrive while that one computes. */
+export const DEFAULT_PREFETCH = 1;
 /** [P-7] What the coordinator last said about this volunteer. */
 export type VolunteerStanding = Omit<Extract<FromCoordinator, { t: 'volunteer-status' }>, 'v' | 't'>;
 
@@ -51,6 +76,17 @@ export type VolunteerEffect =
       readonly model: ArrayBuffer;
       readonly inputs: readonly WireTensor[];
     }
+  /**
+   * [W-15] Record this result before it is sent: the host sends the frames after this one only
+   * once the write has finished (or failed: a storage failure must not lose the result), in the
+   * order they were emitted — also those of later calls. Other effects need not wait: the next
+   * queued shard starts while the result is written ([W-18]).
+   */
+  | { readonly kind: 'outbox-put'; readonly entry: OutboxEntry }
+  /** [W-15] The coordinator acknowledged this result: forget it. */
+  | { readonly kind: 'outbox-delete'; readonly leaseId: LeaseId }
+  /** [W-17] Keep this resume token with this tab's peer id. */
+  | { readonly kind: 'save-token'; readonly token: string }
   /** Call `wake` at this time (or later). */
   | { readonly kind: 'wake-at'; readonly atMs: number }
   | { readonly kind: 'log'; readonly level: 'info' | 'warn' | 'error'; readonly text: string }
@@ -65,7 +101,10 @@ interface Download {
 
 export interface VolunteerStats {
   readonly phase: VolunteerPhase;
+  /** The shard in hand (being fetched, checked or run); queued ones are not it ([W-18]). */
   readonly currentShard: string | null;
+  /** [W-18] Leases received while a shard ran, waiting their turn. */
+  readonly queuedLeases: number;
   /** sha256 of the model the shard in hand runs. */
   readonly currentModel: string | null;
   /** Bytes of the model download in progress, for a progress bar. */
@@ -84,13 +123,31 @@ export interface VolunteerStats {
   readonly peerId: string | null;
   /** [P-7] The coordinator's latest word on this volunteer (accepted shards, reputation). */
   readonly standing: VolunteerStanding | null;
-  /** The last result sent: which shard, which backend really ran it, how long it took. */
+  /** The last result finished: which shard, which backend really ran it, how long it took. */
   readonly lastResult: { readonly shardId: string; readonly backend: Backend; readonly inferMs: number } | null;
+  /** [W-15] Results waiting for the coordinator's acknowledgement. */
+  readonly outbox: number;
+  /** [W-16] Held-back results (finished while disconnected, unacknowledged at a disconnect, or restored after a reload) sent after a welcome. */
+  readonly heldBackSent: number;
+  /** [W-16] ...and those the coordinator acknowledged as `received`. */
+  readonly heldBackDelivered: number;
+}
+
+interface Held {
+  readonly entry: OutboxEntry;
+  /** Not delivered on the connection it was finished on: its delivery counts as held back. */
+  heldBack: boolean;
 }
 
 export class VolunteerCore {
   private phase: VolunteerPhase = 'connecting';
+  /** The lease in hand: its model is being fetched or checked, or it runs. */
   private lease: LeaseMsg | null = null;
+  /** [W-18] Leases waiting behind it, oldest first. */
+  private queued: LeaseMsg[] = [];
+  /** [W-18] A `lease-request` for a queued lease is unanswered. */
+  private prefetching = false;
+  private readonly prefetchDepth: number;
   private download: Download | null = null;
   private resultsDelivered = 0;
   private computeMs = 0;
@@ -103,6 +160,15 @@ export class VolunteerCore {
   private peerId: string | null = null;
   private standing: VolunteerStanding | null = null;
   private lastResult: VolunteerStats['lastResult'] = null;
+  /** A connection to the coordinator is open (phases alone cannot say: a run outlives a disconnect). */
+  private online = false;
+  /** ...and the coordinator welcomed us on it: results and requests may go out. */
+  private welcomed = false;
+  /** [W-15] Unacknowledged results, in the order they were finished. */
+  private readonly outbox = new Map<LeaseId, Held>();
+  private heldBackSent = 0;
+  private heldBackDelivered = 0;
+  private token: string | null;
   /** Latest time seen in any event, for back-off timers started by results of async work. */
   private now = 0;
   private effects: VolunteerEffect[] = [];
@@ -110,12 +176,18 @@ export class VolunteerCore {
   constructor(
     private caps: Capabilities,
     private readonly label: string,
-  ) {}
+    options: VolunteerCoreOptions = {},
+  ) {
+    this.token = options.resumeToken ?? null;
+    const depth = options.prefetch ?? DEFAULT_PREFETCH;
+    this.prefetchDepth = Number.isFinite(depth) ? Math.max(0, Math.floor(depth)) : DEFAULT_PREFETCH;
+  }
 
   stats(): VolunteerStats {
     return {
       phase: this.phase,
       currentShard: this.lease?.shardId ?? null,
+      queuedLeases: this.queued.length,
       currentModel: this.lease?.modelHash ?? null,
       modelProgress: this.download ? { received: this.download.received, total: this.download.total } : null,
       resultsDelivered: this.resultsDelivered,
@@ -128,6 +200,9 @@ export class VolunteerCore {
       peerId: this.peerId,
       standing: this.standing,
       lastResult: this.lastResult,
+      outbox: this.outbox.size,
+      heldBackSent: this.heldBackSent,
+      heldBackDelivered: this.heldBackDelivered,
     };
   }
 
@@ -135,24 +210,90 @@ export class VolunteerCore {
     return this.caps;
   }
 
-  /** [W-1] Every connection starts with hello and the backend that really runs. */
+  /**
+   * [W-1] Every connection starts with hello and the backend that really runs; [W-17] with the
+   * resume token, when this peer id has one. [W-2] A run that outlived the disconnect goes on.
+   */
   connected(now: number): VolunteerEffect[] {
     this.now = Math.max(this.now, now);
-    this.lease = null;
-    this.download = null;
+    this.online = true;
+    this.welcomed = false;
     this.standing = null;
-    this.setPhase('greeting');
-    this.send({ v: PROTOCOL_VERSION, t: 'hello', role: 'volunteer', caps: this.caps, label: this.label });
+    if (this.lease) this.effects.push({ kind: 'status-changed' });
+    else this.setPhase('greeting');
+    const resume = this.token !== null ? { resume: this.token } : {};
+    this.send({ v: PROTOCOL_VERSION, t: 'hello', role: 'volunteer', caps: this.caps, label: this.label, ...resume });
     // [W-11] A volunteer paused before it connected says so at once, so it is never leased work.
     if (this.paused) this.send({ v: PROTOCOL_VERSION, t: 'volunteer-state', paused: true, reason: this.pauseReason });
     return this.flush();
   }
 
-  /** [W-2] A lost connection loses the lease in hand: the coordinator re-leases it. */
+  /**
+   * [W-2] A lost connection keeps a lease whose model is in hand: the run goes on and its result
+   * waits in the outbox ([W-15]). A model download from the coordinator cannot go on: that lease
+   * is dropped (the coordinator re-leases it). Nothing is asked for until the next welcome.
+   */
   disconnected(_now: number): VolunteerEffect[] {
-    if (this.phase !== 'refused') this.setPhase('connecting');
-    this.lease = null;
-    this.download = null;
+    this.online = false;
+    this.welcomed = false;
+    // Sent but not acknowledged: whether it arrived is unknown, so it goes again after the next welcome.
+    for (const held of this.outbox.values()) held.heldBack = true;
+    // [W-18] The coordinator releases a gone peer's leases at once ([P-2]): queued ones have not
+    // started, so running them would only produce late duplicates of re-leased shards.
+    this.prefetching = false;
+    if (this.queued.length > 0) {
+      this.log('info', `lost the coordinator: dropped ${this.queued.length} queued lease(s) (${this.queued.map((l) => l.shardId).join(', ')})`);
+      this.queued = [];
+    }
+    if (this.lease && this.download) {
+      this.log('info', `lost the coordinator while downloading the model for ${this.lease.shardId}: dropped it`);
+      this.lease = null;
+      this.download = null;
+    }
+    if (this.lease) this.log('info', `lost the coordinator while computing ${this.lease.shardId}: finishing it; the result waits for the coordinator`);
+    else if (this.phase !== 'refused') this.setPhase('connecting');
+    return this.flush();
+  }
+
+  /**
+   * [W-15] Results stored by this tab before a reload (for this peer id), not yet acknowledged:
+   * delivered after the next welcome, or at once when already welcomed. Already known ones are
+   * skipped.
+   */
+  restoreOutbox(entries: readonly OutboxEntry[], now: number): VolunteerEffect[] {
+    this.now = Math.max(this.now, now);
+    const restored: Held[] = [];
+    for (const entry of entries) {
+      if (entry.frame.leaseId !== entry.leaseId || this.outbox.has(entry.leaseId)) continue;
+      const held: Held = { entry, heldBack: true };
+      this.outbox.set(entry.leaseId, held);
+      restored.push(held);
+    }
+    if (restored.length === 0) return this.flush();
+    this.log('info', `${restored.length} result(s) from before this tab reloaded wait for the coordinator`);
+    if (this.welcomed) for (const held of restored) this.resend(held);
+    this.effects.push({ kind: 'status-changed' });
+    return this.flush();
+  }
+
+  /**
+   * [W-17] The link had to register under a fresh peer id (the old one stayed taken): the old
+   * id's token means nothing now, and results computed under the old id cannot be delivered under
+   * the new one ([R-1]: only the holder answers), nor can the lease in hand. They are forgotten
+   * here; the stored copies stay under the old id until they expire.
+   */
+  identityChanged(now: number): VolunteerEffect[] {
+    this.now = Math.max(this.now, now);
+    this.token = null;
+    if (this.outbox.size > 0) this.log('warn', `${this.outbox.size} held-back result(s) belong to this tab's old peer id and cannot be delivered`);
+    this.outbox.clear();
+    this.dropQueued();
+    if (this.lease) {
+      this.lease = null;
+      this.download = null;
+      this.settleWithoutLease();
+    }
+    this.effects.push({ kind: 'status-changed' });
     return this.flush();
   }
 
@@ -165,17 +306,16 @@ export class VolunteerCore {
     this.now = Math.max(this.now, now);
     switch (msg.t) {
       case 'welcome':
-        this.log('info', `joined network "${msg.networkId}" as ${msg.you}`);
-        this.peerId = msg.you;
-        if (this.paused) this.setPhase('paused');
-        else this.askForWork();
+        this.onWelcome(msg);
         break;
       case 'refused':
         // [W-9] The coordinator will not take a result any more: drop the lease so a run that
-        // finishes now neither sends nor asks for more work.
+        // finishes now neither sends nor asks for more work. The outbox stays for a later connection.
         this.refusal = msg.reason;
+        this.welcomed = false;
         this.lease = null;
         this.download = null;
+        this.dropQueued();
         this.setPhase('refused');
         this.log('error', `the coordinator refused this volunteer: ${msg.reason}`);
         break;
@@ -185,6 +325,8 @@ export class VolunteerCore {
       case 'no-work':
         // [W-8] Wait as long as the coordinator says, then ask again.
         if (this.phase === 'asking') this.sleepUntil('idle', now + msg.retryInMs);
+        // [W-18] Nothing to queue: the next request goes out when the next shard starts or ends.
+        else if (this.prefetching) this.prefetching = false;
         break;
       case 'model-chunk':
         this.onModelChunk(msg);
@@ -192,12 +334,22 @@ export class VolunteerCore {
       case 'model-unavailable':
         if (this.lease && this.lease.modelHash === msg.hash) this.abandon(`model unavailable: ${msg.reason}`);
         break;
-      case 'result-ack':
+      case 'result-ack': {
+        // [W-15] Any acknowledgement is final: sending again would get the same answer.
+        const held = this.outbox.get(msg.leaseId);
+        if (held) {
+          this.outbox.delete(msg.leaseId);
+          this.effects.push({ kind: 'outbox-delete', leaseId: msg.leaseId });
+        }
         // [W-10] Only a result the coordinator took in counts as delivered.
-        if (msg.outcome === 'received') this.resultsDelivered++;
-        else this.log('warn', `result for lease ${msg.leaseId} not counted (${msg.outcome}): ${msg.reason}`);
+        if (msg.outcome === 'received') {
+          this.resultsDelivered++;
+          // [W-16]
+          if (held?.heldBack) this.heldBackDelivered++;
+        } else this.log('warn', `result for lease ${msg.leaseId} not counted (${msg.outcome}): ${msg.reason}`);
         this.effects.push({ kind: 'status-changed' });
         break;
+      }
       case 'volunteer-status': {
         // [P-7] The coordinator's count of this volunteer's accepted shards, and its reputation.
         const { v: _v, t: _t, ...standing } = msg;
@@ -217,7 +369,7 @@ export class VolunteerCore {
     this.now = Math.max(this.now, now);
     if (this.phase === 'idle' || this.phase === 'resting') {
       if (now < this.wakeAtMs) this.effects.push({ kind: 'wake-at', atMs: this.wakeAtMs });
-      else this.askForWork();
+      else this.next();
     }
     return this.flush();
   }
@@ -236,19 +388,24 @@ export class VolunteerCore {
     this.paused = paused;
     this.pauseReason = why;
     // Before hello the coordinator would refuse the frame; `connected` sends it after hello instead.
-    if (this.phase !== 'connecting' && this.phase !== 'refused') {
+    if (this.online && this.phase !== 'refused') {
       this.send({ v: PROTOCOL_VERSION, t: 'volunteer-state', paused, reason: why });
     }
     if (paused && !wasPaused) {
-      if (this.lease) {
-        this.log('info', `paused (${why}): handed ${this.lease.shardId} back`);
-        this.send({ v: PROTOCOL_VERSION, t: 'lease-abandon', leaseId: this.lease.leaseId, reason: PAUSED_REASON });
+      // [W-18] Every lease held goes back: the one in hand and those queued behind it.
+      const held = [...(this.lease ? [this.lease] : []), ...this.queued];
+      this.prefetching = false;
+      if (held.length > 0) {
+        this.log('info', `paused (${why}): handed ${held.map((l) => l.shardId).join(', ')} back`);
+        // Offline, the coordinator has already let the leases go ([P-2]).
+        if (this.online) for (const l of held) this.send({ v: PROTOCOL_VERSION, t: 'lease-abandon', leaseId: l.leaseId, reason: PAUSED_REASON });
         this.lease = null;
+        this.queued = [];
         this.download = null;
       } else {
         this.log('info', `paused (${why})`);
       }
-      if (this.phase !== 'connecting' && this.phase !== 'greeting' && this.phase !== 'refused') this.setPhase('paused');
+      if (this.phase !== 'refused') this.settleWithoutLease();
     } else if (!paused && wasPaused) {
       this.log('info', 'resumed');
       if (this.phase === 'paused') this.askForWork();
@@ -261,7 +418,8 @@ export class VolunteerCore {
   setCpuCap(percent: number, now: number): VolunteerEffect[] {
     this.now = Math.max(this.now, now);
     this.cpuCapPercent = Number.isFinite(percent) ? Math.min(100, Math.max(1, percent)) : 100;
-    if (this.phase === 'resting' && this.cpuCapPercent >= 100) this.askForWork();
+    if (this.phase === 'resting' && this.cpuCapPercent >= 100) this.next();
+    else this.maybePrefetch();
     this.effects.push({ kind: 'status-changed' });
     return this.flush();
   }
@@ -273,7 +431,7 @@ export class VolunteerCore {
   capabilitiesChanged(caps: Capabilities, now: number): VolunteerEffect[] {
     this.now = Math.max(this.now, now);
     this.caps = caps;
-    if (this.phase !== 'connecting' && this.phase !== 'refused') this.send({ v: PROTOCOL_VERSION, t: 'caps', caps });
+    if (this.online && this.phase !== 'refused') this.send({ v: PROTOCOL_VERSION, t: 'caps', caps });
     this.effects.push({ kind: 'status-changed' });
     return this.flush();
   }
@@ -283,6 +441,11 @@ export class VolunteerCore {
     if (!lease || lease.modelHash !== hash || this.phase !== 'fetching-model') return this.flush();
     if (bytes) {
       this.startRun(lease, bytes);
+    } else if (!this.online) {
+      // [W-2] The lease outlived a disconnect, but its model has to come from the coordinator.
+      this.log('info', `lost the coordinator before the model for ${lease.shardId} arrived: dropped it`);
+      this.lease = null;
+      this.settleWithoutLease();
     } else if (lease.modelBytes > LIMITS.maxModelBytes) {
       this.abandon(`model of ${lease.modelBytes} bytes exceeds this volunteer's limit`);
     } else {
@@ -307,14 +470,21 @@ export class VolunteerCore {
   }
 
   /**
-   * [W-4] Results carry the backend that really produced them. [W-12] Under a CPU cap the next
-   * request waits for the rest the cap asks for. `now` is when the run finished (defaults to the
-   * latest time seen).
+   * [W-4] Results carry the backend that really produced them. [W-15] Each goes into the outbox
+   * before it is sent; one finished while disconnected (or before the welcome) waits there for the
+   * next welcome. [W-12] Under a CPU cap the next request waits for the rest the cap asks for.
+   * `now` is when the run finished (defaults to the latest time seen).
    */
   inferenceDone(leaseId: LeaseId, outputs: readonly WireTensor[], backend: Backend, inferMs: number, now?: number): VolunteerEffect[] {
     if (now !== undefined) this.now = Math.max(this.now, now);
-    if (!this.lease || this.lease.leaseId !== leaseId) return this.flush();
+    const lease = this.lease;
+    if (!lease || lease.leaseId !== leaseId) return this.flush();
     this.computeMs += inferMs;
+    const frame: ResultMsg = { v: PROTOCOL_VERSION, t: 'result', leaseId, outputs: [...outputs], backend, inferMs };
+    const entry: OutboxEntry = { leaseId, shardId: lease.shardId, frame };
+    const deliverNow = this.welcomed;
+    this.outbox.set(leaseId, { entry, heldBack: !deliverNow });
+    this.effects.push({ kind: 'outbox-put', entry });
     if (backend !== this.caps.backend) {
       this.log('warn', `backend changed from ${this.caps.backend} to ${backend}`);
       this.caps = {
@@ -323,14 +493,19 @@ export class VolunteerCore {
         adapter: backend === 'wasm' ? null : this.caps.adapter,
         backendReason: `a shard ran on ${backend}, not ${this.caps.backend}`,
       };
-      this.send({ v: PROTOCOL_VERSION, t: 'caps', caps: this.caps });
+      if (this.online) this.send({ v: PROTOCOL_VERSION, t: 'caps', caps: this.caps });
     }
-    this.send({ v: PROTOCOL_VERSION, t: 'result', leaseId, outputs: [...outputs], backend, inferMs });
-    this.lastResult = { shardId: this.lease.shardId, backend, inferMs };
+    this.lastResult = { shardId: lease.shardId, backend, inferMs };
     this.lease = null;
+    if (!deliverNow) {
+      this.log('info', `finished ${lease.shardId} while the coordinator was away: held back until the next welcome`);
+      this.settleWithoutLease();
+      return this.flush();
+    }
+    this.send(frame);
     const rest = restAfterShardMs(inferMs, this.cpuCapPercent);
     if (rest > 0) this.sleepUntil('resting', this.now + rest);
-    else this.askForWork();
+    else this.next();
     return this.flush();
   }
 
@@ -341,17 +516,95 @@ export class VolunteerCore {
 
   // -------------------------------------------------------------------------------------------
 
+  /**
+   * [W-16] A welcome first re-sends every unacknowledged result, then asks for work — unless a
+   * run that outlived the disconnect is still going (its result, then the request, follow).
+   */
+  private onWelcome(msg: Extract<FromCoordinator, { t: 'welcome' }>): void {
+    this.log('info', `joined network "${msg.networkId}" as ${msg.you}`);
+    this.peerId = msg.you;
+    this.welcomed = true;
+    if (msg.token !== undefined && msg.token !== this.token) {
+      // [W-17]
+      this.token = msg.token;
+      this.effects.push({ kind: 'save-token', token: msg.token });
+    }
+    const held = [...this.outbox.values()];
+    if (held.length > 0) this.log('info', `delivering ${held.length} held-back result(s)`);
+    for (const h of held) this.resend(h);
+    if (this.lease) this.effects.push({ kind: 'status-changed' });
+    else if (this.paused) this.setPhase('paused');
+    else this.askForWork();
+  }
+
+  private resend(held: Held): void {
+    held.heldBack = true;
+    this.heldBackSent++;
+    this.send(held.entry.frame);
+  }
+
+  /** A volunteer left without a lease waits for a connection or a welcome, stays paused, or asks for work. */
+  private settleWithoutLease(): void {
+    if (!this.online) this.setPhase('connecting');
+    else if (!this.welcomed) this.setPhase('greeting');
+    else if (this.paused) this.setPhase('paused');
+    else this.next();
+  }
+
   private onLease(msg: LeaseMsg): void {
-    if (this.phase !== 'asking' || this.lease) {
-      // [W-5] Not asked for (or asked for before a pause): hand it straight back so the
-      // coordinator can re-lease it.
-      const reason = this.paused ? PAUSED_REASON : 'not requested';
-      this.send({ v: PROTOCOL_VERSION, t: 'lease-abandon', leaseId: msg.leaseId, reason });
+    if (!this.paused && this.phase === 'asking' && !this.lease) {
+      this.begin(msg);
       return;
     }
-    this.lease = msg;
+    if (!this.paused && this.prefetching) {
+      // [W-18] Asked for while a shard runs (or rests): it waits its turn, its inputs in hand.
+      this.prefetching = false;
+      this.queued.push(msg);
+      this.effects.push({ kind: 'status-changed' });
+      this.maybePrefetch();
+      return;
+    }
+    // [W-5] Not asked for (or asked for before a pause): hand it straight back so the
+    // coordinator can re-lease it.
+    const reason = this.paused ? PAUSED_REASON : 'not requested';
+    this.send({ v: PROTOCOL_VERSION, t: 'lease-abandon', leaseId: msg.leaseId, reason });
+  }
+
+  /** Takes a lease in hand: its model comes from the cache, or else from the coordinator. */
+  private begin(lease: LeaseMsg): void {
+    this.lease = lease;
     this.setPhase('fetching-model');
-    this.effects.push({ kind: 'load-cached-model', hash: msg.modelHash });
+    this.effects.push({ kind: 'load-cached-model', hash: lease.modelHash });
+  }
+
+  /**
+   * [W-18] After a run, a rest or a back-off: the oldest queued lease starts at once; without
+   * one, an unanswered prefetch request becomes the request for work, or a new one goes out.
+   */
+  private next(): void {
+    const queued = this.queued.shift();
+    if (queued) this.begin(queued);
+    else if (this.prefetching) {
+      this.prefetching = false;
+      this.setPhase('asking');
+    } else this.askForWork();
+  }
+
+  /**
+   * [W-18] While a shard runs, ask for the next so its inputs arrive during the compute. Not
+   * under a CPU cap (the rest would leave a queued lease waiting), paused, or before a welcome.
+   */
+  private maybePrefetch(): void {
+    if (this.phase !== 'running' || this.prefetching || !this.welcomed || this.paused || this.cpuCapPercent < 100) return;
+    if (this.queued.length >= this.prefetchDepth) return;
+    this.prefetching = true;
+    this.send({ v: PROTOCOL_VERSION, t: 'lease-request' });
+  }
+
+  /** [W-9] [W-17] Queued leases that can no longer be delivered are forgotten (the coordinator lets them expire). */
+  private dropQueued(): void {
+    this.prefetching = false;
+    this.queued = [];
   }
 
   private onModelChunk(msg: Extract<FromCoordinator, { t: 'model-chunk' }>): void {
@@ -375,15 +628,21 @@ export class VolunteerCore {
   private startRun(lease: LeaseMsg, model: ArrayBuffer): void {
     this.setPhase('running');
     this.effects.push({ kind: 'run', leaseId: lease.leaseId, hash: lease.modelHash, model, inputs: lease.inputs });
+    this.maybePrefetch();
   }
 
   /** [W-7] Giving a lease back always comes with a back-off, so a failing shard is no hot loop. */
   private abandon(reason: string): void {
     if (!this.lease) return;
     this.log('warn', `gave back ${this.lease.shardId}: ${reason}`);
-    this.send({ v: PROTOCOL_VERSION, t: 'lease-abandon', leaseId: this.lease.leaseId, reason });
+    if (this.online) this.send({ v: PROTOCOL_VERSION, t: 'lease-abandon', leaseId: this.lease.leaseId, reason });
     this.lease = null;
     this.download = null;
+    // Not welcomed (a run that outlived a disconnect failed): the next welcome asks for work.
+    if (!this.welcomed) {
+      this.settleWithoutLease();
+      return;
+    }
     // Back off before asking again, so a model that keeps failing does not become a hot loop.
     this.sleepUntil('idle', this.now + ABANDON_BACKOFF_MS);
   }

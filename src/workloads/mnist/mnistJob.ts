@@ -15,9 +15,22 @@ export async function loadMnistAssets(): Promise<{ model: ArrayBuffer; holdout: 
   return { model, holdout: decodeMnistHoldout(data) };
 }
 
-/** The first `count` held-out digits as one `pixels` batch of shape [count, 784]. */
+/** The most items the built-in MNIST workload offers (the held-out digits, repeated). */
+export const MNIST_MAX_ITEMS = 20_000;
+
+/**
+ * `count` held-out digits as one `pixels` batch of shape [count, 784]. Beyond the 2,000 held-out
+ * digits the batch wraps around (item i is digit i mod 2,000): a big job, for load and fault
+ * tests, still has known labels and a reproducible reference, and every item keeps its own index.
+ */
 export function mnistBatch(holdout: MnistHoldout, count: number): { data: ArrayBuffer; labels: Uint8Array } {
-  const n = Math.max(1, Math.min(count, holdout.count));
-  const data = holdout.images.slice(0, n * MNIST_PIXELS).buffer as ArrayBuffer;
-  return { data, labels: holdout.labels.slice(0, n) };
+  const n = Math.max(1, Math.min(Math.floor(count), MNIST_MAX_ITEMS));
+  const images = new Float32Array(n * MNIST_PIXELS);
+  const labels = new Uint8Array(n);
+  for (let start = 0; start < n; start += holdout.count) {
+    const take = Math.min(holdout.count, n - start);
+    images.set(holdout.images.subarray(0, take * MNIST_PIXELS), start * MNIST_PIXELS);
+    labels.set(holdout.labels.subarray(0, take), start);
+  }
+  return { data: images.buffer, labels };
 }

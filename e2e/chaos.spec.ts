@@ -1,0 +1,118 @@
+/**
+ * Faults, all at once, in one job: a 5,000-item MNIST job with 4 volunteers, during which a
+ * volunteer tab closes and a new one opens, the coordinator tab is reloaded twice, and the
+ * signaling server is down for 5 s. The job must complete, its verified predictions must equal a
+ * single-tab reference run, and every item must appear exactly once.
+ */
+import type { Page } from '@playwright/test';
+import { expect, test } from './support/browser.ts';
+import { requesterKeyOf } from './support/requester.ts';
+import { appState } from './support/state.ts';
+
+const ITEMS = 5000;
+const SHARD_SIZE = 50;
+const SHARDS = ITEMS / SHARD_SIZE;
+/** Each shard is held this long before it runs, so the job is surely still running through every fault. */
+const VOLUNTEER = 'volunteer?autostart=1&slowMs=400';
+
+async function admin(origin: string, action: 'stop' | 'start'): Promise<void> {
+  const res = await fetch(`${origin}/admin/signaling/${action}`, { method: 'POST' });
+  expect(res.status, `POST /admin/signaling/${action}`).toBe(200);
+}
+
+async function verifiedOnCoordinator(page: Page): Promise<number> {
+  return (await appState(page)).coordinator.jobs[0]?.verified ?? 0;
+}
+
+/** Reloads the coordinator tab and waits until it has its job back and volunteers working again. */
+async function reloadCoordinator(page: Page, minVolunteers: number): Promise<void> {
+  const before = await verifiedOnCoordinator(page);
+  await page.reload();
+  await expect(page.getByTestId('connection-state')).toHaveText('connected', { timeout: 30_000 });
+  // [D] Restored from IndexedDB: nothing verified before the reload is forgotten.
+  await expect.poll(() => verifiedOnCoordinator(page), { timeout: 15_000 }).toBeGreaterThanOrEqual(before);
+  await expect
+    .poll(async () => Number(await page.getByTestId('volunteer-count').textContent()), { timeout: 45_000 })
+    .toBeGreaterThanOrEqual(minVolunteers);
+}
+
+test('a 5,000-item job survives a closed and a new volunteer, two coordinator reloads and 5 s without signaling @faults', async ({ openRoles, appOrigin }) => {
+  test.setTimeout(420_000);
+  const [coord] = await openRoles(['coordinator']);
+  const cpage = coord!.page;
+  await expect(cpage.getByTestId('connection-state')).toHaveText('connected', { timeout: 20_000 });
+  const key = await requesterKeyOf(cpage);
+
+  const volunteers = await openRoles([VOLUNTEER, VOLUNTEER, VOLUNTEER, VOLUNTEER]);
+  await expect(cpage.getByTestId('volunteer-count')).toHaveText('4', { timeout: 40_000 });
+
+  const [req] = await openRoles(['requester']);
+  const rpage = req!.page;
+  await expect(rpage.getByTestId('connection-state')).toHaveText('connected', { timeout: 20_000 });
+  await rpage.locator('input[name=requesterKey]').fill(key);
+  await rpage.locator('input[name=count]').fill(String(ITEMS));
+  await rpage.locator('input[name=shardSize]').fill(String(SHARD_SIZE));
+  await rpage.locator('input[name=replication]').fill('2');
+  await rpage.locator('input[name=quorum]').fill('2');
+  await rpage.getByTestId('submit-job').click();
+  await expect(rpage.locator('[data-testid=submissions] li')).toHaveAttribute('data-state', 'accepted', { timeout: 30_000 });
+  const progress: string[] = [];
+  const mark = async (what: string): Promise<void> => {
+    progress.push(`${what}: ${await verifiedOnCoordinator(cpage)}/${SHARDS} verified`);
+  };
+  await expect.poll(() => verifiedOnCoordinator(cpage), { timeout: 60_000 }).toBeGreaterThanOrEqual(5);
+
+  // 1. A volunteer tab closes mid-job and a new one opens.
+  await volunteers[0]!.context.close();
+  await mark('volunteer closed');
+  const [fresh] = await openRoles([VOLUNTEER]);
+  await expect(fresh!.page.getByTestId('backend')).toHaveText(/wasm|webgpu/, { timeout: 30_000 });
+  await expect(cpage.getByTestId('volunteer-count')).toHaveText('4', { timeout: 40_000 });
+
+  // 2. The coordinator tab is reloaded.
+  await reloadCoordinator(cpage, 3);
+  await mark('first reload done');
+  expect(await verifiedOnCoordinator(cpage), 'the job must still be running for the faults to mean anything').toBeLessThan(SHARDS);
+
+  // 3. Signaling stops for 5 s and starts again.
+  await admin(appOrigin, 'stop');
+  await cpage.waitForTimeout(5_000);
+  await admin(appOrigin, 'start');
+  await expect.poll(async () => (await appState(cpage)).coordinator.signaling, { timeout: 30_000 }).toBe('connected');
+  await mark('signaling back');
+
+  // 4. The coordinator tab is reloaded again.
+  await reloadCoordinator(cpage, 3);
+  await mark('second reload done');
+
+  // The job completes; the requester (which reconnected on its own) gets every verified item.
+  await expect(rpage.locator('[data-testid^=results-]')).toBeVisible({ timeout: 300_000 });
+  const s = await appState(rpage);
+  const jobId = s.requester.submissions[0]!.jobId!;
+  const results = s.requester.results[jobId]!;
+  expect(results.verifiedItems).toBe(ITEMS);
+  const covered = new Array<number>(ITEMS).fill(0);
+  for (const p of results.provenance) {
+    expect(new Set(p.volunteers).size).toBe(p.volunteers.length);
+    expect(p.volunteers.length).toBeGreaterThanOrEqual(2);
+    for (let i = p.start; i < p.start + p.count; i++) covered[i] = (covered[i] ?? 0) + 1;
+  }
+  expect(covered.filter((c) => c !== 1)).toEqual([]);
+  expect(results.provenance).toHaveLength(SHARDS);
+
+  // Equal to a single-tab reference run of the same model on the same digits.
+  await rpage.getByTestId('run-reference').click();
+  await expect(rpage.getByTestId('reference-state')).toHaveAttribute('data-state', 'done', { timeout: 120_000 });
+  const reference = (await appState(rpage)).requester.reference!.predictions;
+  expect(reference).toHaveLength(ITEMS);
+  expect(results.predictions).toEqual(reference);
+
+  const c = await appState(cpage);
+  expect(c.coordinator.jobs[0]).toMatchObject({ verified: SHARDS, unverifiable: 0, done: true });
+  // Results computed while the coordinator was away and delivered after it came back.
+  let heldBack = 0;
+  for (const v of [...volunteers.slice(1), fresh!]) {
+    heldBack += (await appState(v.page)).volunteer.stats?.heldBackDelivered ?? 0;
+  }
+  console.log(`${progress.join('; ')}; held-back results delivered: ${heldBack}`);
+});

@@ -1,0 +1,104 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { asPeerId } from '../protocol/ids.ts';
+import { MemoryNetwork } from '../transport/memoryTransport.ts';
+import type { Endpoint, EndpointHandlers } from '../transport/transport.ts';
+import { CoordinatorLink, type LinkHandlers, type LinkOptions } from './coordinatorLink.ts';
+
+const COORDINATOR = asPeerId('quorum-test');
+const quiet: EndpointHandlers = { open: () => {}, data: () => {}, close: () => {}, signaling: () => {}, error: () => {} };
+
+function rig(net: MemoryNetwork, options?: LinkOptions) {
+  const registered: string[] = [];
+  let opens = 0;
+  const handlers: LinkHandlers = {
+    open: () => opens++,
+    frame: () => {},
+    protocolError: () => {},
+    close: () => {},
+    status: () => {},
+    registered: (id) => registered.push(id),
+  };
+  const link = new CoordinatorLink(net.factory, COORDINATOR, handlers, options);
+  return { link, registered, opens: () => opens };
+}
+
+/** Lets the link's timers and promises run, delivering frames as they come. */
+async function settle(net: MemoryNetwork, ms: number): Promise<void> {
+  for (let t = 0; t < ms; t += 100) {
+    await vi.advanceTimersByTimeAsync(100);
+    net.flush();
+  }
+}
+
+describe('CoordinatorLink peer ids', () => {
+  beforeEach(() => vi.useFakeTimers());
+  afterEach(() => vi.useRealTimers());
+
+  it('[W-17] a volunteer link keeps the first id it gets for every reconnect', async () => {
+    const net = new MemoryNetwork();
+    let coordinator: Endpoint = net.create(COORDINATOR, quiet);
+    const { link, registered, opens } = rig(net, { stableId: null });
+    link.start();
+    await settle(net, 100);
+    expect(opens()).toBe(1);
+    const first = registered[0]!;
+
+    // The coordinator goes away and comes back: the link registers under the same id again.
+    coordinator.destroy();
+    await settle(net, 700);
+    coordinator = net.create(COORDINATOR, quiet);
+    await settle(net, 3_000);
+    expect(opens()).toBe(2);
+    expect(new Set(registered)).toEqual(new Set([first]));
+    expect(link.peerId()).toBe(first);
+    link.stop();
+  });
+
+  it('[W-17] an id that stays taken is retried with back-off, then given up for a fresh one that is kept', async () => {
+    const net = new MemoryNetwork();
+    net.create(COORDINATOR, quiet);
+    const squatter = net.create('vol-1', quiet);
+    const { link, registered, opens } = rig(net, { stableId: 'vol-1' });
+    link.start();
+    await settle(net, 1_000);
+    expect(registered).toEqual([]);
+    expect(opens()).toBe(0);
+    await settle(net, 15_000);
+    expect(registered).toHaveLength(1);
+    expect(registered[0]).not.toBe('vol-1');
+    expect(link.peerId()).toBe(registered[0]);
+    expect(opens()).toBe(1);
+    squatter.destroy();
+    link.stop();
+  });
+
+  it('[W-17] an id freed while retrying is taken back', async () => {
+    const net = new MemoryNetwork();
+    net.create(COORDINATOR, quiet);
+    const old = net.create('vol-1', quiet);
+    const { link, registered } = rig(net, { stableId: 'vol-1' });
+    link.start();
+    await settle(net, 600);
+    old.destroy(); // the previous page's registration is released
+    await settle(net, 3_000);
+    expect(registered).toEqual(['vol-1']);
+    link.stop();
+  });
+
+  it('requesters and observers take a fresh id for every connection', async () => {
+    const net = new MemoryNetwork();
+    let coordinator = net.create(COORDINATOR, quiet);
+    const { link, registered } = rig(net);
+    link.start();
+    await settle(net, 100);
+    coordinator.destroy();
+    await settle(net, 700);
+    coordinator = net.create(COORDINATOR, quiet);
+    await settle(net, 3_000);
+    // One id per attempt (the one made while the coordinator was gone too), never one twice.
+    expect(registered.length).toBeGreaterThanOrEqual(2);
+    expect(new Set(registered).size).toBe(registered.length);
+    expect(link.peerId()).toBeNull();
+    link.stop();
+  });
+});

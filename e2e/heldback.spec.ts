@@ -16,6 +16,26 @@ const SHARDS = DIGITS / SHARD_SIZE;
 /** Long enough that a shard is still running when the coordinator goes, and outlasts the detection of its departure. */
 const SLOW_MS = 5_000;
 
+/** Live (not retired) leases in the coordinator tab's IndexedDB right now. */
+function storedLiveLeases(page: Page): Promise<string[]> {
+  return page.evaluate(
+    () =>
+      new Promise<string[]>((resolve, reject) => {
+        const open = indexedDB.open('quorum');
+        open.onerror = () => reject(open.error);
+        open.onsuccess = () => {
+          const db = open.result;
+          const all = db.transaction('leases').objectStore('leases').getAll();
+          all.onerror = () => reject(all.error);
+          all.onsuccess = () => {
+            db.close();
+            resolve((all.result as { id: string; retired: boolean }[]).filter((l) => !l.retired).map((l) => l.id));
+          };
+        };
+      }),
+  );
+}
+
 async function volunteerStats(page: Page) {
   const s = (await state(page)).volunteer;
   return { peerId: s.peerId, welcomedAs: s.stats?.peerId ?? null, phase: s.stats?.phase ?? null, ...(s.stats ?? {}) };
@@ -47,6 +67,12 @@ test('a volunteer that finished a shard while the coordinator was gone delivers 
   // Mid-shard: a volunteer computes (inside the slow engine's hold) when the coordinator tab closes.
   await expect.poll(async () => (await Promise.all(volunteers.map(async (v) => (await volunteerStats(v.page)).phase))).includes('running'), { timeout: 60_000 }).toBe(true);
   const running = await Promise.all(volunteers.map(async (v) => (await volunteerStats(v.page)).phase === 'running'));
+  // [S-1] Leases reach storage in batches shortly after they are sent; a lease sent just before a
+  // reload is forgotten (its shard is simply leased again). This test is about delivery, so it
+  // closes the coordinator once the shards in hand are stored.
+  const inHand = (await Promise.all(volunteers.map(async (v) => (await volunteerStats(v.page)).currentShard ?? null))).filter((x) => x !== null);
+  expect(inHand.length).toBeGreaterThan(0);
+  await expect.poll(async () => (await storedLiveLeases(coord!.page)).length, { timeout: 20_000 }).toBeGreaterThanOrEqual(inHand.length);
   const verifiedBefore = (await state(coord!.page)).coordinator.jobs.find((j) => j.jobId === jobId)?.verified ?? 0;
   const context = coord!.context;
   await coord!.page.close();

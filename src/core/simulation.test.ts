@@ -208,7 +208,7 @@ describe('simulation: one coordinator, several volunteers, real parsers both way
     for (const seed of SEEDS.slice(0, 4)) {
       const volunteers = crowd(seededRng(seed), 6);
       volunteers[2] = { ...volunteers[2]!, behaviour: 'liar' };
-      const sim = new Simulation({ seed, volunteers, config: { leaseTimeoutMs: LEASE_TIMEOUT_MS, noWorkRetryMs: 200, trust: { establishAfter: 1 } } });
+      const sim = new Simulation({ seed, volunteers, config: { leaseTimeoutMs: LEASE_TIMEOUT_MS, noWorkRetryMs: 200 } });
       const spec = { ...makeSpec(seededRng(seed ^ 0xabcdef)), policy: { ...DEFAULT_POLICY, canaryRate: 0.3 } };
       sim.submit(spec);
       const where = `seed ${seed}`;

@@ -24,6 +24,8 @@ import { coordinatorPeerId } from './networkId.ts';
 const TICK_MS = 500;
 /** Progress pushes to requesters and observers are throttled to this period. */
 const BROADCAST_MS = 250;
+/** [S-1] How soon after a lease change the `persist` batch is written (well under TICK_MS). */
+const PERSIST_SOON_MS = 100;
 /** [T-1] One telemetry frame per observer per period, whatever the network's size. */
 export const TELEMETRY_MS = 500;
 /** Time for a refusal to leave before its connection is closed. */
@@ -82,6 +84,8 @@ export class CoordinatorHost {
   private storageProblem: string | null = null;
   private pending: PendingWrite[] = [];
   private retryTimer: ReturnType<typeof setInterval> | null = null;
+  /** [S-1] Armed by the first lease change after a `persist`; writes the batch PERSIST_SOON_MS later. */
+  private persistTimer: ReturnType<typeof setTimeout> | null = null;
   private retrying: Promise<boolean> | null = null;
 
   constructor(private readonly options: CoordinatorHostOptions) {
@@ -127,6 +131,8 @@ export class CoordinatorHost {
     if (this.retryTimer) clearInterval(this.retryTimer);
     if (this.broadcastTimer) clearTimeout(this.broadcastTimer);
     if (this.telemetryTimer) clearInterval(this.telemetryTimer);
+    if (this.persistTimer) clearTimeout(this.persistTimer);
+    this.persistTimer = null;
     this.endpoint?.destroy();
     this.endpoint = null;
   }
@@ -226,6 +232,21 @@ export class CoordinatorHost {
           break;
       }
     }
+    this.persistSoon();
+  }
+
+  /**
+   * [S-1] A lease change is written within PERSIST_SOON_MS instead of at the next tick: a reload
+   * in between would otherwise forget a lease already sent, and its result would come back
+   * `unknown-lease`. One timer per window, so a burst of leases is still one batch, one write.
+   */
+  private persistSoon(): void {
+    // Not serving (restoring, or stopped): the tick's batch, or none, is soon enough.
+    if (this.persistTimer !== null || this.endpoint === null || !this.core.hasUnsavedLeases()) return;
+    this.persistTimer = setTimeout(() => {
+      this.persistTimer = null;
+      this.apply(this.core.persist(this.now()));
+    }, PERSIST_SOON_MS);
   }
 
   /** [J-4] Applies to submissions from now on. */

@@ -85,6 +85,43 @@ describe('CoordinatorLink peer ids', () => {
     link.stop();
   });
 
+  it('[W-20] renewId drops the connection and registers under a fresh id, kept from then on', async () => {
+    const net = new MemoryNetwork();
+    net.create(COORDINATOR, quiet);
+    const { link, registered, opens } = rig(net, { stableId: 'vol-1' });
+    link.start();
+    await settle(net, 100);
+    expect(registered).toEqual(['vol-1']);
+    expect(opens()).toBe(1);
+    link.renewId('refused as another volunteer');
+    await settle(net, 1_000);
+    expect(registered).toHaveLength(2);
+    const fresh = registered[1]!;
+    expect(fresh).not.toBe('vol-1');
+    expect(link.peerId()).toBe(fresh);
+    expect(opens()).toBe(2);
+    link.stop();
+  });
+
+  it('[W-20] renewId does nothing for links without a stable id, or once stopped', async () => {
+    const net = new MemoryNetwork();
+    net.create(COORDINATOR, quiet);
+    const { link, opens } = rig(net);
+    link.start();
+    await settle(net, 100);
+    link.renewId('x');
+    await settle(net, 1_000);
+    expect(opens()).toBe(1);
+    link.stop();
+    const stable = rig(net, { stableId: 'vol-2' });
+    stable.link.start();
+    await settle(net, 100);
+    stable.link.stop();
+    stable.link.renewId('x');
+    await settle(net, 1_000);
+    expect(stable.registered).toEqual(['vol-2']);
+  });
+
   it('requesters and observers take a fresh id for every connection', async () => {
     const net = new MemoryNetwork();
     let coordinator = net.create(COORDINATOR, quiet);

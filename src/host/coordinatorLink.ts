@@ -77,6 +77,18 @@ export class CoordinatorLink {
     void this.dial();
   }
 
+  /**
+   * [W-20] The coordinator refused this link's id as another volunteer's: drop the connection and
+   * register under a fresh id (kept from then on, as after an id that stays taken). Links without
+   * a stable id take a fresh one per connection anyway.
+   */
+  renewId(why: string): void {
+    if (!this.stable || this.stopped) return;
+    this.stableId = null;
+    this.idTaken = 0;
+    this.retry(why);
+  }
+
   send(msg: ToCoordinator): boolean {
     return this.connected && this.endpoint !== null && this.endpoint.send(this.coordinator, msg);
   }

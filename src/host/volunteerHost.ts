@@ -247,13 +247,14 @@ export class VolunteerHost {
    * [W-17] Signaling registered the link under `id`. The first time it is this tab's id, results
    * stored under it before a reload are handed to the core ([W-15]): only then, so a duplicated
    * tab (same sessionStorage, id taken) never delivers the other tab's results. A fresh id (the
-   * old one stayed taken) voids the old token and what was held under the old id.
+   * old one stayed taken, or the coordinator refused it as another volunteer's, [W-20]) voids the
+   * old token and what was held under the old id.
    */
   private registered(core: VolunteerCore, id: string): void {
     const before = this.identity;
     if (before?.peerId !== id) {
       if (before) {
-        this.log('warn', `volunteering under a fresh peer id ${id}: ${before.peerId} stayed taken`);
+        this.log('warn', `volunteering under a fresh peer id ${id}: ${before.peerId} stayed taken or belongs to another volunteer`);
         this.apply(core.identityChanged(this.now()));
       }
       this.identity = { peerId: id, token: null };
@@ -354,6 +355,10 @@ export class VolunteerHost {
           }
           break;
         }
+        case 'renew-id':
+          // [W-20] `registered` sees the fresh id and calls `identityChanged`.
+          this.link?.renewId('the coordinator says this peer id belongs to another volunteer; registering under a fresh id');
+          break;
         case 'save-token':
           if (this.identity) {
             this.identity = { ...this.identity, token: e.token };

@@ -29,6 +29,9 @@ import { TELEMETRY_LIMITS, telemetryShape } from './telemetry.ts';
 /** [M-2] Every frame carries `v`; a peer speaking another version is refused, not guessed at. */
 export const PROTOCOL_VERSION = 1;
 
+/** [I-1] `refused.code` when the hello's peer id belongs to another volunteer (wrong or no resume token). */
+export const REFUSED_ID_TAKEN = 'peer-id-taken';
+
 const v = z.literal(PROTOCOL_VERSION);
 const count = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 const ms = z.number().min(0).max(Number.MAX_SAFE_INTEGER);
@@ -165,7 +168,18 @@ export const fromCoordinatorSchema = z.discriminatedUnion('t', [
     token: z.string().min(1).max(128).optional(),
   }),
   /** Sent before closing a connection the coordinator will not serve (wrong version, bad hello). */
-  z.object({ v: count, t: z.literal('refused'), reason: reasonSchema, expectedVersion: count }),
+  z.object({
+    v: count,
+    t: z.literal('refused'),
+    reason: reasonSchema,
+    expectedVersion: count,
+    /**
+     * [I-1] Why, for machines: `REFUSED_ID_TAKEN` when the peer id belongs to another volunteer.
+     * A bounded string rather than an enum: a refusal parses at any version ([M-2]), so a code
+     * this build does not know must not make the whole frame malformed.
+     */
+    code: z.string().min(1).max(64).optional(),
+  }),
   z.object({
     v,
     t: z.literal('lease'),
@@ -180,6 +194,11 @@ export const fromCoordinatorSchema = z.discriminatedUnion('t', [
     deadlineInMs: ms,
   }),
   z.object({ v, t: z.literal('no-work'), retryInMs: ms }),
+  /**
+   * [L-9] Work appeared since this volunteer was told `no-work`: it may ask now instead of waiting
+   * out `retryInMs`. A hint, never a lease ([W-5]).
+   */
+  z.object({ v, t: z.literal('work-available') }),
   z.object({ v, t: z.literal('model-chunk'), hash: modelHashSchema, offset: count, total: count, bytes: bytesSchema }),
   z.object({ v, t: z.literal('model-unavailable'), hash: modelHashSchema, reason: reasonSchema }),
   z.object({

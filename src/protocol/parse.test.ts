@@ -1,7 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import { caps, countingBytes, f32, policy } from '../core/testing/fixtures.ts';
 import { LIMITS } from './limits.ts';
-import { PROTOCOL_VERSION, type FromCoordinatorType, type ToCoordinatorType } from './messages.ts';
+import { PROTOCOL_VERSION, REFUSED_ID_TAKEN, type FromCoordinatorType, type ToCoordinatorType } from './messages.ts';
 import { parseFromCoordinator, parseToCoordinator, type Parsed } from './parse.ts';
 
 const V = PROTOCOL_VERSION;
@@ -45,6 +45,7 @@ const VALID_FROM: Record<FromCoordinatorType, Raw> = {
     deadlineInMs: 60_000,
   },
   'no-work': { v: V, t: 'no-work', retryInMs: 1000 },
+  'work-available': { v: V, t: 'work-available' },
   'model-chunk': { v: V, t: 'model-chunk', hash: HASH, offset: 0, total: 64, bytes: countingBytes(64) },
   'model-unavailable': { v: V, t: 'model-unavailable', hash: HASH, reason: 'no such model' },
   'result-ack': { v: V, t: 'result-ack', leaseId: 'l1', outcome: 'duplicate', reason: 'shard is already verified' },
@@ -248,6 +249,15 @@ describe('parse: frames from unknown [M-1]', () => {
     expect(p.ok).toBe(true);
     if (p.ok && p.msg.t === 'refused') expect(p.msg.expectedVersion).toBe(V + 1);
     expect(parseFromCoordinator({ v: 1.5, t: 'refused', reason: 'x', expectedVersion: 2 }).ok).toBe(false);
+  });
+
+  it('[I-1] a "refused" frame may carry a bounded machine-readable code, also one this build does not know', () => {
+    const taken = parseFromCoordinator({ ...VALID_FROM.refused, code: REFUSED_ID_TAKEN });
+    expect(taken.ok && taken.msg.t === 'refused' && taken.msg.code).toBe(REFUSED_ID_TAKEN);
+    expect(parseFromCoordinator({ ...VALID_FROM.refused, v: V + 1, code: 'some-future-code' }).ok).toBe(true);
+    expect(parseFromCoordinator({ ...VALID_FROM.refused, code: '' }).ok).toBe(false);
+    expect(parseFromCoordinator({ ...VALID_FROM.refused, code: 'x'.repeat(65) }).ok).toBe(false);
+    expect(parseFromCoordinator({ ...VALID_FROM.refused, code: 7 }).ok).toBe(false);
   });
 
   it('[M-1] unknown extra keys are stripped, not passed on', () => {

@@ -321,6 +321,83 @@ describe('leasing [L-1] [L-2] [L-4]', () => {
   });
 });
 
+describe('work-available [L-9]', () => {
+  const nudged = (fx: readonly CoordinatorEffect[]): PeerId[] =>
+    fx.flatMap((e) => (e.kind === 'send' && e.msg.t === 'work-available' ? [e.to] : []));
+
+  it('[L-9] volunteers told no-work hear work-available once when a job is admitted; others do not', () => {
+    const rig = new Rig();
+    const req = rig.join('req', 'requester');
+    const [a, b] = [rig.join('a'), rig.join('b')];
+    rig.join('never-asked');
+    expect(rig.ask(a)).toBeNull();
+    expect(rig.ask(b)).toBeNull();
+    const fx = rig.handle(req, { v: V, t: 'submit-job', ref: 'r1', spec: jobSpec(4, 1, policy(1, 1, 1)) });
+    const h = fx.find((e) => e.kind === 'hash-model');
+    if (!h || h.kind !== 'hash-model') throw new Error('no hash-model');
+    expect(nudged(fx)).toEqual([]); // nothing admitted yet
+    const admitted = check(rig.core.admitJob(h.peer, h.ref, h.spec, HASH_A, rig.now));
+    expect(nudged(admitted)).toEqual([a, b]);
+    expect(sent(admitted, a)).toEqual([{ v: V, t: 'work-available' }]);
+    // Told once: a second job before they ask again tells nobody.
+    const second = rig.submit(req, jobSpec(2, 1, policy(1, 1, 1)), HASH_B);
+    expect(second).toBeDefined();
+    expect(rig.lease(a).shardId).toMatch(/\/0$/);
+  });
+
+  it('[L-9] a burst of shards re-offered at expiry costs each waiting volunteer one frame', () => {
+    const { rig } = withJob(4, 1, policy(1, 1, 1), { maxLeasesPerVolunteer: 4 });
+    const [a, b] = [rig.join('a'), rig.join('b')];
+    for (let i = 0; i < 4; i++) rig.lease(a);
+    expect(rig.ask(b)).toBeNull();
+    const fx = rig.tick(TIMEOUT);
+    expect(rig.core.activeLeaseCount()).toBe(0);
+    expect(nudged(fx)).toEqual([b]);
+    // Not waiting any more: the next burst tells it nothing until it gets no-work again.
+    for (let i = 0; i < 4; i++) rig.lease(b);
+    expect(rig.ask(a)).toBeNull();
+    expect(nudged(rig.tick(2 * TIMEOUT + 1))).toEqual([a]);
+  });
+
+  it('[L-9] a shard that needs more replicas after a disagreement is news', () => {
+    const { rig } = withJob(2, 2, policy(2, 2, 4));
+    const [a, b, c] = [rig.join('a'), rig.join('b'), rig.join('c')];
+    const la = rig.lease(a);
+    const lb = rig.lease(b);
+    expect(rig.ask(c)).toBeNull();
+    expect(nudged(rig.result(a, la.leaseId, out(2, 1)).fx)).toEqual([]);
+    expect(nudged(rig.result(b, lb.leaseId, out(2, 7)).fx)).toEqual([c]);
+    expect(rig.lease(c).shardId).toBe(la.shardId);
+  });
+
+  it('[L-9] paused, full or departed volunteers are not nudged', () => {
+    const { rig } = withJob(1, 1, policy(1, 1, 1), { maxLeasesPerVolunteer: 1 });
+    const [a, p, full, gone] = [rig.join('a'), rig.join('p'), rig.join('full'), rig.join('gone')];
+    rig.lease(a);
+    for (const v of [p, gone]) expect(rig.ask(v)).toBeNull();
+    rig.handle(p, { v: V, t: 'volunteer-state', paused: true, reason: 'tab hidden' });
+    rig.core.disconnect(gone, rig.now);
+    const req = rig.join('req2', 'requester');
+    rig.submit(req, jobSpec(1, 1, policy(1, 1, 1)), HASH_B);
+    rig.now = TIMEOUT - 1; // so its lease outlives the expiry below
+    rig.lease(full);
+    expect(rig.ask(full)).toBeNull(); // at its cap
+    expect(nudged(rig.tick(TIMEOUT))).toEqual([]);
+  });
+
+  it('[L-9] [S-3] while storage fails nobody is nudged; its recovery nudges those who waited', () => {
+    const rig = new Rig();
+    const req = rig.join('req', 'requester');
+    const a = rig.join('a');
+    rig.submit(req, jobSpec(2, 1, policy(1, 1, 1)));
+    check(rig.core.storageFailed('quota exceeded', rig.now));
+    expect(rig.ask(a)).toBeNull();
+    const l = rig.core.tick(rig.now);
+    expect(nudged(l)).toEqual([]);
+    expect(nudged(check(rig.core.storageRecovered(rig.now)))).toEqual([a]);
+  });
+});
+
 describe('results [R-1] … [R-5], late results [L-3]', () => {
   it('[R-3] two agreeing results verify the shard, with provenance of volunteers and backends', () => {
     const { rig, req, jobId } = withJob(2, 2);

@@ -13,7 +13,7 @@ import type { JobId, LeaseId, ModelHash, PeerId, ShardId } from '../../protocol/
 import { shardIdOf } from '../../protocol/ids.ts';
 import { LIMITS } from '../../protocol/limits.ts';
 import type { FromCoordinator, JobSpec, JobStatus, PeerSummary, ToCoordinator, VerifiedShard } from '../../protocol/messages.ts';
-import { PROTOCOL_VERSION } from '../../protocol/messages.ts';
+import { PROTOCOL_VERSION, REFUSED_ID_TAKEN } from '../../protocol/messages.ts';
 import { resolvePolicy, type ResolvedPolicy } from '../../protocol/policy.ts';
 import type { ProtocolError } from '../../protocol/parse.ts';
 import type { WireTensor } from '../../protocol/tensor.ts';
@@ -75,6 +75,10 @@ const STATUS_CHANGED: CoordinatorEffect = { kind: 'status-changed' };
 const MAX_RETIRED_LEASES = 100_000;
 /** [X-4] Outvotes remembered per volunteer; a liar gives more than enough evidence in fewer. */
 const MAX_OUTVOTED = 16;
+/** [A-3] Connected volunteers (not quarantined) a network needs before anyone computes alone: a canary for one must come from two others. */
+const MIN_LONE_NETWORK = 3;
+/** [A-7] Results returned while owing a canary, remembered per volunteer until one is vouched for. */
+const MAX_VOUCHING = 16;
 
 /** [S-3] Why a submission is refused while storage fails (README, errors table). */
 export const STORAGE_REJECT_REASON = 'the coordinator cannot store new jobs right now (its storage failed): try again later';
@@ -107,6 +111,12 @@ export class CoordinatorCore {
    * established, oldest first, at most MAX_OUTVOTED.
    */
   private readonly outvoted = new Map<PeerId, { readonly shard: ShardState; readonly epoch: number }[]>();
+  /**
+   * [A-7] Per volunteer owing a canary, the shards it returned a result for meanwhile and the
+   * `owed` count then, oldest first, at most MAX_VOUCHING: one accepted with it and since
+   * established stands in for the canary it may never be served.
+   */
+  private readonly vouching = new Map<PeerId, { readonly shard: ShardState; readonly owed: number }[]>();
   private readonly totals: VerificationTotals = {
     results: 0,
     canaryLeases: 0,
@@ -129,10 +139,22 @@ export class CoordinatorCore {
   private readonly standing = new Map<PeerId, Standing>();
   /** [L-8] Smoothed milliseconds per item, per volunteer id. */
   private readonly msPerItem = new Map<PeerId, number>();
+  /**
+   * [L-8] When each volunteer's last result arrived: a lease queued behind another ([W-18]) only
+   * starts then, so its time is counted from there, not from its issue.
+   */
+  private readonly lastResultMs = new Map<PeerId, number>();
   /** [S-1] What changed since the last `persist` effect (flushed on `tick`). */
   private readonly dirtyLeases = new Set<LeaseId>();
   private readonly dirtyPeers = new Set<PeerId>();
   private readonly dirtyOpenShards = new Set<ShardState>();
+  /**
+   * [L-9] Volunteers told `no-work` since their last lease or nudge. Without a nudge each would
+   * sit out `noWorkRetryMs` after work appears, which delays every new job's first shards.
+   */
+  private readonly waitingForWork = new Set<PeerId>();
+  /** [L-9] Work appeared during this event: the waiting volunteers are told once, when it is flushed. */
+  private workAppeared = false;
   /** [S-3] Why storage fails, or null while it works. */
   private storageProblem: string | null = null;
 
@@ -195,6 +217,7 @@ export class CoordinatorCore {
     // [I-1] Its standing waits for the volunteer to come back under its id.
     if (state.role === 'volunteer') this.standing.set(peer, standingOf(state));
     this.peers.delete(peer);
+    this.waitingForWork.delete(peer);
     this.emit({ kind: 'status-changed' });
   }
 
@@ -285,6 +308,24 @@ export class CoordinatorCore {
       }
     }
     return this.flush();
+  }
+
+  /**
+   * [S-1] Leases and open shards' replicas now rather than on the next tick. The host calls it
+   * shortly after leases changed (`hasUnsavedLeases`), so a lease issued just before a reload is
+   * stored and its result still counts after it, while a burst of leases still costs one write.
+   * Volunteer ids wait for the tick: snapshotting every busy volunteer's reputation five times as
+   * often cost more than the rest of the batch, and a lost reputation update costs no result.
+   * Replicas go with the leases, so a lease forgotten for its result never lands without them.
+   */
+  persist(_now: number): CoordinatorEffect[] {
+    this.persistDirty(false);
+    return this.flush();
+  }
+
+  /** [S-1] Leases issued, ended or answered since the last `persist` effect. */
+  hasUnsavedLeases(): boolean {
+    return this.dirtyLeases.size > 0;
   }
 
   /**
@@ -457,7 +498,10 @@ export class CoordinatorCore {
 
   /** [S-3] Storage works again (the host's retry wrote everything that was waiting). */
   storageRecovered(_now: number): CoordinatorEffect[] {
-    if (this.storageProblem !== null) this.log('info', 'storage works again: taking work');
+    if (this.storageProblem !== null) {
+      this.log('info', 'storage works again: taking work');
+      this.workAppeared = true; // [L-9] those told no-work meanwhile may ask at once
+    }
     this.storageProblem = null;
     this.emit(STATUS_CHANGED);
     return this.flush();
@@ -637,7 +681,7 @@ export class CoordinatorCore {
     // [I-1] An id this coordinator knows is only served to the holder of its token.
     const known = this.tokens.get(state.id);
     if (first && known !== undefined && msg.resume !== known) {
-      this.refuse(state.id, `peer id ${state.id} belongs to another volunteer: reconnect under a new id`);
+      this.refuse(state.id, `peer id ${state.id} belongs to another volunteer: reconnect under a new id`, REFUSED_ID_TAKEN);
       return;
     }
     state.role = msg.role;
@@ -678,6 +722,8 @@ export class CoordinatorCore {
     }
     // [X-4] An outvote whose answer has since become established is a strike (it may quarantine).
     if (this.outvoted.has(state.id)) this.judgeOutvotes(state.id, now);
+    // [A-7] A result returned while owing a canary, in an answer since established, stands in for one.
+    if (this.vouching.has(state.id)) this.judgeVouching(state.id);
     // [X-2] A quarantined volunteer keeps its connection (so its id stays taken) but never works again.
     if (this.reputation.isQuarantined(state.id)) {
       this.send(state.id, { v: PROTOCOL_VERSION, t: 'no-work', retryInMs: this.reputation.config.quarantineRetryMs });
@@ -686,6 +732,7 @@ export class CoordinatorCore {
     // [L-7] A paused volunteer gets no lease (it should not ask; a request that crossed its pause is answered so).
     // [S-3] No lease whose result could not be kept while storage fails.
     if (state.paused || state.leases.size >= this.config.maxLeasesPerVolunteer || this.storageProblem !== null) {
+      if (!state.paused) this.waitingForWork.add(state.id); // [L-9]
       this.send(state.id, { v: PROTOCOL_VERSION, t: 'no-work', retryInMs: this.config.noWorkRetryMs });
       return;
     }
@@ -698,6 +745,7 @@ export class CoordinatorCore {
       return;
     }
     if (!pick) {
+      this.waitingForWork.add(state.id); // [L-9]
       this.send(state.id, { v: PROTOCOL_VERSION, t: 'no-work', retryInMs: this.config.noWorkRetryMs });
       return;
     }
@@ -738,6 +786,7 @@ export class CoordinatorCore {
     }
     state.leases.add(lease.id);
     state.leasesIssued++;
+    if (this.waitingForWork.size > 0) this.waitingForWork.delete(state.id); // [L-9] it is working again
     // [C-2] The same frame, field for field, whether or not it is a canary.
     this.send(state.id, {
       v: PROTOCOL_VERSION,
@@ -794,8 +843,11 @@ export class CoordinatorCore {
 
   /** [L-1] Puts a shard (back) in its job's queue if it wants another lease. */
   private offer(shard: ShardState): void {
-    if (shard.queued || !wantsLease(shard)) return;
-    this.queues.get(shard.jobId)?.push(shard);
+    if (!wantsLease(shard)) return;
+    // [L-9] Even a shard still queued is news: a volunteer may have been told no-work because it
+    // was involved in the shards that were open then ([L-2]).
+    this.workAppeared = true;
+    if (!shard.queued) this.queues.get(shard.jobId)?.push(shard);
   }
 
   private involved(shard: ShardState, volunteer: PeerId): boolean {
@@ -850,7 +902,11 @@ export class CoordinatorCore {
     }
     const canary = lease?.canary ?? retired?.canary ?? false;
     const epoch = lease?.epoch ?? retired?.epoch ?? 0;
-    this.measureSpeed(state.id, now - (lease?.issuedAtMs ?? retired?.issuedAtMs ?? now), (lease?.shard ?? this.shardById.get(shardId))?.count ?? 0);
+    const issuedAtMs = lease?.issuedAtMs ?? retired?.issuedAtMs ?? now;
+    const previous = this.lastResultMs.get(state.id);
+    this.lastResultMs.set(state.id, now);
+    const startedMs = previous !== undefined && previous > issuedAtMs ? previous : issuedAtMs;
+    this.measureSpeed(state.id, now - startedMs, (lease?.shard ?? this.shardById.get(shardId))?.count ?? 0);
     if (lease) this.endLease(lease.id, null, now);
     this.retired.delete(msg.leaseId);
     this.dirtyLeases.add(msg.leaseId);
@@ -894,6 +950,8 @@ export class CoordinatorCore {
     if (!mine) this.contributions.set(state.id, (mine = []));
     mine.push(shard);
     ack('received');
+    // [A-7] Not a lone shard's: accepted alone, it is a new debt, not evidence.
+    if (!shard.lone && this.reputation.owesCanary(state.id)) this.noteVouching(state.id, shard);
     this.evaluate(job, shard, now, true);
     // [S-1] Still open: its replicas so far go to storage with the next batch.
     if (shard.status === 'open') this.dirtyOpenShards.add(shard);
@@ -1072,12 +1130,17 @@ export class CoordinatorCore {
   /**
    * [A-3] [A-4] A fresh shard leased to a volunteer trusted on its backend, in a job that allows
    * adaptive replication, is computed by that volunteer alone, unless drawn for a spot-check.
+   * Never while fewer than 3 volunteers (not quarantined) are connected: with two, every new
+   * canary source would include the one asking, so its lone results could never be audited
+   * ([A-6]) and its debt would stay owed for good. Connected, not known ([C-4]): one that left
+   * computes no new shard a canary could come from.
    */
   private decideLone(state: PeerState, job: JobRecord, shard: ShardState): void {
     const policy = this.policyOf(job);
     if (!policy.adaptive || shard.replicas.length > 0 || shard.leases.size > 0 || shard.lone) return;
     const backend = state.caps?.backend;
     if (backend === undefined || !this.reputation.isTrusted(state.id, backend)) return;
+    if (this.connectedVolunteers(MIN_LONE_NETWORK) < MIN_LONE_NETWORK) return;
     if (this.reputation.spotCheck(state.id, policy.spotCheckRate, this.rng)) {
       shard.spotChecked = true;
       this.totals.spotChecks++;
@@ -1129,6 +1192,13 @@ export class CoordinatorCore {
     for (const p of this.peers.values()) {
       if (p.role === 'volunteer' && this.reputation.get(p.id) === undefined && ++n >= cap) break;
     }
+    return n;
+  }
+
+  /** [A-3] Connected volunteers not quarantined, counted up to `cap`. */
+  private connectedVolunteers(cap: number): number {
+    let n = 0;
+    for (const p of this.peers.values()) if (p.role === 'volunteer' && !this.reputation.isQuarantined(p.id) && ++n >= cap) break;
     return n;
   }
 
@@ -1258,6 +1328,59 @@ export class CoordinatorCore {
   }
 
   /**
+   * [A-7] Remembers a result returned while owing a canary, with the `owed` count before its shard
+   * is decided: an outvote it leads to counts as a new owed event, which makes it stale.
+   */
+  private noteVouching(peer: PeerId, shard: ShardState): void {
+    let list = this.vouching.get(peer);
+    if (!list) this.vouching.set(peer, (list = []));
+    if (list.length >= MAX_VOUCHING) list.shift();
+    list.push({ shard, owed: this.reputation.owedCount(peer) });
+  }
+
+  /**
+   * [A-7] A volunteer owing a canary is cleared, as by passing one, when a result it returned
+   * since it last came to owe one was accepted by ≥ 2 agreeing volunteers, itself among them, and
+   * that answer is now established ([C-1], [C-4]). It computed that result blind, as it would a
+   * canary, and establishment is the bar a canary's answer meets: every member, this one
+   * included, has since agreed with enough partners, with no invalid result, and none is
+   * quarantined. So a coalition clears its members no more than it can make canaries of its
+   * lies. Needed where canaries cannot be served: in a network of two or three volunteers every
+   * established shard includes the one asking, and a fast volunteer in a slightly larger one
+   * computed nearly all of them. Results from before its latest suspicion, invalid result or lone
+   * acceptance are stale and dropped, as are those outvoted or in an acceptance that died.
+   */
+  private judgeVouching(peer: PeerId): void {
+    const list = this.vouching.get(peer);
+    if (!list) return;
+    if (!this.reputation.owesCanary(peer)) {
+      this.vouching.delete(peer);
+      return;
+    }
+    const owed = this.reputation.owedCount(peer);
+    const need = this.canaries.need();
+    for (let i = 0; i < list.length; ) {
+      const { shard, owed: at } = list[i] as { shard: ShardState; owed: number };
+      if (at === owed && shard.status === 'open') {
+        i++; // not decided yet (or re-opened, [X-3]): it may still be accepted with this result
+        continue;
+      }
+      const state = at === owed && shard.status === 'verified' && shard.accepted !== null && shard.accepted.volunteers.includes(peer) ? this.canaries.stateOf(shard, shard.epoch, need) : 'dead';
+      if (state === 'pending') {
+        i++;
+        continue;
+      }
+      if (state === 'established' && this.reputation.vouched(peer, owed)) {
+        this.vouching.delete(peer);
+        this.log('info', `volunteer ${peer} cleared: its result on ${shard.id} agrees with an established answer`);
+        return;
+      }
+      list.splice(i, 1);
+    }
+    if (list.length === 0) this.vouching.delete(peer);
+  }
+
+  /**
    * [X-1] [X-2] [X-3] Quarantine a volunteer caught lying: no more work, its leases ended, and
    * every shard it holds a replica in loses that replica. Each accepted shard it was part of and
    * each unverifiable one is re-opened and decided again from the remaining replicas (asking for
@@ -1362,6 +1485,7 @@ export class CoordinatorCore {
       queue.push(shard); // in index order, so each push is O(1)
     }
     this.shards.set(job.id, list);
+    this.workAppeared = true; // [L-9] admitted or restored
   }
 
   private policyOf(job: JobRecord): ResolvedPolicy {
@@ -1438,7 +1562,7 @@ export class CoordinatorCore {
     return Math.round(Math.min(cap, Math.max(Math.min(tuning.floorMs, cap), scaled)));
   }
 
-  /** [L-8] Folds one lease's issue-to-result time into the volunteer's smoothed time per item. */
+  /** [L-8] Folds one lease's time (from its issue, or the volunteer's previous result if later) into its smoothed time per item. */
   private measureSpeed(volunteer: PeerId, elapsedMs: number, items: number): void {
     const tuning = this.config.leaseDeadline;
     if (!tuning || items <= 0 || !(elapsedMs >= 0)) return;
@@ -1448,10 +1572,12 @@ export class CoordinatorCore {
   }
 
   /** [S-1] One `persist` effect with every lease, volunteer id and open shard changed since the last. */
-  private persistDirty(): void {
-    const peerIds = this.reputation.takeDirty();
-    for (const id of this.dirtyPeers) peerIds.push(id);
-    this.dirtyPeers.clear();
+  private persistDirty(withPeers = true): void {
+    const peerIds = withPeers ? this.reputation.takeDirty() : [];
+    if (withPeers) {
+      for (const id of this.dirtyPeers) peerIds.push(id);
+      this.dirtyPeers.clear();
+    }
     if (this.dirtyLeases.size === 0 && peerIds.length === 0 && this.dirtyOpenShards.size === 0) return;
     const leases: LeaseRecord[] = [];
     const forgetLeases: LeaseId[] = [];
@@ -1490,8 +1616,29 @@ export class CoordinatorCore {
     this.emit({ kind: 'persist', leases, forgetLeases, peers, openShards });
   }
 
-  private refuse(peer: PeerId, reason: string): void {
-    this.send(peer, { v: PROTOCOL_VERSION, t: 'refused', reason, expectedVersion: PROTOCOL_VERSION });
+  /**
+   * [L-9] Once per event that made work appear: every volunteer waiting after `no-work` that
+   * could be leased now hears `work-available`, and is forgotten until its next `no-work` — so a
+   * burst of re-offered shards costs each volunteer one frame. A paused, quarantined or full one
+   * is dropped unnudged: it asks by itself when it resumes or a lease ends. While storage fails
+   * nobody is leased anything, so they wait for `storageRecovered`.
+   */
+  private nudgeWaiting(): void {
+    if (this.storageProblem !== null) return;
+    this.workAppeared = false;
+    if (this.waitingForWork.size === 0) return;
+    for (const id of this.waitingForWork) {
+      const p = this.peers.get(id);
+      if (!p || p.role !== 'volunteer' || p.paused || p.leases.size >= this.config.maxLeasesPerVolunteer) continue;
+      if (this.reputation.isQuarantined(id)) continue;
+      this.send(id, { v: PROTOCOL_VERSION, t: 'work-available' });
+    }
+    this.waitingForWork.clear();
+  }
+
+  /** `code`: [I-1] machine-readable, so a volunteer can act on it without parsing `reason`. */
+  private refuse(peer: PeerId, reason: string, code?: string): void {
+    this.send(peer, { v: PROTOCOL_VERSION, t: 'refused', reason, expectedVersion: PROTOCOL_VERSION, ...(code !== undefined ? { code } : {}) });
     this.emit({ kind: 'close', peer, reason });
     this.log('warn', `refused ${peer}: ${reason}`);
   }
@@ -1510,6 +1657,7 @@ export class CoordinatorCore {
 
   private flush(): CoordinatorEffect[] {
     if (this.touchedNow.size > 0) this.reportVolunteers(this.touchedNow);
+    if (this.workAppeared) this.nudgeWaiting();
     const out = this.effects;
     this.effects = [];
     return out;

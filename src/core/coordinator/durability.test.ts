@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { asPeerId, type JobId, type LeaseId, type PeerId } from '../../protocol/ids.ts';
-import type { FromCoordinator, ToCoordinator } from '../../protocol/messages.ts';
+import { REFUSED_ID_TAKEN, type FromCoordinator, type ToCoordinator } from '../../protocol/messages.ts';
 import { parseFromCoordinator } from '../../protocol/parse.ts';
 import type { WireTensor } from '../../protocol/tensor.ts';
 import { seededRng } from '../rng.ts';
@@ -138,7 +138,10 @@ describe('identity [I-1]', () => {
     // Without the token (or with a wrong one): refused and closed.
     for (const bad of [null, 'wrong-token']) {
       const fx = rig.join('v1', bad);
-      expect(only(sent(fx), 'refused').reason).toMatch(/peer id v1 belongs to another volunteer/);
+      const refused = only(sent(fx), 'refused');
+      expect(refused.reason).toMatch(/peer id v1 belongs to another volunteer/);
+      expect(refused.code).toBe(REFUSED_ID_TAKEN); // [W-20] machine-readable
+
       expect(fx.some((e) => e.kind === 'close' && e.peer === 'v1')).toBe(true);
       rig.run(rig.core.disconnect(asPeerId('v1'), rig.now));
     }
@@ -242,6 +245,36 @@ describe('restore after a reload [S-1]', () => {
     expect(rig.status(jobId)).toMatchObject({ verified: 3, done: true });
   });
 
+  it('[S-1] persist() writes a just-issued lease before the next tick, so its result counts after a reload', () => {
+    const rig = new Rig();
+    const jobId = rig.submit(2, 1);
+    rig.join('a');
+    rig.tick(1); // the token and the job's state are stored
+    expect(rig.core.hasUnsavedLeases()).toBe(false);
+    rig.now = 100;
+    const l = rig.lease('a');
+    expect(rig.core.hasUnsavedLeases()).toBe(true);
+    expect(rig.db.leases.has(l.leaseId)).toBe(false);
+    rig.now = 200; // what the host does PERSIST_SOON_MS after the change, well before its tick
+    const fx = rig.run(rig.core.persist(rig.now));
+    expect(fx.filter((e) => e.kind === 'persist')).toHaveLength(1);
+    expect(rig.core.hasUnsavedLeases()).toBe(false);
+    expect(rig.db.leases.get(l.leaseId)).toMatchObject({ retired: false, volunteer: 'a', issuedAtMs: 100 });
+    expect(rig.core.persist(rig.now).filter((e) => e.kind === 'persist')).toEqual([]); // nothing new: no write
+
+    // Reload right away: the lease is there and its result is taken in.
+    const job = rig.core.job(jobId)!;
+    const core = rig.fresh();
+    core.restoreJob(job, new ArrayBuffer(8));
+    for (const p of rig.db.peers.values()) core.restorePeer(p);
+    for (const r of rig.db.leases.values()) core.restoreLease(r, 250);
+    rig.core = core;
+    rig.now = 250;
+    rig.run(core.settleRestored(250));
+    rig.join('a');
+    expect(rig.deliver('a', l)).toBe('received');
+  });
+
   it('[S-1] stored reputation survives a round trip through a snapshot', () => {
     const rig = new Rig();
     rig.submit(2, 1);
@@ -258,6 +291,27 @@ describe('restore after a reload [S-1]', () => {
     // Junk in storage restores nothing it does not recognise, and never throws.
     core.restorePeer({ peerId: asPeerId('z'), token: 't', reputation: { validated: 'x', streak: [1], partners: [{}], nope: 1 }, standing: { shardsAccepted: 0, resultsReturned: 0, resultsRejected: 0 } });
     expect(core.reputation.get(asPeerId('z'))).toMatchObject({ validated: 0, streak: { webgpu: 0, wasm: 0 }, partners: [] });
+  });
+
+  it('[S-1] a reputation snapshot equals its JSON form and shares nothing mutable with the live record', () => {
+    const rig = new Rig();
+    rig.submit(2, 1);
+    rig.join('a');
+    rig.join('b');
+    rig.deliver('a', rig.lease('a'));
+    rig.deliver('b', rig.lease('b'));
+    const live = rig.core.reputation.get(asPeerId('a'))!;
+    expect(live.partners.length).toBeGreaterThan(0);
+    const snap = rig.core.reputation.snapshot(asPeerId('a')) as Record<string, unknown>;
+    expect(snap).toEqual(clone(live));
+    // Every nested value is a copy (a field added to the record with a nested value must be copied too).
+    for (const [key, value] of Object.entries(live as unknown as Record<string, unknown>)) {
+      if (value !== null && typeof value === 'object') expect(snap[key], key).not.toBe(value);
+    }
+    const before = clone(snap);
+    rig.deliver('a', rig.lease('a'));
+    rig.core.reputation.suspect(asPeerId('a'));
+    expect(snap).toEqual(before); // later changes do not reach a batch already handed to the host
   });
 });
 
@@ -346,6 +400,28 @@ describe('deadlines scaled to speed [L-8]', () => {
     rig.now = 25_000; // 2.5 s an item
     rig.deliver('slow', s);
     expect(rig.lease('slow').deadlineInMs).toBe(30_000); // capped at leaseTimeoutMs
+  });
+
+  it('[L-8] [W-18] a queued lease is timed from the previous result, not from its issue', () => {
+    const rig = new Rig({ leaseTimeoutMs: 60_000, leaseDeadline: { ...tuning, alpha: 1 } });
+    rig.submit(60, 10);
+    rig.join('a');
+    const first = rig.lease('a'); // issued at 0
+    const queued = rig.lease('a'); // issued at 0 too, but starts only when the first is done
+    rig.now = 1_000;
+    rig.deliver('a', first); // 1 s for 10 items: 100 ms an item
+    rig.now = 1_500;
+    rig.deliver('a', queued); // its own 500 ms, not the 1.5 s since its issue: 50 ms an item
+    const third = rig.lease('a');
+    expect(third.deadlineInMs).toBe(4 * 50 * 10 + 1_000);
+    rig.now = 2_000;
+    rig.deliver('a', third);
+    // A lease issued long after the previous result (the volunteer was idle) is timed from its issue.
+    rig.now = 5_000;
+    const fourth = rig.lease('a');
+    rig.now = 5_300;
+    rig.deliver('a', fourth); // 300 ms: 30 ms an item
+    expect(rig.lease('a').deadlineInMs).toBe(4 * 30 * 10 + 1_000);
   });
 
   it('[L-8] [W-18] a lease queued behind others the volunteer holds allows for their items too', () => {

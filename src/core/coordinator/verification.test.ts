@@ -137,6 +137,11 @@ describe('adaptive replication [A-3] [A-4]', () => {
       expect(la.shardId).toBe(lb.shardId); // both untrusted: the same shard, cross-checked
     }
     expect(rig.core.reputation.isTrusted(a, 'webgpu')).toBe(true);
+    // Two volunteers are too few to compute alone (no canary could audit it); a third one, idle, is enough.
+    const paired = rig.lease(a);
+    expect(rig.shard(jobId, indexOf(paired)).target).toBe(2);
+    rig.result(a, paired.leaseId, answer(paired), 'webgpu');
+    rig.join('c');
     const lone = rig.work(a, undefined, 'webgpu');
     const s = rig.shard(jobId, indexOf(lone));
     expect(s.status).toBe('verified');
@@ -156,13 +161,14 @@ describe('adaptive replication [A-3] [A-4]', () => {
     const [a, b] = [rig.join('a'), rig.join('b')];
     rig.work(a);
     rig.work(b);
+    const c = rig.join('c'); // a third volunteer: a network of three may compute alone
     const held = rig.lease(a); // trusted: alone
     expect(rig.shard(jobId, indexOf(held)).target).toBe(1);
     rig.now = TIMEOUT;
     rig.core.tick(rig.now);
     expect(rig.shard(jobId, indexOf(held)).lone).toBe(false);
     expect(rig.shard(jobId, indexOf(held)).target).toBe(2);
-    const c = rig.join('c'); // untrusted: gets the freed shard, which now needs two
+    // c, untrusted, gets the freed shard, which now needs two
     expect(rig.lease(c).shardId).toBe(held.shardId);
   });
 
@@ -412,6 +418,46 @@ describe('small networks [C-4] [X-4]', () => {
     }
     rig.ask(x);
     expect(rig.core.reputation.get(x)).toMatchObject({ strikes: 0, suspect: true });
+  });
+});
+
+describe('vouched-for results [A-7]', () => {
+  it('[A-7] a suspect that computed every established shard is cleared once a result it returned as one is in an established answer', () => {
+    // Two volunteers: every shard accepted by two includes a, so no canary can ever be served to it.
+    const rig = new Rig({ trustStreak: 100 });
+    rig.submit({ ...policy(2, 2, 4), canaryRate: 0 }, 8);
+    const [a, b] = [rig.join('a'), rig.join('b')];
+    rig.core.reputation.suspect(a); // e.g. it agreed with a volunteer since quarantined
+    rig.work(a);
+    rig.work(b); // shard 0, with a's result returned as a suspect
+    rig.core.reputation.suspect(a); // suspected again since: shard 0 no longer speaks for it
+    rig.work(a);
+    rig.work(b); // shard 1; shard 0 is now established ([C-4]: two partners pooled)
+    const l = rig.lease(a);
+    expect(rig.core.verificationTotals().canaryLeases).toBe(0);
+    expect(rig.core.reputation.isSuspect(a)).toBe(true);
+    rig.result(a, l.leaseId, answer(l));
+    rig.work(b); // shard 2: shard 1, returned after the last suspicion, is established
+    rig.lease(a);
+    expect(rig.core.reputation.isSuspect(a)).toBe(false);
+    expect(rig.core.reputation.get(a)).toMatchObject({ canariesPassed: 0, invalid: 0 });
+  });
+
+  it('[A-7] an outvoted result vouches for nothing', () => {
+    const rig = new Rig({ trustStreak: 100 });
+    const jobId = rig.submit({ ...policy(2, 2, 4), canaryRate: 0 }, 8);
+    const [a, b, c] = [rig.join('a'), rig.join('b'), rig.join('c')];
+    rig.core.reputation.suspect(a);
+    const la = rig.work(a, 9); // wrong
+    rig.work(b);
+    rig.work(c); // b and c outvote a
+    expect(rig.shard(jobId, indexOf(la)).accepted!.volunteers).toEqual(['b', 'c']);
+    for (let i = 0; i < 3; i++) {
+      rig.work(b);
+      rig.work(c);
+    }
+    rig.ask(a);
+    expect(rig.core.reputation.isSuspect(a)).toBe(true);
   });
 });
 

@@ -49,7 +49,7 @@ describe('reputation [A-1] [A-2] [A-5] [A-6] [X-2]', () => {
     expect(book.canaryRate(B, 0.01)).toBe(0.01);
   });
 
-  it('[A-6] lone results build a debt that only a passed canary clears', () => {
+  it('[A-6] lone results build a debt that only a passed canary (or a vouched-for result, [A-7]) clears', () => {
     const book = new ReputationBook();
     expect(book.owesCanary(A)).toBe(false);
     book.lone(A);
@@ -60,6 +60,23 @@ describe('reputation [A-1] [A-2] [A-5] [A-6] [X-2]', () => {
     expect(book.owesCanary(A)).toBe(true);
     book.canaryPassed(A, 'wasm');
     expect(book.owesCanary(A)).toBe(false);
+  });
+
+  it('[A-7] a result vouched for clears suspicion and debt, unless the volunteer came to owe a canary again since', () => {
+    const book = new ReputationBook();
+    book.lone(A);
+    book.suspect(A);
+    const at = book.owedCount(A);
+    expect(at).toBe(2);
+    book.lone(A); // a lone acceptance after that result: the result says nothing about it
+    expect(book.vouched(A, at)).toBe(false);
+    expect(book.isSuspect(A)).toBe(true);
+    expect(book.vouched(A, book.owedCount(A))).toBe(true);
+    expect(book.get(A)).toMatchObject({ suspect: false, debt: 0, canariesPassed: 0 });
+    expect(book.vouched(A, book.owedCount(A))).toBe(false); // nothing owed any more
+    book.invalid(A);
+    book.quarantine(A, 'caught');
+    expect(book.vouched(A, book.owedCount(A))).toBe(false);
   });
 
   it('[X-2] quarantine is final, once, and ends trust', () => {

@@ -64,6 +64,11 @@ export interface VolunteerReputation {
    */
   debt: number;
   canariesPassed: number;
+  /**
+   * [A-7] Bumped by every event that leaves it owing a canary (a suspicion, an invalid result, a
+   * lone acceptance): a result received before the latest one is no evidence about it.
+   */
+  owed: number;
   /** [X-1] Canaries failed (or established answers contradicted). */
   strikes: number;
   /**
@@ -116,6 +121,7 @@ export class ReputationBook {
         lone: 0,
         debt: 0,
         canariesPassed: 0,
+        owed: 0,
         strikes: 0,
         partners: [],
         partnerAt: [],
@@ -196,6 +202,7 @@ export class ReputationBook {
     r.streak.webgpu = 0;
     r.streak.wasm = 0;
     r.invalid++;
+    r.owed++;
     r.suspect = true;
     this.judge(true);
   }
@@ -203,7 +210,9 @@ export class ReputationBook {
   /** [A-5] Suspicion without a verdict (e.g. it agreed with a volunteer later caught lying). */
   suspect(id: PeerId): void {
     const r = this.ensure(id);
-    if (!r.quarantined) r.suspect = true;
+    if (r.quarantined) return;
+    r.suspect = true;
+    r.owed++;
   }
 
   /** [C-3] A passed canary is a valid result (agreeing with `partners`, the answer's volunteers) and clears suspicion. */
@@ -220,6 +229,27 @@ export class ReputationBook {
     const r = this.ensure(id);
     r.lone++;
     r.debt++;
+    r.owed++;
+  }
+
+  /**
+   * [A-7] A result it returned while owing a canary, with no owed event since (`owed` then was
+   * `owedAt`), agreed in an acceptance whose answer is now established: as good as a passed
+   * canary (it answered blind, and the answer is known now), so suspicion and debt are cleared.
+   * Not a second valid result: the acceptance already counted as one. False when stale.
+   */
+  vouched(id: PeerId, owedAt: number): boolean {
+    const r = this.records.get(id);
+    if (!r || r.quarantined || r.owed !== owedAt || !(r.suspect || r.debt > 0)) return false;
+    this.dirty.add(id);
+    r.suspect = false;
+    r.debt = 0;
+    return true;
+  }
+
+  /** [A-7] Its current `owed` count (0 for an unknown id). */
+  owedCount(id: PeerId): number {
+    return this.records.get(id)?.owed ?? 0;
   }
 
   /** [A-5] [A-6] Owes a canary: under suspicion, or with lone results not yet backed by one. */
@@ -313,7 +343,11 @@ export class ReputationBook {
   /** [S-1] A plain, storable copy of an id's record; undefined for an unknown id. */
   snapshot(id: PeerId): unknown {
     const r = this.records.get(id);
-    return r === undefined ? undefined : JSON.parse(JSON.stringify(r)) as unknown;
+    if (r === undefined) return undefined;
+    // [S-1] A detached copy of the known shape (nested: per-backend counters and two arrays). This
+    // runs for every changed volunteer in every persist batch, where a JSON round trip was one of
+    // the costliest steps of the hot path. A test checks that no nested value is shared.
+    return { ...r, streak: { ...r.streak }, partners: r.partners.slice(), partnerAt: r.partnerAt.slice() };
   }
 
   /**

@@ -131,10 +131,16 @@ const ASK = 1;
 const DONE = 2;
 const TICK = 3;
 const PING = 4;
+const PERSIST = 5;
 
 const TICK_MS = 1_000;
 /** Idle volunteers ping this often, as the host's keep-alive does. */
 const PING_MS = 4_000;
+/**
+ * [S-1] The coordinator host writes the persist batch this soon after a lease change; the sim
+ * asks the core for it on the same cadence, so its cost is in the measured throughput.
+ */
+const PERSIST_MS = 100;
 
 interface Vol {
   readonly id: PeerId;
@@ -227,6 +233,7 @@ export function runSim(config: SimConfig, probes: SimProbes = {}): SimReport {
   const events = new EventHeap();
   for (let i = 0; i < vols.length; i++) events.push(Math.floor(rng.next() * c.joinSpreadMs), JOIN, i);
   events.push(TICK_MS, TICK, -1);
+  events.push(PERSIST_MS, PERSIST, -1);
 
   let now = 0;
   let eventCount = 0;
@@ -376,6 +383,11 @@ export function runSim(config: SimConfig, probes: SimProbes = {}): SimReport {
           doneSince = null;
         }
         if (!stop) events.push(now + TICK_MS, TICK, -1);
+        break;
+      }
+      case PERSIST: {
+        if (core.hasUnsavedLeases()) apply(call(() => core.persist(now)));
+        events.push(now + PERSIST_MS, PERSIST, -1);
         break;
       }
     }

@@ -2,9 +2,13 @@
  * Small networks ([C-4], [X-4] in core/SPEC.md): three to five volunteers, one of them a liar of
  * each kind. Establishment scales with the network, and an outvote on an answer that becomes
  * established is a strike, so the liar is quarantined within a few of its own results; honest
- * volunteers on two backends and flaky ones never are. Seeded; a failure names its seed.
+ * volunteers on two backends and flaky ones never are. Once it is, the honest ones it brought
+ * under suspicion are cleared ([A-7]: in three volunteers no canary can ever be served to them)
+ * and regain trust, and no audit is left owed ([A-3], [A-6]). Seeded; a failure names its seed.
  */
 import { describe, it, expect } from 'vitest';
+import { asPeerId } from '../../protocol/ids.ts';
+import type { CoordinatorCore } from '../coordinator/coordinator.ts';
 import { DEFAULT_SIM_CONFIG, runSim, type SimReport } from './sim.ts';
 import { SLEEPER_HONEST_RESULTS, type VolunteerKind } from './model.ts';
 
@@ -13,9 +17,31 @@ const SHARDS = 400;
 const CAUGHT_WITHIN = 30;
 const SEEDS = [1, 2, 3];
 
-function run(volunteers: number, kinds: Partial<Record<VolunteerKind, number>>, seed: number): SimReport {
+interface Standing {
+  /** Volunteers not quarantined that are suspects, owe a canary, or are trusted on no backend. */
+  readonly suspects: number;
+  readonly owing: number;
+  readonly untrusted: number;
+  /** `pendingAudits()` at the end. */
+  readonly audits: number;
+}
+
+function run(volunteers: number, kinds: Partial<Record<VolunteerKind, number>>, seed: number): SimReport & Standing {
   const mix = new Map<VolunteerKind, number>(Object.entries(kinds).map(([k, n]) => [k as VolunteerKind, n / volunteers]));
-  return runSim({ ...DEFAULT_SIM_CONFIG, volunteers, shards: SHARDS, seed, mix });
+  const standing = { suspects: 0, owing: 0, untrusted: 0, audits: 0 };
+  // The sim names its volunteers v0, v1, …; every one it knows, whatever its kind.
+  const inspect = (core: CoordinatorCore): void => {
+    standing.audits = core.pendingAudits();
+    for (let i = 0; i < volunteers; i++) {
+      const id = asPeerId(`v${i}`);
+      const r = core.reputation.get(id);
+      if (!r || r.quarantined) continue;
+      if (r.suspect) standing.suspects++;
+      if (core.reputation.owesCanary(id)) standing.owing++;
+      if (!core.reputation.isTrusted(id, 'webgpu') && !core.reputation.isTrusted(id, 'wasm')) standing.untrusted++;
+    }
+  };
+  return { ...runSim({ ...DEFAULT_SIM_CONFIG, volunteers, shards: SHARDS, seed, mix }, { inspect }), ...standing };
 }
 
 describe('small networks [C-4] [X-4]', () => {
@@ -33,6 +59,14 @@ describe('small networks [C-4] [X-4]', () => {
           expect(liar.quarantined, `${where}: liar quarantined`).toBe(1);
           const honestFirst = kind === 'sleeper' ? SLEEPER_HONEST_RESULTS : 0;
           expect(liar.results, `${where}: results before quarantine`).toBeLessThanOrEqual(honestFirst + CAUGHT_WITHIN);
+          // [A-7] [A-6] The honest ones (every volunteer left) end cleared, trusted again (the job is
+          // adaptive), and owing nothing: the run finished its audits.
+          expect(DEFAULT_SIM_CONFIG.adaptive).toBe(true);
+          expect(r.suspects, `${where}: honest volunteers left suspected`).toBe(0);
+          expect(r.owing, `${where}: honest volunteers left owing a canary`).toBe(0);
+          expect(r.untrusted, `${where}: honest volunteers left untrusted`).toBe(0);
+          expect(r.audits, `${where}: audits pending`).toBe(0);
+          expect(r.finished, `${where}: finished`).toBe(true);
         }
       });
     }
@@ -41,6 +75,7 @@ describe('small networks [C-4] [X-4]', () => {
         const r = run(n, { honest: n - 1, flaky: 1 }, seed);
         expect(r.acceptedCorrect, `seed ${seed}`).toBe(SHARDS);
         expect(r.honestQuarantined, `seed ${seed}`).toBe(0);
+        expect(r.audits, `seed ${seed}: audits pending`).toBe(0);
       }
     });
   }

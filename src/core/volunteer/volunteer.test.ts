@@ -1,7 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import { asJobId, asLeaseId, type LeaseId, type ModelHash } from '../../protocol/ids.ts';
 import { LIMITS } from '../../protocol/limits.ts';
-import type { FromCoordinator, ToCoordinator } from '../../protocol/messages.ts';
+import { REFUSED_ID_TAKEN, type FromCoordinator, type ToCoordinator } from '../../protocol/messages.ts';
 import { parseToCoordinator } from '../../protocol/parse.ts';
 import { shardIdOf } from '../../protocol/ids.ts';
 import { HASH_A, HASH_B, V, caps, countingBytes, f32 } from '../testing/fixtures.ts';
@@ -194,6 +194,69 @@ describe('VolunteerCore', () => {
     expect(v.wake(900)).toEqual([]); // already asking: no second request
   });
 
+  it('[W-19] work-available while idle after no-work asks at once; the old timer then wakes nothing', () => {
+    const v = asking();
+    v.receive({ v: V, t: 'no-work', retryInMs: 1_000 }, 100);
+    const fx = v.receive({ v: V, t: 'work-available' }, 300);
+    expect(sent(fx)).toEqual([{ v: V, t: 'lease-request' }]);
+    expect(v.stats().phase).toBe('asking');
+    expect(sent(v.wake(1_100))).toEqual([]); // the no-work wait's timer
+    expect(sent(v.receive({ v: V, t: 'work-available' }, 301))).toEqual([]); // asking already: not twice
+    expect(types(v.receive(leaseMsg(), 302))).toEqual([]); // the answer is the requested lease ([W-5] untouched)
+    expect(v.stats().currentShard).not.toBeNull();
+  });
+
+  it('[W-19] work-available is ignored in every other phase: no lease-request, no state change', () => {
+    const quiet = (v: VolunteerCore, at: number): void => {
+      const phase = v.stats().phase;
+      expect(sent(v.receive({ v: V, t: 'work-available' }, at))).toEqual([]);
+      expect(v.stats().phase).toBe(phase);
+    };
+    // Before hello's answer, and while asking.
+    const greeting = new VolunteerCore(caps(), 'tab', SERIAL);
+    greeting.connected(0);
+    quiet(greeting, 1);
+    quiet(asking(), 2);
+    // Holding a lease: fetching and running (a run's prefetch no-work does not make it idle).
+    quiet(fetching(), 3);
+    const r = running();
+    quiet(r, 4);
+    const piped = new VolunteerCore(caps('webgpu'), 'tab');
+    piped.connected(0);
+    piped.receive({ v: V, t: 'welcome', networkId: 'net', you: 'p1' as never }, 1);
+    piped.receive(leaseMsg(), 2);
+    expect(types(piped.modelFromCache(HASH_A, MODEL))).toEqual(['lease-request']);
+    piped.receive({ v: V, t: 'no-work', retryInMs: 1_000 }, 3);
+    quiet(piped, 4);
+    // Backing off after a failed shard ([W-7]): the back-off is not cut short.
+    const failed = running();
+    failed.inferenceFailed(asLeaseId('l1'), 'boom');
+    expect(failed.stats().phase).toBe('idle');
+    quiet(failed, 5);
+    // Resting under a CPU cap ([W-12]).
+    const resting = running();
+    resting.setCpuCap(50, 2);
+    resting.inferenceDone(asLeaseId('l1'), OUTPUTS, 'webgpu', 400, 1_000);
+    quiet(resting, 1_100);
+    // Paused ([W-11]): a no-work that crossed the pause leaves it paused, and so does the hint.
+    const paused = asking();
+    paused.setPaused(true, 'tab hidden', 5);
+    paused.receive({ v: V, t: 'no-work', retryInMs: 1_000 }, 6);
+    quiet(paused, 7);
+    // Refused ([W-9]).
+    const refused = asking();
+    refused.receive({ v: V, t: 'refused', reason: 'no', expectedVersion: V }, 5);
+    quiet(refused, 6);
+  });
+
+  it('[W-19] after a disconnect the hint of the old connection is ignored', () => {
+    const v = asking();
+    v.receive({ v: V, t: 'no-work', retryInMs: 1_000 }, 100);
+    v.disconnected(150);
+    expect(sent(v.receive({ v: V, t: 'work-available' }, 200))).toEqual([]);
+    expect(v.stats().phase).toBe('connecting');
+  });
+
   it('[W-9] refused: the phase is refused with the reason, and nothing more is asked or sent', () => {
     const v = fetching();
     const fx = v.receive({ v: V + 1, t: 'refused', reason: 'speak v2', expectedVersion: V + 1 } as FromCoordinator, 5);
@@ -202,6 +265,30 @@ describe('VolunteerCore', () => {
     expect(v.wake(10_000)).toEqual([]);
     expect(v.disconnected(6)).toEqual([]);
     expect(v.stats().phase).toBe('refused');
+  });
+
+  it('[W-20] refused because the id is another volunteer\'s: the token is dropped and a fresh id asked for', () => {
+    const v = new VolunteerCore(caps('webgpu'), 'tab', { ...SERIAL, resumeToken: 'old-token' });
+    v.connected(0);
+    const fx = v.receive({ v: V, t: 'refused', reason: 'peer id p1 belongs to another volunteer', expectedVersion: V, code: REFUSED_ID_TAKEN }, 1);
+    expect(fx.filter((e) => e.kind === 'renew-id')).toHaveLength(1);
+    expect(sent(fx)).toEqual([]);
+    expect(v.stats().phase).toBe('refused');
+    // The host registers under a fresh id; the hello there carries no token and the refusal is gone.
+    v.identityChanged(2);
+    v.disconnected(2);
+    expect(v.stats().refusal).toBeNull();
+    expect(sent(v.connected(3))).toEqual([{ v: V, t: 'hello', role: 'volunteer', caps: caps('webgpu'), label: 'tab' }]);
+    v.receive({ v: V, t: 'welcome', networkId: 'net', you: 'p2' as never, token: 'new-token' }, 4);
+    expect(v.stats().phase).toBe('asking');
+  });
+
+  it('[W-20] other refusals (another version, a bad hello) keep the id: no fresh id is asked for', () => {
+    for (const code of [undefined, 'some-future-code']) {
+      const v = asking();
+      const fx = v.receive({ v: V, t: 'refused', reason: 'no', expectedVersion: V, ...(code ? { code } : {}) }, 5);
+      expect(fx.some((e) => e.kind === 'renew-id')).toBe(false);
+    }
   });
 
   it('[W-9] refused while running: a run that finishes afterwards sends nothing', () => {

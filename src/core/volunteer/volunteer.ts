@@ -13,7 +13,7 @@
 import type { Backend, Capabilities } from '../../protocol/capabilities.ts';
 import type { LeaseId, ModelHash, ShardId } from '../../protocol/ids.ts';
 import { LIMITS } from '../../protocol/limits.ts';
-import { PROTOCOL_VERSION, type FromCoordinator, type ToCoordinator } from '../../protocol/messages.ts';
+import { PROTOCOL_VERSION, REFUSED_ID_TAKEN, type FromCoordinator, type ToCoordinator } from '../../protocol/messages.ts';
 import type { ProtocolError } from '../../protocol/parse.ts';
 import type { WireTensor } from '../../protocol/tensor.ts';
 import { restAfterShardMs } from './controls.ts';
@@ -87,6 +87,11 @@ export type VolunteerEffect =
   | { readonly kind: 'outbox-delete'; readonly leaseId: LeaseId }
   /** [W-17] Keep this resume token with this tab's peer id. */
   | { readonly kind: 'save-token'; readonly token: string }
+  /**
+   * [W-20] The coordinator says this peer id belongs to another volunteer: register under a fresh
+   * id and connect again (the host then calls `identityChanged`, which drops the old token).
+   */
+  | { readonly kind: 'renew-id' }
   /** Call `wake` at this time (or later). */
   | { readonly kind: 'wake-at'; readonly atMs: number }
   | { readonly kind: 'log'; readonly level: 'info' | 'warn' | 'error'; readonly text: string }
@@ -157,6 +162,8 @@ export class VolunteerCore {
   private cpuCapPercent = 100;
   /** When the pending `wake-at` is due (idle or resting); an earlier wake waits for it. */
   private wakeAtMs = 0;
+  /** [W-19] Idle because the coordinator had no work (not a back-off): `work-available` ends it. */
+  private idleAfterNoWork = false;
   private peerId: string | null = null;
   private standing: VolunteerStanding | null = null;
   private lastResult: VolunteerStats['lastResult'] = null;
@@ -285,6 +292,8 @@ export class VolunteerCore {
   identityChanged(now: number): VolunteerEffect[] {
     this.now = Math.max(this.now, now);
     this.token = null;
+    // [W-20] A refusal of the old id says nothing about the new one.
+    this.refusal = null;
     if (this.outbox.size > 0) this.log('warn', `${this.outbox.size} held-back result(s) belong to this tab's old peer id and cannot be delivered`);
     this.outbox.clear();
     this.dropQueued();
@@ -318,15 +327,31 @@ export class VolunteerCore {
         this.dropQueued();
         this.setPhase('refused');
         this.log('error', `the coordinator refused this volunteer: ${msg.reason}`);
+        if (msg.code === REFUSED_ID_TAKEN) {
+          // [W-20] Refused for good under this id (another tab's, or a token the coordinator no
+          // longer matches): staying would mean never working again, so move to a fresh id.
+          this.token = null;
+          this.log('warn', 'this peer id belongs to another volunteer here: moving to a fresh one');
+          this.effects.push({ kind: 'renew-id' });
+        }
         break;
       case 'lease':
         this.onLease(msg);
         break;
       case 'no-work':
         // [W-8] Wait as long as the coordinator says, then ask again.
-        if (this.phase === 'asking') this.sleepUntil('idle', now + msg.retryInMs);
+        if (this.phase === 'asking') {
+          this.sleepUntil('idle', now + msg.retryInMs);
+          this.idleAfterNoWork = true;
+        }
         // [W-18] Nothing to queue: the next request goes out when the next shard starts or ends.
         else if (this.prefetching) this.prefetching = false;
+        break;
+      case 'work-available':
+        // [W-19] Ask now rather than at the end of the no-work wait. Only then: a back-off after a
+        // failed shard, a rest under the CPU cap, a pause or a request in flight are left alone,
+        // and a stale timer of the wait re-arms nothing (it finds the phase changed).
+        if (this.phase === 'idle' && this.idleAfterNoWork && this.welcomed && !this.paused) this.askForWork();
         break;
       case 'model-chunk':
         this.onModelChunk(msg);
@@ -660,6 +685,7 @@ export class VolunteerCore {
 
   private setPhase(phase: VolunteerPhase): void {
     this.phase = phase;
+    this.idleAfterNoWork = false;
     this.effects.push({ kind: 'status-changed' });
   }
 

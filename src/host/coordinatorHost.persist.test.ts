@@ -1,0 +1,95 @@
+/**
+ * [S-1] The coordinator host writes a lease change within PERSIST_SOON_MS (100 ms), not only at
+ * the next tick (500 ms): a reload in between would forget a lease already sent.
+ */
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { JobRecord } from '../core/coordinator/state.ts';
+import { HASH_A, countingBytes, f32, hello, policy } from '../core/testing/fixtures.ts';
+import { asJobId, asPeerId } from '../protocol/ids.ts';
+import { PROTOCOL_VERSION, type FromCoordinator } from '../protocol/messages.ts';
+import { parseFromCoordinator } from '../protocol/parse.ts';
+import type { CoordinatorStorage, PersistBatch } from '../persistence/coordinatorStore.ts';
+import { MemoryNetwork } from '../transport/memoryTransport.ts';
+import { CoordinatorHost } from './coordinatorHost.ts';
+import { coordinatorPeerId } from './networkId.ts';
+
+const NET = 'persist-soon';
+const JOB: JobRecord = {
+  id: asJobId('j1'),
+  name: 'restored',
+  modelHash: HASH_A,
+  modelBytes: 100,
+  inputs: [f32('x', [4, 1], [1, 2, 3, 4])],
+  items: 4,
+  shardSize: 1,
+  shardCount: 4,
+  policy: policy(1, 1, 1),
+  createdAtMs: 0,
+  submittedBy: asPeerId('req'),
+};
+
+/** Storage holding one job; it records every persist batch with the (fake) time it was written. */
+function stubStore(batches: { at: number; batch: PersistBatch }[]): CoordinatorStorage {
+  return {
+    putJob: () => Promise.resolve(),
+    putShard: () => Promise.resolve(0),
+    putModel: () => Promise.resolve(),
+    persist: (batch) => {
+      batches.push({ at: Date.now(), batch });
+      return Promise.resolve();
+    },
+    loadModel: () => Promise.resolve(countingBytes(100)),
+    loadJobs: () => Promise.resolve([{ networkId: NET, job: JOB }]),
+    loadShards: () => Promise.resolve([]),
+    loadLeases: () => Promise.resolve([]),
+    loadPeers: () => Promise.resolve([]),
+  };
+}
+
+describe('[S-1] lease changes are written soon', () => {
+  beforeEach(() => vi.useFakeTimers({ now: 1_000_000 }));
+  afterEach(() => vi.useRealTimers());
+
+  it('[S-1] a lease is in a persist batch 100 ms after it is sent, long before the next tick', async () => {
+    const net = new MemoryNetwork();
+    const batches: { at: number; batch: PersistBatch }[] = [];
+    const host = new CoordinatorHost({ networkId: NET, factory: net.factory, store: stubStore(batches) });
+    await host.start();
+    const inbox: FromCoordinator[] = [];
+    const vol = net.create('vol-1', {
+      open: () => undefined,
+      data: (_peer, raw) => {
+        const p = parseFromCoordinator(raw);
+        if (p.ok) inbox.push(p.msg);
+      },
+      close: () => undefined,
+      signaling: () => undefined,
+      error: () => undefined,
+    });
+    const coordinator = coordinatorPeerId(NET);
+    vol.connect(coordinator);
+    net.flush();
+    vol.send(coordinator, hello('volunteer'));
+    net.flush();
+    await vi.advanceTimersByTimeAsync(0);
+    const written = (id: string): boolean => batches.some((b) => b.batch.leases.some((l) => l.id === id));
+    const before = batches.length;
+
+    const sentAt = Date.now();
+    vol.send(coordinator, { v: PROTOCOL_VERSION, t: 'lease-request' });
+    net.flush();
+    const lease = inbox.find((m) => m.t === 'lease');
+    if (!lease || lease.t !== 'lease') throw new Error(`no lease: ${JSON.stringify(inbox.map((m) => m.t))}`);
+    await vi.advanceTimersByTimeAsync(99);
+    expect(written(lease.leaseId)).toBe(false);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(written(lease.leaseId)).toBe(true);
+    const write = batches.find((b) => b.batch.leases.some((l) => l.id === lease.leaseId))!;
+    expect(write.at - sentAt).toBe(100);
+    // One batch for the change, and no timer left running without a change.
+    expect(batches.length).toBe(before + 1);
+    await vi.advanceTimersByTimeAsync(300);
+    expect(batches.length).toBe(before + 1);
+    host.stop();
+  });
+});

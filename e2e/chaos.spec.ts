@@ -13,7 +13,7 @@ const ITEMS = 5000;
 const SHARD_SIZE = 50;
 const SHARDS = ITEMS / SHARD_SIZE;
 /** Each shard is held this long before it runs, so the job is surely still running through every fault. */
-const VOLUNTEER = 'volunteer?autostart=1&slowMs=400';
+const VOLUNTEER = 'volunteer?autostart=1&slowMs=1000';
 
 async function admin(origin: string, action: 'stop' | 'start'): Promise<void> {
   const res = await fetch(`${origin}/admin/signaling/${action}`, { method: 'POST' });
@@ -81,7 +81,8 @@ test('a 5,000-item job survives a closed and a new volunteer, two coordinator re
   await expect.poll(async () => (await appState(cpage)).coordinator.signaling, { timeout: 30_000 }).toBe('connected');
   await mark('signaling back');
 
-  // 4. The coordinator tab is reloaded again.
+  // 4. The coordinator tab is reloaded again, still mid-job.
+  expect(await verifiedOnCoordinator(cpage)).toBeLessThan(SHARDS);
   await reloadCoordinator(cpage, 3);
   await mark('second reload done');
 

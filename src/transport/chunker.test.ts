@@ -172,31 +172,45 @@ describe('Reassembler refuses what an honest sender never sends', () => {
 
   it('bounds the messages in progress and the bytes they hold', () => {
     const r = new Reassembler({ maxMessageBytes: 1000, maxPartialMessages: 2, maxBufferedBytes: 150 });
-    expect(r.push(chunk({ id: 1, index: 0, count: 10, total: 1000 }, p(100))).kind).toBe('partial');
-    expect(r.push(chunk({ id: 2, index: 0, count: 10, total: 1000 }, p(40))).kind).toBe('partial');
-    expect(reason(r.push(chunk({ id: 3, index: 0, count: 10, total: 1000 }, p(1))))).toMatch(/more than 2 messages in progress/);
-    expect(reason(r.push(chunk({ id: 1, index: 1, count: 10, total: 1000 }, p(20))))).toMatch(/more than 150 bytes of unfinished messages/);
-    // Message 1 was dropped and its bytes released; message 2 goes on and single-chunk messages still pass.
-    expect(r.bufferedBytes).toBe(40);
+    expect(r.push(chunk({ id: 1, index: 0, count: 10, total: 100 }, p(10))).kind).toBe('partial');
+    expect(r.push(chunk({ id: 2, index: 0, count: 10, total: 40 }, p(4))).kind).toBe('partial');
+    expect(reason(r.push(chunk({ id: 3, index: 0, count: 10, total: 10 }, p(1))))).toMatch(/more than 2 messages in progress/);
+    expect(r.bufferedBytes).toBe(140);
+    r.push(chunk({ id: 2, index: 1, count: 10, total: 40 }, p(50)));
+    // Message 2 was dropped and its bytes released; message 1 goes on and single-chunk messages still pass.
+    expect(r.bufferedBytes).toBe(100);
     expect(r.push(chunk({ id: 4, index: 0, count: 1, total: 3 }, p(3))).kind).toBe('message');
     r.clear();
     expect(r.bufferedBytes).toBe(0);
     expect(r.partialMessages).toBe(0);
   });
 
+  it('counts a message at its declared size from its first chunk, so one chunk cannot make it allocate past the limit', () => {
+    const r = new Reassembler({ maxMessageBytes: 1000, maxPartialMessages: 4, maxBufferedBytes: 150 });
+    expect(r.push(chunk({ id: 1, index: 0, count: 10, total: 100 }, p(10))).kind).toBe('partial');
+    expect(r.bufferedBytes).toBe(100);
+    // 100 + 60 > 150: refused at its first chunk, before anything is allocated for it.
+    expect(reason(r.push(chunk({ id: 2, index: 0, count: 2, total: 60 }, p(30))))).toMatch(/message of 60 bytes would take more than 150 bytes/);
+    expect(r.push(chunk({ id: 2, index: 1, count: 2, total: 60 }, p(30))).kind).toBe('discarded');
+    expect(r.bufferedBytes).toBe(100);
+    expect(r.push(chunk({ id: 3, index: 0, count: 2, total: 50 }, p(25))).kind).toBe('partial');
+    expect(r.bufferedBytes).toBe(150);
+  });
+
   it('shares one byte budget across connections, so many peers cannot multiply the limit', () => {
     const budget = new ByteBudget(100);
     const a = new Reassembler(LIMITS, budget);
     const b = new Reassembler(LIMITS, budget);
-    expect(a.push(chunk({ id: 1, index: 0, count: 3, total: 180 }, p(60))).kind).toBe('partial');
-    expect(reason(b.push(chunk({ id: 1, index: 0, count: 3, total: 180 }, p(60))))).toMatch(/on all connections together/);
+    expect(a.push(chunk({ id: 1, index: 0, count: 3, total: 60 }, p(20))).kind).toBe('partial');
+    expect(reason(b.push(chunk({ id: 1, index: 0, count: 3, total: 60 }, p(20))))).toMatch(/on all connections together/);
     expect(budget.usedBytes).toBe(60);
     // A finished message, a dropped one and a cleared reassembler all give their bytes back.
     expect(b.push(chunk({ id: 2, index: 0, count: 2, total: 40 }, p(20))).kind).toBe('partial');
-    expect(budget.usedBytes).toBe(80);
+    expect(budget.usedBytes).toBe(100);
     expect(b.push(chunk({ id: 2, index: 1, count: 2, total: 40 }, p(20))).kind).toBe('message');
     expect(budget.usedBytes).toBe(60);
     expect(b.push(chunk({ id: 3, index: 0, count: 3, total: 30 }, p(10))).kind).toBe('partial');
+    expect(budget.usedBytes).toBe(90);
     expect(reason(b.push(chunk({ id: 3, index: 0, count: 3, total: 30 }, p(10))))).toMatch(/duplicate/);
     expect(budget.usedBytes).toBe(60);
     a.clear();

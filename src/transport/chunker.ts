@@ -34,7 +34,7 @@ export interface ReassemblyLimits {
   readonly maxMessageBytes: number;
   /** Messages in progress at once. */
   readonly maxPartialMessages: number;
-  /** Payload bytes held for all messages in progress together. */
+  /** Bytes of all messages in progress together (each counted at its declared size). */
   readonly maxBufferedBytes: number;
 }
 
@@ -155,7 +155,14 @@ export type PushResult =
 interface Partial {
   readonly count: number;
   readonly total: number;
-  readonly parts: Uint8Array[];
+  /**
+   * The whole message, allocated at its first chunk and filled as chunks arrive: the copy out of
+   * each chunk happens while the rest is still on the wire, not in one pass after the last chunk.
+   * Its `total` bytes are counted against the limits from the start.
+   */
+  readonly bytes: Uint8Array;
+  /** Chunks taken so far (the index the next chunk must have). */
+  chunks: number;
   received: number;
 }
 
@@ -174,7 +181,7 @@ export class Reassembler {
     private readonly shared: ByteBudget | null = null,
   ) {}
 
-  /** Payload bytes held for messages in progress. */
+  /** Bytes reserved for messages in progress (each one's declared size, from its first chunk). */
   get bufferedBytes(): number {
     return this.buffered;
   }
@@ -224,15 +231,15 @@ export class Reassembler {
       if (this.partials.size >= this.limits.maxPartialMessages) {
         return this.drop(id, `more than ${this.limits.maxPartialMessages} messages in progress at once`);
       }
-      const fresh: Partial = { count, total, parts: [], received: 0 };
-      this.partials.set(id, fresh);
+      const fresh = this.start(id, count, total);
+      if (!fresh) return this.drop(id, this.refusal(total));
       return this.append(id, fresh, payload);
     }
 
     if (count !== partial.count || total !== partial.total) {
       return this.drop(id, `chunk ${index} of message ${id} disagrees with its first chunk about the message's size`);
     }
-    const expected = partial.parts.length;
+    const expected = partial.chunks;
     if (index !== expected) {
       const what = index < expected ? 'duplicate' : 'out-of-order';
       return this.drop(id, `${what} chunk ${index} of message ${id} (expected chunk ${expected})`);
@@ -247,37 +254,57 @@ export class Reassembler {
     this.buffered = 0;
   }
 
+  /**
+   * Reserves a message's declared size against both budgets and allocates it, or returns null (the
+   * caller drops the message with `refusal`). What is counted is exactly what is allocated, so a
+   * hostile first chunk cannot make this tab allocate more than the limits allow.
+   */
+  private start(id: number, count: number, total: number): Partial | null {
+    if (this.buffered + total > this.limits.maxBufferedBytes) return null;
+    if (this.shared && !this.shared.tryTake(total)) return null;
+    let bytes: Uint8Array;
+    try {
+      bytes = new Uint8Array(total);
+    } catch {
+      // Out of memory for this one: give the reservation back and drop the message.
+      this.shared?.give(total);
+      return null;
+    }
+    this.buffered += total;
+    const partial: Partial = { count, total, bytes, chunks: 0, received: 0 };
+    this.partials.set(id, partial);
+    return partial;
+  }
+
+  private refusal(total: number): string {
+    if (this.buffered + total > this.limits.maxBufferedBytes) {
+      return `a message of ${total} bytes would take more than ${this.limits.maxBufferedBytes} bytes of unfinished messages`;
+    }
+    if (this.shared && this.shared.usedBytes + total > this.shared.maxBytes) {
+      return `a message of ${total} bytes would take more than ${this.shared.maxBytes} bytes of unfinished messages on all connections together`;
+    }
+    return `could not allocate a message of ${total} bytes`;
+  }
+
   private append(id: number, partial: Partial, payload: Uint8Array): PushResult {
     if (partial.received + payload.byteLength > partial.total) {
       return this.drop(id, `message ${id} carries more than the ${partial.total} bytes its header says`);
     }
-    if (this.buffered + payload.byteLength > this.limits.maxBufferedBytes) {
-      return this.drop(id, `more than ${this.limits.maxBufferedBytes} bytes of unfinished messages`);
-    }
-    if (this.shared && !this.shared.tryTake(payload.byteLength)) {
-      return this.drop(id, `more than ${this.shared.maxBytes} bytes of unfinished messages on all connections together`);
-    }
-    partial.parts.push(payload);
+    partial.bytes.set(payload, partial.received);
     partial.received += payload.byteLength;
-    this.buffered += payload.byteLength;
-    if (partial.parts.length < partial.count) return { kind: 'partial' };
+    partial.chunks++;
+    if (partial.chunks < partial.count) return { kind: 'partial' };
     this.forget(id, partial);
     if (partial.received !== partial.total) {
       return this.drop(id, `message ${id} ended with ${partial.received} of its ${partial.total} bytes`);
     }
-    const out = new Uint8Array(partial.total);
-    let offset = 0;
-    for (const p of partial.parts) {
-      out.set(p, offset);
-      offset += p.byteLength;
-    }
-    return { kind: 'message', bytes: out };
+    return { kind: 'message', bytes: partial.bytes };
   }
 
   private forget(id: number, partial: Partial): void {
     this.partials.delete(id);
-    this.buffered -= partial.received;
-    this.shared?.give(partial.received);
+    this.buffered -= partial.total;
+    this.shared?.give(partial.total);
   }
 
   private drop(id: number, reason: string): PushResult {

@@ -38,7 +38,8 @@ const STORAGE_RETRY_MS = 10_000;
  * reason comes first so the cause is plain; the rest says what the coordinator does and what to do.
  */
 export function storageErrorMessage(reason: string): string {
-  return `Storage failed: ${reason}. This coordinator takes no new jobs or leases, and counts no result as verified, until it can write again; results already received are kept in this tab. Free disk space or allow this site to store data, then press "Retry storage".`;
+  // Browser reasons (and our own) often end in a full stop; the sentence adds its own.
+  return `Storage failed: ${reason.replace(/\.+$/, '')}. This coordinator takes no new jobs or leases, and counts no result as verified, until it can write again; results already received are kept in this tab. Free disk space or allow this site to store data, then press "Retry storage".`;
 }
 
 /** [S-3] A storage error in words: a full quota is named as such. */

@@ -133,6 +133,13 @@ export class CoordinatorCore {
   /** [P-7] Volunteers whose own action (pause, caps) or quarantine changed their standing: reported at once. */
   private readonly touchedNow = new Set<PeerId>();
   private nextStandingReportMs = 0;
+  /**
+   * [S-4] Live leases restored after a reload, per volunteer, not yet delivered. A volunteer asks
+   * for work only after delivering what it held and finishing the run it had in hand ([W-16]),
+   * so any of these left at its first request after reconnecting is one it no longer holds
+   * (e.g. a queued lease it dropped on the disconnect): released then, not at its deadline.
+   */
+  private readonly orphanLeases = new Map<PeerId, Set<LeaseId>>();
   /** [I-1] The resume token of every volunteer id this coordinator has welcomed (or restored). */
   private readonly tokens = new Map<PeerId, string>();
   /** [I-1] Standing counters of volunteers not connected now, for when they come back. */
@@ -450,9 +457,12 @@ export class CoordinatorCore {
       canary: record.canary,
       epoch: record.epoch,
     };
-    // Not attached to a peer: its volunteer is not connected now. It ends at its deadline, or
-    // when its volunteer delivers, so a volunteer that lost it in a reload is not kept waiting.
+    // Not attached to a peer: its volunteer is not connected now. It ends when its volunteer
+    // delivers, at its deadline, or at that volunteer's next lease request ([S-4]).
     this.leases.set(lease.id, lease);
+    let orphans = this.orphanLeases.get(record.volunteer);
+    if (!orphans) this.orphanLeases.set(record.volunteer, (orphans = new Set()));
+    orphans.add(lease.id);
     if (record.canary) {
       let seen = this.canaried.get(record.volunteer);
       if (!seen) this.canaried.set(record.volunteer, (seen = new Set()));
@@ -719,6 +729,12 @@ export class CoordinatorCore {
     if (state.role !== 'volunteer') {
       this.log('warn', `${state.role} ${state.id} asked for a lease; only volunteers get work`);
       return;
+    }
+    // [S-4] Restored leases this volunteer did not deliver before asking again are not in its hands.
+    const orphans = this.orphanLeases.size > 0 ? this.orphanLeases.get(state.id) : undefined;
+    if (orphans) {
+      this.orphanLeases.delete(state.id);
+      for (const id of orphans) this.endLease(id, 'its volunteer reconnected without it', now);
     }
     // [X-4] An outvote whose answer has since become established is a strike (it may quarantine).
     if (this.outvoted.has(state.id)) this.judgeOutvotes(state.id, now);
@@ -1521,6 +1537,10 @@ export class CoordinatorCore {
       if (reason !== null) this.offer(shard);
     }
     this.peers.get(lease.volunteer)?.leases.delete(leaseId);
+    if (this.orphanLeases.size > 0) {
+      const orphans = this.orphanLeases.get(lease.volunteer);
+      if (orphans?.delete(leaseId) && orphans.size === 0) this.orphanLeases.delete(lease.volunteer);
+    }
     this.dirtyLeases.add(leaseId);
     if (reason !== null) {
       // [L-3] The shard is offered again; a late result from this lease may still count.

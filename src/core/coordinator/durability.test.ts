@@ -275,6 +275,38 @@ describe('restore after a reload [S-1]', () => {
     expect(rig.deliver('a', l)).toBe('received');
   });
 
+  it('[S-4] a restored lease its volunteer does not deliver before asking again is released at that request, not at its deadline', () => {
+    const rig = new Rig();
+    const jobId = rig.submit(2, 1);
+    rig.join('a');
+    rig.join('b');
+    const held = rig.lease('a'); // shard 0: a computes it before the reload…
+    const dropped = rig.lease('a'); // shard 1: …and had this one queued, which it drops on the disconnect
+    expect(dropped.shardId).toBe(`${jobId}/1`);
+    rig.tick(1_000);
+    const job = rig.core.job(jobId)!;
+    const core = rig.fresh();
+    core.restoreJob(job, new ArrayBuffer(8));
+    for (const p of rig.db.peers.values()) core.restorePeer(p);
+    for (const r of rig.db.leases.values()) core.restoreLease(r, 1_500);
+    rig.core = core;
+    rig.now = 1_500;
+    rig.run(core.settleRestored(1_500));
+    expect(core.activeLeaseCount()).toBe(2);
+    rig.join('a');
+    rig.join('b');
+    // [W-16] a delivers what it held, then asks for work: the lease it no longer has ends now.
+    expect(rig.deliver('a', held)).toBe('received');
+    expect(core.activeLeaseCount()).toBe(1);
+    const next = rig.lease('a');
+    expect(core.activeLeaseCount()).toBe(1); // the dropped one released, the new one issued
+    expect(next.leaseId).not.toBe(dropped.leaseId);
+    // The released shard is offered again at once (b takes it), and a late result on the
+    // released lease would still count while the shard is open ([L-3]).
+    const again = rig.lease('b');
+    expect([again.shardId, next.shardId]).toContain(`${jobId}/1`);
+  });
+
   it('[S-1] stored reputation survives a round trip through a snapshot', () => {
     const rig = new Rig();
     rig.submit(2, 1);

@@ -6,7 +6,7 @@
  */
 import type { Page } from '@playwright/test';
 import { expect, test } from './support/browser.ts';
-import { requesterKeyOf } from './support/requester.ts';
+import { requesterKeyOf, submitMnist } from './support/requester.ts';
 import { appState } from './support/state.ts';
 
 const ITEMS = 5000;
@@ -49,13 +49,7 @@ test('a 5,000-item job survives a closed and a new volunteer, two coordinator re
   const [req] = await openRoles(['requester']);
   const rpage = req!.page;
   await expect(rpage.getByTestId('connection-state')).toHaveText('connected', { timeout: 20_000 });
-  await rpage.locator('input[name=requesterKey]').fill(key);
-  await rpage.locator('input[name=count]').fill(String(ITEMS));
-  await rpage.locator('input[name=shardSize]').fill(String(SHARD_SIZE));
-  await rpage.locator('input[name=replication]').fill('2');
-  await rpage.locator('input[name=quorum]').fill('2');
-  await rpage.getByTestId('submit-job').click();
-  await expect(rpage.locator('[data-testid=submissions] li')).toHaveAttribute('data-state', 'accepted', { timeout: 30_000 });
+  const jobId = await submitMnist(rpage, { key, count: ITEMS, shardSize: SHARD_SIZE, replication: 2, quorum: 2 });
   const progress: string[] = [];
   const mark = async (what: string): Promise<void> => {
     progress.push(`${what}: ${await verifiedOnCoordinator(cpage)}/${SHARDS} verified`);
@@ -89,7 +83,6 @@ test('a 5,000-item job survives a closed and a new volunteer, two coordinator re
   // The job completes; the requester (which reconnected on its own) gets every verified item.
   await expect(rpage.locator('[data-testid^=results-]')).toBeVisible({ timeout: 300_000 });
   const s = await appState(rpage);
-  const jobId = s.requester.submissions[0]!.jobId!;
   const results = s.requester.results[jobId]!;
   expect(results.verifiedItems).toBe(ITEMS);
   const covered = new Array<number>(ITEMS).fill(0);

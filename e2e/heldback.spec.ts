@@ -7,7 +7,8 @@
  */
 import type { Page } from '@playwright/test';
 import { expect, test } from './support/browser.ts';
-import { requesterKeyOf } from './support/requester.ts';
+import { storedLiveLeases } from './support/idb.ts';
+import { requesterKeyOf, submitMnist } from './support/requester.ts';
 import { appState as state } from './support/state.ts';
 
 const DIGITS = 400;
@@ -15,26 +16,6 @@ const SHARD_SIZE = 50;
 const SHARDS = DIGITS / SHARD_SIZE;
 /** Long enough that a shard is still running when the coordinator goes, and outlasts the detection of its departure. */
 const SLOW_MS = 5_000;
-
-/** Live (not retired) leases in the coordinator tab's IndexedDB right now. */
-function storedLiveLeases(page: Page): Promise<string[]> {
-  return page.evaluate(
-    () =>
-      new Promise<string[]>((resolve, reject) => {
-        const open = indexedDB.open('quorum');
-        open.onerror = () => reject(open.error);
-        open.onsuccess = () => {
-          const db = open.result;
-          const all = db.transaction('leases').objectStore('leases').getAll();
-          all.onerror = () => reject(all.error);
-          all.onsuccess = () => {
-            db.close();
-            resolve((all.result as { id: string; retired: boolean }[]).filter((l) => !l.retired).map((l) => l.id));
-          };
-        };
-      }),
-  );
-}
 
 async function volunteerStats(page: Page) {
   const s = (await state(page)).volunteer;
@@ -55,14 +36,7 @@ test('a volunteer that finished a shard while the coordinator was gone delivers 
   const [req] = await openRoles(['requester']);
   const page = req!.page;
   await expect(page.getByTestId('connection-state')).toHaveText('connected', { timeout: 20_000 });
-  await page.locator('input[name=requesterKey]').fill(key);
-  await page.locator('input[name=count]').fill(String(DIGITS));
-  await page.locator('input[name=shardSize]').fill(String(SHARD_SIZE));
-  await page.locator('input[name=replication]').fill('2');
-  await page.locator('input[name=quorum]').fill('2');
-  await page.getByTestId('submit-job').click();
-  await expect(page.locator('[data-testid=submissions] li')).toHaveAttribute('data-state', 'accepted', { timeout: 30_000 });
-  const jobId = (await state(page)).requester.submissions[0]!.jobId!;
+  const jobId = await submitMnist(page, { key, count: DIGITS, shardSize: SHARD_SIZE, replication: 2, quorum: 2 });
 
   // Mid-shard: a volunteer computes (inside the slow engine's hold) when the coordinator tab closes.
   await expect.poll(async () => (await Promise.all(volunteers.map(async (v) => (await volunteerStats(v.page)).phase))).includes('running'), { timeout: 60_000 }).toBe(true);

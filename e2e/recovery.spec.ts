@@ -10,7 +10,8 @@
  */
 import type { Page } from '@playwright/test';
 import { expect, test } from './support/browser.ts';
-import { requesterKeyOf } from './support/requester.ts';
+import { storedLiveLeases, storedRecords } from './support/idb.ts';
+import { requesterKeyOf, submitMnist } from './support/requester.ts';
 import { appState as state } from './support/state.ts';
 
 const DIGITS = 200;
@@ -22,46 +23,6 @@ const SHARDS = DIGITS / SHARD_SIZE;
  * with two volunteers and the default replication of 2, each of them computes every shard.
  */
 const SLOW_MS = 4_000;
-
-/** Live (not retired) leases in the coordinator tab's IndexedDB right now. */
-function storedLiveLeases(page: Page): Promise<{ id: string; jobId: string; shardIndex: number; volunteer: string }[]> {
-  return page.evaluate(
-    () =>
-      new Promise<{ id: string; jobId: string; shardIndex: number; volunteer: string }[]>((resolve, reject) => {
-        const open = indexedDB.open('quorum');
-        open.onerror = () => reject(open.error);
-        open.onsuccess = () => {
-          const db = open.result;
-          const all = db.transaction('leases').objectStore('leases').getAll();
-          all.onerror = () => reject(all.error);
-          all.onsuccess = () => {
-            db.close();
-            resolve((all.result as { id: string; jobId: string; shardIndex: number; volunteer: string; retired: boolean }[]).filter((l) => !l.retired));
-          };
-        };
-      }),
-  );
-}
-
-/** The results waiting for an acknowledgement in a volunteer tab's IndexedDB ([W-15]). */
-function storedOutbox(page: Page): Promise<{ volunteerId: string; shardId: string }[]> {
-  return page.evaluate(
-    () =>
-      new Promise<{ volunteerId: string; shardId: string }[]>((resolve, reject) => {
-        const open = indexedDB.open('quorum');
-        open.onerror = () => reject(open.error);
-        open.onsuccess = () => {
-          const db = open.result;
-          const all = db.transaction('outbox').objectStore('outbox').getAll();
-          all.onerror = () => reject(all.error);
-          all.onsuccess = () => {
-            db.close();
-            resolve(all.result as { volunteerId: string; shardId: string }[]);
-          };
-        };
-      }),
-  );
-}
 
 async function volunteerStats(page: Page) {
   const s = (await state(page)).volunteer;
@@ -85,15 +46,8 @@ test('a volunteer tab reloaded while holding an unacknowledged result keeps its 
   const [req] = await openRoles(['requester']);
   const page = req!.page;
   await expect(page.getByTestId('connection-state')).toHaveText('connected', { timeout: 20_000 });
-  await page.locator('input[name=requesterKey]').fill(key);
-  await page.locator('input[name=count]').fill(String(DIGITS));
-  await page.locator('input[name=shardSize]').fill(String(SHARD_SIZE));
-  // The form's defaults, set anyway: the test relies on both volunteers computing every shard.
-  await page.locator('input[name=replication]').fill('2');
-  await page.locator('input[name=quorum]').fill('2');
-  await page.getByTestId('submit-job').click();
-  await expect(page.locator('[data-testid=submissions] li')).toHaveAttribute('data-state', 'accepted', { timeout: 30_000 });
-  const jobId = (await state(page)).requester.submissions[0]!.jobId!;
+  // Replication and quorum 2 (the form's defaults, set anyway): both volunteers compute every shard.
+  const jobId = await submitMnist(page, { key, count: DIGITS, shardSize: SHARD_SIZE, replication: 2, quorum: 2 });
 
   // The slow volunteer is inside its engine's hold with a shard whose lease the coordinator has
   // stored ([S-1]: a lease not yet written would be forgotten by the reopened coordinator, and its
@@ -110,7 +64,7 @@ test('a volunteer tab reloaded while holding an unacknowledged result keeps its 
   // With no coordinator the shard finishes and its result waits in the outbox, in IndexedDB. (The
   // volunteer may not have noticed yet that the coordinator is gone, as its link only gives up
   // after 12 s of silence: then the result went into a dead channel, and stays stored until acked.)
-  await expect.poll(async () => (await storedOutbox(reloaded!.page)).some((e) => e.volunteerId === idBefore && e.shardId === inHand), { timeout: 30_000 }).toBe(true);
+  await expect.poll(async () => (await storedRecords(reloaded!.page, 'outbox')).some((e) => e.volunteerId === idBefore && e.shardId === inHand), { timeout: 30_000 }).toBe(true);
   expect((await volunteerStats(reloaded!.page)).outbox ?? 0).toBeGreaterThan(0);
 
   // The reload: same tab, so same sessionStorage; everything in memory is gone.

@@ -5,7 +5,8 @@
  */
 import type { Page } from '@playwright/test';
 import { expect, test } from './support/browser.ts';
-import { requesterKeyOf } from './support/requester.ts';
+import { storedVerifiedShards } from './support/idb.ts';
+import { requesterKeyOf, submitMnist } from './support/requester.ts';
 import { appState as state } from './support/state.ts';
 
 const DIGITS = 2000;
@@ -14,27 +15,6 @@ const SHARDS = DIGITS / SHARD_SIZE;
 
 function setQuotaExhausted(page: Page, on: boolean): Promise<void> {
   return page.evaluate((v) => window.__quorum!.setQuotaExhausted(v), on);
-}
-
-/** Verified shards of `jobId` that are in the coordinator tab's IndexedDB right now. */
-function durableVerified(page: Page, jobId: string): Promise<number> {
-  return page.evaluate(
-    (id) =>
-      new Promise<number>((resolve, reject) => {
-        const open = indexedDB.open('quorum');
-        open.onerror = () => reject(open.error);
-        open.onsuccess = () => {
-          const db = open.result;
-          const all = db.transaction('shards').objectStore('shards').index('byJob').getAll(id);
-          all.onerror = () => reject(all.error);
-          all.onsuccess = () => {
-            db.close();
-            resolve((all.result as { status: string }[]).filter((s) => s.status === 'verified').length);
-          };
-        };
-      }),
-    jobId,
-  );
 }
 
 test('storage quota runs out mid-job: the documented error, no acceptance without a durable write, and Retry completes the job @faults', async ({ openRoles }) => {
@@ -51,14 +31,7 @@ test('storage quota runs out mid-job: the documented error, no acceptance withou
   const [req] = await openRoles(['requester']);
   const page = req!.page;
   await expect(page.getByTestId('connection-state')).toHaveText('connected', { timeout: 20_000 });
-  await page.locator('input[name=requesterKey]').fill(key);
-  await page.locator('input[name=count]').fill(String(DIGITS));
-  await page.locator('input[name=shardSize]').fill(String(SHARD_SIZE));
-  await page.locator('input[name=replication]').fill('2');
-  await page.locator('input[name=quorum]').fill('2');
-  await page.getByTestId('submit-job').click();
-  await expect(page.locator('[data-testid=submissions] li')).toHaveAttribute('data-state', 'accepted', { timeout: 30_000 });
-  const jobId = (await state(page)).requester.submissions[0]!.jobId!;
+  const jobId = await submitMnist(page, { key, count: DIGITS, shardSize: SHARD_SIZE, replication: 2, quorum: 2 });
   await expect.poll(async () => (await state(cpage)).coordinator.jobs[0]?.verified ?? 0, { timeout: 60_000 }).toBeGreaterThan(2);
 
   // The quota runs out: every write from now on fails with QuotaExceededError. (CDP's
@@ -77,10 +50,10 @@ test('storage quota runs out mid-job: the documented error, no acceptance withou
   let stalled = -1;
   for (let i = 0; i < 10; i++) {
     const seen = (await state(page)).requester.jobs.find((j) => j.jobId === jobId)?.verified ?? 0;
-    const stored = await durableVerified(cpage, jobId);
+    const stored = await storedVerifiedShards(cpage, jobId);
     expect(seen).toBeLessThanOrEqual(stored);
     const counted = (await state(cpage)).coordinator.jobs.find((j) => j.jobId === jobId)!.verified;
-    expect(counted).toBeLessThanOrEqual(await durableVerified(cpage, jobId));
+    expect(counted).toBeLessThanOrEqual(await storedVerifiedShards(cpage, jobId));
     stalled = stored;
     await page.waitForTimeout(500);
   }
@@ -100,7 +73,7 @@ test('storage quota runs out mid-job: the documented error, no acceptance withou
   const s = await state(page);
   const status = s.requester.jobs.find((j) => j.jobId === jobId)!;
   expect(status).toMatchObject({ shards: SHARDS, verified: SHARDS, unverifiable: 0, done: true });
-  expect(await durableVerified(cpage, jobId)).toBe(SHARDS);
+  expect(await storedVerifiedShards(cpage, jobId)).toBe(SHARDS);
   const results = s.requester.results[jobId]!;
   expect(results.verifiedItems).toBe(DIGITS);
 

@@ -2,6 +2,7 @@
 import fs from 'node:fs';
 import type { Download, Locator, Page } from '@playwright/test';
 import { expect } from './browser.ts';
+import { appState } from './state.ts';
 
 /**
  * The requester key the coordinator page shows ([J-1]: submissions without it are refused).
@@ -22,4 +23,35 @@ export async function download(page: Page, button: Locator): Promise<{ name: str
 async function read(d: Download): Promise<{ name: string; bytes: Buffer }> {
   const file = await d.path();
   return { name: d.suggestedFilename(), bytes: await fs.promises.readFile(file) };
+}
+
+export interface MnistSubmission {
+  readonly key: string;
+  readonly count: number;
+  readonly shardSize: number;
+  readonly replication?: number;
+  readonly quorum?: number;
+}
+
+/**
+ * Submits the built-in MNIST job from a connected requester page and waits until the coordinator
+ * accepted it; returns its job id.
+ */
+export async function submitMnist(page: Page, job: MnistSubmission): Promise<string> {
+  await page.locator('input[name=requesterKey]').fill(job.key);
+  await page.locator('input[name=count]').fill(String(job.count));
+  await page.locator('input[name=shardSize]').fill(String(job.shardSize));
+  if (job.replication !== undefined) await page.locator('input[name=replication]').fill(String(job.replication));
+  if (job.quorum !== undefined) await page.locator('input[name=quorum]').fill(String(job.quorum));
+  const before = await submissions(page);
+  await page.getByTestId('submit-job').click();
+  // The new submission is the one appended after the click; wait for the coordinator's answer.
+  await expect.poll(async () => (await submissions(page))[before.length]?.state ?? 'none', { timeout: 30_000 }).toBe('accepted');
+  const id = (await submissions(page))[before.length]?.jobId;
+  if (!id) throw new Error('the accepted submission has no job id');
+  return id;
+}
+
+async function submissions(page: Page): Promise<{ state: string; jobId: string | null }[]> {
+  return (await appState(page)).requester.submissions.map((s) => ({ state: s.state, jobId: s.jobId }));
 }

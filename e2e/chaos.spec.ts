@@ -6,7 +6,7 @@
  */
 import type { Page } from '@playwright/test';
 import { expect, test } from './support/browser.ts';
-import { requesterKeyOf, submitMnist } from './support/requester.ts';
+import { expectReferenceMatch, expectVerifiedOnce, requesterKeyOf, submitMnist } from './support/requester.ts';
 import { appState } from './support/state.ts';
 
 const ITEMS = 5000;
@@ -81,25 +81,11 @@ test('a 5,000-item job survives a closed and a new volunteer, two coordinator re
   await mark('second reload done');
 
   // The job completes; the requester (which reconnected on its own) gets every verified item.
-  await expect(rpage.locator('[data-testid^=results-]')).toBeVisible({ timeout: 300_000 });
-  const s = await appState(rpage);
-  const results = s.requester.results[jobId]!;
-  expect(results.verifiedItems).toBe(ITEMS);
-  const covered = new Array<number>(ITEMS).fill(0);
-  for (const p of results.provenance) {
-    expect(new Set(p.volunteers).size).toBe(p.volunteers.length);
-    expect(p.volunteers.length).toBeGreaterThanOrEqual(2);
-    for (let i = p.start; i < p.start + p.count; i++) covered[i] = (covered[i] ?? 0) + 1;
-  }
-  expect(covered.filter((c) => c !== 1)).toEqual([]);
+  const results = await expectVerifiedOnce(rpage, jobId, ITEMS, 2, 300_000);
   expect(results.provenance).toHaveLength(SHARDS);
 
   // Equal to a single-tab reference run of the same model on the same digits.
-  await rpage.getByTestId('run-reference').click();
-  await expect(rpage.getByTestId('reference-state')).toHaveAttribute('data-state', 'done', { timeout: 120_000 });
-  const reference = (await appState(rpage)).requester.reference!.predictions;
-  expect(reference).toHaveLength(ITEMS);
-  expect(results.predictions).toEqual(reference);
+  await expectReferenceMatch(rpage, results.predictions, 120_000);
 
   const c = await appState(cpage);
   expect(c.coordinator.jobs[0]).toMatchObject({ verified: SHARDS, unverifiable: 0, done: true });

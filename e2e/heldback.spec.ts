@@ -8,7 +8,7 @@
 import type { Page } from '@playwright/test';
 import { expect, test } from './support/browser.ts';
 import { storedLiveLeases } from './support/idb.ts';
-import { requesterKeyOf, submitMnist } from './support/requester.ts';
+import { expectReferenceMatch, expectVerifiedOnce, requesterKeyOf, submitMnist } from './support/requester.ts';
 import { appState as state } from './support/state.ts';
 
 const DIGITS = 400;
@@ -74,21 +74,8 @@ test('a volunteer that finished a shard while the coordinator was gone delivers 
   await expect(holder.page.getByTestId('held-back-delivered')).not.toHaveText('0');
 
   // The job completes: every item verified exactly once, with the predictions of a local run.
-  await expect(page.locator('[data-testid^=results-]')).toBeVisible({ timeout: 150_000 });
-  const s = await state(page);
-  const results = s.requester.results[jobId]!;
-  expect(results.verifiedItems).toBe(DIGITS);
-  const covered = new Array<number>(DIGITS).fill(0);
-  for (const p of results.provenance) {
-    expect(new Set(p.volunteers).size).toBe(p.volunteers.length);
-    for (let i = p.start; i < p.start + p.count; i++) covered[i] = (covered[i] ?? 0) + 1;
-  }
-  expect(covered.every((c) => c === 1)).toBe(true);
-  await page.getByTestId('run-reference').click();
-  await expect(page.getByTestId('reference-state')).toHaveAttribute('data-state', 'done', { timeout: 60_000 });
-  const reference = (await state(page)).requester.reference!.predictions;
-  expect(reference).toHaveLength(DIGITS);
-  expect(results.predictions).toEqual(reference);
+  const results = await expectVerifiedOnce(page, jobId, DIGITS);
+  await expectReferenceMatch(page, results.predictions);
 
   const c = await state(coordPage);
   expect(c.coordinator.jobs.find((j) => j.jobId === jobId)).toMatchObject({ verified: SHARDS, unverifiable: 0, done: true });

@@ -2,6 +2,7 @@
 import fs from 'node:fs';
 import type { Download, Locator, Page } from '@playwright/test';
 import { expect } from './browser.ts';
+import type { QuorumState } from '../../src/stores/store.ts';
 import { appState } from './state.ts';
 
 /**
@@ -54,4 +55,35 @@ export async function submitMnist(page: Page, job: MnistSubmission): Promise<str
 
 async function submissions(page: Page): Promise<{ state: string; jobId: string | null }[]> {
   return (await appState(page)).requester.submissions.map((s) => ({ state: s.state, jobId: s.jobId }));
+}
+
+type JobResults = QuorumState['requester']['results'][string];
+
+/**
+ * Waits for a job's verified results on a requester page and checks what every job must hold:
+ * all `items` verified, each exactly once, each shard agreed by at least `minVolunteers`
+ * distinct volunteers. Returns the results for further checks.
+ */
+export async function expectVerifiedOnce(page: Page, jobId: string, items: number, minVolunteers = 1, timeout = 150_000): Promise<JobResults> {
+  await expect(page.locator('[data-testid^=results-]')).toBeVisible({ timeout });
+  const results = (await appState(page)).requester.results[jobId];
+  if (!results) throw new Error(`no results for job ${jobId} on the requester page`);
+  expect(results.verifiedItems).toBe(items);
+  const covered = new Array<number>(items).fill(0);
+  for (const p of results.provenance) {
+    expect(new Set(p.volunteers).size).toBe(p.volunteers.length);
+    expect(p.volunteers.length).toBeGreaterThanOrEqual(minVolunteers);
+    for (let i = p.start; i < p.start + p.count; i++) covered[i] = (covered[i] ?? 0) + 1;
+  }
+  expect(covered.filter((c) => c !== 1)).toEqual([]);
+  return results;
+}
+
+/** Runs the page's single-tab reference of the same model and inputs; its predictions must equal `predictions`. */
+export async function expectReferenceMatch(page: Page, predictions: readonly number[], timeout = 60_000): Promise<void> {
+  await page.getByTestId('run-reference').click();
+  await expect(page.getByTestId('reference-state')).toHaveAttribute('data-state', 'done', { timeout });
+  const reference = (await appState(page)).requester.reference?.predictions ?? [];
+  expect(reference).toHaveLength(predictions.length);
+  expect([...predictions]).toEqual(reference);
 }

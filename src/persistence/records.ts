@@ -1,7 +1,7 @@
 /** What is stored in IndexedDB, one record shape per object store. */
 import type { Backend } from '../protocol/capabilities.ts';
 import type { JobId, LeaseId, PeerId, ShardId } from '../protocol/ids.ts';
-import type { JobRecord, Replica, ShardStatus, Standing } from '../core/coordinator/state.ts';
+import type { JobRecord, LeaseRecord, Replica, ShardStatus, Standing } from '../core/coordinator/state.ts';
 import type { WireTensor } from '../protocol/tensor.ts';
 
 export interface StoredJob {
@@ -31,18 +31,9 @@ export interface StoredShard {
   readonly epoch?: number;
 }
 
-/** v2: one coordinator lease. `retired`: expired or released, but a late result for it is still judged. */
-export interface StoredLease {
+/** v2: one coordinator lease, as the core describes it ([S-1]), under its network. */
+export interface StoredLease extends LeaseRecord {
   readonly networkId: string;
-  readonly id: LeaseId;
-  readonly jobId: JobId;
-  readonly shardIndex: number;
-  readonly volunteer: PeerId;
-  readonly issuedAtMs: number;
-  readonly deadlineMs: number;
-  readonly canary: boolean;
-  readonly epoch: number;
-  readonly retired: boolean;
 }
 
 /** v2: a coordinator's record of one volunteer id. `reputation` is the reputation book's own snapshot. */

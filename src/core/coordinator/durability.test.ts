@@ -11,7 +11,7 @@ import { seededRng } from '../rng.ts';
 import { HASH_A, V, f32, hello, jobSpec, policy } from '../testing/fixtures.ts';
 import { CoordinatorCore, STORAGE_REJECT_REASON } from './coordinator.ts';
 import type { CoordinatorEffect } from './effects.ts';
-import { DEFAULT_COORDINATOR_CONFIG, type CoordinatorConfig, type LeaseRecord, type PeerRecord, type Replica, type ShardState } from './state.ts';
+import { DEFAULT_COORDINATOR_CONFIG, type CoordinatorConfig, type JobRecord, type LeaseRecord, type PeerRecord, type Replica, type ShardState } from './state.ts';
 
 type Out<T extends FromCoordinator['t']> = Extract<FromCoordinator, { t: T }>;
 
@@ -53,6 +53,22 @@ class Rig {
 
   fresh(): CoordinatorCore {
     return new CoordinatorCore({ networkId: 'net1', ...DEFAULT_COORDINATOR_CONFIG, leaseTimeoutMs: 10_000, peerTimeoutMs: 600_000, ...this.over }, seededRng(3));
+  }
+
+  /**
+   * A coordinator tab reloaded at `now`: a fresh core restored from this rig's storage the way
+   * the host does it (job, shards, volunteer ids, leases, then settle), which becomes the rig's.
+   */
+  reload(job: JobRecord, now: number): CoordinatorCore {
+    const core = this.fresh();
+    core.restoreJob(job, new ArrayBuffer(8));
+    for (const s of this.db.shards.values()) core.restoreShard(s.jobId, s.index, s.status, s.accepted, s.disagreements, { replicas: s.replicas, epoch: s.epoch });
+    for (const p of this.db.peers.values()) core.restorePeer(p);
+    for (const l of this.db.leases.values()) core.restoreLease(l, now);
+    this.core = core;
+    this.now = now;
+    this.run(core.settleRestored(now));
+    return core;
   }
 
   run(fx: CoordinatorEffect[]): CoordinatorEffect[] {
@@ -212,14 +228,7 @@ describe('restore after a reload [S-1]', () => {
 
     // The tab reloads at t = 11 s: a's lease has expired, c's has not.
     const now = 11_000;
-    const core = rig.fresh();
-    core.restoreJob(job, new ArrayBuffer(8));
-    for (const s of rig.db.shards.values()) core.restoreShard(s.jobId, s.index, s.status, s.accepted, s.disagreements, { replicas: s.replicas, epoch: s.epoch });
-    for (const p of rig.db.peers.values()) core.restorePeer(p);
-    for (const l of rig.db.leases.values()) core.restoreLease(l, now);
-    rig.core = core;
-    rig.now = now;
-    rig.run(core.settleRestored(now));
+    const core = rig.reload(job, now);
     expect(rig.status(jobId)).toMatchObject({ verified: 1, inFlight: 2, pending: 0 });
     expect(core.activeLeaseCount()).toBe(1); // c's
     expect(core.reputation.get(asPeerId('a'))).toEqual(repA);
@@ -264,13 +273,7 @@ describe('restore after a reload [S-1]', () => {
 
     // Reload right away: the lease is there and its result is taken in.
     const job = rig.core.job(jobId)!;
-    const core = rig.fresh();
-    core.restoreJob(job, new ArrayBuffer(8));
-    for (const p of rig.db.peers.values()) core.restorePeer(p);
-    for (const r of rig.db.leases.values()) core.restoreLease(r, 250);
-    rig.core = core;
-    rig.now = 250;
-    rig.run(core.settleRestored(250));
+    rig.reload(job, 250);
     rig.join('a');
     expect(rig.deliver('a', l)).toBe('received');
   });
@@ -285,13 +288,7 @@ describe('restore after a reload [S-1]', () => {
     expect(dropped.shardId).toBe(`${jobId}/1`);
     rig.tick(1_000);
     const job = rig.core.job(jobId)!;
-    const core = rig.fresh();
-    core.restoreJob(job, new ArrayBuffer(8));
-    for (const p of rig.db.peers.values()) core.restorePeer(p);
-    for (const r of rig.db.leases.values()) core.restoreLease(r, 1_500);
-    rig.core = core;
-    rig.now = 1_500;
-    rig.run(core.settleRestored(1_500));
+    const core = rig.reload(job, 1_500);
     expect(core.activeLeaseCount()).toBe(2);
     rig.join('a');
     rig.join('b');

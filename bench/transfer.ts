@@ -27,15 +27,19 @@ export async function benchTransfer(browser: Browser, origin: string, opts: { pa
     const bId = await b.call('transferOpen', null);
     await a.call('transferOpen', null);
     await a.call('transferConnect', bId);
-    // The first transfer on a fresh connection is slower (SCTP window, JIT): warm up, then measure.
-    await a.call('transferSend', bId, Math.min(opts.payloadBytes, 8_000_000), 1);
-    const transport = await a.call('transferSend', bId, opts.payloadBytes, opts.reps);
-
     const offer = await a.call('rawOffer');
     const answer = await b.call('rawAnswer', offer);
     await a.call('rawAccept', answer);
+    // The first transfer on a fresh connection is slower (SCTP window, JIT): warm up, then measure,
+    // alternating the two paths rep by rep so a drift in the machine's load reaches both alike.
+    await a.call('transferSend', bId, Math.min(opts.payloadBytes, 8_000_000), 1);
     await a.call('rawSend', Math.min(opts.payloadBytes, 8_000_000), 64 * 1024, 1, 1024 * 1024);
-    const raw = await a.call('rawSend', opts.payloadBytes, 64 * 1024, opts.reps, 1024 * 1024);
+    const transport: number[] = [];
+    const raw: number[] = [];
+    for (let r = 0; r < opts.reps; r++) {
+      transport.push(...(await a.call('transferSend', bId, opts.payloadBytes, 1)));
+      raw.push(...(await a.call('rawSend', opts.payloadBytes, 64 * 1024, 1, 1024 * 1024)));
+    }
     return {
       payloadMB: opts.payloadBytes / 1e6,
       transportMBps: median(transport),

@@ -19,20 +19,36 @@ function drain(q: ChunkQueue): Uint8Array<ArrayBuffer>[] {
   return out;
 }
 
-function messagesOf(results: readonly PushResult[]): Uint8Array[] {
-  return results.flatMap((r) => (r.kind === 'message' ? [r.bytes.slice()] : []));
+/** A message's parts joined back into one (a copy). */
+function joined(parts: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.byteLength;
+  }
+  return out;
 }
 
-/** A hand-made chunk, for what an honest ChunkQueue never sends. */
-function chunk(h: { id: number; index: number; count: number; total: number; version?: number; flags?: number }, payload: Uint8Array): Uint8Array {
+function messagesOf(results: readonly PushResult[]): Uint8Array[] {
+  return results.flatMap((r) => (r.kind === 'message' ? [joined(r.parts)] : []));
+}
+
+/** A hand-made chunk, for what an honest ChunkQueue never sends (one part of `total` unless told). */
+function chunk(
+  h: { id: number; index: number; count: number; total: number; part?: number; partBytes?: number; version?: number; flags?: number },
+  payload: Uint8Array,
+): Uint8Array {
   const c = new Uint8Array(CHUNK_HEADER_BYTES + payload.byteLength);
   const v = new DataView(c.buffer);
   v.setUint8(0, h.version ?? CHUNK_FORMAT_VERSION);
   v.setUint8(1, h.flags ?? 0);
+  v.setUint16(2, h.part ?? 0, true);
   v.setUint32(4, h.id, true);
   v.setUint32(8, h.index, true);
   v.setUint32(12, h.count, true);
   v.setUint32(16, h.total, true);
+  v.setUint32(20, h.partBytes ?? h.total, true);
   c.set(payload, CHUNK_HEADER_BYTES);
   return c;
 }
@@ -109,6 +125,52 @@ describe('ChunkQueue + Reassembler', () => {
   it('refuses bad settings', () => {
     expect(() => new ChunkQueue(CHUNK_HEADER_BYTES)).toThrow(ChunkError);
     expect(() => new ChunkQueue(100, 0)).toThrow(ChunkError);
+    expect(() => new ChunkQueue().enqueue([])).toThrow(ChunkError);
+    expect(() => new ChunkQueue().enqueue([message(3), new Uint8Array(0)])).toThrow(/only a message of one part may be empty/);
+  });
+
+  it('builds chunks in a caller\'s scratch buffer when given one, byte for byte as fresh ones', () => {
+    const chunkBytes = 16 + CHUNK_HEADER_BYTES;
+    const fresh = new ChunkQueue(chunkBytes);
+    const reused = new ChunkQueue(chunkBytes);
+    const scratch = new Uint8Array(chunkBytes).fill(0xee); // stale bytes must never leak into a chunk
+    for (const q of [fresh, reused]) q.enqueue([message(20, 1), message(7, 2)]);
+    const a = drain(fresh).map((c) => [...c]);
+    const b: number[][] = [];
+    for (let c = reused.next(scratch); c; c = reused.next(scratch)) {
+      expect(c.buffer).toBe(scratch.buffer);
+      b.push([...c]);
+    }
+    expect(b).toEqual(a);
+    expect(() => new ChunkQueue(chunkBytes).next(new Uint8Array(4))).not.toThrow(); // nothing queued
+    const q = new ChunkQueue(chunkBytes);
+    q.enqueue(message(20));
+    expect(() => q.next(new Uint8Array(chunkBytes - 1))).toThrow(/cannot hold a chunk/);
+  });
+
+  it('sends a message of parts with no chunk straddling two, and hands each part over in a buffer of its own', () => {
+    const chunkBytes = 16 + CHUNK_HEADER_BYTES;
+    const parts = [message(5, 1), message(16, 2), message(33, 3), message(1, 4)];
+    const q = new ChunkQueue(chunkBytes, 2);
+    q.enqueue(parts);
+    q.enqueue(message(40, 9)); // interleaved with it
+    const chunks = drain(q);
+    // 5 -> 1 chunk, 16 -> 1, 33 -> 3, 1 -> 1; plus 3 for the other message.
+    expect(chunks).toHaveLength(6 + 3);
+    const r = new Reassembler(LIMITS);
+    const done = chunks.flatMap((c) => {
+      const res = r.push(c);
+      return res.kind === 'message' ? [res.parts] : [];
+    });
+    expect(done).toHaveLength(2);
+    const multi = done.find((d) => d.length === 4) as readonly Uint8Array[];
+    expect(multi.map((p) => [...p])).toEqual(parts.map((p) => [...p]));
+    for (const p of multi) {
+      // Owned: the part is its buffer, so the protocol can take it as an ArrayBuffer without a copy.
+      expect(p.byteOffset).toBe(0);
+      expect(p.byteLength).toBe(p.buffer.byteLength);
+    }
+    expect(r.bufferedBytes).toBe(0);
   });
 });
 
@@ -117,7 +179,7 @@ describe('Reassembler refuses what an honest sender never sends', () => {
 
   it('drops chunks shorter than a header, of another version, or with unknown flags', () => {
     const r = new Reassembler(LIMITS);
-    expect(reason(r.push(new Uint8Array(5)))).toMatch(/shorter than its 20-byte header/);
+    expect(reason(r.push(new Uint8Array(5)))).toMatch(/shorter than its 24-byte header/);
     expect(reason(r.push(chunk({ id: 1, index: 0, count: 1, total: 1, version: 9 }, p(1))))).toMatch(/format v9.*reload/);
     expect(reason(r.push(chunk({ id: 1, index: 0, count: 1, total: 1, flags: 1 }, p(1))))).toMatch(/flags/);
   });
@@ -162,6 +224,32 @@ describe('Reassembler refuses what an honest sender never sends', () => {
     expect(reason(r.push(chunk({ id: 9, index: 1, count: 2, total: 20 }, p(5))))).toMatch(/ended with 10 of its 20 bytes/);
     expect(r.bufferedBytes).toBe(0);
     expect(r.partialMessages).toBe(0);
+  });
+
+  it('drops parts that do not follow one another', () => {
+    const r = new Reassembler(LIMITS);
+    // The first chunk must open part 0, and a part cannot be empty or larger than the message.
+    expect(reason(r.push(chunk({ id: 1, index: 0, count: 3, total: 30, part: 1, partBytes: 10 }, p(10))))).toMatch(/starts with part 1/);
+    expect(reason(r.push(chunk({ id: 2, index: 0, count: 3, total: 30, partBytes: 0 }, p(10))))).toMatch(/cannot have a part of 0/);
+    expect(reason(r.push(chunk({ id: 3, index: 0, count: 3, total: 30, partBytes: 31 }, p(10))))).toMatch(/cannot have a part of 31/);
+    // Part 1 may not begin before part 0 is complete, nor may a part be skipped.
+    r.push(chunk({ id: 4, index: 0, count: 3, total: 30, partBytes: 20 }, p(10)));
+    expect(reason(r.push(chunk({ id: 4, index: 1, count: 3, total: 30, part: 1, partBytes: 10 }, p(10))))).toMatch(/began before part 0 was complete/);
+    r.push(chunk({ id: 5, index: 0, count: 3, total: 30, partBytes: 10 }, p(10)));
+    expect(reason(r.push(chunk({ id: 5, index: 1, count: 3, total: 30, part: 2, partBytes: 10 }, p(10))))).toMatch(/in part 2, expected part 1/);
+    // A chunk that changes its part's length, a part past the message's end, a chunk past its part's end.
+    r.push(chunk({ id: 6, index: 0, count: 3, total: 30, partBytes: 20 }, p(10)));
+    expect(reason(r.push(chunk({ id: 6, index: 1, count: 3, total: 30, partBytes: 25 }, p(10))))).toMatch(/disagrees about the length of part 0/);
+    r.push(chunk({ id: 7, index: 0, count: 3, total: 30, partBytes: 20 }, p(20)));
+    expect(reason(r.push(chunk({ id: 7, index: 1, count: 3, total: 30, part: 1, partBytes: 11 }, p(5))))).toMatch(/more than the 30 bytes/);
+    r.push(chunk({ id: 8, index: 0, count: 3, total: 30, partBytes: 20 }, p(15)));
+    expect(reason(r.push(chunk({ id: 8, index: 1, count: 3, total: 30, partBytes: 20 }, p(6))))).toMatch(/more than the 30 bytes/);
+    expect(r.bufferedBytes).toBe(0);
+    expect(r.partialMessages).toBe(0);
+    // An honest two-part message still goes through.
+    r.push(chunk({ id: 9, index: 0, count: 2, total: 30, partBytes: 20 }, p(20)));
+    const res = r.push(chunk({ id: 9, index: 1, count: 2, total: 30, part: 1, partBytes: 10 }, p(10)));
+    expect(res.kind === 'message' ? res.parts.map((x) => x.byteLength) : reason(res)).toEqual([20, 10]);
   });
 
   it('drops messages larger than the limit before buffering anything', () => {
@@ -224,10 +312,12 @@ describe('Reassembler refuses what an honest sender never sends', () => {
     const r = new Reassembler(limits);
     for (let i = 0; i < 5000; i++) {
       const count = 1 + Math.floor(rand() * 4);
-      const c = chunk({ id: Math.floor(rand() * 6), index: Math.floor(rand() * 5), count, total: Math.floor(rand() * 300) }, p(Math.floor(rand() * 120)));
-      if (rand() < 0.1) c[Math.floor(rand() * 20)] = Math.floor(rand() * 256);
+      const total = Math.floor(rand() * 300);
+      const part = rand() < 0.7 ? { part: Math.floor(rand() * 3), partBytes: Math.floor(rand() * 200) } : {};
+      const c = chunk({ id: Math.floor(rand() * 6), index: Math.floor(rand() * 5), count, total, ...part }, p(Math.floor(rand() * 120)));
+      if (rand() < 0.1) c[Math.floor(rand() * CHUNK_HEADER_BYTES)] = Math.floor(rand() * 256);
       const res = r.push(c);
-      if (res.kind === 'message') expect(res.bytes.byteLength).toBeLessThanOrEqual(limits.maxMessageBytes);
+      if (res.kind === 'message') expect(joined(res.parts).byteLength).toBeLessThanOrEqual(limits.maxMessageBytes);
       expect(r.bufferedBytes).toBeLessThanOrEqual(limits.maxBufferedBytes);
       expect(r.partialMessages).toBeLessThanOrEqual(limits.maxPartialMessages);
     }
@@ -263,7 +353,10 @@ describe('protocol frames over codec + chunks', () => {
     const q = new ChunkQueue(4096);
     for (const f of [...toCoordinator, lease]) q.enqueue(encodeFrame(f));
     const r = new Reassembler(LIMITS);
-    const frames = messagesOf(drain(q).map((c) => r.push(c))).map(decodeFrame);
+    const frames = drain(q).flatMap((c) => {
+      const res = r.push(c);
+      return res.kind === 'message' ? [decodeFrame(res.parts)] : [];
+    });
     // Interleaving lets the small frames finish before the big submit-job: find them by type.
     const byType = new Map(frames.map((f) => [(f as { t: string }).t, f]));
     expect([...byType.keys()].sort()).toEqual(['hello', 'lease', 'result', 'submit-job']);

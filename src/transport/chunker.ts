@@ -4,26 +4,35 @@
  * receiver puts them back together. Pure: no DOM, no timers; the transport does the I/O and the
  * backpressure.
  *
- * Chunk layout (little-endian), CHUNK_HEADER_BYTES = 20:
+ * A message is one or more *parts* (frameCodec.ts: the MessagePack skeleton, then each big binary
+ * as a part of its own). No chunk straddles two parts, so the receiver can give every part its own
+ * exactly-sized buffer: a 50 MB tensor is copied once out of the chunks and handed on as that
+ * buffer, never copied again to cut it out of one big message.
+ *
+ * Chunk layout (little-endian), CHUNK_HEADER_BYTES = 24:
  *   0  u8   format version (CHUNK_FORMAT_VERSION)
  *   1  u8   flags (0)
- *   2  u16  reserved (0)
+ *   2  u16  part index, 0-based
  *   4  u32  message id (per connection and direction; wraps)
- *   8  u32  chunk index, 0-based
- *   12 u32  chunk count
- *   16 u32  message length in bytes
- *   20 ...  payload
+ *   8  u32  chunk index within the message, 0-based
+ *   12 u32  chunk count of the message (all parts)
+ *   16 u32  message length in bytes (all parts)
+ *   20 u32  length of this chunk's part in bytes
+ *   24 ...  payload
  *
  * The sender interleaves up to `interleave` messages chunk by chunk, so a small frame (a pong, a
  * lease) never waits behind a 50 MB one. The receiver trusts nothing: on a reliable, ordered
- * channel an honest sender's chunks of one message arrive in order, so anything else — an
- * unknown version, an out-of-order or duplicate chunk, a length that does not add up, more
- * messages in progress or more bytes buffered than its limits allow — drops that message with a
- * reason, and its remaining chunks are discarded quietly.
+ * channel an honest sender's chunks of one message arrive in order, part by part, so anything
+ * else — an unknown version, an out-of-order or duplicate chunk, a part that starts before the
+ * one before it is complete, lengths that do not add up, more messages in progress or more bytes
+ * buffered than its limits allow — drops that message with a reason, and its remaining chunks
+ * are discarded quietly.
  */
 
-export const CHUNK_HEADER_BYTES = 20;
-export const CHUNK_FORMAT_VERSION = 1;
+export const CHUNK_HEADER_BYTES = 24;
+export const CHUNK_FORMAT_VERSION = 2;
+/** Parts one message may have (the u16 part index allows more; no frame needs them). */
+export const MAX_PARTS = 1024;
 /** Default size of one chunk on the wire, header included. */
 export const DEFAULT_CHUNK_BYTES = 64 * 1024;
 /** Messages a sender interleaves at most; receivers must accept at least this many in progress. */
@@ -64,14 +73,26 @@ export class ChunkError extends Error {
 
 interface Outgoing {
   readonly id: number;
-  readonly bytes: Uint8Array;
+  readonly parts: readonly Uint8Array[];
+  readonly total: number;
   readonly count: number;
+  /** Chunks taken so far (the next chunk's index). */
   next: number;
+  /** The part the next chunk comes from, and where in it. */
+  part: number;
+  offset: number;
 }
 
 /** Chunks in a message of `messageBytes` with `chunkBytes` per chunk (header included). */
 export function chunkCount(messageBytes: number, chunkBytes: number): number {
   return Math.max(1, Math.ceil(messageBytes / (chunkBytes - CHUNK_HEADER_BYTES)));
+}
+
+/** Chunks in a message made of `parts`: each part starts a chunk of its own. */
+export function chunkCountOfParts(parts: readonly Uint8Array[], chunkBytes: number): number {
+  let n = 0;
+  for (const p of parts) n += chunkCount(p.byteLength, chunkBytes);
+  return n;
 }
 
 /** The sender's side: a queue of messages that yields chunks, interleaving a few messages. */
@@ -93,13 +114,23 @@ export class ChunkQueue {
     this.payloadBytes = chunkBytes - CHUNK_HEADER_BYTES;
   }
 
-  /** Queues one message; its bytes must not change until its last chunk has been taken. */
-  enqueue(message: Uint8Array): number {
-    if (message.byteLength > 0xffffffff) throw new ChunkError(`message of ${message.byteLength} bytes is too long to frame`);
+  /**
+   * Queues one message, given whole or as its parts (only the first may be empty, and only when it
+   * is the only one); its bytes must not change until its last chunk has been taken.
+   */
+  enqueue(message: Uint8Array | readonly Uint8Array[]): number {
+    const parts = message instanceof Uint8Array ? [message] : message;
+    if (parts.length === 0 || parts.length > MAX_PARTS) throw new ChunkError(`a message has 1 to ${MAX_PARTS} parts, got ${parts.length}`);
+    let total = 0;
+    for (const p of parts) {
+      if (p.byteLength === 0 && parts.length > 1) throw new ChunkError('only a message of one part may be empty');
+      total += p.byteLength;
+    }
+    if (total > 0xffffffff) throw new ChunkError(`message of ${total} bytes is too long to frame`);
     const id = this.nextId;
     this.nextId = (this.nextId + 1) >>> 0;
-    this.queue.push({ id, bytes: message, count: chunkCount(message.byteLength, this.chunkBytes), next: 0 });
-    this.queuedBytes += message.byteLength;
+    this.queue.push({ id, parts, total, count: chunkCountOfParts(parts, this.chunkBytes), next: 0, part: 0, offset: 0 });
+    this.queuedBytes += total;
     return id;
   }
 
@@ -112,24 +143,40 @@ export class ChunkQueue {
     return this.queue.length;
   }
 
-  /** The next chunk to send (a fresh buffer), or null when nothing is queued. */
-  next(): Uint8Array<ArrayBuffer> | null {
+  /**
+   * The next chunk to send, or null when nothing is queued: a fresh buffer, or with `scratch` (at
+   * least `chunkBytes` long) a view of it, valid until the next call. A transport whose send copies
+   * (RTCDataChannel.send does) passes one scratch buffer for every chunk instead of allocating one.
+   */
+  next(scratch?: Uint8Array<ArrayBuffer>): Uint8Array<ArrayBuffer> | null {
     if (this.queue.length === 0) return null;
     const width = Math.min(this.interleave, this.queue.length);
     if (this.cursor >= width) this.cursor = 0;
     const m = this.queue[this.cursor] as Outgoing;
-    const start = m.next * this.payloadBytes;
-    const end = Math.min(start + this.payloadBytes, m.bytes.byteLength);
-    const chunk = new Uint8Array(CHUNK_HEADER_BYTES + (end - start));
-    const view = new DataView(chunk.buffer);
+    const part = m.parts[m.part] as Uint8Array;
+    const start = m.offset;
+    const end = Math.min(start + this.payloadBytes, part.byteLength);
+    const size = CHUNK_HEADER_BYTES + (end - start);
+    if (scratch && scratch.byteLength < size) throw new ChunkError(`a scratch buffer of ${scratch.byteLength} bytes cannot hold a chunk of ${size}`);
+    const chunk = scratch ? scratch.subarray(0, size) : new Uint8Array(size);
+    chunk.fill(0, 0, CHUNK_HEADER_BYTES);
+    const view = new DataView(chunk.buffer, chunk.byteOffset, CHUNK_HEADER_BYTES);
     view.setUint8(0, CHUNK_FORMAT_VERSION);
+    view.setUint16(2, m.part, true);
     view.setUint32(4, m.id, true);
     view.setUint32(8, m.next, true);
     view.setUint32(12, m.count, true);
-    view.setUint32(16, m.bytes.byteLength, true);
-    chunk.set(m.bytes.subarray(start, end), CHUNK_HEADER_BYTES);
+    view.setUint32(16, m.total, true);
+    view.setUint32(20, part.byteLength, true);
+    chunk.set(part.subarray(start, end), CHUNK_HEADER_BYTES);
     this.queuedBytes -= end - start;
     m.next++;
+    if (end === part.byteLength) {
+      m.part++;
+      m.offset = 0;
+    } else {
+      m.offset = end;
+    }
     if (m.next === m.count) this.queue.splice(this.cursor, 1); // the cursor now points at the next message
     else this.cursor++;
     return chunk;
@@ -143,8 +190,12 @@ export class ChunkQueue {
 }
 
 export type PushResult =
-  /** A whole message: the payload bytes (a view; copy before keeping past the next push). */
-  | { readonly kind: 'message'; readonly bytes: Uint8Array }
+  /**
+   * A whole message, as its parts. A message that came in one chunk is a view into that chunk (copy
+   * before keeping it past the next push); every part of a longer one is a fresh buffer of exactly
+   * its bytes, the receiver's to keep.
+   */
+  | { readonly kind: 'message'; readonly parts: readonly Uint8Array[] }
   /** Taken in; the message is not complete yet. */
   | { readonly kind: 'partial' }
   /** A later chunk of a message already dropped: discarded without another reason. */
@@ -156,14 +207,28 @@ interface Partial {
   readonly count: number;
   readonly total: number;
   /**
-   * The whole message, allocated at its first chunk and filled as chunks arrive: the copy out of
-   * each chunk happens while the rest is still on the wire, not in one pass after the last chunk.
-   * Its `total` bytes are counted against the limits from the start.
+   * The parts so far, each allocated at its first chunk and filled as chunks arrive: the copy out
+   * of each chunk happens while the rest is still on the wire, not in one pass after the last
+   * chunk. The message's whole `total` is counted against the limits from its first chunk, and
+   * the parts together can never be allocated past it.
    */
-  readonly bytes: Uint8Array;
+  readonly parts: Uint8Array[];
+  /** Bytes of all parts allocated so far. */
+  allocated: number;
+  /** Bytes written into the last part. */
+  filled: number;
   /** Chunks taken so far (the index the next chunk must have). */
   chunks: number;
   received: number;
+}
+
+interface ChunkHeader {
+  readonly part: number;
+  readonly id: number;
+  readonly index: number;
+  readonly count: number;
+  readonly total: number;
+  readonly partBytes: number;
 }
 
 /** Message ids dropped recently, whose further chunks are discarded quietly. */
@@ -200,11 +265,16 @@ export class Reassembler {
     if (version !== CHUNK_FORMAT_VERSION) {
       return { kind: 'dropped', reason: `chunk format v${version}, this tab speaks v${CHUNK_FORMAT_VERSION}: reload both pages from the same server` };
     }
-    if (view.getUint8(1) !== 0 || view.getUint16(2, true) !== 0) return { kind: 'dropped', reason: 'chunk has unknown flags set' };
-    const id = view.getUint32(4, true);
-    const index = view.getUint32(8, true);
-    const count = view.getUint32(12, true);
-    const total = view.getUint32(16, true);
+    if (view.getUint8(1) !== 0) return { kind: 'dropped', reason: 'chunk has unknown flags set' };
+    const h: ChunkHeader = {
+      part: view.getUint16(2, true),
+      id: view.getUint32(4, true),
+      index: view.getUint32(8, true),
+      count: view.getUint32(12, true),
+      total: view.getUint32(16, true),
+      partBytes: view.getUint32(20, true),
+    };
+    const { id, index, count, total } = h;
     const payload = chunk.subarray(CHUNK_HEADER_BYTES);
 
     const partial = this.partials.get(id);
@@ -224,16 +294,20 @@ export class Reassembler {
     }
 
     if (!partial) {
+      if (h.part !== 0) return this.drop(id, `message ${id} starts with part ${h.part}, not part 0`);
       if (count === 1) {
-        if (payload.byteLength !== total) return this.drop(id, `message ${id} has ${payload.byteLength} bytes, its header says ${total}`);
-        return { kind: 'message', bytes: payload };
+        if (payload.byteLength !== total || h.partBytes !== total) {
+          return this.drop(id, `message ${id} has ${payload.byteLength} bytes, its header says ${total} (part of ${h.partBytes})`);
+        }
+        return { kind: 'message', parts: [payload] };
       }
+      if (h.partBytes === 0 || h.partBytes > total) return this.drop(id, `message ${id} of ${total} bytes cannot have a part of ${h.partBytes}`);
       if (this.partials.size >= this.limits.maxPartialMessages) {
         return this.drop(id, `more than ${this.limits.maxPartialMessages} messages in progress at once`);
       }
       const fresh = this.start(id, count, total);
       if (!fresh) return this.drop(id, this.refusal(total));
-      return this.append(id, fresh, payload);
+      return this.append(h, fresh, payload);
     }
 
     if (count !== partial.count || total !== partial.total) {
@@ -244,7 +318,7 @@ export class Reassembler {
       const what = index < expected ? 'duplicate' : 'out-of-order';
       return this.drop(id, `${what} chunk ${index} of message ${id} (expected chunk ${expected})`);
     }
-    return this.append(id, partial, payload);
+    return this.append(h, partial, payload);
   }
 
   /** Forgets every message in progress (e.g. when the connection closes). */
@@ -255,23 +329,15 @@ export class Reassembler {
   }
 
   /**
-   * Reserves a message's declared size against both budgets and allocates it, or returns null (the
-   * caller drops the message with `refusal`). What is counted is exactly what is allocated, so a
+   * Reserves a message's declared size against both budgets, or returns null (the caller drops the
+   * message with `refusal`). What is reserved bounds everything its parts may allocate, so a
    * hostile first chunk cannot make this tab allocate more than the limits allow.
    */
   private start(id: number, count: number, total: number): Partial | null {
     if (this.buffered + total > this.limits.maxBufferedBytes) return null;
     if (this.shared && !this.shared.tryTake(total)) return null;
-    let bytes: Uint8Array;
-    try {
-      bytes = new Uint8Array(total);
-    } catch {
-      // Out of memory for this one: give the reservation back and drop the message.
-      this.shared?.give(total);
-      return null;
-    }
     this.buffered += total;
-    const partial: Partial = { count, total, bytes, chunks: 0, received: 0 };
+    const partial: Partial = { count, total, parts: [], allocated: 0, filled: 0, chunks: 0, received: 0 };
     this.partials.set(id, partial);
     return partial;
   }
@@ -286,11 +352,36 @@ export class Reassembler {
     return `could not allocate a message of ${total} bytes`;
   }
 
-  private append(id: number, partial: Partial, payload: Uint8Array): PushResult {
-    if (partial.received + payload.byteLength > partial.total) {
+  private append(h: ChunkHeader, partial: Partial, payload: Uint8Array): PushResult {
+    const { id } = h;
+    const last = partial.parts[partial.parts.length - 1];
+    let current: Uint8Array;
+    if (last !== undefined && h.part === partial.parts.length - 1) {
+      if (h.partBytes !== last.byteLength) return this.drop(id, `chunk ${h.index} of message ${id} disagrees about the length of part ${h.part}`);
+      current = last;
+    } else {
+      // The next part begins: only once the one before it is complete, and only within the message.
+      if (h.part !== partial.parts.length) return this.drop(id, `chunk ${h.index} of message ${id} is in part ${h.part}, expected part ${partial.parts.length}`);
+      if (last !== undefined && partial.filled !== last.byteLength) {
+        return this.drop(id, `part ${h.part} of message ${id} began before part ${h.part - 1} was complete`);
+      }
+      if (h.partBytes === 0 || h.partBytes > partial.total - partial.allocated) {
+        return this.drop(id, `message ${id} carries more than the ${partial.total} bytes its header says`);
+      }
+      try {
+        current = new Uint8Array(h.partBytes);
+      } catch {
+        return this.drop(id, `could not allocate a part of ${h.partBytes} bytes`);
+      }
+      partial.parts.push(current);
+      partial.allocated += h.partBytes;
+      partial.filled = 0;
+    }
+    if (partial.filled + payload.byteLength > current.byteLength) {
       return this.drop(id, `message ${id} carries more than the ${partial.total} bytes its header says`);
     }
-    partial.bytes.set(payload, partial.received);
+    current.set(payload, partial.filled);
+    partial.filled += payload.byteLength;
     partial.received += payload.byteLength;
     partial.chunks++;
     if (partial.chunks < partial.count) return { kind: 'partial' };
@@ -298,7 +389,7 @@ export class Reassembler {
     if (partial.received !== partial.total) {
       return this.drop(id, `message ${id} ended with ${partial.received} of its ${partial.total} bytes`);
     }
-    return { kind: 'message', bytes: partial.bytes };
+    return { kind: 'message', parts: partial.parts };
   }
 
   private forget(id: number, partial: Partial): void {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeFrame, encodeFrame, FrameCodecError, MAX_FRAME_DEPTH } from './frameCodec.ts';
+import { ATTACH_MIN_BYTES, ATTACHMENT_EXT, decodeFrame, encodeFrame, FrameCodecError, MAX_FRAME_DEPTH } from './frameCodec.ts';
 
 const bytesOf = (b: ArrayBuffer): number[] => [...new Uint8Array(b)];
 
@@ -37,8 +37,41 @@ describe('frameCodec', () => {
 
   it('carries binary as binary, not as number arrays', () => {
     const data = new ArrayBuffer(100_000);
-    const encoded = encodeFrame({ data });
-    expect(encoded.byteLength).toBeLessThan(100_000 + 32);
+    const encoded = encodeFrame({ data, small: new Float32Array(100) });
+    expect(encoded.reduce((n, p) => n + p.byteLength, 0)).toBeLessThan(100_000 + 400 + 32);
+  });
+
+  it('sends big binaries as parts of their own without copying them, and receives them as those very buffers', () => {
+    const big = new Float32Array(ATTACH_MIN_BYTES / 4 + 10).map((_, i) => i);
+    const model = new Uint8Array(ATTACH_MIN_BYTES * 3).fill(7);
+    const small = new Uint8Array(ATTACH_MIN_BYTES - 1).fill(1);
+    const parts = encodeFrame({ t: 'lease', inputs: [{ data: big.buffer }], spec: { model: model.subarray(5) }, small });
+    expect(parts).toHaveLength(3);
+    // The skeleton holds the small binary inline and two 4-byte references; the parts are views.
+    expect(parts[0]!.byteLength).toBeLessThan(ATTACH_MIN_BYTES + 100);
+    expect(parts[1]!.buffer).toBe(big.buffer);
+    expect(parts[2]!.buffer).toBe(model.buffer);
+    expect(parts[2]!.byteLength).toBe(model.byteLength - 5);
+    // What a receiver reassembles: each part in a buffer of its own.
+    const received = parts.map((p) => p.slice());
+    const out = decodeFrame(received) as { inputs: { data: ArrayBuffer }[]; spec: { model: ArrayBuffer }; small: ArrayBuffer };
+    expect(out.inputs[0]!.data).toBe(received[1]!.buffer);
+    expect(out.spec.model).toBe(received[2]!.buffer);
+    expect([...new Float32Array(out.inputs[0]!.data)]).toEqual([...big]);
+    expect(new Uint8Array(out.small)).toEqual(small);
+  });
+
+  it('refuses references that do not match the parts one to one', () => {
+    const ref = (part: number): number[] => [0xd6, ATTACHMENT_EXT, part, 0, 0, 0]; // fixext 4
+    const part = new Uint8Array(10);
+    const skeleton = (...refs: number[][]): Uint8Array => new Uint8Array([0x90 + refs.length, ...refs.flat()]);
+    expect(() => decodeFrame([skeleton(ref(1))])).toThrow(/part 1, which the message does not have/);
+    expect(() => decodeFrame([skeleton(ref(0)), part])).toThrow(/part 0, which the message does not have/);
+    expect(() => decodeFrame([skeleton(ref(1), ref(1)), part])).toThrow(/referenced twice/);
+    expect(() => decodeFrame([skeleton(ref(1)), part, part])).toThrow(/part 2 of the message is never referenced/);
+    expect(() => decodeFrame([new Uint8Array([0xd5, ATTACHMENT_EXT, 1, 0]), part])).toThrow(/4 bytes, not 2/);
+    expect(() => decodeFrame([])).toThrow(FrameCodecError);
+    expect((decodeFrame([skeleton(ref(1)), part]) as ArrayBuffer[])[0]!.byteLength).toBe(10);
   });
 
   it('round-trips a big frame (its own presized encoder) and then small ones (the shared one)', () => {
@@ -46,7 +79,11 @@ describe('frameCodec', () => {
     for (let i = 0; i < big.length; i += 997) big[i] = i & 0xff;
     const encoded = encodeFrame({ t: 'model', bytes: big.subarray(1000), meta: { n: [1, 2, 3] } });
     const out = decodeFrame(encoded) as { bytes: ArrayBuffer; meta: unknown };
-    expect(new Uint8Array(out.bytes)).toEqual(big.subarray(1000));
+    // Compared in a loop: vitest's element-by-element toEqual of 3 MB takes seconds.
+    const got = new Uint8Array(out.bytes);
+    const want = big.subarray(1000);
+    expect(got.byteLength).toBe(want.byteLength);
+    expect(got.findIndex((b, i) => b !== want[i])).toBe(-1);
     expect(out.meta).toEqual({ n: [1, 2, 3] });
     expect(decodeFrame(encodeFrame({ t: 'ping' }))).toEqual({ t: 'ping' });
   });
@@ -76,17 +113,20 @@ describe('frameCodec', () => {
       new Uint8Array([0x91, 0x01, 0x02]), // trailing byte
       new Uint8Array([0xdd, 0xff, 0xff, 0xff, 0xff]), // array claiming 4 billion elements
       new Uint8Array([0xc6, 0x7f, 0xff, 0xff, 0xff]), // bin claiming 2 GiB
-      new Uint8Array([0xd4, 0x01, 0x00]), // an extension type
+      new Uint8Array([0xd4, 0x01, 0x00]), // an attachment reference of 1 byte
+      new Uint8Array([0xd6, 0x05, 0, 0, 0, 0]), // an unknown extension type
+      new Uint8Array([0xd6, 0xff, 0, 0, 0, 0]), // msgpack's timestamp extension
+      new Uint8Array([0xc6, 0x00, 0x00, 0x01, 0x00, ...new Array<number>(0x10000).fill(0)]), // a bin big enough to be a part, inline
       new Uint8Array([0x81, 0xa9, ...new TextEncoder().encode('__proto__'), 0x80]), // {__proto__: {}}
     ];
     for (const bytes of cases) {
-      expect(() => decodeFrame(bytes), `bytes ${[...bytes].join(',')}`).toThrow(FrameCodecError);
+      expect(() => decodeFrame([bytes]), `bytes ${[...bytes.subarray(0, 8)].join(',')}`).toThrow(FrameCodecError);
     }
   });
 
   it('refuses frames nested too deeply to walk', () => {
     // 100 nested one-element arrays around a bin: valid MessagePack, but deeper than any frame.
     const bytes = new Uint8Array([...new Array<number>(100).fill(0x91), 0xc4, 0x01, 0x07]);
-    expect(() => decodeFrame(bytes)).toThrow(/nested deeper/);
+    expect(() => decodeFrame([bytes])).toThrow(/nested deeper/);
   });
 });

@@ -3,8 +3,8 @@
  * imports peerjs.
  *
  * The data plane: peerjs carries raw bytes only (`serialization: 'raw'`); we encode each frame
- * ourselves (frameCodec.ts: MessagePack, binary as binary), cut it into chunks with a small header
- * (chunker.ts) and feed the chunks to the RTCDataChannel with real backpressure: we send while
+ * ourselves (frameCodec.ts: a MessagePack skeleton, big binaries as parts of their own, never
+ * copied into it), cut it into chunks with a small header (chunker.ts: one copy, into the chunk) and feed the chunks to the RTCDataChannel with real backpressure: we send while
  * `bufferedAmount` is under a high-water mark, then wait for the channel's `bufferedamountlow`
  * event (no polling). The receiver reassembles within limits (message size, messages in progress,
  * bytes held) and drops malformed chunks and frames with a reason.
@@ -81,11 +81,14 @@ function createEndpoint(signaling: SignalingConfig, dataPlane: DataPlaneOptions,
     handlers.error(new TransportError('bad-frame', `dropped a frame from ${remote}: ${reason}`));
   };
 
+  // RTCDataChannel.send() copies what it is given, so every chunk is built in this one buffer.
+  const scratch = new Uint8Array(dataPlane.chunkBytes);
+
   /** Feeds queued chunks to the channel until it holds `highWaterBytes`; `bufferedamountlow` resumes. */
   const pump = (link: Link): void => {
     const { channel, outgoing } = link;
     while (channel.readyState === 'open' && channel.bufferedAmount <= dataPlane.highWaterBytes) {
-      const chunk = outgoing.next();
+      const chunk = outgoing.next(scratch);
       if (!chunk) return;
       try {
         channel.send(chunk);
@@ -109,7 +112,7 @@ function createEndpoint(signaling: SignalingConfig, dataPlane: DataPlaneOptions,
     if (r.kind !== 'message') return;
     let frame: unknown;
     try {
-      frame = decodeFrame(r.bytes);
+      frame = decodeFrame(r.parts);
     } catch (e) {
       badFrame(remote, e instanceof Error ? e.message : String(e));
       return;
@@ -181,14 +184,14 @@ function createEndpoint(signaling: SignalingConfig, dataPlane: DataPlaneOptions,
     send(remote, frame) {
       const link = links.get(remote);
       if (!link || !link.conn.open) return false;
-      let bytes: Uint8Array;
+      let parts: Uint8Array[];
       try {
-        bytes = encodeFrame(frame, dataPlane.limits.maxMessageBytes);
+        parts = encodeFrame(frame, dataPlane.limits.maxMessageBytes);
       } catch (e) {
         handlers.error(new TransportError('bad-frame', `could not send a frame to ${remote}: ${e instanceof Error ? e.message : String(e)}`));
         return false;
       }
-      link.outgoing.enqueue(bytes);
+      link.outgoing.enqueue(parts);
       pump(link);
       return true;
     },

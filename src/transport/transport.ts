@@ -22,7 +22,11 @@ export interface Endpoint {
   readonly selfId: PeerId;
   /** Opens a connection; `handlers.open` fires when it is ready. */
   connect(peer: PeerId): void;
-  /** Sends one frame; returns false when there is no open connection to `peer`. */
+  /**
+   * Sends one frame; returns false when there is no open connection to `peer`. Big binaries in the
+   * frame are sent from the caller's own buffers, without a copy: they must not be changed or
+   * transferred (detached) after this call. The protocol's binaries never are.
+   */
   send(peer: PeerId, frame: unknown): boolean;
   /** Closes one connection. */
   close(peer: PeerId): void;

@@ -1,5 +1,6 @@
 /**
- * The coordinator's in-memory state. Plain records, owned and mutated only by `CoordinatorCore`.
+ * The coordinator's in-memory state. Plain records, owned and mutated only by `CoordinatorCore`
+ * and the books beside it in this directory.
  */
 import type { Backend, Capabilities } from '../../protocol/capabilities.ts';
 import type { JobId, LeaseId, ModelHash, PeerId, ShardId } from '../../protocol/ids.ts';
@@ -166,6 +167,25 @@ export interface PeerState {
   /** [P-5] The volunteer said it paused: no leases until it resumes. */
   paused: boolean;
   pauseReason: string;
+}
+
+/** A peer as it connects: no hello yet, so no role, and nothing leased, returned or paused. */
+export function connectingPeer(id: PeerId, now: number): PeerState {
+  return {
+    id,
+    connectedAtMs: now,
+    lastSeenMs: now,
+    role: null,
+    label: '',
+    caps: null,
+    leases: new Set(),
+    leasesIssued: 0,
+    resultsReturned: 0,
+    shardsAccepted: 0,
+    resultsRejected: 0,
+    paused: false,
+    pauseReason: '',
+  };
 }
 
 /** Running totals of the verification machinery, for simulations and the coordinator page. */

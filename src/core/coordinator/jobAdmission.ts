@@ -1,0 +1,50 @@
+/**
+ * [J-1] [J-2] Admitting a submitted job: the checks a submission must pass before the host
+ * spends time hashing its model, and the job record it becomes once hashed. Free functions over
+ * the submission alone, apart from the coordinator so that its handlers keep only what depends
+ * on its state (who may submit, whether storage works) and the frames they answer with.
+ */
+import type { JobId, ModelHash, PeerId } from '../../protocol/ids.ts';
+import { LIMITS } from '../../protocol/limits.ts';
+import type { JobSpec } from '../../protocol/messages.ts';
+import { randomTag, type Rng } from '../rng.ts';
+import { normalisePriority } from './jobScheduler.ts';
+import { batchSizeOf } from './shardInputs.ts';
+import type { JobRecord } from './state.ts';
+
+/** [J-1] Why the submission is refused (requester key, batch shape, limits, empty model), or null. */
+export function submissionProblem(spec: JobSpec, requesterKey: string): string | null {
+  if (requesterKey !== '' && spec.requesterKey !== requesterKey) {
+    return 'wrong requester key: copy the key shown on the coordinator page';
+  }
+  const items = batchSizeOf(spec.inputs);
+  if (typeof items === 'string') return items;
+  if (items > LIMITS.maxItemsPerJob) return `${items} items is more than the limit of ${LIMITS.maxItemsPerJob}`;
+  const inputBytes = spec.inputs.reduce((n, t) => n + t.data.byteLength, 0);
+  if (inputBytes > LIMITS.maxJobInputBytes) return `inputs of ${inputBytes} bytes exceed ${LIMITS.maxJobInputBytes}`;
+  if (spec.model.byteLength === 0) return 'the model file is empty';
+  return null;
+}
+
+/**
+ * [J-2] The record of an admitted job of `items` items whose model hashed to `modelHash`. The
+ * job id is drawn from `rng` (the coordinator's, so simulations replay).
+ */
+export function jobRecordOf(spec: JobSpec, items: number, modelHash: ModelHash, submittedBy: PeerId, now: number, rng: Rng): JobRecord {
+  // Math.floor: a fractional clock would put a '.' in the id, which no peer's parser accepts.
+  const id = `j${Math.floor(now).toString(36)}${randomTag(rng, 6)}` as JobId;
+  return {
+    id,
+    name: spec.name,
+    modelHash,
+    modelBytes: spec.model.byteLength,
+    inputs: spec.inputs,
+    items,
+    shardSize: spec.shardSize,
+    shardCount: Math.ceil(items / spec.shardSize),
+    policy: spec.policy,
+    createdAtMs: now,
+    submittedBy,
+    priority: normalisePriority(spec.priority),
+  };
+}

@@ -1,0 +1,263 @@
+/**
+ * The tests the coordinator sets its volunteers and what it concludes from their results ([A-n],
+ * [C-n], [X-n] in SPEC.md): the established answers that can serve as canaries, which canary a
+ * lease serves and which each volunteer was served ([C-1]), who agreed with whom, who was
+ * outvoted by an answer that may yet be established ([X-4]), whose results may vouch for a canary
+ * it owes ([A-7]) and which shards each contributed to ([X-3]). Separate from the coordinator
+ * because this evidence is its own state, kept per volunteer and read only here (and by a
+ * quarantine, which takes the contributions); the coordinator decides shards and calls in with
+ * each verdict. The consequence of a verdict — a quarantine, which ends leases and re-opens
+ * shards — stays with the coordinator, reached through `hooks`.
+ */
+import type { JobId, PeerId, ShardId } from '../../protocol/ids.ts';
+import type { ToCoordinator } from '../../protocol/messages.ts';
+import type { ResolvedPolicy } from '../../protocol/policy.ts';
+import type { ReputationBook } from '../reputation/reputation.ts';
+import type { Rng } from '../rng.ts';
+import { CanaryPool } from '../verification/canaries.ts';
+import { compareOutputs } from '../verification/compare.ts';
+import type { JobRecord, Replica, ShardState, VerificationTotals } from './state.ts';
+
+type ResultMsg = Extract<ToCoordinator, { t: 'result' }>;
+
+/** [X-4] Outvotes remembered per volunteer; a liar gives more than enough evidence in fewer. */
+const MAX_OUTVOTED = 16;
+/** [A-7] Results returned while owing a canary, remembered per volunteer until one is vouched for. */
+const MAX_VOUCHING = 16;
+
+/** What a verdict may make the coordinator do. */
+export interface JudgementHooks {
+  log(level: 'info' | 'warn', text: string): void;
+  /** [X-1] [X-2] [X-3] Quarantine a volunteer caught lying. */
+  quarantine(peer: PeerId, reason: string, now: number): void;
+}
+
+export class Judgement {
+  /** [X-3] Every shard each volunteer holds a replica in, for retroactive re-verification. */
+  private readonly contributions = new Map<PeerId, ShardState[]>();
+  /** [C-1] Shards each volunteer was already given as a canary: never the same one twice. */
+  private readonly canaried = new Map<PeerId, Set<ShardId>>();
+  /**
+   * [X-4] Per volunteer, the acceptances (shard and epoch) that outvoted it and may yet become
+   * established, oldest first, at most MAX_OUTVOTED.
+   */
+  private readonly outvoted = new Map<PeerId, { readonly shard: ShardState; readonly epoch: number }[]>();
+  /**
+   * [A-7] Per volunteer owing a canary, the shards it returned a result for meanwhile and the
+   * `owed` count then, oldest first, at most MAX_VOUCHING: one accepted with it and since
+   * established stands in for the canary it may never be served.
+   */
+  private readonly vouching = new Map<PeerId, { readonly shard: ShardState; readonly owed: number }[]>();
+  /** [C-1] [C-4] Established answers that may serve as canaries. */
+  private readonly canaries: CanaryPool;
+
+  /**
+   * @param knownVolunteers [C-4] Distinct volunteers the network knows and has not quarantined,
+   * counted up to `cap`: how many partners establish an answer.
+   */
+  constructor(
+    private readonly reputation: ReputationBook,
+    knownVolunteers: (cap: number) => number,
+    private readonly rng: Rng,
+    private readonly totals: VerificationTotals,
+    private readonly hooks: JudgementHooks,
+  ) {
+    this.canaries = new CanaryPool(reputation, knownVolunteers);
+  }
+
+  /** [X-3] The volunteer now holds a replica in this shard. */
+  contributed(peer: PeerId, shard: ShardState): void {
+    let mine = this.contributions.get(peer);
+    if (!mine) this.contributions.set(peer, (mine = []));
+    mine.push(shard);
+  }
+
+  /** [X-3] Every shard the volunteer contributed to, forgotten here (it is being quarantined). */
+  takeContributions(peer: PeerId): ShardState[] {
+    const shards = this.contributions.get(peer) ?? [];
+    this.contributions.delete(peer);
+    return shards;
+  }
+
+  /** [C-1] The volunteer was served this shard as a canary. */
+  canaryServed(peer: PeerId, shardId: ShardId): void {
+    let seen = this.canaried.get(peer);
+    if (!seen) this.canaried.set(peer, (seen = new Set()));
+    seen.add(shardId);
+  }
+
+  /** [C-1] Whether the volunteer was already served this shard as a canary. */
+  wasCanaried(peer: PeerId, shardId: ShardId): boolean {
+    return this.canaried.get(peer)?.has(shardId) === true;
+  }
+
+  /**
+   * [C-1] Whether this lease is a canary, and which: with the volunteer's canary rate, an
+   * established shard of the job it would work on that it never computed, holds or was tested
+   * on. With no other work, a suspect ([A-5]) or a volunteer whose lone results are not yet
+   * backed by a canary ([A-6]) gets one from any job. `canaryRate`: the job's policy rate;
+   * `involved`: [L-2] whether the volunteer computed a shard or holds any lease on it.
+   */
+  drawCanary(peer: PeerId, job: JobRecord | null, canaryRate: number, involved: (shard: ShardState, volunteer: PeerId) => boolean): ShardState | null {
+    if (job) {
+      const rate = this.reputation.canaryRate(peer, canaryRate);
+      if (rate <= 0 || this.rng.next() >= rate) return null;
+    } else if (!this.reputation.owesCanary(peer)) {
+      return null;
+    }
+    const excluded = (shard: ShardState): boolean => this.wasCanaried(peer, shard.id) || involved(shard, peer);
+    if (job) return this.canaries.pick(job.id, excluded, this.rng);
+    const jobs = this.canaries.jobs();
+    for (let i = jobs.length - 1; i >= 0; i--) {
+      const shard = this.canaries.pick(jobs[i] as JobId, excluded, this.rng);
+      if (shard) return shard;
+    }
+    return null;
+  }
+
+  /**
+   * [A-1] An acceptance by ≥ 2 agreeing volunteers is a valid result for each (and may later
+   * make a canary, [C-1]); outvoted results are invalid. A lone acceptance proves nothing.
+   */
+  judgeDecision(shard: ShardState, agreeing: readonly Replica[], dissenting: readonly number[]): void {
+    if (agreeing.length >= 2) {
+      // The accepted answer's own list (never mutated): one array less per acceptance.
+      const volunteers = shard.accepted?.volunteers ?? agreeing.map((r) => r.volunteer);
+      for (const r of agreeing) this.reputation.valid(r.volunteer, r.backend, volunteers);
+      this.canaries.add(shard, volunteers, this.rng);
+    } else {
+      for (const r of agreeing) this.reputation.lone(r.volunteer);
+      this.totals.loneAccepted++;
+    }
+    for (const i of dissenting) {
+      const v = (shard.replicas[i] as Replica).volunteer;
+      this.reputation.invalid(v);
+      // [X-4] Outvoted by ≥ 2 agreeing volunteers: evidence against it once their answer is established.
+      if (agreeing.length < 2) continue;
+      let list = this.outvoted.get(v);
+      if (!list) this.outvoted.set(v, (list = []));
+      if (list.length >= MAX_OUTVOTED) list.shift();
+      list.push({ shard, epoch: shard.epoch });
+    }
+  }
+
+  /**
+   * [C-3] A canary's answer compared with the shard's established answer: passing is a valid
+   * result, failing a strike ([X-1]). A shard re-opened since the lease has no known answer any
+   * more: the result tests nothing.
+   */
+  judgeCanary(peer: PeerId, msg: ResultMsg, shard: ShardState, epoch: number, policy: ResolvedPolicy, now: number): void {
+    if (shard.status === 'verified' && shard.epoch === epoch && shard.accepted) {
+      const verdict = compareOutputs(shard.accepted.outputs, msg.outputs, policy.comparator, policy.outputComparators);
+      if (verdict.agree) this.reputation.canaryPassed(peer, msg.backend, shard.accepted.volunteers);
+      else this.caught(peer, shard, `failed a canary (${shard.id}): ${verdict.reason}`, now);
+    }
+  }
+
+  /**
+   * [R-6] A late result on a verified shard changes nothing about the shard, but says something
+   * about its volunteer: agreeing with the accepted answer is a valid result; contradicting it is
+   * an invalid one ([A-1]), and a lie for certain if the answer is established ([X-1]).
+   */
+  judgeLateResult(peer: PeerId, msg: ResultMsg, shard: ShardState, policy: ResolvedPolicy, now: number): void {
+    if (!shard.accepted) return;
+    const verdict = compareOutputs(shard.accepted.outputs, msg.outputs, policy.comparator, policy.outputComparators);
+    if (verdict.agree) this.reputation.valid(peer, msg.backend, shard.accepted.volunteers);
+    else if (this.canaries.isEstablished(shard)) this.caught(peer, shard, `contradicted the established answer of ${shard.id}: ${verdict.reason}`, now);
+    else this.reputation.invalid(peer);
+  }
+
+  /**
+   * [X-1] [C-3] A volunteer contradicted an established answer: a strike against it, and the
+   * source is burnt. The volunteers the answer rested on become suspects: one side lied, and a
+   * canary of their own will tell which. Enough strikes quarantine.
+   */
+  private caught(peer: PeerId, shard: ShardState, reason: string, now: number): void {
+    for (const v of this.canaries.burn(shard)) if (v !== peer) this.reputation.suspect(v);
+    if (this.reputation.strike(peer)) this.hooks.quarantine(peer, reason, now);
+    else this.hooks.log('warn', `volunteer ${peer} struck: ${reason}`);
+  }
+
+  /**
+   * [X-4] An outvoted result contradicted the accepted answer as surely as a late one ([R-6]):
+   * once that answer is established ([C-1], [C-4]), the outvote is a strike. Nobody else is
+   * suspected: the answer was already the quorum's and has since been vouched for, and the source
+   * stays usable. Outvotes whose acceptance was undone or can no longer establish are dropped.
+   */
+  judgeOutvotes(peer: PeerId, now: number): void {
+    const list = this.outvoted.get(peer);
+    if (!list) return;
+    const need = this.canaries.need();
+    for (let i = 0; i < list.length; ) {
+      const { shard, epoch } = list[i] as { shard: ShardState; epoch: number };
+      const state = this.canaries.stateOf(shard, epoch, need);
+      if (state === 'pending') {
+        i++;
+        continue;
+      }
+      list.splice(i, 1);
+      if (state !== 'established') continue;
+      const reason = `was outvoted on ${shard.id}, whose answer is now established`;
+      if (this.reputation.strike(peer, true)) {
+        this.outvoted.delete(peer);
+        this.hooks.quarantine(peer, reason, now);
+        return;
+      }
+      this.hooks.log('warn', `volunteer ${peer} struck: ${reason}`);
+    }
+    if (list.length === 0) this.outvoted.delete(peer);
+  }
+
+  /**
+   * [A-7] Remembers a result returned while owing a canary, with the `owed` count before its shard
+   * is decided: an outvote it leads to counts as a new owed event, which makes it stale.
+   */
+  noteVouching(peer: PeerId, shard: ShardState): void {
+    let list = this.vouching.get(peer);
+    if (!list) this.vouching.set(peer, (list = []));
+    if (list.length >= MAX_VOUCHING) list.shift();
+    list.push({ shard, owed: this.reputation.owedCount(peer) });
+  }
+
+  /**
+   * [A-7] A volunteer owing a canary is cleared, as by passing one, when a result it returned
+   * since it last came to owe one was accepted by ≥ 2 agreeing volunteers, itself among them, and
+   * that answer is now established ([C-1], [C-4]). It computed that result blind, as it would a
+   * canary, and establishment is the bar a canary's answer meets: every member, this one
+   * included, has since agreed with enough partners, with no invalid result, and none is
+   * quarantined. So a coalition clears its members no more than it can make canaries of its
+   * lies. Needed where canaries cannot be served: in a network of two or three volunteers every
+   * established shard includes the one asking, and a fast volunteer in a slightly larger one
+   * computed nearly all of them. Results from before its latest suspicion, invalid result or lone
+   * acceptance are stale and dropped, as are those outvoted or in an acceptance that died.
+   */
+  judgeVouching(peer: PeerId): void {
+    const list = this.vouching.get(peer);
+    if (!list) return;
+    if (!this.reputation.owesCanary(peer)) {
+      this.vouching.delete(peer);
+      return;
+    }
+    const owed = this.reputation.owedCount(peer);
+    const need = this.canaries.need();
+    for (let i = 0; i < list.length; ) {
+      const { shard, owed: at } = list[i] as { shard: ShardState; owed: number };
+      if (at === owed && shard.status === 'open') {
+        i++; // not decided yet (or re-opened, [X-3]): it may still be accepted with this result
+        continue;
+      }
+      const state = at === owed && shard.status === 'verified' && shard.accepted !== null && shard.accepted.volunteers.includes(peer) ? this.canaries.stateOf(shard, shard.epoch, need) : 'dead';
+      if (state === 'pending') {
+        i++;
+        continue;
+      }
+      if (state === 'established' && this.reputation.vouched(peer, owed)) {
+        this.vouching.delete(peer);
+        this.hooks.log('info', `volunteer ${peer} cleared: its result on ${shard.id} agrees with an established answer`);
+        return;
+      }
+      list.splice(i, 1);
+    }
+    if (list.length === 0) this.vouching.delete(peer);
+  }
+}

@@ -1,5 +1,5 @@
 import 'fake-indexeddb/auto';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { JobRecord, ShardState } from '../core/coordinator/state.ts';
 import { asJobId, asLeaseId, asModelHash, asPeerId, shardIdOf } from '../protocol/ids.ts';
 import { DEFAULT_POLICY } from '../protocol/policy.ts';
@@ -92,6 +92,86 @@ describe('CoordinatorStore', () => {
     expect(new Float32Array(stored!.replicas![0]!.outputs[0]!.data)).toEqual(new Float32Array([3]));
     // A decided shard's strict write says which epoch it holds ([S-2]).
     expect(await store.putShard(jobId, { ...open, status: 'verified', epoch: 3, accepted: { outputs: [], volunteers: [], backends: [], acceptedAtMs: 9 } })).toBe(3);
+    db.close();
+  });
+
+  it('writes a job\'s inputs in pieces before its record, and puts them back together', async () => {
+    const db = await openQuorumDb(`test-${Math.random()}`);
+    const store = new CoordinatorStore(db, 'net-a', 5); // 5-byte pieces
+    const bytes = (n: number, seed: number): ArrayBuffer => Uint8Array.from({ length: n }, (_, i) => (i * 13 + seed) & 0xff).buffer;
+    const big: JobRecord = {
+      ...job(),
+      inputs: [
+        { name: 'x', dtype: 'uint8', dims: [2, 8], data: bytes(16, 1) },
+        { name: 'y', dtype: 'uint8', dims: [2, 5], data: bytes(10, 2) },
+      ],
+    };
+    const puts: string[] = [];
+    const put = db.put.bind(db);
+    vi.spyOn(db, 'put').mockImplementation((name, value, key) => {
+      puts.push(name);
+      return put(name, value, key);
+    });
+    await store.putJob(big);
+    // 16 bytes in 4 pieces, 10 in 2, then the record: no put copies more than 5 input bytes.
+    expect(puts).toEqual([...new Array<string>(6).fill('jobPieces'), 'jobs']);
+    const [loaded] = await store.loadJobs();
+    expect(loaded!.job.inputs.map((t) => [...new Uint8Array(t.data)])).toEqual(big.inputs.map((t) => [...new Uint8Array(t.data)]));
+    expect(loaded!.job.inputs.map((t) => t.dims)).toEqual([[2, 8], [2, 5]]);
+    db.close();
+  });
+
+  it('leaves out a job with a piece missing, and removes pieces whose job never got its record, on its own network only', async () => {
+    const db = await openQuorumDb(`test-${Math.random()}`);
+    const a = new CoordinatorStore(db, 'net-a', 4);
+    const b = new CoordinatorStore(db, 'net-b', 4);
+    await a.putJob(job()); // 16 bytes: 4 pieces
+    await db.delete('jobPieces', [jobId, 0, 2]);
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => undefined);
+    expect(await a.loadJobs()).toEqual([]);
+    expect(warn).toHaveBeenCalledWith(expect.stringMatching(/has 3 of its 4 stored pieces; not restored/));
+    warn.mockRestore();
+    // Pieces with no record: a job write cut short. Network b's are not a's to remove.
+    const orphan = (networkId: string, id: string) => ({ networkId, jobId: asJobId(id), input: 0, piece: 0, bytes: new ArrayBuffer(1) });
+    await db.put('jobPieces', orphan('net-a', 'gone-a'));
+    await db.put('jobPieces', orphan('net-b', 'gone-b'));
+    await a.loadJobs();
+    expect((await db.getAllKeys('jobPieces')).map((k) => k[0])).not.toContain('gone-a');
+    expect((await db.getAllKeys('jobPieces')).map((k) => k[0])).toContain('gone-b');
+    await b.loadJobs();
+    expect((await db.getAllKeys('jobPieces')).map((k) => k[0])).not.toContain('gone-b');
+    db.close();
+  });
+
+  it('upgrades a version 2 database and still loads its jobs, stored with their inputs inline', async () => {
+    const name = `test-${Math.random()}`;
+    // Version 2's schema, built with the bare IndexedDB API (only db.ts may use idb).
+    await new Promise<void>((resolve, reject) => {
+      const open = indexedDB.open(name, 2);
+      open.onupgradeneeded = () => {
+        const db = open.result;
+        db.createObjectStore('models', { keyPath: 'hash' });
+        db.createObjectStore('jobs', { keyPath: 'job.id' }).createIndex('byNetwork', 'networkId');
+        db.createObjectStore('shards', { keyPath: ['jobId', 'index'] }).createIndex('byJob', 'jobId');
+        db.createObjectStore('settings');
+        db.createObjectStore('leases', { keyPath: 'id' }).createIndex('byNetwork', 'networkId');
+        db.createObjectStore('peers', { keyPath: ['networkId', 'peerId'] }).createIndex('byNetwork', 'networkId');
+        db.createObjectStore('outbox', { keyPath: ['volunteerId', 'leaseId'] }).createIndex('byVolunteer', 'volunteerId');
+      };
+      open.onerror = () => reject(open.error ?? new Error('open failed'));
+      open.onsuccess = () => {
+        const tx = open.result.transaction('jobs', 'readwrite');
+        tx.objectStore('jobs').put({ networkId: 'net-a', job: job() });
+        tx.oncomplete = () => {
+          open.result.close();
+          resolve();
+        };
+        tx.onerror = () => reject(tx.error ?? new Error('write failed'));
+      };
+    });
+    const db = await openQuorumDb(name);
+    const [loaded] = await new CoordinatorStore(db, 'net-a').loadJobs();
+    expect(new Float32Array(loaded!.job.inputs[0]!.data)).toEqual(new Float32Array([1, 2, 3, 4]));
     db.close();
   });
 

@@ -7,10 +7,10 @@
  */
 import { openDB, type DBSchema, type IDBPDatabase } from 'idb';
 import type { JobId, ModelHash } from '../protocol/ids.ts';
-import type { StoredJob, StoredLease, StoredOutboxEntry, StoredPeer, StoredShard } from './records.ts';
+import type { StoredJob, StoredJobPiece, StoredLease, StoredOutboxEntry, StoredPeer, StoredShard } from './records.ts';
 
 export const DB_NAME = 'quorum';
-export const DB_VERSION = 2;
+export const DB_VERSION = 3;
 
 export interface QuorumSchema extends DBSchema {
   models: { key: ModelHash; value: { hash: ModelHash; bytes: ArrayBuffer; storedAtMs: number } };
@@ -23,6 +23,8 @@ export interface QuorumSchema extends DBSchema {
   peers: { key: [string, string]; value: StoredPeer; indexes: { byNetwork: string } };
   /** v2: a volunteer's results that its coordinator has not acknowledged yet. */
   outbox: { key: [string, string]; value: StoredOutboxEntry; indexes: { byVolunteer: string } };
+  /** v3: a job's input bytes in pieces, written one by one before the job's record. */
+  jobPieces: { key: [JobId, number, number]; value: StoredJobPiece; indexes: { byNetwork: string } };
 }
 
 export type QuorumDb = IDBPDatabase<QuorumSchema>;
@@ -54,6 +56,11 @@ export async function openQuorumDb(name: string = DB_NAME): Promise<QuorumDb> {
           peers.createIndex('byNetwork', 'networkId');
           const outbox = db.createObjectStore('outbox', { keyPath: ['volunteerId', 'leaseId'] });
           outbox.createIndex('byVolunteer', 'volunteerId');
+        }
+        if (oldVersion < 3) {
+          // Jobs stored before v3 keep their inputs inline in the record and load as they are.
+          const pieces = db.createObjectStore('jobPieces', { keyPath: ['jobId', 'input', 'piece'] });
+          pieces.createIndex('byNetwork', 'networkId');
         }
       },
       blocked() {

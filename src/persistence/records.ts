@@ -6,7 +6,21 @@ import type { WireTensor } from '../protocol/tensor.ts';
 
 export interface StoredJob {
   readonly networkId: string;
+  /**
+   * With `inputPieces`, the inputs' `data` here are empty: their bytes are in `jobPieces`, input i
+   * in `inputPieces[i]` pieces (v3). Without it (jobs stored by v1-v2), the bytes are inline.
+   */
   readonly job: JobRecord;
+  readonly inputPieces?: readonly number[];
+}
+
+/** v3: one piece of one input's bytes of a stored job. */
+export interface StoredJobPiece {
+  readonly networkId: string;
+  readonly jobId: JobId;
+  readonly input: number;
+  readonly piece: number;
+  readonly bytes: ArrayBuffer;
 }
 
 export interface StoredShard {

@@ -21,6 +21,7 @@
 import os from 'node:os';
 import type { Browser } from '@playwright/test';
 import type { JobTimes } from './page/api.ts';
+import { CPU_GROUPS, cpuBetween, snapshotCpu, type CpuShare } from './cpu.ts';
 import { webRow, type Sampling } from './engine.ts';
 import { openTab, type BenchTab } from './env.ts';
 import { MNIST_MODEL, type BenchModel } from './models.ts';
@@ -59,8 +60,21 @@ export interface NetworkRow {
    * (`requestGap`; with prefetch the request went out earlier, during the run, so few are measured).
    */
   readonly perShardMs: { readonly volunteerRoundTrip: number; readonly compute: number; readonly coordinator: number; readonly requestGap: number };
+  /**
+   * One shard's session.run() in a volunteer of the network over the same in a tab alone (same
+   * model, batch and thread count): above 1, the volunteers' compute itself slowed down, sharing
+   * the machine with the coordinator, the data plane and each other. efficiency is about
+   * volunteerBusy / this (x the engine's own per-call overhead, which raw items/s counts).
+   */
+  readonly sessionSlowdown: number;
   /** More busy threads (N volunteers + the coordinator) than cores. */
   readonly oversubscribed: boolean;
+  /**
+   * Where the CPU went while the job ran (cores, medians over runs; cpu.ts): the volunteers'
+   * inference, the pages, the WebRTC data plane, the browser process, the bench's server. Null
+   * where /proc cannot be read.
+   */
+  readonly cpu: CpuShare | null;
 }
 
 export interface NetworkResult {
@@ -123,6 +137,13 @@ async function openNetwork(browser: Browser, origin: string, volunteers: number,
   return { prefetch, coord, vols, req };
 }
 
+function medianCpu(samples: readonly (CpuShare | null)[]): CpuShare | null {
+  const got = samples.filter((s): s is CpuShare => s !== null);
+  if (got.length === 0) return null;
+  const pick = (k: keyof CpuShare): number => round(median(got.map((s) => s[k])), 3);
+  return { ...(Object.fromEntries(CPU_GROUPS.map((g) => [g, pick(g)])) as Record<(typeof CPU_GROUPS)[number], number>), total: pick('total') };
+}
+
 /** Prefetch depths compared by default: one lease at a time, and the app's pipelining. */
 export const DEFAULT_PREFETCH_MODES: readonly number[] = [0, 1];
 
@@ -136,7 +157,7 @@ export async function benchNetwork(
   const schedule = plans(opts.quick, opts.heavyModel, cores).filter((p) => !pick || pick.includes(p.volunteers));
   const modes = opts.prefetch ?? DEFAULT_PREFETCH_MODES;
   const runs = opts.quick ? 2 : 3;
-  const targetSec = opts.quick ? 1.5 : 2.5;
+  const targetSec = opts.quick ? 2.5 : 5;
   const mnistItems = opts.quick ? 8_000 : 16_000;
 
   // One tab's raw rate (same model, batch = shard size, 1 thread, no network) is measured in a tab
@@ -164,7 +185,7 @@ export async function benchNetwork(
         // gets ~targetSec of N volunteers' raw compute.
         const wanted = job.model === MNIST_MODEL ? mnistItems : (volunteers * rawBefore.itemsPerSec * targetSec) / job.replication;
         const items = Math.max(job.shardSize * volunteers * 2, Math.ceil(wanted / job.shardSize) * job.shardSize);
-        type Sample = { steady: number; rate: number; busy: number; upload: number; first: number; lag: number; rt: number; compute: number; coord: number; gap: number };
+        type Sample = { steady: number; rate: number; busy: number; upload: number; first: number; lag: number; rt: number; compute: number; coord: number; gap: number; cpu: CpuShare | null };
         const samples = new Map<Net, Sample[]>(nets.map((n) => [n, []]));
         let shards = 0;
         // Runs alternate between the networks, so a drift in load reaches both columns alike.
@@ -178,7 +199,10 @@ export async function benchNetwork(
               replication: job.replication,
               quorum: job.replication,
             });
+            // From the job's acceptance (the upload is over, shards are being leased) to its end.
+            const cpuBefore = snapshotCpu();
             const t: JobTimes = await net.coord.call('jobDone', sub.jobId, 300_000);
+            const cpuAfter = snapshotCpu();
             const after = await Promise.all(net.vols.map((v) => v.call('volunteerStats')));
             const wallMs = t.lastVerifiedMs - t.admittedMs;
             const computeMs = after.reduce((s, a, i) => s + a.computeMs - (before[i]?.computeMs ?? 0), 0);
@@ -194,11 +218,13 @@ export async function benchNetwork(
               compute: computeMs / (t.shardCount * job.replication),
               coord: t.perShard.coordinatorMs,
               gap: t.perShard.requestGapMs,
+              cpu: cpuBefore && cpuAfter ? cpuBetween(cpuBefore, cpuAfter) : null,
             });
           }
         }
         const rawAfter = await webRow(probe, job.model, job.shardSize, 1, rawSampling(opts.quick));
         const rawItemsPerSec = median([...rawBefore.samples, ...rawAfter.samples]);
+        const aloneSessionMs = (job.shardSize / median([rawBefore.sessionItemsPerSec ?? rawBefore.itemsPerSec, rawAfter.sessionItemsPerSec ?? rawAfter.itemsPerSec])) * 1000;
         for (const net of nets) {
           const got = samples.get(net) ?? [];
           const rate = median(got.map((s) => s.rate));
@@ -227,7 +253,9 @@ export async function benchNetwork(
               coordinator: round(median(got.map((s) => s.coord)), 3),
               requestGap: round(median(got.map((s) => s.gap)), 3),
             },
+            sessionSlowdown: round(median(got.map((s) => s.compute)) / aloneSessionMs, 3),
             oversubscribed: volunteers + 1 > cores,
+            cpu: medianCpu(got.map((s) => s.cpu)),
           };
           rows.push(row);
           console.log(

@@ -81,7 +81,7 @@ export function renderTables(r: Results): string {
     out.push('', '### Network efficiency (verified items/s ÷ (N × one tab\'s raw items/s), medians)', '');
     out.push(
       table(
-        ['model', 'shard', 'N', 'repl', 'prefetch', 'items', 'verified items/s', 'raw 1 tab', 'efficiency', 'steady', 'volunteer busy', 'per shard: round trip / compute / coord. ms', 'inputs MB/s', 'CPU'],
+        ['model', 'shard', 'N', 'repl', 'prefetch', 'items', 'verified items/s', 'raw 1 tab', 'efficiency', 'steady', 'volunteer busy', 'session.run ÷ alone', 'per shard: round trip / compute / coord. ms', 'inputs MB/s', 'CPU'],
         rows.map((x) => [
           x.model,
           String(x.shardSize),
@@ -94,12 +94,26 @@ export function renderTables(r: Results): string {
           fmt(x.efficiency, 2),
           fmt(x.steadyEfficiency, 2),
           `${fmt(x.volunteerBusy * 100)}%`,
+          x.sessionSlowdown === undefined ? '–' : `${fmt(x.sessionSlowdown, 2)}×`,
           `${fmt(x.perShardMs.volunteerRoundTrip, 1)} / ${fmt(x.perShardMs.compute, 1)} / ${fmt(x.perShardMs.coordinator, 1)}`,
           fmt(x.inputMBps, 1),
           x.oversubscribed ? 'oversubscribed' : 'ok',
         ]),
       ),
     );
+    const withCpu = rows.filter((x) => x.cpu);
+    if (withCpu.length > 0) {
+      out.push('', `### Where the CPU goes while a job runs (cores of ${r.machine.cores}, medians; bench/cpu.ts)`, '');
+      out.push(
+        table(
+          ['model', 'shard', 'N', 'repl', 'prefetch', 'inference workers', 'page main threads', 'WebRTC + network service', 'browser process', 'server (node)', 'other', 'total'],
+          withCpu.map((x) => {
+            const c = x.cpu as NonNullable<typeof x.cpu>;
+            return [x.model, String(x.shardSize), String(x.volunteers), String(x.replication), String(x.prefetch), fmt(c.inference, 2), fmt(c.pages, 2), fmt(c.webrtc, 2), fmt(c.browser, 2), fmt(c.node, 2), fmt(c.other, 2), fmt(c.total, 2)];
+          }),
+        ),
+      );
+    }
     // [W-18] The same rows side by side: one lease at a time (prefetch 0) against pipelining.
     const off = rows.filter((x) => x.prefetch === 0);
     const pairs = off.flatMap((a) => {

@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type BrowserContext, type Page } from '@playwright/test';
 import { CHROMIUM_ARGS, CHROMIUM_PATH, CONTEXT_PERMISSIONS } from '../e2e/support/env.ts';
 import { startServer, type RunningServer } from '../server/app.ts';
+import { rendererPids } from './affinity.ts';
 import type { BenchApi } from './page/api.ts';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -88,8 +89,46 @@ export function launchChromium(): Promise<Browser> {
 export interface BenchTab {
   readonly context: BrowserContext;
   readonly page: Page;
+  /** The renderer process this tab runs in (Linux; null where it could not be told), found once. */
+  rendererPid(): Promise<number | null>;
   call<K extends keyof BenchApi>(fn: K, ...args: Parameters<BenchApi[K]>): Promise<Awaited<ReturnType<BenchApi[K]>>>;
   close(): Promise<void>;
+}
+
+/** CPU ticks of a renderer's main thread (fields 14 + 15 of /proc/PID/task/PID/stat), or -1. */
+function mainThreadTicks(pid: number): number {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return Number(fields[11]) + Number(fields[12]);
+  } catch {
+    return -1;
+  }
+}
+
+/**
+ * Which renderer runs `page`: the one whose main thread's CPU time grows while the page spins for
+ * 500 ms, by a clear margin (tried 3 times). Not simply "the renderer that appeared with the tab":
+ * Chromium keeps a spare renderer ready, hands it to the next navigation and starts another.
+ */
+async function rendererOf(page: Page): Promise<number | null> {
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const candidates = [...rendererPids()];
+    const t0 = candidates.map(mainThreadTicks);
+    const spun = await page.evaluate(() => {
+      const start = performance.now();
+      while (performance.now() - start < 500) {
+        // spin
+      }
+      return performance.now() - start;
+    });
+    const grew = candidates.map((p, i) => mainThreadTicks(p) - (t0[i] ?? 0));
+    const sorted = [...grew].sort((a, b) => b - a);
+    const [best = 0, second = 0] = sorted;
+    // At 100 ticks/s a 500 ms spin is ~50 ticks: the winner must have most of them, alone.
+    if (best >= (spun / 1000) * 100 * 0.6 && best >= 2 * second) return candidates[grew.indexOf(best)] ?? null;
+  }
+  return null;
 }
 
 export async function openTab(browser: Browser, origin: string, name: string): Promise<BenchTab> {
@@ -101,9 +140,11 @@ export async function openTab(browser: Browser, origin: string, name: string): P
   });
   await page.goto(`${origin}/`, { waitUntil: 'load' });
   await page.waitForFunction(() => (window as { __bench?: unknown }).__bench !== undefined);
+  let pid: Promise<number | null> | null = null;
   return {
     context,
     page,
+    rendererPid: () => (pid ??= rendererOf(page)),
     call: (fn, ...args) =>
       page.evaluate(
         ({ fn: f, args: a }) => (window as unknown as { __bench: Record<string, (...x: unknown[]) => unknown> }).__bench[f]!(...a),

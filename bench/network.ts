@@ -21,6 +21,7 @@
 import os from 'node:os';
 import type { Browser } from '@playwright/test';
 import type { JobTimes } from './page/api.ts';
+import { isolate, isolationAvailable, release } from './affinity.ts';
 import { CPU_GROUPS, cpuBetween, snapshotCpu, type CpuShare } from './cpu.ts';
 import { webRow, type Sampling } from './engine.ts';
 import { openTab, type BenchTab } from './env.ts';
@@ -67,6 +68,11 @@ export interface NetworkRow {
    * volunteerBusy / this (x the engine's own per-call overhead, which raw items/s counts).
    */
   readonly sessionSlowdown: number;
+  /**
+   * Each volunteer's renderer on a core of its own and the rest of the network (coordinator,
+   * requester, browser, network service, server) on core 0; the raw rate alone on core 1 too.
+   */
+  readonly ownCores: boolean;
   /** More busy threads (N volunteers + the coordinator) than cores. */
   readonly oversubscribed: boolean;
   /**
@@ -87,6 +93,8 @@ interface JobPlan {
   readonly model: BenchModel;
   readonly shardSize: number;
   readonly replication: number;
+  /** Each volunteer on a core of its own, the rest of the network on core 0 (affinity.ts). */
+  readonly ownCores?: boolean;
 }
 
 const BYTES_PER_ITEM = 784 * 4;
@@ -94,14 +102,15 @@ const BYTES_PER_ITEM = 784 * 4;
 function plans(quick: boolean, heavy: BenchModel, cores: number): { volunteers: number; jobs: JobPlan[] }[] {
   const mnist = (shardSize: number, replication = 1): JobPlan => ({ model: MNIST_MODEL, shardSize, replication });
   const big = (shardSize: number, replication = 1): JobPlan => ({ model: heavy, shardSize, replication });
+  const own = (p: JobPlan): JobPlan => ({ ...p, ownCores: true });
   if (quick) {
     return [
-      { volunteers: 1, jobs: [mnist(100), big(100), big(400)] },
+      { volunteers: 1, jobs: [mnist(100), big(100), big(400), own(big(100))] },
       { volunteers: 2, jobs: [mnist(100), mnist(100, 2), big(100)] },
     ];
   }
   const out = [
-    { volunteers: 1, jobs: [mnist(25), mnist(100), mnist(400), mnist(1600), big(100), big(400)] },
+    { volunteers: 1, jobs: [mnist(25), mnist(100), mnist(400), mnist(1600), big(100), big(400), own(mnist(100)), own(big(100)), own(big(400))] },
     { volunteers: 2, jobs: [mnist(100), mnist(400), mnist(100, 2), big(100), big(100, 2)] },
   ];
   for (let n = 3; n <= Math.max(4, cores + 1); n++) out.push({ volunteers: n, jobs: [mnist(100), mnist(100, 2), big(100)] });
@@ -154,7 +163,13 @@ export async function benchNetwork(
 ): Promise<NetworkResult> {
   const cores = os.cpus().length;
   const pick = opts.volunteers;
-  const schedule = plans(opts.quick, opts.heavyModel, cores).filter((p) => !pick || pick.includes(p.volunteers));
+  const schedule = plans(opts.quick, opts.heavyModel, cores)
+    .filter((p) => !pick || pick.includes(p.volunteers))
+    .map((p) => {
+      const why = isolationAvailable(p.volunteers);
+      if (why !== null && p.jobs.some((j) => j.ownCores)) console.warn(`  no "own core" rows for N=${p.volunteers}: ${why}`);
+      return why === null ? p : { ...p, jobs: p.jobs.filter((j) => !j.ownCores) };
+    });
   const modes = opts.prefetch ?? DEFAULT_PREFETCH_MODES;
   const runs = opts.quick ? 2 : 3;
   const targetSec = opts.quick ? 2.5 : 5;
@@ -180,6 +195,15 @@ export async function benchNetwork(
           }
           warmed.add(job.model.name);
         }
+        // [own cores] The raw rate alone on core 1, as the volunteer will run.
+        const pinProbe = async (): Promise<void> => {
+          if (!job.ownCores) return;
+          const pid = await probe.rendererPid();
+          // Its engine (and worker) is made per measurement: the whole tab goes to core 1; its
+          // main thread only posts the runs.
+          if (pid === null || !isolate([pid], true)) throw new Error(`could not give the raw probe's worker a core of its own (renderer ${pid})`);
+        };
+        await pinProbe();
         const rawBefore = await webRow(probe, job.model, job.shardSize, 1, rawSampling(opts.quick));
         // The cheap model is bound by the data plane, not by N x raw: a fixed size. The heavy one
         // gets ~targetSec of N volunteers' raw compute.
@@ -191,6 +215,12 @@ export async function benchNetwork(
         // Runs alternate between the networks, so a drift in load reaches both columns alike.
         for (let r = 0; r < runs; r++) {
           for (const net of nets) {
+            if (job.ownCores) {
+              const pids = await Promise.all(net.vols.map((v) => v.rendererPid()));
+              if (pids.some((p) => p === null) || !isolate(pids as number[])) {
+                throw new Error(`could not give each volunteer's worker a core of its own (renderers: ${pids.join(', ')})`);
+              }
+            }
             const before = await Promise.all(net.vols.map((v) => v.call('volunteerStats')));
             const sub = await net.req.call('submit', {
               modelUrl: job.model.url,
@@ -222,7 +252,9 @@ export async function benchNetwork(
             });
           }
         }
+        await pinProbe();
         const rawAfter = await webRow(probe, job.model, job.shardSize, 1, rawSampling(opts.quick));
+        if (job.ownCores) release();
         const rawItemsPerSec = median([...rawBefore.samples, ...rawAfter.samples]);
         const aloneSessionMs = (job.shardSize / median([rawBefore.sessionItemsPerSec ?? rawBefore.itemsPerSec, rawAfter.sessionItemsPerSec ?? rawAfter.itemsPerSec])) * 1000;
         for (const net of nets) {
@@ -254,24 +286,26 @@ export async function benchNetwork(
               requestGap: round(median(got.map((s) => s.gap)), 3),
             },
             sessionSlowdown: round(median(got.map((s) => s.compute)) / aloneSessionMs, 3),
+            ownCores: job.ownCores === true,
             oversubscribed: volunteers + 1 > cores,
             cpu: medianCpu(got.map((s) => s.cpu)),
           };
           rows.push(row);
           console.log(
             `  ${row.model} shard ${row.shardSize} N=${volunteers} r=${row.replication} prefetch ${row.prefetch}: ${row.verifiedItemsPerSec} verified items/s, ` +
-              `efficiency ${row.efficiency} (raw ${row.rawItemsPerSec}), volunteers busy ${(row.volunteerBusy * 100).toFixed(0)}%, ` +
+              `${row.ownCores ? '(own cores) ' : ''}efficiency ${row.efficiency} (raw ${row.rawItemsPerSec}), volunteers busy ${(row.volunteerBusy * 100).toFixed(0)}%, ` +
               `per shard: round trip ${row.perShardMs.volunteerRoundTrip} ms (compute ${row.perShardMs.compute}), coordinator ${row.perShardMs.coordinator} ms, load ${os.loadavg()[0]?.toFixed(1)}`,
           );
         }
       }
     } finally {
+      if (jobs.some((j) => j.ownCores)) release(); // also when a row failed half-way
       await Promise.all(tabs.map((t) => t.close()));
     }
   }
   await probe.close();
   const efficiency: Record<string, number> = {};
-  const key = (r: NetworkRow): string => `N${r.volunteers}-r${r.replication}${r.prefetch === 0 ? '-p0' : ''}`;
+  const key = (r: NetworkRow): string => `N${r.volunteers}-r${r.replication}${r.prefetch === 0 ? '-p0' : ''}${r.ownCores ? '-own-cores' : ''}`;
   for (const r of rows) if (r.model === MNIST_MODEL.name && r.shardSize === 100) efficiency[key(r)] = r.efficiency;
   for (const r of rows) if (r.model !== MNIST_MODEL.name && r.shardSize === 100) efficiency[`${r.model}-${key(r)}`] = r.efficiency;
   return { efficiency, rows };

@@ -81,7 +81,7 @@ export function renderTables(r: Results): string {
     out.push('', '### Network efficiency (verified items/s ÷ (N × one tab\'s raw items/s), medians)', '');
     out.push(
       table(
-        ['model', 'shard', 'N', 'repl', 'prefetch', 'items', 'verified items/s', 'raw 1 tab', 'efficiency', 'steady', 'volunteer busy', 'session.run ÷ alone', 'per shard: round trip / compute / coord. ms', 'inputs MB/s', 'CPU'],
+        ['model', 'shard', 'N', 'repl', 'prefetch', 'items', 'verified items/s', 'raw 1 tab', 'efficiency', 'steady', 'volunteer busy', 'session.run ÷ alone', 'per shard: round trip / compute / coord. ms', 'inputs MB/s', 'cores'],
         rows.map((x) => [
           x.model,
           String(x.shardSize),
@@ -97,7 +97,7 @@ export function renderTables(r: Results): string {
           x.sessionSlowdown === undefined ? '–' : `${fmt(x.sessionSlowdown, 2)}×`,
           `${fmt(x.perShardMs.volunteerRoundTrip, 1)} / ${fmt(x.perShardMs.compute, 1)} / ${fmt(x.perShardMs.coordinator, 1)}`,
           fmt(x.inputMBps, 1),
-          x.oversubscribed ? 'oversubscribed' : 'ok',
+          x.ownCores ? 'own core per volunteer' : x.oversubscribed ? 'shared, oversubscribed' : 'shared',
         ]),
       ),
     );
@@ -106,10 +106,10 @@ export function renderTables(r: Results): string {
       out.push('', `### Where the CPU goes while a job runs (cores of ${r.machine.cores}, medians; bench/cpu.ts)`, '');
       out.push(
         table(
-          ['model', 'shard', 'N', 'repl', 'prefetch', 'inference workers', 'page main threads', 'WebRTC + network service', 'browser process', 'server (node)', 'other', 'total'],
+          ['model', 'shard', 'N', 'repl', 'prefetch', 'cores', 'inference workers', 'page main threads', 'WebRTC + network service', 'browser process', 'server (node)', 'other', 'total'],
           withCpu.map((x) => {
             const c = x.cpu as NonNullable<typeof x.cpu>;
-            return [x.model, String(x.shardSize), String(x.volunteers), String(x.replication), String(x.prefetch), fmt(c.inference, 2), fmt(c.pages, 2), fmt(c.webrtc, 2), fmt(c.browser, 2), fmt(c.node, 2), fmt(c.other, 2), fmt(c.total, 2)];
+            return [x.model, String(x.shardSize), String(x.volunteers), String(x.replication), String(x.prefetch), x.ownCores ? 'own' : 'shared', fmt(c.inference, 2), fmt(c.pages, 2), fmt(c.webrtc, 2), fmt(c.browser, 2), fmt(c.node, 2), fmt(c.other, 2), fmt(c.total, 2)];
           }),
         ),
       );
@@ -117,14 +117,16 @@ export function renderTables(r: Results): string {
     // [W-18] The same rows side by side: one lease at a time (prefetch 0) against pipelining.
     const off = rows.filter((x) => x.prefetch === 0);
     const pairs = off.flatMap((a) => {
-      const b = rows.find((x) => x.prefetch > 0 && x.model === a.model && x.shardSize === a.shardSize && x.volunteers === a.volunteers && x.replication === a.replication);
+      const b = rows.find(
+        (x) => x.prefetch > 0 && x.model === a.model && x.shardSize === a.shardSize && x.volunteers === a.volunteers && x.replication === a.replication && x.ownCores === a.ownCores,
+      );
       return b ? [[a, b] as const] : [];
     });
     if (pairs.length > 0) {
       out.push('', `### Pipelined leases: efficiency with prefetch 0 → ${pairs[0]?.[1].prefetch ?? 1}`, '');
       out.push(
         table(
-          ['model', 'shard', 'N', 'repl', 'efficiency off → on', 'steady off → on', 'volunteer busy off → on', 'verified items/s off → on', 'CPU'],
+          ['model', 'shard', 'N', 'repl', 'efficiency off → on', 'steady off → on', 'volunteer busy off → on', 'verified items/s off → on', 'cores'],
           pairs.map(([a, b]) => [
             a.model,
             String(a.shardSize),
@@ -134,7 +136,7 @@ export function renderTables(r: Results): string {
             `${fmt(a.steadyEfficiency, 2)} → ${fmt(b.steadyEfficiency, 2)}`,
             `${fmt(a.volunteerBusy * 100)}% → ${fmt(b.volunteerBusy * 100)}%`,
             `${fmt(a.verifiedItemsPerSec)} → ${fmt(b.verifiedItemsPerSec)}`,
-            a.oversubscribed ? 'oversubscribed' : 'ok',
+            a.ownCores ? 'own core per volunteer' : a.oversubscribed ? 'shared, oversubscribed' : 'shared',
           ]),
         ),
       );

@@ -20,6 +20,7 @@
  */
 import os from 'node:os';
 import type { Browser } from '@playwright/test';
+import { LIMITS } from '../src/protocol/limits.ts';
 import type { JobTimes } from './page/api.ts';
 import { isolate, isolationAvailable, release } from './affinity.ts';
 import { CPU_GROUPS, cpuBetween, snapshotCpu, type CpuShare } from './cpu.ts';
@@ -208,7 +209,9 @@ export async function benchNetwork(
         // The cheap model is bound by the data plane, not by N x raw: a fixed size. The heavy one
         // gets ~targetSec of N volunteers' raw compute.
         const wanted = job.model === MNIST_MODEL ? mnistItems : (volunteers * rawBefore.itemsPerSec * targetSec) / job.replication;
-        const items = Math.max(job.shardSize * volunteers * 2, Math.ceil(wanted / job.shardSize) * job.shardSize);
+        // A job's input tensor stays within the protocol's limit (128 MiB: 42,799 digits).
+        const cap = Math.floor(LIMITS.maxTensorBytes / BYTES_PER_ITEM / job.shardSize) * job.shardSize;
+        const items = Math.min(cap, Math.max(job.shardSize * volunteers * 2, Math.ceil(wanted / job.shardSize) * job.shardSize));
         type Sample = { steady: number; rate: number; busy: number; upload: number; first: number; lag: number; rt: number; compute: number; coord: number; gap: number; cpu: CpuShare | null };
         const samples = new Map<Net, Sample[]>(nets.map((n) => [n, []]));
         let shards = 0;

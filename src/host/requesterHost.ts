@@ -4,6 +4,7 @@
  * export; for classifiers it also derives predictions (and accuracy, when labels are known).
  */
 import type { JobId } from '../protocol/ids.ts';
+import { parseToCoordinator } from '../protocol/parse.ts';
 import { PROTOCOL_VERSION, type FromCoordinator, type JobSpec, type JobStatus, type VerifiedShard } from '../protocol/messages.ts';
 import { float32View } from '../protocol/tensor.ts';
 import { appendLog } from '../stores/logSlice.ts';
@@ -63,7 +64,16 @@ export class RequesterHost {
     // Listed before sending: a large frame takes a while to leave, and the page shows "sending…".
     const submission: Submission = { ref, name: spec.name, state: 'sending', jobId: null, reason: null, bytes, priority };
     patch('requester', (prev) => ({ submissions: [...prev.submissions, submission] }));
-    const sent = this.link?.send({ v: PROTOCOL_VERSION, t: 'submit-job', ref, spec }) ?? false;
+    const frame = { v: PROTOCOL_VERSION, t: 'submit-job', ref, spec } as const;
+    // [J-1] The coordinator's own parser, here first: a job it would drop (a tensor over the
+    // protocol's limit, say) is refused at once, with its reason, instead of being uploaded.
+    const check = parseToCoordinator(frame);
+    if (!check.ok) {
+      this.updateSubmission(ref, { state: 'rejected', reason: check.error.reason });
+      this.log('warn', `job not sent: ${check.error.reason}`);
+      return ref;
+    }
+    const sent = this.link?.send(frame) ?? false;
     if (!sent) this.updateSubmission(ref, { state: 'rejected', reason: 'not connected to the coordinator: wait for "connected" and submit again' });
     return ref;
   }

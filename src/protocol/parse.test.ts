@@ -2,7 +2,7 @@ import { describe, it, expect } from 'vitest';
 import { caps, countingBytes, f32, policy } from '../core/testing/fixtures.ts';
 import { LIMITS } from './limits.ts';
 import { PROTOCOL_VERSION, REFUSED_ID_TAKEN, type FromCoordinatorType, type ToCoordinatorType } from './messages.ts';
-import { parseFromCoordinator, parseToCoordinator, type Parsed } from './parse.ts';
+import { parseFromCoordinator, parseToCoordinator, type Parsed, type ProtocolError } from './parse.ts';
 
 const V = PROTOCOL_VERSION;
 const HASH = 'c'.repeat(64);
@@ -146,7 +146,7 @@ const directions = [
   { name: 'from the coordinator', parse: parseFromCoordinator as (raw: unknown) => Parsed<unknown>, valid: VALID_FROM },
 ] as const;
 
-function rejected(p: Parsed<unknown>): { kind: string; reason: string; peerVersion: number | null } {
+function rejected(p: Parsed<unknown>): ProtocolError {
   if (p.ok) throw new Error(`expected a rejection, got a ${JSON.stringify((p.msg as Raw).t)} frame`);
   return p.error;
 }
@@ -338,6 +338,14 @@ describe('parse: tensors [M-3]', () => {
     const bad = { ...submit, spec: { ...submit.spec, inputs: [f32('x', [2, 3], [1, 2, 3, 4, 5])] } };
     expect(rejected(parseToCoordinator(bad)).reason).toMatch(/spec\.inputs\.0/);
     expect(parseToCoordinator({ ...submit, spec: { ...submit.spec, inputs: [] } }).ok).toBe(false);
+  });
+
+  it('[J-1] a malformed submission keeps its ref (when it is a valid id), so it can be refused by it', () => {
+    const submit = VALID_TO['submit-job'] as { spec: Raw; ref: string };
+    const bad = { ...submit, ref: 'r-7', spec: { ...submit.spec, inputs: [f32('x', [2, 3], [1, 2, 3, 4, 5])] } };
+    expect(rejected(parseToCoordinator(bad)).submissionRef).toBe('r-7');
+    expect(rejected(parseToCoordinator({ ...bad, ref: 'not a safe id!' })).submissionRef).toBeUndefined();
+    expect(rejected(parseToCoordinator({ v: PROTOCOL_VERSION, t: 'result', ref: 'r-7' })).submissionRef).toBeUndefined();
   });
 });
 

@@ -4,6 +4,7 @@
  * Rule ids ([M-n]) refer to core/SPEC.md.
  */
 import type { z } from 'zod';
+import { isSafeId } from './ids.ts';
 import {
   PROTOCOL_VERSION,
   fromCoordinatorSchema,
@@ -20,6 +21,11 @@ export interface ProtocolError {
   readonly reason: string;
   /** The peer's version, when it spoke another one. */
   readonly peerVersion: number | null;
+  /**
+   * [J-1] The `ref` of a malformed `submit-job` (when it is itself a valid id), so the requester
+   * can be told its submission was refused, and why, instead of waiting for an answer.
+   */
+  readonly submissionRef?: string;
 }
 
 export type Parsed<M> = { readonly ok: true; readonly msg: M } | { readonly ok: false; readonly error: ProtocolError };
@@ -59,10 +65,12 @@ function parseUnsafe<M>(schema: z.ZodType<M>, raw: unknown): Parsed<M> {
   const issue = result.error.issues[0];
   const where = issue && issue.path.length > 0 ? ` at ${issue.path.join('.')}` : '';
   const type = typeof t === 'string' ? `"${t.slice(0, 40)}"` : 'untyped';
-  return {
-    ok: false,
-    error: { kind: 'malformed', reason: `${type} frame rejected${where}: ${issue?.message ?? 'invalid'}`, peerVersion: v },
-  };
+  const reason = `${type} frame rejected${where}: ${issue?.message ?? 'invalid'}`;
+  const ref = (raw as { ref?: unknown }).ref;
+  if (t === 'submit-job' && typeof ref === 'string' && isSafeId(ref)) {
+    return { ok: false, error: { kind: 'malformed', reason, peerVersion: v, submissionRef: ref } };
+  }
+  return { ok: false, error: { kind: 'malformed', reason, peerVersion: v } };
 }
 
 function describe(raw: unknown): string {

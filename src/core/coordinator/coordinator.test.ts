@@ -177,6 +177,16 @@ describe('peers [P-1] [P-2] [P-3]', () => {
     expect(fx).toContainEqual(expect.objectContaining({ kind: 'log', level: 'warn' }));
   });
 
+  it('[J-1] a malformed submission is refused by its ref, with the parser\'s reason', () => {
+    const rig = new Rig();
+    const r = rig.join('r1', 'requester');
+    const p = parseToCoordinator({ v: V, t: 'submit-job', ref: 'sub-1', spec: { name: 'x' } });
+    if (p.ok) throw new Error('should not parse');
+    const refusal = only(sent(check(rig.core.protocolError(r, p.error, 0)), r), 'job-rejected');
+    expect(refusal.ref).toBe('sub-1');
+    expect(refusal.reason).toMatch(/"submit-job" frame rejected at spec/);
+  });
+
   it('[P-2] a disconnect releases the peer\'s leases at once, so another volunteer gets the shard', () => {
     const { rig } = withJob(2, 2, policy(1, 1, 1));
     const v1 = rig.join('v1');

@@ -177,6 +177,12 @@ export class CoordinatorCore {
       this.refuse(peer, error.reason);
     } else {
       this.log('warn', `dropped a frame from ${peer}: ${error.reason}`);
+      // [J-1] A malformed submission is refused by its ref: the requester must not wait forever.
+      if (error.submissionRef !== undefined) {
+        const max = LIMITS.maxReasonLength;
+        const reason = error.reason.length > max ? `${error.reason.slice(0, max - 1)}…` : error.reason;
+        this.send(peer, { v: PROTOCOL_VERSION, t: 'job-rejected', ref: error.submissionRef, reason });
+      }
     }
     return this.flush();
   }

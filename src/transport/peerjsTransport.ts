@@ -167,6 +167,15 @@ function createEndpoint(signaling: SignalingConfig, dataPlane: DataPlaneOptions,
 
   peer.on('connection', adopt);
 
+  // A closing tab may not get to close its channels itself, and its peers would then notice only
+  // by silence (12-15 s, coordinatorLink.ts). Closing them on the way out tells them at once, so
+  // a volunteer holds its results back from the first moment and reconnects without delay.
+  const onPageHide = (event: PageTransitionEvent): void => {
+    if (event.persisted || destroyed) return;
+    for (const link of links.values()) link.conn.close();
+  };
+  globalThis.addEventListener?.('pagehide', onPageHide);
+
   peer.on('disconnected', () => {
     if (destroyed) return;
     handlers.signaling('lost');
@@ -200,6 +209,7 @@ function createEndpoint(signaling: SignalingConfig, dataPlane: DataPlaneOptions,
     },
     destroy() {
       destroyed = true;
+      globalThis.removeEventListener?.('pagehide', onPageHide);
       peer.destroy();
     },
   });
@@ -220,6 +230,7 @@ function createEndpoint(signaling: SignalingConfig, dataPlane: DataPlaneOptions,
         // Before the signaling server has registered us there is nothing to keep: give up and
         // let the caller decide when to try again.
         destroyed = true;
+        globalThis.removeEventListener?.('pagehide', onPageHide);
         peer.destroy();
         reject(error);
         return;

@@ -175,6 +175,11 @@ function createEndpoint(signaling: SignalingConfig, dataPlane: DataPlaneOptions,
     for (const link of links.values()) link.conn.close();
   };
   globalThis.addEventListener?.('pagehide', onPageHide);
+  const shutDown = (): void => {
+    destroyed = true;
+    globalThis.removeEventListener?.('pagehide', onPageHide);
+    peer.destroy();
+  };
 
   peer.on('disconnected', () => {
     if (destroyed) return;
@@ -207,11 +212,7 @@ function createEndpoint(signaling: SignalingConfig, dataPlane: DataPlaneOptions,
     close(remote) {
       links.get(remote)?.conn.close();
     },
-    destroy() {
-      destroyed = true;
-      globalThis.removeEventListener?.('pagehide', onPageHide);
-      peer.destroy();
-    },
+    destroy: shutDown,
   });
 
   return new Promise((resolve, reject) => {
@@ -229,9 +230,7 @@ function createEndpoint(signaling: SignalingConfig, dataPlane: DataPlaneOptions,
       if (!opened) {
         // Before the signaling server has registered us there is nothing to keep: give up and
         // let the caller decide when to try again.
-        destroyed = true;
-        globalThis.removeEventListener?.('pagehide', onPageHide);
-        peer.destroy();
+        shutDown();
         reject(error);
         return;
       }

@@ -17,6 +17,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import { median, round } from './stats.ts';
 
 export const CPU_GROUPS = ['inference', 'pages', 'webrtc', 'browser', 'node', 'other'] as const;
 export type CpuGroup = (typeof CPU_GROUPS)[number];
@@ -114,4 +115,12 @@ export function cpuBetween(a: CpuSnapshot, b: CpuSnapshot): CpuShare {
   const share = Object.fromEntries(CPU_GROUPS.map((g) => [g, seconds > 0 ? Math.round((ticks[g] / hz / seconds) * 1000) / 1000 : 0])) as Record<CpuGroup, number>;
   const total = Math.round(CPU_GROUPS.reduce((s, g) => s + share[g], 0) * 1000) / 1000;
   return { ...share, total };
+}
+
+/** The median of each group over samples (null samples skipped; null when none is left). */
+export function medianCpu(samples: readonly (CpuShare | null)[]): CpuShare | null {
+  const got = samples.filter((s): s is CpuShare => s !== null);
+  if (got.length === 0) return null;
+  const pick = (k: keyof CpuShare): number => round(median(got.map((s) => s[k])), 3);
+  return { ...(Object.fromEntries(CPU_GROUPS.map((g) => [g, pick(g)])) as Record<CpuGroup, number>), total: pick('total') };
 }

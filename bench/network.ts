@@ -23,7 +23,7 @@ import type { Browser } from '@playwright/test';
 import { LIMITS } from '../src/protocol/limits.ts';
 import type { JobTimes } from './page/api.ts';
 import { isolate, isolationAvailable, release } from './affinity.ts';
-import { CPU_GROUPS, cpuBetween, snapshotCpu, type CpuShare } from './cpu.ts';
+import { cpuBetween, medianCpu, snapshotCpu, type CpuShare } from './cpu.ts';
 import { webRow, type Sampling } from './engine.ts';
 import { openTab, type BenchTab } from './env.ts';
 import { MNIST_MODEL, type BenchModel } from './models.ts';
@@ -145,13 +145,6 @@ async function openNetwork(browser: Browser, origin: string, volunteers: number,
   tabs.push(req);
   await req.call('requester', networkId);
   return { prefetch, coord, vols, req };
-}
-
-function medianCpu(samples: readonly (CpuShare | null)[]): CpuShare | null {
-  const got = samples.filter((s): s is CpuShare => s !== null);
-  if (got.length === 0) return null;
-  const pick = (k: keyof CpuShare): number => round(median(got.map((s) => s[k])), 3);
-  return { ...(Object.fromEntries(CPU_GROUPS.map((g) => [g, pick(g)])) as Record<(typeof CPU_GROUPS)[number], number>), total: pick('total') };
 }
 
 /** Prefetch depths compared by default: one lease at a time, and the app's pipelining. */

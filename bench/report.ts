@@ -68,13 +68,17 @@ export function renderTables(r: Results): string {
     out.push('', '### Data plane, tab to tab on loopback (MB/s, median)', '');
     out.push(
       table(
-        ['path', 'payload', 'MB/s', 'min–max'],
-        [
-          ['app transport (peerjsTransport)', `${fmt(t.payloadMB)} MB`, fmt(t.transportMBps, 1), `${fmt(t.transportSamples.min, 1)}–${fmt(t.transportSamples.max, 1)}`],
-          ['bare RTCDataChannel, 64 KiB messages', `${fmt(t.payloadMB)} MB`, fmt(t.rawDataChannelMBps, 1), `${fmt(t.rawSamples.min, 1)}–${fmt(t.rawSamples.max, 1)}`],
-        ],
+        ['path', 'payload', 'MB/s', 'min–max', 'cores: page main threads', 'WebRTC + network service', 'browser process', 'other', 'total'],
+        t.paths.map((p) => [
+          p.label,
+          `${fmt(t.payloadMB)} MB`,
+          fmt(p.mbps, 1),
+          `${fmt(p.samples.min, 1)}–${fmt(p.samples.max, 1)}`,
+          ...(p.cpu ? [fmt(p.cpu.pages, 2), fmt(p.cpu.webrtc, 2), fmt(p.cpu.browser, 2), fmt(p.cpu.other, 2), fmt(p.cpu.total, 2)] : ['–', '–', '–', '–', '–']),
+        ]),
       ),
     );
+    out.push('', `app transport ÷ bare channel: ${fmt(t.efficiency, 2)}`);
   }
   if (r.network) {
     const rows = r.network.rows;

@@ -88,7 +88,7 @@ async function main(): Promise<void> {
   };
   try {
     results.engine = await step('engine', () => benchEngine(browser, server.url, { quick, heavyModel: heavy }));
-    results.transfer = await step('transfer', () => benchTransfer(browser, server.url, { payloadBytes: 50_000_000, reps: quick ? 5 : 9 }));
+    results.transfer = await step('transfer', () => benchTransfer(browser, server.url, { payloadBytes: 50_000_000, reps: quick ? 5 : 9, sweep: !quick }));
     results.network = await step('network', () => benchNetwork(browser, server.url, {
         quick,
         heavyModel: heavy,

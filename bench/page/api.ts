@@ -56,10 +56,12 @@ export interface BenchApi {
   transferConnect(remote: string): Promise<void>;
   /** MB/s of each of `reps` sends of `bytes`, from send() to the receiver's ack. */
   transferSend(remote: string, bytes: number, reps: number): Promise<number[]>;
-  rawOffer(): Promise<string>;
+  /** `channels`: DataChannels opened on the one connection (default 1). */
+  rawOffer(channels?: number): Promise<string>;
   rawAnswer(offer: string): Promise<string>;
   rawAccept(answer: string): Promise<void>;
-  rawSend(bytes: number, chunkBytes: number, reps: number, highWaterBytes: number): Promise<number[]>;
+  /** `channels`: stripe the bytes across that many of the connection's channels at once (default 1). */
+  rawSend(bytes: number, chunkBytes: number, reps: number, highWaterBytes: number, channels?: number): Promise<number[]>;
   coordinator(networkId: string): Promise<string>;
   volunteerCount(): number;
   jobDone(jobId: string, timeoutMs: number): Promise<JobTimes>;

@@ -157,7 +157,8 @@ async function transferSend(remote: string, bytes: number, reps: number): Promis
 }
 
 let rawPc: RTCPeerConnection | null = null;
-let rawChannel: RTCDataChannel | null = null;
+/** The sender's channels (one for the ceiling row; more to see whether striping one frame helps). */
+let rawChannels: RTCDataChannel[] = [];
 
 async function localDescriptionWhenGathered(pc: RTCPeerConnection): Promise<string> {
   if (pc.iceGatheringState !== 'complete') {
@@ -181,10 +182,14 @@ function rawReceiver(ch: RTCDataChannel): void {
   };
 }
 
-async function rawOffer(): Promise<string> {
+async function rawOffer(channels = 1): Promise<string> {
   rawPc = new RTCPeerConnection({ iceServers: [] });
-  rawChannel = rawPc.createDataChannel('bench', { ordered: true });
-  rawChannel.binaryType = 'arraybuffer';
+  rawChannels = [];
+  for (let i = 0; i < channels; i++) {
+    const ch = rawPc.createDataChannel(`bench-${i}`, { ordered: true });
+    ch.binaryType = 'arraybuffer';
+    rawChannels.push(ch);
+  }
   await rawPc.setLocalDescription(await rawPc.createOffer());
   return localDescriptionWhenGathered(rawPc);
 }
@@ -199,30 +204,42 @@ async function rawAnswer(offer: string): Promise<string> {
 
 async function rawAccept(answer: string): Promise<void> {
   await rawPc?.setRemoteDescription(JSON.parse(answer) as RTCSessionDescriptionInit);
-  const ch = rawChannel as RTCDataChannel;
-  if (ch.readyState !== 'open') await new Promise((resolve) => ch.addEventListener('open', resolve, { once: true }));
+  await Promise.all(
+    rawChannels.map((ch) => (ch.readyState === 'open' ? undefined : new Promise((resolve) => ch.addEventListener('open', resolve, { once: true })))),
+  );
 }
 
-/** The ceiling: `bytes` in `chunkBytes` messages straight on a DataChannel, with the same backpressure. */
-async function rawSend(bytes: number, chunkBytes: number, reps: number, highWaterBytes: number): Promise<number[]> {
-  const ch = rawChannel as RTCDataChannel;
+/** `bytes` in `chunkBytes` messages straight on one DataChannel, with the same backpressure. */
+async function rawSendOn(ch: RTCDataChannel, bytes: number, chunkBytes: number, highWaterBytes: number): Promise<void> {
   ch.bufferedAmountLowThreshold = highWaterBytes / 2;
+  const done = new Promise<void>((resolve) => (ch.onmessage = () => resolve()));
+  ch.send(String(bytes));
+  let sent = 0;
+  while (sent < bytes) {
+    if (ch.bufferedAmount > highWaterBytes) {
+      await new Promise((resolve) => ch.addEventListener('bufferedamountlow', resolve, { once: true }));
+      continue;
+    }
+    const n = Math.min(chunkBytes, bytes - sent);
+    ch.send(new Uint8Array(n));
+    sent += n;
+  }
+  await done;
+}
+
+/**
+ * The ceiling: `bytes` straight on the DataChannel(s), timed until every channel's receiver has
+ * counted its share. With `channels` > 1 the bytes are striped evenly across that many channels of
+ * the same connection at once.
+ */
+async function rawSend(bytes: number, chunkBytes: number, reps: number, highWaterBytes: number, channels = 1): Promise<number[]> {
+  const chs = rawChannels.slice(0, channels);
+  if (chs.length < channels) throw new Error(`only ${rawChannels.length} raw channels open`);
   const rates: number[] = [];
   for (let r = 0; r < reps; r++) {
-    const done = new Promise<void>((resolve) => (ch.onmessage = () => resolve()));
     const t0 = performance.now();
-    ch.send(String(bytes));
-    let sent = 0;
-    while (sent < bytes) {
-      if (ch.bufferedAmount > highWaterBytes) {
-        await new Promise((resolve) => ch.addEventListener('bufferedamountlow', resolve, { once: true }));
-        continue;
-      }
-      const n = Math.min(chunkBytes, bytes - sent);
-      ch.send(new Uint8Array(n));
-      sent += n;
-    }
-    await done;
+    const share = Math.ceil(bytes / chs.length);
+    await Promise.all(chs.map((ch, i) => rawSendOn(ch, Math.min(share, bytes - i * share), chunkBytes, highWaterBytes)));
     rates.push(bytes / 1e6 / ((performance.now() - t0) / 1000));
   }
   return rates;

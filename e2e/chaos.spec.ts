@@ -6,6 +6,7 @@
  */
 import type { Page } from '@playwright/test';
 import { expect, test } from './support/browser.ts';
+import { restartSignalingAfterEach, signaling } from './support/signaling.ts';
 import { expectReferenceMatch, expectVerifiedOnce, requesterKeyOf, submitMnist } from './support/requester.ts';
 import { appState } from './support/state.ts';
 
@@ -15,10 +16,7 @@ const SHARDS = ITEMS / SHARD_SIZE;
 /** Each shard is held this long before it runs, so the job is surely still running through every fault. */
 const VOLUNTEER = 'volunteer?autostart=1&slowMs=1000';
 
-async function admin(origin: string, action: 'stop' | 'start'): Promise<void> {
-  const res = await fetch(`${origin}/admin/signaling/${action}`, { method: 'POST' });
-  expect(res.status, `POST /admin/signaling/${action}`).toBe(200);
-}
+restartSignalingAfterEach();
 
 async function verifiedOnCoordinator(page: Page): Promise<number> {
   return (await appState(page)).coordinator.jobs[0]?.verified ?? 0;
@@ -69,9 +67,9 @@ test('a 5,000-item job survives a closed and a new volunteer, two coordinator re
   expect(await verifiedOnCoordinator(cpage), 'the job must still be running for the faults to mean anything').toBeLessThan(SHARDS);
 
   // 3. Signaling stops for 5 s and starts again.
-  await admin(appOrigin, 'stop');
+  await signaling(appOrigin, 'stop');
   await cpage.waitForTimeout(5_000);
-  await admin(appOrigin, 'start');
+  await signaling(appOrigin, 'start');
   await expect.poll(async () => (await appState(cpage)).coordinator.signaling, { timeout: 30_000 }).toBe('connected');
   await mark('signaling back');
 

@@ -3,13 +3,11 @@
  * every tab re-registers on its own, and a volunteer that arrives after the restart joins.
  */
 import { expect, test } from './support/browser.ts';
-import { requesterKeyOf } from './support/requester.ts';
+import { restartSignalingAfterEach, signaling } from './support/signaling.ts';
+import { expectVerifiedOnce, requesterKeyOf, submitMnist } from './support/requester.ts';
 import { appState } from './support/state.ts';
 
-async function admin(origin: string, action: 'stop' | 'start'): Promise<void> {
-  const res = await fetch(`${origin}/admin/signaling/${action}`, { method: 'POST' });
-  expect(res.status, `POST /admin/signaling/${action}`).toBe(200);
-}
+restartSignalingAfterEach();
 
 test('signaling stops for 5 s and restarts without the app server; the network recovers and the job completes @faults', async ({ openRoles, appOrigin }) => {
   test.setTimeout(180_000);
@@ -23,19 +21,15 @@ test('signaling stops for 5 s and restarts without the app server; the network r
   await expect(page.getByTestId('connection-state')).toHaveText('connected', { timeout: 20_000 });
 
   // Signaling goes away: the coordinator notices, but its channels to the others stay open.
-  await admin(appOrigin, 'stop');
+  await signaling(appOrigin, 'stop');
   await expect.poll(async () => (await appState(coord!.page)).coordinator.signaling, { timeout: 15_000 }).toBe('lost');
   const outageStarted = Date.now();
 
   // A job submitted during the outage still reaches the coordinator over WebRTC and runs.
-  await page.locator('input[name=requesterKey]').fill(key);
-  await page.locator('input[name=count]').fill('1000');
-  await page.locator('input[name=shardSize]').fill('50');
-  await page.getByTestId('submit-job').click();
-  await expect(page.locator('[data-testid=submissions] li')).toHaveAttribute('data-state', 'accepted', { timeout: 30_000 });
+  const jobId = await submitMnist(page, { key, count: 1000, shardSize: 50 });
 
   await page.waitForTimeout(Math.max(0, 5_000 - (Date.now() - outageStarted)));
-  await admin(appOrigin, 'start');
+  await signaling(appOrigin, 'start');
   await expect.poll(async () => (await appState(coord!.page)).coordinator.signaling, { timeout: 30_000 }).toBe('connected');
 
   // Signaling works again: a volunteer that opens now can reach the coordinator.
@@ -43,14 +37,7 @@ test('signaling stops for 5 s and restarts without the app server; the network r
   await expect(coord!.page.getByTestId('volunteer-count')).toHaveText('3', { timeout: 40_000 });
   await expect(late!.page.getByTestId('phase')).not.toHaveText('connecting', { timeout: 20_000 });
 
-  await expect(page.locator('[data-testid^=results-]')).toBeVisible({ timeout: 120_000 });
-  const s = await appState(page);
-  const jobId = s.requester.submissions[0]!.jobId!;
-  const results = s.requester.results[jobId]!;
-  expect(results.verifiedItems).toBe(1000);
-  const covered = new Array<number>(1000).fill(0);
-  for (const p of results.provenance) for (let i = p.start; i < p.start + p.count; i++) covered[i] = (covered[i] ?? 0) + 1;
-  expect(covered.every((c) => c === 1)).toBe(true);
+  const results = await expectVerifiedOnce(page, jobId, 1000, 1, 120_000);
   expect(results.accuracy).toBeGreaterThanOrEqual(0.94);
   for (const v of volunteers) await expect(v.page.getByTestId('connection-state')).toHaveText('connected');
 });

@@ -3,7 +3,7 @@
  * requester, each in its own browser context, over the real PeerServer and real WebRTC.
  */
 import { expect, test } from './support/browser.ts';
-import { requesterKeyOf } from './support/requester.ts';
+import { expectReferenceMatch, expectVerifiedOnce, requesterKeyOf, submitMnist } from './support/requester.ts';
 import { appState as state } from './support/state.ts';
 
 const DIGITS = 2000;
@@ -25,13 +25,7 @@ test('a 2,000-digit MNIST job is verified by pairs of different volunteers, surv
   const [req] = await openRoles(['requester']);
   const page = req!.page;
   await expect(page.getByTestId('connection-state')).toHaveText('connected', { timeout: 20_000 });
-  await page.locator('input[name=requesterKey]').fill(key);
-  await page.locator('input[name=count]').fill(String(DIGITS));
-  await page.locator('input[name=shardSize]').fill(String(SHARD_SIZE));
-  await page.locator('input[name=replication]').fill('2');
-  await page.locator('input[name=quorum]').fill('2');
-  await page.getByTestId('submit-job').click();
-  await expect(page.locator('[data-testid=submissions] li')).toHaveAttribute('data-state', 'accepted', { timeout: 30_000 });
+  const jobId = await submitMnist(page, { key, count: DIGITS, shardSize: SHARD_SIZE, replication: 2, quorum: 2 });
 
   // Close one volunteer while the job runs: as soon as it has delivered a result.
   const leaving = volunteers[0]!;
@@ -42,37 +36,17 @@ test('a 2,000-digit MNIST job is verified by pairs of different volunteers, surv
   await leaving.context.close();
   await expect(coord!.page.getByTestId('volunteer-count')).toHaveText('2', { timeout: 30_000 });
 
-  // The job completes on the remaining two.
-  const jobCard = page.locator('[data-testid^=results-]');
-  await expect(jobCard).toBeVisible({ timeout: 180_000 });
-  const s = await state(page);
-  const jobId = s.requester.submissions[0]?.jobId;
-  expect(jobId).toBeTruthy();
-  const results = s.requester.results[jobId!];
-  expect(results).toBeDefined();
-  const status = s.requester.jobs.find((j) => j.jobId === jobId)!;
-  expect(status).toMatchObject({ items: DIGITS, shards: SHARDS, verified: SHARDS, unverifiable: 0, done: true });
+  // The job completes on the remaining two: every item exactly once, every shard agreed by two
+  // different volunteers (not more: nothing disagreed), and the predictions equal a single-tab
+  // reference run of the same model.
+  const results = await expectVerifiedOnce(page, jobId, DIGITS, 2, 180_000);
   console.log(`verified shards when a volunteer closed: ${verifiedWhenClosed}/${SHARDS}`);
-
-  // Every shard: two different volunteers; every item exactly once.
-  expect(results!.provenance).toHaveLength(SHARDS);
-  const covered = new Array<number>(DIGITS).fill(0);
-  for (const p of results!.provenance) {
-    expect(p.volunteers).toHaveLength(2);
-    expect(new Set(p.volunteers).size).toBe(2);
-    for (let i = p.start; i < p.start + p.count; i++) covered[i] = (covered[i] ?? 0) + 1;
-  }
-  expect(covered.every((c) => c === 1)).toBe(true);
-  expect(results!.verifiedItems).toBe(DIGITS);
-  expect(results!.accuracy).toBeGreaterThanOrEqual(0.94);
-
-  // The verified predictions equal a single-tab reference run of the same model.
-  await page.getByTestId('run-reference').click();
-  await expect(page.getByTestId('reference-state')).toHaveAttribute('data-state', 'done', { timeout: 60_000 });
-  const after = await state(page);
-  const reference = after.requester.reference!.predictions;
-  expect(reference).toHaveLength(DIGITS);
-  expect(results!.predictions).toEqual(reference);
+  const status = (await state(page)).requester.jobs.find((j) => j.jobId === jobId);
+  expect(status).toMatchObject({ items: DIGITS, shards: SHARDS, verified: SHARDS, unverifiable: 0, done: true });
+  expect(results.provenance).toHaveLength(SHARDS);
+  for (const p of results.provenance) expect(p.volunteers).toHaveLength(2);
+  expect(results.accuracy).toBeGreaterThanOrEqual(0.94);
+  await expectReferenceMatch(page, results.predictions);
   await expect(page.getByTestId('reference-match')).toHaveText(`${DIGITS} of ${DIGITS} predictions match the local run.`);
 
   // The coordinator agrees and kept its results: every shard verified exactly once.

@@ -8,6 +8,7 @@ import type { QuorumState } from '../src/stores/store.ts';
 // Brings the map's `window.__quorumMap` test hook (test builds only) into e2e typing.
 import type {} from '../src/views/map/mapTestHook.ts';
 import { expect, test, type TestContext } from './support/browser.ts';
+import { requesterKeyOf, submitMnist } from './support/requester.ts';
 import { appState as state } from './support/state.ts';
 
 async function screenshot(page: Page, testInfo: TestInfo, name: string, fullPage = false): Promise<string> {
@@ -17,23 +18,10 @@ async function screenshot(page: Page, testInfo: TestInfo, name: string, fullPage
   return file;
 }
 
-async function submitJob(coord: TestContext, req: TestContext, digits: number, shardSize: number): Promise<void> {
-  const page = req.page;
-  await expect(page.getByTestId('connection-state')).toHaveText('connected', { timeout: 20_000 });
-  // The coordinator may require the key it shows on its page.
-  const keyShown = coord.page.getByTestId('requester-key');
-  if ((await keyShown.count()) > 0) {
-    await expect(keyShown).not.toHaveText('…');
-    await page.locator('input[name=requesterKey]').fill((await keyShown.textContent()) ?? '');
-  }
-  await page.locator('input[name=count]').fill(String(digits));
-  await page.locator('input[name=shardSize]').fill(String(shardSize));
-  await page.locator('input[name=replication]').fill('2');
-  await page.locator('input[name=quorum]').fill('2');
-  await page.getByTestId('submit-job').click();
-  await expect(page.locator('[data-testid=submissions] li')).not.toHaveAttribute('data-state', 'sending', { timeout: 20_000 });
-  const sub = (await state(page)).requester.submissions[0];
-  expect(sub?.state, `submission ${sub?.state}: ${sub?.reason ?? ''}`).toBe('accepted');
+/** The built-in MNIST job, replication 2 and quorum 2, submitted with the coordinator's key. */
+async function submitJob(coord: TestContext, req: TestContext, digits: number, shardSize: number): Promise<string> {
+  await expect(req.page.getByTestId('connection-state')).toHaveText('connected', { timeout: 20_000 });
+  return submitMnist(req.page, { key: await requesterKeyOf(coord.page), count: digits, shardSize, replication: 2, quorum: 2 });
 }
 
 type Row = { peerId: string; backend: string | null; shardsDone: number };

@@ -8,6 +8,7 @@ import { chromium, type Browser, type Page } from '@playwright/test';
 import type { QuorumState } from '../src/stores/store.ts';
 import { expect, test, type TestContext } from './support/browser.ts';
 import { CHROMIUM_ARGS, CHROMIUM_PATH, CONTEXT_PERMISSIONS, E2E_BASE_URL } from './support/env.ts';
+import { requesterKeyOf, submitMnist } from './support/requester.ts';
 import { appState as state } from './support/state.ts';
 
 async function openCoordinator(openRoles: (roles: readonly string[]) => Promise<TestContext[]>): Promise<TestContext> {
@@ -16,23 +17,10 @@ async function openCoordinator(openRoles: (roles: readonly string[]) => Promise<
   return coord!;
 }
 
+/** The built-in MNIST job, replication 2 and quorum 2, submitted with the coordinator's key. */
 async function submitJob(coord: TestContext, req: Page, digits: number, shardSize: number): Promise<string> {
   await expect(req.getByTestId('connection-state')).toHaveText('connected', { timeout: 20_000 });
-  // The coordinator may require the key it shows on its page.
-  const keyShown = coord.page.getByTestId('requester-key');
-  if ((await keyShown.count()) > 0) {
-    await expect(keyShown).not.toHaveText('…');
-    await req.locator('input[name=requesterKey]').fill((await keyShown.textContent()) ?? '');
-  }
-  await req.locator('input[name=count]').fill(String(digits));
-  await req.locator('input[name=shardSize]').fill(String(shardSize));
-  await req.locator('input[name=replication]').fill('2');
-  await req.locator('input[name=quorum]').fill('2');
-  await req.getByTestId('submit-job').click();
-  await expect(req.locator('[data-testid=submissions] li')).not.toHaveAttribute('data-state', 'sending', { timeout: 20_000 });
-  const sub = (await state(req)).requester.submissions[0];
-  expect(sub?.state, `submission ${sub?.state}: ${sub?.reason ?? ''}`).toBe('accepted');
-  return sub!.jobId!;
+  return submitMnist(req, { key: await requesterKeyOf(coord.page), count: digits, shardSize, replication: 2, quorum: 2 });
 }
 
 type PeerRow = QuorumState['coordinator']['peers'][number];

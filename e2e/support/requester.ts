@@ -35,8 +35,10 @@ export interface MnistSubmission {
 }
 
 /**
- * Submits the built-in MNIST job from a connected requester page and waits until the coordinator
- * accepted it; returns its job id.
+ * Submits the built-in MNIST job from a requester page and waits until the coordinator answered;
+ * fails with the coordinator's reason unless it accepted. Returns the job id. (It does not wait
+ * for the page to say "connected": during a signaling outage the page says "connecting" while its
+ * channel to the coordinator still carries the job.)
  */
 export async function submitMnist(page: Page, job: MnistSubmission): Promise<string> {
   await page.locator('input[name=requesterKey]').fill(job.key);
@@ -44,17 +46,18 @@ export async function submitMnist(page: Page, job: MnistSubmission): Promise<str
   await page.locator('input[name=shardSize]').fill(String(job.shardSize));
   if (job.replication !== undefined) await page.locator('input[name=replication]').fill(String(job.replication));
   if (job.quorum !== undefined) await page.locator('input[name=quorum]').fill(String(job.quorum));
-  const before = await submissions(page);
+  const before = (await submissions(page)).length;
   await page.getByTestId('submit-job').click();
   // The new submission is the one appended after the click; wait for the coordinator's answer.
-  await expect.poll(async () => (await submissions(page))[before.length]?.state ?? 'none', { timeout: 30_000 }).toBe('accepted');
-  const id = (await submissions(page))[before.length]?.jobId;
-  if (!id) throw new Error('the accepted submission has no job id');
-  return id;
+  await expect.poll(async () => (await submissions(page))[before]?.state ?? 'none', { timeout: 30_000 }).not.toMatch(/^(none|sending)$/);
+  const sub = (await submissions(page))[before];
+  expect(sub?.state, `submission ${sub?.state}: ${sub?.reason ?? ''}`).toBe('accepted');
+  if (!sub?.jobId) throw new Error('the accepted submission has no job id');
+  return sub.jobId;
 }
 
-async function submissions(page: Page): Promise<{ state: string; jobId: string | null }[]> {
-  return (await appState(page)).requester.submissions.map((s) => ({ state: s.state, jobId: s.jobId }));
+async function submissions(page: Page): Promise<{ state: string; jobId: string | null; reason: string | null }[]> {
+  return (await appState(page)).requester.submissions.map((s) => ({ state: s.state, jobId: s.jobId, reason: s.reason ?? null }));
 }
 
 type JobResults = QuorumState['requester']['results'][string];

@@ -10,15 +10,14 @@ import { buildModel, buildProbeModel } from '../../scripts/make-probe-model.ts';
 import { CoordinatorStore } from '../persistence/coordinatorStore.ts';
 import { openQuorumDb } from '../persistence/db.ts';
 import { PROTOCOL_VERSION, type FromCoordinator, type JobSpec } from '../protocol/messages.ts';
-import { parseFromCoordinator } from '../protocol/parse.ts';
 import { DEFAULT_POLICY } from '../protocol/policy.ts';
 import type { WireTensor } from '../protocol/tensor.ts';
 import { createOrtEngine } from '../runtime/ortEngine.ts';
 import { MemoryNetwork } from '../transport/memoryTransport.ts';
-import type { Endpoint } from '../transport/transport.ts';
 import { CoordinatorHost } from './coordinatorHost.ts';
 import { ModelInspector } from './modelInspector.ts';
 import { coordinatorPeerId } from './networkId.ts';
+import { coordinatorClient, type CoordinatorClient } from './testing/coordinatorClient.ts';
 
 const KEY = 'sesame';
 const COORD = coordinatorPeerId('jobchecks');
@@ -37,8 +36,7 @@ const spec = (over: Partial<JobSpec> = {}): JobSpec => ({
 
 let net: MemoryNetwork;
 let host: CoordinatorHost;
-let requester: Endpoint;
-const inbox: FromCoordinator[] = [];
+let requester: CoordinatorClient;
 let refs = 0;
 
 beforeAll(async () => {
@@ -53,19 +51,9 @@ beforeAll(async () => {
     inspector: new ModelInspector(() => createOrtEngine()),
   });
   await host.start();
-  requester = net.create(null, {
-    open: () => undefined,
-    data: (_peer, raw) => {
-      const p = parseFromCoordinator(raw);
-      if (p.ok) inbox.push(p.msg);
-    },
-    close: () => undefined,
-    signaling: () => undefined,
-    error: () => undefined,
-  });
-  requester.connect(COORD);
+  requester = coordinatorClient(net, null, COORD);
   net.flush();
-  requester.send(COORD, { v: PROTOCOL_VERSION, t: 'hello', role: 'requester', caps: null, label: 'raw requester' });
+  requester.send({ v: PROTOCOL_VERSION, t: 'hello', role: 'requester', caps: null, label: 'raw requester' });
   net.flush();
 });
 
@@ -74,10 +62,10 @@ afterAll(() => host.stop());
 /** Sends one raw submission and waits for the coordinator's answer to it. */
 async function submit(s: JobSpec): Promise<Extract<FromCoordinator, { t: 'job-accepted' | 'job-rejected' }>> {
   const ref = `r${++refs}`;
-  requester.send(COORD, { v: PROTOCOL_VERSION, t: 'submit-job', ref, spec: s });
+  requester.send({ v: PROTOCOL_VERSION, t: 'submit-job', ref, spec: s });
   for (let i = 0; i < 1000; i++) {
     net.flush();
-    const answer = inbox.find((m): m is Extract<FromCoordinator, { t: 'job-accepted' | 'job-rejected' }> => (m.t === 'job-accepted' || m.t === 'job-rejected') && m.ref === ref);
+    const answer = requester.received.find((m): m is Extract<FromCoordinator, { t: 'job-accepted' | 'job-rejected' }> => (m.t === 'job-accepted' || m.t === 'job-rejected') && m.ref === ref);
     if (answer) return answer;
     await new Promise((r) => setTimeout(r, 10));
   }

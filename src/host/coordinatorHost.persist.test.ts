@@ -6,12 +6,12 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { JobRecord } from '../core/coordinator/state.ts';
 import { HASH_A, countingBytes, f32, hello, policy } from '../core/testing/fixtures.ts';
 import { asJobId, asPeerId } from '../protocol/ids.ts';
-import { PROTOCOL_VERSION, type FromCoordinator } from '../protocol/messages.ts';
-import { parseFromCoordinator } from '../protocol/parse.ts';
+import { PROTOCOL_VERSION } from '../protocol/messages.ts';
 import type { CoordinatorStorage, PersistBatch } from '../persistence/coordinatorStore.ts';
 import { MemoryNetwork } from '../transport/memoryTransport.ts';
 import { CoordinatorHost } from './coordinatorHost.ts';
 import { coordinatorPeerId } from './networkId.ts';
+import { coordinatorClient } from './testing/coordinatorClient.ts';
 
 const NET = 'persist-soon';
 const JOB: JobRecord = {
@@ -55,28 +55,18 @@ describe('[S-1] lease changes are written soon', () => {
     const batches: { at: number; batch: PersistBatch }[] = [];
     const host = new CoordinatorHost({ networkId: NET, factory: net.factory, store: stubStore(batches) });
     await host.start();
-    const inbox: FromCoordinator[] = [];
-    const vol = net.create('vol-1', {
-      open: () => undefined,
-      data: (_peer, raw) => {
-        const p = parseFromCoordinator(raw);
-        if (p.ok) inbox.push(p.msg);
-      },
-      close: () => undefined,
-      signaling: () => undefined,
-      error: () => undefined,
-    });
     const coordinator = coordinatorPeerId(NET);
-    vol.connect(coordinator);
+    const vol = coordinatorClient(net, 'vol-1', coordinator);
+    const inbox = vol.received;
     net.flush();
-    vol.send(coordinator, hello('volunteer'));
+    vol.send(hello('volunteer'));
     net.flush();
     await vi.advanceTimersByTimeAsync(0);
     const written = (id: string): boolean => batches.some((b) => b.batch.leases.some((l) => l.id === id));
     const before = batches.length;
 
     const sentAt = Date.now();
-    vol.send(coordinator, { v: PROTOCOL_VERSION, t: 'lease-request' });
+    vol.send({ v: PROTOCOL_VERSION, t: 'lease-request' });
     net.flush();
     const lease = inbox.find((m) => m.t === 'lease');
     if (!lease || lease.t !== 'lease') throw new Error(`no lease: ${JSON.stringify(inbox.map((m) => m.t))}`);

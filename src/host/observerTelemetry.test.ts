@@ -6,14 +6,13 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { caps } from '../core/testing/fixtures.ts';
 import type { PeerId } from '../protocol/ids.ts';
-import { PROTOCOL_VERSION, type FromCoordinator } from '../protocol/messages.ts';
-import { parseFromCoordinator } from '../protocol/parse.ts';
+import { PROTOCOL_VERSION } from '../protocol/messages.ts';
 import type { CoordinatorStore } from '../persistence/coordinatorStore.ts';
 import { initialState, useQuorumStore } from '../stores/store.ts';
 import { MemoryNetwork } from '../transport/memoryTransport.ts';
-import type { EndpointHandlers } from '../transport/transport.ts';
 import { CoordinatorHost, TELEMETRY_MS } from './coordinatorHost.ts';
 import { coordinatorPeerId } from './networkId.ts';
+import { coordinatorClient } from './testing/coordinatorClient.ts';
 import { ObserverHost } from './observerHost.ts';
 
 const NET = 'telemetry-test';
@@ -29,24 +28,7 @@ const emptyStore = {
   putModel: () => Promise.resolve(),
 } as unknown as CoordinatorStore;
 
-function client(net: MemoryNetwork, id: string, received: FromCoordinator[] = []) {
-  const handlers: EndpointHandlers = {
-    open: () => {},
-    data: (_peer, raw) => {
-      const p = parseFromCoordinator(raw);
-      if (!p.ok) throw new Error(`unparseable frame: ${p.error.reason}`);
-      received.push(p.msg);
-    },
-    close: () => {},
-    signaling: () => {},
-    error: (e) => {
-      throw e;
-    },
-  };
-  const ep = net.create(id, handlers);
-  ep.connect(COORD);
-  return { ep, received, send: (msg: unknown) => ep.send(COORD, msg) };
-}
+const client = (net: MemoryNetwork, id: string) => coordinatorClient(net, id, COORD);
 
 /** Advances the fake clock in small steps, delivering frames in between. */
 async function run(net: MemoryNetwork, ms: number, step = 50): Promise<void> {

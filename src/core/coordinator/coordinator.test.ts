@@ -2,17 +2,17 @@ import { describe, it, expect } from 'vitest';
 import type { Backend } from '../../protocol/capabilities.ts';
 import { asLeaseId, asPeerId, type JobId, type LeaseId, type ModelHash, type PeerId } from '../../protocol/ids.ts';
 import { LIMITS } from '../../protocol/limits.ts';
-import type { FromCoordinator, JobSpec, ToCoordinator } from '../../protocol/messages.ts';
-import { parseFromCoordinator, parseToCoordinator } from '../../protocol/parse.ts';
+import type { JobSpec, ToCoordinator } from '../../protocol/messages.ts';
+import { parseToCoordinator } from '../../protocol/parse.ts';
 import type { VerificationPolicy } from '../../protocol/policy.ts';
 import type { WireTensor } from '../../protocol/tensor.ts';
 import { seededRng } from '../rng.ts';
 import { HASH_A, HASH_B, V, countingBytes, f32, hello, jobSpec, policy, valuesOf } from '../testing/fixtures.ts';
+import { checkFrames, only, sent, submitAndAdmit, type Out } from '../testing/coordinatorFrames.ts';
 import { CoordinatorCore } from './coordinator.ts';
 import type { CoordinatorEffect } from './effects.ts';
 import { DEFAULT_COORDINATOR_CONFIG, type CoordinatorConfig } from './state.ts';
 
-type Out<T extends FromCoordinator['t']> = Extract<FromCoordinator, { t: T }>;
 type AckOutcome = Out<'result-ack'>['outcome'];
 
 const TIMEOUT = 10_000;
@@ -39,16 +39,12 @@ class Rig {
   }
 
   handle(peer: PeerId, msg: ToCoordinator): CoordinatorEffect[] {
-    return check(this.core.handle(peer, msg, this.now));
+    return checkFrames(this.core.handle(peer, msg, this.now));
   }
 
   /** Submits and admits a job (hashing stands in for the host), returning its id. */
   submit(requester: PeerId, spec: JobSpec, hash: ModelHash = HASH_A): JobId {
-    const fx = this.handle(requester, { v: V, t: 'submit-job', ref: 'r1', spec });
-    const h = fx.find((e) => e.kind === 'hash-model');
-    if (!h || h.kind !== 'hash-model') throw new Error(`no hash-model effect: ${JSON.stringify(sent(fx))}`);
-    const accepted = only(sent(check(this.core.admitJob(h.peer, h.ref, h.spec, hash, this.now)), requester), 'job-accepted');
-    return accepted.jobId;
+    return submitAndAdmit(this.core, requester, spec, this.now, hash);
   }
 
   /** A lease-request; the lease, or null on no-work. */
@@ -75,7 +71,7 @@ class Rig {
 
   tick(now: number): CoordinatorEffect[] {
     this.now = now;
-    return check(this.core.tick(now));
+    return checkFrames(this.core.tick(now));
   }
 
   status(jobId: JobId) {
@@ -83,26 +79,6 @@ class Rig {
     if (!s) throw new Error('no such job');
     return s;
   }
-}
-
-/** Every frame the coordinator sends must be one its peers' parser accepts. [M-1] */
-function check(fx: CoordinatorEffect[]): CoordinatorEffect[] {
-  for (const e of fx) {
-    if (e.kind !== 'send') continue;
-    const p = parseFromCoordinator(e.msg);
-    if (!p.ok) throw new Error(`coordinator sent an unparseable "${e.msg.t}": ${p.error.reason}`);
-  }
-  return fx;
-}
-
-function sent(fx: readonly CoordinatorEffect[], to?: PeerId): FromCoordinator[] {
-  return fx.flatMap((e) => (e.kind === 'send' && (to === undefined || e.to === to) ? [e.msg] : []));
-}
-
-function only<T extends FromCoordinator['t']>(msgs: FromCoordinator[], t: T): Out<T> {
-  const m = msgs.filter((x) => x.t === t);
-  if (m.length !== 1) throw new Error(`expected one "${t}", got ${JSON.stringify(msgs.map((x) => x.t))}`);
-  return m[0] as Out<T>;
 }
 
 /** [rows, 2] outputs "y" filled with `v`. */
@@ -159,7 +135,7 @@ describe('peers [P-1] [P-2] [P-3]', () => {
     const p = parseToCoordinator({ v: V + 1, t: 'lease-request' });
     expect(p.ok).toBe(false);
     if (p.ok) return;
-    const fx = check(rig.core.protocolError(v, p.error, 0));
+    const fx = checkFrames(rig.core.protocolError(v, p.error, 0));
     const refused = only(sent(fx, v), 'refused');
     expect(refused.expectedVersion).toBe(V);
     expect(refused.reason).toMatch(/v2/);
@@ -182,7 +158,7 @@ describe('peers [P-1] [P-2] [P-3]', () => {
     const r = rig.join('r1', 'requester');
     const p = parseToCoordinator({ v: V, t: 'submit-job', ref: 'sub-1', spec: { name: 'x' } });
     if (p.ok) throw new Error('should not parse');
-    const refusal = only(sent(check(rig.core.protocolError(r, p.error, 0)), r), 'job-rejected');
+    const refusal = only(sent(checkFrames(rig.core.protocolError(r, p.error, 0)), r), 'job-rejected');
     expect(refusal.ref).toBe('sub-1');
     expect(refusal.reason).toMatch(/"submit-job" frame rejected at spec/);
   });
@@ -346,7 +322,7 @@ describe('work-available [L-9]', () => {
     const h = fx.find((e) => e.kind === 'hash-model');
     if (!h || h.kind !== 'hash-model') throw new Error('no hash-model');
     expect(nudged(fx)).toEqual([]); // nothing admitted yet
-    const admitted = check(rig.core.admitJob(h.peer, h.ref, h.spec, HASH_A, rig.now));
+    const admitted = checkFrames(rig.core.admitJob(h.peer, h.ref, h.spec, HASH_A, rig.now));
     expect(nudged(admitted)).toEqual([a, b]);
     expect(sent(admitted, a)).toEqual([{ v: V, t: 'work-available' }]);
     // Told once: a second job before they ask again tells nobody.
@@ -400,11 +376,11 @@ describe('work-available [L-9]', () => {
     const req = rig.join('req', 'requester');
     const a = rig.join('a');
     rig.submit(req, jobSpec(2, 1, policy(1, 1, 1)));
-    check(rig.core.storageFailed('quota exceeded', rig.now));
+    checkFrames(rig.core.storageFailed('quota exceeded', rig.now));
     expect(rig.ask(a)).toBeNull();
     const l = rig.core.tick(rig.now);
     expect(nudged(l)).toEqual([]);
-    expect(nudged(check(rig.core.storageRecovered(rig.now)))).toEqual([a]);
+    expect(nudged(checkFrames(rig.core.storageRecovered(rig.now)))).toEqual([a]);
   });
 });
 
@@ -660,7 +636,7 @@ describe('jobs [J-1] [J-2] [J-3]', () => {
     const h = fx[0]!;
     if (h.kind !== 'hash-model') throw new Error('expected hash-model');
     rig.now = 1234.56; // a fractional clock must still mint a valid job id
-    const admitted = check(rig.core.admitJob(h.peer, h.ref, h.spec, HASH_A, rig.now));
+    const admitted = checkFrames(rig.core.admitJob(h.peer, h.ref, h.spec, HASH_A, rig.now));
     const accepted = only(sent(admitted, req), 'job-accepted');
     expect(accepted.shards).toBe(3);
     expect(admitted.map((e) => e.kind)).toEqual(expect.arrayContaining(['store-model', 'store-job', 'status-changed']));

@@ -4,16 +4,14 @@
  */
 import { describe, expect, it } from 'vitest';
 import { asPeerId, type JobId, type LeaseId, type PeerId } from '../../protocol/ids.ts';
-import { REFUSED_ID_TAKEN, type FromCoordinator, type ToCoordinator } from '../../protocol/messages.ts';
-import { parseFromCoordinator } from '../../protocol/parse.ts';
+import { REFUSED_ID_TAKEN, type ToCoordinator } from '../../protocol/messages.ts';
 import type { WireTensor } from '../../protocol/tensor.ts';
 import { seededRng } from '../rng.ts';
 import { HASH_A, V, f32, hello, jobSpec, policy } from '../testing/fixtures.ts';
+import { checkFrames, only, sent, submitAndAdmit, type Out } from '../testing/coordinatorFrames.ts';
 import { CoordinatorCore, STORAGE_REJECT_REASON } from './coordinator.ts';
 import type { CoordinatorEffect } from './effects.ts';
 import { DEFAULT_COORDINATOR_CONFIG, type CoordinatorConfig, type JobRecord, type LeaseRecord, type PeerRecord, type Replica, type ShardState } from './state.ts';
-
-type Out<T extends FromCoordinator['t']> = Extract<FromCoordinator, { t: T }>;
 
 /** A storage round trip for plain records (the core's tsconfig has no structuredClone). */
 const clone = <T,>(x: T): T => JSON.parse(JSON.stringify(x)) as T;
@@ -72,12 +70,7 @@ class Rig {
   }
 
   run(fx: CoordinatorEffect[]): CoordinatorEffect[] {
-    for (const e of fx) {
-      if (e.kind !== 'send') continue;
-      const p = parseFromCoordinator(e.msg);
-      if (!p.ok) throw new Error(`unparseable "${e.msg.t}": ${p.error.reason}`);
-      if (e.msg.t === 'welcome' && e.msg.token !== undefined) this.tokens.set(e.to, e.msg.token);
-    }
+    for (const e of checkFrames(fx)) if (e.kind === 'send' && e.msg.t === 'welcome' && e.msg.token !== undefined) this.tokens.set(e.to, e.msg.token);
     this.db.apply(fx);
     return fx;
   }
@@ -98,10 +91,7 @@ class Rig {
     const req = asPeerId('req');
     this.run(this.core.connect(req, this.now));
     this.handle(req, hello('requester'));
-    const fx = this.handle(req, { v: V, t: 'submit-job', ref: 'r1', spec: jobSpec(items, shardSize, policy(2, 2, 4)) });
-    const h = fx.find((e) => e.kind === 'hash-model');
-    if (!h || h.kind !== 'hash-model') throw new Error(`no hash-model: ${JSON.stringify(sent(fx).map((m) => m))}`);
-    return only(sent(this.run(this.core.admitJob(h.peer, h.ref, h.spec, HASH_A, this.now))), 'job-accepted').jobId;
+    return submitAndAdmit(this.core, req, jobSpec(items, shardSize, policy(2, 2, 4)), this.now, HASH_A, (fx) => this.run(fx));
   }
 
   ask(v: string): Out<'lease'> | Out<'no-work'> {
@@ -133,15 +123,6 @@ class Rig {
   }
 }
 
-function sent(fx: readonly CoordinatorEffect[], to?: PeerId): FromCoordinator[] {
-  return fx.flatMap((e) => (e.kind === 'send' && (to === undefined || e.to === to) ? [e.msg] : []));
-}
-
-function only<T extends FromCoordinator['t']>(msgs: FromCoordinator[], t: T): Out<T> {
-  const m = msgs.filter((x) => x.t === t);
-  if (m.length !== 1) throw new Error(`expected one "${t}", got ${JSON.stringify(msgs.map((x) => x.t))}`);
-  return m[0] as Out<T>;
-}
 
 describe('identity [I-1]', () => {
   it('[I-1] a first hello gets a token, stored with the next batch; the id then needs it', () => {

@@ -13,6 +13,7 @@ import type { WireTensor } from '../../protocol/tensor.ts';
 import { DEFAULT_TRUST, type TrustConfig } from '../reputation/reputation.ts';
 import { seededRng } from '../rng.ts';
 import { HASH_A, V, f32, hello, i32, jobSpec, policy } from '../testing/fixtures.ts';
+import { checkFrames, submitAndAdmit } from '../testing/coordinatorFrames.ts';
 import { CoordinatorCore } from './coordinator.ts';
 import type { CoordinatorEffect } from './effects.ts';
 import { DEFAULT_COORDINATOR_CONFIG } from './state.ts';
@@ -35,12 +36,7 @@ class Rig {
   }
 
   handle(peer: PeerId, msg: ToCoordinator): CoordinatorEffect[] {
-    const fx = this.core.handle(peer, msg, this.now);
-    for (const e of fx) {
-      if (e.kind !== 'send') continue;
-      const p = parseFromCoordinator(e.msg);
-      if (!p.ok) throw new Error(`unparseable "${e.msg.t}": ${p.error.reason}`);
-    }
+    const fx = checkFrames(this.core.handle(peer, msg, this.now));
     this.fx.push(...fx);
     return fx;
   }
@@ -60,13 +56,10 @@ class Rig {
     const req = asPeerId('req');
     this.core.connect(req, this.now);
     this.handle(req, hello('requester'));
-    const fx = this.handle(req, { v: V, t: 'submit-job', ref: 'r1', spec: jobSpec(items, 1, p) });
-    const h = fx.find((e) => e.kind === 'hash-model');
-    if (!h || h.kind !== 'hash-model') throw new Error('no hash-model');
-    const out = this.core.admitJob(h.peer, h.ref, h.spec, HASH_A, this.now);
-    const accepted = out.find((e) => e.kind === 'send' && e.msg.t === 'job-accepted');
-    if (!accepted || accepted.kind !== 'send' || accepted.msg.t !== 'job-accepted') throw new Error('not admitted');
-    return accepted.msg.jobId;
+    return submitAndAdmit(this.core, req, jobSpec(items, 1, p), this.now, HASH_A, (fx) => {
+      this.fx.push(...checkFrames(fx));
+      return fx;
+    });
   }
 
   /** The lease a lease-request gets, or the no-work retry. */

@@ -6,24 +6,13 @@ import { describe, expect, it } from 'vitest';
 import type { Backend } from '../../protocol/capabilities.ts';
 import { asPeerId, type JobId, type LeaseId, type PeerId } from '../../protocol/ids.ts';
 import type { FromCoordinator, ToCoordinator } from '../../protocol/messages.ts';
-import { parseFromCoordinator } from '../../protocol/parse.ts';
 import type { WireTensor } from '../../protocol/tensor.ts';
 import { seededRng } from '../rng.ts';
 import { HASH_A, V, caps, f32, hello, jobSpec, policy } from '../testing/fixtures.ts';
+import { sent, type Out } from '../testing/coordinatorFrames.ts';
 import { CoordinatorCore } from './coordinator.ts';
 import type { CoordinatorEffect } from './effects.ts';
 import { DEFAULT_COORDINATOR_CONFIG } from './state.ts';
-
-type Out<T extends FromCoordinator['t']> = Extract<FromCoordinator, { t: T }>;
-
-function sent(fx: readonly CoordinatorEffect[], to?: PeerId): FromCoordinator[] {
-  return fx.flatMap((e) => {
-    if (e.kind !== 'send' || (to !== undefined && e.to !== to)) return [];
-    const p = parseFromCoordinator(e.msg);
-    if (!p.ok) throw new Error(`unparseable "${e.msg.t}": ${p.error.reason}`);
-    return [e.msg];
-  });
-}
 
 function of<T extends FromCoordinator['t']>(msgs: FromCoordinator[], t: T): Out<T>[] {
   return msgs.filter((m) => m.t === t) as Out<T>[];

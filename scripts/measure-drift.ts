@@ -12,15 +12,12 @@
  * onnxruntime-web's WASM EP and a float64 forward pass of the same weights. Every pair is compared
  * element-wise; the last line printed is one JSON object.
  */
-import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium } from '@playwright/test';
-import { cliArgs, freePort, waitForHealth } from './lib/measureCli.ts';
+import { cliArgs } from './lib/measureCli.ts';
+import { hookPage, withTestApp } from './lib/testApp.ts';
 import * as ort from 'onnxruntime-web';
-import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../e2e/support/env.ts';
 import { DEFAULT_COMPARATOR } from '../src/protocol/policy.ts';
 import type { DriftProbeOptions, DriftProbeResult } from '../src/host/driftProbe.ts';
 import type { QuorumTestHook } from '../src/testHook.ts';
@@ -103,59 +100,28 @@ function compare(a: Run, b: Run): PairStats {
 }
 
 async function browserRuns(): Promise<Run[]> {
-  if (!flag('--skip-build')) {
-    console.log(`building the test app into ${path.relative(root, DIST)} ...`);
-    const b = spawnSync('npx', ['vite', 'build', '--mode', 'test', '--outDir', DIST, '--emptyOutDir', '--logLevel', 'warn'], { cwd: root, stdio: 'inherit' });
-    if (b.status !== 0) throw new Error('vite build failed');
-  }
-  const port = await freePort();
-  const base = `http://127.0.0.1:${port}`;
-  const server = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
-    cwd: root,
-    env: { ...process.env, QUORUM_DIST: DIST, PORT: String(port), HOST: '127.0.0.1', QUORUM_ICE_SERVERS: '[]' },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'quorum-drift-'));
-  try {
-    await waitForHealth(`${base}/healthz`, server, 30_000);
-    const browser = await chromium.launch({
-      executablePath: CHROMIUM_PATH,
-      args: [...CHROMIUM_ARGS, '--enable-unsafe-webgpu'],
-      env: { ...process.env, TMPDIR: tmp },
-    });
-    try {
-      const runs: Run[] = [];
-      const configs: { name: string; o: DriftProbeOptions }[] = [
-        { name: 'chromium-wasm-t1-batch', o: { backend: 'wasm', threads: 1, count: COUNT, batch: COUNT } },
-        { name: 'chromium-wasm-t1-shards', o: { backend: 'wasm', threads: 1, count: COUNT, batch: SHARD } },
-        { name: 'chromium-wasm-t2-batch', o: { backend: 'wasm', threads: 2, count: COUNT, batch: COUNT } },
-        { name: 'chromium-webgpu-batch', o: { backend: 'webgpu', threads: 1, count: COUNT, batch: COUNT } },
-        { name: 'chromium-webgpu-shards', o: { backend: 'webgpu', threads: 1, count: COUNT, batch: SHARD } },
-      ];
-      for (const { name, o } of configs) {
-        // A fresh page per run: each gets its own worker and WASM realm.
-        const page = await browser.newPage();
-        await page.goto(`${base}/#/requester`);
-        await page.waitForFunction(() => (window as { __quorum?: unknown }).__quorum !== undefined, null, { timeout: 30_000 });
-        const started = Date.now();
-        const r = await page.evaluate(
-          (opts) => (window as unknown as { __quorum: QuorumTestHook }).__quorum.mnistLogits(opts),
-          o,
-        ) as DriftProbeResult;
-        await page.close();
-        const detail = `${r.backends.join('+')}${r.adapter ? ` on ${r.adapter}` : ''}, ort-web ${r.ortVersion}, ${r.threads} thread(s), batch ${o.batch}, ${(Date.now() - started) / 1000}s`;
-        console.log(`${name}: ${detail}`);
-        if (r.backends.length !== 1 || r.backends[0] !== o.backend) throw new Error(`${name} ran on ${r.backends.join('+')}, not ${o.backend}`);
-        runs.push({ name, logits: Float32Array.from(r.logits), detail });
-      }
-      return runs;
-    } finally {
-      await browser.close();
+  const app = { root, dist: DIST, skipBuild: flag('--skip-build'), tmpPrefix: 'quorum-drift-', extraChromiumArgs: ['--enable-unsafe-webgpu'] };
+  return withTestApp(app, async (served) => {
+    const runs: Run[] = [];
+    const configs: { name: string; o: DriftProbeOptions }[] = [
+      { name: 'chromium-wasm-t1-batch', o: { backend: 'wasm', threads: 1, count: COUNT, batch: COUNT } },
+      { name: 'chromium-wasm-t1-shards', o: { backend: 'wasm', threads: 1, count: COUNT, batch: SHARD } },
+      { name: 'chromium-wasm-t2-batch', o: { backend: 'wasm', threads: 2, count: COUNT, batch: COUNT } },
+      { name: 'chromium-webgpu-batch', o: { backend: 'webgpu', threads: 1, count: COUNT, batch: COUNT } },
+      { name: 'chromium-webgpu-shards', o: { backend: 'webgpu', threads: 1, count: COUNT, batch: SHARD } },
+    ];
+    for (const { name, o } of configs) {
+      const page = await hookPage(served);
+      const started = Date.now();
+      const r = (await page.evaluate((opts) => (window as unknown as { __quorum: QuorumTestHook }).__quorum.mnistLogits(opts), o)) as DriftProbeResult;
+      await page.close();
+      const detail = `${r.backends.join('+')}${r.adapter ? ` on ${r.adapter}` : ''}, ort-web ${r.ortVersion}, ${r.threads} thread(s), batch ${o.batch}, ${(Date.now() - started) / 1000}s`;
+      console.log(`${name}: ${detail}`);
+      if (r.backends.length !== 1 || r.backends[0] !== o.backend) throw new Error(`${name} ran on ${r.backends.join('+')}, not ${o.backend}`);
+      runs.push({ name, logits: Float32Array.from(r.logits), detail });
     }
-  } finally {
-    server.kill('SIGTERM');
-    fs.rmSync(tmp, { recursive: true, force: true });
-  }
+    return runs;
+  });
 }
 
 async function nodeRuns(): Promise<Run[]> {

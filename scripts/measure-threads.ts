@@ -9,14 +9,12 @@
  * configurations are interleaved over several rounds so a noisy moment does not favour one.
  * Prints a table; the last line is one JSON object. Never part of `npm test`.
  */
-import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium } from '@playwright/test';
-import { cliArgs, freePort, waitForHealth } from './lib/measureCli.ts';
-import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../e2e/support/env.ts';
+import { cliArgs } from './lib/measureCli.ts';
+import { hookPage, withTestApp } from './lib/testApp.ts';
 import type { ThreadBenchOptions, ThreadBenchResult } from '../src/host/threadBench.ts';
 import type { QuorumTestHook } from '../src/testHook.ts';
 
@@ -46,48 +44,24 @@ interface Row {
 }
 
 async function main(): Promise<void> {
-  if (!flag('--skip-build')) {
-    console.log(`building the test app into ${path.relative(root, DIST)} ...`);
-    const b = spawnSync('npx', ['vite', 'build', '--mode', 'test', '--outDir', DIST, '--emptyOutDir', '--logLevel', 'warn'], { cwd: root, stdio: 'inherit' });
-    if (b.status !== 0) throw new Error('vite build failed');
-  }
-  const port = await freePort();
-  const base = `http://127.0.0.1:${port}`;
-  const server = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
-    cwd: root,
-    env: { ...process.env, QUORUM_DIST: DIST, PORT: String(port), HOST: '127.0.0.1', QUORUM_ICE_SERVERS: '[]' },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'quorum-threads-'));
   const samples = new Map<string, number[]>();
   const loadBefore = os.loadavg()[0] ?? 0;
-  try {
-    await waitForHealth(`${base}/healthz`, server, 30_000);
-    const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: [...CHROMIUM_ARGS], env: { ...process.env, TMPDIR: tmp } });
-    try {
-      for (let round = 0; round < ROUNDS; round++) {
-        for (const batch of BATCHES) {
-          for (const threads of THREADS) {
-            const page = await browser.newPage();
-            await page.goto(`${base}/#/requester`);
-            await page.waitForFunction(() => (window as { __quorum?: unknown }).__quorum !== undefined, null, { timeout: 30_000 });
-            const o: ThreadBenchOptions = { threads, batch, warmup: 5, runs: Math.ceil(RUNS / ROUNDS) };
-            const r = (await page.evaluate((opts) => (window as unknown as { __quorum: QuorumTestHook }).__quorum.threadBench(opts), o)) as ThreadBenchResult;
-            await page.close();
-            if (!r.crossOriginIsolated) throw new Error('the page is not cross-origin isolated: no WASM threads');
-            if (r.threads !== threads) throw new Error(`asked for ${threads} threads, the engine got ${r.threads}`);
-            const key = `${threads}/${batch}`;
-            samples.set(key, [...(samples.get(key) ?? []), ...r.inferMs]);
-          }
+  await withTestApp({ root, dist: DIST, skipBuild: flag('--skip-build'), tmpPrefix: 'quorum-threads-' }, async (app) => {
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const batch of BATCHES) {
+        for (const threads of THREADS) {
+          const page = await hookPage(app);
+          const o: ThreadBenchOptions = { threads, batch, warmup: 5, runs: Math.ceil(RUNS / ROUNDS) };
+          const r = (await page.evaluate((opts) => (window as unknown as { __quorum: QuorumTestHook }).__quorum.threadBench(opts), o)) as ThreadBenchResult;
+          await page.close();
+          if (!r.crossOriginIsolated) throw new Error('the page is not cross-origin isolated: no WASM threads');
+          if (r.threads !== threads) throw new Error(`asked for ${threads} threads, the engine got ${r.threads}`);
+          const key = `${threads}/${batch}`;
+          samples.set(key, [...(samples.get(key) ?? []), ...r.inferMs]);
         }
       }
-    } finally {
-      await browser.close();
     }
-  } finally {
-    server.kill('SIGTERM');
-    fs.rmSync(tmp, { recursive: true, force: true });
-  }
+  });
 
   const rows: Row[] = [];
   for (const batch of BATCHES) {

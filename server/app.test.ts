@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import { firstMessage } from './testing/firstMessage.ts';
 import { startServer, type RunningServer } from './app.ts';
 import { loadConfig, parseIceServers } from './config.ts';
 import { PEER_ID_PATH, SIGNALING_WS_PATH } from './signaling.ts';
@@ -37,25 +38,6 @@ function expectIsolated(res: Response): void {
   expect(res.headers.get('cross-origin-opener-policy')).toBe('same-origin');
   expect(res.headers.get('cross-origin-embedder-policy')).toBe('require-corp');
   expect(res.headers.get('cross-origin-resource-policy')).toBe('same-origin');
-}
-
-function firstMessage(url: string, protocol?: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const ws = protocol ? new WebSocket(url, protocol) : new WebSocket(url);
-    const timer = setTimeout(() => {
-      ws.terminate();
-      reject(new Error(`no message from ${url}`));
-    }, 5000);
-    ws.on('message', (data: Buffer) => {
-      clearTimeout(timer);
-      ws.close();
-      resolve(data.toString());
-    });
-    ws.on('error', (err) => {
-      clearTimeout(timer);
-      reject(err);
-    });
-  });
 }
 
 describe('startServer', () => {

@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServer, type ViteDevServer } from 'vite';
-import WebSocket from 'ws';
+import { firstMessage } from './testing/firstMessage.ts';
 import { ortAssetsPlugin } from '../vite-plugins/ortAssets.ts';
 import { signalingPlugin } from '../vite-plugins/signaling.ts';
 import { PEER_ID_PATH, SIGNALING_WS_PATH } from './signaling.ts';
@@ -31,22 +31,6 @@ afterAll(async () => {
   await server.close();
   fs.rmSync(root, { recursive: true, force: true });
 });
-
-function firstMessage(url: string, protocol?: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const ws = protocol ? new WebSocket(url, protocol) : new WebSocket(url);
-    const timer = setTimeout(() => reject(new Error(`no message from ${url}`)), 5000);
-    ws.on('message', (data: Buffer) => {
-      clearTimeout(timer);
-      ws.close();
-      resolve(data.toString());
-    });
-    ws.on('error', (err) => {
-      clearTimeout(timer);
-      reject(err);
-    });
-  });
-}
 
 describe('vite plugins (dev server)', () => {
   it('isolates every response and serves /config.json', async () => {

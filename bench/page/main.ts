@@ -239,7 +239,9 @@ async function rawSend(bytes: number, chunkBytes: number, reps: number, highWate
   for (let r = 0; r < reps; r++) {
     const t0 = performance.now();
     const share = Math.ceil(bytes / chs.length);
-    await Promise.all(chs.map((ch, i) => rawSendOn(ch, Math.min(share, bytes - i * share), chunkBytes, highWaterBytes)));
+    // A channel whose share is empty sends nothing (its receiver would wait for bytes forever).
+    const shares = chs.map((ch, i) => ({ ch, n: Math.max(0, Math.min(share, bytes - i * share)) })).filter((x) => x.n > 0);
+    await Promise.all(shares.map(({ ch, n }) => rawSendOn(ch, n, chunkBytes, highWaterBytes)));
     rates.push(bytes / 1e6 / ((performance.now() - t0) / 1000));
   }
   return rates;

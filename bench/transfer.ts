@@ -9,17 +9,22 @@
  * each path: whether it is one channel's settings or the machine that sets the ceiling.
  */
 import type { Browser } from '@playwright/test';
+import { DEFAULT_DATA_PLANE } from '../src/transport/dataPlane.ts';
 import { cpuBetween, medianCpu, snapshotCpu, type CpuShare } from './cpu.ts';
 import { openTab } from './env.ts';
 import { median, spread } from './stats.ts';
 
 /** One way of moving the payload: the app's transport, or the bare channel with these settings. */
-export interface TransferPath {
+interface PathSpec {
   readonly label: string;
   readonly kind: 'transport' | 'bare';
   readonly channels: number;
   readonly messageBytes: number;
   readonly highWaterBytes: number;
+}
+
+/** A path as measured. */
+export interface TransferPath extends PathSpec {
   /** Median MB/s (1 MB = 10^6 bytes). */
   readonly mbps: number;
   readonly samples: ReturnType<typeof spread>;
@@ -44,16 +49,14 @@ export interface TransferResult {
 const KiB = 1024;
 const MiB = 1024 * 1024;
 
-interface PathSpec {
-  readonly label: string;
-  readonly kind: 'transport' | 'bare';
-  readonly channels: number;
-  readonly messageBytes: number;
-  readonly highWaterBytes: number;
-}
-
-// The app transport's defaults (peerjsTransport.ts): 64 KiB chunks, 1 MiB high water.
-const TRANSPORT: PathSpec = { label: 'app transport (peerjsTransport)', kind: 'transport', channels: 1, messageBytes: 64 * KiB, highWaterBytes: 1 * MiB };
+// The transport is opened with its defaults; the row records them for the report.
+const TRANSPORT: PathSpec = {
+  label: 'app transport (peerjsTransport)',
+  kind: 'transport',
+  channels: 1,
+  messageBytes: DEFAULT_DATA_PLANE.chunkBytes,
+  highWaterBytes: DEFAULT_DATA_PLANE.highWaterBytes,
+};
 const BARE: PathSpec = { label: 'bare RTCDataChannel, 64 KiB messages', kind: 'bare', channels: 1, messageBytes: 64 * KiB, highWaterBytes: 1 * MiB };
 /** The ceiling's sweep (full runs): does any setting of the bare channel move more? */
 const SWEEP: readonly PathSpec[] = [

@@ -11,39 +11,13 @@
  */
 import { Peer, type DataConnection, type PeerError } from 'peerjs';
 import { asPeerId, type PeerId } from '../protocol/ids.ts';
-import { LIMITS } from '../protocol/limits.ts';
-import { ByteBudget, ChunkQueue, DEFAULT_CHUNK_BYTES, DEFAULT_INTERLEAVE, Reassembler, type ReassemblyLimits } from './chunker.ts';
+import { ByteBudget, ChunkQueue, DEFAULT_INTERLEAVE, Reassembler } from './chunker.ts';
+import { DEFAULT_DATA_PLANE, type DataPlaneOptions } from './dataPlane.ts';
 import { decodeFrame, encodeFrame } from './frameCodec.ts';
 import { TransportError, type Endpoint, type EndpointFactory, type EndpointHandlers, type SignalingConfig } from './transport.ts';
 
 /** Signaling reconnect attempts back off from 0.5 s to 10 s. */
 const SIGNALING_RETRY_MS = [500, 1_000, 2_000, 5_000, 10_000];
-
-/** Tuning of the data plane; the defaults are what `npm run bench` found best on loopback. */
-export interface DataPlaneOptions {
-  /** Bytes per DataChannel message, header included (Chromium's limit is 256 KiB). */
-  readonly chunkBytes: number;
-  /** Stop feeding the channel while more than this is buffered in it... */
-  readonly highWaterBytes: number;
-  /** ...and go on when `bufferedamountlow` says it fell to this. */
-  readonly lowWaterBytes: number;
-  /** What one connection's receiver accepts. */
-  readonly limits: ReassemblyLimits;
-  /** Bytes of unfinished messages all connections of one endpoint may hold together. */
-  readonly maxBufferedBytesAllPeers: number;
-}
-
-export const DEFAULT_DATA_PLANE: DataPlaneOptions = {
-  chunkBytes: DEFAULT_CHUNK_BYTES,
-  highWaterBytes: 1024 * 1024,
-  lowWaterBytes: 256 * 1024,
-  limits: {
-    maxMessageBytes: LIMITS.maxFrameBytes,
-    maxPartialMessages: 2 * DEFAULT_INTERLEAVE,
-    maxBufferedBytes: LIMITS.maxFrameBytes,
-  },
-  maxBufferedBytesAllPeers: LIMITS.maxFrameBytes + 256 * 1024 * 1024,
-};
 
 export function peerjsEndpointFactory(signaling: SignalingConfig, dataPlane: Partial<DataPlaneOptions> = {}): EndpointFactory {
   const options = { ...DEFAULT_DATA_PLANE, ...dataPlane };

@@ -19,7 +19,8 @@ export interface CoordinatorClient {
 }
 
 /** `id` null: an anonymous endpoint. Connects at once; frames flow when the test flushes `net`. */
-export function coordinatorClient(net: MemoryNetwork, id: string | null, coordinator: PeerId, received: FromCoordinator[] = []): CoordinatorClient {
+export function coordinatorClient(net: MemoryNetwork, id: string | null, coordinator: PeerId): CoordinatorClient {
+  const received: FromCoordinator[] = [];
   const ep = net.create(id, {
     open: () => undefined,
     data: (_peer, raw) => {

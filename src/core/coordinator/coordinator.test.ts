@@ -559,6 +559,30 @@ describe('model transfer [L-5]', () => {
     expect(chunks.map((c) => c.offset)).toEqual([LIMITS.modelChunkBytes, 2 * LIMITS.modelChunkBytes]);
   });
 
+  it('[L-5] a request from an offset off the chunk grid starts at the grid point before it', () => {
+    const { rig } = rigWithBigModel();
+    const v = rig.join('v');
+    rig.lease(v);
+    const chunks = sent(rig.handle(v, { v: V, t: 'model-request', hash: HASH_A, offset: LIMITS.modelChunkBytes + 5 }), v) as Out<'model-chunk'>[];
+    expect(chunks.map((c) => c.offset)).toEqual([LIMITS.modelChunkBytes, 2 * LIMITS.modelChunkBytes]);
+  });
+
+  it('[L-5] a model goes out once per lease: a repeated request (a storm) gets model-unavailable, a new lease gets it again', () => {
+    const { rig } = rigWithBigModel();
+    const v = rig.join('v');
+    const first = rig.lease(v);
+    const request = { v: V, t: 'model-request', hash: HASH_A, offset: 0 } as const;
+    expect(sent(rig.handle(v, request), v).map((m) => m.t)).toEqual(['model-chunk', 'model-chunk', 'model-chunk']);
+    for (let i = 0; i < 50; i++) {
+      const again = sent(rig.handle(v, request), v);
+      expect(again.map((m) => m.t)).toEqual(['model-unavailable']);
+      expect(only(again, 'model-unavailable').reason).toMatch(/already sent/);
+    }
+    rig.handle(v, { v: V, t: 'lease-abandon', leaseId: first.leaseId, reason: 'test' });
+    rig.lease(v);
+    expect(sent(rig.handle(v, request), v).filter((m) => m.t === 'model-chunk')).toHaveLength(3);
+  });
+
   it('[L-5] without a lease needing the model, or for an unknown model, the answer is model-unavailable', () => {
     const { rig, req } = rigWithBigModel();
     const v = rig.join('v');

@@ -95,6 +95,8 @@ export class CoordinatorCore {
   private readonly tokens = new Map<PeerId, string>();
   /** [I-1] Standing counters of volunteers not connected now, for when they come back. */
   private readonly standing = new Map<PeerId, Standing>();
+  /** [L-5] Leases whose model has been sent: a model goes out at most once per lease. */
+  private readonly modelSent = new Set<LeaseId>();
   /** [S-3] Why storage fails, or null while it works. */
   private storageProblem: string | null = null;
   /** [L-2] `involved` and `involvedAny`, bound once: asked about every shard a lease looks at. */
@@ -625,31 +627,44 @@ export class CoordinatorCore {
     return false;
   }
 
-  /** [L-5] Model bytes go only to volunteers that hold a lease needing that model. */
+  /**
+   * [L-5] Model bytes go only to volunteers that hold a lease needing that model, at most once per
+   * lease: a repeated request would queue another full copy (a request storm would hold one copy
+   * per request in the send queue). The chunks start at the grid point at or before the requested
+   * offset ([W-6]: receivers place chunks only on the grid).
+   */
   private onModelRequest(state: PeerState, msg: Msg<'model-request'>): void {
     const bytes = this.jobs.model(msg.hash);
-    const needs = [...state.leases].some((id) => {
+    const needing = [...state.leases].filter((id) => {
       const lease = this.leases.get(id);
       const shard = lease && this.jobs.shardById(lease.shardId);
       return shard !== undefined && this.jobs.job(shard.jobId)?.modelHash === msg.hash;
     });
-    if (!bytes || !needs) {
+    const unsent = needing.filter((id) => !this.modelSent.has(id));
+    if (!bytes || unsent.length === 0) {
       this.send(state.id, {
         v: PROTOCOL_VERSION,
         t: 'model-unavailable',
         hash: msg.hash,
-        reason: bytes ? 'you hold no lease that needs this model' : 'this coordinator has no such model',
+        reason: !bytes
+          ? 'this coordinator has no such model'
+          : needing.length === 0
+            ? 'you hold no lease that needs this model'
+            : 'this model was already sent for your lease: a lease gets it once',
       });
       return;
     }
-    for (let offset = msg.offset; offset < bytes.byteLength; offset += LIMITS.modelChunkBytes) {
+    // One copy serves every lease of this peer that needs the model.
+    for (const id of needing) this.modelSent.add(id);
+    const chunk = LIMITS.modelChunkBytes;
+    for (let offset = msg.offset - (msg.offset % chunk); offset < bytes.byteLength; offset += chunk) {
       this.send(state.id, {
         v: PROTOCOL_VERSION,
         t: 'model-chunk',
         hash: msg.hash,
         offset,
         total: bytes.byteLength,
-        bytes: bytes.slice(offset, Math.min(bytes.byteLength, offset + LIMITS.modelChunkBytes)),
+        bytes: bytes.slice(offset, Math.min(bytes.byteLength, offset + chunk)),
       });
     }
   }
@@ -844,6 +859,7 @@ export class CoordinatorCore {
     const lease = this.leases.get(leaseId);
     if (!lease) return;
     this.leases.remove(lease);
+    this.modelSent.delete(leaseId);
     const shard = lease.shard;
     if (!lease.canary) {
       shard.leases.delete(leaseId);

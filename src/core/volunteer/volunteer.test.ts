@@ -150,13 +150,26 @@ describe('VolunteerCore', () => {
     expect(v.modelChecked(HASH_A, MODEL, true)).toEqual([]); // still fetching: nothing was sent to check
   });
 
-  it('[W-6] an out-of-order chunk abandons the lease', () => {
+  it('[W-6] chunks that arrive out of order are placed by offset: the model is checked whole', () => {
     const v = fetching();
-    const fx = v.receive(chunk(LIMITS.modelChunkBytes, MODEL.slice(LIMITS.modelChunkBytes)), 3);
-    const abandon = sent(fx)[0];
-    expect(abandon).toMatchObject({ t: 'lease-abandon', leaseId: 'l1' });
-    expect(abandon && abandon.t === 'lease-abandon' && abandon.reason).toMatch(/out of order/);
-    expect(v.stats().phase).toBe('idle');
+    expect(v.receive(chunk(LIMITS.modelChunkBytes, MODEL.slice(LIMITS.modelChunkBytes)), 3).some((e) => e.kind === 'check-model')).toBe(false);
+    expect(v.stats().modelProgress).toEqual({ received: 100, total: MODEL.byteLength });
+    const check = effect(v.receive(chunk(0, MODEL.slice(0, LIMITS.modelChunkBytes)), 4), 'check-model');
+    expect(new Uint8Array(check.bytes)).toEqual(new Uint8Array(MODEL));
+    expect(v.stats().phase).toBe('verifying-model');
+  });
+
+  it('[W-6] a chunk off the grid, of the wrong length, or sent twice abandons the lease', () => {
+    const reasonOf = (fx: readonly VolunteerEffect[]): string => {
+      const m = sent(fx)[0];
+      return m?.t === 'lease-abandon' ? m.reason : `no abandon (${types(fx).join(',')})`;
+    };
+    expect(reasonOf(fetching().receive(chunk(10, MODEL.slice(10, 20)), 3))).toMatch(/off the .*grid/);
+    expect(reasonOf(fetching().receive(chunk(0, MODEL.slice(0, 10)), 3))).toMatch(/has 10 bytes, expected/);
+    const twice = fetching();
+    twice.receive(chunk(LIMITS.modelChunkBytes, MODEL.slice(LIMITS.modelChunkBytes)), 3);
+    expect(reasonOf(twice.receive(chunk(LIMITS.modelChunkBytes, MODEL.slice(LIMITS.modelChunkBytes)), 4))).toMatch(/twice/);
+    expect(twice.stats().phase).toBe('idle');
   });
 
   it('[W-6] a chunk that overruns the model or changes its total abandons the lease', () => {

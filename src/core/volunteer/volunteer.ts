@@ -17,6 +17,7 @@ import { PROTOCOL_VERSION, REFUSED_ID_TAKEN, type FromCoordinator, type ToCoordi
 import type { ProtocolError } from '../../protocol/parse.ts';
 import type { WireTensor } from '../../protocol/tensor.ts';
 import { restAfterShardMs } from './controls.ts';
+import { ModelDownload } from './modelDownload.ts';
 
 const ABANDON_BACKOFF_MS = 1_000;
 /** The `lease-abandon` reason of work handed back at a pause ([W-11]). */
@@ -97,13 +98,6 @@ export type VolunteerEffect =
   | { readonly kind: 'log'; readonly level: 'info' | 'warn' | 'error'; readonly text: string }
   | { readonly kind: 'status-changed' };
 
-interface Download {
-  readonly hash: ModelHash;
-  readonly total: number;
-  readonly bytes: Uint8Array;
-  received: number;
-}
-
 export interface VolunteerStats {
   readonly phase: VolunteerPhase;
   /** The shard in hand (being fetched, checked or run); queued ones are not it ([W-18]). */
@@ -153,7 +147,7 @@ export class VolunteerCore {
   /** [W-18] A `lease-request` for a queued lease is unanswered. */
   private prefetching = false;
   private readonly prefetchDepth: number;
-  private download: Download | null = null;
+  private download: ModelDownload | null = null;
   private resultsDelivered = 0;
   private computeMs = 0;
   private refusal: string | null = null;
@@ -474,7 +468,7 @@ export class VolunteerCore {
     } else if (lease.modelBytes > LIMITS.maxModelBytes) {
       this.abandon(`model of ${lease.modelBytes} bytes exceeds this volunteer's limit`);
     } else {
-      this.download = { hash, total: lease.modelBytes, bytes: new Uint8Array(lease.modelBytes), received: 0 };
+      this.download = new ModelDownload(hash, lease.modelBytes);
       this.send({ v: PROTOCOL_VERSION, t: 'model-request', hash, offset: 0 });
       this.effects.push({ kind: 'status-changed' });
     }
@@ -635,18 +629,18 @@ export class VolunteerCore {
   private onModelChunk(msg: Extract<FromCoordinator, { t: 'model-chunk' }>): void {
     const d = this.download;
     if (!d || d.hash !== msg.hash || this.phase !== 'fetching-model') return;
-    // [W-6] Chunks arrive in order on a reliable channel; anything else is a broken or hostile sender.
-    if (msg.total !== d.total || msg.offset !== d.received || msg.offset + msg.bytes.byteLength > d.total) {
-      this.abandon(`model chunk out of order or oversized (offset ${msg.offset}, expected ${d.received})`);
+    // [W-6] Chunks are placed by offset: the transport interleaves messages, so they need not
+    // arrive in order; anything off the protocol's grid is a broken or hostile sender.
+    const refused = d.place(msg.offset, msg.total, msg.bytes);
+    if (refused !== null) {
+      this.abandon(refused);
       return;
     }
-    d.bytes.set(new Uint8Array(msg.bytes), msg.offset);
-    d.received += msg.bytes.byteLength;
     this.effects.push({ kind: 'status-changed' });
-    if (d.received === d.total) {
+    if (d.complete) {
       this.download = null;
       this.setPhase('verifying-model');
-      this.effects.push({ kind: 'check-model', hash: d.hash, bytes: d.bytes.buffer as ArrayBuffer });
+      this.effects.push({ kind: 'check-model', hash: d.hash, bytes: d.bytes.buffer });
     }
   }
 

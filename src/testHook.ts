@@ -5,6 +5,8 @@
 import type { DriftProbeOptions, DriftProbeResult } from './host/driftProbe.ts';
 import type { ThreadBenchOptions, ThreadBenchResult } from './host/threadBench.ts';
 import { testFaults } from './host/testFaults.ts';
+import { imagesToTensor } from './workloads/inputs/decodeImage.ts';
+import type { ImagePreprocessing } from './workloads/inputs/imageTensor.ts';
 import { useQuorumStore, type QuorumState } from './stores/store.ts';
 
 export interface QuorumTestHook {
@@ -15,6 +17,8 @@ export interface QuorumTestHook {
   threadBench(options: ThreadBenchOptions): Promise<ThreadBenchResult>;
   /** [S-3] Makes this tab's coordinator writes fail with QuotaExceededError, or work again. */
   setQuotaExhausted(on: boolean): Promise<void>;
+  /** One image file (base64) through the dashboard's decode path: its tensor's values. */
+  imageTensor(base64: string, name: string, p: ImagePreprocessing): Promise<number[]>;
 }
 
 declare global {
@@ -30,6 +34,10 @@ export function installTestHook(): void {
     threadBench: async (options) => (await import('./host/threadBench.ts')).runThreadBench(options),
     setQuotaExhausted: async (on) => {
       testFaults.quotaExhausted = on;
+    },
+    imageTensor: async (base64, name, p) => {
+      const bytes = Uint8Array.from(atob(base64), (ch) => ch.charCodeAt(0));
+      return Array.from(new Float32Array((await imagesToTensor([new File([bytes], name, { type: 'image/png' })], p)).data));
     },
   };
 }

@@ -20,6 +20,7 @@ import { patch } from '../stores/store.ts';
 import type { Endpoint, EndpointFactory } from '../transport/transport.ts';
 import type { ModelInspector } from './modelInspector.ts';
 import { coordinatorPeerId } from './networkId.ts';
+import { cryptoSecret } from './secrets.ts';
 
 const TICK_MS = 500;
 /** Progress pushes to requesters and observers are throttled to this period. */
@@ -97,8 +98,8 @@ export class CoordinatorHost {
       // [S-2] A shard counts as verified only once its strict write is done.
       { ...DEFAULT_COORDINATOR_CONFIG, awaitDurableWrites: true, ...options.config, networkId: options.networkId },
       seededRng(seed),
-      // [I-1] Resume tokens are secrets: their stream is seeded from the platform's CSPRNG.
-      seededRng(secureSeed() ?? seed ^ 0x9e3779b9),
+      // [I-1] Resume tokens are secrets: 128 bits each from the platform's CSPRNG.
+      cryptoSecret,
     );
   }
 
@@ -399,11 +400,4 @@ export class CoordinatorHost {
     else if (level !== 'info') console.warn(`[coordinator] ${text}`);
     patch('coordinator', (prev) => ({ log: appendLog(prev.log, { atMs: this.now(), level, text }) }));
   }
-}
-
-/** A 32-bit seed from `crypto.getRandomValues`, or null where there is none. */
-function secureSeed(): number | null {
-  const c = (globalThis as { crypto?: { getRandomValues?: (a: Uint32Array) => Uint32Array } }).crypto;
-  if (!c?.getRandomValues) return null;
-  return c.getRandomValues(new Uint32Array(1))[0] ?? null;
 }

@@ -2,11 +2,11 @@
  * Requester keys: the coordinator makes one on its first start (crypto-random, kept in IndexedDB
  * settings); a requester page remembers the key it was given per network, in localStorage.
  */
+import { cryptoSecret } from './secrets.ts';
 
-/** 128 random bits as 32 lowercase hex digits. */
+/** 128 random bits from `crypto.getRandomValues`, as 32 lowercase hex digits. */
 export function generateRequesterKey(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(16));
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+  return cryptoSecret();
 }
 
 const storageKey = (networkId: string): string => `quorum.requesterKey.${networkId}`;

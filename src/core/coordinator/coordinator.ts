@@ -21,7 +21,8 @@ import { LIMITS } from '../../protocol/limits.ts';
 import type { FromCoordinator, JobSpec, JobStatus, PeerSummary, ToCoordinator, VerifiedShard } from '../../protocol/messages.ts';
 import { PROTOCOL_VERSION, REFUSED_ID_TAKEN } from '../../protocol/messages.ts';
 import type { ProtocolError } from '../../protocol/parse.ts';
-import { randomTag, seededRng, type Rng } from '../rng.ts';
+import type { Rng } from '../rng.ts';
+import { testOnlySecrets, type NewSecret } from '../secrets.ts';
 import type { PeerSample } from '../telemetry/aggregator.ts';
 import type { BackendPairCount } from '../../protocol/telemetry.ts';
 import { DEFAULT_TRUST, ReputationBook } from '../reputation/reputation.ts';
@@ -104,15 +105,16 @@ export class CoordinatorCore {
   private readonly isInvolvedAny = (shard: ShardState, volunteer: PeerId): boolean => this.involvedAny(shard, volunteer);
 
   /**
-   * @param tokenRng [I-1] Where resume tokens come from: a stream of its own, so that issuing
-   * tokens leaves the scheduling and sampling draws of `rng` as they were. The host passes one
-   * seeded from `crypto.getRandomValues`; the default has a fixed seed, which keeps tests and
-   * simulations replayable ([D-1]).
+   * @param newSecret [I-1] Where resume tokens come from: a source of full-entropy secrets, never
+   * `rng` (whose 32-bit state a brute force recovers), which also leaves the scheduling and
+   * sampling draws of `rng` as they were. The host passes `crypto.getRandomValues`-backed
+   * secrets; the default is the replayable test-only source, which keeps tests and simulations
+   * deterministic ([D-1]).
    */
   constructor(
     readonly config: CoordinatorConfig,
     private readonly rng: Rng,
-    private readonly tokenRng: Rng = seededRng(0x51ed_7a11),
+    private readonly newSecret: NewSecret = testOnlySecrets(0x51ed_7a11),
   ) {
     this.reputation = new ReputationBook({ ...DEFAULT_TRUST, ...config.trust });
     const known = (cap: number): number => knownVolunteers(this.peers, this.reputation, cap);
@@ -491,7 +493,7 @@ export class CoordinatorCore {
     state.caps = msg.caps;
     let token = known;
     if (msg.role === 'volunteer' && token === undefined) {
-      token = randomTag(this.tokenRng, 24);
+      token = this.newSecret();
       this.tokens.set(state.id, token);
       this.persistence.peerChanged(state.id);
     } else if (first && known !== undefined) {

@@ -18,6 +18,7 @@ import type { CoordinatorEffect } from '../coordinator/effects.ts';
 import { DEFAULT_COORDINATOR_CONFIG, type CoordinatorConfig } from '../coordinator/state.ts';
 import type { TrustConfig } from '../reputation/reputation.ts';
 import { seededRng, type Rng } from '../rng.ts';
+import { testOnlySecrets } from '../secrets.ts';
 import { caps } from '../testing/fixtures.ts';
 import { compareOutputs } from '../verification/compare.ts';
 import { EventHeap } from './eventHeap.ts';
@@ -174,7 +175,7 @@ export function runSim(config: SimConfig, probes: SimProbes = {}): SimReport {
   const c = config;
   const rng = seededRng(c.seed);
   const model = new SimModel(c.seed ^ 0x51f15eed, c.comparator);
-  const core = new CoordinatorCore({ networkId: 'sim', ...DEFAULT_COORDINATOR_CONFIG, ...c.coordinator, ...(c.trust ? { trust: c.trust } : {}) }, seededRng(c.seed + 1));
+  const core = new CoordinatorCore({ networkId: 'sim', ...DEFAULT_COORDINATOR_CONFIG, ...c.coordinator, ...(c.trust ? { trust: c.trust } : {}) }, seededRng(c.seed + 1), testOnlySecrets(c.seed));
   let coreMs = 0;
   let resultsProcessed = 0;
   const call = (f: () => CoordinatorEffect[]): CoordinatorEffect[] => {

@@ -16,6 +16,7 @@ import { CoordinatorCore } from '../coordinator/coordinator.ts';
 import type { CoordinatorEffect } from '../coordinator/effects.ts';
 import { DEFAULT_COORDINATOR_CONFIG, type CoordinatorConfig, type ShardStatus } from '../coordinator/state.ts';
 import { seededRng, type Rng } from '../rng.ts';
+import { testOnlySecrets } from '../secrets.ts';
 import { VolunteerCore, type VolunteerEffect } from '../volunteer/volunteer.ts';
 import { caps } from './fixtures.ts';
 
@@ -251,6 +252,7 @@ export class Simulation {
     this.coordinator = new CoordinatorCore(
       { networkId: 'sim', ...DEFAULT_COORDINATOR_CONFIG, ...options.config },
       seededRng(options.seed + 1),
+      testOnlySecrets(options.seed),
     );
     this.applyCoordinator(this.coordinator.connect(this.requester, 0));
     this.sendToCoordinator(this.requester, 0, { v: PROTOCOL_VERSION, t: 'hello', role: 'requester', caps: null, label: 'requester' });

@@ -1,8 +1,8 @@
 /**
  * Images to tensors, the pure part: decoded RGBA pixels (as ImageData holds them) become a
- * float32 tensor in the layout, channel order and value range a model expects. Decoding and
- * resizing happen in the browser (decodeImage.ts); everything here is plain arithmetic and tested
- * in Node.
+ * float32 tensor in the layout, channel order and value range a model expects. Decoding happens
+ * in the browser (decodeImage.ts), resizing in resizeImage.ts; everything here is plain arithmetic
+ * and tested in Node.
  */
 import type { NpyArray } from './npy.ts';
 

@@ -166,6 +166,20 @@ describe('progress keeps a working volunteer\'s lease [L-10]', () => {
     expect(rig.core.peerSummaries().find((p) => p.peerId === 'b')!.activeLeases).toBe(1);
   });
 
+  it('[L-10] [S-1] an extended deadline is stored with the lease, so it survives a reload', () => {
+    const { rig } = withJob(policy(1, 1, 1));
+    const vol = rig.join('vol');
+    const lease = rig.lease(vol);
+    rig.core.persist(rig.now); // the lease as issued is stored
+    expect(rig.core.hasUnsavedLeases()).toBe(false);
+    rig.now = 50_000;
+    rig.progress(vol, lease.leaseId, 50_000);
+    expect(rig.core.hasUnsavedLeases()).toBe(true);
+    const batch = rig.core.persist(rig.now).find((e) => e.kind === 'persist');
+    const stored = batch?.kind === 'persist' ? batch.leases.find((l) => l.id === lease.leaseId) : undefined;
+    expect(stored?.deadlineMs).toBe(80_000);
+  });
+
   it('[L-10] progress is rate-bounded: frames closer than half the interval extend nothing', () => {
     const { rig } = withJob(policy(1, 1, 1));
     const vol = rig.join('vol');

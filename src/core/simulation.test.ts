@@ -194,6 +194,21 @@ describe('simulation: one coordinator, several volunteers, real parsers both way
     expect(expired).toBeGreaterThan(0);
   });
 
+  it('[L-10] [W-21] [L-8] a volunteer that needs 73 s a shard keeps its 60 s leases by progress frames: nothing expires, its work counts', () => {
+    const SLOW_MS = 73_000;
+    for (const seed of SEEDS.slice(0, 4)) {
+      const volunteers: SimVolunteerSpec[] = [
+        ...crowd(seededRng(seed), 2),
+        { id: 'slow', backend: 'webgpu', inferMs: [SLOW_MS - 1_000, SLOW_MS] },
+      ];
+      const run = runJob(seed, volunteers, 60_000);
+      expectAllVerifiedCorrectly(run, seed);
+      expect(run.sim.log.filter((l) => /lease expired/.test(l)), `seed ${seed}`).toEqual([]);
+      const bySlow = run.results.shards.filter((s) => s.volunteers.includes(asPeerId('slow'))).length;
+      expect(bySlow, `seed ${seed}: the slow volunteer's results are in accepted answers`).toBeGreaterThan(0);
+    }
+  });
+
   it('[D-1] a seed replays the same run', () => {
     const once = (seed: number): string => {
       const run = runJob(seed, crowd(seededRng(seed), 4));

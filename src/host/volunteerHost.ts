@@ -404,14 +404,14 @@ export class VolunteerHost {
         case 'run':
           void this.run(core, e);
           break;
-        case 'wake-at': {
-          const t = setTimeout(() => {
-            this.timers.delete(t);
-            this.apply(core.wake(this.now()));
-          }, Math.max(0, e.atMs - this.now()));
-          this.timers.add(t);
+        case 'wake-at':
+          this.timer(e.atMs, () => core.wake(this.now()));
           break;
-        }
+        case 'progress-at':
+          // [W-21] The core decides which leases to report; the shard runs in the Worker, so this
+          // thread is free to send while it computes.
+          this.timer(e.atMs, () => core.progressDue(this.now()));
+          break;
         case 'log':
           this.log(e.level, e.text);
           break;
@@ -420,6 +420,15 @@ export class VolunteerHost {
           break;
       }
     }
+  }
+
+  /** Applies what `step` returns at `atMs`; cleared with the others when the host stops. */
+  private timer(atMs: number, step: () => VolunteerEffect[]): void {
+    const t = setTimeout(() => {
+      this.timers.delete(t);
+      this.apply(step());
+    }, Math.max(0, atMs - this.now()));
+    this.timers.add(t);
   }
 
   /** [W-15] Runs `step` after every write and frame queued before it. */

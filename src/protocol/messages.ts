@@ -32,6 +32,13 @@ export const PROTOCOL_VERSION = 1;
 /** [I-1] `refused.code` when the hello's peer id belongs to another volunteer (wrong or no resume token). */
 export const REFUSED_ID_TAKEN = 'peer-id-taken';
 
+/**
+ * [L-10] How often a volunteer says it still works on a lease (`lease-progress`). Shorter than the
+ * shortest deadline the coordinator gives (the [L-8] floor, 15 s), so a lease whose holder is
+ * alive never lapses between two frames.
+ */
+export const LEASE_PROGRESS_INTERVAL_MS = 10_000;
+
 const v = z.literal(PROTOCOL_VERSION);
 const count = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 const ms = z.number().min(0).max(Number.MAX_SAFE_INTEGER);
@@ -92,6 +99,12 @@ export const toCoordinatorSchema = z.discriminatedUnion('t', [
   }),
   /** The volunteer gives a lease back without a result (model failed its hash check, paused, …). */
   z.object({ v, t: z.literal('lease-abandon'), leaseId: leaseIdSchema, reason: reasonSchema }),
+  /**
+   * [L-10] The volunteer still holds this lease and works on it (or waits its turn behind the
+   * one it runs, [W-18]): sent every `LEASE_PROGRESS_INTERVAL_MS` while held. `elapsedMs` is the
+   * time since it received the lease, for logs; the coordinator times the lease by its own clock.
+   */
+  z.object({ v, t: z.literal('lease-progress'), leaseId: leaseIdSchema, elapsedMs: ms }),
   /** [P-5] A volunteer paused (by its user, a hidden tab, a battery) or resumed: paused ones get no lease. */
   z.object({ v, t: z.literal('volunteer-state'), paused: z.boolean(), reason: reasonSchema }),
   /** [P-6] A volunteer's capabilities changed after hello (e.g. its WebGPU device was lost: now WASM). */

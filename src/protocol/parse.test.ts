@@ -17,6 +17,7 @@ const VALID_TO: Record<ToCoordinatorType, Raw> = {
   'model-request': { v: V, t: 'model-request', hash: HASH, offset: 0 },
   result: { v: V, t: 'result', leaseId: 'l1abc', outputs: [tensor()], backend: 'wasm', inferMs: 12.5 },
   'lease-abandon': { v: V, t: 'lease-abandon', leaseId: 'l1abc', reason: 'model failed its sha256 check' },
+  'lease-progress': { v: V, t: 'lease-progress', leaseId: 'l1abc', elapsedMs: 40_000 },
   'volunteer-state': { v: V, t: 'volunteer-state', paused: true, reason: 'the tab is hidden' },
   caps: { v: V, t: 'caps', caps: caps('wasm') },
   'submit-job': {
@@ -359,6 +360,14 @@ describe('parse: fields [M-4] [M-5] [M-6]', () => {
       expect(parseToCoordinator({ ...VALID_TO['model-request'], hash }).ok).toBe(false);
     }
     for (const shardId of ['jabc', 'jabc/', 'jabc/x', 'a/b/1']) expect(parseFromCoordinator({ ...VALID_FROM.lease, shardId }).ok).toBe(false);
+  });
+
+  it('[L-10] a lease-progress frame names a valid lease id and a finite, non-negative time', () => {
+    for (const elapsedMs of [-1, Number.NaN, Number.POSITIVE_INFINITY, '40000']) {
+      expect(parseToCoordinator({ ...VALID_TO['lease-progress'], elapsedMs }).ok).toBe(false);
+    }
+    for (const leaseId of ['', 'a/b', 'x'.repeat(65)]) expect(parseToCoordinator({ ...VALID_TO['lease-progress'], leaseId }).ok).toBe(false);
+    expect(parseToCoordinator({ ...VALID_TO['lease-progress'], elapsedMs: 0 }).ok).toBe(true);
   });
 
   it('[M-4] counts and times are non-negative', () => {

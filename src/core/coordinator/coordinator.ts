@@ -233,6 +233,9 @@ export class CoordinatorCore {
       case 'lease-abandon':
         this.onLeaseAbandon(state, msg, now);
         break;
+      case 'lease-progress':
+        this.onLeaseProgress(state, msg, now);
+        break;
       case 'volunteer-state':
         this.onVolunteerState(state, msg);
         break;
@@ -768,6 +771,17 @@ export class CoordinatorCore {
     this.endLease(lease.id, `abandoned: ${msg.reason}`, now);
     this.leases.forgetRetired(lease.id); // an abandoned lease will not deliver late
     this.persistence.leaseChanged(lease.id);
+  }
+
+  /**
+   * [L-10] The holder of a live lease still works on it: its deadline moves later (bounded, see
+   * `LeaseDeadlines.progressed`). Anyone else's frame, or one for an ended lease, changes nothing
+   * and is not logged: it costs one lookup, so a flood of them costs little.
+   */
+  private onLeaseProgress(state: PeerState, msg: Msg<'lease-progress'>, now: number): void {
+    const lease = this.leases.get(msg.leaseId);
+    if (!lease || lease.volunteer !== state.id) return;
+    if (this.deadlines.progressed(lease, now)) this.persistence.leaseChanged(lease.id); // [S-1] the later deadline survives a reload
   }
 
   /** [J-1] Checks that need no hashing happen here, before the host does any work. */

@@ -397,8 +397,8 @@ describe('deadlines scaled to speed [L-8]', () => {
     expect(rig.core.activeLeaseCount()).toBe(0);
   });
 
-  it('[L-8] the floor and the cap hold', () => {
-    const rig = new Rig({ leaseTimeoutMs: 30_000, leaseDeadline: tuning });
+  it('[L-8] the floor and the ceiling hold; a slow volunteer\'s deadline follows it past leaseTimeoutMs', () => {
+    const rig = new Rig({ leaseTimeoutMs: 30_000, leaseDeadline: tuning, leaseCeilingMs: 90_000 });
     rig.submit(40, 10);
     rig.join('fast');
     rig.join('slow');
@@ -409,7 +409,7 @@ describe('deadlines scaled to speed [L-8]', () => {
     expect(rig.lease('fast').deadlineInMs).toBe(2_000); // 4·10+1000 < floor
     rig.now = 25_000; // 2.5 s an item
     rig.deliver('slow', s);
-    expect(rig.lease('slow').deadlineInMs).toBe(30_000); // capped at leaseTimeoutMs
+    expect(rig.lease('slow').deadlineInMs).toBe(90_000); // 4·25000+1000, capped at the ceiling, not leaseTimeoutMs
   });
 
   it('[L-8] [W-18] a queued lease is timed from the previous result, not from its issue', () => {

@@ -34,6 +34,11 @@ export interface CoordinatorConfig {
    */
   readonly leaseDeadline?: LeaseDeadlineConfig;
   /**
+   * [L-8] [L-10] The longest any lease may last from its issue: the most a measured deadline
+   * gives and the most progress frames extend to. Absent: DEFAULT_LEASE_CEILING_MS.
+   */
+  readonly leaseCeilingMs?: number;
+  /**
    * [S-2] Count a shard as verified (status, results) only once the host reported its durable
    * write (`shardStored`). The coordinator host sets it; pure simulations, which store nothing,
    * leave it off.
@@ -50,6 +55,13 @@ export interface LeaseDeadlineConfig {
 }
 
 export const DEFAULT_LEASE_DEADLINE: LeaseDeadlineConfig = { factor: 4, slackMs: 5_000, floorMs: 15_000, alpha: 0.3 };
+
+/**
+ * [L-10] 30 min: far beyond honest work on a shard (the slowest seen, a software WebGPU adapter,
+ * took 73 s for 10 text lines), short enough that a volunteer that only pretends to work holds
+ * a lease's slot for a bounded time.
+ */
+export const DEFAULT_LEASE_CEILING_MS = 30 * 60_000;
 
 export const DEFAULT_COORDINATOR_CONFIG: Omit<CoordinatorConfig, 'networkId'> = {
   leaseTimeoutMs: 60_000,
@@ -139,7 +151,10 @@ export interface LeaseState {
   readonly shardId: ShardId;
   readonly volunteer: PeerId;
   readonly issuedAtMs: number;
-  readonly deadlineMs: number;
+  /** [L-4] When it ends; [L-10] progress frames from its holder move it later, up to the ceiling. */
+  deadlineMs: number;
+  /** [L-10] When a progress frame last extended it (absent: never), for the rate bound. */
+  progressAtMs?: number;
   /** The shard itself, so the hot paths need no lookup by id. */
   readonly shard: ShardState;
   /** [C-2] A canary: the shard is already verified and this result is checked against its answer. */

@@ -456,6 +456,11 @@ export class Simulation {
             if (!node.closed) this.applyVolunteer(node, node.core.wake(this.now));
           });
           break;
+        case 'progress-at':
+          this.queue.at(e.atMs, () => {
+            if (!node.closed) this.applyVolunteer(node, node.core.progressDue(this.now));
+          });
+          break;
         case 'log':
           if (e.level !== 'info') this.log.push(`${this.now.toFixed(0)} ${node.id} ${e.level}: ${e.text}`);
           break;

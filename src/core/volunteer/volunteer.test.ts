@@ -1,7 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import { asJobId, asLeaseId, type LeaseId, type ModelHash } from '../../protocol/ids.ts';
 import { LIMITS } from '../../protocol/limits.ts';
-import { REFUSED_ID_TAKEN, type FromCoordinator, type ToCoordinator } from '../../protocol/messages.ts';
+import { LEASE_PROGRESS_INTERVAL_MS, REFUSED_ID_TAKEN, type FromCoordinator, type ToCoordinator } from '../../protocol/messages.ts';
 import { parseToCoordinator } from '../../protocol/parse.ts';
 import { shardIdOf } from '../../protocol/ids.ts';
 import { HASH_A, HASH_B, V, caps, countingBytes, f32 } from '../testing/fixtures.ts';
@@ -856,5 +856,91 @@ describe('VolunteerCore: pipelined leases [W-18]', () => {
     w.receive(lease('l2', 1), 3);
     w.identityChanged(4);
     expect(w.stats().queuedLeases).toBe(0);
+  });
+});
+
+describe('VolunteerCore: progress on leases held [W-21]', () => {
+  const lease = (id: string, index: number): LeaseMsg => ({ ...leaseMsg(id), shardId: shardIdOf(asJobId('j1'), index) });
+  const progressOf = (fx: readonly VolunteerEffect[]): { leaseId: string; elapsedMs: number }[] =>
+    sent(fx).flatMap((m) => (m.t === 'lease-progress' ? [{ leaseId: m.leaseId, elapsedMs: m.elapsedMs }] : []));
+
+  it('[W-21] [L-10] while a shard runs, it says so every interval until the result goes out', () => {
+    const v = asking();
+    const onLease = v.receive(leaseMsg(), 2);
+    expect(effect(onLease, 'progress-at').atMs).toBe(2 + LEASE_PROGRESS_INTERVAL_MS);
+    v.modelFromCache(HASH_A, MODEL);
+    expect(v.stats().phase).toBe('running');
+    let at = 2;
+    for (let i = 1; i <= 7; i++) {
+      at += LEASE_PROGRESS_INTERVAL_MS;
+      const fx = v.progressDue(at);
+      expect(progressOf(fx)).toEqual([{ leaseId: 'l1', elapsedMs: at - 2 }]);
+      expect(effect(fx, 'progress-at').atMs).toBe(at + LEASE_PROGRESS_INTERVAL_MS);
+    }
+    // 73 s in: the result goes out, and the next timer says nothing and sets no other.
+    v.inferenceDone(asLeaseId('l1'), OUTPUTS, 'webgpu', 73_000, 73_002);
+    const after = v.progressDue(at + LEASE_PROGRESS_INTERVAL_MS);
+    expect(progressOf(after)).toEqual([]);
+    expect(after.some((e) => e.kind === 'progress-at')).toBe(false);
+  });
+
+  it('[W-21] an early or stale timer sends nothing before the interval and re-arms for it', () => {
+    const v = asking();
+    v.receive(leaseMsg(), 2);
+    v.modelFromCache(HASH_A, MODEL);
+    const early = v.progressDue(5_000);
+    expect(progressOf(early)).toEqual([]);
+    expect(effect(early, 'progress-at').atMs).toBe(2 + LEASE_PROGRESS_INTERVAL_MS);
+  });
+
+  it('[W-21] [W-18] a lease queued behind the running one is reported too, from when it arrived', () => {
+    const v = new VolunteerCore(caps('webgpu'), 'tab');
+    v.connected(0);
+    v.receive(welcome(), 1);
+    v.receive(lease('l1', 0), 2);
+    v.modelFromCache(HASH_A, MODEL);
+    v.receive(lease('l2', 1), 3);
+    expect(v.stats().queuedLeases).toBe(1);
+    const first = v.progressDue(2 + LEASE_PROGRESS_INTERVAL_MS);
+    expect(progressOf(first)).toEqual([{ leaseId: 'l1', elapsedMs: LEASE_PROGRESS_INTERVAL_MS }]);
+    expect(effect(first, 'progress-at').atMs).toBe(3 + LEASE_PROGRESS_INTERVAL_MS);
+    expect(progressOf(v.progressDue(3 + LEASE_PROGRESS_INTERVAL_MS))).toEqual([{ leaseId: 'l2', elapsedMs: LEASE_PROGRESS_INTERVAL_MS }]);
+  });
+
+  it('[W-21] [W-6] a lease whose model is still downloading is reported too', () => {
+    const v = fetching();
+    expect(v.stats().phase).toBe('fetching-model');
+    expect(progressOf(v.progressDue(2 + LEASE_PROGRESS_INTERVAL_MS))).toEqual([{ leaseId: 'l1', elapsedMs: LEASE_PROGRESS_INTERVAL_MS }]);
+  });
+
+  it('[W-21] [W-2] nothing is said while the coordinator is away; the run it outlives is reported after the next welcome', () => {
+    const v = asking();
+    v.receive(leaseMsg(), 2);
+    v.modelFromCache(HASH_A, MODEL);
+    v.disconnected(3);
+    const away = v.progressDue(2 + LEASE_PROGRESS_INTERVAL_MS);
+    expect(progressOf(away)).toEqual([]);
+    const rearm = effect(away, 'progress-at').atMs;
+    v.connected(rearm - 10);
+    v.receive(welcome(), rearm - 5);
+    expect(progressOf(v.progressDue(rearm))).toEqual([{ leaseId: 'l1', elapsedMs: rearm - 2 }]);
+  });
+
+  it('[W-21] [W-11] leases handed back at a pause are not reported', () => {
+    const v = asking();
+    v.receive(leaseMsg(), 2);
+    v.modelFromCache(HASH_A, MODEL);
+    v.setPaused(true, 'user', 3);
+    const fx = v.progressDue(2 + LEASE_PROGRESS_INTERVAL_MS);
+    expect(progressOf(fx)).toEqual([]);
+    expect(fx.some((e) => e.kind === 'progress-at')).toBe(false);
+  });
+
+  it('[W-21] [W-5] a lease handed straight back is never reported', () => {
+    const v = asking();
+    v.receive(leaseMsg('l1'), 2);
+    v.modelFromCache(HASH_A, MODEL);
+    v.receive(leaseMsg('l9'), 3); // not asked for (SERIAL): handed back at once
+    expect(progressOf(v.progressDue(3 + LEASE_PROGRESS_INTERVAL_MS)).map((p) => p.leaseId)).toEqual(['l1']);
   });
 });

@@ -13,7 +13,7 @@
 import type { Backend, Capabilities } from '../../protocol/capabilities.ts';
 import type { LeaseId, ModelHash, ShardId } from '../../protocol/ids.ts';
 import { LIMITS } from '../../protocol/limits.ts';
-import { PROTOCOL_VERSION, REFUSED_ID_TAKEN, type FromCoordinator, type ToCoordinator } from '../../protocol/messages.ts';
+import { LEASE_PROGRESS_INTERVAL_MS, PROTOCOL_VERSION, REFUSED_ID_TAKEN, type FromCoordinator, type ToCoordinator } from '../../protocol/messages.ts';
 import type { ProtocolError } from '../../protocol/parse.ts';
 import type { WireTensor } from '../../protocol/tensor.ts';
 import { restAfterShardMs } from './controls.ts';
@@ -95,6 +95,8 @@ export type VolunteerEffect =
   | { readonly kind: 'renew-id' }
   /** Call `wake` at this time (or later). */
   | { readonly kind: 'wake-at'; readonly atMs: number }
+  /** [W-21] Call `progressDue` at this time (or later). A timer of its own: it never wakes an idle volunteer. */
+  | { readonly kind: 'progress-at'; readonly atMs: number }
   | { readonly kind: 'log'; readonly level: 'info' | 'warn' | 'error'; readonly text: string }
   | { readonly kind: 'status-changed' };
 
@@ -130,6 +132,12 @@ export interface VolunteerStats {
   readonly heldBackSent: number;
   /** [W-16] ...and those the coordinator acknowledged as `received`. */
   readonly heldBackDelivered: number;
+}
+
+/** [W-21] A lease held (in hand or queued): when it arrived, and when progress on it was last said. */
+interface HeldLease {
+  readonly receivedAtMs: number;
+  saidAtMs: number;
 }
 
 interface Held {
@@ -170,6 +178,10 @@ export class VolunteerCore {
   private heldBackSent = 0;
   private heldBackDelivered = 0;
   private token: string | null;
+  /** [W-21] Leases held, for their progress frames; entries of leases no longer held are pruned. */
+  private readonly progress = new Map<LeaseId, HeldLease>();
+  /** [W-21] When the earliest `progress-at` asked for is due; null when none is pending. */
+  private progressTimerAtMs: number | null = null;
   /** Latest time seen in any event, for back-off timers started by results of async work. */
   private now = 0;
   private effects: VolunteerEffect[] = [];
@@ -394,6 +406,30 @@ export class VolunteerCore {
   }
 
   /**
+   * [W-21] Timer from a `progress-at` effect: each lease held (in hand, whatever its phase, or
+   * queued) for a whole interval since it arrived or was last reported gets a `lease-progress`
+   * frame, so the coordinator keeps a slow shard's lease ([L-10]). Nothing is sent while not
+   * welcomed; the timer goes on while a lease is held and stops when none is.
+   */
+  progressDue(now: number): VolunteerEffect[] {
+    this.now = Math.max(this.now, now);
+    // This is the pending timer (one is asked for only when none is pending), even if it fired
+    // early by the host's clock: forget it, and ask again below for whatever is still due.
+    this.progressTimerAtMs = null;
+    const held = this.heldLeases();
+    if (this.welcomed) {
+      for (const id of held) {
+        const p = this.progress.get(id);
+        if (!p || now - p.saidAtMs < LEASE_PROGRESS_INTERVAL_MS) continue;
+        p.saidAtMs = now;
+        this.send({ v: PROTOCOL_VERSION, t: 'lease-progress', leaseId: id, elapsedMs: Math.max(0, now - p.receivedAtMs) });
+      }
+    }
+    this.armProgress(held);
+    return this.flush();
+  }
+
+  /**
    * [W-11] Pause or resume. Pausing tells the coordinator (`volunteer-state`), hands back the lease
    * in hand at once (`lease-abandon` "paused", no back-off: the coordinator re-leases it to someone
    * else) and asks for nothing more; a result that finishes afterwards is dropped. Resuming tells
@@ -573,12 +609,14 @@ export class VolunteerCore {
   private onLease(msg: LeaseMsg): void {
     if (!this.paused && this.phase === 'asking' && !this.lease) {
       this.begin(msg);
+      this.holding(msg);
       return;
     }
     if (!this.paused && this.prefetching) {
       // [W-18] Asked for while a shard runs (or rests): it waits its turn, its inputs in hand.
       this.prefetching = false;
       this.queued.push(msg);
+      this.holding(msg);
       this.effects.push({ kind: 'status-changed' });
       this.maybePrefetch();
       return;
@@ -587,6 +625,33 @@ export class VolunteerCore {
     // coordinator can re-lease it.
     const reason = this.paused ? PAUSED_REASON : 'not requested';
     this.send({ v: PROTOCOL_VERSION, t: 'lease-abandon', leaseId: msg.leaseId, reason });
+  }
+
+  /** [W-21] A lease taken (in hand or queued): its progress is due one interval from now. */
+  private holding(lease: LeaseMsg): void {
+    this.progress.set(lease.leaseId, { receivedAtMs: this.now, saidAtMs: this.now });
+    this.armProgress(this.heldLeases());
+  }
+
+  /** [W-21] The leases held now, in hand first; progress entries of any other are dropped. */
+  private heldLeases(): LeaseId[] {
+    const held = [...(this.lease ? [this.lease.leaseId] : []), ...this.queued.map((l) => l.leaseId)];
+    if (this.progress.size > held.length) {
+      for (const id of this.progress.keys()) if (!held.includes(id)) this.progress.delete(id);
+    }
+    return held;
+  }
+
+  /** [W-21] Asks for a `progress-at` when the next report falls due, unless an earlier timer is pending. */
+  private armProgress(held: readonly LeaseId[]): void {
+    let due = Infinity;
+    for (const id of held) {
+      const p = this.progress.get(id);
+      if (p) due = Math.min(due, p.saidAtMs + LEASE_PROGRESS_INTERVAL_MS);
+    }
+    if (due === Infinity || (this.progressTimerAtMs !== null && this.progressTimerAtMs <= due)) return;
+    this.progressTimerAtMs = due;
+    this.effects.push({ kind: 'progress-at', atMs: due });
   }
 
   /** Takes a lease in hand: its model comes from the cache, or else from the coordinator. */

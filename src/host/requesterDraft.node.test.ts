@@ -89,6 +89,26 @@ describe('RequesterDraftHost', () => {
       expect(built.problems.some((p) => /quorum ≤ replication/.test(p))).toBe(true);
     }
   });
+  it('[J-5] proposes a shard size whose outputs fit the per-shard budget, and refuses a larger one with the numbers', async () => {
+    await host.setModelFile(new File([buildProbeModel().slice()], 'probe.onnx'));
+    expect(draft().proposedShardSize).toBe(100); // 8 bytes of output per item
+    // Declares 20 MB of output per item (5,000,000 float32): more than one item per shard is over 32 MiB.
+    const big = buildModel({
+      inputs: [{ name: 'x', type: 'float32', dims: ['batch', 'n'] }],
+      outputs: [{ name: 'y', type: 'float32', dims: ['batch', 5_000_000] }],
+      nodes: [{ op: 'Identity', inputs: ['x'], outputs: ['y'] }],
+    });
+    await host.setModelFile(new File([big.slice()], 'big.onnx'));
+    expect(draft().proposedShardSize).toBe(1);
+    await host.addInputFiles([npy('x.npy', new Float32Array(12), [3, 4])]);
+    expect(draft().problems).toEqual([]);
+    const refused = host.buildSpec(policyFromForm({ ...defaultPolicyForm(), shardSize: 3 }), '');
+    expect(refused).toEqual({
+      ok: false,
+      problems: ["shard size 3 makes each shard's outputs 57.2 MiB (19.1 MiB per item), over the budget of 32.0 MiB per shard result: use shard size 1 or less."],
+    });
+    expect(host.buildSpec(policyFromForm({ ...defaultPolicyForm(), shardSize: 1 }), '')).toMatchObject({ ok: true, spec: { shardSize: 1 } });
+  });
   it('inputs before a model are refused with what to do', async () => {
     await host.addInputFiles([npy('x.npy', new Float32Array(4), [1, 4])]);
     expect(draft().inputError).toBe('choose a model first: inputs are checked against its signature.');

@@ -4,6 +4,7 @@
  * anything is sent. Holds the bytes; the store gets descriptions only.
  */
 import { checkInputsAgainstSignature, checkJobLimits, HARD_JOB_LIMITS } from '../core/jobChecks.ts';
+import { checkShardOutputBudget, proposedShardSize } from '../core/shardOutputBudget.ts';
 import type { JobSpec } from '../protocol/messages.ts';
 import type { TensorDtype, WireTensor } from '../protocol/tensor.ts';
 import type { ModelSignature } from '../runtime/engine.ts';
@@ -53,7 +54,7 @@ export class RequesterDraftHost {
     this.model = null;
     this.tensors.clear();
     this.images = null;
-    this.set({ model: { fileName: file.name, bytes: 0, state: 'inspecting', signature: null, error: null }, inputs: [], inputError: null, imageCount: 0, problems: [], busy: true });
+    this.set({ model: { fileName: file.name, bytes: 0, state: 'inspecting', signature: null, error: null }, inputs: [], inputError: null, imageCount: 0, problems: [], busy: true, proposedShardSize: null });
     const bytes = await file.arrayBuffer();
     const inspection = await this.inspector.inspect(bytes);
     if (version !== this.version) return;
@@ -68,6 +69,7 @@ export class RequesterDraftHost {
       model: { fileName: file.name, bytes: bytes.byteLength, state: 'ready', signature: inspection.signature, error: null },
       imagePreprocessing: suggestPreprocessing(imageInput?.dims ?? null, this.draft.imagePreprocessing),
       busy: false,
+      proposedShardSize: proposedShardSize(inspection.signature),
     });
     this.recheck();
   }
@@ -77,7 +79,7 @@ export class RequesterDraftHost {
     this.model = null;
     this.tensors.clear();
     this.images = null;
-    this.set({ model: null, inputs: [], inputError: null, imageCount: 0, problems: [], busy: false });
+    this.set({ model: null, inputs: [], inputError: null, imageCount: 0, problems: [], busy: false, proposedShardSize: null });
   }
 
   clearInputs(): void {
@@ -165,6 +167,7 @@ export class RequesterDraftHost {
     if (d.inputError) problems.push(d.inputError);
     const inputs = this.inputs();
     problems.push(...checkInputsAgainstSignature(this.model.signature, inputs, shardSize));
+    if (shardSize !== undefined) problems.push(...checkShardOutputBudget(this.model.signature, shardSize, inputs[0]?.dims[0]));
     problems.push(...checkJobLimits({ modelBytes: this.model.bytes.byteLength, inputs }, HARD_JOB_LIMITS));
     return problems;
   }

@@ -131,6 +131,23 @@ describe('CoordinatorStore: shard results in pieces', () => {
     expect((await db.getAllKeys('shardPieces')).some((k) => k[1] === 1)).toBe(false);
   });
 
+  it('[S-2] a rewrite cut short before its record leaves the stored record whole, and its pieces are removed', async () => {
+    db = await openQuorumDb(`test-${Math.random()}`);
+    const store = new CoordinatorStore(db, 'net-a', PIECE);
+    await store.putJob(job());
+    const reps = [replica('v1', [tensor('y', 100, 1)]), replica('v2', [tensor('y', 100, 3)])];
+    await store.putShard(jobId, shard('verified', reps, 4));
+    const stored = await db.count('shardPieces');
+    // A later write of the same shard got as far as some of its pieces (under the next tag).
+    const [record] = await db.getAll('shards');
+    const next = record!.pieces!.tag + 1;
+    for (let piece = 0; piece < 3; piece++) await db.put('shardPieces', { jobId, index: 0, tag: next, piece, bytes: new ArrayBuffer(PIECE) });
+    const [loaded] = await store.loadShards(jobId);
+    expect(loaded).toMatchObject({ status: 'verified', epoch: 4 });
+    expect(loaded!.replicas!.map((r) => floatsOf(r.outputs[0]))).toEqual(reps.map((r) => floatsOf(r.outputs[0])));
+    expect(await db.count('shardPieces')).toBe(stored);
+  });
+
   it('keeps a shard whose outputs fit in one piece inline, in a single put', async () => {
     db = await openQuorumDb(`test-${Math.random()}`);
     const store = new CoordinatorStore(db, 'net-a', PIECE);

@@ -38,30 +38,43 @@ export function outputBytesPerItem(signature: SignatureLike): number | null {
 
 /** The largest shard size whose outputs fit `budget` (at least 1: an item cannot be split), or null when unknown. */
 export function largestShardSizeWithin(signature: SignatureLike, budget: number = SHARD_OUTPUT_BUDGET_BYTES): number | null {
-  const perItem = outputBytesPerItem(signature);
+  return largestShardSizeFor(outputBytesPerItem(signature), budget);
+}
+
+/** As `largestShardSizeWithin`, from output bytes per item known otherwise (e.g. measured on one item). */
+export function largestShardSizeFor(perItem: number | null, budget: number = SHARD_OUTPUT_BUDGET_BYTES): number | null {
   if (perItem === null) return null;
   if (perItem === 0) return Number.MAX_SAFE_INTEGER;
   return Math.max(1, Math.floor(budget / perItem));
 }
 
-/** The shard size to propose for a model: the usual one, or less when its outputs would not fit. */
+/** The shard size to propose: the usual one, or less when outputs of `perItem` bytes per item would not fit. */
+export function proposedShardSizeFor(perItem: number | null): number {
+  return Math.min(USUAL_SHARD_SIZE, largestShardSizeFor(perItem) ?? USUAL_SHARD_SIZE);
+}
+
+/** The shard size to propose for a model, from its signature's fixed output dims. */
 export function proposedShardSize(signature: SignatureLike): number {
-  return Math.min(USUAL_SHARD_SIZE, largestShardSizeWithin(signature) ?? USUAL_SHARD_SIZE);
+  return proposedShardSizeFor(outputBytesPerItem(signature));
 }
 
 /**
  * Why `shardSize` would make a shard's outputs exceed the budget, or [] when it fits or cannot be
- * known from the signature (free output dims: the result is then bounded by the protocol's
- * per-tensor limits, and stored in pieces). A shard of one item is never refused: it cannot be smaller.
- * With `items`, a job smaller than one shard is judged by its real size.
+ * known from the signature (free output dims: the coordinator cannot know before running; the
+ * dashboard measures one item instead, see `checkShardOutputBytes`). A shard of one item is never
+ * refused: it cannot be smaller. With `items`, a job smaller than one shard is judged by its real size.
  */
 export function checkShardOutputBudget(signature: SignatureLike, shardSize: number, items?: number, budget: number = SHARD_OUTPUT_BUDGET_BYTES): string[] {
-  const perItem = outputBytesPerItem(signature);
+  return checkShardOutputBytes(outputBytesPerItem(signature), shardSize, items, budget);
+}
+
+/** As `checkShardOutputBudget`, from output bytes per item known otherwise; [] when unknown (null). */
+export function checkShardOutputBytes(perItem: number | null, shardSize: number, items?: number, budget: number = SHARD_OUTPUT_BUDGET_BYTES): string[] {
   // A job of fewer items than the shard size is one shard of that many items.
   const largestShard = Math.min(shardSize, items ?? shardSize);
   if (perItem === null || largestShard <= 1 || perItem * largestShard <= budget) return [];
   const largest = Math.max(1, Math.floor(budget / perItem));
   return [
-    `shard size ${shardSize} makes each shard's outputs ${formatBytes(perItem * shardSize)} (${formatBytes(perItem)} per item), over the budget of ${formatBytes(budget)} per shard result: use shard size ${largest} or less.`,
+    `shard size ${shardSize} makes each shard's outputs ${formatBytes(perItem * largestShard)} (${formatBytes(perItem)} per item), over the budget of ${formatBytes(budget)} per shard result: use shard size ${largest} or less.`,
   ];
 }

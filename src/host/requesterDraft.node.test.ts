@@ -109,6 +109,24 @@ describe('RequesterDraftHost', () => {
     });
     expect(host.buildSpec(policyFromForm({ ...defaultPolicyForm(), shardSize: 1 }), '')).toMatchObject({ ok: true, spec: { shardSize: 1 } });
   });
+  it('[J-5] measures one item\'s outputs when the model\'s output dims are free, and proposes and checks shard sizes with it', async () => {
+    // Output dims all free: the signature cannot tell; one item of 3,000,000 float32 is 12 MB out.
+    const free = buildModel({
+      inputs: [{ name: 'x', type: 'float32', dims: ['batch', 'n'] }],
+      outputs: [{ name: 'y', type: 'float32', dims: ['batch', 'm'] }],
+      nodes: [{ op: 'Identity', inputs: ['x'], outputs: ['y'] }],
+    });
+    await host.setModelFile(new File([free.slice()], 'free.onnx'));
+    expect(draft().proposedShardSize).toBe(100);
+    await host.addInputFiles([npy('x.npy', new Float32Array(3 * 3_000_000), [3, 3_000_000])]);
+    expect(draft().problems).toEqual([]);
+    expect(draft().proposedShardSize).toBe(2); // 2 × 12 MB ≤ 32 MiB < 3 × 12 MB
+    expect(host.buildSpec(policyFromForm({ ...defaultPolicyForm(), shardSize: 3 }), '')).toEqual({
+      ok: false,
+      problems: ["shard size 3 makes each shard's outputs 34.3 MiB (11.4 MiB per item), over the budget of 32.0 MiB per shard result: use shard size 2 or less."],
+    });
+    expect(host.buildSpec(policyFromForm({ ...defaultPolicyForm(), shardSize: 2 }), '')).toMatchObject({ ok: true });
+  });
   it('inputs before a model are refused with what to do', async () => {
     await host.addInputFiles([npy('x.npy', new Float32Array(4), [1, 4])]);
     expect(draft().inputError).toBe('choose a model first: inputs are checked against its signature.');

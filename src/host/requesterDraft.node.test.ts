@@ -120,7 +120,7 @@ describe('RequesterDraftHost', () => {
     expect(draft().proposedShardSize).toBe(100);
     await host.addInputFiles([npy('x.npy', new Float32Array(3 * 3_000_000), [3, 3_000_000])]);
     expect(draft().problems).toEqual([]);
-    expect(draft().proposedShardSize).toBe(2); // 2 × 12 MB ≤ 32 MiB < 3 × 12 MB
+    expect(draft()).toMatchObject({ proposedShardSize: 2, busy: false }); // 2 × 12 MB ≤ 32 MiB < 3 × 12 MB
     expect(host.buildSpec(policyFromForm({ ...defaultPolicyForm(), shardSize: 3 }), '')).toEqual({
       ok: false,
       problems: ["shard size 3 makes each shard's outputs 34.3 MiB (11.4 MiB per item), over the budget of 32.0 MiB per shard result: use shard size 2 or less."],

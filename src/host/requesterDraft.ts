@@ -151,11 +151,13 @@ export class RequesterDraftHost {
     const model = this.model;
     if (!model?.signature || outputBytesPerItem(model.signature) !== null || this.draft.problems.length > 0) return;
     this.outputBytesPerItem = null;
+    // Busy until measured: the page shows the draft ready (and its shard size settled) only then.
+    this.set({ busy: true });
     const fixedBatch = model.signature.inputs.map((p) => p.dims?.[0]).find((d): d is number => typeof d === 'number' && d > 0);
     const measured = await this.inspector.measureOutputBytesPerItem(model.bytes, this.inputs(), fixedBatch ?? 1);
-    if (version !== this.version || measured === null) return;
+    if (version !== this.version) return;
     this.outputBytesPerItem = measured;
-    this.set({ proposedShardSize: proposedShardSizeFor(measured) });
+    this.set({ busy: false, ...(measured === null ? {} : { proposedShardSize: proposedShardSizeFor(measured) }) });
   }
 
   private async decodeImages(version: number): Promise<void> {

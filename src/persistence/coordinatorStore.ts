@@ -117,7 +117,7 @@ export class CoordinatorStore {
     return split.record;
   }
 
-  /** Deletes of the shard's pieces that `record` does not name (all of them for an inline record), in `store`'s transaction. */
+  /** Deletes, through `del` (in the record's own transaction), of the shard's pieces that `record` does not name: all of them for an inline record. */
   private dropOtherPieces(del: DeletePieces, record: StoredShard): Promise<unknown>[] {
     const { jobId, index } = record;
     const tag = record.pieces?.tag;

@@ -101,6 +101,17 @@ describe('[J-4] the coordinator host re-checks every submission', () => {
     big.set(buildProbeModel());
     expect(await reason(spec({ model: big.buffer }))).toMatch(/the model is 2\.0 MiB, over this coordinator's limit of 1\.0 MiB/);
   });
+  it('[J-5] a shard size whose outputs would exceed the per-shard output budget, naming the largest that fits', async () => {
+    // Declares 20 MB of output per item (5,000,000 float32): two items per shard is over 32 MiB.
+    const model = buildModel({
+      inputs: [{ name: 'x', type: 'float32', dims: ['batch', 'n'] }],
+      outputs: [{ name: 'y', type: 'float32', dims: ['batch', 5_000_000] }],
+      nodes: [{ op: 'Identity', inputs: ['x'], outputs: ['y'] }],
+    });
+    expect(await reason(spec({ model: model.slice().buffer }))).toMatch(
+      /^shard size 2 makes each shard's outputs 38\.1 MiB \(19\.1 MiB per item\), over the budget of 32\.0 MiB per shard result: use shard size 1 or less\.$/,
+    );
+  });
   it('an empty batch and a wrong key are refused by the core before any of this', async () => {
     expect(await reason(spec({ inputs: [f32('x', [0, 4])] }))).toMatch(/the batch is empty/);
     expect(await reason(spec({ requesterKey: 'guess' }))).toMatch(/wrong requester key/);

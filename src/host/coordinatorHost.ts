@@ -9,6 +9,7 @@ import { DEFAULT_COORDINATOR_CONFIG, type CoordinatorConfig } from '../core/coor
 import { TelemetryAggregator } from '../core/telemetry/aggregator.ts';
 import { seededRng } from '../core/rng.ts';
 import { checkInputsAgainstSignature, checkJobLimits, DEFAULT_JOB_LIMITS, type JobLimits } from '../core/jobChecks.ts';
+import { checkShardOutputBudget } from '../core/shardOutputBudget.ts';
 import { asModelHash, type PeerId } from '../protocol/ids.ts';
 import { LIMITS } from '../protocol/limits.ts';
 import { PROTOCOL_VERSION, type JobSpec } from '../protocol/messages.ts';
@@ -271,7 +272,10 @@ export class CoordinatorHost {
     }
     const inspection = await inspector.inspect(spec.model);
     if (!inspection.ok) return this.rejectJob(peer, ref, spec.name, inspection.reason);
-    const problems = checkInputsAgainstSignature(inspection.signature, spec.inputs, spec.shardSize);
+    const problems = [
+      ...checkInputsAgainstSignature(inspection.signature, spec.inputs, spec.shardSize),
+      ...checkShardOutputBudget(inspection.signature, spec.shardSize, spec.inputs[0]?.dims[0]), // [J-5]
+    ];
     if (problems.length > 0) return this.rejectJob(peer, ref, spec.name, problems.join(' '));
     this.apply(this.core.admitJob(peer, ref, spec, inspection.hash, this.now()));
   }

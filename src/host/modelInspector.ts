@@ -6,6 +6,8 @@
  */
 import { sniffOnnx } from '../core/onnxSniff.ts';
 import { asModelHash, type ModelHash } from '../protocol/ids.ts';
+import { sliceRows } from '../core/coordinator/shardInputs.ts';
+import type { WireTensor } from '../protocol/tensor.ts';
 import type { InferenceEngine, ModelSignature } from '../runtime/engine.ts';
 import { sha256Hex } from '../runtime/sha256.ts';
 
@@ -44,6 +46,28 @@ export class ModelInspector {
     } finally {
       // Inspection only: free the session; volunteers load the model when they run it.
       await engine.unloadModel(hash).catch(() => undefined);
+    }
+  }
+
+  /**
+   * [J-5] Output bytes per item, measured by running the model on the first `batch` items of
+   * `inputs` (1, or the model's fixed batch size), for models whose signature leaves output dims
+   * free; null when it cannot run here (the job's own checks say why, or the volunteers will).
+   */
+  async measureOutputBytesPerItem(bytes: ArrayBuffer, inputs: readonly WireTensor[], batch = 1): Promise<number | null> {
+    if (inputs.length === 0 || inputs.some((t) => (t.dims[0] ?? 0) < batch)) return null;
+    const hash = asModelHash(await sha256Hex(bytes));
+    try {
+      const engine = await this.start();
+      try {
+        await engine.loadModel(hash, bytes.slice(0));
+        const { outputs } = await engine.run(hash, inputs.map((t) => sliceRows(t, 0, batch)));
+        return outputs.reduce((n, t) => n + t.data.byteLength, 0) / batch;
+      } finally {
+        await engine.unloadModel(hash).catch(() => undefined);
+      }
+    } catch {
+      return null;
     }
   }
 

@@ -89,6 +89,44 @@ describe('RequesterDraftHost', () => {
       expect(built.problems.some((p) => /quorum ≤ replication/.test(p))).toBe(true);
     }
   });
+  it('[J-5] proposes a shard size whose outputs fit the per-shard budget, and refuses a larger one with the numbers', async () => {
+    await host.setModelFile(new File([buildProbeModel().slice()], 'probe.onnx'));
+    expect(draft().proposedShardSize).toBe(100); // 8 bytes of output per item
+    // Declares 20 MB of output per item (5,000,000 float32): more than one item per shard is over 32 MiB.
+    const big = buildModel({
+      inputs: [{ name: 'x', type: 'float32', dims: ['batch', 'n'] }],
+      outputs: [{ name: 'y', type: 'float32', dims: ['batch', 5_000_000] }],
+      nodes: [{ op: 'Identity', inputs: ['x'], outputs: ['y'] }],
+    });
+    await host.setModelFile(new File([big.slice()], 'big.onnx'));
+    expect(draft().proposedShardSize).toBe(1);
+    await host.addInputFiles([npy('x.npy', new Float32Array(12), [3, 4])]);
+    expect(draft().problems).toEqual([]);
+    const refused = host.buildSpec(policyFromForm({ ...defaultPolicyForm(), shardSize: 3 }), '');
+    expect(refused).toEqual({
+      ok: false,
+      problems: ["shard size 3 makes each shard's outputs 57.2 MiB (19.1 MiB per item), over the budget of 32.0 MiB per shard result: use shard size 1 or less."],
+    });
+    expect(host.buildSpec(policyFromForm({ ...defaultPolicyForm(), shardSize: 1 }), '')).toMatchObject({ ok: true, spec: { shardSize: 1 } });
+  });
+  it('[J-5] measures one item\'s outputs when the model\'s output dims are free, and proposes and checks shard sizes with it', async () => {
+    // Output dims all free: the signature cannot tell; one item of 3,000,000 float32 is 12 MB out.
+    const free = buildModel({
+      inputs: [{ name: 'x', type: 'float32', dims: ['batch', 'n'] }],
+      outputs: [{ name: 'y', type: 'float32', dims: ['batch', 'm'] }],
+      nodes: [{ op: 'Identity', inputs: ['x'], outputs: ['y'] }],
+    });
+    await host.setModelFile(new File([free.slice()], 'free.onnx'));
+    expect(draft().proposedShardSize).toBe(100);
+    await host.addInputFiles([npy('x.npy', new Float32Array(3 * 3_000_000), [3, 3_000_000])]);
+    expect(draft().problems).toEqual([]);
+    expect(draft()).toMatchObject({ proposedShardSize: 2, busy: false }); // 2 × 12 MB ≤ 32 MiB < 3 × 12 MB
+    expect(host.buildSpec(policyFromForm({ ...defaultPolicyForm(), shardSize: 3 }), '')).toEqual({
+      ok: false,
+      problems: ["shard size 3 makes each shard's outputs 34.3 MiB (11.4 MiB per item), over the budget of 32.0 MiB per shard result: use shard size 2 or less."],
+    });
+    expect(host.buildSpec(policyFromForm({ ...defaultPolicyForm(), shardSize: 2 }), '')).toMatchObject({ ok: true });
+  });
   it('inputs before a model are refused with what to do', async () => {
     await host.addInputFiles([npy('x.npy', new Float32Array(4), [1, 4])]);
     expect(draft().inputError).toBe('choose a model first: inputs are checked against its signature.');

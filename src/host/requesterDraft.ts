@@ -4,6 +4,7 @@
  * anything is sent. Holds the bytes; the store gets descriptions only.
  */
 import { checkInputsAgainstSignature, checkJobLimits, HARD_JOB_LIMITS } from '../core/jobChecks.ts';
+import { checkShardOutputBytes, outputBytesPerItem, proposedShardSizeFor } from '../core/shardOutputBudget.ts';
 import type { JobSpec } from '../protocol/messages.ts';
 import type { TensorDtype, WireTensor } from '../protocol/tensor.ts';
 import type { ModelSignature } from '../runtime/engine.ts';
@@ -37,6 +38,8 @@ export class RequesterDraftHost {
   private images: { files: readonly (DraftFile & Blob)[]; target: string } | null = null;
   /** Bumped by every change, so a slow inspection or decode cannot overwrite a newer choice. */
   private version = 0;
+  /** [J-5] Output bytes per item: from the signature's fixed dims, or measured on one item of the inputs; null when unknown. */
+  private outputBytesPerItem: number | null = null;
 
   constructor(private readonly inspector: ModelInspector) {}
 
@@ -51,9 +54,10 @@ export class RequesterDraftHost {
   async setModelFile(file: DraftFile): Promise<void> {
     const version = ++this.version;
     this.model = null;
+    this.outputBytesPerItem = null;
     this.tensors.clear();
     this.images = null;
-    this.set({ model: { fileName: file.name, bytes: 0, state: 'inspecting', signature: null, error: null }, inputs: [], inputError: null, imageCount: 0, problems: [], busy: true });
+    this.set({ model: { fileName: file.name, bytes: 0, state: 'inspecting', signature: null, error: null }, inputs: [], inputError: null, imageCount: 0, problems: [], busy: true, proposedShardSize: null });
     const bytes = await file.arrayBuffer();
     const inspection = await this.inspector.inspect(bytes);
     if (version !== this.version) return;
@@ -63,11 +67,13 @@ export class RequesterDraftHost {
       return;
     }
     this.model = { name: file.name, bytes, signature: inspection.signature };
+    this.outputBytesPerItem = outputBytesPerItem(inspection.signature);
     const imageInput = inspection.signature.inputs.find((p) => p.dims?.length === 4);
     this.set({
       model: { fileName: file.name, bytes: bytes.byteLength, state: 'ready', signature: inspection.signature, error: null },
       imagePreprocessing: suggestPreprocessing(imageInput?.dims ?? null, this.draft.imagePreprocessing),
       busy: false,
+      proposedShardSize: proposedShardSizeFor(this.outputBytesPerItem),
     });
     this.recheck();
   }
@@ -75,9 +81,10 @@ export class RequesterDraftHost {
   clear(): void {
     this.version++;
     this.model = null;
+    this.outputBytesPerItem = null;
     this.tensors.clear();
     this.images = null;
-    this.set({ model: null, inputs: [], inputError: null, imageCount: 0, problems: [], busy: false });
+    this.set({ model: null, inputs: [], inputError: null, imageCount: 0, problems: [], busy: false, proposedShardSize: null });
   }
 
   clearInputs(): void {
@@ -121,6 +128,7 @@ export class RequesterDraftHost {
       this.set({ inputError: `${messageOf(e)}`, busy: false });
     }
     this.recheck();
+    await this.measureOutputs(version);
   }
 
   /** New preprocessing re-decodes the chosen images. */
@@ -131,6 +139,25 @@ export class RequesterDraftHost {
     this.set({ busy: true });
     await this.decodeImages(version);
     this.recheck();
+    await this.measureOutputs(version);
+  }
+
+  /**
+   * [J-5] A signature with free output dims cannot tell how big a shard's outputs will be: the
+   * model runs once here on the first item of the inputs, and the shard size proposed and
+   * checked follows from what it returned. Only for inputs that fit the model (others would not run).
+   */
+  private async measureOutputs(version: number): Promise<void> {
+    const model = this.model;
+    if (!model?.signature || outputBytesPerItem(model.signature) !== null || this.draft.problems.length > 0) return;
+    this.outputBytesPerItem = null;
+    // Busy until measured: the page shows the draft ready (and its shard size settled) only then.
+    this.set({ busy: true });
+    const fixedBatch = model.signature.inputs.map((p) => p.dims?.[0]).find((d): d is number => typeof d === 'number' && d > 0);
+    const measured = await this.inspector.measureOutputBytesPerItem(model.bytes, this.inputs(), fixedBatch ?? 1);
+    if (version !== this.version) return;
+    this.outputBytesPerItem = measured;
+    this.set({ busy: false, ...(measured === null ? {} : { proposedShardSize: proposedShardSizeFor(measured) }) });
   }
 
   private async decodeImages(version: number): Promise<void> {
@@ -165,6 +192,7 @@ export class RequesterDraftHost {
     if (d.inputError) problems.push(d.inputError);
     const inputs = this.inputs();
     problems.push(...checkInputsAgainstSignature(this.model.signature, inputs, shardSize));
+    if (shardSize !== undefined) problems.push(...checkShardOutputBytes(this.outputBytesPerItem, shardSize, inputs[0]?.dims[0]));
     problems.push(...checkJobLimits({ modelBytes: this.model.bytes.byteLength, inputs }, HARD_JOB_LIMITS));
     return problems;
   }

@@ -9,13 +9,21 @@
  * record last. IndexedDB copies a value on the calling thread when `put` is called (about 1.5 ms
  * per MB here): one 62 MB put held the coordinator's main thread for 70-100 ms, while volunteers
  * waited for their next lease. In pieces, the page answers them between two puts.
+ *
+ * Shard results larger than one piece are written the same way (v4): two 106 MB replicas in one
+ * put made Chromium abort the write ("AbortError … Free disk space", with 75 GB free) and the job
+ * stuck. Each write of a shard puts its pieces under a fresh tag, then the record that names the
+ * tag, and removes the shard's pieces of any other tag in the record's transaction: a stored
+ * record always has its pieces, and a write cut short leaves only pieces that nothing names,
+ * removed when the job's shards are next loaded.
  */
 import type { JobRecord, LeaseRecord, PeerRecord, ShardState } from '../core/coordinator/state.ts';
 import type { JobId, LeaseId, ModelHash } from '../protocol/ids.ts';
 import type { QuorumDb } from './db.ts';
-import type { StoredJob, StoredJobPiece, StoredLease, StoredPeer, StoredShard } from './records.ts';
+import type { StoredJob, StoredJobPiece, StoredLease, StoredPeer, StoredShard, StoredShardPiece } from './records.ts';
+import { joinShard, splitShard } from './shardPieceLayout.ts';
 
-/** The most input bytes one put copies (and so blocks the page for, a few ms). */
+/** The most input or output bytes one put copies (and so blocks the page for, a few ms). */
 export const JOB_PIECE_BYTES = 4 * 1024 * 1024;
 
 /** [S-1] One batch of the core's `persist` effect. */
@@ -44,6 +52,9 @@ export function shardRecord(jobId: JobId, shard: ShardState): StoredShard {
     epoch: shard.epoch,
   };
 }
+
+/** `delete` on the `shardPieces` store of a running transaction. */
+type DeletePieces = (range: IDBKeyRange) => Promise<unknown>;
 
 export class CoordinatorStore {
   constructor(
@@ -78,27 +89,65 @@ export class CoordinatorStore {
    * record is taken when the write starts; returns the epoch it holds ([S-2]).
    */
   async putShard(jobId: JobId, shard: ShardState): Promise<number> {
-    const record = shardRecord(jobId, shard);
-    const tx = this.db.transaction('shards', 'readwrite', { durability: 'strict' });
-    await Promise.all([tx.store.put(record), tx.done]);
+    const taken = shardRecord(jobId, shard);
+    // Pieces strictly too: the record's strict write vouches for them ([S-2]).
+    const record = await this.putShardPieces(taken, 'strict');
+    const tx = this.db.transaction(['shards', 'shardPieces'], 'readwrite', { durability: 'strict' });
+    await Promise.all([tx.objectStore('shards').put(record), ...this.dropOtherPieces((r) => tx.objectStore('shardPieces').delete(r), record), tx.done]);
     return record.epoch ?? 0;
+  }
+
+  /**
+   * Writes `record`'s output bytes in pieces under a tag no piece of its shard has yet, each in
+   * its own transaction; returns the record to store. A record whose outputs fit in one piece is
+   * returned as it is (inline).
+   */
+  private async putShardPieces(record: StoredShard, durability: 'strict' | 'relaxed'): Promise<StoredShard> {
+    const { jobId, index } = record;
+    const keys = await this.db.getAllKeys('shardPieces', IDBKeyRange.bound([jobId, index], [jobId, index, []]));
+    const tag = keys.reduce((max, k) => Math.max(max, k[2]), 0) + 1;
+    const split = splitShard(record, tag, this.pieceBytes);
+    if (!split) return record;
+    let piece = 0;
+    for (const bytes of split.pieces()) {
+      const tx = this.db.transaction('shardPieces', 'readwrite', { durability });
+      const value: StoredShardPiece = { jobId, index, tag, piece: piece++, bytes };
+      await Promise.all([tx.store.put(value), tx.done]);
+    }
+    return split.record;
+  }
+
+  /** Deletes, through `del` (in the record's own transaction), of the shard's pieces that `record` does not name: all of them for an inline record. */
+  private dropOtherPieces(del: DeletePieces, record: StoredShard): Promise<unknown>[] {
+    const { jobId, index } = record;
+    const tag = record.pieces?.tag;
+    if (tag === undefined) return [del(IDBKeyRange.bound([jobId, index], [jobId, index, []]))];
+    // Keys [jobId, index, tag, piece]: below [jobId, index, tag] are smaller tags; above [jobId, index, tag, []], larger ones.
+    return [
+      del(IDBKeyRange.bound([jobId, index], [jobId, index, tag], false, true)),
+      del(IDBKeyRange.bound([jobId, index, tag, []], [jobId, index, []], true, false)),
+    ];
   }
 
   /** [S-1] One relaxed transaction for a batch of leases, volunteer ids and open shards. */
   async persist(batch: PersistBatch, nowMs: number): Promise<void> {
-    const tx = this.db.transaction(['leases', 'peers', 'shards'], 'readwrite', { durability: 'relaxed' });
+    // Only open shards: a decided one is written (strictly) by its own `store-shard`. Taken now,
+    // before the first await, as `putShard` takes its record.
+    const taken = batch.openShards.filter((s) => s.status === 'open').map((s) => shardRecord(s.jobId, s));
+    const records: StoredShard[] = [];
+    for (const r of taken) records.push(await this.putShardPieces(r, 'relaxed'));
+    const tx = this.db.transaction(['leases', 'peers', 'shards', 'shardPieces'], 'readwrite', { durability: 'relaxed' });
     const leases = tx.objectStore('leases');
     const peers = tx.objectStore('peers');
     const shards = tx.objectStore('shards');
     const ops: Promise<unknown>[] = [];
     for (const l of batch.leases) ops.push(leases.put({ ...l, networkId: this.networkId }));
-    for (const id of batch.forgetLeases) ops.push(leases.delete(id));
+    for (const id of batch.forgetLeases) ops.push(leases.delete([this.networkId, id]));
     for (const p of batch.peers) {
       const record: StoredPeer = { networkId: this.networkId, peerId: p.peerId, token: p.token, reputation: p.reputation, standing: p.standing, updatedAtMs: nowMs };
       ops.push(peers.put(record));
     }
-    // Only open shards: a decided one is written (strictly) by its own `store-shard`.
-    for (const s of batch.openShards) if (s.status === 'open') ops.push(shards.put(shardRecord(s.jobId, s)));
+    for (const r of records) ops.push(shards.put(r), ...this.dropOtherPieces((range) => tx.objectStore('shardPieces').delete(range), r));
     ops.push(tx.done);
     await Promise.all(ops);
   }
@@ -164,10 +213,43 @@ export class CoordinatorStore {
     await Promise.all([...orphans.map((k) => tx.store.delete(k)), tx.done]);
   }
 
+  /**
+   * The job's shards with their outputs put back together. A shard whose pieces do not add up is
+   * left out (and reported on the console): it is computed again rather than restored as garbage
+   * or as verified without outputs. Pieces that no record names (a write cut short) are removed.
+   */
   async loadShards(jobId: JobId): Promise<StoredShard[]> {
-    return this.db.getAllFromIndex('shards', 'byJob', jobId);
+    const records = await this.db.getAllFromIndex('shards', 'byJob', jobId);
+    await this.removeOrphanShardPieces(jobId, records);
+    const out: StoredShard[] = [];
+    for (const record of records) {
+      const layout = record.pieces;
+      if (!layout) {
+        out.push(record); // inline: small, or stored before v4
+        continue;
+      }
+      const { index } = record;
+      const pieces = await this.db.getAll('shardPieces', IDBKeyRange.bound([jobId, index, layout.tag], [jobId, index, layout.tag, []]));
+      const joined = joinShard(record, pieces);
+      if (typeof joined === 'string') {
+        console.warn(`[store] shard ${index} of job ${jobId}: has ${joined}; not restored, it will be computed again`);
+        continue;
+      }
+      out.push(joined);
+    }
+    return out;
   }
 
+  private async removeOrphanShardPieces(jobId: JobId, records: readonly StoredShard[]): Promise<void> {
+    const named = new Set(records.flatMap((r) => (r.pieces ? [`${r.index}/${r.pieces.tag}`] : [])));
+    const keys = await this.db.getAllKeys('shardPieces', IDBKeyRange.bound([jobId], [jobId, []]));
+    const orphans = keys.filter(([, index, tag]) => !named.has(`${index}/${tag}`));
+    if (orphans.length === 0) return;
+    const tx = this.db.transaction('shardPieces', 'readwrite');
+    await Promise.all([...orphans.map((k) => tx.store.delete(k)), tx.done]);
+  }
+
+  /** Keyed by [networkId, id] since v4 (see db.ts). */
   async loadLeases(): Promise<StoredLease[]> {
     return this.db.getAllFromIndex('leases', 'byNetwork', this.networkId);
   }

@@ -7,24 +7,30 @@
  */
 import { openDB, type DBSchema, type IDBPDatabase } from 'idb';
 import type { JobId, ModelHash } from '../protocol/ids.ts';
-import type { StoredJob, StoredJobPiece, StoredLease, StoredOutboxEntry, StoredPeer, StoredShard } from './records.ts';
+import type { StoredJob, StoredJobPiece, StoredLease, StoredOutboxEntry, StoredPeer, StoredShard, StoredShardPiece } from './records.ts';
 
 export const DB_NAME = 'quorum';
-export const DB_VERSION = 3;
+export const DB_VERSION = 4;
 
 export interface QuorumSchema extends DBSchema {
   models: { key: ModelHash; value: { hash: ModelHash; bytes: ArrayBuffer; storedAtMs: number } };
   jobs: { key: JobId; value: StoredJob; indexes: { byNetwork: string } };
   shards: { key: [JobId, number]; value: StoredShard; indexes: { byJob: JobId } };
   settings: { key: string; value: unknown };
-  /** v2: a coordinator's leases (live and retired), so a reload resumes mid-lease. */
-  leases: { key: string; value: StoredLease; indexes: { byNetwork: string } };
+  /**
+   * v2: a coordinator's leases (live and retired), so a reload resumes mid-lease. v4: keyed by
+   * [networkId, id]: every network on the origin shares this database, and lease ids are only
+   * unique within one network.
+   */
+  leases: { key: [string, string]; value: StoredLease; indexes: { byNetwork: string } };
   /** v2: what a coordinator knows of each volunteer id: its resume token and reputation. */
   peers: { key: [string, string]; value: StoredPeer; indexes: { byNetwork: string } };
   /** v2: a volunteer's results that its coordinator has not acknowledged yet. */
   outbox: { key: [string, string]; value: StoredOutboxEntry; indexes: { byVolunteer: string } };
   /** v3: a job's input bytes in pieces, written one by one before the job's record. */
   jobPieces: { key: [JobId, number, number]; value: StoredJobPiece; indexes: { byNetwork: string } };
+  /** v4: a shard record's output bytes in pieces, under the tag of the write that made them. */
+  shardPieces: { key: [JobId, number, number, number]; value: StoredShardPiece };
 }
 
 export type QuorumDb = IDBPDatabase<QuorumSchema>;
@@ -40,7 +46,7 @@ export async function openQuorumDb(name: string = DB_NAME): Promise<QuorumDb> {
   }
   try {
     return await openDB<QuorumSchema>(name, DB_VERSION, {
-      upgrade(db, oldVersion) {
+      upgrade(db, oldVersion, _newVersion, transaction) {
         if (oldVersion < 1) {
           db.createObjectStore('models', { keyPath: 'hash' });
           const jobs = db.createObjectStore('jobs', { keyPath: 'job.id' });
@@ -61,6 +67,23 @@ export async function openQuorumDb(name: string = DB_NAME): Promise<QuorumDb> {
           // Jobs stored before v3 keep their inputs inline in the record and load as they are.
           const pieces = db.createObjectStore('jobPieces', { keyPath: ['jobId', 'input', 'piece'] });
           pieces.createIndex('byNetwork', 'networkId');
+        }
+        if (oldVersion < 4) {
+          // Shards stored before v4 keep their outputs inline in the record and load as they are.
+          db.createObjectStore('shardPieces', { keyPath: ['jobId', 'index', 'tag', 'piece'] });
+          // A key path cannot change in place: the leases are read, the store made anew, and put back.
+          // Only IndexedDB requests are awaited here, so the upgrade transaction stays active.
+          void (async () => {
+            const leases = await transaction.objectStore('leases').getAll();
+            db.deleteObjectStore('leases');
+            const store = db.createObjectStore('leases', { keyPath: ['networkId', 'id'] });
+            store.createIndex('byNetwork', 'networkId');
+            await Promise.all(leases.map((l) => store.put(l)));
+          })().catch((e: unknown) => {
+            // The database stays at the version it had, with its leases: nothing is lost.
+            console.warn(`Quorum database upgrade to v4 failed: ${e instanceof Error ? e.message : String(e)}`);
+            transaction.abort();
+          });
         }
       },
       blocked() {

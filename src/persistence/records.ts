@@ -43,6 +43,32 @@ export interface StoredShard {
   readonly replicas?: readonly Replica[];
   /** The shard's epoch when written ([S-2]: the host reports which acceptance is durable). */
   readonly epoch?: number;
+  /**
+   * v4: with it, every output tensor's `data` above is empty and its bytes are in `shardPieces`
+   * (see `shardPieceLayout.ts`). Without it (small results, and every shard stored by v1-v3), the
+   * bytes are inline.
+   */
+  readonly pieces?: ShardPieceLayout;
+}
+
+/** v4: where a shard record's output bytes are: the write's tag, its pieces, and which buffer each tensor reads. */
+export interface ShardPieceLayout {
+  /** Tells this write's pieces from those of earlier or cut-short writes of the same shard. */
+  readonly tag: number;
+  readonly count: number;
+  /** Byte length of each distinct buffer, in the order they follow one another across the pieces. */
+  readonly buffers: readonly number[];
+  /** For each tensor (the accepted outputs, then each replica's, in order), the buffer holding its bytes. */
+  readonly slots: readonly number[];
+}
+
+/** v4: one piece of a stored shard's output bytes. */
+export interface StoredShardPiece {
+  readonly jobId: JobId;
+  readonly index: number;
+  readonly tag: number;
+  readonly piece: number;
+  readonly bytes: ArrayBuffer;
 }
 
 /** v2: one coordinator lease, as the core describes it ([S-1]), under its network. */

@@ -33,6 +33,8 @@ export interface RequesterDraft {
   readonly imageCount: number;
   readonly imagePreprocessing: ImagePreprocessing;
   readonly busy: boolean;
+  /** [J-5] The shard size to propose for the chosen model (its outputs within the per-shard budget); null without one. */
+  readonly proposedShardSize: number | null;
 }
 
 export interface JobRate {
@@ -50,4 +52,5 @@ export const initialDraft: RequesterDraft = {
   imageCount: 0,
   imagePreprocessing: { width: 224, height: 224, layout: 'CHW', channels: 'RGB', normalisation: 'imagenet' },
   busy: false,
+  proposedShardSize: null,
 };

@@ -44,6 +44,12 @@ export function RequesterPage({ route }: { route: Route }) {
     void connectRequester(route.networkId);
   }, [route.networkId]);
 
+  // [J-5] A newly chosen model's outputs may need smaller shards than the usual default.
+  const proposedShardSize = r.draft.proposedShardSize;
+  useEffect(() => {
+    if (proposedShardSize !== null) setForm((f) => ({ ...f, shardSize: proposedShardSize }));
+  }, [proposedShardSize]);
+
   const field = <K extends keyof PolicyForm>(name: K) => (value: PolicyForm[K]) => setForm((f) => ({ ...f, [name]: value }));
   const submit = (e: FormEvent): void => {
     e.preventDefault();

@@ -1,0 +1,84 @@
+import 'fake-indexeddb/auto';
+import { describe, expect, it } from 'vitest';
+import type { LeaseRecord } from '../core/coordinator/state.ts';
+import { asJobId, asLeaseId, asPeerId } from '../protocol/ids.ts';
+import { CoordinatorStore } from './coordinatorStore.ts';
+import { openQuorumDb } from './db.ts';
+
+const jobId = asJobId('job1');
+const lease: LeaseRecord = { id: asLeaseId('l1'), jobId, shardIndex: 0, volunteer: asPeerId('v1'), issuedAtMs: 1, deadlineMs: 61, canary: false, epoch: 0, retired: false };
+const batch = (leases: readonly LeaseRecord[], forgetLeases: LeaseRecord['id'][] = []) => ({ leases, forgetLeases, peers: [], openShards: [] });
+
+/** Version 3's schema, built with the bare IndexedDB API (only db.ts may use idb), holding `fill`'s records. */
+function makeV3(name: string, fill: (tx: IDBTransaction) => void): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const open = indexedDB.open(name, 3);
+    open.onupgradeneeded = () => {
+      const db = open.result;
+      db.createObjectStore('models', { keyPath: 'hash' });
+      db.createObjectStore('jobs', { keyPath: 'job.id' }).createIndex('byNetwork', 'networkId');
+      db.createObjectStore('shards', { keyPath: ['jobId', 'index'] }).createIndex('byJob', 'jobId');
+      db.createObjectStore('settings');
+      db.createObjectStore('leases', { keyPath: 'id' }).createIndex('byNetwork', 'networkId');
+      db.createObjectStore('peers', { keyPath: ['networkId', 'peerId'] }).createIndex('byNetwork', 'networkId');
+      db.createObjectStore('outbox', { keyPath: ['volunteerId', 'leaseId'] }).createIndex('byVolunteer', 'volunteerId');
+      db.createObjectStore('jobPieces', { keyPath: ['jobId', 'input', 'piece'] }).createIndex('byNetwork', 'networkId');
+    };
+    open.onerror = () => reject(open.error ?? new Error('open failed'));
+    open.onsuccess = () => {
+      const tx = open.result.transaction(['shards', 'leases'], 'readwrite');
+      fill(tx);
+      tx.oncomplete = () => {
+        open.result.close();
+        resolve();
+      };
+      tx.onerror = () => reject(tx.error ?? new Error('write failed'));
+    };
+  });
+}
+
+describe('openQuorumDb upgrades', () => {
+  it('upgrades a version 3 database and keeps its inline shards and its leases (now keyed by network and id)', async () => {
+    const name = `test-${Math.random()}`;
+    const outputs = [{ name: 'y', dtype: 'float32', dims: [1, 2], data: new Float32Array([7, 8]).buffer }];
+    await makeV3(name, (tx) => {
+      tx.objectStore('shards').put({
+        jobId, index: 0, status: 'verified', disagreements: 0, epoch: 2,
+        accepted: { outputs, volunteers: ['v1', 'v2'], backends: ['wasm', 'wasm'], acceptedAtMs: 9 },
+        replicas: [{ volunteer: 'v1', backend: 'wasm', adapter: null, ortVersion: '1.30.0', outputs, receivedAtMs: 5 }],
+      });
+      tx.objectStore('leases').put({ ...lease, networkId: 'net-a' });
+      tx.objectStore('leases').put({ ...lease, id: 'l2', networkId: 'net-b' });
+    });
+    const db = await openQuorumDb(name);
+    const a = new CoordinatorStore(db, 'net-a');
+    const [shard] = await a.loadShards(jobId);
+    expect(shard).toMatchObject({ status: 'verified', epoch: 2, accepted: { volunteers: ['v1', 'v2'] } });
+    expect([...new Float32Array(shard!.accepted!.outputs[0]!.data)]).toEqual([7, 8]);
+    expect([...new Float32Array(shard!.replicas![0]!.outputs[0]!.data)]).toEqual([7, 8]);
+    expect(await a.loadLeases()).toEqual([{ ...lease, networkId: 'net-a' }]);
+    expect(await new CoordinatorStore(db, 'net-b').loadLeases()).toEqual([{ ...lease, id: 'l2', networkId: 'net-b' }]);
+    // The migrated lease is stored under its new key: another network's lease of the same id leaves
+    // it be, and forgetting it removes it.
+    await new CoordinatorStore(db, 'net-b').persist(batch([{ ...lease, deadlineMs: 70 }]), 3);
+    expect(await a.loadLeases()).toEqual([{ ...lease, networkId: 'net-a' }]);
+    await a.persist(batch([], [lease.id]), 3);
+    expect(await a.loadLeases()).toEqual([]);
+    db.close();
+  });
+
+  it('[S-1] two networks holding the same lease id keep a lease each', async () => {
+    const db = await openQuorumDb(`test-${Math.random()}`);
+    const a = new CoordinatorStore(db, 'net-a');
+    const b = new CoordinatorStore(db, 'net-b');
+    await a.persist(batch([lease]), 1);
+    await b.persist(batch([{ ...lease, volunteer: asPeerId('v9'), deadlineMs: 99 }]), 1);
+    expect(await a.loadLeases()).toEqual([{ ...lease, networkId: 'net-a' }]);
+    expect(await b.loadLeases()).toEqual([{ ...lease, volunteer: 'v9', deadlineMs: 99, networkId: 'net-b' }]);
+    // Forgetting it on one network leaves the other's.
+    await b.persist(batch([], [lease.id]), 2);
+    expect(await a.loadLeases()).toEqual([{ ...lease, networkId: 'net-a' }]);
+    expect(await b.loadLeases()).toEqual([]);
+    db.close();
+  });
+});

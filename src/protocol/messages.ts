@@ -25,6 +25,7 @@ import {
   tensorListSchema,
 } from './schemas.ts';
 import { TELEMETRY_LIMITS, telemetryShape } from './telemetry.ts';
+import { filePipelineSchema, jobFilesSchema, leaseFilesSchema } from './jobFiles.ts';
 
 /** [M-2] Every frame carries `v`; a peer speaking another version is refused, not guessed at. */
 export const PROTOCOL_VERSION = 1;
@@ -46,22 +47,42 @@ const ms = z.number().min(0).max(Number.MAX_SAFE_INTEGER);
 export const ROLES = ['volunteer', 'requester', 'observer'] as const;
 export type Role = (typeof ROLES)[number];
 
-/** What a requester submits: the model's bytes, a batch of inputs, shard size and policy. */
+/**
+ * What a requester submits: the model's bytes, a batch of inputs, shard size and policy. The
+ * items are either tensors (`inputs`) or files with the pipeline that makes them the model's
+ * input on each volunteer (`files` + `pipeline`, [J-7]): exactly one of the two.
+ */
 export const jobSpecSchema = z.object({
   name: nameSchema,
   model: bytesSchema.refine((b) => b.byteLength <= LIMITS.maxModelBytes, {
     message: `model is larger than ${LIMITS.maxModelBytes} bytes`,
   }),
-  /** One tensor per model input; the first dim of each is the batch (item) dim. */
-  inputs: tensorListSchema.min(1),
+  /** One tensor per model input; the first dim of each is the batch (item) dim. Empty for a job of files. */
+  inputs: tensorListSchema,
+  /** [J-7] How each file becomes the model's input: decode-image → image-tensor → run-model (this job's model). */
+  pipeline: filePipelineSchema.optional(),
+  /** [J-7] One file per item, in item order. */
+  files: jobFilesSchema.optional(),
   shardSize: z.number().int().min(1).max(LIMITS.maxShardSize),
   policy: policySchema,
   /** The requester key the coordinator shows on its page; empty when the network has none. */
   requesterKey: z.string().max(200),
   /** [L-6] 1-10: among jobs with work, each gets leases in proportion to its priority. Absent means 1. */
   priority: z.number().int().min(1).max(10).optional(),
+}).superRefine((spec, ctx) => {
+  const problem = jobItemsProblem(spec);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
 });
 export type JobSpec = z.infer<typeof jobSpecSchema>;
+
+/** [J-7] Why a spec's items are neither tensors alone nor files with their pipeline, or null. */
+function jobItemsProblem(spec: { inputs: readonly unknown[]; pipeline?: unknown; files?: unknown }): string | null {
+  const files = spec.files !== undefined;
+  if (files !== (spec.pipeline !== undefined)) return 'files and their pipeline come together: send both, or tensor inputs instead';
+  if (files && spec.inputs.length > 0) return 'give the items either as tensor inputs or as files, not both';
+  if (!files && spec.inputs.length === 0) return 'the job has no inputs: give tensor inputs, or files with a pipeline';
+  return null;
+}
 
 // ---------------------------------------------------------------------------------------------
 // To the coordinator
@@ -201,7 +222,11 @@ export const fromCoordinatorSchema = z.discriminatedUnion('t', [
     shardId: shardIdSchema,
     modelHash: modelHashSchema,
     modelBytes: count,
+    /** The shard's rows of every input tensor; empty for a job of files ([J-7]). */
     inputs: tensorListSchema,
+    /** [J-7] A job of files: the shard's files, in item order, and the pipeline that makes them the model's input. */
+    files: leaseFilesSchema.optional(),
+    pipeline: filePipelineSchema.optional(),
     outputNames: z.array(nameSchema).max(LIMITS.maxTensorsPerMessage),
     /** Time the volunteer has, counted from when it receives the lease. */
     deadlineInMs: ms,

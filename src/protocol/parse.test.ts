@@ -338,6 +338,7 @@ describe('parse: tensors [M-3]', () => {
     const submit = VALID_TO['submit-job'] as { spec: Raw };
     const bad = { ...submit, spec: { ...submit.spec, inputs: [f32('x', [2, 3], [1, 2, 3, 4, 5])] } };
     expect(rejected(parseToCoordinator(bad)).reason).toMatch(/spec\.inputs\.0/);
+    // [J-7] No tensors and no files: nothing to compute.
     expect(parseToCoordinator({ ...submit, spec: { ...submit.spec, inputs: [] } }).ok).toBe(false);
   });
 
@@ -347,6 +348,67 @@ describe('parse: tensors [M-3]', () => {
     expect(rejected(parseToCoordinator(bad)).submissionRef).toBe('r-7');
     expect(rejected(parseToCoordinator({ ...bad, ref: 'not a safe id!' })).submissionRef).toBeUndefined();
     expect(rejected(parseToCoordinator({ v: PROTOCOL_VERSION, t: 'result', ref: 'r-7' })).submissionRef).toBeUndefined();
+  });
+});
+
+describe('parse: jobs of files [J-7]', () => {
+  const submit = VALID_TO['submit-job'] as { spec: Raw };
+  const pipeline = (model = HASH): Raw => ({
+    v: 1,
+    stages: [
+      { op: 'decode-image', maxPixels: 1_000_000 },
+      { op: 'image-tensor', input: 'x', width: 192, height: 48, layout: 'CHW', channels: 'BGR', normalisation: 'symmetric' },
+      { op: 'run-model', model },
+    ],
+  });
+  const file = (name: string, n = 5): Raw => ({ name, bytes: new Uint8Array(n).fill(7) });
+  const withFiles = (over: Raw): Raw => ({ ...submit, spec: { ...submit.spec, inputs: [], pipeline: pipeline(), files: [file('a.png'), file('b.png', 3)], ...over } });
+  const reason = (over: Raw): string => rejected(parseToCoordinator(withFiles(over))).reason;
+
+  it('[J-7] a submission may carry files and their pipeline instead of tensor inputs; the bytes arrive as ArrayBuffers', () => {
+    const r = parseToCoordinator(withFiles({}));
+    expect(r.ok).toBe(true);
+    if (!r.ok || r.msg.t !== 'submit-job') return;
+    expect(r.msg.spec.files?.map((f) => [f.name, f.bytes.byteLength])).toEqual([
+      ['a.png', 5],
+      ['b.png', 3],
+    ]);
+    expect(r.msg.spec.files?.[0]?.bytes).toBeInstanceOf(ArrayBuffer);
+    expect(r.msg.spec.pipeline?.stages.map((st) => st.op)).toEqual(['decode-image', 'image-tensor', 'run-model']);
+  });
+
+  it('[J-7] exactly one of tensor inputs and files: both, neither, or files without a pipeline are refused', () => {
+    expect(reason({ inputs: [tensor()] })).toMatch(/either as tensor inputs or as files, not both/);
+    expect(reason({ files: undefined, pipeline: undefined })).toMatch(/no inputs: give tensor inputs, or files with a pipeline/);
+    expect(reason({ pipeline: undefined })).toMatch(/files and their pipeline come together/);
+    expect(reason({ files: undefined })).toMatch(/files and their pipeline come together/);
+  });
+
+  it('[J-7] files are bounded: at least one, none empty or nameless, names bounded', () => {
+    expect(reason({ files: [] })).toMatch(/spec\.files/);
+    expect(reason({ files: [file('empty.png', 0)] })).toMatch(/a file must have 1 to/);
+    expect(reason({ files: [file('')] })).toMatch(/spec\.files\.0\.name/);
+    expect(reason({ files: [file('x'.repeat(LIMITS.maxNameLength + 1))] })).toMatch(/spec\.files\.0\.name/);
+    expect(reason({ files: [{ name: 'a.png', bytes: 'iVBORw0KGgo=' }] })).toMatch(/binary data/);
+  });
+
+  it('[J-7] a job of files runs decode-image → image-tensor → run-model for now; other or unknown stages are refused', () => {
+    const stages = (pipeline() as { stages: Raw[] }).stages;
+    expect(reason({ pipeline: { v: 1, stages: [...stages, { op: 'top-k', output: 'y', k: 5 }] } })).toMatch(/runs "decode-image → image-tensor → run-model" for now, not ".*top-k"/);
+    expect(reason({ pipeline: { v: 1, stages: [stages[0], { op: 'sharpen' }, stages[2]] } })).toMatch(/spec\.pipeline/);
+    expect(reason({ pipeline: { v: 2, stages } })).toMatch(/spec\.pipeline/);
+  });
+
+  it('[J-7] a lease may carry the shard\'s files and the pipeline; they are parsed like the submission\'s', () => {
+    const lease = { ...VALID_FROM.lease, inputs: [], files: [file('a.png')], pipeline: pipeline() };
+    const r = parseFromCoordinator(lease);
+    expect(r.ok).toBe(true);
+    if (r.ok && r.msg.t === 'lease') expect(r.msg.files?.[0]?.name).toBe('a.png');
+    expect(parseFromCoordinator({ ...lease, files: [file('a.png', 0)] }).ok).toBe(false);
+    expect(parseFromCoordinator({ ...lease, pipeline: { v: 1, stages: [] } }).ok).toBe(false);
+    // Unknown to an older build's parser: a lease without them is still the tensor lease it was.
+    const plain = parseFromCoordinator(VALID_FROM.lease);
+    expect(plain.ok && plain.msg.t === 'lease' && plain.msg.files === undefined).toBe(true);
   });
 });
 

@@ -8,6 +8,7 @@ import type { CoordinatorEffect } from '../core/coordinator/effects.ts';
 import { DEFAULT_COORDINATOR_CONFIG, type CoordinatorConfig } from '../core/coordinator/state.ts';
 import { TelemetryAggregator } from '../core/telemetry/aggregator.ts';
 import { seededRng } from '../core/rng.ts';
+import { checkFileJobLimits, checkPipelineAgainstSignature } from '../core/fileJobChecks.ts';
 import { checkInputsAgainstSignature, checkJobLimits, DEFAULT_JOB_LIMITS, type JobLimits } from '../core/jobChecks.ts';
 import { checkShardOutputBudget } from '../core/shardOutputBudget.ts';
 import { asModelHash, type PeerId } from '../protocol/ids.ts';
@@ -263,7 +264,11 @@ export class CoordinatorHost {
    * hash comes from here too, never from the requester. Only then is the job admitted.
    */
   private async checkAndAdmit(peer: PeerId, ref: string, spec: JobSpec): Promise<void> {
-    const limitProblems = checkJobLimits({ modelBytes: spec.model.byteLength, inputs: spec.inputs }, this.jobLimits);
+    const { files, pipeline } = spec;
+    const limitProblems =
+      files && pipeline // [J-7]
+        ? checkFileJobLimits({ modelBytes: spec.model.byteLength, fileBytes: files.map((f) => f.bytes.byteLength), pipeline, shardSize: spec.shardSize }, this.jobLimits)
+        : checkJobLimits({ modelBytes: spec.model.byteLength, inputs: spec.inputs }, this.jobLimits);
     if (limitProblems.length > 0) return this.rejectJob(peer, ref, spec.name, limitProblems.join(' '));
     const inspector = this.options.inspector;
     if (!inspector) {
@@ -273,8 +278,10 @@ export class CoordinatorHost {
     const inspection = await inspector.inspect(spec.model);
     if (!inspection.ok) return this.rejectJob(peer, ref, spec.name, inspection.reason);
     const problems = [
-      ...checkInputsAgainstSignature(inspection.signature, spec.inputs, spec.shardSize),
-      ...checkShardOutputBudget(inspection.signature, spec.shardSize, spec.inputs[0]?.dims[0]), // [J-5]
+      ...(files && pipeline
+        ? checkPipelineAgainstSignature(inspection.signature, pipeline, files.length, spec.shardSize) // [J-7]
+        : checkInputsAgainstSignature(inspection.signature, spec.inputs, spec.shardSize)),
+      ...checkShardOutputBudget(inspection.signature, spec.shardSize, files ? files.length : spec.inputs[0]?.dims[0]), // [J-5]
     ];
     if (problems.length > 0) return this.rejectJob(peer, ref, spec.name, problems.join(' '));
     this.apply(this.core.admitJob(peer, ref, spec, inspection.hash, this.now()));

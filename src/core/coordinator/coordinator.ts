@@ -28,7 +28,7 @@ import type { BackendPairCount } from '../../protocol/telemetry.ts';
 import { DEFAULT_TRUST, ReputationBook } from '../reputation/reputation.ts';
 import type { CoordinatorEffect } from './effects.ts';
 import { JobBook } from './jobBook.ts';
-import { jobRecordOf, submissionProblem } from './jobAdmission.ts';
+import { jobRecordOf, pipelineModelProblem, submissionProblem } from './jobAdmission.ts';
 import { Judgement } from './judgement.ts';
 import { LeaseBook } from './leaseBook.ts';
 import { LeaseDeadlines } from './leaseDeadlines.ts';
@@ -38,7 +38,7 @@ import { jobStatusOf, peerSamplesOf, peerSummariesOf, peersWithRole, pendingAudi
 import { restoreLeaseInto, restoreShardInto, type RestoreTarget } from './restore.ts';
 import { ShardDecider } from './shardDecider.ts';
 import { checkOutputShape, hasReplicaOf } from './shardChecks.ts';
-import { batchSizeOf, sliceRows } from './shardInputs.ts';
+import { itemCountOf, shardItems } from './shardInputs.ts';
 import {
   connectingPeer,
   type AcceptedResult,
@@ -298,9 +298,10 @@ export class CoordinatorCore {
       this.send(peer, { v: PROTOCOL_VERSION, t: 'job-rejected', ref, reason: STORAGE_REJECT_REASON });
       return this.flush();
     }
-    const items = batchSizeOf(spec.inputs);
-    if (typeof items === 'string') {
-      this.send(peer, { v: PROTOCOL_VERSION, t: 'job-rejected', ref, reason: items });
+    const items = itemCountOf(spec);
+    const problem = typeof items === 'string' ? items : pipelineModelProblem(spec, modelHash); // [J-7]
+    if (problem !== null || typeof items === 'string') {
+      this.send(peer, { v: PROTOCOL_VERSION, t: 'job-rejected', ref, reason: problem ?? 'the job has no items' });
       return this.flush();
     }
     const job = jobRecordOf(spec, items, modelHash, peer, now, this.rng);
@@ -603,7 +604,7 @@ export class CoordinatorCore {
       shardId: shard.id,
       modelHash: job.modelHash,
       modelBytes: job.modelBytes,
-      inputs: job.inputs.map((t) => sliceRows(t, shard.start, shard.count)),
+      ...shardItems(job, shard.start, shard.count), // [J-7] tensor rows, or files and their pipeline
       outputNames: [],
       deadlineInMs,
     });

@@ -9,7 +9,7 @@ import { LIMITS } from '../../protocol/limits.ts';
 import type { JobSpec } from '../../protocol/messages.ts';
 import { randomTag, type Rng } from '../rng.ts';
 import { normalisePriority } from './jobScheduler.ts';
-import { batchSizeOf } from './shardInputs.ts';
+import { itemCountOf } from './shardInputs.ts';
 import type { JobRecord } from './state.ts';
 
 /** [J-1] Why the submission is refused (requester key, batch shape, limits, empty model), or null. */
@@ -17,10 +17,10 @@ export function submissionProblem(spec: JobSpec, requesterKey: string): string |
   if (requesterKey !== '' && spec.requesterKey !== requesterKey) {
     return 'wrong requester key: copy the key shown on the coordinator page';
   }
-  const items = batchSizeOf(spec.inputs);
+  const items = itemCountOf(spec);
   if (typeof items === 'string') return items;
   if (items > LIMITS.maxItemsPerJob) return `${items} items is more than the limit of ${LIMITS.maxItemsPerJob}`;
-  const inputBytes = spec.inputs.reduce((n, t) => n + t.data.byteLength, 0);
+  const inputBytes = spec.inputs.reduce((n, t) => n + t.data.byteLength, 0) + (spec.files ?? []).reduce((n, f) => n + f.bytes.byteLength, 0);
   if (inputBytes > LIMITS.maxJobInputBytes) return `inputs of ${inputBytes} bytes exceed ${LIMITS.maxJobInputBytes}`;
   if (spec.model.byteLength === 0) return 'the model file is empty';
   return null;
@@ -39,6 +39,8 @@ export function jobRecordOf(spec: JobSpec, items: number, modelHash: ModelHash, 
     modelHash,
     modelBytes: spec.model.byteLength,
     inputs: spec.inputs,
+    // [J-7] Only a job of files has these: a tensor job's record keeps its shape of before.
+    ...(spec.files && spec.pipeline ? { files: spec.files, pipeline: spec.pipeline } : {}),
     items,
     shardSize: spec.shardSize,
     shardCount: Math.ceil(items / spec.shardSize),
@@ -47,4 +49,17 @@ export function jobRecordOf(spec: JobSpec, items: number, modelHash: ModelHash, 
     submittedBy,
     priority: normalisePriority(spec.priority),
   };
+}
+
+/**
+ * [J-7] Why a job of files cannot run the model the coordinator hashed, or null: its pipeline's
+ * run-model stage must name this very model, or volunteers would fetch one nobody checked.
+ */
+export function pipelineModelProblem(spec: JobSpec, modelHash: ModelHash): string | null {
+  if (!spec.pipeline) return null;
+  const models = spec.pipeline.stages.flatMap((s) => (s.op === 'run-model' ? [s.model] : []));
+  if (models.some((m) => m !== modelHash)) {
+    return `the pipeline's run-model stage names model ${models.find((m) => m !== modelHash)?.slice(0, 12) ?? '?'}…, not the uploaded model (${modelHash.slice(0, 12)}…): build the pipeline from the model you send`;
+  }
+  return null;
 }

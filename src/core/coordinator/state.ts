@@ -2,6 +2,8 @@
  * The coordinator's in-memory state. Plain records, owned and mutated only by `CoordinatorCore`
  * and the books beside it in this directory.
  */
+import type { JobFile } from '../../protocol/jobFiles.ts';
+import type { Pipeline } from '../../protocol/pipeline.ts';
 import type { Backend, Capabilities } from '../../protocol/capabilities.ts';
 import type { JobId, LeaseId, ModelHash, PeerId, ShardId } from '../../protocol/ids.ts';
 import type { Role } from '../../protocol/messages.ts';
@@ -79,8 +81,11 @@ export interface JobRecord {
   readonly name: string;
   readonly modelHash: ModelHash;
   readonly modelBytes: number;
-  /** The whole batch, one tensor per model input, batch dim first. */
+  /** The whole batch, one tensor per model input, batch dim first. Empty for a job of files. */
   readonly inputs: readonly WireTensor[];
+  /** [J-7] A job of files: one file per item, and the pipeline each volunteer runs on them. */
+  readonly files?: readonly JobFile[];
+  readonly pipeline?: Pipeline;
   readonly items: number;
   readonly shardSize: number;
   readonly shardCount: number;

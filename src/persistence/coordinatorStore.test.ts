@@ -2,6 +2,7 @@ import 'fake-indexeddb/auto';
 import { describe, expect, it, vi } from 'vitest';
 import type { JobRecord, ShardState } from '../core/coordinator/state.ts';
 import { asJobId, asLeaseId, asModelHash, asPeerId, shardIdOf } from '../protocol/ids.ts';
+import { imagePipeline } from '../core/testing/fileJobFixtures.ts';
 import { DEFAULT_POLICY } from '../protocol/policy.ts';
 import { CoordinatorStore, unavailableStorage } from './coordinatorStore.ts';
 import { openQuorumDb } from './db.ts';
@@ -118,6 +119,34 @@ describe('CoordinatorStore', () => {
     const [loaded] = await store.loadJobs();
     expect(loaded!.job.inputs.map((t) => [...new Uint8Array(t.data)])).toEqual(big.inputs.map((t) => [...new Uint8Array(t.data)]));
     expect(loaded!.job.inputs.map((t) => t.dims)).toEqual([[2, 8], [2, 5]]);
+    db.close();
+  });
+
+  it('[J-7] writes a job of files in pieces (end to end, not one put per file) and restores every file after a reload', async () => {
+    const db = await openQuorumDb(`test-${Math.random()}`);
+    const store = new CoordinatorStore(db, 'net-a', 5); // 5-byte pieces
+    const files = [3, 7, 1, 4].map((n, i) => ({ name: `f${i}.png`, bytes: Uint8Array.from({ length: n }, (_, k) => i * 16 + k).buffer }));
+    const withFiles: JobRecord = { ...job(), inputs: [], files, pipeline: imagePipeline(hash), items: 4, shardCount: 4 };
+    const puts: string[] = [];
+    const put = db.put.bind(db);
+    vi.spyOn(db, 'put').mockImplementation((name, value, key) => {
+      puts.push(name);
+      return put(name, value, key);
+    });
+    await store.putJob(withFiles);
+    // 15 bytes of files in 3 pieces, then the record.
+    expect(puts).toEqual(['jobPieces', 'jobPieces', 'jobPieces', 'jobs']);
+    // A reload: a fresh store on the same database.
+    const [loaded] = await new CoordinatorStore(db, 'net-a', 5).loadJobs();
+    expect(loaded!.job.files!.map((f) => [f.name, [...new Uint8Array(f.bytes)]])).toEqual(files.map((f) => [f.name, [...new Uint8Array(f.bytes)]]));
+    expect(loaded!.job.pipeline).toEqual(withFiles.pipeline);
+    expect(loaded!.job.inputs).toEqual([]);
+    // A piece lost: the job is left out rather than leasing cut files.
+    await db.delete('jobPieces', [jobId, 0, 1]);
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => undefined);
+    expect(await store.loadJobs()).toEqual([]);
+    expect(warn).toHaveBeenCalledWith(expect.stringMatching(/its files has 2 of its 3 stored pieces; not restored/));
+    warn.mockRestore();
     db.close();
   });
 

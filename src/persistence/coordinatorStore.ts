@@ -5,8 +5,8 @@
  * replicas of open shards go in relaxed batches: losing the last batch in a crash costs repeated
  * work, never a result that was counted.
  *
- * A job's inputs are written in pieces of at most `pieceBytes`, one transaction each, and its
- * record last. IndexedDB copies a value on the calling thread when `put` is called (about 1.5 ms
+ * A job's inputs (and a job of files' files, end to end) are written in pieces of at most
+ * `pieceBytes`, one transaction each, and its record last. IndexedDB copies a value on the calling thread when `put` is called (about 1.5 ms
  * per MB here): one 62 MB put held the coordinator's main thread for 70-100 ms, while volunteers
  * waited for their next lease. In pieces, the page answers them between two puts.
  *
@@ -70,18 +70,36 @@ export class CoordinatorStore {
    */
   async putJob(job: JobRecord): Promise<void> {
     const inputPieces: number[] = [];
-    for (const [input, tensor] of job.inputs.entries()) {
-      const total = tensor.data.byteLength;
-      const pieces = Math.max(1, Math.ceil(total / this.pieceBytes));
-      for (let piece = 0; piece < pieces; piece++) {
-        // A slice, not a view: IndexedDB would copy a view's whole buffer.
-        const bytes = tensor.data.slice(piece * this.pieceBytes, Math.min(total, (piece + 1) * this.pieceBytes));
-        await this.db.put('jobPieces', { networkId: this.networkId, jobId: job.id, input, piece, bytes });
-      }
-      inputPieces.push(pieces);
-    }
+    for (const [input, tensor] of job.inputs.entries()) inputPieces.push(await this.putPieces(job.id, input, tensor.data));
     const inputs = job.inputs.map((t) => ({ ...t, data: new ArrayBuffer(0) }));
-    await this.db.put('jobs', { networkId: this.networkId, job: { ...job, inputs }, inputPieces });
+    if (!job.files) {
+      await this.db.put('jobs', { networkId: this.networkId, job: { ...job, inputs }, inputPieces });
+      return;
+    }
+    // [J-7] A job's files, end to end, as one more "input" after its tensors: thousands of small
+    // files then cost a few puts, not one each. Their sizes cut them apart again on load.
+    const fileSizes = job.files.map((f) => f.bytes.byteLength);
+    const joined = new Uint8Array(fileSizes.reduce((a, b) => a + b, 0));
+    let at = 0;
+    for (const f of job.files) {
+      joined.set(new Uint8Array(f.bytes), at);
+      at += f.bytes.byteLength;
+    }
+    const filePieces = await this.putPieces(job.id, job.inputs.length, joined.buffer);
+    const files = job.files.map((f) => ({ name: f.name, bytes: new ArrayBuffer(0) }));
+    await this.db.put('jobs', { networkId: this.networkId, job: { ...job, inputs, files }, inputPieces, filePieces, fileSizes });
+  }
+
+  /** `data` as pieces of at most `pieceBytes` under [job, input, piece], each put on its own; returns their count. */
+  private async putPieces(jobId: JobId, input: number, data: ArrayBuffer): Promise<number> {
+    const total = data.byteLength;
+    const pieces = Math.max(1, Math.ceil(total / this.pieceBytes));
+    for (let piece = 0; piece < pieces; piece++) {
+      // A slice, not a view: IndexedDB would copy a view's whole buffer.
+      const bytes = data.slice(piece * this.pieceBytes, Math.min(total, (piece + 1) * this.pieceBytes));
+      await this.db.put('jobPieces', { networkId: this.networkId, jobId, input, piece, bytes });
+    }
+    return pieces;
   }
 
   /**
@@ -180,23 +198,43 @@ export class CoordinatorStore {
     if (inputPieces === undefined) return job; // stored before v3: inline
     const inputs = [];
     for (const [input, tensor] of job.inputs.entries()) {
-      const range = IDBKeyRange.bound([job.id, input, 0], [job.id, input, Infinity]);
-      const pieces: StoredJobPiece[] = await this.db.getAll('jobPieces', range);
-      const expected = inputPieces[input] ?? -1;
-      const total = pieces.reduce((n, p) => n + p.bytes.byteLength, 0);
-      if (pieces.length !== expected || pieces.some((p, i) => p.piece !== i)) {
-        console.warn(`[store] job ${job.id}: input "${tensor.name}" has ${pieces.length} of its ${expected} stored pieces; not restored`);
-        return null;
-      }
-      const data = new Uint8Array(total);
-      let at = 0;
-      for (const p of pieces) {
-        data.set(new Uint8Array(p.bytes), at);
-        at += p.bytes.byteLength;
-      }
-      inputs.push({ ...tensor, data: data.buffer });
+      const data = await this.loadPieces(job.id, input, inputPieces[input] ?? -1, `input "${tensor.name}"`);
+      if (data === null) return null;
+      inputs.push({ ...tensor, data });
     }
-    return { ...job, inputs };
+    if (!job.files) return { ...job, inputs };
+    // [J-7] The files, cut apart again by their sizes.
+    const sizes = record.fileSizes ?? [];
+    const joined = await this.loadPieces(job.id, job.inputs.length, record.filePieces ?? -1, 'its files');
+    if (joined === null) return null;
+    if (sizes.length !== job.files.length || sizes.reduce((a, b) => a + b, 0) !== joined.byteLength) {
+      console.warn(`[store] job ${job.id}: its files' stored bytes do not match their sizes; not restored`);
+      return null;
+    }
+    let at = 0;
+    const files = job.files.map((f, i) => {
+      const bytes = joined.slice(at, at + (sizes[i] ?? 0));
+      at += bytes.byteLength;
+      return { name: f.name, bytes };
+    });
+    return { ...job, inputs, files };
+  }
+
+  /** The bytes of `expected` pieces under [job, input], joined; null (and a console warning) when some are missing. */
+  private async loadPieces(jobId: JobId, input: number, expected: number, what: string): Promise<ArrayBuffer | null> {
+    const range = IDBKeyRange.bound([jobId, input, 0], [jobId, input, Infinity]);
+    const pieces: StoredJobPiece[] = await this.db.getAll('jobPieces', range);
+    if (pieces.length !== expected || pieces.some((p, i) => p.piece !== i)) {
+      console.warn(`[store] job ${jobId}: ${what} has ${pieces.length} of its ${expected} stored pieces; not restored`);
+      return null;
+    }
+    const data = new Uint8Array(pieces.reduce((n, p) => n + p.bytes.byteLength, 0));
+    let at = 0;
+    for (const p of pieces) {
+      data.set(new Uint8Array(p.bytes), at);
+      at += p.bytes.byteLength;
+    }
+    return data.buffer;
   }
 
   /**

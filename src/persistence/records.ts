@@ -12,6 +12,12 @@ export interface StoredJob {
    */
   readonly job: JobRecord;
   readonly inputPieces?: readonly number[];
+  /**
+   * [J-7] A job of files: its files' `bytes` above are empty; end to end they are in `jobPieces`
+   * under input index `job.inputs.length`, in `filePieces` pieces, and `fileSizes` cuts them apart.
+   */
+  readonly filePieces?: number;
+  readonly fileSizes?: readonly number[];
 }
 
 /** v3: one piece of one input's bytes of a stored job. */

@@ -21,7 +21,7 @@ import { VolunteerCore, type OutboxEntry, type VolunteerEffect } from '../core/v
 import type { Backend, Capabilities } from '../protocol/capabilities.ts';
 import type { LeaseId, ModelHash } from '../protocol/ids.ts';
 import type { ModelCache } from '../persistence/modelCache.ts';
-import type { InferenceEngine } from '../runtime/engine.ts';
+import type { InferenceEngine, InferenceResult } from '../runtime/engine.ts';
 import { sha256Hex } from '../runtime/sha256.ts';
 import { appendLog } from '../stores/logSlice.ts';
 import { patch } from '../stores/store.ts';
@@ -455,13 +455,20 @@ export class VolunteerHost {
         await engine.loadModel(e.hash, e.model.slice(0));
         if (engine === this.engine) this.loaded.add(e.hash);
       }
-      const result = await engine.run(e.hash, e.inputs);
+      const result = await this.infer(engine, e);
       this.longTasks.setBusy(false);
       this.apply(core.inferenceDone(e.leaseId, result.outputs, result.backend, result.inferMs, this.now()));
     } catch (err) {
       this.longTasks.setBusy(false);
       this.apply(core.inferenceFailed(e.leaseId, messageOf(err)));
     }
+  }
+
+  /** [W-22] A job of files runs its pipeline in the engine's Worker; tensors run as they came. */
+  private infer(engine: InferenceEngine, e: Extract<VolunteerEffect, { kind: 'run' }>): Promise<InferenceResult> {
+    if (!e.files || !e.pipeline) return engine.run(e.hash, e.inputs);
+    if (!engine.runPipeline) return Promise.reject(new Error('this volunteer\'s engine cannot decode files: the shard goes to another volunteer'));
+    return engine.runPipeline(e.hash, e.pipeline, e.files);
   }
 
   private hardwareConcurrency(): number {

@@ -1,5 +1,7 @@
 import type { Backend, Capabilities } from '../protocol/capabilities.ts';
 import type { ModelHash } from '../protocol/ids.ts';
+import type { JobFile } from '../protocol/jobFiles.ts';
+import type { Pipeline } from '../protocol/pipeline.ts';
 import type { TensorDtype, WireTensor } from '../protocol/tensor.ts';
 
 /** What the user (or a test) asks for; the engine reports what it really got in `Capabilities`. */
@@ -43,6 +45,12 @@ export interface InferenceEngine {
   /** Creates a session for these bytes (already sha256-checked by the caller). Idempotent per hash. */
   loadModel(hash: ModelHash, bytes: ArrayBuffer): Promise<ModelSignature>;
   run(hash: ModelHash, inputs: readonly WireTensor[]): Promise<InferenceResult>;
+  /**
+   * [W-22] Decodes a shard's files as `pipeline` says and runs the model on the batch. Optional:
+   * only an engine that can decode images (the Worker's) has it; a volunteer without it gives
+   * such a lease back.
+   */
+  runPipeline?(hash: ModelHash, pipeline: Pipeline, files: readonly JobFile[]): Promise<InferenceResult>;
   /** Releases a model's session. */
   unloadModel(hash: ModelHash): Promise<void>;
   dispose(): Promise<void>;

@@ -9,6 +9,8 @@
  */
 import type { Capabilities } from '../protocol/capabilities.ts';
 import type { ModelHash } from '../protocol/ids.ts';
+import type { JobFile } from '../protocol/jobFiles.ts';
+import type { Pipeline } from '../protocol/pipeline.ts';
 import type { WireTensor } from '../protocol/tensor.ts';
 import { InferenceError } from './engine.ts';
 import type { CapabilitiesListener, EnginePreferences, InferenceEngine, InferenceResult, ModelSignature } from './engine.ts';
@@ -84,13 +86,24 @@ class WorkerEngine implements InferenceEngine {
   }
 
   run(hash: ModelHash, inputs: readonly WireTensor[]): Promise<InferenceResult> {
+    // Plain objects: structured clone of our WireTensors is exactly what the worker's parser expects.
+    const plain = inputs.map((t) => ({ name: t.name, dtype: t.dtype, dims: [...t.dims], data: t.data }));
+    const transfer = [...new Set(plain.map((t) => t.data))];
+    return this.runWithRetry({ kind: 'run', hash, inputs: plain }, transfer);
+  }
+
+  /** [W-22] The files are copied, never transferred: the lease keeps them, should the run be retried. */
+  runPipeline(hash: ModelHash, pipeline: Pipeline, files: readonly JobFile[]): Promise<InferenceResult> {
+    const plain = files.map((f) => ({ name: f.name, bytes: f.bytes }));
+    return this.runWithRetry({ kind: 'run-pipeline', hash, pipeline, files: plain }, []);
+  }
+
+  private runWithRetry(body: Extract<RequestBody, { readonly kind: 'run' | 'run-pipeline' }>, inputBuffers: ArrayBuffer[]): Promise<InferenceResult> {
     return this.serial(async () => {
       const onGpu = this.caps?.backend === 'webgpu';
-      // Plain objects: structured clone of our WireTensors is exactly what the worker's parser expects.
-      const plain = inputs.map((t) => ({ name: t.name, dtype: t.dtype, dims: [...t.dims], data: t.data }));
-      const transfer = this.options.transferInputs && !onGpu ? [...new Set(plain.map((t) => t.data))] : [];
+      const transfer = this.options.transferInputs && !onGpu ? inputBuffers : [];
       try {
-        const result = await this.call('run', { kind: 'run', hash, inputs: plain }, transfer);
+        const result = await this.call(body.kind, body, transfer);
         if (this.caps?.backend !== 'webgpu') this.gpuModels.clear(); // moved to WASM in place: no retry left
         return result;
       } catch (err) {
@@ -98,7 +111,7 @@ class WorkerEngine implements InferenceEngine {
         // during this run and still failed, its onnxruntime-web may be stuck: start over cleanly.
         if (!onGpu || this.caps?.backend !== 'wasm' || this.dead) throw err;
         await this.restartOnWasm();
-        return await this.call('run', { kind: 'run', hash, inputs: plain }, []);
+        return await this.call(body.kind, body, []);
       }
     });
   }
@@ -213,6 +226,6 @@ class WorkerEngine implements InferenceEngine {
  */
 export function createWorkerEngine(
   options: WorkerEngineOptions = {},
-): InferenceEngine & { onCapabilitiesChanged(listener: CapabilitiesListener): () => void } {
+): InferenceEngine & Required<Pick<InferenceEngine, 'runPipeline'>> & { onCapabilitiesChanged(listener: CapabilitiesListener): () => void } {
   return new WorkerEngine(options);
 }

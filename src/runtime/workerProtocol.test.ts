@@ -14,6 +14,24 @@ describe('parseWorkerRequest', () => {
     for (const r of reqs) expect(parseWorkerRequest(r)).toEqual(r);
   });
 
+  it('[W-22] accepts a run-pipeline request with files as ArrayBuffers and a file pipeline; refuses others with what is wrong', () => {
+    const pipeline = {
+      v: 1,
+      stages: [
+        { op: 'decode-image', maxPixels: 100 },
+        { op: 'image-tensor', input: 'x', width: 4, height: 4, layout: 'CHW', channels: 'RGB', normalisation: 'unit' },
+        { op: 'run-model', model: 'a'.repeat(64) },
+      ],
+    };
+    const files = [{ name: 'a.png', bytes: new ArrayBuffer(3) }];
+    const ok = { id: 6, kind: 'run-pipeline', hash: 'ab', pipeline, files };
+    expect(parseWorkerRequest(ok)).toEqual(ok);
+    const bad = (over: Record<string, unknown>) => parseWorkerRequest({ ...ok, ...over });
+    expect(bad({ files: [{ name: 'a.png', bytes: new Uint8Array(3) }] })).toMatchObject({ id: 6, malformed: expect.stringMatching(/files must be/) });
+    expect(bad({ pipeline: { v: 1, stages: pipeline.stages.slice(0, 2) } })).toMatchObject({ malformed: expect.stringMatching(/pipeline: /) });
+    expect(bad({ pipeline: { ...pipeline, stages: [...pipeline.stages, { op: 'top-k', output: 'y', k: 1 }] } })).toMatchObject({ malformed: expect.stringMatching(/for now/) });
+  });
+
   it.each([
     [null, null, /not an object/],
     [{ kind: 'dispose' }, null, /no numeric id/],

@@ -7,12 +7,16 @@ import type { Capabilities } from '../protocol/capabilities.ts';
 import type { ModelHash } from '../protocol/ids.ts';
 import { TENSOR_DTYPES } from '../protocol/tensor.ts';
 import type { WireTensor } from '../protocol/tensor.ts';
+import { filePipelineSchema, type JobFile } from '../protocol/jobFiles.ts';
+import type { Pipeline } from '../protocol/pipeline.ts';
 import type { EnginePreferences, InferenceResult, ModelSignature } from './engine.ts';
 
 export type WorkerRequest =
   | { readonly id: number; readonly kind: 'init'; readonly prefs: EnginePreferences }
   | { readonly id: number; readonly kind: 'load'; readonly hash: ModelHash; readonly bytes: ArrayBuffer }
   | { readonly id: number; readonly kind: 'run'; readonly hash: ModelHash; readonly inputs: readonly WireTensor[] }
+  /** [W-22] Decode a shard's files as the pipeline says, then run the model on the batch. */
+  | { readonly id: number; readonly kind: 'run-pipeline'; readonly hash: ModelHash; readonly pipeline: Pipeline; readonly files: readonly JobFile[] }
   | { readonly id: number; readonly kind: 'unload'; readonly hash: ModelHash }
   | { readonly id: number; readonly kind: 'dispose' };
 
@@ -23,6 +27,7 @@ export interface WorkerResultMap {
   readonly init: Capabilities;
   readonly load: ModelSignature;
   readonly run: InferenceResult;
+  readonly 'run-pipeline': InferenceResult;
   readonly unload: null;
   readonly dispose: null;
 }
@@ -55,6 +60,8 @@ function isWireTensor(v: unknown): v is WireTensor {
   );
 }
 
+const isFile = (v: unknown): v is JobFile => isObject(v) && typeof v['name'] === 'string' && isBuffer(v['bytes']);
+
 /**
  * Minimal shape check of what arrives at the worker. It is our own page talking, but a bad message
  * must become an error response, never an exception that kills the worker.
@@ -82,6 +89,14 @@ export function parseWorkerRequest(data: unknown): WorkerRequest | MalformedRequ
       if (typeof data['hash'] !== 'string') return bad('hash');
       if (!Array.isArray(inputs) || !inputs.every(isWireTensor)) return bad('inputs must be WireTensors');
       return { id, kind: 'run', hash: data['hash'] as ModelHash, inputs };
+    }
+    case 'run-pipeline': {
+      const files = data['files'];
+      if (typeof data['hash'] !== 'string') return bad('hash');
+      const pipeline = filePipelineSchema.safeParse(data['pipeline']);
+      if (!pipeline.success) return bad(`pipeline: ${pipeline.error.issues[0]?.message ?? 'does not parse'}`);
+      if (!Array.isArray(files) || !files.every(isFile)) return bad('files must be { name, bytes: ArrayBuffer }');
+      return { id, kind: 'run-pipeline', hash: data['hash'] as ModelHash, pipeline: pipeline.data, files };
     }
     case 'unload':
       if (typeof data['hash'] !== 'string') return bad('hash');

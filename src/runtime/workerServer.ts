@@ -3,6 +3,7 @@
  * Separate from inference.worker.ts so Node tests can drive it over a MessageChannel.
  */
 import type { InferenceEngine } from './engine.ts';
+import { filesToTensor, type ImageDecoder } from './imagePipeline.ts';
 import { parseWorkerRequest } from './workerProtocol.ts';
 import type { WorkerRequest, WorkerResultMap, WorkerRequestKind, WorkerToPage } from './workerProtocol.ts';
 
@@ -14,7 +15,7 @@ export interface MessageEndpoint {
 
 type Answer = { readonly value: WorkerResultMap[WorkerRequestKind]; readonly transfer: Transferable[] };
 
-async function handle(engine: InferenceEngine, req: WorkerRequest): Promise<Answer> {
+async function handle(engine: InferenceEngine, req: WorkerRequest, decode: ImageDecoder | null): Promise<Answer> {
   switch (req.kind) {
     case 'init':
       return { value: await engine.init(req.prefs), transfer: [] };
@@ -23,6 +24,13 @@ async function handle(engine: InferenceEngine, req: WorkerRequest): Promise<Answ
     case 'run': {
       const result = await engine.run(req.hash, req.inputs);
       // Output buffers are fresh and ours alone: move them to the page instead of copying.
+      return { value: result, transfer: result.outputs.map((t) => t.data) };
+    }
+    case 'run-pipeline': {
+      // [W-22] Decoded here, beside the engine: the page never holds the shard's float tensor.
+      if (!decode) throw new Error('this inference worker cannot decode files');
+      const input = await filesToTensor(req.pipeline, req.files, decode);
+      const result = await engine.run(req.hash, [input]);
       return { value: result, transfer: result.outputs.map((t) => t.data) };
     }
     case 'unload':
@@ -34,7 +42,8 @@ async function handle(engine: InferenceEngine, req: WorkerRequest): Promise<Answ
   }
 }
 
-export function serveEngine(endpoint: MessageEndpoint, engine: InferenceEngine): void {
+/** Serves `engine` on `endpoint`; `decode` reads the files of pipeline runs ([W-22]), none when null. */
+export function serveEngine(endpoint: MessageEndpoint, engine: InferenceEngine, decode: ImageDecoder | null = null): void {
   const send = (msg: WorkerToPage, transfer: Transferable[] = []): void => endpoint.postMessage(msg, transfer);
   engine.onCapabilitiesChanged?.((capabilities) => send({ type: 'event', kind: 'capabilitiesChanged', capabilities }));
   endpoint.addEventListener('message', (event) => {
@@ -44,7 +53,7 @@ export function serveEngine(endpoint: MessageEndpoint, engine: InferenceEngine):
       else send({ type: 'response', id: req.id, ok: false, error: req.malformed });
       return;
     }
-    handle(engine, req).then(
+    handle(engine, req, decode).then(
       ({ value, transfer }) => send({ type: 'response', id: req.id, ok: true, value }, transfer),
       (err: unknown) =>
         send({ type: 'response', id: req.id, ok: false, error: err instanceof Error ? err.message : String(err) }),

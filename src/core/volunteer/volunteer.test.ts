@@ -4,6 +4,7 @@ import { LIMITS } from '../../protocol/limits.ts';
 import { LEASE_PROGRESS_INTERVAL_MS, REFUSED_ID_TAKEN, type FromCoordinator, type ToCoordinator } from '../../protocol/messages.ts';
 import { parseToCoordinator } from '../../protocol/parse.ts';
 import { shardIdOf } from '../../protocol/ids.ts';
+import { files, imagePipeline } from '../testing/fileJobFixtures.ts';
 import { HASH_A, HASH_B, V, caps, countingBytes, f32 } from '../testing/fixtures.ts';
 import { VolunteerCore, type LeaseMsg, type OutboxEntry, type VolunteerEffect } from './volunteer.ts';
 
@@ -130,6 +131,21 @@ describe('VolunteerCore', () => {
     expect(sent(fx)).toEqual([]);
     expect(effect(fx, 'run').model).toBe(MODEL);
     expect(fx.some((e) => e.kind === 'cache-model')).toBe(false);
+  });
+
+  it('[W-22] a lease of files hands its files and pipeline to the run; an undecodable file gives the lease back naming it', () => {
+    const v = asking();
+    const lease: LeaseMsg = { ...leaseMsg(), inputs: [], files: files(2), pipeline: imagePipeline() };
+    v.receive(lease, 2);
+    const run = effect(v.modelFromCache(HASH_A, MODEL), 'run');
+    expect(run.inputs).toEqual([]);
+    expect(run.files?.map((f) => f.name)).toEqual(['line-0.png', 'line-1.png']);
+    expect(run.pipeline).toEqual(imagePipeline());
+    const fx = v.inferenceFailed(asLeaseId('l1'), 'file "line-1.png" (item 2 of the shard) could not be decoded: not a PNG');
+    expect(sent(fx)).toEqual([
+      { v: V, t: 'lease-abandon', leaseId: 'l1', reason: 'inference failed: file "line-1.png" (item 2 of the shard) could not be decoded: not a PNG' },
+    ]);
+    expect(fx.some((e) => e.kind === 'outbox-put')).toBe(false); // no empty result is ever sent
   });
 
   it('[W-3] [W-7] a model that fails its hash is not run or cached; the lease is given back with a back-off', () => {

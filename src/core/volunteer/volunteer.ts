@@ -10,6 +10,8 @@
  * hash, cache, infer, timers, the stored outbox) and reports back. Rule ids ([W-n]) refer to
  * core/SPEC.md.
  */
+import type { JobFile } from '../../protocol/jobFiles.ts';
+import type { Pipeline } from '../../protocol/pipeline.ts';
 import type { Backend, Capabilities } from '../../protocol/capabilities.ts';
 import type { LeaseId, ModelHash, ShardId } from '../../protocol/ids.ts';
 import { LIMITS } from '../../protocol/limits.ts';
@@ -76,6 +78,13 @@ export type VolunteerEffect =
       readonly hash: ModelHash;
       readonly model: ArrayBuffer;
       readonly inputs: readonly WireTensor[];
+      /**
+       * [W-22] A job of files: the shard's files and the pipeline that decodes them into the
+       * model's input, in the inference Worker. A file that cannot be decoded fails the run
+       * (`inferenceFailed`, naming the file), and the lease goes back.
+       */
+      readonly files?: readonly JobFile[];
+      readonly pipeline?: Pipeline;
     }
   /**
    * [W-15] Record this result before it is sent: the host sends the frames after this one only
@@ -711,7 +720,8 @@ export class VolunteerCore {
 
   private startRun(lease: LeaseMsg, model: ArrayBuffer): void {
     this.setPhase('running');
-    this.effects.push({ kind: 'run', leaseId: lease.leaseId, hash: lease.modelHash, model, inputs: lease.inputs });
+    const items = lease.files && lease.pipeline ? { files: lease.files, pipeline: lease.pipeline } : {}; // [W-22]
+    this.effects.push({ kind: 'run', leaseId: lease.leaseId, hash: lease.modelHash, model, inputs: lease.inputs, ...items });
     this.maybePrefetch();
   }
 

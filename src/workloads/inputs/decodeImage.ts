@@ -19,9 +19,15 @@ import { checkImagePixels, resizeRgba } from './resizeImage.ts';
 /** Options that make `createImageBitmap` hand over the file's stored values, untouched. */
 export const EXACT_DECODE: ImageBitmapOptions = { colorSpaceConversion: 'none', premultiplyAlpha: 'none' };
 
-/** The RGBA pixels of an image file at its native size, as stored in the file. */
-export async function decodePixels(file: Blob & { readonly name?: string }): Promise<{ width: number; height: number; rgba: Uint8ClampedArray }> {
-  const name = file.name ?? 'image';
+/**
+ * The RGBA pixels of an image file at its native size, as stored in the file. Works in a Worker
+ * too (createImageBitmap and OffscreenCanvas both exist there): volunteers decode a job's files
+ * with it ([W-22]), the requester's page to check them before sending.
+ */
+export async function decodePixels(
+  file: Blob & { readonly name?: string },
+  name: string = file.name ?? 'image',
+): Promise<{ width: number; height: number; rgba: Uint8ClampedArray }> {
   let bitmap: ImageBitmap;
   try {
     bitmap = await createImageBitmap(file, EXACT_DECODE);

@@ -3,7 +3,8 @@
  * input files become tensors routed to the right input, and every problem is listed before
  * anything could be sent.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
+import { PNG } from 'pngjs';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { buildModel, buildProbeModel } from '../../scripts/make-probe-model.ts';
 import { sniffOnnx } from '../core/onnxSniff.ts';
@@ -13,9 +14,29 @@ import { initialState, useQuorumStore } from '../stores/store.ts';
 import { writeNpy } from '../workloads/inputs/npy.ts';
 import { ModelInspector } from './modelInspector.ts';
 import { defaultPolicyForm, policyFromForm } from './policyForm.ts';
-import { RequesterDraftHost } from './requesterDraft.ts';
+import { RequesterDraftHost, type DraftImageDecoder } from './requesterDraft.ts';
+import { parseToCoordinator } from '../protocol/parse.ts';
+import { sha256Hex } from '../runtime/sha256.ts';
 
 const inspector = new ModelInspector(() => createOrtEngine());
+const LINES = new URL('../../e2e/fixtures/ocr-lines/', import.meta.url);
+const lineFiles = (): File[] =>
+  readdirSync(LINES)
+    .filter((f) => f.endsWith('.png'))
+    .sort()
+    .map((name) => new File([readFileSync(new URL(name, LINES))], name, { type: 'image/png' }));
+/** pngjs for Node: the stored samples, as the browser's exact decode gives them. */
+const decodePng: DraftImageDecoder = async (file) => {
+  const png = PNG.sync.read(Buffer.from(await file.arrayBuffer()));
+  return { width: png.width, height: png.height, rgba: png.data };
+};
+/** A text-line model shaped like PaddleOCR's recognizer's input: x [n, 3, 48, w], returned as it is. */
+const lineModel = () =>
+  buildModel({
+    inputs: [{ name: 'x', type: 'float32', dims: ['n', 3, 48, 'w'] }],
+    outputs: [{ name: 'y', type: 'float32', dims: ['n', 3, 48, 'w'] }],
+    nodes: [{ op: 'Identity', inputs: ['x'], outputs: ['y'] }],
+  });
 const draft = () => useQuorumStore.getState().requester.draft;
 const npy = (name: string, values: Float32Array, shape: number[]) => new File([writeNpy({ dtype: 'float32', shape, data: values.slice().buffer })], name);
 const twoInputs = () =>
@@ -127,6 +148,57 @@ describe('RequesterDraftHost', () => {
     });
     expect(host.buildSpec(policyFromForm({ ...defaultPolicyForm(), shardSize: 2 }), '')).toMatchObject({ ok: true });
   });
+  it('[J-7] images are sent as their own bytes with the pipeline built from the form; the preset comes from the model\'s 48-high input', async () => {
+    const withPng = new RequesterDraftHost(inspector, decodePng);
+    const model = lineModel();
+    await withPng.setModelFile(new File([model.slice()], 'rec.onnx'));
+    // A fixed height of 48 over a free width: PaddleOCR's text line, not 224×224 ImageNet.
+    expect(draft().imagePreprocessing).toEqual({ width: 320, height: 48, layout: 'CHW', channels: 'BGR', normalisation: 'symmetric' });
+    await withPng.setImagePreprocessing({ ...draft().imagePreprocessing, width: 192 });
+    const pngs = lineFiles();
+    await withPng.addInputFiles(pngs);
+    expect(draft()).toMatchObject({ inputError: null, imageCount: 6, busy: false, problems: [] });
+    expect(draft().inputs).toEqual([{ name: 'x', dtype: 'float32', dims: [6, 3, 48, 192], source: '6 image file(s), decoded by each volunteer' }]);
+    const built = withPng.buildSpec(policyFromForm({ ...defaultPolicyForm(), shardSize: 2 }), '');
+    if (!built.ok) throw new Error(built.problems.join(' '));
+    const { spec } = built;
+    expect(spec.inputs).toEqual([]);
+    expect(spec.files?.map((f) => f.name)).toEqual(pngs.map((f) => f.name));
+    expect(spec.files?.map((f) => Buffer.from(f.bytes).equals(readFileSync(new URL(f.name, LINES))))).toEqual(new Array(6).fill(true));
+    expect(spec.pipeline).toEqual({
+      v: 1,
+      stages: [
+        { op: 'decode-image', maxPixels: 40_000_000 },
+        { op: 'image-tensor', input: 'x', width: 192, height: 48, layout: 'CHW', channels: 'BGR', normalisation: 'symmetric' },
+        { op: 'run-model', model: await sha256Hex(model) },
+      ],
+    });
+    // What travels is the files: ~33 KB here, where the float tensor was 6 × 110,592 bytes.
+    const sent = spec.files!.reduce((n, f) => n + f.bytes.byteLength, 0);
+    expect(sent).toBeLessThan(6 * 3 * 48 * 192 * 4 * 0.1);
+    // The frame passes the coordinator's own parser.
+    expect(parseToCoordinator({ v: 1, t: 'submit-job', ref: 'r1', spec }).ok).toBe(true);
+  });
+
+  it('[J-7] a file that is not an image is refused before submission, naming it; no job can be built', async () => {
+    const withPng = new RequesterDraftHost(inspector, decodePng);
+    await withPng.setModelFile(new File([lineModel().slice()], 'rec.onnx'));
+    await withPng.addInputFiles([...lineFiles().slice(0, 2), new File(['%PDF-1.7 not a picture'], 'scan.png', { type: 'image/png' })]);
+    expect(draft().inputError).toMatch(/could not decode "scan\.png" as an image .*use PNG or JPEG files/);
+    expect(draft().imageCount).toBe(0);
+    const built = withPng.buildSpec(policyFromForm(defaultPolicyForm()), '');
+    expect(built.ok).toBe(false);
+    if (!built.ok) expect(built.problems.join(' ')).toMatch(/scan\.png/);
+  });
+
+  it('[J-7] the image preprocessing is checked against the model\'s fixed dims before sending', async () => {
+    const withPng = new RequesterDraftHost(inspector, decodePng);
+    await withPng.setModelFile(new File([lineModel().slice()], 'rec.onnx'));
+    await withPng.addInputFiles(lineFiles());
+    await withPng.setImagePreprocessing({ ...draft().imagePreprocessing, height: 32 });
+    expect(draft().problems).toEqual(['the image input "x" has shape [6, 3, 32, 320], but the model expects [n, 3, 48, w]: dimension 2 is 32, it must be 48.']);
+  });
+
   it('inputs before a model are refused with what to do', async () => {
     await host.addInputFiles([npy('x.npy', new Float32Array(4), [1, 4])]);
     expect(draft().inputError).toBe('choose a model first: inputs are checked against its signature.');

@@ -2,16 +2,26 @@
  * The job a requester is preparing: an uploaded model, inspected in this tab, and input files
  * turned into tensors and checked against the model's signature, so problems show up before
  * anything is sent. Holds the bytes; the store gets descriptions only.
+ *
+ * [J-7] Images are sent as the files' own bytes with the pipeline that makes them the model's
+ * input on each volunteer (a 192×48 PNG of 5 KB, not its 110 KB float tensor). Each is still
+ * decoded here once, so a file that is not an image (or is too large) is refused, by name, before
+ * anything is sent; only the first image or batch is kept as a tensor, to measure the outputs.
  */
+import { checkFileJobLimits, checkPipelineAgainstSignature, pipelineInput } from '../core/fileJobChecks.ts';
 import { checkInputsAgainstSignature, checkJobLimits, HARD_JOB_LIMITS } from '../core/jobChecks.ts';
 import { checkShardOutputBytes, outputBytesPerItem, proposedShardSizeFor } from '../core/shardOutputBudget.ts';
+import type { ModelHash } from '../protocol/ids.ts';
+import type { JobFile } from '../protocol/jobFiles.ts';
 import type { JobSpec } from '../protocol/messages.ts';
+import { PIPELINE_VERSION, type Pipeline } from '../protocol/pipeline.ts';
 import type { TensorDtype, WireTensor } from '../protocol/tensor.ts';
 import type { ModelSignature } from '../runtime/engine.ts';
 import { patch, useQuorumStore } from '../stores/store.ts';
 import type { DraftInput, RequesterDraft } from '../stores/requesterSlice.ts';
-import { imagesToTensor } from '../workloads/inputs/decodeImage.ts';
-import { checkPreprocessing, suggestPreprocessing, type ImagePreprocessing } from '../workloads/inputs/imageTensor.ts';
+import { decodePixels } from '../workloads/inputs/decodeImage.ts';
+import { checkPreprocessing, pixelsToTensor, stackImages, suggestPreprocessing, type ImagePreprocessing } from '../workloads/inputs/imageTensor.ts';
+import { checkImagePixels, MAX_IMAGE_PIXELS, resizeRgba } from '../workloads/inputs/resizeImage.ts';
 import { imageTarget, inputFileKind, jsonSingleTarget, npyTarget } from '../workloads/inputs/inputFiles.ts';
 import { parseJsonInputs } from '../workloads/inputs/jsonTensor.ts';
 import { parseNpy, type NpyArray } from '../workloads/inputs/npy.ts';
@@ -30,18 +40,32 @@ interface HeldTensor extends NpyArray {
   readonly source: string;
 }
 
+/** Decodes an image file at its native size; the browser's exact decode, or pngjs in Node tests. */
+export type DraftImageDecoder = (file: DraftFile & Blob) => Promise<{ readonly width: number; readonly height: number; readonly rgba: ArrayLike<number> }>;
+
+/** The images chosen, checked: their bytes as they will travel, and the decoded first batch. */
+interface HeldImages {
+  readonly files: readonly JobFile[];
+  readonly target: string;
+  /** Pixels of the first images (as many as a fixed batch needs, else one), to measure outputs with. */
+  readonly sample: readonly { readonly width: number; readonly height: number; readonly rgba: ArrayLike<number> }[];
+}
+
 const messageOf = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 
 export class RequesterDraftHost {
-  private model: { name: string; bytes: ArrayBuffer; signature: ModelSignature | null } | null = null;
+  private model: { name: string; bytes: ArrayBuffer; hash: ModelHash; signature: ModelSignature | null } | null = null;
   private readonly tensors = new Map<string, HeldTensor>();
-  private images: { files: readonly (DraftFile & Blob)[]; target: string } | null = null;
+  private images: HeldImages | null = null;
   /** Bumped by every change, so a slow inspection or decode cannot overwrite a newer choice. */
   private version = 0;
   /** [J-5] Output bytes per item: from the signature's fixed dims, or measured on one item of the inputs; null when unknown. */
   private outputBytesPerItem: number | null = null;
 
-  constructor(private readonly inspector: ModelInspector) {}
+  constructor(
+    private readonly inspector: ModelInspector,
+    private readonly decode: DraftImageDecoder = (file) => decodePixels(file),
+  ) {}
 
   private get draft(): RequesterDraft {
     return useQuorumStore.getState().requester.draft;
@@ -66,7 +90,7 @@ export class RequesterDraftHost {
       this.recheck();
       return;
     }
-    this.model = { name: file.name, bytes, signature: inspection.signature };
+    this.model = { name: file.name, bytes, hash: inspection.hash, signature: inspection.signature };
     this.outputBytesPerItem = outputBytesPerItem(inspection.signature);
     const imageInput = inspection.signature.inputs.find((p) => p.dims?.length === 4);
     this.set({
@@ -118,11 +142,15 @@ export class RequesterDraftHost {
           for (const [name, t] of parseJsonInputs(await f.text(), jsonSingleTarget(signature.inputs), dtypeOf)) read.set(name, { ...t, source: f.name });
         }
       }
-      if (images.length > 0) this.images = { files: images, target: imageTarget(signature.inputs) };
+      const held = images.length > 0 ? await this.checkImages(images, imageTarget(signature.inputs), signature) : null;
       if (version !== this.version) return;
       for (const [name, t] of read) this.tensors.set(name, t);
-      if (images.length > 0) await this.decodeImages(version);
-      else this.set({ busy: false });
+      if (held) {
+        this.images = held;
+        this.tensors.delete(held.target);
+        this.set({ imageCount: held.files.length });
+      }
+      this.set({ busy: false });
     } catch (e) {
       if (version !== this.version) return;
       this.set({ inputError: `${messageOf(e)}`, busy: false });
@@ -131,15 +159,41 @@ export class RequesterDraftHost {
     await this.measureOutputs(version);
   }
 
-  /** New preprocessing re-decodes the chosen images. */
+  /** New preprocessing is checked again (the images were decoded once, when chosen). */
   async setImagePreprocessing(p: ImagePreprocessing): Promise<void> {
     this.set({ imagePreprocessing: p });
     if (!this.images) return;
     const version = ++this.version;
-    this.set({ busy: true });
-    await this.decodeImages(version);
     this.recheck();
     await this.measureOutputs(version);
+  }
+
+  /**
+   * [J-7] Reads every image once: its bytes as they will travel, and a decode that refuses (by
+   * name) a file that is not an image or is over the pixel limit. Only the first batch's pixels
+   * are kept. Throws on the first bad file.
+   */
+  private async checkImages(files: readonly (DraftFile & Blob)[], target: string, signature: ModelSignature): Promise<HeldImages> {
+    const port = signature.inputs.find((p) => p.name === target);
+    const fixedBatch = port?.dims?.[0];
+    const keep = typeof fixedBatch === 'number' && fixedBatch > 0 ? fixedBatch : 1;
+    const held: JobFile[] = [];
+    const sample: HeldImages['sample'][number][] = [];
+    for (const f of files) {
+      const bytes = await f.arrayBuffer();
+      if (bytes.byteLength === 0) throw new Error(`"${f.name}" is empty: choose PNG or JPEG files.`);
+      let image: HeldImages['sample'][number];
+      try {
+        image = await this.decode(f);
+      } catch (e) {
+        const why = messageOf(e);
+        throw new Error(why.includes(f.name) ? why : `could not decode "${f.name}" as an image (${why}): use PNG or JPEG files.`);
+      }
+      checkImagePixels(image.width, image.height, f.name);
+      if (sample.length < keep) sample.push(image);
+      held.push({ name: f.name, bytes });
+    }
+    return { files: held, target, sample };
   }
 
   /**
@@ -154,26 +208,42 @@ export class RequesterDraftHost {
     // Busy until measured: the page shows the draft ready (and its shard size settled) only then.
     this.set({ busy: true });
     const fixedBatch = model.signature.inputs.map((p) => p.dims?.[0]).find((d): d is number => typeof d === 'number' && d > 0);
-    const measured = await this.inspector.measureOutputBytesPerItem(model.bytes, this.inputs(), fixedBatch ?? 1);
+    const sample = this.sampleTensor();
+    const measured = await this.inspector.measureOutputBytesPerItem(model.bytes, sample ? [sample] : this.inputs(), fixedBatch ?? 1);
     if (version !== this.version) return;
     this.outputBytesPerItem = measured;
     this.set({ busy: false, ...(measured === null ? {} : { proposedShardSize: proposedShardSizeFor(measured) }) });
   }
 
-  private async decodeImages(version: number): Promise<void> {
+  /** [J-7] How each image becomes the model's input on a volunteer, from the preprocessing form. */
+  private pipeline(): Pipeline | null {
+    if (!this.images || !this.model) return null;
+    const { width, height, layout, channels, normalisation } = this.draft.imagePreprocessing;
+    return {
+      v: PIPELINE_VERSION,
+      stages: [
+        { op: 'decode-image', maxPixels: MAX_IMAGE_PIXELS },
+        { op: 'image-tensor', input: this.images.target, width, height, layout, channels, normalisation },
+        { op: 'run-model', model: this.model.hash },
+      ],
+    };
+  }
+
+  /** The first images as the model's input, built as volunteers will build it: to measure outputs with. */
+  private sampleTensor(): WireTensor | null {
     const images = this.images;
-    if (!images) return;
     const p = this.draft.imagePreprocessing;
+    if (!images || images.sample.length === 0) return null;
     try {
       checkPreprocessing(p);
-      const t = await imagesToTensor(images.files, p);
-      if (version !== this.version) return;
-      this.tensors.set(images.target, { ...t, source: `${images.files.length} image(s)` });
-      this.set({ imageCount: images.files.length, inputError: null, busy: false });
-    } catch (e) {
-      if (version !== this.version) return;
-      this.tensors.delete(images.target);
-      this.set({ imageCount: images.files.length, inputError: messageOf(e), busy: false });
+      const tensors = images.sample.map((img) => {
+        const sized = img.width === p.width && img.height === p.height ? img.rgba : resizeRgba(img.rgba, img.width, img.height, p.width, p.height);
+        return pixelsToTensor(sized, p.width, p.height, p);
+      });
+      const batch = stackImages(tensors, p);
+      return { name: images.target, dtype: 'float32', dims: batch.shape, data: batch.data };
+    } catch {
+      return null; // the preprocessing form's problem is listed by `problems`
     }
   }
 
@@ -191,6 +261,26 @@ export class RequesterDraftHost {
     const problems: string[] = [];
     if (d.inputError) problems.push(d.inputError);
     const inputs = this.inputs();
+    const pipeline = this.pipeline();
+    if (this.images && pipeline) {
+      // [J-7] The images travel as files: checked as the coordinator host will check them.
+      const { files } = this.images;
+      try {
+        checkPreprocessing(d.imagePreprocessing);
+      } catch (e) {
+        return [...problems, messageOf(e)];
+      }
+      if (inputs.length > 0) {
+        problems.push(`images feed the model's input "${this.images.target}" alone: give every input as .npy/.json files instead, or images only.`);
+      }
+      problems.push(...checkPipelineAgainstSignature(this.model.signature, pipeline, files.length, shardSize));
+      if (shardSize !== undefined) {
+        problems.push(...checkShardOutputBytes(this.outputBytesPerItem, shardSize, files.length));
+        const fileBytes = files.map((f) => f.bytes.byteLength);
+        problems.push(...checkFileJobLimits({ modelBytes: this.model.bytes.byteLength, fileBytes, pipeline, shardSize }, HARD_JOB_LIMITS));
+      }
+      return problems;
+    }
     problems.push(...checkInputsAgainstSignature(this.model.signature, inputs, shardSize));
     if (shardSize !== undefined) problems.push(...checkShardOutputBytes(this.outputBytesPerItem, shardSize, inputs[0]?.dims[0]));
     problems.push(...checkJobLimits({ modelBytes: this.model.bytes.byteLength, inputs }, HARD_JOB_LIMITS));
@@ -199,6 +289,9 @@ export class RequesterDraftHost {
 
   private recheck(): void {
     const inputs: DraftInput[] = [...this.tensors].map(([name, t]) => ({ name, dtype: t.dtype, dims: t.shape, source: t.source }));
+    const pipeline = this.pipeline();
+    const images = this.images && pipeline ? pipelineInput(pipeline, this.images.files.length) : null;
+    if (images) inputs.push({ name: images.name, dtype: images.dtype, dims: images.dims, source: `${this.images?.files.length ?? 0} image file(s), decoded by each volunteer` });
     this.set({ inputs, problems: this.problems() });
   }
 
@@ -208,13 +301,20 @@ export class RequesterDraftHost {
     if (problems.length > 0 || !form.ok || !this.model) return { ok: false, problems: problems.length ? problems : ['nothing to submit.'] };
     const name = this.model.name.replace(/\.onnx$/i, '').slice(0, 150) || 'model';
     const inputs = this.inputs();
+    const pipeline = this.pipeline();
+    // [J-7] Images go as their files with the pipeline; .npy/.json inputs as tensors.
+    const items =
+      this.images && pipeline
+        ? { inputs: [], files: this.images.files.map((f) => ({ name: f.name, bytes: f.bytes.slice(0) })), pipeline }
+        : { inputs: inputs.map((t) => ({ ...t, data: t.data.slice(0) })) };
+    const count = items.files ? items.files.length : (inputs[0]?.dims[0] ?? 0);
     return {
       ok: true,
       spec: {
-        name: `${name} × ${inputs[0]?.dims[0] ?? 0}`,
+        name: `${name} × ${count}`,
         // Copies: the transport may transfer what it sends, and the draft stays usable.
         model: this.model.bytes.slice(0),
-        inputs: inputs.map((t) => ({ ...t, data: t.data.slice(0) })),
+        ...items,
         shardSize: form.shardSize,
         policy: form.policy,
         requesterKey,

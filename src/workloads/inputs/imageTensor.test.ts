@@ -66,4 +66,12 @@ describe('suggestPreprocessing', () => {
     expect(suggestPreprocessing(['N', 784], base)).toBe(base);
     expect(suggestPreprocessing(['N', 3, 32, 32], { ...base, channels: 'BGR' }).channels).toBe('BGR');
   });
+  it('a fixed height under a free width is a text-line recognizer, not an ImageNet model: PaddleOCR\'s 48×320, BGR, -1..1', () => {
+    const imagenet: ImagePreprocessing = { width: 224, height: 224, layout: 'CHW', channels: 'RGB', normalisation: 'imagenet' };
+    expect(suggestPreprocessing(['x', 3, 48, 'w'], imagenet)).toEqual({ width: 320, height: 48, layout: 'CHW', channels: 'BGR', normalisation: 'symmetric' });
+    // Older recognizers are 32 high: the same width-to-height ratio.
+    expect(suggestPreprocessing(['x', 3, 32, -1], imagenet)).toMatchObject({ width: 213, height: 32, normalisation: 'symmetric' });
+    // A fixed width under a free height is no text line: left as it was.
+    expect(suggestPreprocessing(['x', 3, 'h', 320], imagenet)).toBe(imagenet);
+  });
 });

@@ -132,10 +132,15 @@ export function stackImages(images: readonly Float32Array[], p: ImagePreprocessi
   return { dtype: 'float32', shape: [images.length, ...dims], data: out.buffer };
 }
 
+/** PaddleOCR's recognizer input: 48 high, 320 wide (`rec_image_shape` 3,48,320). */
+const TEXT_LINE_WIDTH_PER_HEIGHT = 320 / 48;
+
 /**
  * Fits the preprocessing to a model input's declared dims: [N, C, H, W] with C = 1 or 3 means
- * CHW, [N, H, W, C] means HWC; fixed H and W set the size, C = 1 means gray. Anything else (or
- * free dims) leaves `current` as it is.
+ * CHW, [N, H, W, C] means HWC; fixed H and W set the size, C = 1 means gray. [N, 3, H, W] with a
+ * fixed H and a free W is a text-line recognizer (PaddleOCR's convention: lines scaled to a fixed
+ * height, read as OpenCV reads them, BGR, normalised to -1..1): 48 high gets PaddleOCR's 48×320.
+ * Anything else (or free dims) leaves `current` as it is.
  */
 export function suggestPreprocessing(dims: readonly (number | string)[] | null, current: ImagePreprocessing): ImagePreprocessing {
   if (!dims || dims.length !== 4) return current;
@@ -144,5 +149,8 @@ export function suggestPreprocessing(dims: readonly (number | string)[] | null, 
   const colour = (n: number): ChannelOrder => (n === 1 ? 'gray' : current.channels === 'gray' ? 'RGB' : current.channels);
   if (fixed(a) && (a === 1 || a === 3) && fixed(b) && fixed(c)) return { ...current, layout: 'CHW', channels: colour(a), height: b, width: c };
   if (fixed(c) && (c === 1 || c === 3) && fixed(a) && fixed(b)) return { ...current, layout: 'HWC', channels: colour(c), height: a, width: b };
+  if (a === 3 && fixed(b) && !fixed(c)) {
+    return { layout: 'CHW', channels: 'BGR', normalisation: 'symmetric', height: b, width: Math.round(b * TEXT_LINE_WIDTH_PER_HEIGHT) };
+  }
   return current;
 }

@@ -7,6 +7,7 @@ import { patch, useQuorumStore } from '../stores/store.ts';
 import { createWorkerEngine } from '../runtime/workerEngine.ts';
 import type { ImagePreprocessing } from '../workloads/inputs/imageTensor.ts';
 import { exportFileName, resultsToCsvParts, resultsToJsonParts, resultsToNpy } from '../workloads/export/exporters.ts';
+import { itemNamesFor } from '../workloads/inputs/itemNames.ts';
 import { workloadById } from '../workloads/registry.ts';
 import { buildExportBlob } from './exportBlob.ts';
 import { ModelInspector } from './modelInspector.ts';
@@ -77,8 +78,19 @@ export async function submitBuiltInJob(networkId: string, workloadId: string, co
   patch('requester', { submitProblems: [] });
   try {
     const batch = await workload.build(count);
+    // [J-5] Built-in items are rows of the workload's own batch: `mnist#0`, `mnist#1`, …
+    const itemNames = itemNamesFor({ batchFile: workload.id }, batch.inputs[0]?.dims[0] ?? 0);
     host.submit(
-      { name: batch.name, model: batch.model, inputs: [...batch.inputs], shardSize: policy.shardSize, policy: policy.policy, requesterKey, priority: policy.priority },
+      {
+        name: batch.name,
+        model: batch.model,
+        inputs: [...batch.inputs],
+        shardSize: policy.shardSize,
+        policy: policy.policy,
+        requesterKey,
+        priority: policy.priority,
+        ...(itemNames ? { itemNames } : {}),
+      },
       batch.labels,
     );
   } catch (e) {

@@ -82,6 +82,9 @@ test('an uploaded ONNX model with .npy inputs runs on two volunteers; CSV and .n
   // CSV: one row per item, every item verified by two different volunteers, values as the reference.
   const csv = await download(page, card.getByTestId('export-csv'));
   expect(csv.name).toBe(`${jobId}-results.csv`);
+  // The page says the file is ready (and would say, in words, if it had failed).
+  await expect(card.getByTestId('export-status')).toHaveAttribute('data-state', 'done');
+  await expect(card.getByTestId('export-error')).toHaveCount(0);
   const [header, ...rows] = parseCsv(csv.bytes.toString('utf8'));
   expect(header).toEqual(['item', 'file', 'verified', 'shard', 'volunteers', 'backends', 'y[0]', 'y[1]', 'y[2]']);
   expect(rows).toHaveLength(ITEMS);

@@ -151,7 +151,7 @@ export async function exportResults(jobId: string, format: 'json' | 'csv' | 'npy
       state: 'failed',
       progress: shown,
       bytes: null,
-      error: `the ${FORMAT_LABEL[format]} export failed: ${message(e)}. Close other tabs to free memory and try again, or use ${other}.`,
+      error: `the ${FORMAT_LABEL[format]} export failed: ${message(e).replace(/\.$/, '')}. Close other tabs to free memory and try again, or use ${other}.`,
     });
   }
 }

@@ -6,6 +6,7 @@
 import type { Page } from '@playwright/test';
 import { parseNpy } from '../src/workloads/inputs/npy.ts';
 import { expect, test, type TestContext } from './support/browser.ts';
+import { parseCsv } from './support/csv.ts';
 import { download, requesterKeyOf } from './support/requester.ts';
 import { appState as state } from './support/state.ts';
 import { npyFile, RELU_IN, RELU_OUT, reluModel, reluReference, seededInputs, unloadableModel } from './support/tinyModels.ts';
@@ -39,14 +40,6 @@ async function policy(page: Page, p: { shardSize: number; replication: number; q
   await page.locator('input[name=replication]').fill(String(p.replication));
   await page.locator('input[name=quorum]').fill(String(p.quorum));
   await page.locator('input[name=priority]').fill(String(p.priority ?? 1));
-}
-
-function parseCsv(text: string): string[][] {
-  // The exporter quotes only cells with commas or quotes; this test's cells have none.
-  return text
-    .trim()
-    .split('\n')
-    .map((line) => line.split(','));
 }
 
 test('an uploaded ONNX model with .npy inputs runs on two volunteers; CSV and .npy exports match a reference run @requester', async ({ openRoles }) => {

@@ -23,6 +23,7 @@ import { decodePixels } from '../workloads/inputs/decodeImage.ts';
 import { checkPreprocessing, pixelsToTensor, stackImages, suggestPreprocessing, type ImagePreprocessing } from '../workloads/inputs/imageTensor.ts';
 import { checkImagePixels, MAX_IMAGE_PIXELS, resizeRgba } from '../workloads/inputs/resizeImage.ts';
 import { imageTarget, inputFileKind, jsonSingleTarget, npyTarget } from '../workloads/inputs/inputFiles.ts';
+import { itemNamesFor } from '../workloads/inputs/itemNames.ts';
 import { parseJsonInputs } from '../workloads/inputs/jsonTensor.ts';
 import { parseNpy, type NpyArray } from '../workloads/inputs/npy.ts';
 import type { ModelInspector } from './modelInspector.ts';
@@ -38,6 +39,8 @@ export interface DraftFile {
 
 interface HeldTensor extends NpyArray {
   readonly source: string;
+  /** The one file it was read from (a .npy or .json batch); null for decoded images. */
+  readonly file: string | null;
 }
 
 /** Decodes an image file at its native size; the browser's exact decode, or pngjs in Node tests. */
@@ -137,9 +140,9 @@ export class RequesterDraftHost {
         if (kind === 'image') {
           images.push(f);
         } else if (kind === 'npy') {
-          read.set(npyTarget(f.name, signature.inputs), { ...parseNpy(await f.arrayBuffer()), source: f.name });
+          read.set(npyTarget(f.name, signature.inputs), { ...parseNpy(await f.arrayBuffer()), source: f.name, file: f.name });
         } else {
-          for (const [name, t] of parseJsonInputs(await f.text(), jsonSingleTarget(signature.inputs), dtypeOf)) read.set(name, { ...t, source: f.name });
+          for (const [name, t] of parseJsonInputs(await f.text(), jsonSingleTarget(signature.inputs), dtypeOf)) read.set(name, { ...t, source: f.name, file: f.name });
         }
       }
       const held = images.length > 0 ? await this.checkImages(images, imageTarget(signature.inputs), signature) : null;
@@ -251,6 +254,17 @@ export class RequesterDraftHost {
     return [...this.tensors].map(([name, t]) => ({ name, dtype: t.dtype, dims: t.shape, data: t.data }));
   }
 
+  /**
+   * [J-6] Each item's name for the exports: its image file when the images make one input (a
+   * file per item), else row i of the first input's file (`batch.npy#i`).
+   */
+  private itemNames(items: number): string[] | undefined {
+    const images = this.images;
+    if (images) return itemNamesFor({ images: images.files.map((f) => f.name) }, items); // [J-7] one file per item
+    const first = this.tensors.values().next().value;
+    return first?.file ? itemNamesFor({ batchFile: first.file }, items) : undefined;
+  }
+
   /** Every reason the draft cannot be sent as it is, shard size aside. */
   private problems(shardSize?: number): string[] {
     const d = this.draft;
@@ -308,6 +322,7 @@ export class RequesterDraftHost {
         ? { inputs: [], files: this.images.files.map((f) => ({ name: f.name, bytes: f.bytes.slice(0) })), pipeline }
         : { inputs: inputs.map((t) => ({ ...t, data: t.data.slice(0) })) };
     const count = items.files ? items.files.length : (inputs[0]?.dims[0] ?? 0);
+    const itemNames = this.itemNames(count);
     return {
       ok: true,
       spec: {
@@ -319,6 +334,7 @@ export class RequesterDraftHost {
         policy: form.policy,
         requesterKey,
         priority: form.priority,
+        ...(itemNames ? { itemNames } : {}),
       },
     };
   }

@@ -6,7 +6,7 @@
  */
 import type { JobId, ModelHash, PeerId } from '../../protocol/ids.ts';
 import { LIMITS } from '../../protocol/limits.ts';
-import type { JobSpec } from '../../protocol/messages.ts';
+import { itemNamesProblem, type JobSpec } from '../../protocol/messages.ts';
 import { randomTag, type Rng } from '../rng.ts';
 import { normalisePriority } from './jobScheduler.ts';
 import { itemCountOf } from './shardInputs.ts';
@@ -20,6 +20,8 @@ export function submissionProblem(spec: JobSpec, requesterKey: string): string |
   const items = itemCountOf(spec);
   if (typeof items === 'string') return items;
   if (items > LIMITS.maxItemsPerJob) return `${items} items is more than the limit of ${LIMITS.maxItemsPerJob}`;
+  const names = itemNamesProblem(spec.itemNames, items); // [J-6]
+  if (names !== null) return names;
   const inputBytes = spec.inputs.reduce((n, t) => n + t.data.byteLength, 0) + (spec.files ?? []).reduce((n, f) => n + f.bytes.byteLength, 0);
   if (inputBytes > LIMITS.maxJobInputBytes) return `inputs of ${inputBytes} bytes exceed ${LIMITS.maxJobInputBytes}`;
   if (spec.model.byteLength === 0) return 'the model file is empty';
@@ -48,6 +50,8 @@ export function jobRecordOf(spec: JobSpec, items: number, modelHash: ModelHash, 
     createdAtMs: now,
     submittedBy,
     priority: normalisePriority(spec.priority),
+    // [J-6] Kept only when given: a record without names is what older jobs are.
+    ...(spec.itemNames ? { itemNames: spec.itemNames } : {}),
   };
 }
 

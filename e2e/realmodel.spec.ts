@@ -8,6 +8,10 @@
  *   the volunteer used to give such a model back, shard after shard).
  * The verified softmax, downloaded as CSV and JSON, must match a reference run of the same model
  * on the same pixels in this Node process (onnxruntime-node), and read the lines right.
+ *
+ * [J-7] [W-22] The images travel as the PNG files themselves (the coordinator stores the files,
+ * not a float tensor) and each volunteer decodes them in its inference Worker; a file that is not
+ * an image is refused on the dashboard, by name, before any job exists.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -16,6 +20,7 @@ import type { Page } from '@playwright/test';
 import { expect, test, type TestContext } from './support/browser.ts';
 import { parseCsv } from './support/csv.ts';
 import { runImageModel } from './support/imageReference.ts';
+import { storedRecords } from './support/idb.ts';
 import { download, requesterKeyOf } from './support/requester.ts';
 import { appState } from './support/state.ts';
 import type { ImagePreprocessing } from '../src/workloads/inputs/imageTensor.ts';
@@ -77,6 +82,14 @@ async function runLinesJob(openRoles: (roles: string[]) => Promise<TestContext[]
   await page.getByTestId('submit-job').click();
   await expect(page.locator('[data-testid=submissions] li')).toHaveAttribute('data-state', 'accepted', { timeout: 60_000 });
   const jobId = (await appState(page)).requester.submissions[0]!.jobId!;
+  // [J-7] The coordinator holds the PNG files as sent, not their decoded tensor.
+  const fileSizes = manifest.map((m) => fs.statSync(path.join(LINES, m.file)).size);
+  await expect
+    .poll(async () => (await storedRecords(coord!.page, 'jobs')).find((r) => r.job.id === jobId)?.fileSizes, { timeout: 20_000 })
+    .toEqual(fileSizes);
+  const stored = (await storedRecords(coord!.page, 'jobs')).find((r) => r.job.id === jobId)!;
+  expect(stored.job.inputs).toEqual([]);
+  expect(stored.job.files?.map((f) => f.name)).toEqual(manifest.map((m) => m.file));
   const card = page.getByTestId(`results-${jobId}`);
   await expect(card).toBeVisible({ timeout: 180_000 });
   await expect(card.getByTestId('verified-items')).toHaveText(String(items));
@@ -144,4 +157,28 @@ test("PaddleOCR's 10.8 MB recognizer reaches both volunteers and its verified ou
       expect(argmax(slice(row, t * classes))).toBe(argmax(slice(reference.data, (i * steps + t) * classes)));
     }
   });
+});
+
+test('a file that is not an image is refused on the dashboard, naming it, and no job is made @realmodel', async ({ openRoles }) => {
+  test.setTimeout(120_000);
+  const [coord] = await openRoles(['coordinator']);
+  await connected(coord!.page);
+  const key = await requesterKeyOf(coord!.page);
+  const [req] = await openRoles(['requester']);
+  const page = req!.page;
+  await connected(page);
+  await page.locator('input[name=requesterKey]').fill(key);
+  await page.getByTestId('source-upload').check();
+  await page.locator('input[name=model]').setInputFiles(CLS_MODEL);
+  await expect(page.getByTestId('model-state')).toHaveAttribute('data-state', 'ready', { timeout: 60_000 });
+  const first = manifest[0]!.file;
+  await page.locator('input[name=inputs]').setInputFiles([
+    { name: first, mimeType: 'image/png', buffer: fs.readFileSync(path.join(LINES, first)) },
+    { name: 'minutes.png', mimeType: 'image/png', buffer: Buffer.from('%PDF-1.7 these are meeting minutes, not a picture') },
+  ]);
+  await expect(page.getByTestId('input-error')).toContainText('"minutes.png"', { timeout: 30_000 });
+  await expect(page.getByTestId('draft-ready')).toHaveCount(0);
+  await page.getByTestId('submit-job').click();
+  await expect(page.locator('[data-testid=submissions] li')).toHaveCount(0);
+  expect(await storedRecords(coord!.page, 'jobs')).toEqual([]);
 });

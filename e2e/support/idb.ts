@@ -6,6 +6,8 @@ export interface StoredRecords {
   leases: { id: string; jobId: string; shardIndex: number; volunteer: string; retired: boolean };
   outbox: { volunteerId: string; leaseId: string; shardId: string };
   shards: { jobId: string; index: number; status: string };
+  /** [J-7] A job of files keeps its files' names in the record and their bytes in pieces, `fileSizes` long. */
+  jobs: { networkId: string; job: { id: string; inputs: unknown[]; files?: { name: string }[] }; fileSizes?: number[] };
 }
 
 /** Every record of one object store in `page`'s origin, read in a fresh connection. */

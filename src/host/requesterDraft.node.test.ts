@@ -198,6 +198,17 @@ describe('RequesterDraftHost', () => {
     if (!built.ok) expect(built.problems.join(' ')).toMatch(/scan\.png/);
   });
 
+  it('[J-7] preprocessing changed while the outputs are being measured leaves the draft ready, not busy for ever', async () => {
+    const withPng = new RequesterDraftHost(inspector, decodePng);
+    await withPng.setModelFile(new File([lineModel().slice()], 'rec.onnx'));
+    await withPng.addInputFiles(lineFiles());
+    const p = draft().imagePreprocessing;
+    // As a form fills its fields one after another: each change starts a measurement.
+    await Promise.all([withPng.setImagePreprocessing({ ...p, width: 200 }), withPng.setImagePreprocessing({ ...p, width: 192 })]);
+    expect(draft()).toMatchObject({ busy: false, problems: [] });
+    expect(draft().inputs[0]!.dims).toEqual([6, 3, 48, 192]);
+  });
+
   it('[J-7] the image preprocessing is checked against the model\'s fixed dims before sending', async () => {
     const withPng = new RequesterDraftHost(inspector, decodePng);
     await withPng.setModelFile(new File([lineModel().slice()], 'rec.onnx'));

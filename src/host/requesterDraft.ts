@@ -167,6 +167,9 @@ export class RequesterDraftHost {
     this.set({ imagePreprocessing: p });
     if (!this.images) return;
     const version = ++this.version;
+    // A measurement still running for the form as it was is superseded (it will not clear `busy`
+    // itself): this change owns the draft's state now, and measures again if it must.
+    this.set({ busy: false });
     this.recheck();
     await this.measureOutputs(version);
   }

@@ -8,7 +8,9 @@ import 'fake-indexeddb/auto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildModel, buildProbeModel } from '../../scripts/make-probe-model.ts';
 import { CoordinatorStore } from '../persistence/coordinatorStore.ts';
-import { openQuorumDb } from '../persistence/db.ts';
+import { openQuorumDb, type QuorumDb } from '../persistence/db.ts';
+import type { Pipeline } from '../protocol/pipeline.ts';
+import { sha256Hex } from '../runtime/sha256.ts';
 import { PROTOCOL_VERSION, type FromCoordinator, type JobSpec } from '../protocol/messages.ts';
 import { DEFAULT_POLICY } from '../protocol/policy.ts';
 import type { WireTensor } from '../protocol/tensor.ts';
@@ -34,14 +36,32 @@ const spec = (over: Partial<JobSpec> = {}): JobSpec => ({
   ...over,
 });
 
+/** A model shaped like PaddleOCR's recognizer's input: x [n, 3, 48, w]. */
+const lineModel = (): Uint8Array =>
+  buildModel({
+    inputs: [{ name: 'x', type: 'float32', dims: ['n', 3, 48, 'w'] }],
+    outputs: [{ name: 'y', type: 'float32', dims: ['n', 3, 48, 'w'] }],
+    nodes: [{ op: 'Identity', inputs: ['x'], outputs: ['y'] }],
+  });
+const linePipeline = (model: string, tensor: Record<string, unknown> = {}): Pipeline =>
+  ({
+    v: 1,
+    stages: [
+      { op: 'decode-image', maxPixels: 1_000_000 },
+      { op: 'image-tensor', input: 'x', width: 192, height: 48, layout: 'CHW', channels: 'BGR', normalisation: 'symmetric', ...tensor },
+      { op: 'run-model', model },
+    ],
+  }) as Pipeline;
+
 let net: MemoryNetwork;
+let db: QuorumDb;
 let host: CoordinatorHost;
 let requester: CoordinatorClient;
 let refs = 0;
 
 beforeAll(async () => {
   net = new MemoryNetwork();
-  const db = await openQuorumDb(`coordhost-${Math.random()}`);
+  db = await openQuorumDb(`coordhost-${Math.random()}`);
   host = new CoordinatorHost({
     networkId: 'jobchecks',
     factory: net.factory,
@@ -116,11 +136,38 @@ describe('[J-4] the coordinator host re-checks every submission', () => {
     expect(await reason(spec({ inputs: [f32('x', [0, 4])] }))).toMatch(/the batch is empty/);
     expect(await reason(spec({ requesterKey: 'guess' }))).toMatch(/wrong requester key/);
   });
+  it('[J-7] a job of files: the pipeline\'s tensor against the model\'s signature, its model, and the limits on the files', async () => {
+    const model = lineModel();
+    const hash = await sha256Hex(model);
+    const files = (n: number, bytes = 100) => Array.from({ length: n }, (_, i) => ({ name: `line-${i}.png`, bytes: new Uint8Array(bytes).fill(i).buffer }));
+    const filesSpec = (over: Partial<JobSpec> = {}, tensor: Record<string, unknown> = {}): JobSpec =>
+      spec({ model: model.slice().buffer, inputs: [], files: files(6), pipeline: linePipeline(hash, tensor), ...over });
+    expect(await reason(filesSpec({}, { height: 32 }))).toMatch(/^the image input "x" has shape \[6, 3, 32, 192\], but the model expects \[n, 3, 48, w\]: dimension 2 is 32, it must be 48\.$/);
+    expect(await reason(filesSpec({}, { input: 'image' }))).toMatch(/no input named "image".*needs input "x"/);
+    expect(await reason(filesSpec({ pipeline: linePipeline('c'.repeat(64)) }))).toMatch(/run-model stage names model cccccccccccc…, not the uploaded model/);
+    expect(await reason(filesSpec({ files: files(2, 600 * 1024) }))).toMatch(/the files are 1\.2 MiB, over this coordinator's limit of 1\.0 MiB per job/);
+    expect(await reason(filesSpec({ files: files(101, 10) }))).toMatch(/101 files, over this coordinator's limit of 100/);
+  });
   it('nothing refused became a job; a good submission does', async () => {
     expect(host.core.jobStatuses()).toHaveLength(0);
     const ok = await submit(spec({ priority: 4 }));
     expect(ok).toMatchObject({ t: 'job-accepted', shards: 3 });
     expect(host.core.jobStatuses()).toMatchObject([{ items: 6, shards: 3, priority: 4 }]);
+  });
+  it('[J-7] a good job of files becomes a job of one item per file, its files kept for a reload', async () => {
+    const model = lineModel();
+    const hash = await sha256Hex(model);
+    const files = Array.from({ length: 5 }, (_, i) => ({ name: `line-${i}.png`, bytes: new Uint8Array(10 + i).fill(i).buffer }));
+    const ok = await submit(spec({ model: model.slice().buffer, inputs: [], files, pipeline: linePipeline(hash) }));
+    if (ok.t !== 'job-accepted') throw new Error(ok.reason);
+    expect(ok.shards).toBe(3);
+    expect(host.core.jobStatuses().find((j) => j.jobId === ok.jobId)).toMatchObject({ items: 5, shards: 3 });
+    // What a reloaded coordinator would read back: the files, byte for byte.
+    // Only once the host's write is done (its record comes last): loading removes pieces without a record.
+    for (let i = 0; i < 200 && !(await db.get('jobs', ok.jobId)); i++) await new Promise((r) => setTimeout(r, 10));
+    const stored = (await new CoordinatorStore(db, 'jobchecks').loadJobs()).find((r) => r.job.id === ok.jobId);
+    expect(stored?.job.files?.map((f) => [f.name, [...new Uint8Array(f.bytes)]])).toEqual(files.map((f) => [f.name, [...new Uint8Array(f.bytes)]]));
+    expect(stored?.job.pipeline).toEqual(linePipeline(hash));
   });
   it('limits set later apply to the next submission', async () => {
     host.setJobLimits({ maxModelBytes: 1024 * 1024, maxInputBytes: 50, maxItems: 100 });

@@ -88,6 +88,9 @@ async function runLinesJob(openRoles: (roles: string[]) => Promise<TestContext[]
     .poll(async () => (await storedRecords(coord!.page, 'jobs')).find((r) => r.job.id === jobId)?.fileSizes, { timeout: 20_000 })
     .toEqual(fileSizes);
   const stored = (await storedRecords(coord!.page, 'jobs')).find((r) => r.job.id === jobId)!;
+  // What the requester sent: the model and the PNGs, nothing decoded.
+  const sentBytes = (await appState(page)).requester.submissions[0]!.bytes;
+  expect(sentBytes).toBe(fs.statSync(model).size + fileSizes.reduce((a, b) => a + b, 0));
   expect(stored.job.inputs).toEqual([]);
   expect(stored.job.files?.map((f) => f.name)).toEqual(manifest.map((m) => m.file));
   const card = page.getByTestId(`results-${jobId}`);

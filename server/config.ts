@@ -59,6 +59,8 @@ export const SIGNALING_LIMITS = Object.freeze({
   maxQueuedBytesPerAddress: 512 * 1024,
   maxQueuedMessagesPerAddress: 256,
   maxQueuedBytesTotal: 16 * 1024 * 1024,
+  /** Each queued message also costs peer an object, however small the message: count them too. */
+  maxQueuedMessagesTotal: 16_384,
   expireTimeoutMs: 5000,
   cleanupIntervalMs: 1000,
 });

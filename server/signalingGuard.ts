@@ -89,6 +89,7 @@ export function createSignalingGuard(options: SignalingGuardOptions): SignalingG
   const queueLifetimeMs = limits.expireTimeoutMs + limits.cleanupIntervalMs;
   const charges: QueuedCharge[] = [];
   let queuedBytesTotal = 0;
+  let queuedMessagesTotal = 0;
   let upgradesSinceSweep = 0;
 
   const lastLogged = new Map<string, { at: number; suppressed: number }>();
@@ -128,6 +129,7 @@ export function createSignalingGuard(options: SignalingGuardOptions): SignalingG
       c.address.queuedBytes -= c.bytes;
       c.address.queuedMessages--;
       queuedBytesTotal -= c.bytes;
+      queuedMessagesTotal--;
     }
   };
 
@@ -137,10 +139,11 @@ export function createSignalingGuard(options: SignalingGuardOptions): SignalingG
     if (address.queuedMessages + 1 > limits.maxQueuedMessagesPerAddress || address.queuedBytes + bytes > limits.maxQueuedBytesPerAddress) {
       return 'queue full (address)';
     }
-    if (queuedBytesTotal + bytes > limits.maxQueuedBytesTotal) return 'queue full (server)';
+    if (queuedBytesTotal + bytes > limits.maxQueuedBytesTotal || queuedMessagesTotal + 1 > limits.maxQueuedMessagesTotal) return 'queue full (server)';
     address.queuedBytes += bytes;
     address.queuedMessages++;
     queuedBytesTotal += bytes;
+    queuedMessagesTotal++;
     charges.push({ expiresAt: now() + queueLifetimeMs, bytes, address });
     return null;
   };

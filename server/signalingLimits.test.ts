@@ -136,15 +136,21 @@ describe('signaling messages', () => {
     expect(sender.ws.readyState).toBe(sender.ws.OPEN);
   });
 
-  it('caps messages queued on the whole server across addresses', async () => {
-    const s = await start({ signalingLimits: { maxQueuedBytesTotal: 6 * 1024 } });
+  it.each([
+    ['bytes', { maxQueuedBytesTotal: 6 * 1024 }],
+    ['messages', { maxQueuedMessagesTotal: 6 }],
+  ])('caps the %s queued on the whole server across addresses', async (_what, limits) => {
+    const s = await start({ signalingLimits: limits });
     const a = open(s.url, 'qa');
     const b = open(s.url, 'qb', { localAddress: OTHER_ADDRESS });
     await a.first;
     await b.first;
     for (let i = 0; i < 4; i++) a.send(offer('nobody', 1024));
+    await new Promise((r) => setTimeout(r, 50));
+    expect(a.messages.some((x) => x.type === 'EXPIRE')).toBe(false); // under the cap: queued
     for (let i = 0; i < 4; i++) b.send(offer('nobody', 1024));
     await b.waitFor((m) => m.some((x) => x.type === 'EXPIRE'));
+    expect(s.signaling.stats().refusedMessages['queue full (server)']).toBeGreaterThan(0);
   });
 
   it('drops a socket over its message rate with a reason; one under it is untouched', async () => {

@@ -18,6 +18,13 @@ describe('DB postprocess', () => {
     expect(boxScore(m, [[1, 1], [6, 1], [6, 4], [1, 4]])).toBeCloseTo(8 / 24, 12);
   });
 
+  it('scores a rotated box over the pixels inside it, not over its bounding box', () => {
+    // Ones on the diamond |x − 5| + |y − 5| ≤ 4 (41 pixels), zeros around it in its 9 × 9 bounds.
+    const data = new Float32Array(121);
+    for (let y = 0; y < 11; y++) for (let x = 0; x < 11; x++) data[y * 11 + x] = Math.abs(x - 5) + Math.abs(y - 5) <= 4 ? 1 : 0;
+    expect(boxScore({ width: 11, height: 11, data }, [[5, 1], [9, 5], [5, 9], [1, 5]])).toBe(1);
+  });
+
   it('turns one block into its unclipped rectangle, ordered clockwise from top-left', () => {
     // Pixel centres x 10..49, y 12..19: a 39 × 7 rectangle centred at (29.5, 15.5).
     const m = map(64, 32, [[10, 49, 12, 19, 0.9]]);

@@ -58,18 +58,31 @@ export function homography(from: readonly Point[], to: readonly Point[]): number
   return [...solve8(a, b), 1];
 }
 
-/** Bilinear sample of channel k at (x, y), pixel centres on integers, edges repeated. */
-function sample(img: RgbaImage, x: number, y: number, k: number): number {
+/**
+ * Bilinear sample of all four channels at (x, y) into out[o..o+3], pixel centres on integers,
+ * edges repeated, each rounded half up to a byte. No closures: this runs once per crop pixel.
+ */
+function sampleInto(img: RgbaImage, x: number, y: number, out: Uint8ClampedArray, o: number): void {
   const x0 = Math.floor(x);
   const y0 = Math.floor(y);
   const tx = x - x0;
   const ty = y - y0;
-  const cx = (v: number): number => Math.min(Math.max(v, 0), img.width - 1);
-  const cy = (v: number): number => Math.min(Math.max(v, 0), img.height - 1);
-  const at = (xx: number, yy: number): number => img.rgba[(cy(yy) * img.width + cx(xx)) * 4 + k] as number;
-  const top = at(x0, y0) * (1 - tx) + at(x0 + 1, y0) * tx;
-  const bottom = at(x0, y0 + 1) * (1 - tx) + at(x0 + 1, y0 + 1) * tx;
-  return top * (1 - ty) + bottom * ty;
+  const last = img.width - 1;
+  const bottom = img.height - 1;
+  const xa = x0 < 0 ? 0 : x0 > last ? last : x0;
+  const xb = x0 + 1 < 0 ? 0 : x0 + 1 > last ? last : x0 + 1;
+  const ya = y0 < 0 ? 0 : y0 > bottom ? bottom : y0;
+  const yb = y0 + 1 < 0 ? 0 : y0 + 1 > bottom ? bottom : y0 + 1;
+  const p00 = (ya * img.width + xa) * 4;
+  const p10 = (ya * img.width + xb) * 4;
+  const p01 = (yb * img.width + xa) * 4;
+  const p11 = (yb * img.width + xb) * 4;
+  const px = img.rgba;
+  for (let k = 0; k < 4; k++) {
+    const top = (px[p00 + k] as number) * (1 - tx) + (px[p10 + k] as number) * tx;
+    const low = (px[p01 + k] as number) * (1 - tx) + (px[p11 + k] as number) * tx;
+    out[o + k] = Math.floor(top * (1 - ty) + low * ty + 0.5);
+  }
 }
 
 /**
@@ -97,8 +110,7 @@ export function cropBox(img: RgbaImage, box: Quad): Rgba {
       const z = (m[6] as number) * u + (m[7] as number) * v + 1;
       const x = ((m[0] as number) * u + (m[1] as number) * v + (m[2] as number)) / z;
       const y = ((m[3] as number) * u + (m[4] as number) * v + (m[5] as number)) / z;
-      const o = (v * w + u) * 4;
-      for (let k = 0; k < 4; k++) out[o + k] = Math.floor(sample(img, x, y, k) + 0.5);
+      sampleInto(img, x, y, out, (v * w + u) * 4);
     }
   }
   const crop = { width: w, height: h, rgba: out };

@@ -114,6 +114,15 @@ describe('image files in Node', () => {
     expect(() => decodeImageFile(pngHeader(10, 10), 'broken.png')).toThrow(/could not decode "broken.png" as PNG/);
   });
 
+  it('reads a JPEG of a fixture as it reads the PNG', async () => {
+    const line = manifest.lines[1] as { file: string; text: string };
+    const png = PNG.sync.read(fs.readFileSync(path.join(FIXTURES, line.file)));
+    const file = path.join(tmp(), 'line.jpg');
+    fs.writeFileSync(file, jpeg.encode({ width: png.width, height: png.height, data: png.data }, 92).data);
+    const [result] = await ocrCommand([file]);
+    expect(result?.lines.map((l) => l.text)).toEqual([line.text]);
+  });
+
   it('reads a JPEG size from its start-of-frame header before decoding', () => {
     const bytes = jpeg.encode({ width: 40, height: 12, data: new Uint8Array(40 * 12 * 4) }, 80).data;
     expect(checkImageFile(bytes, 'a.jpg')).toEqual({ kind: 'jpeg', width: 40, height: 12 });

@@ -160,7 +160,7 @@ describe('parseWav: bad files name the file and say what to do', () => {
   };
 
   it('refuses what is not a WAV file', () => {
-    fails(new TextEncoder().encode('\x89PNG\r\n\x1a\n not audio at all'), /not a WAV file.*\.wav/);
+    fails(Uint8Array.from('\x89PNG\r\n\x1a\n not audio at all', (c) => c.charCodeAt(0)), /not a WAV file.*\.wav/);
     fails(new Uint8Array(0), /not a WAV file/);
     fails(new Uint8Array([0x52, 0x49, 0x46, 0x46]), /not a WAV file/);
   });

@@ -17,7 +17,7 @@ function rms(x: Float32Array, margin: number): number {
   return Math.sqrt(sum / (x.length - 2 * margin));
 }
 
-describe('sinPi / cosPi (the filter\'s own trigonometry)', () => {
+describe('[VAD-2] sinPi / cosPi (the filter\'s own trigonometry)', () => {
   it('match sin(πx) and cos(πx) to float64 precision', () => {
     for (let x = -40; x <= 40; x += 0.0137) {
       expect(Math.abs(sinPi(x) - Math.sin(Math.PI * x))).toBeLessThan(1e-13);
@@ -28,7 +28,7 @@ describe('sinPi / cosPi (the filter\'s own trigonometry)', () => {
   });
 });
 
-describe('resample', () => {
+describe('[VAD-2] resample', () => {
   it('has ceil(n · to / from) samples', () => {
     expect(resample(new Float32Array(44100), 44100, 16000).length).toBe(16000);
     expect(resample(new Float32Array(22050), 22050, 16000).length).toBe(16000);

@@ -13,7 +13,7 @@ function probs(...runs: [number, number][]): Float32Array {
 const segments = (p: Float32Array, rule: Partial<SegmentRule> = {}, totalSamples = p.length * 512) =>
   speechSegments(p, { ...RULE, ...rule }, { ...GRID, totalSamples });
 
-describe('speechSegments', () => {
+describe('[VAD-4] speechSegments', () => {
   it('finds nothing in silence, or in frames that never reach the positive threshold', () => {
     expect(segments(probs([0.01, 100]))).toEqual([]);
     expect(segments(probs([0.49, 100]))).toEqual([]);

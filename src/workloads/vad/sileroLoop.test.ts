@@ -42,7 +42,7 @@ function recordingModel(context: number): { run: ModelRun; calls: Call[] } {
   return { run, calls };
 }
 
-describe('speechProbabilities (Silero VAD v5 frame loop)', () => {
+describe('[VAD-3] speechProbabilities (Silero VAD v5 frame loop)', () => {
   it('feeds 512 new samples after the previous window\'s last 64, carries the state, passes sr = 16000', async () => {
     const samples = Float32Array.from({ length: 1200 }, (_, i) => (i + 1) / 10000);
     const { run, calls } = recordingModel(64);

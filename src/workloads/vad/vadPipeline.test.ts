@@ -39,7 +39,7 @@ const energyModel: ModelRun = async (inputs) => {
   return [out('output', [1, 1], Float32Array.of(p)), out('stateN', [2, 1, 128], new Float32Array(256))];
 };
 
-describe('the voice-activity pipeline, item by item', () => {
+describe('[VAD-1]–[VAD-4] the voice-activity pipeline, item by item', () => {
   const decode = VAD_DEFAULTS.decode;
   const vad = { ...VAD_DEFAULTS.vad, model: asModelHash('a'.repeat(64)) };
 

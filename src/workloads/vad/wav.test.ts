@@ -85,7 +85,7 @@ function wav(f: Fmt, values: readonly number[]): Uint8Array {
 
 const mono = (bytes: Uint8Array, name = 'a.wav') => Array.from(parseWav(bytes, name).mono);
 
-describe('parseWav: encodings', () => {
+describe('[VAD-1] parseWav: encodings', () => {
   it('reads 16-bit PCM, full scale ±1', () => {
     const a = parseWav(wav({ code: 1, channels: 1, rate: 16000, bits: 16 }, [0, 16384, -32768, 32767]), 'a.wav');
     expect(a).toMatchObject({ sampleRateHz: 16000, channels: 1, encoding: 'pcm-s16', frames: 4, durationS: 4 / 16000 });
@@ -145,7 +145,7 @@ describe('parseWav: encodings', () => {
   });
 });
 
-describe('parseWav: bad files name the file and say what to do', () => {
+describe('[VAD-1] parseWav: bad files name the file and say what to do', () => {
   const ok: Fmt = { code: 1, channels: 1, rate: 16000, bits: 16 };
   const fails = (bytes: Uint8Array, message: RegExp, maxSeconds?: number) => {
     let error: unknown;

@@ -57,10 +57,14 @@ export function resample(samples: Float32Array, fromHz: number, toHz: number): F
     }
     const first = base - reach + 1;
     let acc = 0;
-    for (let k = 0; k < tapCount; k++) {
-      const j = first + k;
-      const x = samples[j < 0 ? 0 : j >= n ? n - 1 : j] as number;
-      acc += (taps[k] as number) * x;
+    if (first >= 0 && first + tapCount <= n) {
+      // Inside the recording (nearly every sample): no edge to hold. Same sums, same order.
+      for (let k = 0; k < tapCount; k++) acc += (taps[k] as number) * (samples[first + k] as number);
+    } else {
+      for (let k = 0; k < tapCount; k++) {
+        const j = first + k;
+        acc += (taps[k] as number) * (samples[j < 0 ? 0 : j >= n ? n - 1 : j] as number);
+      }
     }
     out[o] = acc;
   }

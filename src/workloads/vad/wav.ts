@@ -11,11 +11,12 @@
  * averaged into one. Compressed encodings (A-law, µ-law, ADPCM, MP3 in WAV) are refused with the
  * command that converts them.
  */
+import { LIMITS } from '../../protocol/limits.ts';
 
 /** What one WAV file may be before it is decoded. */
 export const WAV_LIMITS = {
-  /** The protocol's per-tensor limit: no file bigger than what one decoded tensor may be. */
-  maxBytes: 128 * 1024 * 1024,
+  /** The protocol's per-tensor limit (128 MiB): no file bigger than one tensor may be. */
+  maxBytes: LIMITS.maxTensorBytes,
   /**
    * Ten minutes, unless the pipeline's decode-wav stage says otherwise (up to the protocol's
    * PIPELINE_LIMITS.maxAudioSeconds): a file is one item, and one item must fit within one lease.

@@ -14,6 +14,7 @@ import path from 'node:path';
 import { createRequire } from 'node:module';
 import type { Page } from '@playwright/test';
 import { expect, test, type TestContext } from './support/browser.ts';
+import { parseCsv } from './support/csv.ts';
 import { runImageModel } from './support/imageReference.ts';
 import { download, requesterKeyOf } from './support/requester.ts';
 import { appState } from './support/state.ts';
@@ -86,11 +87,7 @@ async function runLinesJob(openRoles: (roles: string[]) => Promise<TestContext[]
 
   // CSV: one row per image, verified by two different volunteers, values as the reference.
   const csv = await download(page, card.getByTestId('export-csv'));
-  const [header, ...rows] = csv.bytes
-    .toString('utf8')
-    .trim()
-    .split('\n')
-    .map((line) => line.split(','));
+  const [header, ...rows] = parseCsv(csv.bytes.toString('utf8'));
   const col = (name: string): number => {
     const at = header!.indexOf(name);
     if (at < 0) throw new Error(`CSV has no column ${name}: ${header!.slice(0, 8).join(',')}…`);

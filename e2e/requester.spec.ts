@@ -6,6 +6,7 @@
 import type { Page } from '@playwright/test';
 import { parseNpy } from '../src/workloads/inputs/npy.ts';
 import { expect, test, type TestContext } from './support/browser.ts';
+import { parseCsv } from './support/csv.ts';
 import { download, requesterKeyOf } from './support/requester.ts';
 import { appState as state } from './support/state.ts';
 import { npyFile, RELU_IN, RELU_OUT, reluModel, reluReference, seededInputs, unloadableModel } from './support/tinyModels.ts';
@@ -41,14 +42,6 @@ async function policy(page: Page, p: { shardSize: number; replication: number; q
   await page.locator('input[name=priority]').fill(String(p.priority ?? 1));
 }
 
-function parseCsv(text: string): string[][] {
-  // The exporter quotes only cells with commas or quotes; this test's cells have none.
-  return text
-    .trim()
-    .split('\n')
-    .map((line) => line.split(','));
-}
-
 test('an uploaded ONNX model with .npy inputs runs on two volunteers; CSV and .npy exports match a reference run @requester', async ({ openRoles }) => {
   test.setTimeout(180_000);
   const [coord] = await openRoles(['coordinator']);
@@ -82,18 +75,23 @@ test('an uploaded ONNX model with .npy inputs runs on two volunteers; CSV and .n
   // CSV: one row per item, every item verified by two different volunteers, values as the reference.
   const csv = await download(page, card.getByTestId('export-csv'));
   expect(csv.name).toBe(`${jobId}-results.csv`);
+  // The page says the file is ready (and would say, in words, if it had failed).
+  await expect(card.getByTestId('export-status')).toHaveAttribute('data-state', 'done');
+  await expect(card.getByTestId('export-error')).toHaveCount(0);
   const [header, ...rows] = parseCsv(csv.bytes.toString('utf8'));
-  expect(header).toEqual(['item', 'verified', 'shard', 'volunteers', 'backends', 'y[0]', 'y[1]', 'y[2]']);
+  expect(header).toEqual(['item', 'file', 'verified', 'shard', 'volunteers', 'backends', 'y[0]', 'y[1]', 'y[2]']);
   expect(rows).toHaveLength(ITEMS);
   let maxDiff = 0;
   rows.forEach((row, i) => {
     expect(row[0]).toBe(String(i));
-    expect(row[1]).toBe('true');
-    expect(Number(row[2])).toBe(Math.floor(i / SHARD));
-    const agreeing = row[3]!.split(' ');
+    // Each item's name: its row of the uploaded .npy.
+    expect(row[1]).toBe(`x.npy#${i}`);
+    expect(row[2]).toBe('true');
+    expect(Number(row[3])).toBe(Math.floor(i / SHARD));
+    const agreeing = row[4]!.split(' ');
     expect(new Set(agreeing).size).toBe(2);
-    expect(row[4]!.split(' ')).toHaveLength(2);
-    for (let j = 0; j < RELU_OUT; j++) maxDiff = Math.max(maxDiff, Math.abs(Number(row[5 + j]) - expected[i * RELU_OUT + j]!));
+    expect(row[5]!.split(' ')).toHaveLength(2);
+    for (let j = 0; j < RELU_OUT; j++) maxDiff = Math.max(maxDiff, Math.abs(Number(row[6 + j]) - expected[i * RELU_OUT + j]!));
   });
   expect(maxDiff).toBeLessThanOrEqual(TOLERANCE);
 
@@ -107,12 +105,13 @@ test('an uploaded ONNX model with .npy inputs runs on two volunteers; CSV and .n
   values.forEach((v, k) => {
     expect(Math.abs(v - expected[k]!)).toBeLessThanOrEqual(TOLERANCE);
     // The CSV holds the shortest text that reads back as exactly this float32.
-    expect(Math.fround(Number(rows[Math.floor(k / RELU_OUT)]![5 + (k % RELU_OUT)]))).toBe(v);
+    expect(Math.fround(Number(rows[Math.floor(k / RELU_OUT)]![6 + (k % RELU_OUT)]))).toBe(v);
   });
 
   // JSON: the same values and provenance per shard.
   const json = JSON.parse((await download(page, card.getByTestId('export-json'))).bytes.toString('utf8'));
-  expect(json).toMatchObject({ format: 'quorum-results/1', jobId, items: ITEMS, verifiedItems: ITEMS });
+  expect(json).toMatchObject({ format: 'quorum-results/2', jobId, items: ITEMS, verifiedItems: ITEMS });
+  expect(json.itemNames).toEqual(Array.from({ length: ITEMS }, (_, i) => `x.npy#${i}`));
   expect(json.shards).toHaveLength(Math.ceil(ITEMS / SHARD));
   expect((json.outputs[0].values[7] as number[]).map(Math.fround)).toEqual([...values.slice(21, 24)]);
   for (const tc of [coord!, req!, ...volunteers]) expect(tc.foreignRequests()).toEqual([]);

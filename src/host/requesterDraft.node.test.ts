@@ -64,6 +64,12 @@ describe('RequesterDraftHost', () => {
     expect(built.ok).toBe(true);
     if (built.ok) expect(built.spec).toMatchObject({ name: 'probe × 3', shardSize: 2, priority: 5, requesterKey: 'k', inputs: [{ name: 'x', dims: [3, 4] }] });
   });
+  it('[J-6] names each item of a .npy batch after its row, so every export can say whose result it is', async () => {
+    await host.setModelFile(new File([buildProbeModel().slice()], 'probe.onnx'));
+    await host.addInputFiles([npy('batch.npy', new Float32Array(12), [3, 4])]);
+    const built = host.buildSpec(policyFromForm({ ...defaultPolicyForm(), shardSize: 2 }), 'k');
+    expect(built.ok && built.spec.itemNames).toEqual(['batch.npy#0', 'batch.npy#1', 'batch.npy#2']);
+  });
   it('names .npy files after inputs for a model with several; JSON gives each input its dtype', async () => {
     await host.setModelFile(new File([twoInputs().slice()], 'two.onnx'));
     await host.addInputFiles([npy('data.npy', new Float32Array(4), [2, 2])]);

@@ -13,6 +13,7 @@ import type { DraftInput, RequesterDraft } from '../stores/requesterSlice.ts';
 import { imagesToTensor } from '../workloads/inputs/decodeImage.ts';
 import { checkPreprocessing, suggestPreprocessing, type ImagePreprocessing } from '../workloads/inputs/imageTensor.ts';
 import { imageTarget, inputFileKind, jsonSingleTarget, npyTarget } from '../workloads/inputs/inputFiles.ts';
+import { itemNamesFor } from '../workloads/inputs/itemNames.ts';
 import { parseJsonInputs } from '../workloads/inputs/jsonTensor.ts';
 import { parseNpy, type NpyArray } from '../workloads/inputs/npy.ts';
 import type { ModelInspector } from './modelInspector.ts';
@@ -28,6 +29,8 @@ export interface DraftFile {
 
 interface HeldTensor extends NpyArray {
   readonly source: string;
+  /** The one file it was read from (a .npy or .json batch); null for decoded images. */
+  readonly file: string | null;
 }
 
 const messageOf = (e: unknown): string => (e instanceof Error ? e.message : String(e));
@@ -113,9 +116,9 @@ export class RequesterDraftHost {
         if (kind === 'image') {
           images.push(f);
         } else if (kind === 'npy') {
-          read.set(npyTarget(f.name, signature.inputs), { ...parseNpy(await f.arrayBuffer()), source: f.name });
+          read.set(npyTarget(f.name, signature.inputs), { ...parseNpy(await f.arrayBuffer()), source: f.name, file: f.name });
         } else {
-          for (const [name, t] of parseJsonInputs(await f.text(), jsonSingleTarget(signature.inputs), dtypeOf)) read.set(name, { ...t, source: f.name });
+          for (const [name, t] of parseJsonInputs(await f.text(), jsonSingleTarget(signature.inputs), dtypeOf)) read.set(name, { ...t, source: f.name, file: f.name });
         }
       }
       if (images.length > 0) this.images = { files: images, target: imageTarget(signature.inputs) };
@@ -168,7 +171,7 @@ export class RequesterDraftHost {
       checkPreprocessing(p);
       const t = await imagesToTensor(images.files, p);
       if (version !== this.version) return;
-      this.tensors.set(images.target, { ...t, source: `${images.files.length} image(s)` });
+      this.tensors.set(images.target, { ...t, source: `${images.files.length} image(s)`, file: null });
       this.set({ imageCount: images.files.length, inputError: null, busy: false });
     } catch (e) {
       if (version !== this.version) return;
@@ -179,6 +182,17 @@ export class RequesterDraftHost {
 
   private inputs(): WireTensor[] {
     return [...this.tensors].map(([name, t]) => ({ name, dtype: t.dtype, dims: t.shape, data: t.data }));
+  }
+
+  /**
+   * [J-6] Each item's name for the exports: its image file when the images make one input (a
+   * file per item), else row i of the first input's file (`batch.npy#i`).
+   */
+  private itemNames(items: number): string[] | undefined {
+    const images = this.images;
+    if (images && this.tensors.get(images.target)?.file === null) return itemNamesFor({ images: images.files.map((f) => f.name) }, items);
+    const first = this.tensors.values().next().value;
+    return first?.file ? itemNamesFor({ batchFile: first.file }, items) : undefined;
   }
 
   /** Every reason the draft cannot be sent as it is, shard size aside. */
@@ -208,6 +222,7 @@ export class RequesterDraftHost {
     if (problems.length > 0 || !form.ok || !this.model) return { ok: false, problems: problems.length ? problems : ['nothing to submit.'] };
     const name = this.model.name.replace(/\.onnx$/i, '').slice(0, 150) || 'model';
     const inputs = this.inputs();
+    const itemNames = this.itemNames(inputs[0]?.dims[0] ?? 0);
     return {
       ok: true,
       spec: {
@@ -219,6 +234,7 @@ export class RequesterDraftHost {
         policy: form.policy,
         requesterKey,
         priority: form.priority,
+        ...(itemNames ? { itemNames } : {}),
       },
     };
   }

@@ -109,7 +109,7 @@ export class RequesterHost {
         }
         break;
       case 'job-results':
-        this.onResults(msg.jobId, msg.shards);
+        this.onResults(msg.jobId, msg.shards, msg.itemNames);
         break;
       default:
         break;
@@ -131,13 +131,14 @@ export class RequesterHost {
     return rates;
   }
 
-  private onResults(jobId: JobId, shards: readonly VerifiedShard[]): void {
+  private onResults(jobId: JobId, shards: readonly VerifiedShard[], itemNames: readonly string[] | undefined): void {
     const status = useQuorumStore.getState().requester.jobs.find((j) => j.jobId === jobId);
     const items = status?.items ?? shards.reduce((n, s) => Math.max(n, s.start + s.count), 0);
     let assembled: AssembledResults | null = null;
     let assembleError: string | null = null;
     try {
-      assembled = assembleResults(jobId, status?.name ?? jobId, items, shards);
+      // [J-6] Names come from the coordinator, so a reloaded tab or another device has them too.
+      assembled = assembleResults(jobId, status?.name ?? jobId, items, shards, itemNames);
     } catch (e) {
       assembleError = e instanceof Error ? e.message : String(e);
       this.log('error', `job ${jobId}: verified results could not be put together: ${assembleError}`);

@@ -46,6 +46,12 @@ const ms = z.number().min(0).max(Number.MAX_SAFE_INTEGER);
 export const ROLES = ['volunteer', 'requester', 'observer'] as const;
 export type Role = (typeof ROLES)[number];
 
+/** [J-6] Why `itemNames` cannot label a batch of `items` items, or null when it can (or is absent). */
+export function itemNamesProblem(itemNames: readonly string[] | undefined, items: number): string | null {
+  if (itemNames === undefined || itemNames.length === items) return null;
+  return `${itemNames.length} item names for ${items} items: give one name per item`;
+}
+
 /** What a requester submits: the model's bytes, a batch of inputs, shard size and policy. */
 export const jobSpecSchema = z.object({
   name: nameSchema,
@@ -60,6 +66,14 @@ export const jobSpecSchema = z.object({
   requesterKey: z.string().max(200),
   /** [L-6] 1-10: among jobs with work, each gets leases in proportion to its priority. Absent means 1. */
   priority: z.number().int().min(1).max(10).optional(),
+  /**
+   * [J-6] One name per item, in item order (its input file, `batch.npy#3`), so exports can say
+   * which result is whose. Absent for jobs without names (and from older requesters).
+   */
+  itemNames: z.array(nameSchema).max(LIMITS.maxItemsPerJob).optional(),
+}).superRefine((spec, ctx) => {
+  const problem = itemNamesProblem(spec.itemNames, spec.inputs[0]?.dims[0] ?? 0);
+  if (problem !== null) ctx.addIssue({ code: 'custom', path: ['itemNames'], message: problem });
 });
 export type JobSpec = z.infer<typeof jobSpecSchema>;
 
@@ -245,6 +259,8 @@ export const fromCoordinatorSchema = z.discriminatedUnion('t', [
     t: z.literal('job-results'),
     jobId: jobIdSchema,
     shards: z.array(verifiedShardSchema).max(LIMITS.maxItemsPerJob),
+    /** [J-6] The job's item names, when it was submitted with them. */
+    itemNames: z.array(nameSchema).max(LIMITS.maxItemsPerJob).optional(),
   }),
   z.object({ v, t: z.literal('network'), peers: z.array(peerSummarySchema).max(100_000) }),
   /** [T-1] Observers' only feed: peers, this tick's flows, agreement per backend pair, recent jobs. Bounded by TELEMETRY_LIMITS. */

@@ -350,6 +350,38 @@ describe('parse: tensors [M-3]', () => {
   });
 });
 
+describe('parse: item names [J-6]', () => {
+  const submit = VALID_TO['submit-job'] as { spec: Raw };
+  const withNames = (itemNames: unknown): Raw => ({ ...submit, spec: { ...submit.spec, itemNames } });
+
+  it('[J-6] a job may name its items, one bounded name each; the names arrive as sent', () => {
+    const ok = parseToCoordinator(withNames(['a.png', '=HYPERLINK("x")']));
+    expect(ok.ok).toBe(true);
+    if (ok.ok && ok.msg.t === 'submit-job') expect(ok.msg.spec.itemNames).toEqual(['a.png', '=HYPERLINK("x")']);
+    // Absent is fine: jobs without names (and older requesters) still submit.
+    expect(parseToCoordinator(submit).ok).toBe(true);
+  });
+
+  it('[J-6] item names of the wrong count, too long, empty or not strings are refused, saying why', () => {
+    // The tensor has 2 items.
+    expect(rejected(parseToCoordinator(withNames(['only-one.png']))).reason).toMatch(/spec\.itemNames.*1 item names for 2 items: give one name per item/);
+    expect(rejected(parseToCoordinator(withNames(['a', 'b', 'c']))).reason).toMatch(/3 item names for 2 items/);
+    expect(rejected(parseToCoordinator(withNames(['a', 'x'.repeat(LIMITS.maxNameLength + 1)]))).reason).toMatch(/spec\.itemNames\.1/);
+    expect(parseToCoordinator(withNames(['a', 'x'.repeat(LIMITS.maxNameLength)])).ok).toBe(true);
+    expect(parseToCoordinator(withNames(['a', ''])).ok).toBe(false);
+    expect(parseToCoordinator(withNames(['a', 7])).ok).toBe(false);
+    expect(parseToCoordinator(withNames('a,b')).ok).toBe(false);
+  });
+
+  it('[J-6] job-results may carry the item names, bounded like any name', () => {
+    const results = { v: V, t: 'job-results', jobId: 'jabc', shards: [] };
+    expect(parseFromCoordinator(results).ok).toBe(true);
+    const named = parseFromCoordinator({ ...results, itemNames: ['a.png', 'b.png'] });
+    expect(named.ok && named.msg.t === 'job-results' && named.msg.itemNames).toEqual(['a.png', 'b.png']);
+    expect(parseFromCoordinator({ ...results, itemNames: ['x'.repeat(LIMITS.maxNameLength + 1)] }).ok).toBe(false);
+  });
+});
+
 describe('parse: fields [M-4] [M-5] [M-6]', () => {
   it('[M-4] ids are 1-64 safe characters; model hashes are lowercase hex sha256; shard ids are "<job>/<n>"', () => {
     for (const leaseId of ['', 'a/b', 'x'.repeat(65), 'spa ce', 'ü']) {

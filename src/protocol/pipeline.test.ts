@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { asModelHash, type ModelHash } from './ids.ts';
 import { answerSchema, chainProblem, pipelineModels, pipelineSchema, PIPELINE_LIMITS, type Stage } from './pipeline.ts';
 
-const H = (c: string): string => c.repeat(64);
+const H = (c: string): ModelHash => asModelHash(c.repeat(64));
 const decodeImage: Stage = { op: 'decode-image', maxPixels: 1_000_000 };
 const ocr: Stage = {
   op: 'ocr',

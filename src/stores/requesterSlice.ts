@@ -44,6 +44,18 @@ export interface JobRate {
   readonly etaMs: number | null;
 }
 
+/** A results download being built, or how the last one ended, per job. */
+export interface ExportStatus {
+  readonly format: 'json' | 'csv' | 'npy';
+  readonly state: 'building' | 'done' | 'failed';
+  /** Share written so far, 0..1. */
+  readonly progress: number;
+  /** Size of the finished file, in bytes. */
+  readonly bytes: number | null;
+  /** Why it failed, in words, with what to try instead. */
+  readonly error: string | null;
+}
+
 export const initialDraft: RequesterDraft = {
   model: null,
   inputs: [],

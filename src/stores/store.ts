@@ -9,7 +9,7 @@ import type { JobStatus, PeerSummary } from '../protocol/messages.ts';
 import type { LogLine } from './logSlice.ts';
 import { DEFAULT_JOB_LIMITS, type JobLimits } from '../core/jobChecks.ts';
 import type { AssembledResults } from '../workloads/export/assemble.ts';
-import { initialDraft, type JobRate, type RequesterDraft } from './requesterSlice.ts';
+import { initialDraft, type ExportStatus, type JobRate, type RequesterDraft } from './requesterSlice.ts';
 import type { TelemetryFrame } from '../core/telemetry/aggregator.ts';
 import type { TelemetryPoint } from './networkSlice.ts';
 import { initialVolunteerControls, type VolunteerControlsView } from './volunteerSlice.ts';
@@ -105,6 +105,8 @@ export interface RequesterView {
   readonly rates: Readonly<Record<string, JobRate>>;
   /** Why the last press of "Submit" sent nothing. */
   readonly submitProblems: readonly string[];
+  /** Results downloads being built, or how the last one ended, per job id. */
+  readonly exports: Readonly<Record<string, ExportStatus>>;
 }
 
 export interface NetworkView {
@@ -131,7 +133,7 @@ export interface QuorumState {
 export const initialState: QuorumState = {
   coordinator: { state: 'off', error: null, networkId: '', peerId: null, jobs: [], peers: [], activeLeases: 0, signaling: null, log: [], requesterKey: null, jobLimits: DEFAULT_JOB_LIMITS, storage: { persisted: null, error: null, pendingWrites: 0 } },
   volunteer: { state: 'off', error: null, networkId: '', caps: null, stats: null, peerId: null, log: [], controls: initialVolunteerControls },
-  requester: { state: 'off', error: null, networkId: '', jobs: [], submissions: [], results: {}, reference: null, log: [], draft: initialDraft, rates: {}, submitProblems: [] },
+  requester: { state: 'off', error: null, networkId: '', jobs: [], submissions: [], results: {}, reference: null, log: [], draft: initialDraft, rates: {}, submitProblems: [], exports: {} },
   network: { state: 'off', error: null, networkId: '', peers: [], jobs: [], source: 'coordinator', telemetry: null, history: [] },
 };
 

@@ -14,7 +14,7 @@ import {
 } from '../host/requesterRole.ts';
 import { connectRequester, runReference } from '../host/roles.ts';
 import type { JobStatus } from '../protocol/messages.ts';
-import type { RequesterDraft } from '../stores/requesterSlice.ts';
+import type { ExportStatus, RequesterDraft } from '../stores/requesterSlice.ts';
 import { useQuorumStore, type JobResults, type Submission } from '../stores/store.ts';
 import {
   CHANNEL_ORDERS,
@@ -394,6 +394,27 @@ function JobRateLine({ job }: { job: JobStatus }) {
   );
 }
 
+const EXPORT_LABEL = { json: 'JSON', csv: 'CSV', npy: '.npy' } as const;
+
+/** How the last results download is going: progress while it is built, then its size or why it failed. */
+function ExportLine({ status }: { status: ExportStatus }) {
+  const label = EXPORT_LABEL[status.format];
+  if (status.state === 'failed') {
+    return (
+      <p className="error" data-testid="export-error" role="alert">
+        {status.error}
+      </p>
+    );
+  }
+  return (
+    <p className="muted" data-testid="export-status" data-state={status.state}>
+      {status.state === 'building'
+        ? `Building the ${label} file… ${Math.floor(status.progress * 100)} %`
+        : `${label} file ready (${formatBytes(status.bytes ?? 0)}).`}
+    </p>
+  );
+}
+
 function Results({ results }: { results: JobResults }) {
   const reference = useQuorumStore((s) => s.requester.reference);
   const matches =
@@ -402,6 +423,8 @@ function Results({ results }: { results: JobResults }) {
       : null;
   const backends = new Set(results.provenance.flatMap((p) => p.backends));
   const outputs = results.assembled?.outputs ?? [];
+  const exportStatus = useQuorumStore((s) => s.requester.exports[results.jobId]);
+  const building = exportStatus?.state === 'building';
   return (
     <div className="results" data-testid={`results-${results.jobId}`}>
       <p>
@@ -423,18 +446,19 @@ function Results({ results }: { results: JobResults }) {
       {results.assembleError ? <p className="error">{results.assembleError}</p> : null}
       <p>
         Download verified results with provenance:{' '}
-        <button type="button" data-testid="export-json" onClick={() => exportResults(results.jobId, 'json')} disabled={!results.assembled}>
+        <button type="button" data-testid="export-json" onClick={() => void exportResults(results.jobId, 'json')} disabled={!results.assembled || building}>
           JSON
         </button>{' '}
-        <button type="button" data-testid="export-csv" onClick={() => exportResults(results.jobId, 'csv')} disabled={!results.assembled}>
+        <button type="button" data-testid="export-csv" onClick={() => void exportResults(results.jobId, 'csv')} disabled={!results.assembled || building}>
           CSV
         </button>{' '}
         {outputs.map((o) => (
-          <button type="button" key={o.name} data-testid="export-npy" data-output={o.name} onClick={() => exportResults(results.jobId, 'npy', o.name)}>
+          <button type="button" key={o.name} data-testid="export-npy" data-output={o.name} onClick={() => void exportResults(results.jobId, 'npy', o.name)} disabled={building}>
             {o.name}.npy
           </button>
         ))}
       </p>
+      {exportStatus ? <ExportLine status={exportStatus} /> : null}
       {results.verifiedItems < results.items ? (
         <p className="muted">Items that could not be verified are empty in CSV, null in JSON, and NaN (or 0) in NPY.</p>
       ) : null}

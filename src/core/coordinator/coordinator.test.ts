@@ -408,6 +408,30 @@ describe('results [R-1] … [R-5], late results [L-3]', () => {
     expect(rig.core.peerSummaries().find((p) => p.peerId === 'a')!.shardsDone).toBe(1);
   });
 
+  it('[J-6] a job\'s item names come back with its results, so another tab can label its exports', () => {
+    const rig = new Rig();
+    const req = rig.join('req', 'requester');
+    const jobId = rig.submit(req, jobSpec(2, 2, policy(2, 2, 4), { itemNames: ['a.png', 'b.png'] }));
+    expect(rig.core.job(jobId)!.itemNames).toEqual(['a.png', 'b.png']);
+    const [a, b] = [rig.join('a'), rig.join('b')];
+    const [la, lb] = [rig.lease(a), rig.lease(b)];
+    rig.result(a, la.leaseId, out(2, 1));
+    rig.result(b, lb.leaseId, out(2, 1));
+    const other = rig.join('req2', 'requester');
+    const results = only(sent(rig.handle(other, { v: V, t: 'results-request', jobId }), other), 'job-results');
+    expect(results.itemNames).toEqual(['a.png', 'b.png']);
+    // A job without names sends none.
+    const { rig: plain, req: r2, jobId: j2 } = withJob(2, 2);
+    expect(only(sent(plain.handle(r2, { v: V, t: 'results-request', jobId: j2 }), r2), 'job-results')).not.toHaveProperty('itemNames');
+  });
+
+  it('[J-6] a job whose item names do not match its items is refused, saying why', () => {
+    const rig = new Rig();
+    const req = rig.join('req', 'requester');
+    const fx = rig.handle(req, { v: V, t: 'submit-job', ref: 'r1', spec: jobSpec(3, 2, policy(2, 2, 4), { itemNames: ['a.png'] }) });
+    expect(only(sent(fx, req), 'job-rejected').reason).toBe('1 item names for 3 items: give one name per item');
+  });
+
   it('[R-4] one disagreeing result leases a third replica, and the majority wins', () => {
     const { rig, jobId } = withJob(2, 2);
     const [a, b, c] = [rig.join('a'), rig.join('b'), rig.join('c')];

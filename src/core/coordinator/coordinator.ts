@@ -802,7 +802,8 @@ export class CoordinatorCore {
       this.log('warn', `${state.id} asked for results of unknown job ${msg.jobId}`);
       return;
     }
-    this.send(state.id, { v: PROTOCOL_VERSION, t: 'job-results', jobId: msg.jobId, shards: this.verifiedShards(msg.jobId) });
+    const itemNames = this.jobs.job(msg.jobId)?.itemNames; // [J-6]
+    this.send(state.id, { v: PROTOCOL_VERSION, t: 'job-results', jobId: msg.jobId, shards: this.verifiedShards(msg.jobId), ...(itemNames ? { itemNames: [...itemNames] } : {}) });
   }
 
   // -------------------------------------------------------------------------------------------

@@ -6,7 +6,7 @@
  */
 import type { JobId, ModelHash, PeerId } from '../../protocol/ids.ts';
 import { LIMITS } from '../../protocol/limits.ts';
-import type { JobSpec } from '../../protocol/messages.ts';
+import { itemNamesProblem, type JobSpec } from '../../protocol/messages.ts';
 import { randomTag, type Rng } from '../rng.ts';
 import { normalisePriority } from './jobScheduler.ts';
 import { batchSizeOf } from './shardInputs.ts';
@@ -20,6 +20,8 @@ export function submissionProblem(spec: JobSpec, requesterKey: string): string |
   const items = batchSizeOf(spec.inputs);
   if (typeof items === 'string') return items;
   if (items > LIMITS.maxItemsPerJob) return `${items} items is more than the limit of ${LIMITS.maxItemsPerJob}`;
+  const names = itemNamesProblem(spec.itemNames, items); // [J-6]
+  if (names !== null) return names;
   const inputBytes = spec.inputs.reduce((n, t) => n + t.data.byteLength, 0);
   if (inputBytes > LIMITS.maxJobInputBytes) return `inputs of ${inputBytes} bytes exceed ${LIMITS.maxJobInputBytes}`;
   if (spec.model.byteLength === 0) return 'the model file is empty';
@@ -46,5 +48,7 @@ export function jobRecordOf(spec: JobSpec, items: number, modelHash: ModelHash, 
     createdAtMs: now,
     submittedBy,
     priority: normalisePriority(spec.priority),
+    // [J-6] Kept only when given: a record without names is what older jobs are.
+    ...(spec.itemNames ? { itemNames: spec.itemNames } : {}),
   };
 }

@@ -89,6 +89,8 @@ export interface JobRecord {
   readonly submittedBy: PeerId;
   /** [L-6] 1-10; absent (jobs stored before priorities existed) means 1. */
   readonly priority?: number;
+  /** [J-6] One name per item (its input file), for exports; absent when the job was submitted without. */
+  readonly itemNames?: readonly string[];
 }
 
 export interface Replica {

@@ -28,13 +28,21 @@ export interface AssembledResults {
   readonly verified: Uint8Array;
   /** The shards that were verified, by index. */
   readonly shards: readonly ShardProvenance[];
+  /** Each item's name (its input file, `batch.npy#3`), in item order; null when the job has none. */
+  readonly itemNames: readonly string[] | null;
 }
 
 export class AssembleError extends Error {
   override readonly name = 'AssembleError';
 }
 
-export function assembleResults(jobId: string, name: string, items: number, shards: readonly VerifiedShard[]): AssembledResults {
+export function assembleResults(
+  jobId: string,
+  name: string,
+  items: number,
+  shards: readonly VerifiedShard[],
+  itemNames?: readonly string[],
+): AssembledResults {
   const sorted = [...shards].sort((a, b) => a.start - b.start);
   const first = sorted[0];
   const verified = new Uint8Array(items);
@@ -66,6 +74,8 @@ export function assembleResults(jobId: string, name: string, items: number, shar
     outputs: layouts.map((l, k) => ({ name: l.name, dtype: l.dtype, dims: [items, ...l.inner], data: buffers[k] as ArrayBuffer })),
     verified,
     shards: sorted.map((s) => ({ index: s.index, start: s.start, count: s.count, volunteers: [...s.volunteers], backends: [...s.backends] })),
+    // Names that do not match the items one to one would label rows wrongly: better none.
+    itemNames: itemNames?.length === items ? [...itemNames] : null,
   };
 }
 
@@ -76,7 +86,8 @@ export function rowValues(t: WireTensor, row: number): (number | bigint)[] {
   return Array.from(view.subarray(row * per, (row + 1) * per) as ArrayLike<number | bigint>);
 }
 
-function typedView(dtype: TensorDtype, data: ArrayBuffer): Float32Array | Int32Array | BigInt64Array | Uint8Array | Int8Array {
+/** The tensor's data as its dtype's typed array (bool as bytes). */
+export function typedView(dtype: TensorDtype, data: ArrayBuffer): Float32Array | Int32Array | BigInt64Array | Uint8Array | Int8Array {
   switch (dtype) {
     case 'float32':
       return new Float32Array(data);

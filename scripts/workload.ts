@@ -6,6 +6,7 @@
  * the file and what to do.
  */
 import { ocrCommand } from './workloads/ocrCommand.ts';
+import { describeVadFile, vadCommand } from './workloads/vadCommand.ts';
 
 type Command = (files: readonly string[]) => Promise<unknown>;
 
@@ -16,6 +17,11 @@ const COMMANDS: Readonly<Record<string, Command>> = {
         console.log(`${r.file}: ${r.lines.length} line(s) in ${ms.toFixed(0)} ms`);
         for (const l of r.lines) console.log(`  ${l.confidence.toFixed(3)}  ${JSON.stringify(l.text)}  [${l.box.map((p) => p.join(',')).join(' ')}]`);
       },
+    }),
+  vad: (files) =>
+    vadCommand(files, {
+      onPipeline: (p) => console.log(`pipeline: ${JSON.stringify(p)}`),
+      onFile: (r, info) => console.log(describeVadFile(r, info).join('\n')),
     }),
 };
 

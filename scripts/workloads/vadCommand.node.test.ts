@@ -18,7 +18,7 @@ import { vadCommand, type VadFileInfo, type VadFileResult } from './vadCommand.t
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const FIXTURES = path.join(ROOT, 'e2e/fixtures/vad');
-const RUNNER = path.join(ROOT, 'scripts/workloads/vadMain.ts');
+const RUNNER = path.join(ROOT, 'scripts/workload.ts');
 const FRAME_S = 0.032;
 
 interface Known {
@@ -34,7 +34,7 @@ const run = promisify(execFile);
 /** Runs the command in a child process: its exit code, stdout and stderr. */
 async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', RUNNER, ...args], { cwd: ROOT });
+    const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', RUNNER, 'vad', ...args], { cwd: ROOT });
     return { code: 0, stdout, stderr };
   } catch (e) {
     const err = e as { code: number; stdout: string; stderr: string };

@@ -177,10 +177,9 @@ describe('peers [P-1] [P-2] [P-3]', () => {
 });
 
 describe('liveness [P-4]', () => {
-  it('[P-4] a ping gets a pong, even before hello', () => {
+  it('[P-4] a ping gets a pong', () => {
     const rig = new Rig();
-    const p = asPeerId('p');
-    rig.core.connect(p, 0);
+    const p = rig.join('p');
     expect(sent(rig.handle(p, { v: V, t: 'ping' }), p)).toEqual([{ v: V, t: 'pong' }]);
   });
 

@@ -122,6 +122,11 @@ describe('[J-4] the coordinator host re-checks every submission', () => {
     expect(ok).toMatchObject({ t: 'job-accepted', shards: 3 });
     expect(host.core.jobStatuses()).toMatchObject([{ items: 6, shards: 3, priority: 4 }]);
   });
+  it('[R-7] an admitted job records the outputs its model has in this coordinator\'s engine, to check every result against', async () => {
+    const ok = await submit(spec());
+    if (ok.t !== 'job-accepted') throw new Error(`refused: ${ok.reason}`);
+    expect(host.core.job(ok.jobId)?.outputSignature).toEqual([{ name: 'y', dtype: 'float32', dims: ['batch', 2] }]);
+  });
   it('limits set later apply to the next submission', async () => {
     host.setJobLimits({ maxModelBytes: 1024 * 1024, maxInputBytes: 50, maxItems: 100 });
     expect(await reason(spec())).toMatch(/the inputs are 96 bytes, over this coordinator's limit of 50 bytes per job/);

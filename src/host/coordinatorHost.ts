@@ -198,6 +198,8 @@ export class CoordinatorHost {
     const parsed = parseToCoordinator(raw);
     const now = this.now();
     this.apply(parsed.ok ? this.core.handle(peer, parsed.msg, now) : this.core.protocolError(peer, parsed.error, now));
+    // [B-3] Only a peer whose hello was taken may send messages over the pre-hello allowance.
+    if (parsed.ok && parsed.msg.t === 'hello' && this.core.hasSaidHello(peer)) this.endpoint?.greeted(peer);
   }
 
   private apply(effects: readonly CoordinatorEffect[]): void {

@@ -500,6 +500,11 @@ export class CoordinatorCore {
     return this.jobs.job(jobId);
   }
 
+  /** [B-3] Whether `peer` is connected and its hello was taken (its transport may then raise its limits). */
+  hasSaidHello(peer: PeerId): boolean {
+    return (this.peers.get(peer)?.role ?? null) !== null;
+  }
+
   activeLeaseCount(): number {
     return this.leases.size;
   }

@@ -108,8 +108,9 @@ export class CoordinatorCore {
   /** [B-7] [B-8] Each connected peer's malformed frames, counted and logged in aggregate. */
   private readonly badFrames = new Map<PeerId, BadFrameTally>();
   /**
-   * [B-6] [B-7] Peers dropped over a budget whose connection the host is closing: whatever they
-   * send until it is closed is ignored without a log line, so a flood costs nothing more.
+   * [B-6] [B-7] Peers refused (over a budget, or for a frame [P-1] [M-2] [I-1] refuse) whose
+   * connection the host is closing: whatever they send until it is closed is ignored without a
+   * log line, so a flood costs nothing more.
    */
   private readonly closing = new Set<PeerId>();
   /** [L-2] `involved` and `involvedAny`, bound once: asked about every shard a lease looks at. */
@@ -975,14 +976,18 @@ export class CoordinatorCore {
   private dropOverBudget(peer: PeerId, reason: string, now: number): void {
     this.refuse(peer, `dropped: ${reason}`);
     this.dropPeer(peer, now);
-    this.closing.add(peer);
   }
 
-  /** `code`: [I-1] machine-readable, so a volunteer can act on it without parsing `reason`. */
+  /**
+   * `code`: [I-1] machine-readable, so a volunteer can act on it without parsing `reason`.
+   * [B-7] A refusal is final for the connection: until the host has closed it, whatever the peer
+   * sends is ignored unlogged, so a flood of refusable frames costs one refusal, not one each.
+   */
   private refuse(peer: PeerId, reason: string, code?: string): void {
     this.send(peer, { v: PROTOCOL_VERSION, t: 'refused', reason, expectedVersion: PROTOCOL_VERSION, ...(code !== undefined ? { code } : {}) });
     this.emit({ kind: 'close', peer, reason });
     this.log('warn', `refused ${peer}: ${reason}`);
+    this.closing.add(peer);
   }
 
   private send(to: PeerId, msg: FromCoordinator): void {

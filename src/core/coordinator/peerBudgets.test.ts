@@ -64,6 +64,30 @@ describe('hello first [P-1] [B-6]', () => {
   });
 });
 
+describe('refusals are final [B-7]', () => {
+  it('[B-7] [P-1] a flood of frames before hello costs one refusal and one log line, not one each', () => {
+    const c = core();
+    const p = asPeerId('early');
+    c.connect(p, 0);
+    const fx: CoordinatorEffect[] = [];
+    for (let i = 0; i < 10_000; i++) fx.push(...c.handle(p, { v: V, t: 'lease-request' }, i));
+    expect(sent(fx, p).map((m) => m.t)).toEqual(['refused']);
+    expect(logs(fx)).toHaveLength(1);
+    expect(closes(fx)).toEqual([p]);
+  });
+
+  it('[B-7] [M-2] a flood of frames of another version costs one refusal', () => {
+    const c = core();
+    const p = join(c, 'p', 'requester');
+    const error = malformed({ v: 99, t: 'ping' });
+    expect(error.kind).toBe('version');
+    const fx: CoordinatorEffect[] = [];
+    for (let i = 0; i < 10_000; i++) fx.push(...c.protocolError(p, error, i));
+    expect(sent(fx, p).map((m) => m.t)).toEqual(['refused']);
+    expect(logs(fx)).toHaveLength(1);
+  });
+});
+
 describe('malformed frames [B-7] [B-8]', () => {
   const bad = malformed({ v: V, t: 'no-such-frame' });
 

@@ -142,3 +142,23 @@ describe('coordinator host budgets', () => {
     expect(host.core.peerSummaries().map((p) => p.peerId).sort()).toEqual([asPeerId('honest'), asPeerId('req')]);
   });
 });
+
+describe('[B-3] who is greeted', () => {
+  it('[B-3] a requester gets the full limits after hello; an observer keeps the pre-hello allowance', async () => {
+    const observer = coordinatorClient(net, 'obs', COORD);
+    net.flush();
+    observer.send(hello('observer'));
+    net.flush();
+    net.sendRaw(observer.ep.selfId, COORD, rawChunk({ id: 0, index: 0, count: 2, total: 2 * MiB, partBytes: 2 * MiB }, new Uint8Array(1)));
+    net.flush();
+    expect(net.bufferedBytes(COORD, observer.ep.selfId)).toBe(0);
+    const requester = coordinatorClient(net, 'req', COORD);
+    net.flush();
+    requester.send(hello('requester'));
+    net.flush();
+    net.sendRaw(requester.ep.selfId, COORD, rawChunk({ id: 0, index: 0, count: 2, total: 2 * MiB, partBytes: 2 * MiB }, new Uint8Array(1)));
+    net.flush();
+    expect(net.bufferedBytes(COORD, requester.ep.selfId)).toBe(2 * MiB);
+    await vi.advanceTimersByTimeAsync(0);
+  });
+});

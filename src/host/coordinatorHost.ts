@@ -195,6 +195,8 @@ export class CoordinatorHost {
   }
 
   private onData(peer: PeerId, raw: unknown): void {
+    // [B-7] A refused peer's frames until its connection closes cost no parse either.
+    if (this.core.ignores(peer)) return;
     const parsed = parseToCoordinator(raw);
     const now = this.now();
     this.apply(parsed.ok ? this.core.handle(peer, parsed.msg, now) : this.core.protocolError(peer, parsed.error, now));

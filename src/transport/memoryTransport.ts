@@ -35,7 +35,9 @@ interface Member {
 
 export class MemoryNetwork {
   private readonly endpoints = new Map<PeerId, Member>();
-  private readonly queue: Pending[] = [];
+  private queue: Pending[] = [];
+  /** The next frame to deliver: an index rather than `shift()`, which costs O(n) a frame in a flood. */
+  private head = 0;
   private nextAnon = 0;
   private readonly dataPlane: DataPlaneOptions | null;
 
@@ -128,14 +130,19 @@ export class MemoryNetwork {
   }
 
   deliverNext(): boolean {
-    const next = this.queue.shift();
+    const next = this.queue[this.head];
     if (!next) return false;
+    this.head++;
+    if (this.head >= 1024 && this.head * 2 >= this.queue.length) {
+      this.queue = this.queue.slice(this.head);
+      this.head = 0;
+    }
     next.run();
     return true;
   }
 
   pending(): number {
-    return this.queue.length;
+    return this.queue.length - this.head;
   }
 
   private addInbound(member: Member, remote: PeerId, opened: boolean): void {

@@ -501,6 +501,14 @@ export class CoordinatorCore {
     return this.jobs.job(jobId);
   }
 
+  /**
+   * [B-7] Whether frames from `peer` are ignored (it was refused or dropped and its connection is
+   * closing): the host need not even parse them.
+   */
+  ignores(peer: PeerId): boolean {
+    return this.closing.has(peer);
+  }
+
   /** [B-3] Whether `peer` is connected and its hello was taken (its transport may then raise its limits). */
   hasSaidHello(peer: PeerId): boolean {
     return (this.peers.get(peer)?.role ?? null) !== null;

@@ -66,6 +66,8 @@ describe('[B-1] [B-2] rates', () => {
     const burst = feed(link, Array<Uint8Array>(20).fill(c), 0);
     expect(frames(burst)).toHaveLength(20);
     expect(drops(feed(link, [c], 0))).toEqual([expect.stringMatching(/over its budget of 10 frames\/s \(a burst of 20\)/)]);
+    // Dropped: until the transport has closed the connection, nothing more comes through, even later.
+    expect(feed(link, [c], 60_000)).toEqual([{ kind: 'none', log: null }]);
     const calm = new InboundLink(tight, LIMITS, null, true, 0);
     const steady: Received[] = [];
     for (let i = 0; i < 100; i++) steady.push(calm.receive(c, i * 100)); // 10/s for 10 s

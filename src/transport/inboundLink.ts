@@ -24,6 +24,8 @@ const NOTHING: Received = { kind: 'none', log: null };
 export class InboundLink {
   private readonly reassembler: Reassembler;
   private readonly guard: PeerGuard;
+  /** Told to drop the peer: until its connection is closed, nothing more comes through. */
+  private dropped = false;
 
   /**
    * @param limits what a greeted peer may have in reassembly (the data plane's limits)
@@ -55,6 +57,13 @@ export class InboundLink {
   }
 
   receive(raw: unknown, nowMs: number): Received {
+    if (this.dropped) return NOTHING;
+    const r = this.take(raw, nowMs);
+    if (r.kind === 'drop') this.drop();
+    return r;
+  }
+
+  private take(raw: unknown, nowMs: number): Received {
     if (!(raw instanceof ArrayBuffer) && !ArrayBuffer.isView(raw)) return this.bad(`expected binary chunks, got ${typeof raw}`, nowMs);
     const size = this.guard.chunk(raw.byteLength, nowMs);
     if (size.drop !== null) return { kind: 'drop', reason: size.drop };
@@ -75,10 +84,14 @@ export class InboundLink {
    * is due for bad frames counted since the last one.
    */
   sweep(nowMs: number): GuardVerdict {
+    if (this.dropped) return { log: null, drop: null };
     let log: string | null = null;
     for (const reason of this.reassembler.expire(nowMs, this.budgets.messageIdleMs)) {
       const v = this.guard.bad(reason, nowMs);
-      if (v.drop !== null) return v;
+      if (v.drop !== null) {
+        this.drop();
+        return v;
+      }
       log ??= v.log;
     }
     return { log: log ?? this.guard.flush(nowMs), drop: null };
@@ -86,6 +99,11 @@ export class InboundLink {
 
   /** Forgets every message in progress, releasing its bytes (the connection closed). */
   clear(): void {
+    this.reassembler.clear();
+  }
+
+  private drop(): void {
+    this.dropped = true;
     this.reassembler.clear();
   }
 

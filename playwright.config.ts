@@ -1,5 +1,5 @@
 import { defineConfig } from '@playwright/test';
-import { CHROMIUM_ARGS, CHROMIUM_PATH, CONTEXT_PERMISSIONS, E2E_BASE_URL, E2E_DIST, E2E_HOST, E2E_PORT } from './e2e/support/env.ts';
+import { CHROMIUM_ARGS, CHROMIUM_PATH, CONTEXT_PERMISSIONS, E2E_ADMIN_TOKEN, E2E_BASE_URL, E2E_DIST, E2E_HOST, E2E_PORT } from './e2e/support/env.ts';
 
 // Run through `npm run test:e2e` (scripts/test-e2e.mjs): it builds dist-test/ first and runs this
 // inside a loopback-only network namespace. Tag tests in their titles (@smoke, @loop, ...) and
@@ -43,6 +43,7 @@ export default defineConfig({
       QUORUM_ICE_SERVERS: '[]',
       // Loopback-only operator endpoints: the @faults tests restart signaling through them.
       QUORUM_ADMIN: '1',
+      QUORUM_ADMIN_TOKEN: E2E_ADMIN_TOKEN,
       QUORUM_LOG_SIGNALING: process.env['QUORUM_LOG_SIGNALING'] ?? '0',
     },
   },

@@ -5,7 +5,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { firstMessage } from './testing/firstMessage.ts';
 import { startServer, type RunningServer } from './app.ts';
-import { loadConfig, parseIceServers } from './config.ts';
+import { SIGNALING_LIMITS, loadConfig, parseIceServers } from './config.ts';
 import { PEER_ID_PATH, SIGNALING_WS_PATH } from './signaling.ts';
 import { createTimerScope } from './timerScope.ts';
 
@@ -138,15 +138,19 @@ describe('startServer', () => {
   });
 });
 
+const ADMIN_TOKEN = 'test-admin-token-0123456789';
+const admin = (url: string, headers: Record<string, string> = {}): Promise<Response> =>
+  fetch(url, { method: 'POST', headers: { Authorization: `Bearer ${ADMIN_TOKEN}`, ...headers } });
+
 describe('signaling restart', () => {
   it('stops and starts signaling while the app keeps serving; peers can register again', async () => {
-    const s = await start({ admin: true });
+    const s = await start({ adminToken: ADMIN_TOKEN });
     const wsBase = s.url.replace(/^http/, 'ws');
     const ws = new WebSocket(`${wsBase}${SIGNALING_WS_PATH}?key=peerjs&id=p1&token=t1`);
     await new Promise((resolve) => ws.once('message', resolve));
     const closed = new Promise((resolve) => ws.once('close', resolve));
 
-    const stop = await fetch(`${s.url}/admin/signaling/stop`, { method: 'POST' });
+    const stop = await admin(`${s.url}/admin/signaling/stop`);
     expect(await stop.json()).toEqual({ signaling: 'stopped' });
     await closed; // open signaling sockets are closed
     expect((await fetch(`${s.url}${PEER_ID_PATH}`)).status).toBe(503);
@@ -154,7 +158,7 @@ describe('signaling restart', () => {
     expect((await fetch(`${s.url}/`)).status).toBe(200); // the app is still served
     expect(((await (await fetch(`${s.url}/healthz`)).json()) as { signaling: boolean }).signaling).toBe(false);
 
-    const startRes = await fetch(`${s.url}/admin/signaling/start`, { method: 'POST' });
+    const startRes = await admin(`${s.url}/admin/signaling/start`);
     expect(await startRes.json()).toEqual({ signaling: 'running' });
     expect((await fetch(`${s.url}${PEER_ID_PATH}`)).status).toBe(200);
     const msg = await firstMessage(`${wsBase}${SIGNALING_WS_PATH}?key=peerjs&id=p1&token=t1`);
@@ -165,9 +169,33 @@ describe('signaling restart', () => {
     const off = await start();
     expect((await fetch(`${off.url}/admin/signaling/stop`, { method: 'POST' })).status).toBe(404);
     expect(off.signaling.active).toBe(true);
-    const on = await start({ admin: true });
-    expect((await fetch(`${on.url}/admin/signaling/stop`)).status).toBe(405);
-    expect((await fetch(`${on.url}/admin/nothing`, { method: 'POST' })).status).toBe(404);
+    const on = await start({ adminToken: ADMIN_TOKEN });
+    expect((await fetch(`${on.url}/admin/signaling/stop`, { headers: { Authorization: `Bearer ${ADMIN_TOKEN}` } })).status).toBe(405);
+    expect((await admin(`${on.url}/admin/nothing`)).status).toBe(404);
+  });
+
+  it('admin endpoints need the admin token', async () => {
+    const s = await start({ adminToken: ADMIN_TOKEN });
+    const plain = await fetch(`${s.url}/admin/signaling/stop`, { method: 'POST' });
+    expect(plain.status).toBe(401);
+    expect(((await plain.json()) as { error: string }).error).toMatch(/Authorization: Bearer/);
+    expect((await admin(`${s.url}/admin/signaling/stop`, { Authorization: 'Bearer test-admin-token-012345678X' })).status).toBe(401);
+    expect((await admin(`${s.url}/admin/signaling/stop`, { Authorization: ADMIN_TOKEN })).status).toBe(401);
+    expect(s.signaling.active).toBe(true);
+    expect((await admin(`${s.url}/admin/signaling/stop`)).status).toBe(200);
+    expect(s.signaling.active).toBe(false);
+  });
+
+  it('admin endpoints refuse cross-origin requests, even with the token', async () => {
+    const s = await start({ adminToken: ADMIN_TOKEN });
+    for (const headers of [{ Origin: 'http://evil.example' }, { Origin: 'null' }, { 'Sec-Fetch-Site': 'cross-site' }, { 'Sec-Fetch-Site': 'same-site' }]) {
+      const res = await admin(`${s.url}/admin/signaling/stop`, headers);
+      expect(res.status, JSON.stringify(headers)).toBe(403);
+      expect(((await res.json()) as { error: string }).error).toMatch(/cross-origin/);
+    }
+    expect(s.signaling.active).toBe(true);
+    // curl (no Origin) and the app's own origin are fine.
+    expect((await admin(`${s.url}/admin/signaling/stop`, { Origin: s.url, 'Sec-Fetch-Site': 'same-origin' })).status).toBe(200);
   });
 });
 
@@ -187,6 +215,22 @@ describe('config', () => {
     expect(loadConfig({}, '/repo')).toMatchObject({ port: 8080, host: '0.0.0.0', distDir: '/repo/dist' });
     expect(() => loadConfig({ PORT: 'eighty' })).toThrow(/PORT must be an integer/);
     expect(() => loadConfig({ QUORUM_TLS_CERT: 'c.pem' })).toThrow(/set together/);
+  });
+
+  it('QUORUM_ADMIN=1 needs a long QUORUM_ADMIN_TOKEN', () => {
+    expect(loadConfig({}, '/repo').adminToken).toBeNull();
+    expect(() => loadConfig({ QUORUM_ADMIN: '1' })).toThrow(/QUORUM_ADMIN_TOKEN/);
+    expect(() => loadConfig({ QUORUM_ADMIN: '1', QUORUM_ADMIN_TOKEN: 'short' })).toThrow(/at least 16/);
+    expect(loadConfig({ QUORUM_ADMIN: '1', QUORUM_ADMIN_TOKEN: ADMIN_TOKEN }).adminToken).toBe(ADMIN_TOKEN);
+  });
+
+  it('reads signaling limits and allowed origins from the environment', () => {
+    const c = loadConfig({ QUORUM_SIGNALING_MAX_IDS_PER_ADDRESS: '200', QUORUM_ALLOWED_ORIGINS: 'https://q.example.org, http://10.0.0.5:8080' });
+    expect(c.signalingLimits.maxIdsPerAddress).toBe(200);
+    expect(c.signalingLimits.connectBurst).toBe(SIGNALING_LIMITS.connectBurst);
+    expect(c.allowedOrigins).toEqual(['https://q.example.org', 'http://10.0.0.5:8080']);
+    expect(() => loadConfig({ QUORUM_SIGNALING_CONNECT_BURST: '0' })).toThrow(/positive integer/);
+    expect(() => loadConfig({ QUORUM_ALLOWED_ORIGINS: 'https://q.example.org/path' })).toThrow(/not an origin/);
   });
 });
 

@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import type { Duplex } from 'node:stream';
 import express from 'express';
-import { DEFAULT_HOST, DEFAULT_PORT, parseIceServers, type IceServer, type TlsFiles } from './config.ts';
+import { DEFAULT_HOST, DEFAULT_PORT, parseIceServers, type IceServer, type SignalingLimits, type TlsFiles } from './config.ts';
 import { apiMiddleware, isolationHeaders, pathnameOf } from './middleware.ts';
 import { SIGNALING_PATH, SIGNALING_WS_PATH, type Signaling } from './signaling.ts';
 import { createSignalingControl, type SignalingControl } from './signalingControl.ts';
@@ -80,8 +80,15 @@ export interface StartOptions {
   tls?: TlsFiles | null;
   /** Log signaling connects/disconnects. */
   logSignaling?: boolean;
-  /** Serve POST /admin/signaling/{stop,start} to loopback clients (for operators and fault tests). */
-  admin?: boolean;
+  /**
+   * Serve POST /admin/signaling/{stop,start} to loopback clients that send this token (for
+   * operators and fault tests); no token, no admin endpoints.
+   */
+  adminToken?: string | null;
+  /** Overrides of SIGNALING_LIMITS (defaults: server/config.ts). */
+  signalingLimits?: Partial<SignalingLimits>;
+  /** Page origins besides the app's own that may open signaling sockets (QUORUM_ALLOWED_ORIGINS). */
+  allowedOrigins?: readonly string[];
 }
 
 export interface RunningServer {
@@ -119,8 +126,12 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   const httpServer = options.tls
     ? https.createServer({ cert: fs.readFileSync(options.tls.certFile), key: fs.readFileSync(options.tls.keyFile) }, app)
     : http.createServer(app);
-  if (options.admin) app.use(adminMiddleware(() => control));
-  const sigControl = createSignalingControl(httpServer, app, { log: options.logSignaling ?? false });
+  if (options.adminToken) app.use(adminMiddleware(options.adminToken, () => control));
+  const sigControl = createSignalingControl(httpServer, app, {
+    log: options.logSignaling ?? false,
+    ...(options.signalingLimits ? { limits: options.signalingLimits } : {}),
+    ...(options.allowedOrigins ? { allowedOrigins: options.allowedOrigins } : {}),
+  });
   control = sigControl;
   addStatic(app, distDir);
   // This server has no WebSockets but signaling's: refuse the rest instead of leaving them hanging.

@@ -8,11 +8,64 @@
  *                        (default [], none needed on one machine or a LAN)
  *   QUORUM_TLS_CERT/KEY  optional PEM files: serve HTTPS (a LAN address over plain http is not a
  *                        secure context, so it gets no crossOriginIsolated and no crypto.subtle)
+ *   QUORUM_ADMIN_TOKEN   the secret that POST /admin/... requests must carry (QUORUM_ADMIN=1 needs it)
+ *   QUORUM_ALLOWED_ORIGINS  extra page origins allowed to open signaling sockets (comma-separated),
+ *                        e.g. the public name of a reverse proxy in front of this server
+ *   QUORUM_SIGNALING_MAX_IDS_PER_ADDRESS, QUORUM_SIGNALING_CONNECT_BURST,
+ *   QUORUM_SIGNALING_CONNECTS_PER_MINUTE  override the per-address limits below
  */
 import path from 'node:path';
 
 export const DEFAULT_PORT = 8080;
 export const DEFAULT_HOST = '0.0.0.0';
+
+/**
+ * Budgets of the signaling server (README, "Signaling limits"). Every one is a per-client bound
+ * that an honest browser tab stays far below, so that one client cannot exhaust what all share.
+ */
+export const SIGNALING_LIMITS = Object.freeze({
+  /**
+   * Peer ids and peerjs tokens follow the protocol's id grammar (src/protocol/ids.ts: 1-64 letters,
+   * digits, - or _), so nothing longer or stranger is ever stored, logged or relayed.
+   */
+  maxIdLength: 64,
+  /**
+   * Open signaling sockets (= registered ids) per client address (an IPv6 /64 counts as one).
+   * A browser tab holds one; the e2e suite opens about ten per test, all from 127.0.0.1.
+   */
+  maxIdsPerAddress: 64,
+  /**
+   * New signaling sockets per address: a bucket of this many (enough to open every id the address
+   * may hold at once), refilled at the rate below.
+   */
+  connectBurst: 100,
+  /** peerjs reconnects at most every few seconds per tab, so 120/min leaves honest reloads alone. */
+  connectsPerMinute: 120,
+  /** Ids on the whole server (peer's own `concurrent_limit`). */
+  maxClients: 5000,
+  /** One relayed signaling message (an SDP offer is a few KiB; ws's default allows 100 MiB). */
+  maxMessageBytes: 64 * 1024,
+  /** Messages per socket: a bucket of this many, refilled per second below. */
+  messageBurst: 200,
+  messagesPerSecond: 50,
+  /** Bytes per socket: a bucket of this many, refilled per second below. */
+  byteBurst: 512 * 1024,
+  bytesPerSecond: 128 * 1024,
+  /**
+   * Messages for ids that are not connected wait in peer's queue until the id connects or the
+   * queue expires (expireTimeoutMs, checked every cleanupIntervalMs); while they wait they are
+   * charged to their sender's address and to the server, and beyond these they are refused.
+   */
+  maxQueuedBytesPerAddress: 512 * 1024,
+  maxQueuedMessagesPerAddress: 256,
+  maxQueuedBytesTotal: 16 * 1024 * 1024,
+  /** Each queued message also costs peer an object, however small the message: count them too. */
+  maxQueuedMessagesTotal: 16_384,
+  expireTimeoutMs: 5000,
+  cleanupIntervalMs: 1000,
+});
+
+export type SignalingLimits = { -readonly [K in keyof typeof SIGNALING_LIMITS]: number };
 
 /** The subset of RTCIceServer that we accept and pass through to the browser. */
 export interface IceServer {
@@ -32,7 +85,14 @@ export interface ServerConfig {
   distDir: string;
   iceServers: IceServer[];
   tls: TlsFiles | null;
+  /** Admin endpoints are served only when this is set (QUORUM_ADMIN=1 and QUORUM_ADMIN_TOKEN). */
+  adminToken: string | null;
+  allowedOrigins: string[];
+  signalingLimits: SignalingLimits;
 }
+
+/** Admin tokens shorter than this are refused: they could be guessed. */
+export const MIN_ADMIN_TOKEN_LENGTH = 16;
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -94,6 +154,57 @@ export function parsePort(raw: string | undefined, fallback = DEFAULT_PORT, varN
   return port;
 }
 
+function parsePositiveInt(raw: string | undefined, fallback: number, varName: string): number {
+  if (raw === undefined || raw.trim() === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1) throw new ConfigError(`${varName} must be a positive integer, got ${JSON.stringify(raw)}`);
+  return n;
+}
+
+/** SIGNALING_LIMITS with the per-address ones overridden from the environment. */
+export function parseSignalingLimits(env: Env): SignalingLimits {
+  return {
+    ...SIGNALING_LIMITS,
+    maxIdsPerAddress: parsePositiveInt(env['QUORUM_SIGNALING_MAX_IDS_PER_ADDRESS'], SIGNALING_LIMITS.maxIdsPerAddress, 'QUORUM_SIGNALING_MAX_IDS_PER_ADDRESS'),
+    connectBurst: parsePositiveInt(env['QUORUM_SIGNALING_CONNECT_BURST'], SIGNALING_LIMITS.connectBurst, 'QUORUM_SIGNALING_CONNECT_BURST'),
+    connectsPerMinute: parsePositiveInt(env['QUORUM_SIGNALING_CONNECTS_PER_MINUTE'], SIGNALING_LIMITS.connectsPerMinute, 'QUORUM_SIGNALING_CONNECTS_PER_MINUTE'),
+  };
+}
+
+/** QUORUM_ALLOWED_ORIGINS: comma-separated `scheme://host[:port]` origins. */
+export function parseAllowedOrigins(raw: string | undefined): string[] {
+  if (raw === undefined || raw.trim() === '') return [];
+  return raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '')
+    .map((s) => {
+      let url: URL;
+      try {
+        url = new URL(s);
+      } catch {
+        throw new ConfigError(`QUORUM_ALLOWED_ORIGINS: ${JSON.stringify(s)} is not an origin such as https://quorum.example.org`);
+      }
+      if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.origin !== s.replace(/\/$/, '')) {
+        throw new ConfigError(`QUORUM_ALLOWED_ORIGINS: ${JSON.stringify(s)} is not an origin such as https://quorum.example.org (scheme, host and port only)`);
+      }
+      return url.origin;
+    });
+}
+
+/** QUORUM_ADMIN=1 turns the admin endpoints on, and then QUORUM_ADMIN_TOKEN must hold a long secret. */
+export function parseAdminToken(env: Env): string | null {
+  if (env['QUORUM_ADMIN'] !== '1') return null;
+  const token = env['QUORUM_ADMIN_TOKEN']?.trim() ?? '';
+  if (token.length < MIN_ADMIN_TOKEN_LENGTH) {
+    throw new ConfigError(
+      `QUORUM_ADMIN=1 needs QUORUM_ADMIN_TOKEN, a secret of at least ${MIN_ADMIN_TOKEN_LENGTH} characters ` +
+        '(e.g. QUORUM_ADMIN_TOKEN=$(openssl rand -hex 16)); admin requests send it as "Authorization: Bearer <token>"',
+    );
+  }
+  return token;
+}
+
 /** Reads the whole configuration; throws ConfigError with a readable message on bad input. */
 export function loadConfig(env: Env = process.env, cwd = process.cwd()): ServerConfig {
   const certFile = env['QUORUM_TLS_CERT'];
@@ -107,5 +218,8 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): ServerC
     distDir: path.resolve(cwd, env['QUORUM_DIST']?.trim() || 'dist'),
     iceServers: parseIceServers(env['QUORUM_ICE_SERVERS']),
     tls: certFile && keyFile ? { certFile: path.resolve(cwd, certFile), keyFile: path.resolve(cwd, keyFile) } : null,
+    adminToken: parseAdminToken(env),
+    allowedOrigins: parseAllowedOrigins(env['QUORUM_ALLOWED_ORIGINS']),
+    signalingLimits: parseSignalingLimits(env),
   };
 }

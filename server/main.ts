@@ -2,7 +2,8 @@
  * `npm start` (after `vite build`): serves dist/ and PeerJS signaling on one port.
  * Env: PORT (8080), HOST (0.0.0.0), QUORUM_DIST (dist), QUORUM_ICE_SERVERS ([]),
  * QUORUM_TLS_CERT + QUORUM_TLS_KEY (optional https), QUORUM_LOG_SIGNALING=1 (log peers),
- * QUORUM_ADMIN=1 (loopback-only POST /admin/signaling/{stop,start}). SIGHUP restarts signaling.
+ * QUORUM_ADMIN=1 + QUORUM_ADMIN_TOKEN (loopback-only POST /admin/signaling/{stop,start}),
+ * QUORUM_ALLOWED_ORIGINS, QUORUM_SIGNALING_* (signaling limits, see config.ts). SIGHUP restarts signaling.
  */
 import { ConfigError, loadConfig, type ServerConfig } from './config.ts';
 import { startServer } from './app.ts';
@@ -27,7 +28,9 @@ async function main(): Promise<void> {
     iceServers: config.iceServers,
     tls: config.tls,
     logSignaling: process.env['QUORUM_LOG_SIGNALING'] === '1',
-    admin: process.env['QUORUM_ADMIN'] === '1',
+    adminToken: config.adminToken,
+    allowedOrigins: config.allowedOrigins,
+    signalingLimits: config.signalingLimits,
   });
   // SIGHUP restarts signaling alone: the app keeps serving and every tab reconnects by itself.
   process.on('SIGHUP', () => {

@@ -14,6 +14,8 @@
  * /peerjs/peerjs: a plain `ws` server attached to the HTTP server would answer 400 to every other
  * upgrade and so break Vite's HMR socket. Everything is undone by `detach()`, so signaling can
  * later be restarted independently of the app server.
+ *
+ * Every upgrade, socket and message passes the budgets of signalingGuard.ts first.
  */
 import type { Server as HttpServer, IncomingMessage } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
@@ -21,6 +23,8 @@ import type { Duplex } from 'node:stream';
 import express from 'express';
 import { ExpressPeerServer, type IClient, type PeerServerEvents } from 'peer';
 import { WebSocketServer, type ServerOptions } from 'ws';
+import { SIGNALING_LIMITS, type SignalingLimits } from './config.ts';
+import { createSignalingGuard, type SignalingStats } from './signalingGuard.ts';
 import { createTimerScope } from './timerScope.ts';
 import { pathnameOf, type Middleware, type MiddlewareHost } from './middleware.ts';
 
@@ -36,6 +40,10 @@ export interface SignalingOptions {
   aliveTimeoutMs?: number;
   /** Log connects/disconnects to the console. */
   log?: boolean;
+  /** Overrides of SIGNALING_LIMITS (server/config.ts). */
+  limits?: Partial<SignalingLimits>;
+  /** Page origins besides the app's own that may open signaling sockets. */
+  allowedOrigins?: readonly string[];
 }
 
 export interface Signaling {
@@ -46,6 +54,8 @@ export interface Signaling {
   readonly active: boolean;
   /** Open signaling WebSockets. */
   clientCount(): number;
+  /** What the budgets refused or dropped since this instance started. */
+  stats(): SignalingStats;
   /** Stops answering, closes every signaling socket and stops PeerServer's timers. Idempotent. */
   detach(): Promise<void>;
 }
@@ -53,6 +63,16 @@ export interface Signaling {
 export function isSignalingUrl(url: string | undefined): boolean {
   const pathname = pathnameOf(url);
   return pathname === SIGNALING_PATH || pathname.startsWith(`${SIGNALING_PATH}/`);
+}
+
+const STATUS_TEXT: Record<number, string> = { 403: 'Forbidden', 429: 'Too Many Requests' };
+
+function refuseUpgrade(socket: Duplex, status: number, reason: string): void {
+  const body = `${reason}\n`;
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Refused'}\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\n` +
+      `${status === 429 ? 'Retry-After: 1\r\n' : ''}Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+  );
 }
 
 export function attachSignaling(
@@ -63,20 +83,29 @@ export function attachSignaling(
   let wss: WebSocketServer | null = null;
   let detached = false;
   const timers = createTimerScope();
+  const limits: SignalingLimits = { ...SIGNALING_LIMITS, ...options.limits };
+  const guard = createSignalingGuard({ limits, ...(options.allowedOrigins ? { allowedOrigins: options.allowedOrigins } : {}) });
 
   const peerApp = ExpressPeerServer(httpServer, {
     path: '/',
     key: PEERJS_KEY,
     allow_discovery: false,
+    concurrent_limit: limits.maxClients,
+    expire_timeout: limits.expireTimeoutMs,
+    cleanup_out_msgs: limits.cleanupIntervalMs,
     ...(options.aliveTimeoutMs !== undefined ? { alive_timeout: options.aliveTimeoutMs } : {}),
     createWebSocketServer: (wsOptions: ServerOptions) => {
-      // wsOptions.path is /peerjs/peerjs (mount path + '/' + 'peerjs').
-      wss = new WebSocketServer({ noServer: true, ...(wsOptions.path ? { path: wsOptions.path } : {}) });
+      // wsOptions.path is /peerjs/peerjs (mount path + '/' + 'peerjs'). ws closes a socket that
+      // sends a larger message (1009) before anything reads it.
+      wss = new WebSocketServer({ noServer: true, maxPayload: limits.maxMessageBytes, ...(wsOptions.path ? { path: wsOptions.path } : {}) });
       return wss;
     },
   });
   peerApp.disable('x-powered-by');
-  peerApp.on('error', (err: Error) => console.error('[signaling] error:', err.message));
+  // Errors come from clients (bad frames, oversized messages): throttled, so they cannot flood the log.
+  peerApp.on('error', (err: Error) => guard.error(err));
+  peerApp.on('connection', (client: IClient) => guard.connected(client.getId()));
+  peerApp.on('disconnect', (client: IClient) => guard.disconnected(client.getId()));
   if (options.log) {
     peerApp.on('connection', (client: IClient) => console.log(`[signaling] + ${client.getId()}`));
     peerApp.on('disconnect', (client: IClient) => console.log(`[signaling] - ${client.getId()}`));
@@ -92,7 +121,21 @@ export function attachSignaling(
 
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     if (detached || pathnameOf(req.url) !== SIGNALING_WS_PATH) return; // someone else's (e.g. Vite HMR)
-    socketServer.handleUpgrade(req, socket, head, (ws) => socketServer.emit('connection', ws, req));
+    const refused = guard.checkUpgrade(req);
+    if (refused) {
+      refuseUpgrade(socket, refused.status, refused.reason);
+      return;
+    }
+    socketServer.handleUpgrade(req, socket, head, (ws) => {
+      const reason = guard.admit(ws, req);
+      if (reason === null) {
+        socketServer.emit('connection', ws, req);
+        return;
+      }
+      // The same ERROR message peer sends for a bad key, so peerjs clients show the reason.
+      ws.send(JSON.stringify({ type: 'ERROR', payload: { msg: reason } }));
+      ws.close(1008, 'refused');
+    });
   };
   httpServer.on('upgrade', onUpgrade);
 
@@ -117,6 +160,7 @@ export function attachSignaling(
       return !detached;
     },
     clientCount: () => socketServer.clients.size,
+    stats: () => guard.stats(),
     detach: async () => {
       if (detached) return;
       detached = true;

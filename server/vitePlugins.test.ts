@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServer, type ViteDevServer } from 'vite';
 import { firstMessage } from './testing/firstMessage.ts';
+import { connect } from './testing/signalingClient.ts';
 import { ortAssetsPlugin } from '../vite-plugins/ortAssets.ts';
 import { signalingPlugin } from '../vite-plugins/signaling.ts';
 import { PEER_ID_PATH, SIGNALING_WS_PATH } from './signaling.ts';
@@ -54,5 +55,11 @@ describe('vite plugins (dev server)', () => {
     const wsBase = base.replace(/^http/, 'ws');
     expect(JSON.parse(await firstMessage(`${wsBase}${SIGNALING_WS_PATH}?key=peerjs&id=${id}&token=t`))).toEqual({ type: 'OPEN' });
     expect(JSON.parse(await firstMessage(`${wsBase}/`, 'vite-hmr'))).toMatchObject({ type: 'connected' });
+  });
+
+  it('applies the signaling limits on the dev server too', async () => {
+    await expect(connect(base, 'from-elsewhere', { origin: 'http://evil.example' }).first).rejects.toThrow(/upgrade refused: 403/);
+    const bad = connect(base, '../../etc');
+    expect((await bad.first).payload?.msg).toMatch(/invalid peer id/);
   });
 });

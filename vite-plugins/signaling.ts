@@ -5,7 +5,7 @@
  */
 import type { Server as HttpServer } from 'node:http';
 import type { Plugin, PreviewServer, ViteDevServer } from 'vite';
-import { parseIceServers, type IceServer } from '../server/config.ts';
+import { parseAllowedOrigins, parseIceServers, parseSignalingLimits, type IceServer, type SignalingLimits } from '../server/config.ts';
 import { apiMiddleware, isolationHeaders } from '../server/middleware.ts';
 import { attachSignaling, type Signaling } from '../server/signaling.ts';
 import { describeUrls } from '../server/urls.ts';
@@ -19,6 +19,9 @@ export interface SignalingPluginOptions {
 
 export function signalingPlugin(options: SignalingPluginOptions = {}): Plugin {
   let iceServers: IceServer[] = [];
+  // The same signaling limits and allowed origins as `npm start`, from the same variables.
+  let limits: SignalingLimits | null = null;
+  let allowedOrigins: string[] = [];
 
   const setup = (server: ViteDevServer | PreviewServer): void => {
     const httpServer = server.httpServer as HttpServer | null;
@@ -26,7 +29,7 @@ export function signalingPlugin(options: SignalingPluginOptions = {}): Plugin {
     let signaling: Signaling | null = null;
     server.middlewares.use(apiMiddleware({ iceServers, health: () => ({ signalingClients: signaling?.clientCount() ?? 0 }) }));
     if (!httpServer) return; // middleware mode: the host server owns the sockets
-    signaling = attachSignaling(httpServer, server.middlewares);
+    signaling = attachSignaling(httpServer, server.middlewares, { ...(limits ? { limits } : {}), allowedOrigins });
     httpServer.once('close', () => void signaling?.detach());
     if (options.printRoleUrls ?? true) {
       httpServer.once('listening', () => {
@@ -46,6 +49,8 @@ export function signalingPlugin(options: SignalingPluginOptions = {}): Plugin {
     name: 'quorum:signaling',
     configResolved() {
       iceServers = options.iceServers ?? parseIceServers(process.env['QUORUM_ICE_SERVERS']);
+      limits = parseSignalingLimits(process.env);
+      allowedOrigins = parseAllowedOrigins(process.env['QUORUM_ALLOWED_ORIGINS']);
     },
     configureServer: setup,
     configurePreviewServer: setup,

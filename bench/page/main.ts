@@ -341,6 +341,7 @@ function timedFactory(inner: EndpointFactory): EndpointFactory {
         }
         return ep.send(peer, frame);
       },
+      greeted: (peer) => ep.greeted(peer),
       close: (peer) => ep.close(peer),
       destroy: () => ep.destroy(),
     };

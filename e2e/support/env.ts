@@ -8,6 +8,11 @@ export const E2E_PORT = Number(process.env['E2E_PORT'] ?? 18080);
 export const E2E_HOST = '127.0.0.1';
 export const E2E_BASE_URL = `http://${E2E_HOST}:${E2E_PORT}`;
 export const E2E_DIST = process.env['E2E_DIST'] ?? 'dist-test';
+/**
+ * The e2e server's admin token (server/admin.ts): its admin endpoints answer only requests that
+ * carry it. The server listens on loopback for the suite alone, so a fixed value is enough.
+ */
+export const E2E_ADMIN_TOKEN = process.env['E2E_ADMIN_TOKEN'] ?? 'e2e-admin-token-not-secret';
 
 export const CHROMIUM_PATH = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
 

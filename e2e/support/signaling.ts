@@ -4,10 +4,10 @@
  * would otherwise find no signaling at all and fail for a reason that is not theirs.
  */
 import { expect, test } from './browser.ts';
-import { E2E_BASE_URL } from './env.ts';
+import { E2E_ADMIN_TOKEN, E2E_BASE_URL } from './env.ts';
 
 export async function signaling(origin: string, action: 'stop' | 'start'): Promise<void> {
-  const res = await fetch(`${origin}/admin/signaling/${action}`, { method: 'POST' });
+  const res = await fetch(`${origin}/admin/signaling/${action}`, { method: 'POST', headers: { Authorization: `Bearer ${E2E_ADMIN_TOKEN}` } });
   expect(res.status, `POST /admin/signaling/${action}`).toBe(200);
 }
 

@@ -7,6 +7,7 @@
 import 'fake-indexeddb/auto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildModel, buildProbeModel } from '../../scripts/make-probe-model.ts';
+import { hello } from '../core/testing/fixtures.ts';
 import { CoordinatorStore } from '../persistence/coordinatorStore.ts';
 import { openQuorumDb, type QuorumDb } from '../persistence/db.ts';
 import type { Pipeline } from '../protocol/pipeline.ts';
@@ -153,6 +154,36 @@ describe('[J-4] the coordinator host re-checks every submission', () => {
     const ok = await submit(spec({ priority: 4 }));
     expect(ok).toMatchObject({ t: 'job-accepted', shards: 3 });
     expect(host.core.jobStatuses()).toMatchObject([{ items: 6, shards: 3, priority: 4 }]);
+  });
+  it('[R-7] an admitted job records the outputs its model has in this coordinator\'s engine, to check every result against', async () => {
+    const ok = await submit(spec());
+    if (ok.t !== 'job-accepted') throw new Error(`refused: ${ok.reason}`);
+    expect(host.core.job(ok.jobId)?.outputSignature).toEqual([{ name: 'y', dtype: 'float32', dims: ['batch', 2] }]);
+  });
+  it('[R-7] a result padded with a junk output is rejected against the signature the engine reported; a fitting one is received', async () => {
+    const ok = await submit(spec({ name: 'padded' }));
+    if (ok.t !== 'job-accepted') throw new Error(`refused: ${ok.reason}`);
+    const vol = coordinatorClient(net, 'padder', COORD);
+    net.flush();
+    vol.send(hello('volunteer'));
+    net.flush();
+    const leaseOf = (): Extract<FromCoordinator, { t: 'lease' }> => {
+      vol.send({ v: PROTOCOL_VERSION, t: 'lease-request' });
+      net.flush();
+      const lease = vol.received.filter((m): m is Extract<FromCoordinator, { t: 'lease' }> => m.t === 'lease').at(-1);
+      if (!lease) throw new Error('no lease');
+      return lease;
+    };
+    const ackOf = (leaseId: string) => vol.received.find((m): m is Extract<FromCoordinator, { t: 'result-ack' }> => m.t === 'result-ack' && m.leaseId === leaseId);
+    const first = leaseOf();
+    const rows = first.inputs[0]!.dims[0]!;
+    vol.send({ v: PROTOCOL_VERSION, t: 'result', leaseId: first.leaseId, outputs: [f32('y', [rows, 2]), f32('junk', [rows, 100_000])], backend: 'wasm', inferMs: 1 });
+    net.flush();
+    expect(ackOf(first.leaseId)).toMatchObject({ outcome: 'rejected', reason: 'output "junk" is not an output of the model (it has "y")' });
+    const second = leaseOf();
+    vol.send({ v: PROTOCOL_VERSION, t: 'result', leaseId: second.leaseId, outputs: [f32('y', [second.inputs[0]!.dims[0]!, 2])], backend: 'wasm', inferMs: 1 });
+    net.flush();
+    expect(ackOf(second.leaseId)).toMatchObject({ outcome: 'received' });
   });
   it('[J-7] a good job of files becomes a job of one item per file, its files kept for a reload', async () => {
     const model = lineModel();

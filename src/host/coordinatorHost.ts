@@ -5,11 +5,11 @@
  */
 import { CoordinatorCore } from '../core/coordinator/coordinator.ts';
 import type { CoordinatorEffect } from '../core/coordinator/effects.ts';
-import { DEFAULT_COORDINATOR_CONFIG, type CoordinatorConfig } from '../core/coordinator/state.ts';
+import { DEFAULT_COORDINATOR_CONFIG, type CoordinatorConfig, type OutputPort } from '../core/coordinator/state.ts';
 import { TelemetryAggregator } from '../core/telemetry/aggregator.ts';
 import { seededRng } from '../core/rng.ts';
 import { checkFileJobLimits, checkPipelineAgainstSignature } from '../core/fileJobChecks.ts';
-import { checkInputsAgainstSignature, checkJobLimits, DEFAULT_JOB_LIMITS, type JobLimits } from '../core/jobChecks.ts';
+import { checkInputsAgainstSignature, checkJobLimits, DEFAULT_JOB_LIMITS, type JobLimits, type SignatureLike } from '../core/jobChecks.ts';
 import { checkShardOutputBudget } from '../core/shardOutputBudget.ts';
 import { asModelHash, type PeerId } from '../protocol/ids.ts';
 import { LIMITS } from '../protocol/limits.ts';
@@ -51,6 +51,14 @@ export function describeStorageError(err: unknown): string {
   const text = err instanceof Error ? err.message : String(err);
   if (name === 'QuotaExceededError' || /quota/i.test(text)) return `the browser's storage quota for this site is used up (QuotaExceededError)`;
   return text || name || 'unknown error';
+}
+
+/**
+ * [R-7] The model's outputs, for checking every result against them. Every dtype is known here
+ * ([J-4] refused the job otherwise); dims the runtime did not report are kept as unknown ([]).
+ */
+function outputSignatureOf(signature: SignatureLike): OutputPort[] {
+  return signature.outputs.flatMap((o) => (o.dtype === null ? [] : [{ name: o.name, dtype: o.dtype, dims: o.dims ?? [] }]));
 }
 
 interface PendingWrite {
@@ -188,9 +196,14 @@ export class CoordinatorHost {
   }
 
   private onData(peer: PeerId, raw: unknown): void {
+    // [B-7] A refused peer's frames until its connection closes cost no parse either.
+    if (this.core.ignores(peer)) return;
     const parsed = parseToCoordinator(raw);
     const now = this.now();
     this.apply(parsed.ok ? this.core.handle(peer, parsed.msg, now) : this.core.protocolError(peer, parsed.error, now));
+    // [B-3] Only a peer whose hello was taken may send messages over the pre-hello allowance,
+    // and only one that may send big frames: observers send nothing but hello and ping ([O-1]).
+    if (parsed.ok && parsed.msg.t === 'hello' && parsed.msg.role !== 'observer' && this.core.hasSaidHello(peer)) this.endpoint?.greeted(peer);
   }
 
   private apply(effects: readonly CoordinatorEffect[]): void {
@@ -284,7 +297,7 @@ export class CoordinatorHost {
       ...checkShardOutputBudget(inspection.signature, spec.shardSize, files ? files.length : spec.inputs[0]?.dims[0]), // [J-5]
     ];
     if (problems.length > 0) return this.rejectJob(peer, ref, spec.name, problems.join(' '));
-    this.apply(this.core.admitJob(peer, ref, spec, inspection.hash, this.now()));
+    this.apply(this.core.admitJob(peer, ref, spec, inspection.hash, this.now(), outputSignatureOf(inspection.signature)));
   }
 
   private rejectJob(peer: PeerId, ref: string, name: string, reason: string): void {

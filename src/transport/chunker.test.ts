@@ -324,6 +324,44 @@ describe('Reassembler refuses what an honest sender never sends', () => {
   });
 });
 
+describe('[B-3] [B-4] limits that change, and messages that stall', () => {
+  it('[B-4] a message with no chunk for longer than the idle time is dropped and its bytes released, here and in the shared budget', () => {
+    const shared = new ByteBudget(10_000_000);
+    const r = new Reassembler(LIMITS, shared);
+    const body = message(1000);
+    expect(r.push(chunk({ id: 1, index: 0, count: 2, total: 1000 }, body.subarray(0, 500)), 0).kind).toBe('partial');
+    expect(r.push(chunk({ id: 2, index: 0, count: 2, total: 800 }, body.subarray(0, 400)), 15_000).kind).toBe('partial');
+    expect(r.bufferedBytes).toBe(1800);
+    expect(r.expire(20_000, 20_000)).toEqual([]); // exactly at the limit: kept
+    const reasons = r.expire(20_001, 20_000);
+    expect(reasons).toEqual([expect.stringMatching(/^message 1 had no chunk for 20001 ms \(500 of its 1000 bytes came\): dropped$/)]);
+    expect(r.bufferedBytes).toBe(800);
+    expect(shared.usedBytes).toBe(800);
+    expect(r.partialMessages).toBe(1);
+    // Its last chunk, should it come after all, is discarded quietly; the other message completes.
+    expect(r.push(chunk({ id: 1, index: 1, count: 2, total: 1000, part: 0, partBytes: 1000 }, body.subarray(500)), 20_002).kind).toBe('discarded');
+    expect(r.push(chunk({ id: 2, index: 1, count: 2, total: 800 }, body.subarray(400, 800)), 20_002).kind).toBe('message');
+    expect(r.bufferedBytes).toBe(0);
+    expect(shared.usedBytes).toBe(0);
+  });
+
+  it('[B-4] every chunk restarts a message\'s idle time', () => {
+    const r = new Reassembler(LIMITS);
+    const body = message(900);
+    r.push(chunk({ id: 7, index: 0, count: 3, total: 900 }, body.subarray(0, 300)), 0);
+    r.push(chunk({ id: 7, index: 1, count: 3, total: 900 }, body.subarray(300, 600)), 19_000);
+    expect(r.expire(30_000, 20_000)).toEqual([]);
+    expect(r.push(chunk({ id: 7, index: 2, count: 3, total: 900 }, body.subarray(600)), 30_000).kind).toBe('message');
+  });
+
+  it('[B-3] raised limits apply to the next message', () => {
+    const r = new Reassembler({ maxMessageBytes: 100, maxPartialMessages: 1, maxBufferedBytes: 100 });
+    expect(reason(r.push(chunk({ id: 1, index: 0, count: 2, total: 500 }, message(250))))).toMatch(/message 1 of 500 bytes exceeds the limit of 100/);
+    r.setLimits(LIMITS);
+    expect(r.push(chunk({ id: 2, index: 0, count: 2, total: 500 }, message(250))).kind).toBe('partial');
+  });
+});
+
 describe('protocol frames over codec + chunks', () => {
   it('arrive intact and pass the protocol parsers', () => {
     const V = PROTOCOL_VERSION;

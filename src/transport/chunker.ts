@@ -220,6 +220,8 @@ interface Partial {
   /** Chunks taken so far (the index the next chunk must have). */
   chunks: number;
   received: number;
+  /** [B-4] When its last chunk came, by the clock `push` was given. */
+  lastChunkMs: number;
 }
 
 interface ChunkHeader {
@@ -239,12 +241,42 @@ export class Reassembler {
   private readonly partials = new Map<number, Partial>();
   private readonly dropped: number[] = [];
   private buffered = 0;
+  private current: ReassemblyLimits;
 
   constructor(
-    readonly limits: ReassemblyLimits,
+    limits: ReassemblyLimits,
     /** Shared with the other connections' reassemblers, if given. */
     private readonly shared: ByteBudget | null = null,
-  ) {}
+  ) {
+    this.current = limits;
+  }
+
+  get limits(): ReassemblyLimits {
+    return this.current;
+  }
+
+  /**
+   * [B-3] New limits for messages from now on (a peer's `hello` raises them from the pre-hello
+   * allowance); messages in progress keep what they reserved.
+   */
+  setLimits(limits: ReassemblyLimits): void {
+    this.current = limits;
+  }
+
+  /**
+   * [B-4] Drops every message in progress whose last chunk came more than `idleMs` before
+   * `nowMs`, releasing its bytes; returns a reason per message dropped. Its later chunks, should
+   * they ever come, are discarded quietly.
+   */
+  expire(nowMs: number, idleMs: number): string[] {
+    const reasons: string[] = [];
+    for (const [id, partial] of [...this.partials]) {
+      if (nowMs - partial.lastChunkMs <= idleMs) continue;
+      const r = this.drop(id, `message ${id} had no chunk for ${nowMs - partial.lastChunkMs} ms (${partial.received} of its ${partial.total} bytes came): dropped`);
+      if (r.kind === 'dropped') reasons.push(r.reason);
+    }
+    return reasons;
+  }
 
   /** Bytes reserved for messages in progress (each one's declared size, from its first chunk). */
   get bufferedBytes(): number {
@@ -255,7 +287,8 @@ export class Reassembler {
     return this.partials.size;
   }
 
-  push(raw: ArrayBuffer | ArrayBufferView): PushResult {
+  /** `nowMs`: [B-4] the receiver's clock, for `expire` (tests that never expire may leave it out). */
+  push(raw: ArrayBuffer | ArrayBufferView, nowMs = 0): PushResult {
     const chunk = raw instanceof ArrayBuffer ? new Uint8Array(raw) : new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength);
     if (chunk.byteLength < CHUNK_HEADER_BYTES) {
       return { kind: 'dropped', reason: `chunk of ${chunk.byteLength} bytes is shorter than its ${CHUNK_HEADER_BYTES}-byte header` };
@@ -305,7 +338,7 @@ export class Reassembler {
       if (this.partials.size >= this.limits.maxPartialMessages) {
         return this.drop(id, `more than ${this.limits.maxPartialMessages} messages in progress at once`);
       }
-      const fresh = this.start(id, count, total);
+      const fresh = this.start(id, count, total, nowMs);
       if (!fresh) return this.drop(id, this.refusal(total));
       return this.append(h, fresh, payload);
     }
@@ -318,6 +351,7 @@ export class Reassembler {
       const what = index < expected ? 'duplicate' : 'out-of-order';
       return this.drop(id, `${what} chunk ${index} of message ${id} (expected chunk ${expected})`);
     }
+    partial.lastChunkMs = nowMs;
     return this.append(h, partial, payload);
   }
 
@@ -333,11 +367,11 @@ export class Reassembler {
    * message with `refusal`). What is reserved bounds everything its parts may allocate, so a
    * hostile first chunk cannot make this tab allocate more than the limits allow.
    */
-  private start(id: number, count: number, total: number): Partial | null {
+  private start(id: number, count: number, total: number, nowMs: number): Partial | null {
     if (this.buffered + total > this.limits.maxBufferedBytes) return null;
     if (this.shared && !this.shared.tryTake(total)) return null;
     this.buffered += total;
-    const partial: Partial = { count, total, parts: [], allocated: 0, filled: 0, chunks: 0, received: 0 };
+    const partial: Partial = { count, total, parts: [], allocated: 0, filled: 0, chunks: 0, received: 0, lastChunkMs: nowMs };
     this.partials.set(id, partial);
     return partial;
   }

@@ -2,25 +2,55 @@
  * An in-process Transport for tests: endpoints on one `MemoryNetwork` reach each other by id.
  * Frames are queued and delivered only when the test calls `flush()` (or `deliverNext()`), so a
  * test decides the interleaving. Frames are structured-cloned, as a real channel would copy them.
+ *
+ * With `wire`, frames travel as the real transport sends them instead: encoded, cut into chunks
+ * and received through an InboundLink per connection, with its budgets ([B-1]…[B-4], [B-7],
+ * [B-8]) on the clock the test gives; `sendRaw` puts arbitrary bytes on a connection, as a
+ * hostile peer would, and `sweep` runs the transport's periodic sweep.
  */
 import { asPeerId, type PeerId } from '../protocol/ids.ts';
+import { ByteBudget, ChunkQueue } from './chunker.ts';
+import { DEFAULT_DATA_PLANE, type DataPlaneOptions } from './dataPlane.ts';
+import { encodeFrame } from './frameCodec.ts';
+import { InboundLink } from './inboundLink.ts';
 import { TransportError, type Endpoint, type EndpointFactory, type EndpointHandlers } from './transport.ts';
 
 interface Pending {
   readonly run: () => void;
 }
 
+export interface WireOptions {
+  readonly dataPlane?: Partial<DataPlaneOptions>;
+  /** The receivers' clock, for the budgets. */
+  readonly now: () => number;
+}
+
+interface Member {
+  readonly handlers: EndpointHandlers;
+  readonly links: Set<PeerId>;
+  /** Wire mode: the incoming side of each connection, by remote. */
+  readonly inbound: Map<PeerId, InboundLink>;
+  readonly budget: ByteBudget | null;
+}
+
 export class MemoryNetwork {
-  private readonly endpoints = new Map<PeerId, { handlers: EndpointHandlers; links: Set<PeerId> }>();
-  private readonly queue: Pending[] = [];
+  private readonly endpoints = new Map<PeerId, Member>();
+  private queue: Pending[] = [];
+  /** The next frame to deliver: an index rather than `shift()`, which costs O(n) a frame in a flood. */
+  private head = 0;
   private nextAnon = 0;
+  private readonly dataPlane: DataPlaneOptions | null;
 
   readonly factory: EndpointFactory = (id, handlers) => Promise.resolve(this.create(id, handlers));
+
+  constructor(private readonly wire: WireOptions | null = null) {
+    this.dataPlane = wire ? { ...DEFAULT_DATA_PLANE, ...wire.dataPlane } : null;
+  }
 
   create(id: string | null, handlers: EndpointHandlers): Endpoint {
     const selfId = asPeerId(id ?? `anon-${++this.nextAnon}`);
     if (this.endpoints.has(selfId)) throw new TransportError('id-taken', `peer id ${selfId} is already in use`);
-    const me = { handlers, links: new Set<PeerId>() };
+    const me: Member = { handlers, links: new Set<PeerId>(), inbound: new Map(), budget: this.dataPlane ? new ByteBudget(this.dataPlane.maxBufferedBytesAllPeers) : null };
     this.endpoints.set(selfId, me);
     // eslint-disable-next-line @typescript-eslint/no-this-alias -- the endpoint's methods need the network, not themselves
     const net = this;
@@ -35,17 +65,27 @@ export class MemoryNetwork {
           }
           me.links.add(remote);
           other.links.add(selfId);
+          // [B-3] The side that was called holds its caller to the pre-hello allowance.
+          net.addInbound(other, selfId, false);
+          net.addInbound(me, remote, true);
           other.handlers.open(selfId);
           handlers.open(remote);
         });
       },
       send(remote, frame) {
         if (!me.links.has(remote)) return false;
+        if (net.dataPlane) {
+          net.sendChunks(selfId, remote, frame, net.dataPlane);
+          return true;
+        }
         const copy = structuredClone(frame);
         net.enqueue(() => {
           if (me.links.has(remote)) net.endpoints.get(remote)?.handlers.data(selfId, copy);
         });
         return true;
+      },
+      greeted(remote) {
+        me.inbound.get(remote)?.greet();
       },
       close(remote) {
         net.unlink(selfId, remote);
@@ -57,6 +97,31 @@ export class MemoryNetwork {
     };
   }
 
+  /** Wire mode: queues `bytes` as one chunk from `from` to `to`, whatever they hold. */
+  sendRaw(from: PeerId, to: PeerId, bytes: Uint8Array): void {
+    if (!this.wire) throw new Error('sendRaw needs a MemoryNetwork in wire mode');
+    const copy = bytes.slice();
+    this.enqueue(() => this.receive(from, to, copy));
+  }
+
+  /** Wire mode: [B-4] [B-8] the transport's periodic sweep, at the network's clock. */
+  sweep(): void {
+    if (!this.wire) return;
+    const now = this.wire.now();
+    for (const member of this.endpoints.values()) {
+      for (const [remote, link] of [...member.inbound]) {
+        const v = link.sweep(now);
+        if (v.drop !== null) this.dropFrom(member, remote, v.drop);
+        else if (v.log !== null) member.handlers.error(new TransportError('bad-frame', `${remote}: ${v.log}`));
+      }
+    }
+  }
+
+  /** Wire mode: bytes held in reassembly by `at` for messages from `from`. */
+  bufferedBytes(at: PeerId, from: PeerId): number {
+    return this.endpoints.get(at)?.inbound.get(from)?.bufferedBytes ?? 0;
+  }
+
   /** Delivers queued frames (and frames they cause) until nothing is left or `limit` is hit. */
   flush(limit = 1_000_000): number {
     let n = 0;
@@ -65,14 +130,49 @@ export class MemoryNetwork {
   }
 
   deliverNext(): boolean {
-    const next = this.queue.shift();
+    const next = this.queue[this.head];
     if (!next) return false;
+    this.head++;
+    if (this.head >= 1024 && this.head * 2 >= this.queue.length) {
+      this.queue = this.queue.slice(this.head);
+      this.head = 0;
+    }
     next.run();
     return true;
   }
 
   pending(): number {
-    return this.queue.length;
+    return this.queue.length - this.head;
+  }
+
+  private addInbound(member: Member, remote: PeerId, opened: boolean): void {
+    if (!this.wire || !this.dataPlane) return;
+    member.inbound.set(remote, new InboundLink(this.dataPlane.budgets, this.dataPlane.limits, member.budget, opened, this.wire.now()));
+  }
+
+  private sendChunks(from: PeerId, to: PeerId, frame: unknown, dataPlane: DataPlaneOptions): void {
+    const queue = new ChunkQueue(dataPlane.chunkBytes);
+    queue.enqueue(encodeFrame(frame, dataPlane.limits.maxMessageBytes));
+    for (let chunk = queue.next(); chunk; chunk = queue.next()) {
+      const c = chunk;
+      this.enqueue(() => this.receive(from, to, c));
+    }
+  }
+
+  private receive(from: PeerId, to: PeerId, chunk: Uint8Array): void {
+    const member = this.endpoints.get(to);
+    const link = member?.inbound.get(from);
+    if (!member || !link || !member.links.has(from)) return;
+    const r = link.receive(chunk, this.wire?.now() ?? 0);
+    if (r.kind === 'frame') member.handlers.data(from, r.frame);
+    else if (r.kind === 'drop') this.dropFrom(member, from, r.reason);
+    else if (r.log !== null) member.handlers.error(new TransportError('bad-frame', `${from}: ${r.log}`));
+  }
+
+  /** As the real transport: the reason reported once, the connection closed. */
+  private dropFrom(member: Member, remote: PeerId, reason: string): void {
+    member.handlers.error(new TransportError('bad-frame', `dropped peer ${remote}: ${reason}`));
+    for (const [id, m] of this.endpoints) if (m === member) this.unlink(id, remote);
   }
 
   private enqueue(run: () => void): void {
@@ -82,6 +182,10 @@ export class MemoryNetwork {
   private unlink(a: PeerId, b: PeerId): void {
     const ea = this.endpoints.get(a);
     const eb = this.endpoints.get(b);
+    ea?.inbound.get(b)?.clear();
+    eb?.inbound.get(a)?.clear();
+    ea?.inbound.delete(b);
+    eb?.inbound.delete(a);
     if (ea?.links.delete(b)) ea.handlers.close(b);
     if (eb?.links.delete(a)) eb.handlers.close(a);
   }

@@ -8,12 +8,19 @@
  * `bufferedAmount` is under a high-water mark, then wait for the channel's `bufferedamountlow`
  * event (no polling). The receiver reassembles within limits (message size, messages in progress,
  * bytes held) and drops malformed chunks and frames with a reason.
+ *
+ * Budgets ([B-1]…[B-5], PEER_BUDGETS): every connection's incoming side runs an InboundLink
+ * (rates, the pre-hello allowance for connections another peer opened, expiry of stalled
+ * messages, bad frames counted and logged in aggregate), and a peer whose send queue overflows
+ * is dropped. A peer over a budget is closed, and the reason reported as a 'bad-frame' error.
  */
 import { Peer, type DataConnection, type PeerError } from 'peerjs';
 import { asPeerId, type PeerId } from '../protocol/ids.ts';
-import { ByteBudget, ChunkQueue, DEFAULT_INTERLEAVE, Reassembler } from './chunker.ts';
-import { DEFAULT_DATA_PLANE, type DataPlaneOptions } from './dataPlane.ts';
-import { decodeFrame, encodeFrame } from './frameCodec.ts';
+import { ByteBudget, ChunkQueue, DEFAULT_INTERLEAVE } from './chunker.ts';
+import { DEFAULT_DATA_PLANE, SWEEP_MS, type DataPlaneOptions } from './dataPlane.ts';
+import { encodeFrame } from './frameCodec.ts';
+import { InboundLink } from './inboundLink.ts';
+import { sendQueueOverflow } from './peerGuard.ts';
 import { TransportError, type Endpoint, type EndpointFactory, type EndpointHandlers, type SignalingConfig } from './transport.ts';
 
 /** Signaling reconnect attempts back off from 0.5 s to 10 s. */
@@ -29,7 +36,7 @@ interface Link {
   readonly conn: DataConnection;
   readonly channel: RTCDataChannel;
   readonly outgoing: ChunkQueue;
-  readonly incoming: Reassembler;
+  readonly incoming: InboundLink;
 }
 
 function createEndpoint(signaling: SignalingConfig, dataPlane: DataPlaneOptions, id: string | null, handlers: EndpointHandlers): Promise<Endpoint> {
@@ -51,8 +58,17 @@ function createEndpoint(signaling: SignalingConfig, dataPlane: DataPlaneOptions,
   let destroyed = false;
   let retries = 0;
 
-  const badFrame = (remote: PeerId, reason: string): void => {
-    handlers.error(new TransportError('bad-frame', `dropped a frame from ${remote}: ${reason}`));
+  /** [B-8] A line about a peer's bad frames (already aggregated by its InboundLink). */
+  const badFrames = (remote: PeerId, line: string): void => {
+    handlers.error(new TransportError('bad-frame', `${remote}: ${line}`));
+  };
+
+  /** [B-1]…[B-5] A peer over a budget: its connection closed, with the reason logged once. */
+  const dropPeer = (remote: PeerId, link: Link, reason: string): void => {
+    handlers.error(new TransportError('bad-frame', `dropped peer ${remote}: ${reason}`));
+    link.outgoing.clear();
+    link.incoming.clear();
+    link.conn.close();
   };
 
   // RTCDataChannel.send() copies what it is given, so every chunk is built in this one buffer.
@@ -77,24 +93,25 @@ function createEndpoint(signaling: SignalingConfig, dataPlane: DataPlaneOptions,
   };
 
   const receive = (remote: PeerId, link: Link, raw: unknown): void => {
-    if (!(raw instanceof ArrayBuffer) && !ArrayBuffer.isView(raw)) {
-      badFrame(remote, `expected binary chunks, got ${typeof raw}`);
-      return;
-    }
-    const r = link.incoming.push(raw);
-    if (r.kind === 'dropped') badFrame(remote, r.reason);
-    if (r.kind !== 'message') return;
-    let frame: unknown;
-    try {
-      frame = decodeFrame(r.parts);
-    } catch (e) {
-      badFrame(remote, e instanceof Error ? e.message : String(e));
-      return;
-    }
-    handlers.data(remote, frame);
+    const r = link.incoming.receive(raw, Date.now());
+    if (r.kind === 'frame') handlers.data(remote, r.frame);
+    else if (r.kind === 'drop') dropPeer(remote, link, r.reason);
+    else if (r.log !== null) badFrames(remote, r.log);
   };
 
-  const adopt = (conn: DataConnection): void => {
+  // [B-4] [B-8] Stalled messages expire and aggregated bad-frame lines go out even when a peer
+  // has gone quiet.
+  const sweeper = setInterval(() => {
+    const now = Date.now();
+    for (const [remote, link] of [...links]) {
+      const v = link.incoming.sweep(now);
+      if (v.drop !== null) dropPeer(remote, link, v.drop);
+      else if (v.log !== null) badFrames(remote, v.log);
+    }
+  }, SWEEP_MS);
+
+  /** `opened`: this tab opened the connection ([B-3]: its remote needs no hello to be trusted with big frames). */
+  const adopt = (conn: DataConnection, opened: boolean): void => {
     const remote = asPeerId(conn.peer);
     if (conn.serialization !== 'raw') {
       // A tab from an older build (peerjs' own packing): it could not read our frames, nor we its.
@@ -111,7 +128,7 @@ function createEndpoint(signaling: SignalingConfig, dataPlane: DataPlaneOptions,
         conn,
         channel,
         outgoing: new ChunkQueue(dataPlane.chunkBytes, DEFAULT_INTERLEAVE),
-        incoming: new Reassembler(dataPlane.limits, budget),
+        incoming: new InboundLink(dataPlane.budgets, dataPlane.limits, budget, opened, Date.now()),
       };
       channel.addEventListener('bufferedamountlow', () => pump(link));
       links.set(remote, link);
@@ -139,7 +156,7 @@ function createEndpoint(signaling: SignalingConfig, dataPlane: DataPlaneOptions,
     });
   };
 
-  peer.on('connection', adopt);
+  peer.on('connection', (conn) => adopt(conn, false));
 
   // A closing tab may not get to close its channels itself, and its peers would then notice only
   // by silence (12-15 s, coordinatorLink.ts). Closing them on the way out tells them at once, so
@@ -151,6 +168,7 @@ function createEndpoint(signaling: SignalingConfig, dataPlane: DataPlaneOptions,
   globalThis.addEventListener?.('pagehide', onPageHide);
   const shutDown = (): void => {
     destroyed = true;
+    clearInterval(sweeper);
     globalThis.removeEventListener?.('pagehide', onPageHide);
     peer.destroy();
   };
@@ -167,7 +185,7 @@ function createEndpoint(signaling: SignalingConfig, dataPlane: DataPlaneOptions,
   const endpoint = (selfId: PeerId): Endpoint => ({
     selfId,
     connect(remote) {
-      adopt(peer.connect(remote, { reliable: true, serialization: 'raw' }));
+      adopt(peer.connect(remote, { reliable: true, serialization: 'raw' }), true);
     },
     send(remote, frame) {
       const link = links.get(remote);
@@ -179,9 +197,18 @@ function createEndpoint(signaling: SignalingConfig, dataPlane: DataPlaneOptions,
         handlers.error(new TransportError('bad-frame', `could not send a frame to ${remote}: ${e instanceof Error ? e.message : String(e)}`));
         return false;
       }
+      // [B-5] A peer that does not read is dropped rather than queued for without end.
+      const overflow = sendQueueOverflow(link.outgoing.pendingBytes, link.outgoing.pendingMessages, parts.reduce((n, p) => n + p.byteLength, 0), dataPlane.budgets);
+      if (overflow !== null) {
+        dropPeer(remote, link, overflow);
+        return false;
+      }
       link.outgoing.enqueue(parts);
       pump(link);
       return true;
+    },
+    greeted(remote) {
+      links.get(remote)?.incoming.greet();
     },
     close(remote) {
       links.get(remote)?.conn.close();

@@ -28,6 +28,11 @@ export interface Endpoint {
    * transferred (detached) after this call. The protocol's binaries never are.
    */
   send(peer: PeerId, frame: unknown): boolean;
+  /**
+   * [B-3] `peer` said hello: its connection gets the data plane's full reassembly limits instead
+   * of the small pre-hello allowance. A no-op for a connection this tab opened, or none.
+   */
+  greeted(peer: PeerId): void;
   /** Closes one connection. */
   close(peer: PeerId): void;
   /** Leaves the network: closes every connection and the signaling link. */

@@ -2,7 +2,7 @@ import { useEffect, useState, type FormEvent } from 'react';
 import { formatBytes, formatDims } from '../core/jobChecks.ts';
 import { formatDuration } from '../host/jobRates.ts';
 import { COMPARATOR_KINDS, COMPARATOR_LABELS, defaultPolicyForm, type ComparatorKind, type PolicyForm } from '../host/policyForm.ts';
-import { rememberedRequesterKey } from '../host/requesterKey.ts';
+import { moveRequesterKeyOutOfUrl, rememberedRequesterKey } from '../host/requesterKey.ts';
 import {
   chooseInputFiles,
   chooseModelFile,
@@ -40,6 +40,7 @@ export function RequesterPage({ route }: { route: Route }) {
   const [count, setCount] = useState(workload?.defaultItems ?? 100);
   const [form, setForm] = useState<PolicyForm>(defaultPolicyForm);
   const [key, setKey] = useState(() => route.params.get('key') ?? rememberedRequesterKey(route.networkId));
+  useEffect(() => moveRequesterKeyOutOfUrl(route.networkId), [route.networkId]);
   useEffect(() => {
     void connectRequester(route.networkId);
   }, [route.networkId]);

@@ -104,9 +104,10 @@ describe('peers [P-1] [P-2] [P-3]', () => {
 
   it('[P-1] any frame before hello is refused and the connection closed; nothing is leased', () => {
     const { rig } = withJob(4, 2);
-    const v = asPeerId('early');
-    rig.core.connect(v, 0);
     for (const msg of [{ v: V, t: 'lease-request' }, { v: V, t: 'results-request', jobId: 'jx' }] as ToCoordinator[]) {
+      // A fresh connection each: a refusal is final for its connection ([B-7]).
+      const v = asPeerId(`early-${msg.t}`);
+      rig.core.connect(v, 0);
       const fx = rig.handle(v, msg);
       expect(sent(fx, v).map((m) => m.t)).toEqual(['refused']);
       expect(fx).toContainEqual(expect.objectContaining({ kind: 'close', peer: v }));
@@ -177,10 +178,9 @@ describe('peers [P-1] [P-2] [P-3]', () => {
 });
 
 describe('liveness [P-4]', () => {
-  it('[P-4] a ping gets a pong, even before hello', () => {
+  it('[P-4] a ping gets a pong', () => {
     const rig = new Rig();
-    const p = asPeerId('p');
-    rig.core.connect(p, 0);
+    const p = rig.join('p');
     expect(sent(rig.handle(p, { v: V, t: 'ping' }), p)).toEqual([{ v: V, t: 'pong' }]);
   });
 

@@ -21,6 +21,8 @@ import { LIMITS } from '../../protocol/limits.ts';
 import type { FromCoordinator, JobSpec, JobStatus, PeerSummary, ToCoordinator, VerifiedShard } from '../../protocol/messages.ts';
 import { PROTOCOL_VERSION, REFUSED_ID_TAKEN } from '../../protocol/messages.ts';
 import type { ProtocolError } from '../../protocol/parse.ts';
+import { BadFrameTally } from '../../protocol/badFrameTally.ts';
+import { PEER_BUDGETS, type PeerBudgets } from '../../protocol/peerBudgets.ts';
 import type { Rng } from '../rng.ts';
 import { testOnlySecrets, type NewSecret } from '../secrets.ts';
 import type { PeerSample } from '../telemetry/aggregator.ts';
@@ -37,7 +39,7 @@ import { PersistTracker } from './persistTracker.ts';
 import { jobStatusOf, peerSamplesOf, peerSummariesOf, peersWithRole, pendingAuditsOf, verifiedShardsOf } from './readModels.ts';
 import { restoreLeaseInto, restoreShardInto, type RestoreTarget } from './restore.ts';
 import { ShardDecider } from './shardDecider.ts';
-import { checkOutputShape, hasReplicaOf } from './shardChecks.ts';
+import { checkOutputShape, checkOutputSignature, hasReplicaOf } from './shardChecks.ts';
 import { itemCountOf, shardItems } from './shardInputs.ts';
 import {
   connectingPeer,
@@ -46,6 +48,7 @@ import {
   type JobRecord,
   type LeaseRecord,
   type LeaseState,
+  type OutputPort,
   type PeerRecord,
   type PeerState,
   type Replica,
@@ -100,6 +103,16 @@ export class CoordinatorCore {
   private readonly modelSent = new Set<LeaseId>();
   /** [S-3] Why storage fails, or null while it works. */
   private storageProblem: string | null = null;
+  /** [B-6] [B-7] [B-8] What one peer may cost. */
+  private readonly budgets: PeerBudgets;
+  /** [B-7] [B-8] Each connected peer's malformed frames, counted and logged in aggregate. */
+  private readonly badFrames = new Map<PeerId, BadFrameTally>();
+  /**
+   * [B-6] [B-7] Peers refused (over a budget, or for a frame [P-1] [M-2] [I-1] refuse) whose
+   * connection the host is closing: whatever they send until it is closed is ignored without a
+   * log line, so a flood costs nothing more.
+   */
+  private readonly closing = new Set<PeerId>();
   /** [L-2] `involved` and `involvedAny`, bound once: asked about every shard a lease looks at. */
   private readonly isInvolved = (shard: ShardState, volunteer: PeerId): boolean => this.involved(shard, volunteer);
   private readonly isInvolvedAny = (shard: ShardState, volunteer: PeerId): boolean => this.involvedAny(shard, volunteer);
@@ -117,6 +130,7 @@ export class CoordinatorCore {
     private readonly newSecret: NewSecret = testOnlySecrets(0x51ed_7a11),
   ) {
     this.reputation = new ReputationBook({ ...DEFAULT_TRUST, ...config.trust });
+    this.budgets = config.budgets ?? PEER_BUDGETS;
     const known = (cap: number): number => knownVolunteers(this.peers, this.reputation, cap);
     this.judgement = new Judgement(this.reputation, known, rng, this.totals, {
       log: (level, text) => this.log(level, text),
@@ -154,6 +168,8 @@ export class CoordinatorCore {
       this.log('info', `${peer} connected again; its previous connection is dropped`);
       this.dropPeer(peer, now);
     }
+    this.closing.delete(peer);
+    this.badFrames.delete(peer);
     this.peers.set(peer, connectingPeer(peer, now));
     return this.flush();
   }
@@ -161,6 +177,8 @@ export class CoordinatorCore {
   /** [P-2] A disconnect releases the peer's leases at once, so its shards go to others. */
   disconnect(peer: PeerId, now: number): CoordinatorEffect[] {
     this.dropPeer(peer, now);
+    this.closing.delete(peer);
+    this.badFrames.delete(peer);
     return this.flush();
   }
 
@@ -175,12 +193,21 @@ export class CoordinatorCore {
     this.emit({ kind: 'status-changed' });
   }
 
-  /** [P-3] Malformed frames are dropped with a logged reason; another version gets a refusal. */
-  protocolError(peer: PeerId, error: ProtocolError, _now: number): CoordinatorEffect[] {
+  /**
+   * [P-3] Malformed frames are dropped, [B-8] logged in aggregate; [B-7] a peer over its budget
+   * of them is dropped. Another version gets a refusal.
+   */
+  protocolError(peer: PeerId, error: ProtocolError, now: number): CoordinatorEffect[] {
+    if (this.closing.has(peer)) return this.flush();
     if (error.kind === 'version') {
       this.refuse(peer, error.reason);
     } else {
-      this.log('warn', `dropped a frame from ${peer}: ${error.reason}`);
+      const verdict = this.tallyOf(peer, now).note(error.reason, now);
+      if (verdict.drop !== null) {
+        this.dropOverBudget(peer, verdict.drop, now);
+        return this.flush();
+      }
+      if (verdict.log !== null) this.log('warn', `${peer}: ${verdict.log}`);
       // [J-1] A malformed submission is refused by its ref: the requester must not wait forever.
       if (error.submissionRef !== undefined) {
         const max = LIMITS.maxReasonLength;
@@ -192,11 +219,15 @@ export class CoordinatorCore {
   }
 
   handle(peer: PeerId, msg: ToCoordinator, now: number): CoordinatorEffect[] {
+    if (this.closing.has(peer)) return this.flush();
     const state = this.peers.get(peer);
     if (!state) {
       this.log('warn', `frame from unknown peer ${peer} dropped`);
       return this.flush();
     }
+    // [P-1] [B-6] Nothing but hello is answered before hello: a ping then gets no pong and is no
+    // sign of life, so a peer that only pings is closed when its time to say hello is up.
+    if (state.role === null && msg.t === 'ping') return this.flush();
     state.lastSeenMs = now;
     if (msg.t === 'ping') {
       this.send(peer, { v: PROTOCOL_VERSION, t: 'pong' });
@@ -259,8 +290,18 @@ export class CoordinatorCore {
     }
     this.notices.reportDue(now);
     this.persistDirty();
+    // [B-8] Bad frames counted since their last line get one line now.
+    for (const [peer, tally] of this.badFrames) {
+      const line = tally.flush(now);
+      if (line !== null) this.log('warn', `${peer}: ${line}`);
+    }
     // [P-4] A peer that has gone silent is gone: its leases are released and its channel closed.
     for (const peer of [...this.peers.values()]) {
+      // [B-6] A peer that has not said hello in time is closed.
+      if (peer.role === null && now - peer.connectedAtMs > this.budgets.helloTimeoutMs) {
+        this.dropOverBudget(peer.id, `no "hello" within ${this.budgets.helloTimeoutMs} ms of connecting`, now);
+        continue;
+      }
       if (now - peer.lastSeenMs > this.config.peerTimeoutMs) {
         this.log('warn', `${peer.role ?? 'peer'} ${peer.id} silent for ${now - peer.lastSeenMs} ms; dropping it`);
         this.emit({ kind: 'close', peer: peer.id, reason: 'silent' });
@@ -291,8 +332,9 @@ export class CoordinatorCore {
   /**
    * [J-2] Second half of a submission, once the host has hashed the model: create the job and its
    * shards. The hash is computed by this coordinator; a requester's claim is never trusted.
+   * `outputSignature`: [R-7] the model's outputs as the host's engine reported them.
    */
-  admitJob(peer: PeerId, ref: string, spec: JobSpec, modelHash: ModelHash, now: number): CoordinatorEffect[] {
+  admitJob(peer: PeerId, ref: string, spec: JobSpec, modelHash: ModelHash, now: number, outputSignature?: readonly OutputPort[]): CoordinatorEffect[] {
     // [S-3] Storage failed while the model was being checked: the job could not be kept.
     if (this.storageProblem !== null) {
       this.send(peer, { v: PROTOCOL_VERSION, t: 'job-rejected', ref, reason: STORAGE_REJECT_REASON });
@@ -304,7 +346,9 @@ export class CoordinatorCore {
       this.send(peer, { v: PROTOCOL_VERSION, t: 'job-rejected', ref, reason: problem ?? 'the job has no items' });
       return this.flush();
     }
-    const job = jobRecordOf(spec, items, modelHash, peer, now, this.rng);
+    const record = jobRecordOf(spec, items, modelHash, peer, now, this.rng);
+    // [R-7] Results will be checked against the signature the host's engine reported.
+    const job: JobRecord = outputSignature ? { ...record, outputSignature } : record;
     const { id, shardCount } = job;
     if (!this.jobs.hasModel(modelHash)) {
       this.jobs.setModel(modelHash, spec.model);
@@ -456,6 +500,19 @@ export class CoordinatorCore {
 
   job(jobId: JobId): JobRecord | undefined {
     return this.jobs.job(jobId);
+  }
+
+  /**
+   * [B-7] Whether frames from `peer` are ignored (it was refused or dropped and its connection is
+   * closing): the host need not even parse them.
+   */
+  ignores(peer: PeerId): boolean {
+    return this.closing.has(peer);
+  }
+
+  /** [B-3] Whether `peer` is connected and its hello was taken (its transport may then raise its limits). */
+  hasSaidHello(peer: PeerId): boolean {
+    return (this.peers.get(peer)?.role ?? null) !== null;
   }
 
   activeLeaseCount(): number {
@@ -700,7 +757,7 @@ export class CoordinatorCore {
     const shard = lease?.shard ?? this.jobs.shardById(shardId);
     const job = shard && this.jobs.job(shard.jobId);
     if (!shard || !job) return ack('unknown-lease', 'the job is gone');
-    const shapeError = checkOutputShape(msg.outputs, shard.count);
+    const shapeError = checkOutputShape(msg.outputs, shard.count) ?? (job.outputSignature ? checkOutputSignature(msg.outputs, job.outputSignature) : null);
     if (canary) return this.onCanaryResult(state, msg, shard, job, epoch, shapeError, ack, now);
     // [R-2] A result counts once: late copies after acceptance, or a second one from the same
     // volunteer, are recognised and ignored.
@@ -912,11 +969,35 @@ export class CoordinatorCore {
     if (batch) this.emit(batch);
   }
 
-  /** `code`: [I-1] machine-readable, so a volunteer can act on it without parsing `reason`. */
+  /** [B-7] [B-8] The peer's bad-frame tally, made at its first bad frame. */
+  private tallyOf(peer: PeerId, now: number): BadFrameTally {
+    let tally = this.badFrames.get(peer);
+    if (!tally) {
+      tally = new BadFrameTally(this.budgets, now);
+      this.badFrames.set(peer, tally);
+    }
+    return tally;
+  }
+
+  /**
+   * [B-6] [B-7] A peer over a budget: told why (`refused`), its connection closed, its leases
+   * released at once ([P-2]), and anything it sends until the close is ignored.
+   */
+  private dropOverBudget(peer: PeerId, reason: string, now: number): void {
+    this.refuse(peer, `dropped: ${reason}`);
+    this.dropPeer(peer, now);
+  }
+
+  /**
+   * `code`: [I-1] machine-readable, so a volunteer can act on it without parsing `reason`.
+   * [B-7] A refusal is final for the connection: until the host has closed it, whatever the peer
+   * sends is ignored unlogged, so a flood of refusable frames costs one refusal, not one each.
+   */
   private refuse(peer: PeerId, reason: string, code?: string): void {
     this.send(peer, { v: PROTOCOL_VERSION, t: 'refused', reason, expectedVersion: PROTOCOL_VERSION, ...(code !== undefined ? { code } : {}) });
     this.emit({ kind: 'close', peer, reason });
     this.log('warn', `refused ${peer}: ${reason}`);
+    this.closing.add(peer);
   }
 
   private send(to: PeerId, msg: FromCoordinator): void {

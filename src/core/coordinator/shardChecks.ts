@@ -5,7 +5,7 @@
  */
 import type { PeerId } from '../../protocol/ids.ts';
 import type { WireTensor } from '../../protocol/tensor.ts';
-import type { Replica, ShardState } from './state.ts';
+import type { OutputPort, Replica, ShardState } from './state.ts';
 
 /** [R-5] Every output must have one row per item of the shard. */
 export function checkOutputShape(outputs: readonly WireTensor[], items: number): string | null {
@@ -13,6 +13,33 @@ export function checkOutputShape(outputs: readonly WireTensor[], items: number):
   for (const t of outputs) {
     if (t.dims[0] !== items) return `output "${t.name}" has ${t.dims[0] ?? 'no'} rows, the shard has ${items} items`;
   }
+  return null;
+}
+
+/**
+ * [R-7] A result against the model's output signature: exactly its outputs (no extra, none
+ * missing, none twice), each with its dtype, its rank and every fixed dim past the batch; the
+ * batch dim is [R-5]'s. Junk outputs padded onto a result were once kept in memory and storage
+ * (91 MB and 61 MB) because only the batch dim was checked.
+ */
+export function checkOutputSignature(outputs: readonly WireTensor[], signature: readonly OutputPort[]): string | null {
+  const ports = new Map<string, OutputPort>();
+  for (const p of signature) ports.set(p.name, p);
+  const seen = new Set<string>();
+  for (const t of outputs) {
+    const port = ports.get(t.name);
+    if (!port) return `output "${t.name}" is not an output of the model (it has ${signature.map((p) => `"${p.name}"`).join(', ')})`;
+    if (seen.has(t.name)) return `output "${t.name}" is given twice`;
+    seen.add(t.name);
+    if (t.dtype !== port.dtype) return `output "${t.name}" is ${t.dtype}, the model's is ${port.dtype}`;
+    if (port.dims.length === 0) continue; // the runtime did not say: only [R-5]'s check applies
+    if (t.dims.length !== port.dims.length) return `output "${t.name}" has rank ${t.dims.length}, the model's has rank ${port.dims.length}`;
+    for (let i = 1; i < port.dims.length; i++) {
+      const want = port.dims[i];
+      if (typeof want === 'number' && want >= 0 && t.dims[i] !== want) return `output "${t.name}" has dimension ${i} of ${t.dims[i]}, the model's is ${want}`;
+    }
+  }
+  for (const p of signature) if (!seen.has(p.name)) return `output "${p.name}" of the model is missing`;
   return null;
 }
 

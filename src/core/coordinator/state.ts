@@ -8,7 +8,8 @@ import type { Backend, Capabilities } from '../../protocol/capabilities.ts';
 import type { JobId, LeaseId, ModelHash, PeerId, ShardId } from '../../protocol/ids.ts';
 import type { Role } from '../../protocol/messages.ts';
 import type { VerificationPolicy } from '../../protocol/policy.ts';
-import type { WireTensor } from '../../protocol/tensor.ts';
+import type { PeerBudgets } from '../../protocol/peerBudgets.ts';
+import type { TensorDtype, WireTensor } from '../../protocol/tensor.ts';
 import type { TrustConfig } from '../reputation/reputation.ts';
 
 export interface CoordinatorConfig {
@@ -46,6 +47,8 @@ export interface CoordinatorConfig {
    * leave it off.
    */
   readonly awaitDurableWrites?: boolean;
+  /** [B-6] [B-7] [B-8] What one peer may cost; absent: PEER_BUDGETS (protocol/peerBudgets.ts). */
+  readonly budgets?: PeerBudgets;
 }
 
 export interface LeaseDeadlineConfig {
@@ -96,6 +99,19 @@ export interface JobRecord {
   readonly priority?: number;
   /** [J-6] One name per item (its input file), for exports; absent when the job was submitted without. */
   readonly itemNames?: readonly string[];
+  /**
+   * [R-7] The model's outputs as the coordinator's own engine reported them at admission ([J-4]);
+   * every result is checked against it. Absent (jobs stored before it was recorded, or admitted
+   * without an inspector): only the batch dim is checked ([R-5]).
+   */
+  readonly outputSignature?: readonly OutputPort[];
+}
+
+/** One model output: its name, dtype and dims (a number is fixed, a string or negative number free). */
+export interface OutputPort {
+  readonly name: string;
+  readonly dtype: TensorDtype;
+  readonly dims: readonly (number | string)[];
 }
 
 export interface Replica {

@@ -1,0 +1,164 @@
+/**
+ * [B-3] [B-6] [B-7] [B-8] The coordinator host under the attacks that once hung or froze it,
+ * over the memory transport in wire mode (frames encoded and chunked as on a real channel, the
+ * receiving side under its budgets): a peer that never says hello and declares a huge message,
+ * and a flood of malformed frames. Each time an honest submission meanwhile is accepted and the
+ * hostile peer is closed.
+ */
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { countingBytes, hello, policy, zeros } from '../core/testing/fixtures.ts';
+import type { CoordinatorStorage } from '../persistence/coordinatorStore.ts';
+import { asPeerId, type PeerId } from '../protocol/ids.ts';
+import { PROTOCOL_VERSION, type FromCoordinator, type JobSpec } from '../protocol/messages.ts';
+import { useQuorumStore } from '../stores/store.ts';
+import { MemoryNetwork } from '../transport/memoryTransport.ts';
+import { rawChunk } from '../transport/testing/rawChunk.ts';
+import type { EndpointHandlers } from '../transport/transport.ts';
+import { CoordinatorHost } from './coordinatorHost.ts';
+import { coordinatorPeerId } from './networkId.ts';
+import { coordinatorClient, type CoordinatorClient } from './testing/coordinatorClient.ts';
+
+const NET = 'budgets';
+const COORD = coordinatorPeerId(NET);
+const MiB = 1024 * 1024;
+
+const emptyStore: CoordinatorStorage = {
+  putJob: () => Promise.resolve(),
+  putShard: () => Promise.resolve(0),
+  putModel: () => Promise.resolve(),
+  persist: () => Promise.resolve(),
+  loadModel: () => Promise.resolve(null),
+  loadJobs: () => Promise.resolve([]),
+  loadShards: () => Promise.resolve([]),
+  loadLeases: () => Promise.resolve([]),
+  loadPeers: () => Promise.resolve([]),
+};
+
+/** A submission of 1.5 MiB: over the pre-hello allowance, so it passes only once its sender is greeted. */
+const bigSpec = (): JobSpec => ({
+  name: 'honest',
+  model: countingBytes(1000),
+  inputs: [zeros('x', 'float32', [98_304, 4], 4)],
+  shardSize: 4096,
+  policy: policy(1, 1, 1),
+  requesterKey: '',
+});
+
+/** A hostile endpoint: it records whether its connection was closed. */
+function rogue(net: MemoryNetwork, id: string): { closed: () => boolean; id: PeerId; send: (m: unknown) => void } {
+  let closed = false;
+  const handlers: EndpointHandlers = { open: () => undefined, data: () => undefined, close: () => (closed = true), signaling: () => undefined, error: () => undefined };
+  const ep = net.create(id, handlers);
+  ep.connect(COORD);
+  return { closed: () => closed, id: ep.selfId, send: (m) => void ep.send(COORD, m) };
+}
+
+/** Lets the host's async work (hashing the model) finish, delivering frames meanwhile. */
+async function settle(net: MemoryNetwork, done: () => boolean): Promise<void> {
+  for (let i = 0; i < 200 && !done(); i++) {
+    net.flush();
+    await new Promise((r) => setImmediate(r));
+    await vi.advanceTimersByTimeAsync(0);
+  }
+  net.flush();
+}
+
+const answer = (c: CoordinatorClient): FromCoordinator | undefined => c.received.find((m) => m.t === 'job-accepted' || m.t === 'job-rejected');
+const logTexts = (): string[] => useQuorumStore.getState().coordinator.log.map((l) => l.text);
+
+let net: MemoryNetwork;
+let host: CoordinatorHost;
+
+beforeEach(async () => {
+  // setImmediate stays real: the model's hash comes from WebCrypto, outside the fake clock.
+  vi.useFakeTimers({ now: 1_000_000, toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] });
+  net = new MemoryNetwork({ now: () => Date.now() });
+  host = new CoordinatorHost({ networkId: NET, factory: net.factory, store: emptyStore });
+  await host.start();
+});
+
+afterEach(() => {
+  host.stop();
+  vi.useRealTimers();
+});
+
+describe('coordinator host budgets', () => {
+  it('[B-3] [B-6] a never-hello peer declaring a 769 MiB message holds nothing, gets no pong, and is closed; an honest 1.5 MiB submission meanwhile is accepted', async () => {
+    const bad = rogue(net, 'rogue-1');
+    net.flush();
+    net.sendRaw(bad.id, COORD, rawChunk({ id: 0, index: 0, count: 40_000, total: 769 * MiB, partBytes: 769 * MiB }, new Uint8Array(1)));
+    bad.send({ v: PROTOCOL_VERSION, t: 'ping' });
+    net.flush();
+    expect(net.bufferedBytes(COORD, bad.id)).toBe(0);
+    expect(logTexts().some((t) => /rogue-1: dropped a malformed frame: message 0 of 806354944 bytes exceeds the limit of 1048576/.test(t))).toBe(true);
+
+    const requester = coordinatorClient(net, null, COORD);
+    net.flush();
+    requester.send(hello('requester'));
+    requester.send({ v: PROTOCOL_VERSION, t: 'submit-job', ref: 'honest-1', spec: bigSpec() });
+    await settle(net, () => answer(requester) !== undefined);
+    expect(answer(requester)).toMatchObject({ t: 'job-accepted', ref: 'honest-1', shards: 24 });
+
+    // It keeps pinging; no pong comes, and 5 s after it connected it is closed.
+    for (let s = 0; s < 6; s++) {
+      bad.send({ v: PROTOCOL_VERSION, t: 'ping' });
+      net.flush();
+      await vi.advanceTimersByTimeAsync(1_000);
+      net.flush();
+    }
+    expect(bad.closed()).toBe(true);
+    expect(logTexts().some((t) => /refused rogue-1: dropped: no "hello" within 5000 ms/.test(t))).toBe(true);
+    expect(host.core.peerSummaries().map((p) => p.role)).toEqual(['requester']);
+  });
+
+  it('[B-7] [B-8] 30,000 malformed frames from a greeted peer: a handful of log entries, the peer dropped; an honest volunteer still gets work', async () => {
+    const requester = coordinatorClient(net, 'req', COORD);
+    const honest = coordinatorClient(net, 'honest', COORD);
+    const flooder = rogue(net, 'flooder');
+    net.flush();
+    requester.send(hello('requester'));
+    honest.send(hello('volunteer'));
+    flooder.send(hello('volunteer'));
+    requester.send({ v: PROTOCOL_VERSION, t: 'submit-job', ref: 'honest-2', spec: bigSpec() });
+    await settle(net, () => answer(requester) !== undefined);
+    expect(answer(requester)).toMatchObject({ t: 'job-accepted' });
+
+    let logUpdates = 0;
+    const unsubscribe = useQuorumStore.subscribe((s, prev) => {
+      if (s.coordinator.log !== prev.coordinator.log) logUpdates++;
+    });
+    for (let i = 0; i < 30_000; i++) flooder.send({ v: PROTOCOL_VERSION, t: 'no-such-frame', n: i });
+    net.flush();
+    await vi.advanceTimersByTimeAsync(1_500);
+    net.flush();
+    unsubscribe();
+    expect(logUpdates).toBeLessThanOrEqual(6);
+    expect(flooder.closed()).toBe(true);
+    expect(logTexts().some((t) => /over its budget of malformed frames \(50 at once, 5\/s\)/.test(t))).toBe(true);
+
+    honest.send({ v: PROTOCOL_VERSION, t: 'lease-request' });
+    net.flush();
+    expect(honest.received.some((m) => m.t === 'lease')).toBe(true);
+    expect(host.core.peerSummaries().map((p) => p.peerId).sort()).toEqual([asPeerId('honest'), asPeerId('req')]);
+  });
+});
+
+describe('[B-3] who is greeted', () => {
+  it('[B-3] a requester gets the full limits after hello; an observer keeps the pre-hello allowance', async () => {
+    const observer = coordinatorClient(net, 'obs', COORD);
+    net.flush();
+    observer.send(hello('observer'));
+    net.flush();
+    net.sendRaw(observer.ep.selfId, COORD, rawChunk({ id: 0, index: 0, count: 2, total: 2 * MiB, partBytes: 2 * MiB }, new Uint8Array(1)));
+    net.flush();
+    expect(net.bufferedBytes(COORD, observer.ep.selfId)).toBe(0);
+    const requester = coordinatorClient(net, 'req', COORD);
+    net.flush();
+    requester.send(hello('requester'));
+    net.flush();
+    net.sendRaw(requester.ep.selfId, COORD, rawChunk({ id: 0, index: 0, count: 2, total: 2 * MiB, partBytes: 2 * MiB }, new Uint8Array(1)));
+    net.flush();
+    expect(net.bufferedBytes(COORD, requester.ep.selfId)).toBe(2 * MiB);
+    await vi.advanceTimersByTimeAsync(0);
+  });
+});

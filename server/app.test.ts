@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -196,6 +197,27 @@ describe('signaling restart', () => {
     expect(s.signaling.active).toBe(true);
     // curl (no Origin) and the app's own origin are fine.
     expect((await admin(`${s.url}/admin/signaling/stop`, { Origin: s.url, 'Sec-Fetch-Site': 'same-origin' })).status).toBe(200);
+  });
+
+  it('admin endpoints answer this machine only: another client address is refused, even with the token', async () => {
+    const s = await start({ adminToken: ADMIN_TOKEN });
+    // 127.0.0.2 stands in for another machine: the server counts only 127.0.0.1 and ::1 as its own.
+    const { port } = new URL(s.url);
+    const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = http.request(
+        { host: '127.0.0.1', port, path: '/admin/signaling/stop', method: 'POST', localAddress: '127.0.0.2', headers: { Authorization: `Bearer ${ADMIN_TOKEN}` } },
+        (res) => {
+          let body = '';
+          res.on('data', (d: Buffer) => (body += d.toString()));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        },
+      );
+      req.on('error', reject);
+      req.end();
+    });
+    expect(answer.status).toBe(403);
+    expect((JSON.parse(answer.body) as { error: string }).error).toMatch(/loopback clients only/);
+    expect(s.signaling.active).toBe(true);
   });
 });
 

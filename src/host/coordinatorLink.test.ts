@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { asPeerId } from '../protocol/ids.ts';
+import { PROTOCOL_VERSION, REFUSED_ID_TAKEN } from '../protocol/messages.ts';
 import { MemoryNetwork } from '../transport/memoryTransport.ts';
 import type { Endpoint, EndpointHandlers } from '../transport/transport.ts';
 import { CoordinatorLink, type LinkHandlers, type LinkOptions } from './coordinatorLink.ts';
@@ -120,6 +121,43 @@ describe('CoordinatorLink peer ids', () => {
     stable.link.renewId('x');
     await settle(net, 1_000);
     expect(stable.registered).toEqual(['vol-2']);
+  });
+
+  it('only the coordinator speaks to a client: frames, opens and closes from any other peer are ignored', async () => {
+    const net = new MemoryNetwork();
+    const coordinator = net.create(COORDINATOR, quiet);
+    const frames: unknown[] = [];
+    let closes = 0;
+    let opens = 0;
+    const handlers: LinkHandlers = {
+      open: () => opens++,
+      frame: (m) => frames.push(m),
+      protocolError: (e) => frames.push(e),
+      close: () => closes++,
+      status: () => {},
+    };
+    const link = new CoordinatorLink(net.factory, COORDINATOR, handlers, { stableId: 'vol-1' });
+    link.start();
+    await settle(net, 100);
+    expect(opens).toBe(1);
+
+    // Another peer reaches the volunteer directly (its id is public) and sends what a coordinator would.
+    const intruder = net.create('intruder', quiet);
+    intruder.connect(asPeerId('vol-1'));
+    await settle(net, 100);
+    intruder.send(asPeerId('vol-1'), { v: PROTOCOL_VERSION, t: 'refused', reason: 'go away', expectedVersion: PROTOCOL_VERSION, code: REFUSED_ID_TAKEN });
+    intruder.send(asPeerId('vol-1'), { v: PROTOCOL_VERSION, t: 'no-work', retryInMs: 1 });
+    await settle(net, 100);
+    expect(frames).toEqual([]);
+    intruder.destroy();
+    await settle(net, 100);
+    expect({ opens, closes }).toEqual({ opens: 1, closes: 0 });
+
+    // The coordinator's own frames still arrive.
+    coordinator.send(asPeerId('vol-1'), { v: PROTOCOL_VERSION, t: 'no-work', retryInMs: 1 });
+    await settle(net, 100);
+    expect(frames).toEqual([{ v: PROTOCOL_VERSION, t: 'no-work', retryInMs: 1 }]);
+    link.stop();
   });
 
   it('requesters and observers take a fresh id for every connection', async () => {

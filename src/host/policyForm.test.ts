@@ -7,6 +7,13 @@ describe('policy form', () => {
     const r = policyFromForm(defaultPolicyForm());
     expect(r).toEqual({ ok: true, shardSize: 100, priority: 1, policy: DEFAULT_POLICY });
   });
+  it('[A-3] adaptive replication is off by default and on when the form says so', () => {
+    const off = policyFromForm(defaultPolicyForm());
+    expect(off.ok && off.policy.adaptive).toBe(false);
+    const on = policyFromForm({ ...defaultPolicyForm(), adaptive: true });
+    expect(on.ok && on.policy.adaptive).toBe(true);
+  });
+
   it('each comparator kind becomes its protocol comparator', () => {
     const f = defaultPolicyForm();
     const cmp = (c: typeof f.comparator) => {

@@ -28,7 +28,13 @@ export interface PolicyForm {
   readonly rtol: number;
   readonly threshold: number;
   readonly priority: number;
+  /** [A-3] Trusted volunteers may compute shards alone, spot-checked; off by default. */
+  readonly adaptive: boolean;
 }
+
+/** What `adaptive` trades, in one sentence for the form. */
+export const ADAPTIVE_EXPLAINED =
+  'Adaptive replication lets volunteers with a long streak of verified results compute shards alone (a share of them re-checked, canaries throughout): faster and cheaper, but a shard done alone rests on one trusted volunteer, not on a quorum.';
 
 export function defaultPolicyForm(): PolicyForm {
   const c = DEFAULT_POLICY.comparator;
@@ -42,6 +48,7 @@ export function defaultPolicyForm(): PolicyForm {
     rtol: c.kind === 'allclose' ? c.rtol : 1e-3,
     threshold: c.kind === 'cosine' ? c.threshold : 0.999,
     priority: 1,
+    adaptive: DEFAULT_POLICY.adaptive ?? false,
   };
 }
 
@@ -77,7 +84,7 @@ export function policyFromForm(f: PolicyForm): PolicyFormResult {
   }
   if (f.comparator === 'cosine' && !(f.threshold >= -1 && f.threshold <= 1)) problems.push('the cosine threshold must be from -1 to 1.');
   if (problems.length > 0) return { ok: false, problems };
-  const parsed = policySchema.safeParse({ ...DEFAULT_POLICY, replication: f.replication, quorum: f.quorum, maxReplicas: f.maxReplicas, comparator: comparatorOf(f) });
+  const parsed = policySchema.safeParse({ ...DEFAULT_POLICY, replication: f.replication, quorum: f.quorum, maxReplicas: f.maxReplicas, comparator: comparatorOf(f), adaptive: f.adaptive });
   if (!parsed.success) return { ok: false, problems: parsed.error.issues.map((i) => `policy: ${i.message}`) };
   return { ok: true, shardSize: f.shardSize, priority: f.priority, policy: parsed.data };
 }

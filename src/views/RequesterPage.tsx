@@ -1,7 +1,7 @@
 import { useEffect, useState, type FormEvent } from 'react';
 import { formatBytes, formatDims } from '../core/jobChecks.ts';
 import { formatDuration } from '../host/jobRates.ts';
-import { COMPARATOR_KINDS, COMPARATOR_LABELS, defaultPolicyForm, type ComparatorKind, type PolicyForm } from '../host/policyForm.ts';
+import { ADAPTIVE_EXPLAINED, COMPARATOR_KINDS, COMPARATOR_LABELS, defaultPolicyForm, type ComparatorKind, type PolicyForm } from '../host/policyForm.ts';
 import { moveRequesterKeyOutOfUrl, rememberedRequesterKey } from '../host/requesterKey.ts';
 import {
   chooseInputFiles,
@@ -134,7 +134,15 @@ export function RequesterPage({ route }: { route: Route }) {
           ) : null}
           {form.comparator === 'cosine' ? <NumberField label="threshold" name="threshold" value={form.threshold} min={-1} max={1} step="any" onChange={field('threshold')} /> : null}
           <NumberField label="Priority (1-10)" name="priority" value={form.priority} min={1} max={10} onChange={field('priority')} />
+          <label title={ADAPTIVE_EXPLAINED}>
+            <input type="checkbox" name="adaptive" checked={form.adaptive} onChange={(e) => field('adaptive')(e.target.checked)} /> Adaptive replication
+          </label>
           <span className="muted">{COMPARATOR_LABELS[form.comparator]}. Jobs share volunteers in proportion to their priorities.</span>
+          {form.adaptive ? (
+            <span className="muted" data-testid="adaptive-explained">
+              {ADAPTIVE_EXPLAINED}
+            </span>
+          ) : null}
         </fieldset>
         <button className="primary" type="submit" data-testid="submit-job" disabled={r.state !== 'connected'}>
           Submit job

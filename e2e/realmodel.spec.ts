@@ -44,6 +44,10 @@ interface VerifiedExport {
   readonly reference: { dims: number[]; data: Float32Array };
   /** Each item's values as the CSV export holds them (row-major within the item). */
   readonly csvRows: number[][];
+  /** The requester page, the job and the CSV export's bytes, for checks after the job. */
+  readonly page: Page;
+  readonly jobId: string;
+  readonly csv: Buffer;
 }
 
 /**
@@ -135,17 +139,26 @@ async function runLinesJob(openRoles: (roles: string[]) => Promise<TestContext[]
     });
   });
   for (const tc of [coord!, req!, ...volunteers]) expect(tc.foreignRequests()).toEqual([]);
-  return { reference, csvRows };
+  return { reference, csvRows, page, jobId, csv: csv.bytes };
 }
 
 const argmax = (values: readonly number[]): number => values.reduce((best, v, i) => (v > values[best]! ? i : best), 0);
 
 test("PaddleOCR's direction classifier uploaded with line images runs on two volunteers; CSV and JSON exports match a reference run @realmodel", async ({ openRoles }) => {
   test.setTimeout(240_000);
-  const { reference, csvRows } = await runLinesJob(openRoles, CLS_MODEL, 'softmax_0.tmp_0', 1);
+  const { reference, csvRows, page, jobId, csv } = await runLinesJob(openRoles, CLS_MODEL, 'softmax_0.tmp_0', 1);
   expect(reference.dims).toEqual([manifest.length, 2]);
   // Class 1 is "turned 180°": the verified answer reads every line's orientation right.
   expect(csvRows.map(argmax)).toEqual(manifest.map((m) => (m.rotated ? 1 : 0)));
+
+  // [J-8] The requester reloads its page: the job and its verified results are still there, and
+  // the CSV it exports now is byte for byte the one it exported before.
+  await page.reload();
+  const card = page.getByTestId(`results-${jobId}`);
+  await expect(card).toBeVisible({ timeout: 30_000 });
+  await expect(card.getByTestId('verified-items')).toHaveText(String(manifest.length));
+  const again = await download(page, card.getByTestId('export-csv'));
+  expect(again.bytes.equals(csv)).toBe(true);
 });
 
 test("PaddleOCR's 10.8 MB recognizer reaches both volunteers and its verified output matches a reference run @realmodel", async ({ openRoles }) => {

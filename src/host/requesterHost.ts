@@ -7,6 +7,7 @@ import type { JobId } from '../protocol/ids.ts';
 import { parseToCoordinator } from '../protocol/parse.ts';
 import { PROTOCOL_VERSION, type FromCoordinator, type JobSpec, type JobStatus, type VerifiedShard } from '../protocol/messages.ts';
 import { float32View } from '../protocol/tensor.ts';
+import type { RequesterStorage } from '../persistence/requesterStore.ts';
 import { appendLog } from '../stores/logSlice.ts';
 import { patch, useQuorumStore, type JobResults, type Submission } from '../stores/store.ts';
 import type { EndpointFactory } from '../transport/transport.ts';
@@ -19,6 +20,8 @@ export interface RequesterHostOptions {
   readonly networkId: string;
   readonly factory: EndpointFactory;
   readonly now?: () => number;
+  /** Where this tab keeps its jobs and their verified results across reloads; none: memory only. */
+  readonly store?: RequesterStorage | null;
 }
 
 export class RequesterHost {
@@ -49,6 +52,39 @@ export class RequesterHost {
       },
     });
     this.link.start();
+    void this.restore();
+  }
+
+  /**
+   * The jobs this tab's network submitted before a reload: listed again, followed again, and their
+   * verified results shown at once when they were stored; results not stored yet are fetched from
+   * the coordinator when it reports the job done, as for a job submitted now.
+   */
+  private async restore(): Promise<void> {
+    const store = this.options.store;
+    if (!store) return;
+    try {
+      const jobs = await store.loadJobs();
+      for (const job of jobs) {
+        if (this.mine.has(job.jobId)) continue;
+        this.mine.add(job.jobId);
+        if (job.labels) this.labelsByJob.set(job.jobId, job.labels);
+        const submission: Submission = { ref: `stored-${job.jobId}`, name: job.name, state: 'accepted', jobId: job.jobId, reason: null, bytes: 0, priority: 1 };
+        patch('requester', (prev) => ({ submissions: [submission, ...prev.submissions.filter((s) => s.jobId !== job.jobId)] }));
+        if (!job.results || this.fetched.has(job.jobId)) continue;
+        const shards = await store.loadResults(job.jobId);
+        if (shards.length === 0) continue;
+        this.fetched.add(job.jobId);
+        this.onResults(job.jobId, shards, job.results.itemNames, { items: job.results.items, name: job.name });
+      }
+      if (jobs.length > 0) this.log('info', `restored ${jobs.length} job(s) of this tab from its storage`);
+    } catch (e) {
+      this.log('warn', `could not read this tab's stored jobs: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
+
+  private persist(what: string, write: Promise<void>): void {
+    write.catch((e: unknown) => this.log('warn', `could not store ${what} (it stays on this page until a reload): ${e instanceof Error ? e.message : String(e)}`));
   }
 
   stop(): void {
@@ -92,6 +128,10 @@ export class RequesterHost {
         if (labels) this.labelsByJob.set(msg.jobId, labels);
         this.mine.add(msg.jobId);
         this.updateSubmission(msg.ref, { state: 'accepted', jobId: msg.jobId });
+        const name = useQuorumStore.getState().requester.submissions.find((s) => s.ref === msg.ref)?.name ?? msg.jobId;
+        if (this.options.store) {
+          this.persist(`job ${msg.jobId}`, this.options.store.putJob({ jobId: msg.jobId, name, acceptedAtMs: this.now(), ...(labels ? { labels } : {}) }));
+        }
         this.log('info', `job ${msg.jobId} accepted: ${msg.shards} shards`);
         break;
       }
@@ -108,9 +148,13 @@ export class RequesterHost {
           }
         }
         break;
-      case 'job-results':
-        this.onResults(msg.jobId, msg.shards, msg.itemNames);
+      case 'job-results': {
+        const results = this.onResults(msg.jobId, msg.shards, msg.itemNames);
+        if (this.options.store && this.mine.has(msg.jobId)) {
+          this.persist(`the results of job ${msg.jobId}`, this.options.store.putResults(msg.jobId, results.items, msg.shards, msg.itemNames));
+        }
         break;
+      }
       default:
         break;
     }
@@ -131,14 +175,19 @@ export class RequesterHost {
     return rates;
   }
 
-  private onResults(jobId: JobId, shards: readonly VerifiedShard[], itemNames: readonly string[] | undefined): void {
+  private onResults(
+    jobId: JobId,
+    shards: readonly VerifiedShard[],
+    itemNames: readonly string[] | undefined,
+    known?: { readonly items: number; readonly name: string },
+  ): JobResults {
     const status = useQuorumStore.getState().requester.jobs.find((j) => j.jobId === jobId);
-    const items = status?.items ?? shards.reduce((n, s) => Math.max(n, s.start + s.count), 0);
+    const items = known?.items ?? status?.items ?? shards.reduce((n, s) => Math.max(n, s.start + s.count), 0);
     let assembled: AssembledResults | null = null;
     let assembleError: string | null = null;
     try {
       // [J-6] Names come from the coordinator, so a reloaded tab or another device has them too.
-      assembled = assembleResults(jobId, status?.name ?? jobId, items, shards, itemNames);
+      assembled = assembleResults(jobId, known?.name ?? status?.name ?? jobId, items, shards, itemNames);
     } catch (e) {
       assembleError = e instanceof Error ? e.message : String(e);
       this.log('error', `job ${jobId}: verified results could not be put together: ${assembleError}`);
@@ -179,6 +228,7 @@ export class RequesterHost {
     patch('requester', (prev) => ({ results: { ...prev.results, [jobId]: results } }));
     const acc = accuracy === null ? '' : `, accuracy ${(accuracy * 100).toFixed(2)}%`;
     this.log('info', `job ${jobId}: ${verifiedItems}/${items} items verified${acc}`);
+    return results;
   }
 
   private updateSubmission(ref: string, delta: Partial<Pick<Submission, 'state' | 'jobId' | 'reason'>>): void {

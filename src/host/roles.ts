@@ -19,6 +19,7 @@ import { generateRequesterKey } from './requesterKey.ts';
 import { DemoHost } from './demoHost.ts';
 import { ObserverHost } from './observerHost.ts';
 import { RequesterHost } from './requesterHost.ts';
+import { RequesterStore } from '../persistence/requesterStore.ts';
 import { loadSignalingConfig } from './signalingConfig.ts';
 import { startVolunteer as startVolunteerRole, type VolunteerTestOptions } from './volunteerRole.ts';
 
@@ -132,8 +133,9 @@ export function startVolunteer(networkId: string, backend: 'auto' | Backend, tes
 export async function connectRequester(networkId: string): Promise<void> {
   if (requester) return;
   try {
-    const signaling = await loadSignalingConfig();
-    requester = new RequesterHost({ networkId, factory: peerjsEndpointFactory(signaling) });
+    // Without IndexedDB (private mode, denied) the dashboard still works, keeping results in memory.
+    const [signaling, db] = await Promise.all([loadSignalingConfig(), openQuorumDb().catch(() => null)]);
+    requester = new RequesterHost({ networkId, factory: peerjsEndpointFactory(signaling), store: db ? new RequesterStore(db, networkId) : null });
     requester.start();
   } catch (e) {
     patch('requester', { state: 'error', error: message(e) });

@@ -7,10 +7,10 @@
  */
 import { openDB, type DBSchema, type IDBPDatabase } from 'idb';
 import type { JobId, ModelHash } from '../protocol/ids.ts';
-import type { StoredJob, StoredJobPiece, StoredLease, StoredOutboxEntry, StoredPeer, StoredShard, StoredShardPiece } from './records.ts';
+import type { StoredJob, StoredJobPiece, StoredLease, StoredOutboxEntry, StoredPeer, StoredRequesterJob, StoredRequesterShard, StoredShard, StoredShardPiece } from './records.ts';
 
 export const DB_NAME = 'quorum';
-export const DB_VERSION = 4;
+export const DB_VERSION = 5;
 
 export interface QuorumSchema extends DBSchema {
   models: { key: ModelHash; value: { hash: ModelHash; bytes: ArrayBuffer; storedAtMs: number } };
@@ -31,6 +31,10 @@ export interface QuorumSchema extends DBSchema {
   jobPieces: { key: [JobId, number, number]; value: StoredJobPiece; indexes: { byNetwork: string } };
   /** v4: a shard record's output bytes in pieces, under the tag of the write that made them. */
   shardPieces: { key: [JobId, number, number, number]; value: StoredShardPiece };
+  /** v5: the jobs a requester tab submitted, so a reload still knows (and can fetch) its own. */
+  requesterJobs: { key: [string, JobId]; value: StoredRequesterJob; indexes: { byNetwork: string } };
+  /** v5: a requester's verified shards of its jobs, one record per shard, as the coordinator sent them. */
+  requesterShards: { key: [string, JobId, number]; value: StoredRequesterShard; indexes: { byJob: [string, JobId] } };
 }
 
 export type QuorumDb = IDBPDatabase<QuorumSchema>;
@@ -84,6 +88,12 @@ export async function openQuorumDb(name: string = DB_NAME): Promise<QuorumDb> {
             console.warn(`Quorum database upgrade to v4 failed: ${e instanceof Error ? e.message : String(e)}`);
             transaction.abort();
           });
+        }
+        if (oldVersion < 5) {
+          const jobs = db.createObjectStore('requesterJobs', { keyPath: ['networkId', 'jobId'] });
+          jobs.createIndex('byNetwork', 'networkId');
+          const shards = db.createObjectStore('requesterShards', { keyPath: ['networkId', 'jobId', 'index'] });
+          shards.createIndex('byJob', ['networkId', 'jobId']);
         }
       },
       blocked() {

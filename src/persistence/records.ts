@@ -3,6 +3,7 @@ import type { Backend } from '../protocol/capabilities.ts';
 import type { JobId, LeaseId, PeerId, ShardId } from '../protocol/ids.ts';
 import type { JobRecord, LeaseRecord, Replica, ShardStatus, Standing } from '../core/coordinator/state.ts';
 import type { WireTensor } from '../protocol/tensor.ts';
+import type { VerifiedShard } from '../protocol/messages.ts';
 
 export interface StoredJob {
   readonly networkId: string;
@@ -104,4 +105,24 @@ export interface StoredOutboxEntry {
   /** The `result` frame exactly as it will be sent. */
   readonly frame: unknown;
   readonly storedAtMs: number;
+}
+
+/** v5: a job this requester tab's network submitted and the coordinator accepted. */
+export interface StoredRequesterJob {
+  readonly networkId: string;
+  readonly jobId: JobId;
+  readonly name: string;
+  readonly acceptedAtMs: number;
+  /** The built-in workload's labels, to score its predictions again after a reload. */
+  readonly labels?: Uint8Array;
+  /** Set once its verified results are stored: how many items and their names ([J-6]). */
+  readonly results?: { readonly items: number; readonly itemNames?: readonly string[]; readonly shards: number };
+}
+
+/** v5: one verified shard of a requester's job, exactly as `job-results` carried it. */
+export interface StoredRequesterShard {
+  readonly networkId: string;
+  readonly jobId: JobId;
+  readonly index: number;
+  readonly shard: VerifiedShard;
 }

@@ -406,7 +406,7 @@ export class CoordinatorHost {
    */
   private sendTelemetry(): void {
     const observers = this.endpoint ? this.core.observers() : [];
-    // Job statuses cost a pass over every shard: only worth it when someone will see them.
+    // Job statuses are read from counts kept per job, one step each; still, nobody needs them without an observer.
     const jobs = observers.length > 0 ? this.core.jobStatuses() : [];
     const frame = this.telemetry.tick({ peers: this.core.peerSamples(), jobs, backendPairs: this.core.backendAgreement() }, this.now());
     for (const o of observers) this.endpoint?.send(o, frame);

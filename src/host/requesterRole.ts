@@ -31,11 +31,6 @@ export function chooseModelFile(file: DraftFile): void {
   void draftHost().setModelFile(file);
 }
 
-export function clearDraft(): void {
-  patch('requester', { submitProblems: [] });
-  draftHost().clear();
-}
-
 export function chooseInputFiles(files: readonly (DraftFile & Blob)[]): void {
   patch('requester', { submitProblems: [] });
   void draftHost().addInputFiles(files);

@@ -14,6 +14,7 @@ import { assembleResults, type AssembledResults } from '../workloads/export/asse
 import { CoordinatorLink } from './coordinatorLink.ts';
 import { addSample, finishedItems, rateOf, type RateSample } from './jobRates.ts';
 import { coordinatorPeerId } from './networkId.ts';
+import { errorMessage } from '../protocol/errorMessage.ts';
 
 export interface RequesterHostOptions {
   readonly networkId: string;
@@ -140,7 +141,7 @@ export class RequesterHost {
       // [J-6] Names come from the coordinator, so a reloaded tab or another device has them too.
       assembled = assembleResults(jobId, status?.name ?? jobId, items, shards, itemNames);
     } catch (e) {
-      assembleError = e instanceof Error ? e.message : String(e);
+      assembleError = errorMessage(e);
       this.log('error', `job ${jobId}: verified results could not be put together: ${assembleError}`);
     }
     const predictions = new Array<number>(items).fill(-1);

@@ -8,6 +8,7 @@
 import { openDB, type DBSchema, type IDBPDatabase } from 'idb';
 import type { JobId, ModelHash } from '../protocol/ids.ts';
 import type { StoredJob, StoredJobPiece, StoredLease, StoredOutboxEntry, StoredPeer, StoredShard, StoredShardPiece } from './records.ts';
+import { errorMessage } from '../protocol/errorMessage.ts';
 
 export const DB_NAME = 'quorum';
 export const DB_VERSION = 4;
@@ -81,7 +82,7 @@ export async function openQuorumDb(name: string = DB_NAME): Promise<QuorumDb> {
             await Promise.all(leases.map((l) => store.put(l)));
           })().catch((e: unknown) => {
             // The database stays at the version it had, with its leases: nothing is lost.
-            console.warn(`Quorum database upgrade to v4 failed: ${e instanceof Error ? e.message : String(e)}`);
+            console.warn(`Quorum database upgrade to v4 failed: ${errorMessage(e)}`);
             transaction.abort();
           });
         }
@@ -91,6 +92,6 @@ export async function openQuorumDb(name: string = DB_NAME): Promise<QuorumDb> {
       },
     });
   } catch (e) {
-    throw new StorageError(`Could not open the Quorum database: ${e instanceof Error ? e.message : String(e)}`);
+    throw new StorageError(`Could not open the Quorum database: ${errorMessage(e)}`);
   }
 }

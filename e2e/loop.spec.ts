@@ -9,6 +9,8 @@ import { appState as state } from './support/state.ts';
 const DIGITS = 2000;
 const SHARD_SIZE = 100;
 const SHARDS = DIGITS / SHARD_SIZE;
+/** Test builds only: each volunteer holds every shard this long before running it. */
+const SLOW_MS = 400;
 
 test('a 2,000-digit MNIST job is verified by pairs of different volunteers, surviving a closed volunteer @loop', async ({ openRoles }) => {
   test.setTimeout(240_000);
@@ -16,7 +18,10 @@ test('a 2,000-digit MNIST job is verified by pairs of different volunteers, surv
   await expect(coord!.page.getByTestId('connection-state')).toHaveText('connected', { timeout: 20_000 });
   const key = await requesterKeyOf(coord!.page);
 
-  const volunteers = await openRoles(['volunteer?autostart=1', 'volunteer?autostart=1', 'volunteer?autostart=1']);
+  // Each shard held SLOW_MS first: 40 results on 3 volunteers then take seconds, not the moment a
+  // fast machine needs, so the volunteer below really closes while the job runs.
+  const volunteer = `volunteer?autostart=1&slowMs=${SLOW_MS}`;
+  const volunteers = await openRoles([volunteer, volunteer, volunteer]);
   for (const v of volunteers) {
     await expect(v.page.getByTestId('backend')).toHaveText(/wasm|webgpu/, { timeout: 30_000 });
   }
@@ -32,8 +37,14 @@ test('a 2,000-digit MNIST job is verified by pairs of different volunteers, surv
   await expect
     .poll(async () => Number(await leaving.page.getByTestId('results-delivered').textContent()), { timeout: 60_000 })
     .toBeGreaterThan(0);
-  const verifiedWhenClosed = (await state(coord!.page)).coordinator.jobs[0]?.verified ?? 0;
   await leaving.context.close();
+  // Read after the close: the job must still have been running then, or the test proves nothing
+  // about surviving a volunteer that leaves mid-job.
+  const whenClosed = (await state(coord!.page)).coordinator.jobs[0];
+  expect(whenClosed, 'the job was admitted before the volunteer closed').toBeDefined();
+  expect(whenClosed!.done, 'the volunteer closed mid-job, not after it finished').toBe(false);
+  expect(whenClosed!.verified).toBeLessThan(SHARDS);
+  const verifiedWhenClosed = whenClosed!.verified;
   await expect(coord!.page.getByTestId('volunteer-count')).toHaveText('2', { timeout: 30_000 });
 
   // The job completes on the remaining two: every item exactly once, every shard agreed by two

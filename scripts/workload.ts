@@ -7,6 +7,7 @@
  */
 import { ocrCommand } from './workloads/ocrCommand.ts';
 import { describeVadFile, vadCommand } from './workloads/vadCommand.ts';
+import { errorMessage } from '../src/protocol/errorMessage.ts';
 
 type Command = (files: readonly string[]) => Promise<unknown>;
 
@@ -36,6 +37,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((e: unknown) => {
-  console.error(`error: ${e instanceof Error ? e.message : String(e)}`);
+  console.error(`error: ${errorMessage(e)}`);
   process.exitCode = 1;
 });

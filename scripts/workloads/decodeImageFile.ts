@@ -9,6 +9,7 @@ import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
 import { checkImagePixels } from '../../src/workloads/inputs/resizeImage.ts';
 import type { RgbaImage } from '../../src/workloads/ocr/params.ts';
+import { errorMessage } from '../../src/protocol/errorMessage.ts';
 
 export class ImageFileError extends Error {
   override readonly name = 'ImageFileError';
@@ -73,6 +74,6 @@ export function decodeImageFile(bytes: Uint8Array, file: string): RgbaImage {
     const img = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: true, maxResolutionInMP: 40, maxMemoryUsageInMB: 1024 });
     return { width: img.width, height: img.height, rgba: img.data };
   } catch (e) {
-    throw new ImageFileError(`could not decode "${name}" as ${kind === 'png' ? 'PNG' : 'JPEG'} (${e instanceof Error ? e.message : String(e)}): the file is damaged; export it again.`);
+    throw new ImageFileError(`could not decode "${name}" as ${kind === 'png' ? 'PNG' : 'JPEG'} (${errorMessage(e)}): the file is damaged; export it again.`);
   }
 }

@@ -23,6 +23,7 @@ import type { Endpoint, EndpointFactory } from '../transport/transport.ts';
 import type { ModelInspector } from './modelInspector.ts';
 import { coordinatorPeerId } from './networkId.ts';
 import { cryptoSecret } from './secrets.ts';
+import { errorMessage } from '../protocol/errorMessage.ts';
 
 const TICK_MS = 500;
 /** Progress pushes to requesters and observers are throttled to this period. */
@@ -48,7 +49,7 @@ export function storageErrorMessage(reason: string): string {
 /** [S-3] A storage error in words: a full quota is named as such. */
 export function describeStorageError(err: unknown): string {
   const name = err instanceof Error || (typeof DOMException !== 'undefined' && err instanceof DOMException) ? (err as Error).name : '';
-  const text = err instanceof Error ? err.message : String(err);
+  const text = errorMessage(err);
   if (name === 'QuotaExceededError' || /quota/i.test(text)) return `the browser's storage quota for this site is used up (QuotaExceededError)`;
   return text || name || 'unknown error';
 }
@@ -126,7 +127,7 @@ export class CoordinatorHost {
         error: (error) => this.log('warn', error.message),
       });
     } catch (e) {
-      const message = e instanceof Error ? e.message : String(e);
+      const message = errorMessage(e);
       patch('coordinator', { state: 'error', error: message });
       this.log('error', message);
       return;
@@ -188,7 +189,7 @@ export class CoordinatorHost {
       this.apply(this.core.settleRestored(now));
       if (jobs.length > 0) this.log('info', `restored ${jobs.length} job(s), ${peers.length} volunteer id(s) and ${live} live lease(s) from storage`);
     } catch (e) {
-      this.log('error', `could not read stored jobs: ${e instanceof Error ? e.message : String(e)}`);
+      this.log('error', `could not read stored jobs: ${errorMessage(e)}`);
       // "Retry storage" first checks that storage can be read at all.
       this.pending.push({ what: 'a storage check', op: () => store.loadJobs().then(() => undefined) });
       this.storageFailed('reading the stored jobs', e);
@@ -413,7 +414,7 @@ export class CoordinatorHost {
    */
   private sendTelemetry(): void {
     const observers = this.endpoint ? this.core.observers() : [];
-    // Job statuses cost a pass over every shard: only worth it when someone will see them.
+    // Job statuses are read from counts kept per job, one step each; still, nobody needs them without an observer.
     const jobs = observers.length > 0 ? this.core.jobStatuses() : [];
     const frame = this.telemetry.tick({ peers: this.core.peerSamples(), jobs, backendPairs: this.core.backendAgreement() }, this.now());
     for (const o of observers) this.endpoint?.send(o, frame);

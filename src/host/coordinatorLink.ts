@@ -9,6 +9,7 @@ import type { PeerId } from '../protocol/ids.ts';
 import { PROTOCOL_VERSION, type FromCoordinator, type ToCoordinator } from '../protocol/messages.ts';
 import { parseFromCoordinator, type ProtocolError } from '../protocol/parse.ts';
 import { TransportError, type Endpoint, type EndpointFactory } from '../transport/transport.ts';
+import { errorMessage } from '../protocol/errorMessage.ts';
 
 const RETRY_MS = [500, 1_000, 2_000, 3_000, 5_000];
 /** A connection attempt that has not opened by then is abandoned and retried. */
@@ -160,7 +161,7 @@ export class CoordinatorLink {
         }
         return;
       }
-      this.retry(e instanceof Error ? e.message : String(e));
+      this.retry(errorMessage(e));
     }
   }
 

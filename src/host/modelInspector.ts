@@ -10,12 +10,12 @@ import { sliceRows } from '../core/coordinator/shardInputs.ts';
 import type { WireTensor } from '../protocol/tensor.ts';
 import type { InferenceEngine, ModelSignature } from '../runtime/engine.ts';
 import { sha256Hex } from '../runtime/sha256.ts';
+import { errorMessage } from '../protocol/errorMessage.ts';
 
 export type ModelInspection =
   | { readonly ok: true; readonly hash: ModelHash; readonly signature: ModelSignature }
   | { readonly ok: false; readonly kind: 'not-onnx' | 'cannot-load'; readonly reason: string };
 
-const messageOf = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 
 export class ModelInspector {
   private engine: Promise<InferenceEngine> | null = null;
@@ -31,7 +31,7 @@ export class ModelInspector {
     try {
       engine = await this.start();
     } catch (e) {
-      return { ok: false, kind: 'cannot-load', reason: `the inference runtime in this tab could not start, so the model cannot be checked: ${messageOf(e)}` };
+      return { ok: false, kind: 'cannot-load', reason: `the inference runtime in this tab could not start, so the model cannot be checked: ${errorMessage(e)}` };
     }
     try {
       // A copy: the engine may keep (or, in a Worker, transfer) what it is given.
@@ -41,7 +41,7 @@ export class ModelInspector {
       return {
         ok: false,
         kind: 'cannot-load',
-        reason: `the browser runtime cannot load this model (${messageOf(e)}): export it with standard ONNX operators (opset 7-21) and float32/int64 tensors, or check it loads in onnxruntime.`,
+        reason: `the browser runtime cannot load this model (${errorMessage(e)}): export it with standard ONNX operators (opset 7-21) and float32/int64 tensors, or check it loads in onnxruntime.`,
       };
     } finally {
       // Inspection only: free the session; volunteers load the model when they run it.

@@ -4,31 +4,38 @@
  * host puts them in the store.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { caps } from '../core/testing/fixtures.ts';
-import type { PeerId } from '../protocol/ids.ts';
+import { caps, jobSpec, policy } from '../core/testing/fixtures.ts';
+import type { JobId, PeerId } from '../protocol/ids.ts';
 import { PROTOCOL_VERSION } from '../protocol/messages.ts';
-import type { CoordinatorStore } from '../persistence/coordinatorStore.ts';
+import { MemoryCoordinatorStore } from '../persistence/memoryCoordinatorStore.ts';
 import { initialState, useQuorumStore } from '../stores/store.ts';
 import { MemoryNetwork } from '../transport/memoryTransport.ts';
 import { CoordinatorHost, TELEMETRY_MS } from './coordinatorHost.ts';
 import { coordinatorPeerId } from './networkId.ts';
-import { coordinatorClient } from './testing/coordinatorClient.ts';
+import { coordinatorClient, type CoordinatorClient } from './testing/coordinatorClient.ts';
 import { ObserverHost } from './observerHost.ts';
 
 const NET = 'telemetry-test';
 const COORD = coordinatorPeerId(NET);
 
-/** A store that holds nothing: these tests are about telemetry, not persistence. */
-const emptyStore = {
-  loadJobs: () => Promise.resolve([]),
-  loadModel: () => Promise.resolve(null),
-  loadShards: () => Promise.resolve([]),
-  putJob: () => Promise.resolve(),
-  putShard: () => Promise.resolve(),
-  putModel: () => Promise.resolve(),
-} as unknown as CoordinatorStore;
-
 const client = (net: MemoryNetwork, id: string) => coordinatorClient(net, id, COORD);
+
+/** A requester submits a job of `items` one-item shards, each to be computed once; returns its id once admitted. */
+async function submitJob(net: MemoryNetwork, items: number): Promise<JobId> {
+  const req = client(net, 'req');
+  net.flush();
+  req.send({ v: PROTOCOL_VERSION, t: 'hello', role: 'requester', caps: null, label: 'dashboard' });
+  req.send({ v: PROTOCOL_VERSION, t: 'submit-job', ref: 'r1', spec: jobSpec(items, 1, policy(1, 1, 1)) });
+  for (let i = 0; i < 100; i++) {
+    await run(net, 50);
+    const answer = req.received.find((m) => m.t === 'job-accepted' || m.t === 'job-rejected');
+    if (answer?.t === 'job-accepted') return answer.jobId;
+    if (answer) throw new Error(`job rejected: ${JSON.stringify(answer)}`);
+  }
+  throw new Error('the job was never admitted');
+}
+
+const newHost = (net: MemoryNetwork): CoordinatorHost => new CoordinatorHost({ networkId: NET, factory: net.factory, store: new MemoryCoordinatorStore(NET) });
 
 /** Advances the fake clock in small steps, delivering frames in between. */
 async function run(net: MemoryNetwork, ms: number, step = 50): Promise<void> {
@@ -49,14 +56,15 @@ describe('coordinator host telemetry [T-1]', () => {
 
   it('[T-1] an observer gets one telemetry frame per period and no job-status or network frames, whatever the network size', async () => {
     const net = new MemoryNetwork();
-    const host = new CoordinatorHost({ networkId: NET, factory: net.factory, store: emptyStore });
+    const host = newHost(net);
     await host.start();
     const obs = client(net, 'obs');
     net.flush();
     obs.send({ v: PROTOCOL_VERSION, t: 'hello', role: 'observer', caps: null, label: 'map' });
     net.flush();
 
-    const volunteers: ReturnType<typeof client>[] = [];
+    const jobId = await submitJob(net, 600);
+    const volunteers: CoordinatorClient[] = [];
     for (let i = 0; i < 300; i++) {
       const v = client(net, `v${i}`);
       volunteers.push(v);
@@ -82,28 +90,39 @@ describe('coordinator host telemetry [T-1]', () => {
     const listed = last.peers.filter((p) => p.role === 'volunteer');
     expect(listed).toHaveLength(300);
     expect(listed.filter((p) => p.backend === 'webgpu')).toHaveLength(100);
-    expect(last.totals).toMatchObject({ volunteers: 300, peers: 301 });
+    // Every volunteer holds one of the job's shards: the network is busy, not idle.
+    expect(host.core.activeLeaseCount()).toBe(300);
+    expect(last.totals).toMatchObject({ volunteers: 300, peers: 302, activeLeases: 300, working: 300 });
+    expect(last.jobs.map((j) => j.jobId)).toEqual([jobId]);
+    expect(useQuorumStore.getState().coordinator.storage.error).toBeNull();
     host.stop();
   });
 
   it('[O-1] frames an observer sends to change things are dropped: it never gets work', async () => {
     const net = new MemoryNetwork();
-    const host = new CoordinatorHost({ networkId: NET, factory: net.factory, store: emptyStore });
+    const host = newHost(net);
     await host.start();
+    await submitJob(net, 4);
     const obs = client(net, 'obs');
+    const vol = client(net, 'vol');
     net.flush();
     obs.send({ v: PROTOCOL_VERSION, t: 'hello', role: 'observer', caps: null, label: 'map' });
     obs.send({ v: PROTOCOL_VERSION, t: 'lease-request' });
+    vol.send({ v: PROTOCOL_VERSION, t: 'hello', role: 'volunteer', caps: caps('wasm'), label: 'v' });
+    vol.send({ v: PROTOCOL_VERSION, t: 'lease-request' });
     await run(net, 600);
     expect(obs.received.map((m) => m.t).filter((t) => t !== 'telemetry')).toEqual(['welcome']);
-    expect(host.core.activeLeaseCount()).toBe(0);
+    // Work was there to lease: the volunteer that asked holds a lease, the observer none.
+    expect(vol.received.map((m) => m.t)).toContain('lease');
+    expect(host.core.activeLeaseCount()).toBe(1);
+    expect(host.core.peerSummaries().find((p) => p.peerId === ('obs' as PeerId))?.activeLeases ?? 0).toBe(0);
     expect(useQuorumStore.getState().coordinator.log.some((l) => /observers are read-only/.test(l.text))).toBe(true);
     host.stop();
   });
 
   it('the observer host feeds telemetry into the store: peers with their backends, and a chart history', async () => {
     const net = new MemoryNetwork();
-    const host = new CoordinatorHost({ networkId: NET, factory: net.factory, store: emptyStore });
+    const host = newHost(net);
     await host.start();
     for (let i = 0; i < 3; i++) {
       const v = client(net, `vol${i}`);

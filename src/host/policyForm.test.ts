@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_POLICY } from '../protocol/policy.ts';
-import { defaultPolicyForm, policyFromForm } from './policyForm.ts';
+import { allclose } from '../core/verification/compare.ts';
+import { COMPARATOR_LABELS, defaultPolicyForm, policyFromForm } from './policyForm.ts';
 
 describe('policy form', () => {
   it('defaults give DEFAULT_POLICY, shard size 100 and priority 1', () => {
@@ -38,5 +39,10 @@ describe('policy form', () => {
     expect(problems({ atol: -1 })[0]).toMatch(/atol and rtol/);
     expect(problems({ comparator: 'cosine', threshold: 2 })[0]).toMatch(/threshold/);
     expect(problems({ shardSize: 2.5 })).toHaveLength(1);
+  });
+  it('[V-3] the allclose label states the bound the comparator applies: rtol times the larger magnitude', () => {
+    // |2 − 1| = 1 is within 0.5·max(2, 1) but not within 0.5·|b| for b = 1: the label must say max.
+    expect(allclose(Float32Array.of(2), Float32Array.of(1), 0, 0.5).agree).toBe(true);
+    expect(COMPARATOR_LABELS.allclose).toContain('atol + rtol·max(|a|, |b|)');
   });
 });

@@ -12,7 +12,7 @@ export const COMPARATOR_KINDS = ['allclose', 'argmax', 'exact', 'cosine'] as con
 export type ComparatorKind = (typeof COMPARATOR_KINDS)[number];
 
 export const COMPARATOR_LABELS: Readonly<Record<ComparatorKind, string>> = {
-  allclose: 'allclose: |a − b| ≤ atol + rtol·|b| for every value (floats)',
+  allclose: 'allclose: |a − b| ≤ atol + rtol·max(|a|, |b|) for every value (floats)',
   argmax: 'argmax: the same top class in every row (classifiers)',
   exact: 'exact: bit-identical outputs',
   cosine: 'cosine: every row’s cosine similarity ≥ threshold (embeddings)',

@@ -15,6 +15,7 @@ import { assembleResults, type AssembledResults } from '../workloads/export/asse
 import { CoordinatorLink } from './coordinatorLink.ts';
 import { addSample, finishedItems, rateOf, type RateSample } from './jobRates.ts';
 import { coordinatorPeerId } from './networkId.ts';
+import { errorMessage } from '../protocol/errorMessage.ts';
 
 export interface RequesterHostOptions {
   readonly networkId: string;
@@ -79,12 +80,12 @@ export class RequesterHost {
       }
       if (jobs.length > 0) this.log('info', `restored ${jobs.length} job(s) of this tab from its storage`);
     } catch (e) {
-      this.log('warn', `could not read this tab's stored jobs: ${e instanceof Error ? e.message : String(e)}`);
+      this.log('warn', `could not read this tab's stored jobs: ${errorMessage(e)}`);
     }
   }
 
   private persist(what: string, write: Promise<void>): void {
-    write.catch((e: unknown) => this.log('warn', `could not store ${what} (it stays on this page until a reload): ${e instanceof Error ? e.message : String(e)}`));
+    write.catch((e: unknown) => this.log('warn', `could not store ${what} (it stays on this page until a reload): ${errorMessage(e)}`));
   }
 
   stop(): void {
@@ -189,7 +190,7 @@ export class RequesterHost {
       // [J-6] Names come from the coordinator, so a reloaded tab or another device has them too.
       assembled = assembleResults(jobId, known?.name ?? status?.name ?? jobId, items, shards, itemNames);
     } catch (e) {
-      assembleError = e instanceof Error ? e.message : String(e);
+      assembleError = errorMessage(e);
       this.log('error', `job ${jobId}: verified results could not be put together: ${assembleError}`);
     }
     const predictions = new Array<number>(items).fill(-1);

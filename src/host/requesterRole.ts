@@ -15,6 +15,7 @@ import { policyFromForm, type PolicyForm } from './policyForm.ts';
 import { RequesterDraftHost, type DraftFile } from './requesterDraft.ts';
 import { rememberRequesterKey } from './requesterKey.ts';
 import { requesterHost } from './roles.ts';
+import { errorMessage } from '../protocol/errorMessage.ts';
 
 let draft: RequesterDraftHost | null = null;
 
@@ -24,16 +25,10 @@ function draftHost(): RequesterDraftHost {
   return draft;
 }
 
-const message = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 
 export function chooseModelFile(file: DraftFile): void {
   patch('requester', { submitProblems: [] });
   void draftHost().setModelFile(file);
-}
-
-export function clearDraft(): void {
-  patch('requester', { submitProblems: [] });
-  draftHost().clear();
 }
 
 export function chooseInputFiles(files: readonly (DraftFile & Blob)[]): void {
@@ -94,7 +89,7 @@ export async function submitBuiltInJob(networkId: string, workloadId: string, co
       batch.labels,
     );
   } catch (e) {
-    refuse([`could not load the ${workload.label} workload: ${message(e)}`]);
+    refuse([`could not load the ${workload.label} workload: ${errorMessage(e)}`]);
   }
 }
 
@@ -151,7 +146,7 @@ export async function exportResults(jobId: string, format: 'json' | 'csv' | 'npy
       state: 'failed',
       progress: shown,
       bytes: null,
-      error: `the ${FORMAT_LABEL[format]} export failed: ${message(e).replace(/\.$/, '')}. Close other tabs to free memory and try again, or use ${other}.`,
+      error: `the ${FORMAT_LABEL[format]} export failed: ${errorMessage(e).replace(/\.$/, '')}. Close other tabs to free memory and try again, or use ${other}.`,
     });
   }
 }

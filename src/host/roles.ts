@@ -22,6 +22,7 @@ import { RequesterHost } from './requesterHost.ts';
 import { RequesterStore } from '../persistence/requesterStore.ts';
 import { loadSignalingConfig } from './signalingConfig.ts';
 import { startVolunteer as startVolunteerRole, type VolunteerTestOptions } from './volunteerRole.ts';
+import { errorMessage } from '../protocol/errorMessage.ts';
 
 let coordinator: CoordinatorHost | null = null;
 let requester: RequesterHost | null = null;
@@ -30,7 +31,6 @@ let observer: ObserverHost | DemoHost | null = null;
 let observing = '';
 let settings: SettingsStore | null = null;
 
-const message = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 
 /** Test builds only: tuning that lets a tiny e2e network exercise the trust machinery. */
 export interface CoordinatorTestOptions {
@@ -43,7 +43,7 @@ export async function startCoordinator(networkId: string, test: CoordinatorTestO
   patch('coordinator', { state: 'starting', networkId });
   try {
     // [S-3] Without IndexedDB the coordinator still starts, to say so on its page, but takes no work.
-    const [signaling, db] = await Promise.all([loadSignalingConfig(), openQuorumDb().catch((e: unknown) => message(e))]);
+    const [signaling, db] = await Promise.all([loadSignalingConfig(), openQuorumDb().catch((e: unknown) => errorMessage(e))]);
     void askPersistence();
     let requesterKey: string;
     let jobLimits: JobLimits;
@@ -68,7 +68,7 @@ export async function startCoordinator(networkId: string, test: CoordinatorTestO
     await coordinator.start();
   } catch (e) {
     coordinator = null;
-    patch('coordinator', { state: 'error', error: message(e) });
+    patch('coordinator', { state: 'error', error: errorMessage(e) });
   }
 }
 
@@ -138,7 +138,7 @@ export async function connectRequester(networkId: string): Promise<void> {
     requester = new RequesterHost({ networkId, factory: peerjsEndpointFactory(signaling), store: db ? new RequesterStore(db, networkId) : null });
     requester.start();
   } catch (e) {
-    patch('requester', { state: 'error', error: message(e) });
+    patch('requester', { state: 'error', error: errorMessage(e) });
   }
 }
 
@@ -166,7 +166,7 @@ export async function connectObserver(networkId: string, demo = 0): Promise<void
     observer.start();
   } catch (e) {
     observing = '';
-    patch('network', { state: 'error', error: message(e) });
+    patch('network', { state: 'error', error: errorMessage(e) });
   }
 }
 
@@ -184,6 +184,6 @@ export async function runReference(count: number): Promise<void> {
       },
     });
   } catch (e) {
-    patch('requester', { reference: { state: 'error', predictions: [], accuracy: null, detail: message(e) } });
+    patch('requester', { reference: { state: 'error', predictions: [], accuracy: null, detail: errorMessage(e) } });
   }
 }

@@ -34,6 +34,7 @@ import { coordinatorPeerId } from './networkId.ts';
 import { TabPresence } from './tabPresence.ts';
 import type { IdentityStorage, VolunteerIdentity } from './volunteerIdentity.ts';
 import { watchVisibility } from './visibility.ts';
+import { errorMessage } from '../protocol/errorMessage.ts';
 
 /** Where the volunteer's controls are kept (persistence/settingsStore.ts in the app). */
 export interface VolunteerSettingsStorage {
@@ -142,7 +143,7 @@ export class VolunteerHost {
       try {
         this.settings = await this.options.settings.volunteerSettings();
       } catch (e) {
-        this.log('warn', `could not read the saved volunteer settings; using defaults: ${messageOf(e)}`);
+        this.log('warn', `could not read the saved volunteer settings; using defaults: ${errorMessage(e)}`);
       }
       this.patchControls({ settings: this.settings, settingsLoaded: true });
       this.applyPause();
@@ -161,7 +162,7 @@ export class VolunteerHost {
     try {
       caps = await this.startEngine(threadsToUse(this.settings, this.hardwareConcurrency(), others));
     } catch (e) {
-      const message = `The inference runtime could not start: ${messageOf(e)}`;
+      const message = `The inference runtime could not start: ${errorMessage(e)}`;
       patch('volunteer', { state: 'error', error: message });
       this.log('error', message);
       return;
@@ -215,7 +216,7 @@ export class VolunteerHost {
     try {
       await this.options.settings.putVolunteerSettings(next);
     } catch (e) {
-      this.log('warn', `could not save the volunteer settings (they apply until this tab closes): ${messageOf(e)}`);
+      this.log('warn', `could not save the volunteer settings (they apply until this tab closes): ${errorMessage(e)}`);
     }
     if (next.threads !== before.threads && this.core && this.engine) {
       const want = threadsToUse(next, this.hardwareConcurrency(), this.presence.others());
@@ -267,7 +268,7 @@ export class VolunteerHost {
       (entries) => {
         if (this.identity?.peerId === id) this.apply(core.restoreOutbox(entries, this.now()));
       },
-      (e: unknown) => this.log('warn', `could not read the results held back before this tab reloaded: ${messageOf(e)}`),
+      (e: unknown) => this.log('warn', `could not read the results held back before this tab reloaded: ${errorMessage(e)}`),
     );
   }
 
@@ -278,7 +279,7 @@ export class VolunteerHost {
     try {
       await this.options.outbox.put(id, this.options.networkId, entry, this.now());
     } catch (e) {
-      this.log('warn', `could not keep the result for ${entry.shardId} in IndexedDB (sending it anyway; a reload before it is acknowledged loses it): ${messageOf(e)}`);
+      this.log('warn', `could not keep the result for ${entry.shardId} in IndexedDB (sending it anyway; a reload before it is acknowledged loses it): ${errorMessage(e)}`);
     }
   }
 
@@ -315,7 +316,7 @@ export class VolunteerHost {
       const caps = await this.startEngine(threads);
       this.apply(core.capabilitiesChanged(caps, this.now()));
     } catch (e) {
-      const message = `The inference runtime could not restart with ${threads} thread(s): ${messageOf(e)}`;
+      const message = `The inference runtime could not restart with ${threads} thread(s): ${errorMessage(e)}`;
       patch('volunteer', { state: 'error', error: message });
       this.log('error', message);
       this.link?.stop();
@@ -350,7 +351,7 @@ export class VolunteerHost {
           const id = this.identity?.peerId;
           if (id !== undefined) {
             this.options.outbox.delete(id, e.leaseId).catch((err: unknown) => {
-              this.log('warn', `could not remove an acknowledged result from IndexedDB (it expires in a day): ${messageOf(err)}`);
+              this.log('warn', `could not remove an acknowledged result from IndexedDB (it expires in a day): ${errorMessage(err)}`);
             });
           }
           break;
@@ -436,7 +437,7 @@ export class VolunteerHost {
     this.orderedPending++;
     this.ordered = this.ordered
       .then(step)
-      .catch((err: unknown) => this.log('warn', `could not send a frame to the coordinator: ${messageOf(err)}`))
+      .catch((err: unknown) => this.log('warn', `could not send a frame to the coordinator: ${errorMessage(err)}`))
       .finally(() => {
         this.orderedPending--;
       });
@@ -460,7 +461,7 @@ export class VolunteerHost {
       this.apply(core.inferenceDone(e.leaseId, result.outputs, result.backend, result.inferMs, this.now()));
     } catch (err) {
       this.longTasks.setBusy(false);
-      this.apply(core.inferenceFailed(e.leaseId, messageOf(err)));
+      this.apply(core.inferenceFailed(e.leaseId, errorMessage(err)));
     }
   }
 
@@ -487,8 +488,4 @@ export class VolunteerHost {
     if (level !== 'info') console.warn(`[volunteer] ${text}`);
     patch('volunteer', (prev) => ({ log: appendLog(prev.log, { atMs: this.now(), level, text }) }));
   }
-}
-
-function messageOf(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
 }

@@ -18,6 +18,7 @@ import { peerjsEndpointFactory } from '../transport/peerjsTransport.ts';
 import { loadSignalingConfig } from './signalingConfig.ts';
 import { VolunteerHost } from './volunteerHost.ts';
 import { sessionIdentityStorage } from './volunteerIdentity.ts';
+import { errorMessage } from '../protocol/errorMessage.ts';
 
 export interface VolunteerTestOptions {
   /** Test builds only: corrupt every output before sending it (see runtime/lyingEngine.ts). */
@@ -30,7 +31,6 @@ export interface VolunteerTestOptions {
 
 let host: Promise<VolunteerHost> | null = null;
 
-const message = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 
 /**
  * Makes this tab's volunteer host (once) and prepares it: saved controls, tab visibility, battery,
@@ -63,7 +63,7 @@ export function prepareVolunteer(networkId: string, backend: 'auto' | Backend, t
   })();
   host.catch((e: unknown) => {
     host = null;
-    patch('volunteer', { state: 'error', error: message(e) });
+    patch('volunteer', { state: 'error', error: errorMessage(e) });
   });
   return host;
 }
@@ -75,7 +75,7 @@ export async function startVolunteer(networkId: string, backend: 'auto' | Backen
   try {
     await (await prepareVolunteer(networkId, backend, test)).start();
   } catch (e) {
-    patch('volunteer', { state: 'error', error: message(e) });
+    patch('volunteer', { state: 'error', error: errorMessage(e) });
   }
 }
 

@@ -8,6 +8,7 @@
 import { openDB, type DBSchema, type IDBPDatabase } from 'idb';
 import type { JobId, ModelHash } from '../protocol/ids.ts';
 import type { StoredJob, StoredJobPiece, StoredLease, StoredOutboxEntry, StoredPeer, StoredRequesterJob, StoredRequesterShard, StoredShard, StoredShardPiece } from './records.ts';
+import { errorMessage } from '../protocol/errorMessage.ts';
 
 export const DB_NAME = 'quorum';
 export const DB_VERSION = 5;
@@ -85,7 +86,7 @@ export async function openQuorumDb(name: string = DB_NAME): Promise<QuorumDb> {
             await Promise.all(leases.map((l) => store.put(l)));
           })().catch((e: unknown) => {
             // The database stays at the version it had, with its leases: nothing is lost.
-            console.warn(`Quorum database upgrade to v4 failed: ${e instanceof Error ? e.message : String(e)}`);
+            console.warn(`Quorum database upgrade to v4 failed: ${errorMessage(e)}`);
             transaction.abort();
           });
         }
@@ -101,6 +102,6 @@ export async function openQuorumDb(name: string = DB_NAME): Promise<QuorumDb> {
       },
     });
   } catch (e) {
-    throw new StorageError(`Could not open the Quorum database: ${e instanceof Error ? e.message : String(e)}`);
+    throw new StorageError(`Could not open the Quorum database: ${errorMessage(e)}`);
   }
 }

@@ -294,6 +294,3 @@ export const fromCoordinatorSchema = z.discriminatedUnion('t', [
 ]);
 export type FromCoordinator = z.infer<typeof fromCoordinatorSchema>;
 export type FromCoordinatorType = FromCoordinator['t'];
-
-/** Distributive Omit, so `Omit` keeps each member of a union apart. */
-export type WithoutVersion<M> = M extends unknown ? Omit<M, 'v'> : never;

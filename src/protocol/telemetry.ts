@@ -22,7 +22,8 @@ export const TELEMETRY_LIMITS = {
 /**
  * What a peer is doing now, as the map shows it. Volunteers are `working` (a lease out or a result
  * in this tick), `idle`, `paused` (connected but not taking work) or `quarantined` (no more work:
- * its results lost a quorum vote); requesters and observers are `online`.
+ * caught lying against known answers, [X-1] — never for a lost vote alone); requesters and
+ * observers are `online`.
  */
 export const PEER_STATUSES = ['working', 'idle', 'paused', 'quarantined', 'online'] as const;
 export type PeerStatus = (typeof PEER_STATUSES)[number];

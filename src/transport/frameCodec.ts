@@ -24,6 +24,7 @@
  */
 import { Decoder, Encoder, ExtensionCodec } from '@msgpack/msgpack';
 import { LIMITS } from '../protocol/limits.ts';
+import { errorMessage } from '../protocol/errorMessage.ts';
 
 /** Deepest nesting a frame may have; protocol frames are about 5 levels deep. */
 export const MAX_FRAME_DEPTH = 32;
@@ -88,7 +89,8 @@ const decoder = new Decoder({
   extensionCodec: extensions,
 });
 
-const messageOf = (e: unknown): string => (e instanceof Error ? e.message : String(e)).slice(0, 200);
+/** Bounded: the reason goes into logs and refusals that a hostile peer can provoke at will. */
+const messageOf = (e: unknown): string => errorMessage(e).slice(0, 200);
 
 function isPlainObject(v: object): v is Record<string, unknown> {
   const proto: unknown = Object.getPrototypeOf(v);

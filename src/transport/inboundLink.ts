@@ -10,6 +10,7 @@ import type { PeerBudgets } from '../protocol/peerBudgets.ts';
 import { Reassembler, type ByteBudget, type ReassemblyLimits } from './chunker.ts';
 import { decodeFrame } from './frameCodec.ts';
 import { PeerGuard, type GuardVerdict } from './peerGuard.ts';
+import { errorMessage } from '../protocol/errorMessage.ts';
 
 export type Received =
   /** A whole frame, decoded; nothing about it is trusted yet. */
@@ -75,7 +76,7 @@ export class InboundLink {
     try {
       return { kind: 'frame', frame: decodeFrame(r.parts) };
     } catch (e) {
-      return this.bad(e instanceof Error ? e.message : String(e), nowMs);
+      return this.bad(errorMessage(e), nowMs);
     }
   }
 

@@ -3,6 +3,7 @@ import { HARD_JOB_LIMITS } from '../core/jobChecks.ts';
 import { saveJobLimits } from '../host/roles.ts';
 import { useQuorumStore } from '../stores/store.ts';
 import { linkTo } from './route.ts';
+import { errorMessage } from '../protocol/errorMessage.ts';
 
 const MIB = 1024 * 1024;
 
@@ -25,7 +26,7 @@ export function CoordinatorSettings({ networkId }: { networkId: string }) {
         setDraft(null);
         setStatus('saved');
       },
-      (err: unknown) => setStatus(err instanceof Error ? err.message : String(err)),
+      (err: unknown) => setStatus(errorMessage(err)),
     );
   };
   const route = linkTo('requester', networkId);

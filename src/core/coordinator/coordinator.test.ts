@@ -326,8 +326,13 @@ describe('work-available [L-9]', () => {
     expect(nudged(admitted)).toEqual([a, b]);
     expect(sent(admitted, a)).toEqual([{ v: V, t: 'work-available' }]);
     // Told once: a second job before they ask again tells nobody.
-    const second = rig.submit(req, jobSpec(2, 1, policy(1, 1, 1)), HASH_B);
-    expect(second).toBeDefined();
+    const told: CoordinatorEffect[] = [];
+    submitAndAdmit(rig.core, req, jobSpec(2, 1, policy(1, 1, 1)), rig.now, HASH_B, (fx2) => {
+      told.push(...fx2);
+      return checkFrames(fx2);
+    });
+    expect(sent(told, req).map((m) => m.t)).toContain('job-accepted');
+    expect(nudged(told)).toEqual([]);
     expect(rig.lease(a).shardId).toMatch(/\/0$/);
   });
 

@@ -135,7 +135,10 @@ const PING = 4;
 const PERSIST = 5;
 
 const TICK_MS = 1_000;
-/** Idle volunteers ping this often, as the host's keep-alive does. */
+/**
+ * Idle volunteers ping this often. The host's keep-alive (coordinatorLink.ts) pings every 3 s;
+ * both are well inside `peerTimeoutMs` (12 s), so an idle simulated volunteer is never dropped.
+ */
 const PING_MS = 4_000;
 /**
  * [S-1] The coordinator host writes the persist batch this soon after a lease change; the sim

@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import type { Comparator } from '../../protocol/policy.ts';
+import { DEFAULT_COMPARATOR, type Comparator } from '../../protocol/policy.ts';
 import { f32, i32 } from '../testing/fixtures.ts';
 import { allclose, argmaxAgree, compareOutputs, compareTensor, cosineAgree } from './compare.ts';
 
@@ -209,5 +209,33 @@ describe('cosine [V-6] and per-output comparators [V-7]', () => {
     expect(compareOutputs(a, b, tight).agree).toBe(false);
     expect(compareOutputs(a, b, tight, [{ name: 'logits', comparator: ARGMAX }]).agree).toBe(true);
     expect(compareOutputs(a, b, tight, [{ name: 'emb', comparator: ARGMAX }]).agree).toBe(false);
+  });
+});
+
+describe('default tolerance [V-8]', () => {
+  /** Whether one logit, `x` in one result and `y` in the other, agrees under the default comparator. */
+  const agreeAt = (x: number, y: number): boolean =>
+    compareTensor(f32('logits', [1, 1], [x]), f32('logits', [1, 1], [y]), DEFAULT_COMPARATOR).agree;
+
+  it('[V-8] the default comparator is the measured allclose(atol 1e-4, rtol 1e-3)', () => {
+    expect(DEFAULT_COMPARATOR).toEqual({ kind: 'allclose', atol: 1e-4, rtol: 1e-3 });
+  });
+
+  it('[V-8] the worst measured honest drift (1.34e-5 absolute, at logits near zero and at the largest, 27.7) agrees', () => {
+    for (const x of [0, 1e-6, -0.25, 27.7, -27.7]) {
+      expect(agreeAt(x, x + 1.34e-5)).toBe(true);
+      expect(agreeAt(x + 1.34e-5, x)).toBe(true);
+    }
+    // Headroom where the allowance is least (a logit at zero): several times the measured drift still agrees.
+    expect(agreeAt(0, 5 * 1.34e-5)).toBe(true);
+  });
+
+  it('[V-8] a lie that moves a logit by more than 1e-4 + 0.1% of it disagrees', () => {
+    for (const x of [0, 1, 27.7, -27.7]) {
+      const allowance = 1e-4 + 1e-3 * Math.abs(x);
+      expect(agreeAt(x, x + 0.98 * allowance)).toBe(true);
+      expect(agreeAt(x, x + 1.02 * allowance)).toBe(false);
+      expect(agreeAt(x, x - 1.02 * allowance)).toBe(false);
+    }
   });
 });

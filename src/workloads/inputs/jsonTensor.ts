@@ -10,6 +10,7 @@
 import { LIMITS } from '../../protocol/limits.ts';
 import { BYTES_PER_ELEMENT, type TensorDtype } from '../../protocol/tensor.ts';
 import type { NpyArray } from './npy.ts';
+import { errorMessage } from '../../protocol/errorMessage.ts';
 
 export class JsonTensorError extends Error {
   override readonly name = 'JsonTensorError';
@@ -126,7 +127,7 @@ export function parseJsonInputs(text: string, single: string | null, dtypeOf: (n
   try {
     value = JSON.parse(text);
   } catch (e) {
-    throw new JsonTensorError(`not valid JSON: ${e instanceof Error ? e.message : String(e)}`);
+    throw new JsonTensorError(`not valid JSON: ${errorMessage(e)}`);
   }
   const out = new Map<string, NpyArray>();
   if (Array.isArray(value)) {
@@ -142,7 +143,7 @@ export function parseJsonInputs(text: string, single: string | null, dtypeOf: (n
     try {
       out.set(name, tensorFromNested(v, dtypeOf(name)));
     } catch (e) {
-      throw new JsonTensorError(`JSON input "${name}": ${e instanceof Error ? e.message : String(e)}`);
+      throw new JsonTensorError(`JSON input "${name}": ${errorMessage(e)}`);
     }
   }
   if (out.size === 0) throw new JsonTensorError('the JSON object names no inputs.');

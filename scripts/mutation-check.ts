@@ -1,0 +1,206 @@
+/**
+ * `npx tsx scripts/mutation-check.ts [--only R-6,L-9] [--json out.json]`
+ *
+ * Do the tests notice when a rule stops being enforced? Each entry below disables one rule's key
+ * line (replaces exact, unique pieces of one file), runs the vitest files that should catch it,
+ * and restores the file, whatever happens. A mutation is *caught* when vitest fails; one that
+ * *survives* is a rule no test checks. Prints a table; the last line is one JSON object.
+ *
+ * The edits are made in the working tree, one at a time: do not run this beside a build or a test
+ * run of the same checkout. An interrupted run (Ctrl-C) still restores the file it changed.
+ */
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { cliArgs } from './lib/measureCli.ts';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+export interface Edit {
+  readonly find: string;
+  readonly replace: string;
+}
+
+export interface Mutation {
+  /** The SPEC.md rule id the line enforces. */
+  readonly rule: string;
+  /** What the mutation does, in a few words. */
+  readonly what: string;
+  /** Relative to the repository root. */
+  readonly file: string;
+  /** Each `find` must occur exactly once in the file; all are replaced (a rule may be guarded twice). */
+  readonly edits: readonly Edit[];
+  /** Test files or folders to run (vitest filters), relative to the repository root. */
+  readonly tests: readonly string[];
+}
+
+const CORE = ['src/core/coordinator', 'src/core/verification', 'src/core/volunteer', 'src/core/simulation.test.ts'];
+
+export const MUTATIONS: readonly Mutation[] = [
+  {
+    rule: 'R-6',
+    what: 'late results are not judged',
+    file: 'src/core/coordinator/coordinator.ts',
+    edits: [{ find: 'this.judgement.judgeLateResult(state.id, msg, shard, this.jobs.policyOf(job), now);', replace: 'void this.judgement;' }],
+    tests: CORE,
+  },
+  {
+    rule: 'L-9',
+    what: 'the waiting set is not reset after a nudge',
+    file: 'src/core/coordinator/volunteerNotices.ts',
+    edits: [{ find: '    this.waitingForWork.clear();\n  }\n}', replace: '  }\n}' }],
+    tests: CORE,
+  },
+  {
+    rule: 'W-6',
+    what: 'chunks off the grid are accepted',
+    file: 'src/core/volunteer/modelDownload.ts',
+    edits: [{ find: 'if (offset % this.chunkBytes !== 0 || offset >= this.total) {', replace: 'if (offset >= this.total) {' }],
+    tests: CORE,
+  },
+  {
+    rule: 'L-5',
+    what: 'model bytes are sent again for the same lease',
+    file: 'src/core/coordinator/coordinator.ts',
+    edits: [{ find: 'const unsent = needing.filter((id) => !this.modelSent.has(id));', replace: 'const unsent = needing;' }],
+    tests: CORE,
+  },
+  {
+    rule: 'B-6',
+    what: 'no hello deadline',
+    file: 'src/core/coordinator/coordinator.ts',
+    edits: [{ find: 'if (peer.role === null && now - peer.connectedAtMs > this.budgets.helloTimeoutMs) {', replace: 'if (peer.role === null && now < 0) {' }],
+    tests: CORE,
+  },
+  {
+    rule: 'R-7',
+    what: 'results are not checked against the output signature',
+    file: 'src/core/coordinator/coordinator.ts',
+    edits: [{ find: '(job.outputSignature ? checkOutputSignature(msg.outputs, job.outputSignature) : null)', replace: 'null' }],
+    tests: CORE,
+  },
+  {
+    rule: 'R-2',
+    what: 'a volunteer may add a second replica of one shard',
+    file: 'src/core/coordinator/shardChecks.ts',
+    edits: [{ find: 'if ((replicas[i] as Replica).volunteer === volunteer) return true;', replace: 'if ((replicas[i] as Replica).volunteer === volunteer) return false;' }],
+    tests: CORE,
+  },
+  {
+    rule: 'X-2',
+    what: 'a quarantined volunteer is leased work',
+    file: 'src/core/coordinator/coordinator.ts',
+    edits: [{ find: 'if (this.reputation.isQuarantined(state.id)) {\n      this.send(state.id, { v: PROTOCOL_VERSION, t: \'no-work\'', replace: 'if (state.id.length < 0) {\n      this.send(state.id, { v: PROTOCOL_VERSION, t: \'no-work\'' }],
+    tests: CORE,
+  },
+  {
+    rule: 'V-3',
+    what: 'allclose scales by |y| only',
+    file: 'src/core/verification/compare.ts',
+    edits: [{ find: 'const tol = atol + rtol * Math.max(Math.abs(xi), Math.abs(yi));', replace: 'const tol = atol + rtol * Math.abs(yi);' }],
+    tests: CORE,
+  },
+  {
+    rule: 'O-1',
+    what: "an observer's lease-request is handled (both guards off)",
+    file: 'src/core/coordinator/coordinator.ts',
+    edits: [
+      { find: '      return this.flush();\n    }\n    switch (msg.t) {', replace: "      if (msg.t === 'submit-job') return this.flush();\n    }\n    switch (msg.t) {" },
+      { find: "    if (state.role !== 'volunteer') {\n      this.log('warn', `${state.role} ${state.id} asked for a lease", replace: "    if (state.role === 'requester') {\n      this.log('warn', `${state.role} ${state.id} asked for a lease" },
+    ],
+    tests: [...CORE, 'src/host/observerTelemetry.test.ts'],
+  },
+  {
+    rule: 'V-8',
+    what: 'the default tolerance is ten times looser',
+    file: 'src/protocol/policy.ts',
+    edits: [{ find: "DEFAULT_COMPARATOR: Comparator = { kind: 'allclose', atol: 1e-4, rtol: 1e-3 }", replace: "DEFAULT_COMPARATOR: Comparator = { kind: 'allclose', atol: 1e-3, rtol: 1e-2 }" }],
+    tests: [...CORE, 'src/protocol'],
+  },
+];
+
+export interface Outcome {
+  readonly rule: string;
+  readonly what: string;
+  readonly file: string;
+  readonly caught: boolean;
+  /** Failed test names vitest reported (at most a few), or why the mutation could not be applied. */
+  readonly detail: string;
+  readonly seconds: number;
+}
+
+/** Applies `m`, runs its tests, restores the file; throws when a `find` is not exactly once in it. */
+export function runMutation(m: Mutation): Outcome {
+  const file = path.join(root, m.file);
+  const original = fs.readFileSync(file, 'utf8');
+  let mutated = original;
+  for (const e of m.edits) {
+    const at = mutated.indexOf(e.find);
+    if (at < 0 || mutated.indexOf(e.find, at + 1) >= 0) {
+      throw new Error(`[${m.rule}] "${e.find.slice(0, 60)}…" must occur exactly once in ${m.file}: update the mutation list`);
+    }
+    mutated = mutated.slice(0, at) + e.replace + mutated.slice(at + e.find.length);
+  }
+  const restore = (): void => fs.writeFileSync(file, original);
+  const onSignal = (): void => {
+    restore();
+    process.exit(130);
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  const started = Date.now();
+  try {
+    fs.writeFileSync(file, mutated);
+    const run = spawnSync(path.join(root, 'node_modules', '.bin', 'vitest'), ['run', '--reporter=json', ...m.tests], {
+      cwd: root,
+      encoding: 'utf8',
+      maxBuffer: 256 * 1024 * 1024,
+    });
+    const failed = failedTests(run.stdout);
+    const caught = run.status !== 0;
+    const detail = caught ? (failed.length > 0 ? failed.slice(0, 3).join(' | ') + (failed.length > 3 ? ` (+${failed.length - 3})` : '') : `vitest exited ${run.status}`) : '';
+    return { rule: m.rule, what: m.what, file: m.file, caught, detail, seconds: Math.round((Date.now() - started) / 1000) };
+  } finally {
+    restore();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+/** The full names of the failed tests in vitest's JSON report (empty when it did not parse). */
+function failedTests(stdout: string): string[] {
+  const start = stdout.indexOf('{');
+  if (start < 0) return [];
+  try {
+    const report = JSON.parse(stdout.slice(start)) as { testResults?: { assertionResults?: { status: string; fullName: string }[] }[] };
+    return (report.testResults ?? []).flatMap((f) => (f.assertionResults ?? []).filter((a) => a.status === 'failed').map((a) => a.fullName));
+  } catch {
+    return [];
+  }
+}
+
+function main(): void {
+  const { option } = cliArgs(process.argv.slice(2));
+  const only = option('--only', '')
+    .split(',')
+    .map((s) => s.trim().replace(/^\[|\]$/g, ''))
+    .filter(Boolean);
+  const out = option('--out', option('--json', ''));
+  const chosen = only.length > 0 ? MUTATIONS.filter((m) => only.includes(m.rule)) : MUTATIONS;
+  const outcomes: Outcome[] = [];
+  for (const m of chosen) {
+    process.stdout.write(`[${m.rule}] ${m.what} … `);
+    const o = runMutation(m);
+    outcomes.push(o);
+    console.log(`${o.caught ? 'caught' : 'SURVIVED'} (${o.seconds} s)`);
+  }
+  console.log('\n| rule | mutation | caught | by |\n|---|---|---|---|');
+  for (const o of outcomes) console.log(`| [${o.rule}] | ${o.what} | ${o.caught ? 'yes' : '**no**'} | ${o.detail.replace(/\|/g, '/')} |`);
+  const summary = { caught: outcomes.filter((o) => o.caught).length, total: outcomes.length, outcomes };
+  if (out) fs.writeFileSync(path.resolve(out), JSON.stringify(summary, null, 2));
+  console.log(JSON.stringify(summary));
+  if (summary.caught < summary.total) process.exitCode = 1;
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) main();

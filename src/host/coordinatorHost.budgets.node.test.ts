@@ -54,8 +54,14 @@ function rogue(net: MemoryNetwork, id: string): { closed: () => boolean; id: Pee
 }
 
 /** Lets the host's async work (hashing the model) finish, delivering frames meanwhile. */
+/**
+ * Delivers frames and lets the host's promises run until `done` holds. Bounded by real time, not
+ * by turns: the model's hash comes from WebCrypto on another thread, and on a loaded machine 200
+ * turns of the event loop can pass before it answers.
+ */
 async function settle(net: MemoryNetwork, done: () => boolean): Promise<void> {
-  for (let i = 0; i < 200 && !done(); i++) {
+  const until = performance.now() + 10_000;
+  while (!done() && performance.now() < until) {
     net.flush();
     await new Promise((r) => setImmediate(r));
     await vi.advanceTimersByTimeAsync(0);

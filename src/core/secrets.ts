@@ -29,3 +29,15 @@ export function testOnlySecrets(seed: number): NewSecret {
   };
   return () => word() + word() + word() + word();
 }
+
+/**
+ * Compares a presented secret with the expected one in time that depends only on their lengths,
+ * not on where they first differ: `!==` stops at the first differing character, and over many
+ * tries the time it takes tells an attacker how much of a guess was right.
+ */
+export function secretsEqual(presented: string, expected: string): boolean {
+  let diff = presented.length ^ expected.length;
+  const n = Math.max(presented.length, expected.length);
+  for (let i = 0; i < n; i++) diff |= (presented.charCodeAt(i) || 0) ^ (expected.charCodeAt(i) || 0);
+  return diff === 0;
+}

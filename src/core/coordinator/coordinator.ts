@@ -24,7 +24,7 @@ import type { ProtocolError } from '../../protocol/parse.ts';
 import { BadFrameTally } from '../../protocol/badFrameTally.ts';
 import { PEER_BUDGETS, type PeerBudgets } from '../../protocol/peerBudgets.ts';
 import type { Rng } from '../rng.ts';
-import { testOnlySecrets, type NewSecret } from '../secrets.ts';
+import { secretsEqual, testOnlySecrets, type NewSecret } from '../secrets.ts';
 import type { PeerSample } from '../telemetry/aggregator.ts';
 import type { BackendPairCount } from '../../protocol/telemetry.ts';
 import { DEFAULT_TRUST, ReputationBook } from '../reputation/reputation.ts';
@@ -545,7 +545,7 @@ export class CoordinatorCore {
     const first = state.role === null;
     // [I-1] An id this coordinator knows is only served to the holder of its token.
     const known = this.tokens.get(state.id);
-    if (first && known !== undefined && msg.resume !== known) {
+    if (first && known !== undefined && !secretsEqual(msg.resume ?? '', known)) {
       this.refuse(state.id, `peer id ${state.id} belongs to another volunteer: reconnect under a new id`, REFUSED_ID_TAKEN);
       return;
     }

@@ -9,12 +9,13 @@ import { LIMITS } from '../../protocol/limits.ts';
 import { itemNamesProblem, type JobSpec } from '../../protocol/messages.ts';
 import { randomTag, type Rng } from '../rng.ts';
 import { normalisePriority } from './jobScheduler.ts';
+import { secretsEqual } from '../secrets.ts';
 import { itemCountOf } from './shardInputs.ts';
 import type { JobRecord } from './state.ts';
 
 /** [J-1] Why the submission is refused (requester key, batch shape, limits, empty model), or null. */
 export function submissionProblem(spec: JobSpec, requesterKey: string): string | null {
-  if (requesterKey !== '' && spec.requesterKey !== requesterKey) {
+  if (requesterKey !== '' && !secretsEqual(spec.requesterKey, requesterKey)) {
     return 'wrong requester key: copy the key shown on the coordinator page';
   }
   const items = itemCountOf(spec);

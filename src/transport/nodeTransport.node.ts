@@ -20,6 +20,9 @@ const SIGNALING_PATH = '/peerjs';
 /** The browser globals peerjs reaches for, from node-datachannel's polyfill. */
 const WEBRTC_GLOBALS = ['RTCPeerConnection', 'RTCSessionDescription', 'RTCIceCandidate', 'RTCDataChannel', 'RTCDataChannelEvent', 'RTCPeerConnectionIceEvent', 'RTCError'] as const;
 
+/** Dials again after a failed WebRTC handshake (peerjsEndpoint.ts): free in Node, unlike in a page. */
+const NODE_DIAL_RETRIES = 2;
+
 let platform: Promise<PeerjsPlatform> | null = null;
 
 function loadPlatform(): Promise<PeerjsPlatform> {
@@ -32,7 +35,7 @@ function loadPlatform(): Promise<PeerjsPlatform> {
     const mod = (await import('peerjs')) as unknown as { default?: { Peer?: unknown }; Peer?: unknown };
     const Peer = (mod.Peer ?? mod.default?.Peer) as PeerjsPlatform['Peer'] | undefined;
     if (typeof Peer !== 'function') throw new Error('peerjs did not load: no Peer class in its exports');
-    return { Peer };
+    return { Peer, dialRetries: NODE_DIAL_RETRIES };
   })();
   return platform;
 }

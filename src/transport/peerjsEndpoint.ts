@@ -49,7 +49,19 @@ export interface PeerjsPlatform {
    * stop watching. A platform without such a moment leaves it out.
    */
   readonly watchLeaving?: (closeAll: () => void) => () => void;
+  /**
+   * How often a connection this endpoint opened is dialed again when its WebRTC connection fails
+   * before it opens (0 when left out). A browser page spends one of its few RTCPeerConnections
+   * on every dial, so only Node, where they are free, retries.
+   */
+  readonly dialRetries?: number;
 }
+
+/** How long closing waits for DataChannels to close before closing their peer connections. */
+const CLOSE_GRACE_MS = 1_000;
+
+/** The pause before dialing a failed connection again. */
+const DIAL_RETRY_MS = 200;
 
 export function createPeerjsEndpoint(platform: PeerjsPlatform, signaling: SignalingConfig, dataPlane: DataPlaneOptions, id: string | null, handlers: EndpointHandlers): Promise<Endpoint> {
   const { Peer: PeerClass } = platform;
@@ -168,15 +180,71 @@ export function createPeerjsEndpoint(platform: PeerjsPlatform, signaling: Signal
 
   peer.on('connection', (conn) => adopt(conn, false));
 
+  /**
+   * Opens a connection to `remote`. node-datachannel, with several connections set up at once
+   * in one process, now and then fails a DTLS handshake ("unknown CA") before the channel opens;
+   * the connection then never opens, and all peerjs says is an anonymous 'webrtc' error. Where
+   * the platform retries dials, such a dial is closed and made again, `retriesLeft` more times,
+   * and only a dial that fails for good is reported.
+   */
+  const dial = (remote: PeerId, retriesLeft: number): void => {
+    const conn = peer.connect(remote, { reliable: true, serialization: 'raw' });
+    adopt(conn, true);
+    if (platform.dialRetries === undefined) return;
+    const pc = (conn as { peerConnection?: RTCPeerConnection }).peerConnection;
+    const onState = (): void => {
+      if (conn.open || destroyed || (pc?.connectionState !== 'failed' && pc?.connectionState !== 'closed')) return;
+      pc.removeEventListener('connectionstatechange', onState);
+      conn.close();
+      if (retriesLeft <= 0) {
+        handlers.error(new TransportError('other', `could not open a WebRTC connection to ${remote}: its handshake failed ${(platform.dialRetries ?? 0) + 1} times`));
+        return;
+      }
+      setTimeout(() => {
+        if (!destroyed && !links.has(remote)) dial(remote, retriesLeft - 1);
+      }, DIAL_RETRY_MS);
+    };
+    pc?.addEventListener('connectionstatechange', onState);
+    conn.on('open', () => pc?.removeEventListener('connectionstatechange', onState));
+  };
+
   const unwatch = platform.watchLeaving?.(() => {
     if (destroyed) return;
     for (const link of links.values()) link.conn.close();
   });
+  /**
+   * Closes `links` so that their peers hear of it: each DataChannel first, whose close reaches
+   * the peer as a stream reset, and the peer connections only once the channels have closed (or
+   * CLOSE_GRACE_MS passed). Closing a peer connection at once may cut the reset off (it does in
+   * node-datachannel), and the peer then learns of the close only from silence, tens of seconds
+   * later. `then` runs once, when all have closed or the grace is over.
+   */
+  const closeGently = (closing: readonly Link[], then: () => void): void => {
+    const open = closing.filter((l) => l.channel.readyState === 'open');
+    let left = open.length;
+    let done = false;
+    const finish = (): void => {
+      if (done) return;
+      done = true;
+      clearTimeout(grace);
+      then();
+    };
+    const grace = setTimeout(finish, CLOSE_GRACE_MS);
+    if (left === 0) finish();
+    for (const l of open) {
+      l.channel.addEventListener('close', () => {
+        if (--left === 0) finish();
+      });
+      l.channel.close();
+    }
+  };
+
   const shutDown = (): void => {
+    if (destroyed) return;
     destroyed = true;
     clearInterval(sweeper);
     unwatch?.();
-    peer.destroy();
+    closeGently([...links.values()], () => peer.destroy());
   };
 
   peer.on('disconnected', () => {
@@ -191,7 +259,7 @@ export function createPeerjsEndpoint(platform: PeerjsPlatform, signaling: Signal
   const endpoint = (selfId: PeerId): Endpoint => ({
     selfId,
     connect(remote) {
-      adopt(peer.connect(remote, { reliable: true, serialization: 'raw' }), true);
+      dial(remote, platform.dialRetries ?? 0);
     },
     send(remote, frame) {
       const link = links.get(remote);
@@ -217,7 +285,8 @@ export function createPeerjsEndpoint(platform: PeerjsPlatform, signaling: Signal
       links.get(remote)?.incoming.greet();
     },
     close(remote) {
-      links.get(remote)?.conn.close();
+      const link = links.get(remote);
+      if (link) closeGently([link], () => link.conn.close());
     },
     destroy: shutDown,
   });
@@ -233,6 +302,8 @@ export function createPeerjsEndpoint(platform: PeerjsPlatform, signaling: Signal
       handlers.signaling('connected');
     });
     peer.on('error', (err: PeerError<string>) => {
+      // A failed handshake of a dial is retried, or reported once it fails for good (dial).
+      if (err.type === 'webrtc' && platform.dialRetries !== undefined) return;
       const error = toTransportError(err, id);
       if (!opened) {
         // Before the signaling server has registered us there is nothing to keep: give up and

@@ -10,6 +10,12 @@ import globals from 'globals';
  */
 const OUTER_LAYERS = ['host', 'views', 'stores', 'transport', 'runtime', 'persistence', 'workloads'].flatMap((l) => [`../${l}/*`, `../../${l}/*`, `../../../${l}/*`]);
 
+/**
+ * The files that may import peerjs: the glue the browser and Node share (types only), and each
+ * platform's own file, which loads peerjs its way.
+ */
+const PEERJS_FILES = ['src/transport/peerjsEndpoint.ts', 'src/transport/peerjsTransport.ts', 'src/transport/nodeTransport.node.ts'];
+
 export default tseslint.config(
   { ignores: ['dist/**', 'dist-test/**', '.tmp/**', 'node_modules/**', 'test-results/**', 'playwright-report/**', 'e2e-artifacts/**', 'public/**', 'bench/results.json'] },
   js.configs.recommended,
@@ -32,7 +38,9 @@ export default tseslint.config(
         'error',
         {
           paths: [
-            { name: 'peerjs', message: 'Only src/transport/peerjsTransport.ts may import peerjs.' },
+            { name: 'peerjs', message: `Only the transport files may import peerjs: ${PEERJS_FILES.join(', ')}.` },
+            { name: 'node-datachannel', message: 'Only src/transport/nodeTransport.node.ts may import node-datachannel.' },
+            { name: 'node-datachannel/polyfill', message: 'Only src/transport/nodeTransport.node.ts may import node-datachannel.' },
             { name: 'onnxruntime-web', message: 'Only src/runtime/ortEngine.ts may import onnxruntime-web.' },
             { name: 'idb', message: 'Only src/persistence/db.ts may import idb.' },
           ],
@@ -40,7 +48,7 @@ export default tseslint.config(
       ],
     },
   },
-  { files: ['src/transport/peerjsTransport.ts'], rules: { 'no-restricted-imports': 'off' } },
+  { files: PEERJS_FILES, rules: { 'no-restricted-imports': 'off' } },
   { files: ['src/runtime/ortEngine.ts'], rules: { 'no-restricted-imports': 'off' } },
   { files: ['src/persistence/db.ts'], rules: { 'no-restricted-imports': 'off' } },
   {

@@ -41,7 +41,17 @@ export class MemoryNetwork {
   private nextAnon = 0;
   private readonly dataPlane: DataPlaneOptions | null;
 
-  readonly factory: EndpointFactory = (id, handlers) => Promise.resolve(this.create(id, handlers));
+  /**
+   * As every transport (transport.contract.ts): a failure to join rejects the promise, never
+   * throws, so a caller handles it in one place whichever transport it runs on.
+   */
+  readonly factory: EndpointFactory = (id, handlers) => {
+    try {
+      return Promise.resolve(this.create(id, handlers));
+    } catch (e) {
+      return Promise.reject(e instanceof Error ? e : new Error(String(e)));
+    }
+  };
 
   constructor(private readonly wire: WireOptions | null = null) {
     this.dataPlane = wire ? { ...DEFAULT_DATA_PLANE, ...wire.dataPlane } : null;
@@ -74,11 +84,20 @@ export class MemoryNetwork {
       },
       send(remote, frame) {
         if (!me.links.has(remote)) return false;
-        if (net.dataPlane) {
-          net.sendChunks(selfId, remote, frame, net.dataPlane);
+        // As the real transport: a frame the wire cannot carry is reported, not thrown.
+        let encoded: Uint8Array[] | null = null;
+        let copy: unknown;
+        try {
+          if (net.dataPlane) encoded = encodeFrame(frame, net.dataPlane.limits.maxMessageBytes);
+          else copy = structuredClone(frame);
+        } catch (e) {
+          handlers.error(new TransportError('bad-frame', `could not send a frame to ${remote}: ${e instanceof Error ? e.message : String(e)}`));
+          return false;
+        }
+        if (net.dataPlane && encoded) {
+          net.sendChunks(selfId, remote, encoded, net.dataPlane);
           return true;
         }
-        const copy = structuredClone(frame);
         net.enqueue(() => {
           if (me.links.has(remote)) net.endpoints.get(remote)?.handlers.data(selfId, copy);
         });
@@ -150,9 +169,9 @@ export class MemoryNetwork {
     member.inbound.set(remote, new InboundLink(this.dataPlane.budgets, this.dataPlane.limits, member.budget, opened, this.wire.now()));
   }
 
-  private sendChunks(from: PeerId, to: PeerId, frame: unknown, dataPlane: DataPlaneOptions): void {
+  private sendChunks(from: PeerId, to: PeerId, parts: Uint8Array[], dataPlane: DataPlaneOptions): void {
     const queue = new ChunkQueue(dataPlane.chunkBytes);
-    queue.enqueue(encodeFrame(frame, dataPlane.limits.maxMessageBytes));
+    queue.enqueue(parts);
     for (let chunk = queue.next(); chunk; chunk = queue.next()) {
       const c = chunk;
       this.enqueue(() => this.receive(from, to, c));

@@ -1,259 +1,34 @@
 /**
- * The Transport over WebRTC DataChannels, signaled by our own PeerServer. The only file that
- * imports peerjs.
- *
- * The data plane: peerjs carries raw bytes only (`serialization: 'raw'`); we encode each frame
- * ourselves (frameCodec.ts: a MessagePack skeleton, big binaries as parts of their own, never
- * copied into it), cut it into chunks with a small header (chunker.ts: one copy, into the chunk) and feed the chunks to the RTCDataChannel with real backpressure: we send while
- * `bufferedAmount` is under a high-water mark, then wait for the channel's `bufferedamountlow`
- * event (no polling). The receiver reassembles within limits (message size, messages in progress,
- * bytes held) and drops malformed chunks and frames with a reason.
- *
- * Budgets ([B-1]…[B-5], PEER_BUDGETS): every connection's incoming side runs an InboundLink
- * (rates, the pre-hello allowance for connections another peer opened, expiry of stalled
- * messages, bad frames counted and logged in aggregate), and a peer whose send queue overflows
- * is dropped. A peer over a budget is closed, and the reason reported as a 'bad-frame' error.
+ * The Transport in the browser: peerjs over the page's own WebRTC. The protocol and data plane
+ * live in peerjsEndpoint.ts, shared with Node (nodeTransport.node.ts); this file holds what only
+ * a page has — peerjs loaded as the bundler sees it, the WebRTC check, and the page closing.
  */
-import { Peer, type DataConnection, type PeerError } from 'peerjs';
-import { asPeerId, type PeerId } from '../protocol/ids.ts';
-import { ByteBudget, ChunkQueue, DEFAULT_INTERLEAVE } from './chunker.ts';
-import { DEFAULT_DATA_PLANE, SWEEP_MS, type DataPlaneOptions } from './dataPlane.ts';
-import { encodeFrame } from './frameCodec.ts';
-import { InboundLink } from './inboundLink.ts';
-import { sendQueueOverflow } from './peerGuard.ts';
-import { TransportError, type Endpoint, type EndpointFactory, type EndpointHandlers, type SignalingConfig } from './transport.ts';
+import { Peer } from 'peerjs';
+import { DEFAULT_DATA_PLANE, type DataPlaneOptions } from './dataPlane.ts';
+import { createPeerjsEndpoint, type PeerjsPlatform } from './peerjsEndpoint.ts';
+import { TransportError, type EndpointFactory, type SignalingConfig } from './transport.ts';
 
-/** Signaling reconnect attempts back off from 0.5 s to 10 s. */
-const SIGNALING_RETRY_MS = [500, 1_000, 2_000, 5_000, 10_000];
+/**
+ * A closing tab may not get to close its channels itself, and its peers would then notice only
+ * by silence (12-15 s, coordinatorLink.ts). Closing them on the way out tells them at once, so a
+ * volunteer holds its results back from the first moment and reconnects without delay.
+ */
+function watchPageHide(closeAll: () => void): () => void {
+  const onPageHide = (event: PageTransitionEvent): void => {
+    if (!event.persisted) closeAll();
+  };
+  globalThis.addEventListener?.('pagehide', onPageHide);
+  return () => globalThis.removeEventListener?.('pagehide', onPageHide);
+}
+
+const BROWSER: PeerjsPlatform = { Peer, watchLeaving: watchPageHide };
 
 export function peerjsEndpointFactory(signaling: SignalingConfig, dataPlane: Partial<DataPlaneOptions> = {}): EndpointFactory {
   const options = { ...DEFAULT_DATA_PLANE, ...dataPlane };
-  return (id, handlers) => createEndpoint(signaling, options, id, handlers);
-}
-
-/** One open connection's data plane: the chunks waiting to go out and the messages coming in. */
-interface Link {
-  readonly conn: DataConnection;
-  readonly channel: RTCDataChannel;
-  readonly outgoing: ChunkQueue;
-  readonly incoming: InboundLink;
-}
-
-function createEndpoint(signaling: SignalingConfig, dataPlane: DataPlaneOptions, id: string | null, handlers: EndpointHandlers): Promise<Endpoint> {
-  if (typeof RTCPeerConnection === 'undefined') {
-    return Promise.reject(new TransportError('webrtc-unsupported', 'This browser has no WebRTC (RTCPeerConnection); use a current Chrome, Edge or Firefox.'));
-  }
-  const options = {
-    host: signaling.host,
-    port: signaling.port,
-    path: signaling.path,
-    secure: signaling.secure,
-    // Never the public STUN/TURN defaults: only what this deployment configured.
-    config: { iceServers: [...signaling.iceServers] },
-    debug: 1,
-  };
-  const peer = id === null ? new Peer(options) : new Peer(id, options);
-  const links = new Map<PeerId, Link>();
-  const budget = new ByteBudget(dataPlane.maxBufferedBytesAllPeers);
-  let destroyed = false;
-  let retries = 0;
-
-  /** [B-8] A line about a peer's bad frames (already aggregated by its InboundLink). */
-  const badFrames = (remote: PeerId, line: string): void => {
-    handlers.error(new TransportError('bad-frame', `${remote}: ${line}`));
-  };
-
-  /** [B-1]…[B-5] A peer over a budget: its connection closed, with the reason logged once. */
-  const dropPeer = (remote: PeerId, link: Link, reason: string): void => {
-    handlers.error(new TransportError('bad-frame', `dropped peer ${remote}: ${reason}`));
-    link.outgoing.clear();
-    link.incoming.clear();
-    link.conn.close();
-  };
-
-  // RTCDataChannel.send() copies what it is given, so every chunk is built in this one buffer.
-  const scratch = new Uint8Array(dataPlane.chunkBytes);
-
-  /** Feeds queued chunks to the channel until it holds `highWaterBytes`; `bufferedamountlow` resumes. */
-  const pump = (link: Link): void => {
-    const { channel, outgoing } = link;
-    while (channel.readyState === 'open' && channel.bufferedAmount <= dataPlane.highWaterBytes) {
-      const chunk = outgoing.next(scratch);
-      if (!chunk) return;
-      try {
-        channel.send(chunk);
-      } catch (e) {
-        // The channel broke under us: a closed connection, reported by its close event.
-        outgoing.clear();
-        handlers.error(new TransportError('other', `sending to ${asPeerId(link.conn.peer)} failed: ${e instanceof Error ? e.message : String(e)}`));
-        link.conn.close();
-        return;
-      }
+  return (id, handlers) => {
+    if (typeof RTCPeerConnection === 'undefined') {
+      return Promise.reject(new TransportError('webrtc-unsupported', 'This browser has no WebRTC (RTCPeerConnection); use a current Chrome, Edge or Firefox.'));
     }
+    return createPeerjsEndpoint(BROWSER, signaling, options, id, handlers);
   };
-
-  const receive = (remote: PeerId, link: Link, raw: unknown): void => {
-    const r = link.incoming.receive(raw, Date.now());
-    if (r.kind === 'frame') handlers.data(remote, r.frame);
-    else if (r.kind === 'drop') dropPeer(remote, link, r.reason);
-    else if (r.log !== null) badFrames(remote, r.log);
-  };
-
-  // [B-4] [B-8] Stalled messages expire and aggregated bad-frame lines go out even when a peer
-  // has gone quiet.
-  const sweeper = setInterval(() => {
-    const now = Date.now();
-    for (const [remote, link] of [...links]) {
-      const v = link.incoming.sweep(now);
-      if (v.drop !== null) dropPeer(remote, link, v.drop);
-      else if (v.log !== null) badFrames(remote, v.log);
-    }
-  }, SWEEP_MS);
-
-  /** `opened`: this tab opened the connection ([B-3]: its remote needs no hello to be trusted with big frames). */
-  const adopt = (conn: DataConnection, opened: boolean): void => {
-    const remote = asPeerId(conn.peer);
-    if (conn.serialization !== 'raw') {
-      // A tab from an older build (peerjs' own packing): it could not read our frames, nor we its.
-      handlers.error(new TransportError('other', `peer ${remote} runs an older Quorum; reload its page`));
-      conn.on('open', () => conn.close());
-      return;
-    }
-    conn.on('open', () => {
-      const previous = links.get(remote);
-      const channel = conn.dataChannel;
-      channel.binaryType = 'arraybuffer';
-      channel.bufferedAmountLowThreshold = dataPlane.lowWaterBytes;
-      const link: Link = {
-        conn,
-        channel,
-        outgoing: new ChunkQueue(dataPlane.chunkBytes, DEFAULT_INTERLEAVE),
-        incoming: new InboundLink(dataPlane.budgets, dataPlane.limits, budget, opened, Date.now()),
-      };
-      channel.addEventListener('bufferedamountlow', () => pump(link));
-      links.set(remote, link);
-      if (previous && previous.conn !== conn) {
-        previous.incoming.clear();
-        previous.conn.close();
-      }
-      handlers.open(remote);
-    });
-    conn.on('data', (raw) => {
-      const link = links.get(remote);
-      if (link?.conn === conn) receive(remote, link, raw);
-    });
-    conn.on('close', () => {
-      const link = links.get(remote);
-      if (link?.conn === conn) {
-        links.delete(remote);
-        link.outgoing.clear();
-        link.incoming.clear();
-        handlers.close(remote);
-      }
-    });
-    conn.on('error', (err) => {
-      handlers.error(new TransportError('other', `connection to ${remote} failed: ${err.message}`));
-    });
-  };
-
-  peer.on('connection', (conn) => adopt(conn, false));
-
-  // A closing tab may not get to close its channels itself, and its peers would then notice only
-  // by silence (12-15 s, coordinatorLink.ts). Closing them on the way out tells them at once, so
-  // a volunteer holds its results back from the first moment and reconnects without delay.
-  const onPageHide = (event: PageTransitionEvent): void => {
-    if (event.persisted || destroyed) return;
-    for (const link of links.values()) link.conn.close();
-  };
-  globalThis.addEventListener?.('pagehide', onPageHide);
-  const shutDown = (): void => {
-    destroyed = true;
-    clearInterval(sweeper);
-    globalThis.removeEventListener?.('pagehide', onPageHide);
-    peer.destroy();
-  };
-
-  peer.on('disconnected', () => {
-    if (destroyed) return;
-    handlers.signaling('lost');
-    const delay = SIGNALING_RETRY_MS[Math.min(retries++, SIGNALING_RETRY_MS.length - 1)] ?? 10_000;
-    setTimeout(() => {
-      if (!destroyed && peer.disconnected && !peer.destroyed) peer.reconnect();
-    }, delay);
-  });
-
-  const endpoint = (selfId: PeerId): Endpoint => ({
-    selfId,
-    connect(remote) {
-      adopt(peer.connect(remote, { reliable: true, serialization: 'raw' }), true);
-    },
-    send(remote, frame) {
-      const link = links.get(remote);
-      if (!link || !link.conn.open) return false;
-      let parts: Uint8Array[];
-      try {
-        parts = encodeFrame(frame, dataPlane.limits.maxMessageBytes);
-      } catch (e) {
-        handlers.error(new TransportError('bad-frame', `could not send a frame to ${remote}: ${e instanceof Error ? e.message : String(e)}`));
-        return false;
-      }
-      // [B-5] A peer that does not read is dropped rather than queued for without end.
-      const overflow = sendQueueOverflow(link.outgoing.pendingBytes, link.outgoing.pendingMessages, parts.reduce((n, p) => n + p.byteLength, 0), dataPlane.budgets);
-      if (overflow !== null) {
-        dropPeer(remote, link, overflow);
-        return false;
-      }
-      link.outgoing.enqueue(parts);
-      pump(link);
-      return true;
-    },
-    greeted(remote) {
-      links.get(remote)?.incoming.greet();
-    },
-    close(remote) {
-      links.get(remote)?.conn.close();
-    },
-    destroy: shutDown,
-  });
-
-  return new Promise((resolve, reject) => {
-    let opened = false;
-    peer.on('open', (assigned) => {
-      retries = 0;
-      if (!opened) {
-        opened = true;
-        resolve(endpoint(asPeerId(assigned)));
-      }
-      handlers.signaling('connected');
-    });
-    peer.on('error', (err: PeerError<string>) => {
-      const error = toTransportError(err, id);
-      if (!opened) {
-        // Before the signaling server has registered us there is nothing to keep: give up and
-        // let the caller decide when to try again.
-        shutDown();
-        reject(error);
-        return;
-      }
-      handlers.error(error);
-    });
-  });
-}
-
-function toTransportError(err: PeerError<string>, id: string | null): TransportError {
-  switch (err.type) {
-    case 'unavailable-id':
-      return new TransportError('id-taken', `The peer id "${id ?? ''}" is already in use: another tab is coordinating this network. Close it, or pick another network name.`);
-    case 'peer-unavailable':
-      return new TransportError('peer-unreachable', `${err.message}. Is the coordinator tab open?`);
-    case 'network':
-    case 'server-error':
-    case 'socket-error':
-    case 'socket-closed':
-      return new TransportError('signaling-unreachable', `Signaling server unreachable (${err.message}); retrying.`);
-    case 'browser-incompatible':
-      return new TransportError('webrtc-unsupported', 'This browser does not support the WebRTC features Quorum needs.');
-    default:
-      return new TransportError('other', `${err.type}: ${err.message}`);
-  }
 }

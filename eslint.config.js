@@ -8,7 +8,11 @@ import globals from 'globals';
  * views -> stores -> host -> {transport, runtime, persistence} -> core -> protocol.
  * The pure core and the protocol may not import any outer layer.
  */
-const OUTER_LAYERS = ['host', 'views', 'stores', 'transport', 'runtime', 'persistence', 'workloads'].flatMap((l) => [`../${l}/*`, `../../${l}/*`, `../../../${l}/*`]);
+const OUTER_LAYERS = ['host', 'views', 'stores', 'transport', 'runtime', 'persistence', 'workloads'].flatMap((l) => [
+  `../${l}/*`,
+  `../../${l}/*`,
+  `../../../${l}/*`,
+]);
 
 /**
  * The files that may import peerjs: the glue the browser and Node share (types only), and each
@@ -17,7 +21,19 @@ const OUTER_LAYERS = ['host', 'views', 'stores', 'transport', 'runtime', 'persis
 const PEERJS_FILES = ['src/transport/peerjsEndpoint.ts', 'src/transport/peerjsTransport.ts', 'src/transport/nodeTransport.node.ts'];
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'dist-test/**', '.tmp/**', 'node_modules/**', 'test-results/**', 'playwright-report/**', 'e2e-artifacts/**', 'public/**', 'bench/results.json'] },
+  {
+    ignores: [
+      'dist/**',
+      'dist-test/**',
+      '.tmp/**',
+      'node_modules/**',
+      'test-results/**',
+      'playwright-report/**',
+      'e2e-artifacts/**',
+      'public/**',
+      'bench/results.json',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -56,14 +72,36 @@ export default tseslint.config(
     // pipeline's arithmetic runs in volunteers and in the Node reference alike, so it is held to the same.
     files: ['src/core/**/*.ts', 'src/protocol/**/*.ts', 'src/workloads/vad/**/*.ts'],
     rules: {
-      'no-restricted-globals': ['error', 'window', 'document', 'localStorage', 'indexedDB', 'fetch', 'setTimeout', 'setInterval', 'performance', 'crypto', 'navigator'],
+      'no-restricted-globals': [
+        'error',
+        'window',
+        'document',
+        'localStorage',
+        'indexedDB',
+        'fetch',
+        'setTimeout',
+        'setInterval',
+        'performance',
+        'crypto',
+        'navigator',
+      ],
       'no-restricted-properties': [
         'error',
         { object: 'Date', property: 'now', message: 'Pass time in as a parameter.' },
         { object: 'Math', property: 'random', message: 'Pass an Rng in as a parameter.' },
       ],
       'no-restricted-syntax': ['error', { selector: "NewExpression[callee.name='Date']", message: 'Pass time in as a parameter.' }],
-      'no-restricted-imports': ['error', { patterns: [{ group: [...OUTER_LAYERS, 'peerjs', 'onnxruntime-web', 'idb', 'react', 'react-dom', 'zustand'], message: 'core/ and protocol/ are pure: they import nothing from outer layers.' }] }],
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: [...OUTER_LAYERS, 'peerjs', 'onnxruntime-web', 'idb', 'react', 'react-dom', 'zustand'],
+              message: 'core/ and protocol/ are pure: they import nothing from outer layers.',
+            },
+          ],
+        },
+      ],
     },
   },
 );

@@ -96,7 +96,14 @@ function runOnce(volunteers: number, results: number, replication: number, withP
       if (done >= results) break;
       now += 0.01;
       // Each result brings its own copy of the outputs, as a decoded frame does.
-      const raw = { v: V, t: 'result', leaseId, outputs: [{ name: 'logits', dtype: 'float32', dims: [SHARD_ITEMS, CLASSES], data: logits.slice().buffer }], backend: 'wasm', inferMs: 1 };
+      const raw = {
+        v: V,
+        t: 'result',
+        leaseId,
+        outputs: [{ name: 'logits', dtype: 'float32', dims: [SHARD_ITEMS, CLASSES], data: logits.slice().buffer }],
+        backend: 'wasm',
+        inferMs: 1,
+      };
       const t0 = process.hrtime.bigint();
       let msg: ToCoordinator;
       if (withParse) {
@@ -151,7 +158,14 @@ export async function benchCore(opts: { quick: boolean }): Promise<CoreResult> {
         plain.push(runOnce(volunteers, results, replication, false));
         parsed.push(runOnce(volunteers, results, replication, true));
       }
-      const row: CoreRow = { volunteers, results, replication, resultsPerSec: round(median(plain)), resultsPerSecWithParse: round(median(parsed)), source: 'bench/core.ts' };
+      const row: CoreRow = {
+        volunteers,
+        results,
+        replication,
+        resultsPerSec: round(median(plain)),
+        resultsPerSecWithParse: round(median(parsed)),
+        source: 'bench/core.ts',
+      };
       rows.push(row);
       console.log(`  ${volunteers} volunteers, replication ${replication}: ${row.resultsPerSec} results/s (${row.resultsPerSecWithParse} with parse)`);
     }

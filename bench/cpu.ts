@@ -112,7 +112,10 @@ export function cpuBetween(a: CpuSnapshot, b: CpuSnapshot): CpuShare {
   const ticks: Record<CpuGroup, number> = { inference: 0, pages: 0, webrtc: 0, browser: 0, node: 0, other: 0 };
   for (const [key, t] of b.threads) ticks[t.group] += t.ticks - (a.threads.get(key)?.ticks ?? 0);
   const hz = clockTicks();
-  const share = Object.fromEntries(CPU_GROUPS.map((g) => [g, seconds > 0 ? Math.round((ticks[g] / hz / seconds) * 1000) / 1000 : 0])) as Record<CpuGroup, number>;
+  const share = Object.fromEntries(CPU_GROUPS.map((g) => [g, seconds > 0 ? Math.round((ticks[g] / hz / seconds) * 1000) / 1000 : 0])) as Record<
+    CpuGroup,
+    number
+  >;
   const total = Math.round(CPU_GROUPS.reduce((s, g) => s + share[g], 0) * 1000) / 1000;
   return { ...share, total };
 }

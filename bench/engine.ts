@@ -79,7 +79,15 @@ async function nodeRow(model: BenchModel, batch: number, threads: number, s: Sam
       }
       samples.push((runs * batch) / ((performance.now() - t0) / 1000));
     }
-    return { model: model.name, batch, runtime: 'ort-node', threads, itemsPerSec: round(median(samples)), sessionItemsPerSec: null, samples: samples.map((x) => round(x)) };
+    return {
+      model: model.name,
+      batch,
+      runtime: 'ort-node',
+      threads,
+      itemsPerSec: round(median(samples)),
+      sessionItemsPerSec: null,
+      samples: samples.map((x) => round(x)),
+    };
   } finally {
     await session.release();
   }

@@ -146,10 +146,10 @@ export async function openTab(browser: Browser, origin: string, name: string): P
     page,
     rendererPid: () => (pid ??= rendererOf(page)),
     call: (fn, ...args) =>
-      page.evaluate(
-        ({ fn: f, args: a }) => (window as unknown as { __bench: Record<string, (...x: unknown[]) => unknown> }).__bench[f]!(...a),
-        { fn, args: args as unknown[] },
-      ) as never,
+      page.evaluate(({ fn: f, args: a }) => (window as unknown as { __bench: Record<string, (...x: unknown[]) => unknown> }).__bench[f]!(...a), {
+        fn,
+        args: args as unknown[],
+      }) as never,
     close: () => context.close().catch(() => undefined),
   };
 }

@@ -165,11 +165,22 @@ async function main(): Promise<void> {
   console.log(
     table(
       ['peers', 'viewport', 'fps', 'fps, best second', 'fps, slowest 5%', 'frames > 50 ms', 'scene ms/frame (mean)', 'scene ms (worst)', 'nodes'],
-      rows.map((r) => [String(r.peers), r.viewport, f(r.fps), String(r.fpsBestSecond), f(r.fpsP5), String(r.longFrames), f(r.sceneMeanMs, 2), f(r.sceneMaxMs, 1), f(r.nodes, 0)]),
+      rows.map((r) => [
+        String(r.peers),
+        r.viewport,
+        f(r.fps),
+        String(r.fpsBestSecond),
+        f(r.fpsP5),
+        String(r.longFrames),
+        f(r.sceneMeanMs, 2),
+        f(r.sceneMaxMs, 1),
+        f(r.nodes, 0),
+      ]),
     ),
   );
   const busy = Math.max(result.machine.loadBefore, result.machine.loadAfter);
-  if (busy > result.machine.cores) console.log(`\nbench:map: WARNING: load average ${busy} on ${result.machine.cores} cores: other work competed; figures are low.`);
+  if (busy > result.machine.cores)
+    console.log(`\nbench:map: WARNING: load average ${busy} on ${result.machine.cores} cores: other work competed; figures are low.`);
   console.log(`\nbench:map: wrote ${path.relative(ROOT, OUT)} in ${result.seconds} s`);
 }
 

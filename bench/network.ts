@@ -205,7 +205,19 @@ export async function benchNetwork(
         // A job's input tensor stays within the protocol's limit (128 MiB: 42,799 digits).
         const cap = Math.floor(LIMITS.maxTensorBytes / BYTES_PER_ITEM / job.shardSize) * job.shardSize;
         const items = Math.min(cap, Math.max(job.shardSize * volunteers * 2, Math.ceil(wanted / job.shardSize) * job.shardSize));
-        type Sample = { steady: number; rate: number; busy: number; upload: number; first: number; lag: number; rt: number; compute: number; coord: number; gap: number; cpu: CpuShare | null };
+        type Sample = {
+          steady: number;
+          rate: number;
+          busy: number;
+          upload: number;
+          first: number;
+          lag: number;
+          rt: number;
+          compute: number;
+          coord: number;
+          gap: number;
+          cpu: CpuShare | null;
+        };
         const samples = new Map<Net, Sample[]>(nets.map((n) => [n, []]));
         let shards = 0;
         // Runs alternate between the networks, so a drift in load reaches both columns alike.
@@ -252,7 +264,8 @@ export async function benchNetwork(
         const rawAfter = await webRow(probe, job.model, job.shardSize, 1, rawSampling(opts.quick));
         if (job.ownCores) release();
         const rawItemsPerSec = median([...rawBefore.samples, ...rawAfter.samples]);
-        const aloneSessionMs = (job.shardSize / median([rawBefore.sessionItemsPerSec ?? rawBefore.itemsPerSec, rawAfter.sessionItemsPerSec ?? rawAfter.itemsPerSec])) * 1000;
+        const aloneSessionMs =
+          (job.shardSize / median([rawBefore.sessionItemsPerSec ?? rawBefore.itemsPerSec, rawAfter.sessionItemsPerSec ?? rawAfter.itemsPerSec])) * 1000;
         for (const net of nets) {
           const got = samples.get(net) ?? [];
           const rate = median(got.map((s) => s.rate));

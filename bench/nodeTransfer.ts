@@ -60,7 +60,9 @@ for (let run = 1; run <= runs; run++) {
   rates.push(megabytes / (ms / 1000));
   console.log(`run ${run}: ${ms.toFixed(0)} ms, ${(megabytes / (ms / 1000)).toFixed(1)} MB/s`);
 }
-console.log(`median ${median(rates).toFixed(1)} MB/s (min ${Math.min(...rates).toFixed(1)}, max ${Math.max(...rates).toFixed(1)}) over ${runs} runs of a ${megabytes} MB frame`);
+console.log(
+  `median ${median(rates).toFixed(1)} MB/s (min ${Math.min(...rates).toFixed(1)}, max ${Math.max(...rates).toFixed(1)}) over ${runs} runs of a ${megabytes} MB frame`,
+);
 
 sender.destroy();
 receiver.destroy();

@@ -82,10 +82,26 @@ export function renderTables(r: Results): string {
   }
   if (r.network) {
     const rows = r.network.rows;
-    out.push('', '### Network efficiency (verified items/s ÷ (N × one tab\'s raw items/s), medians)', '');
+    out.push('', "### Network efficiency (verified items/s ÷ (N × one tab's raw items/s), medians)", '');
     out.push(
       table(
-        ['model', 'shard', 'N', 'repl', 'prefetch', 'items', 'verified items/s', 'raw 1 tab', 'efficiency', 'steady', 'volunteer busy', 'session.run ÷ alone', 'per shard: round trip / compute / coord. ms', 'inputs MB/s', 'cores'],
+        [
+          'model',
+          'shard',
+          'N',
+          'repl',
+          'prefetch',
+          'items',
+          'verified items/s',
+          'raw 1 tab',
+          'efficiency',
+          'steady',
+          'volunteer busy',
+          'session.run ÷ alone',
+          'per shard: round trip / compute / coord. ms',
+          'inputs MB/s',
+          'cores',
+        ],
         rows.map((x) => [
           x.model,
           String(x.shardSize),
@@ -110,10 +126,38 @@ export function renderTables(r: Results): string {
       out.push('', `### Where the CPU goes while a job runs (cores of ${r.machine.cores}, medians; bench/cpu.ts)`, '');
       out.push(
         table(
-          ['model', 'shard', 'N', 'repl', 'prefetch', 'cores', 'inference workers', 'page main threads', 'WebRTC + network service', 'browser process', 'server (node)', 'other', 'total'],
+          [
+            'model',
+            'shard',
+            'N',
+            'repl',
+            'prefetch',
+            'cores',
+            'inference workers',
+            'page main threads',
+            'WebRTC + network service',
+            'browser process',
+            'server (node)',
+            'other',
+            'total',
+          ],
           withCpu.map((x) => {
             const c = x.cpu as NonNullable<typeof x.cpu>;
-            return [x.model, String(x.shardSize), String(x.volunteers), String(x.replication), String(x.prefetch), x.ownCores ? 'own' : 'shared', fmt(c.inference, 2), fmt(c.pages, 2), fmt(c.webrtc, 2), fmt(c.browser, 2), fmt(c.node, 2), fmt(c.other, 2), fmt(c.total, 2)];
+            return [
+              x.model,
+              String(x.shardSize),
+              String(x.volunteers),
+              String(x.replication),
+              String(x.prefetch),
+              x.ownCores ? 'own' : 'shared',
+              fmt(c.inference, 2),
+              fmt(c.pages, 2),
+              fmt(c.webrtc, 2),
+              fmt(c.browser, 2),
+              fmt(c.node, 2),
+              fmt(c.other, 2),
+              fmt(c.total, 2),
+            ];
           }),
         ),
       );
@@ -122,7 +166,13 @@ export function renderTables(r: Results): string {
     const off = rows.filter((x) => x.prefetch === 0);
     const pairs = off.flatMap((a) => {
       const b = rows.find(
-        (x) => x.prefetch > 0 && x.model === a.model && x.shardSize === a.shardSize && x.volunteers === a.volunteers && x.replication === a.replication && x.ownCores === a.ownCores,
+        (x) =>
+          x.prefetch > 0 &&
+          x.model === a.model &&
+          x.shardSize === a.shardSize &&
+          x.volunteers === a.volunteers &&
+          x.replication === a.replication &&
+          x.ownCores === a.ownCores,
       );
       return b ? [[a, b] as const] : [];
     });

@@ -89,12 +89,14 @@ async function main(): Promise<void> {
   try {
     results.engine = await step('engine', () => benchEngine(browser, server.url, { quick, heavyModel: heavy }));
     results.transfer = await step('transfer', () => benchTransfer(browser, server.url, { payloadBytes: 50_000_000, reps: quick ? 5 : 9, sweep: !quick }));
-    results.network = await step('network', () => benchNetwork(browser, server.url, {
+    results.network = await step('network', () =>
+      benchNetwork(browser, server.url, {
         quick,
         heavyModel: heavy,
         ...(prefetch && prefetch.length > 0 ? { prefetch } : {}),
         ...(volunteers && volunteers.length > 0 ? { volunteers } : {}),
-      }));
+      }),
+    );
     results.core = await step('core', () => benchCore({ quick }));
   } finally {
     await browser.close().catch(() => undefined);

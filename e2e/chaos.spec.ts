@@ -29,9 +29,7 @@ async function reloadCoordinator(page: Page, minVolunteers: number): Promise<voi
   await expect(page.getByTestId('connection-state')).toHaveText('connected', { timeout: 30_000 });
   // [D] Restored from IndexedDB: nothing verified before the reload is forgotten.
   await expect.poll(() => verifiedOnCoordinator(page), { timeout: 15_000 }).toBeGreaterThanOrEqual(before);
-  await expect
-    .poll(async () => Number(await page.getByTestId('volunteer-count').textContent()), { timeout: 45_000 })
-    .toBeGreaterThanOrEqual(minVolunteers);
+  await expect.poll(async () => Number(await page.getByTestId('volunteer-count').textContent()), { timeout: 45_000 }).toBeGreaterThanOrEqual(minVolunteers);
 }
 
 test('a 5,000-item job survives a closed and a new volunteer, two coordinator reloads and 5 s without signaling @faults', async ({ openRoles, appOrigin }) => {

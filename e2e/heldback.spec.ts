@@ -39,7 +39,9 @@ test('a volunteer that finished a shard while the coordinator was gone delivers 
   const jobId = await submitMnist(page, { key, count: DIGITS, shardSize: SHARD_SIZE, replication: 2, quorum: 2 });
 
   // Mid-shard: a volunteer computes (inside the slow engine's hold) when the coordinator tab closes.
-  await expect.poll(async () => (await Promise.all(volunteers.map(async (v) => (await volunteerStats(v.page)).phase))).includes('running'), { timeout: 60_000 }).toBe(true);
+  await expect
+    .poll(async () => (await Promise.all(volunteers.map(async (v) => (await volunteerStats(v.page)).phase))).includes('running'), { timeout: 60_000 })
+    .toBe(true);
   const running = await Promise.all(volunteers.map(async (v) => (await volunteerStats(v.page)).phase === 'running'));
   // [S-1] Leases reach storage in batches shortly after they are sent; a lease sent just before a
   // reload is forgotten (its shard is simply leased again). This test is about delivery, so it

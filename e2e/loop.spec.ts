@@ -34,9 +34,7 @@ test('a 2,000-digit MNIST job is verified by pairs of different volunteers, surv
 
   // Close one volunteer while the job runs: as soon as it has delivered a result.
   const leaving = volunteers[0]!;
-  await expect
-    .poll(async () => Number(await leaving.page.getByTestId('results-delivered').textContent()), { timeout: 60_000 })
-    .toBeGreaterThan(0);
+  await expect.poll(async () => Number(await leaving.page.getByTestId('results-delivered').textContent()), { timeout: 60_000 }).toBeGreaterThan(0);
   await leaving.context.close();
   // Read after the close: the job must still have been running then, or the test proves nothing
   // about surviving a volunteer that leaves mid-job.

@@ -136,7 +136,9 @@ test('a volunteer that lies shows as quarantined on the map @map', async ({ open
 });
 
 test('the map fits a phone screen and stays readable with 500 simulated peers @map', async ({ openRoles }, testInfo) => {
-  const [phone] = await openRoles(['network?demo=500'], { contextOptions: { viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true } });
+  const [phone] = await openRoles(['network?demo=500'], {
+    contextOptions: { viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true },
+  });
   const page = phone!.page;
   await expect(page.getByTestId('demo-badge')).toBeVisible();
   const canvas = page.getByTestId('map-canvas');

@@ -88,9 +88,7 @@ async function runLinesJob(openRoles: (roles: string[]) => Promise<TestContext[]
   const jobId = (await appState(page)).requester.submissions[0]!.jobId!;
   // [J-7] The coordinator holds the PNG files as sent, not their decoded tensor.
   const fileSizes = manifest.map((m) => fs.statSync(path.join(LINES, m.file)).size);
-  await expect
-    .poll(async () => (await storedRecords(coord!.page, 'jobs')).find((r) => r.job.id === jobId)?.fileSizes, { timeout: 20_000 })
-    .toEqual(fileSizes);
+  await expect.poll(async () => (await storedRecords(coord!.page, 'jobs')).find((r) => r.job.id === jobId)?.fileSizes, { timeout: 20_000 }).toEqual(fileSizes);
   const stored = (await storedRecords(coord!.page, 'jobs')).find((r) => r.job.id === jobId)!;
   // What the requester sent: the model and the PNGs, nothing decoded.
   const sentBytes = (await appState(page)).requester.submissions[0]!.bytes;
@@ -101,7 +99,13 @@ async function runLinesJob(openRoles: (roles: string[]) => Promise<TestContext[]
   await expect(card).toBeVisible({ timeout: 180_000 });
   await expect(card.getByTestId('verified-items')).toHaveText(String(items));
 
-  const reference = (await runImageModel(model, manifest.map((m) => path.join(LINES, m.file)), PREPROCESSING))[output];
+  const reference = (
+    await runImageModel(
+      model,
+      manifest.map((m) => path.join(LINES, m.file)),
+      PREPROCESSING,
+    )
+  )[output];
   if (!reference) throw new Error(`the reference run has no output ${output}`);
   const per = reference.data.length / items;
 
@@ -144,7 +148,9 @@ async function runLinesJob(openRoles: (roles: string[]) => Promise<TestContext[]
 
 const argmax = (values: readonly number[]): number => values.reduce((best, v, i) => (v > values[best]! ? i : best), 0);
 
-test("PaddleOCR's direction classifier uploaded with line images runs on two volunteers; CSV and JSON exports match a reference run @realmodel", async ({ openRoles }) => {
+test("PaddleOCR's direction classifier uploaded with line images runs on two volunteers; CSV and JSON exports match a reference run @realmodel", async ({
+  openRoles,
+}) => {
   test.setTimeout(240_000);
   const { reference, csvRows, page, jobId, csv } = await runLinesJob(openRoles, CLS_MODEL, 'softmax_0.tmp_0', 1);
   expect(reference.dims).toEqual([manifest.length, 2]);

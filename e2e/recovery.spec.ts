@@ -56,7 +56,9 @@ test('a volunteer tab reloaded while holding an unacknowledged result keeps its 
   const inHand = (await volunteerStats(reloaded!.page)).currentShard;
   expect(inHand).toBeTruthy();
   await expect
-    .poll(async () => (await storedLiveLeases(coord!.page)).some((l) => l.volunteer === idBefore && `${l.jobId}/${l.shardIndex}` === inHand), { timeout: 20_000 })
+    .poll(async () => (await storedLiveLeases(coord!.page)).some((l) => l.volunteer === idBefore && `${l.jobId}/${l.shardIndex}` === inHand), {
+      timeout: 20_000,
+    })
     .toBe(true);
   const context = coord!.context;
   await coord!.page.close();
@@ -64,7 +66,9 @@ test('a volunteer tab reloaded while holding an unacknowledged result keeps its 
   // With no coordinator the shard finishes and its result waits in the outbox, in IndexedDB. (The
   // volunteer may not have noticed yet that the coordinator is gone, as its link only gives up
   // after 12 s of silence: then the result went into a dead channel, and stays stored until acked.)
-  await expect.poll(async () => (await storedRecords(reloaded!.page, 'outbox')).some((e) => e.volunteerId === idBefore && e.shardId === inHand), { timeout: 30_000 }).toBe(true);
+  await expect
+    .poll(async () => (await storedRecords(reloaded!.page, 'outbox')).some((e) => e.volunteerId === idBefore && e.shardId === inHand), { timeout: 30_000 })
+    .toBe(true);
   expect((await volunteerStats(reloaded!.page)).outbox ?? 0).toBeGreaterThan(0);
 
   // The reload: same tab, so same sessionStorage; everything in memory is gone.
@@ -141,7 +145,9 @@ for (const variant of NO_INDEXEDDB) {
     await expect(alert).toBeVisible({ timeout: 20_000 });
     await expect(alert).toHaveAttribute('role', 'alert');
     // README, "Coordinator storage": `Storage failed: <the browser's reason>. This coordinator takes no new jobs or leases, …`
-    await expect(alert).toContainText(`Storage failed: ${variant.reason}. This coordinator takes no new jobs or leases, and counts no result as verified, until it can write again`);
+    await expect(alert).toContainText(
+      `Storage failed: ${variant.reason}. This coordinator takes no new jobs or leases, and counts no result as verified, until it can write again`,
+    );
     expect((await state(cpage)).coordinator.log.some((l) => l.level === 'error' && l.text.includes('Storage failed'))).toBe(true);
     // The key lives only in this tab, but a requester still needs it to be told why it is refused
     // rather than that its key is wrong.

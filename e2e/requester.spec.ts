@@ -174,7 +174,9 @@ test('bad inputs get their documented errors and make no job @requester', async 
   await page.getByTestId('submit-job').click();
   const sub = page.locator('[data-testid=submissions] li');
   await expect(sub).toHaveAttribute('data-state', 'rejected', { timeout: 60_000 });
-  await expect(sub.getByTestId('rejection')).toContainText("the job has 20 items, over this coordinator's limit of 10 per job (the limits are set on the coordinator page)");
+  await expect(sub.getByTestId('rejection')).toContainText(
+    "the job has 20 items, over this coordinator's limit of 10 per job (the limits are set on the coordinator page)",
+  );
 
   // No job was made by any of it.
   expect((await state(page)).requester.submissions).toHaveLength(1);

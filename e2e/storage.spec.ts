@@ -17,7 +17,9 @@ function setQuotaExhausted(page: Page, on: boolean): Promise<void> {
   return page.evaluate((v) => window.__quorum!.setQuotaExhausted(v), on);
 }
 
-test('storage quota runs out mid-job: the documented error, no acceptance without a durable write, and Retry completes the job @faults', async ({ openRoles }) => {
+test('storage quota runs out mid-job: the documented error, no acceptance without a durable write, and Retry completes the job @faults', async ({
+  openRoles,
+}) => {
   test.setTimeout(240_000);
   const [coord] = await openRoles(['coordinator']);
   const cpage = coord!.page;

@@ -99,10 +99,15 @@ test('pause hands the shard in hand back and stops new leases within a second; r
   await expect(activity(slow!.page)).toHaveAttribute('data-phase', 'paused');
   await expect(activity(slow!.page)).toHaveText('Paused: you paused it');
   // The coordinator knows within a second: paused, no lease.
-  await expect.poll(async () => {
-    const p = await peerOf(coord.page, slowId);
-    return p?.paused === true && p.activeLeases === 0;
-  }, { timeout: 1_000, intervals: [50] }).toBe(true);
+  await expect
+    .poll(
+      async () => {
+        const p = await peerOf(coord.page, slowId);
+        return p?.paused === true && p.activeLeases === 0;
+      },
+      { timeout: 1_000, intervals: [50] },
+    )
+    .toBe(true);
   const tookMs = Date.now() - clickedAt;
   const log = (await state(coord.page)).coordinator.log.map((l) => l.text);
   expect(log.some((t) => t.includes(`${shardInHand} released: abandoned: paused`))).toBe(true);
@@ -196,7 +201,9 @@ test.describe('honest backends', () => {
     gpuBrowser = null;
   });
 
-  test('a WASM volunteer and a WebGPU (SwiftShader) volunteer verify one job together, each result tagged with its real backend @volunteer', async ({ openRoles }) => {
+  test('a WASM volunteer and a WebGPU (SwiftShader) volunteer verify one job together, each result tagged with its real backend @volunteer', async ({
+    openRoles,
+  }) => {
     test.setTimeout(120_000);
     const DIGITS = 200;
     const SHARD = 50;
@@ -241,19 +248,29 @@ test.describe('honest backends', () => {
 
     // "Shards done" on each volunteer page is what the coordinator accepted from it. Standing
     // reports are batched (at most one per 5 s, [P-7]) so their timing cannot reveal canaries.
-    for (const [page, id] of [[gpu, gpuId], [wasm, wasmId]] as const) {
+    for (const [page, id] of [
+      [gpu, gpuId],
+      [wasm, wasmId],
+    ] as const) {
       await expect.poll(async () => Number(await page.getByTestId('shards-done').textContent()), { timeout: 15_000 }).toBe(SHARDS);
       expect((await peerOf(coord.page, id))?.shardsDone).toBe(SHARDS);
       await expect(page.getByTestId('reputation')).toContainText(`a streak of ${SHARDS} valid results`, { timeout: 15_000 });
     }
-    for (const [name, page] of [['webgpu', gpu], ['wasm', wasm]] as const) {
+    for (const [name, page] of [
+      ['webgpu', gpu],
+      ['wasm', wasm],
+    ] as const) {
       const lt = (await state(page)).volunteer.controls.longTasks;
-      console.log(`long tasks on the ${name} volunteer page: ${lt.count} (longest ${lt.longestMs.toFixed(0)} ms); ${lt.busyCount} while the worker was busy for ${lt.busyMs.toFixed(0)} ms (longest ${lt.busyLongestMs.toFixed(0)} ms)`);
+      console.log(
+        `long tasks on the ${name} volunteer page: ${lt.count} (longest ${lt.longestMs.toFixed(0)} ms); ${lt.busyCount} while the worker was busy for ${lt.busyMs.toFixed(0)} ms (longest ${lt.busyLongestMs.toFixed(0)} ms)`,
+      );
     }
     await gpuContext.close();
   });
 
-  test('a WebGPU device lost mid-job: the volunteer moves to WASM, says so, tells the coordinator, and its results say wasm @volunteer', async ({ openRoles }) => {
+  test('a WebGPU device lost mid-job: the volunteer moves to WASM, says so, tells the coordinator, and its results say wasm @volunteer', async ({
+    openRoles,
+  }) => {
     test.setTimeout(120_000);
     const coord = await openCoordinator(openRoles);
     gpuBrowser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: [...CHROMIUM_ARGS, '--enable-unsafe-webgpu'] });
@@ -271,9 +288,16 @@ test.describe('honest backends', () => {
 
     // Lose the device from inside the inference worker: the next command encoder destroys it.
     const worker = gpu.workers().find((w) => w.url().includes('inference'));
-    expect(worker, gpu.workers().map((w) => w.url()).join(', ')).toBeDefined();
+    expect(
+      worker,
+      gpu
+        .workers()
+        .map((w) => w.url())
+        .join(', '),
+    ).toBeDefined();
     await worker!.evaluate(() => {
-      const proto = (globalThis as unknown as { GPUDevice: { prototype: { createCommandEncoder(...a: unknown[]): unknown; destroy(): void } } }).GPUDevice.prototype;
+      const proto = (globalThis as unknown as { GPUDevice: { prototype: { createCommandEncoder(...a: unknown[]): unknown; destroy(): void } } }).GPUDevice
+        .prototype;
       const original = proto.createCommandEncoder;
       proto.createCommandEncoder = function (this: { destroy(): void }, ...a: unknown[]) {
         this.destroy();
@@ -330,6 +354,8 @@ test('the page stays responsive while the worker computes: long tasks are counte
     expect(lt.supported).toBe(true);
     expect(lt.busyMs).toBeGreaterThan(0);
     await expect(v.page.getByTestId('long-tasks')).toHaveAttribute('data-count', String(lt.count));
-    console.log(`${v.name}: ${lt.count} long tasks (longest ${lt.longestMs.toFixed(0)} ms); ${lt.busyCount} while the worker was busy ${lt.busyMs.toFixed(0)} ms (longest ${lt.busyLongestMs.toFixed(0)} ms)`);
+    console.log(
+      `${v.name}: ${lt.count} long tasks (longest ${lt.longestMs.toFixed(0)} ms); ${lt.busyCount} while the worker was busy ${lt.busyMs.toFixed(0)} ms (longest ${lt.busyLongestMs.toFixed(0)} ms)`,
+    );
   }
 });

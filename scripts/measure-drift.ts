@@ -21,7 +21,16 @@ import * as ort from 'onnxruntime-web';
 import { DEFAULT_COMPARATOR } from '../src/protocol/policy.ts';
 import type { DriftProbeOptions, DriftProbeResult } from '../src/host/driftProbe.ts';
 import type { QuorumTestHook } from '../src/testHook.ts';
-import { MNIST_CLASSES, MNIST_HOLDOUT_URL, MNIST_INPUT_NAME, MNIST_MODEL_URL, MNIST_OUTPUT_NAME, MNIST_PIXELS, argmaxRows, decodeMnistHoldout } from '../src/workloads/mnist/holdout.ts';
+import {
+  MNIST_CLASSES,
+  MNIST_HOLDOUT_URL,
+  MNIST_INPUT_NAME,
+  MNIST_MODEL_URL,
+  MNIST_OUTPUT_NAME,
+  MNIST_PIXELS,
+  argmaxRows,
+  decodeMnistHoldout,
+} from '../src/workloads/mnist/holdout.ts';
 import { forwardMlp } from './mnist/mlp.ts';
 import { readMlpOnnx } from './mnist/onnxExport.ts';
 
@@ -149,7 +158,9 @@ async function main(): Promise<void> {
   const pairs: PairStats[] = [];
   for (let i = 0; i < runs.length; i++) for (let j = i + 1; j < runs.length; j++) pairs.push(compare(runs[i]!, runs[j]!));
   console.log('');
-  console.log(`${'a'.padEnd(26)} ${'b'.padEnd(26)} ${'max|Δ|'.padStart(9)} ${'maxrel'.padStart(9)} ${'mean|Δ|'.padStart(9)} ${'atol@r1e-3'.padStart(10)} ${'rtol@a1e-4'.padStart(10)} ${'used'.padStart(9)} argmax≠`);
+  console.log(
+    `${'a'.padEnd(26)} ${'b'.padEnd(26)} ${'max|Δ|'.padStart(9)} ${'maxrel'.padStart(9)} ${'mean|Δ|'.padStart(9)} ${'atol@r1e-3'.padStart(10)} ${'rtol@a1e-4'.padStart(10)} ${'used'.padStart(9)} argmax≠`,
+  );
   for (const p of pairs) {
     console.log(
       `${p.a.padEnd(26)} ${p.b.padEnd(26)} ${fmt(p.maxAbs).padStart(9)} ${fmt(p.maxRel).padStart(9)} ${fmt(p.meanAbs).padStart(9)} ${fmt(p.atolNeededAtRtol1e3).padStart(10)} ${fmt(p.rtolNeededAtAtol1e4).padStart(10)} ${fmt(p.toleranceUsed).padStart(9)} ${p.argmaxMismatches}`,

@@ -84,14 +84,24 @@ export const MUTATIONS: readonly Mutation[] = [
     rule: 'R-2',
     what: 'a volunteer may add a second replica of one shard',
     file: 'src/core/coordinator/shardChecks.ts',
-    edits: [{ find: 'if ((replicas[i] as Replica).volunteer === volunteer) return true;', replace: 'if ((replicas[i] as Replica).volunteer === volunteer) return false;' }],
+    edits: [
+      {
+        find: 'if ((replicas[i] as Replica).volunteer === volunteer) return true;',
+        replace: 'if ((replicas[i] as Replica).volunteer === volunteer) return false;',
+      },
+    ],
     tests: CORE,
   },
   {
     rule: 'X-2',
     what: 'a quarantined volunteer is leased work',
     file: 'src/core/coordinator/coordinator.ts',
-    edits: [{ find: 'if (this.reputation.isQuarantined(state.id)) {\n      this.send(state.id, { v: PROTOCOL_VERSION, t: \'no-work\'', replace: 'if (state.id.length < 0) {\n      this.send(state.id, { v: PROTOCOL_VERSION, t: \'no-work\'' }],
+    edits: [
+      {
+        find: "if (this.reputation.isQuarantined(state.id)) {\n      this.send(state.id, { v: PROTOCOL_VERSION, t: 'no-work'",
+        replace: "if (state.id.length < 0) {\n      this.send(state.id, { v: PROTOCOL_VERSION, t: 'no-work'",
+      },
+    ],
     tests: CORE,
   },
   {
@@ -106,8 +116,14 @@ export const MUTATIONS: readonly Mutation[] = [
     what: "an observer's lease-request is handled (both guards off)",
     file: 'src/core/coordinator/coordinator.ts',
     edits: [
-      { find: '      return this.flush();\n    }\n    switch (msg.t) {', replace: "      if (msg.t === 'submit-job') return this.flush();\n    }\n    switch (msg.t) {" },
-      { find: "    if (state.role !== 'volunteer') {\n      this.log('warn', `${state.role} ${state.id} asked for a lease", replace: "    if (state.role === 'requester') {\n      this.log('warn', `${state.role} ${state.id} asked for a lease" },
+      {
+        find: '      return this.flush();\n    }\n    switch (msg.t) {',
+        replace: "      if (msg.t === 'submit-job') return this.flush();\n    }\n    switch (msg.t) {",
+      },
+      {
+        find: "    if (state.role !== 'volunteer') {\n      this.log('warn', `${state.role} ${state.id} asked for a lease",
+        replace: "    if (state.role === 'requester') {\n      this.log('warn', `${state.role} ${state.id} asked for a lease",
+      },
     ],
     tests: [...CORE, 'src/host/observerTelemetry.test.ts'],
   },
@@ -115,7 +131,12 @@ export const MUTATIONS: readonly Mutation[] = [
     rule: 'V-8',
     what: 'the default tolerance is ten times looser',
     file: 'src/protocol/policy.ts',
-    edits: [{ find: "DEFAULT_COMPARATOR: Comparator = { kind: 'allclose', atol: 1e-4, rtol: 1e-3 }", replace: "DEFAULT_COMPARATOR: Comparator = { kind: 'allclose', atol: 1e-3, rtol: 1e-2 }" }],
+    edits: [
+      {
+        find: "DEFAULT_COMPARATOR: Comparator = { kind: 'allclose', atol: 1e-4, rtol: 1e-3 }",
+        replace: "DEFAULT_COMPARATOR: Comparator = { kind: 'allclose', atol: 1e-3, rtol: 1e-2 }",
+      },
+    ],
     tests: [...CORE, 'src/protocol'],
   },
 ];
@@ -159,7 +180,11 @@ export function runMutation(m: Mutation): Outcome {
     });
     const failed = failedTests(run.stdout);
     const caught = run.status !== 0;
-    const detail = caught ? (failed.length > 0 ? failed.slice(0, 3).join(' | ') + (failed.length > 3 ? ` (+${failed.length - 3})` : '') : `vitest exited ${run.status}`) : '';
+    const detail = caught
+      ? failed.length > 0
+        ? failed.slice(0, 3).join(' | ') + (failed.length > 3 ? ` (+${failed.length - 3})` : '')
+        : `vitest exited ${run.status}`
+      : '';
     return { rule: m.rule, what: m.what, file: m.file, caught, detail, seconds: Math.round((Date.now() - started) / 1000) };
   } finally {
     restore();

@@ -59,7 +59,21 @@ function parseArgs(argv: readonly string[]): Map<string, string> {
   return out;
 }
 
-const KNOWN = ['volunteers', 'shards', 'seed', 'shard-size', 'replication', 'quorum', 'max-replicas', 'adaptive', 'canary-rate', 'spot-check-rate', 'comparator', 'backends', 'mix'];
+const KNOWN = [
+  'volunteers',
+  'shards',
+  'seed',
+  'shard-size',
+  'replication',
+  'quorum',
+  'max-replicas',
+  'adaptive',
+  'canary-rate',
+  'spot-check-rate',
+  'comparator',
+  'backends',
+  'mix',
+];
 
 function int(args: Map<string, string>, name: string, fallback: number, min: number): number {
   const raw = args.get(name);
@@ -147,7 +161,9 @@ function main(): void {
   console.log('');
   console.log(`${'kind'.padEnd(8)} ${'volunteers'.padStart(10)} ${'lied'.padStart(6)} ${'quarantined'.padStart(11)} ${'results'.padStart(9)}`);
   for (const k of r.byKind) {
-    console.log(`${k.kind.padEnd(8)} ${String(k.volunteers).padStart(10)} ${String(k.lied).padStart(6)} ${String(k.quarantined).padStart(11)} ${String(k.results).padStart(9)}`);
+    console.log(
+      `${k.kind.padEnd(8)} ${String(k.volunteers).padStart(10)} ${String(k.lied).padStart(6)} ${String(k.quarantined).padStart(11)} ${String(k.results).padStart(9)}`,
+    );
   }
   console.log('');
   const rows: [string, string | number][] = [
@@ -162,7 +178,10 @@ function main(): void {
     ['adversaries quarantined / lied / total', `${r.adversariesQuarantined} / ${r.adversariesThatLied} / ${r.adversaries}`],
     ['virtual time', `${(r.virtualMs / 1000).toFixed(1)} s${r.finished ? '' : ' (stopped before the end)'}`],
     ['results processed', r.resultsProcessed],
-    ['results/s (loop wall, core calls only, loop cpu)', `${Math.round((r.resultsProcessed / r.loopMs) * 1000)}, ${Math.round((r.resultsProcessed / r.coreMs) * 1000)}, ${Math.round((r.resultsProcessed / r.loopCpuMs) * 1000)}`],
+    [
+      'results/s (loop wall, core calls only, loop cpu)',
+      `${Math.round((r.resultsProcessed / r.loopMs) * 1000)}, ${Math.round((r.resultsProcessed / r.coreMs) * 1000)}, ${Math.round((r.resultsProcessed / r.loopCpuMs) * 1000)}`,
+    ],
   ];
   for (const [k, v] of rows) console.log(`${k.padEnd(48)} ${v}`);
   const round = (x: number): number => Math.round(x);

@@ -113,7 +113,7 @@ if (netns.ok) {
   code = await run('unshare', ['-n', 'sh', '-c', 'ip link set lo up && exec "$@"', 'sh', ...playwright]);
 } else {
   console.warn(`test-e2e: WARNING: no network namespace (${netns.why}); running Playwright directly.`);
-  console.warn('test-e2e: Chromium may route WebRTC over this machine\'s LAN address; results still count.');
+  console.warn("test-e2e: Chromium may route WebRTC over this machine's LAN address; results still count.");
   code = await run(playwright[0], playwright.slice(1));
 }
 console.log(`test-e2e: done in ${((Date.now() - t0) / 1000).toFixed(1)} s (exit ${code})`);

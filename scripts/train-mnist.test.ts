@@ -7,13 +7,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import {
-  MNIST_CLASSES,
-  MNIST_HOLDOUT_URL,
-  MNIST_MODEL_URL,
-  MNIST_PIXELS,
-  decodeMnistHoldout,
-} from '../src/workloads/mnist/holdout.ts';
+import { MNIST_CLASSES, MNIST_HOLDOUT_URL, MNIST_MODEL_URL, MNIST_PIXELS, decodeMnistHoldout } from '../src/workloads/mnist/holdout.ts';
 import { HOLDOUT_COUNT, trainMnist, type MnistTrainResult } from './mnist/pipeline.ts';
 
 const publicFile = (url: string): Uint8Array => new Uint8Array(readFileSync(new URL(`../public${url}`, import.meta.url)));

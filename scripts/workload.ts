@@ -30,7 +30,9 @@ async function main(): Promise<void> {
   const [workload, ...files] = process.argv.slice(2);
   const command = workload === undefined ? undefined : COMMANDS[workload];
   if (!command) {
-    throw new Error(`${workload === undefined ? 'no workload given' : `unknown workload "${workload}"`}: use one of ${Object.keys(COMMANDS).join(', ')}, e.g. \`npm run workload -- ocr scan.png\`.`);
+    throw new Error(
+      `${workload === undefined ? 'no workload given' : `unknown workload "${workload}"`}: use one of ${Object.keys(COMMANDS).join(', ')}, e.g. \`npm run workload -- ocr scan.png\`.`,
+    );
   }
   const answer = await command(files);
   console.log(JSON.stringify(answer));

@@ -205,7 +205,14 @@ describe('signaling restart', () => {
     const { port } = new URL(s.url);
     const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
       const req = http.request(
-        { host: '127.0.0.1', port, path: '/admin/signaling/stop', method: 'POST', localAddress: '127.0.0.2', headers: { Authorization: `Bearer ${ADMIN_TOKEN}` } },
+        {
+          host: '127.0.0.1',
+          port,
+          path: '/admin/signaling/stop',
+          method: 'POST',
+          localAddress: '127.0.0.2',
+          headers: { Authorization: `Bearer ${ADMIN_TOKEN}` },
+        },
         (res) => {
           let body = '';
           res.on('data', (d: Buffer) => (body += d.toString()));

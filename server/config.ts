@@ -167,7 +167,11 @@ export function parseSignalingLimits(env: Env): SignalingLimits {
     ...SIGNALING_LIMITS,
     maxIdsPerAddress: parsePositiveInt(env['QUORUM_SIGNALING_MAX_IDS_PER_ADDRESS'], SIGNALING_LIMITS.maxIdsPerAddress, 'QUORUM_SIGNALING_MAX_IDS_PER_ADDRESS'),
     connectBurst: parsePositiveInt(env['QUORUM_SIGNALING_CONNECT_BURST'], SIGNALING_LIMITS.connectBurst, 'QUORUM_SIGNALING_CONNECT_BURST'),
-    connectsPerMinute: parsePositiveInt(env['QUORUM_SIGNALING_CONNECTS_PER_MINUTE'], SIGNALING_LIMITS.connectsPerMinute, 'QUORUM_SIGNALING_CONNECTS_PER_MINUTE'),
+    connectsPerMinute: parsePositiveInt(
+      env['QUORUM_SIGNALING_CONNECTS_PER_MINUTE'],
+      SIGNALING_LIMITS.connectsPerMinute,
+      'QUORUM_SIGNALING_CONNECTS_PER_MINUTE',
+    ),
   };
 }
 

@@ -75,11 +75,7 @@ function refuseUpgrade(socket: Duplex, status: number, reason: string): void {
   );
 }
 
-export function attachSignaling(
-  httpServer: HttpServer | HttpsServer,
-  app: MiddlewareHost,
-  options: SignalingOptions = {},
-): Signaling {
+export function attachSignaling(httpServer: HttpServer | HttpsServer, app: MiddlewareHost, options: SignalingOptions = {}): Signaling {
   let wss: WebSocketServer | null = null;
   let detached = false;
   const timers = createTimerScope();

@@ -158,7 +158,14 @@ export function createSignalingGuard(options: SignalingGuardOptions): SignalingG
   };
 
   /** What to do with one incoming message: relay it (true) or not (false). */
-  const inspect = (ws: WebSocket, key: string, address: AddressState, id: string, buckets: { messages: TokenBucket; bytes: TokenBucket }, data: RawData): boolean => {
+  const inspect = (
+    ws: WebSocket,
+    key: string,
+    address: AddressState,
+    id: string,
+    buckets: { messages: TokenBucket; bytes: TokenBucket },
+    data: RawData,
+  ): boolean => {
     const bytes = Array.isArray(data) ? data.reduce((n, b) => n + b.byteLength, 0) : data.byteLength;
     if (!buckets.messages.take(1)) {
       drop(ws, key, id, 'message rate', `too many signaling messages (over ${limits.messagesPerSecond}/s); reconnect later`);

@@ -271,7 +271,15 @@ function watchEffects(effects: readonly CoordinatorEffect[]): void {
   const now = performance.now();
   for (const e of effects) {
     if (e.kind === 'store-job') {
-      jobTimes.set(e.job.id, { admittedMs: now, shardCount: e.job.shardCount, verified: 0, firstVerifiedMs: 0, lastVerifiedMs: 0, durableMs: 0, perShard: { volunteerMs: 0, coordinatorMs: 0, requestGapMs: 0 } });
+      jobTimes.set(e.job.id, {
+        admittedMs: now,
+        shardCount: e.job.shardCount,
+        verified: 0,
+        firstVerifiedMs: 0,
+        lastVerifiedMs: 0,
+        durableMs: 0,
+        perShard: { volunteerMs: 0, coordinatorMs: 0, requestGapMs: 0 },
+      });
       cycle.volunteerMs.length = 0;
       cycle.coordinatorMs.length = 0;
       cycle.requestGapMs.length = 0;
@@ -462,4 +470,3 @@ declare global {
 }
 
 window.__bench = bench;
-

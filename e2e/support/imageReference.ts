@@ -16,7 +16,11 @@ export function readPng(file: string): { width: number; height: number; rgba: Ui
 }
 
 /** One float32 output of the model for a batch of PNG files: its dims and values. */
-export async function runImageModel(modelFile: string, files: readonly string[], p: ImagePreprocessing): Promise<Record<string, { dims: number[]; data: Float32Array }>> {
+export async function runImageModel(
+  modelFile: string,
+  files: readonly string[],
+  p: ImagePreprocessing,
+): Promise<Record<string, { dims: number[]; data: Float32Array }>> {
   const images = files.map((f) => {
     const { width, height, rgba } = readPng(f);
     return pixelsToTensor(rgba, width, height, p);

@@ -33,7 +33,10 @@ export interface TestApp {
 export async function withTestApp<T>(o: TestAppOptions, measure: (app: TestApp) => Promise<T>): Promise<T> {
   if (!o.skipBuild) {
     console.log(`building the test app into ${path.relative(o.root, o.dist)} ...`);
-    const b = spawnSync('npx', ['vite', 'build', '--mode', 'test', '--outDir', o.dist, '--emptyOutDir', '--logLevel', 'warn'], { cwd: o.root, stdio: 'inherit' });
+    const b = spawnSync('npx', ['vite', 'build', '--mode', 'test', '--outDir', o.dist, '--emptyOutDir', '--logLevel', 'warn'], {
+      cwd: o.root,
+      stdio: 'inherit',
+    });
     if (b.status !== 0) throw new Error('vite build failed');
   }
   const port = await freePort();
@@ -46,7 +49,11 @@ export async function withTestApp<T>(o: TestAppOptions, measure: (app: TestApp) 
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), o.tmpPrefix));
   try {
     await waitForHealth(`${base}/healthz`, server, 30_000);
-    const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: [...CHROMIUM_ARGS, ...(o.extraChromiumArgs ?? [])], env: { ...process.env, TMPDIR: tmp } });
+    const browser = await chromium.launch({
+      executablePath: CHROMIUM_PATH,
+      args: [...CHROMIUM_ARGS, ...(o.extraChromiumArgs ?? [])],
+      env: { ...process.env, TMPDIR: tmp },
+    });
     try {
       return await measure({ base, browser });
     } finally {

@@ -10,7 +10,7 @@
 
 // ln 2 split in two (Cody-Waite) so k * LN2_HI is exact for |k| < 2^11 and the reduction
 // x - k ln2 loses no precision.
-const LN2_HI = 0.693147180369123816490; // 0x3fe62e42fee00000
+const LN2_HI = 0.69314718036912381649; // 0x3fe62e42fee00000
 const LN2_LO = 1.90821492927058770002e-10; // 0x3dea39ef35793c76
 const LOG2E = 1.4426950408889634;
 

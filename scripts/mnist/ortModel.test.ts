@@ -53,12 +53,8 @@ describe('committed MNIST model under onnxruntime-web (Node, WASM)', () => {
   it('has the agreed port names, types and shapes (batch is symbolic)', () => {
     expect(session.inputNames).toEqual([MNIST_INPUT_NAME]);
     expect(session.outputNames).toEqual([MNIST_OUTPUT_NAME]);
-    expect(session.inputMetadata).toEqual([
-      { name: MNIST_INPUT_NAME, isTensor: true, type: 'float32', shape: ['batch', MNIST_PIXELS] },
-    ]);
-    expect(session.outputMetadata).toEqual([
-      { name: MNIST_OUTPUT_NAME, isTensor: true, type: 'float32', shape: ['batch', MNIST_CLASSES] },
-    ]);
+    expect(session.inputMetadata).toEqual([{ name: MNIST_INPUT_NAME, isTensor: true, type: 'float32', shape: ['batch', MNIST_PIXELS] }]);
+    expect(session.outputMetadata).toEqual([{ name: MNIST_OUTPUT_NAME, isTensor: true, type: 'float32', shape: ['batch', MNIST_CLASSES] }]);
   });
 
   it('carries the expected model metadata', () => {

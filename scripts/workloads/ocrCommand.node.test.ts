@@ -65,7 +65,9 @@ describe('OCR reference run on the fixtures', () => {
       }
     });
     const perImageMs = ms.reduce((a, b) => a + b, 0) / ms.length;
-    console.log(`OCR fixtures: ${exact}/${total} lines exact (${((100 * exact) / total).toFixed(1)} %), ${perImageMs.toFixed(0)} ms per image\n${misses.join('\n')}`);
+    console.log(
+      `OCR fixtures: ${exact}/${total} lines exact (${((100 * exact) / total).toFixed(1)} %), ${perImageMs.toFixed(0)} ms per image\n${misses.join('\n')}`,
+    );
     expect(exact / total).toBeGreaterThanOrEqual(0.95);
 
     // Reading order: in each document, the lines that were read come in the manifest's order.

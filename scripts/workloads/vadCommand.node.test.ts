@@ -64,7 +64,9 @@ describe('[VAD-1]–[VAD-4] VAD reference run on the fixtures', () => {
       // probability stays high for a frame or so after the last sound: measured 36–48 ms).
       expect(s.start, `${r.file} start`).toBeGreaterThanOrEqual(known.start - FRAME_S - padS);
       expect(s.end, `${r.file} end`).toBeLessThanOrEqual(known.end + 2 * FRAME_S);
-      console.log(`${r.file}: known ${known.start}–${known.end} s, found ${s.start}–${s.end} s; ${infos[i]?.windows} windows, decode ${infos[i]?.decodeMs.toFixed(1)} ms, model ${infos[i]?.modelMs.toFixed(1)} ms`);
+      console.log(
+        `${r.file}: known ${known.start}–${known.end} s, found ${s.start}–${s.end} s; ${infos[i]?.windows} windows, decode ${infos[i]?.decodeMs.toFixed(1)} ms, model ${infos[i]?.modelMs.toFixed(1)} ms`,
+      );
     }
   });
 

@@ -21,7 +21,7 @@ describe('checks of a job of files [J-7]', () => {
     expect(pipelineInput(withTensor({ layout: 'HWC', channels: 'gray' }), 2)).toEqual({ name: 'x', dtype: 'float32', dims: [2, 48, 192, 1] });
   });
 
-  it('[J-7] the image tensor must name the model\'s input and fit its fixed dims, as tensor inputs must', () => {
+  it("[J-7] the image tensor must name the model's input and fit its fixed dims, as tensor inputs must", () => {
     expect(checkPipelineAgainstSignature(recognizer, imagePipeline(), 6, 2)).toEqual([]);
     expect(checkPipelineAgainstSignature(recognizer, withTensor({ input: 'image' }), 6)).toEqual([
       'the model has no input named "image" (it takes "x"): rename it.',

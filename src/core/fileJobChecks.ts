@@ -31,7 +31,10 @@ export function checkPipelineAgainstSignature(signature: SignatureLike, pipeline
 }
 
 /** Every way a job of files exceeds `limits`: the files' bytes, their count, and one shard's decoded tensor. */
-export function checkFileJobLimits(job: { readonly modelBytes: number; readonly fileBytes: readonly number[]; readonly pipeline: Pipeline; readonly shardSize: number }, limits: JobLimits): string[] {
+export function checkFileJobLimits(
+  job: { readonly modelBytes: number; readonly fileBytes: readonly number[]; readonly pipeline: Pipeline; readonly shardSize: number },
+  limits: JobLimits,
+): string[] {
   const problems: string[] = [];
   const where = 'the limits are set on the coordinator page';
   if (job.modelBytes > limits.maxModelBytes) {
@@ -39,16 +42,22 @@ export function checkFileJobLimits(job: { readonly modelBytes: number; readonly 
   }
   const total = job.fileBytes.reduce((a, b) => a + b, 0);
   if (total > limits.maxInputBytes) {
-    problems.push(`the files are ${formatBytes(total)}, over this coordinator's limit of ${formatBytes(limits.maxInputBytes)} per job (${where}): split them into several jobs.`);
+    problems.push(
+      `the files are ${formatBytes(total)}, over this coordinator's limit of ${formatBytes(limits.maxInputBytes)} per job (${where}): split them into several jobs.`,
+    );
   }
   if (job.fileBytes.length > limits.maxItems) {
-    problems.push(`the job has ${job.fileBytes.length} files, over this coordinator's limit of ${limits.maxItems} per job (${where}): split it into several jobs.`);
+    problems.push(
+      `the job has ${job.fileBytes.length} files, over this coordinator's limit of ${limits.maxItems} per job (${where}): split it into several jobs.`,
+    );
   }
   // Each volunteer decodes one shard at a time into one tensor: that tensor must fit the protocol.
   const input = pipelineInput(job.pipeline, Math.min(job.shardSize, job.fileBytes.length));
   const shardTensorBytes = input ? input.dims.reduce((a, b) => a * b, 1) * 4 : 0;
   if (shardTensorBytes > LIMITS.maxTensorBytes) {
-    problems.push(`a shard of ${job.shardSize} images decodes to ${formatBytes(shardTensorBytes)}, over the protocol's limit of ${formatBytes(LIMITS.maxTensorBytes)} per tensor: choose a smaller shard size.`);
+    problems.push(
+      `a shard of ${job.shardSize} images decodes to ${formatBytes(shardTensorBytes)}, over the protocol's limit of ${formatBytes(LIMITS.maxTensorBytes)} per tensor: choose a smaller shard size.`,
+    );
   }
   return problems;
 }

@@ -36,9 +36,25 @@ describe('checkInputsAgainstSignature', () => {
   });
   it('an empty batch, a scalar and inputs that disagree on the item count', () => {
     expect(checkInputsAgainstSignature(SIG, [x([0, 4])])).toEqual(['the batch is empty (0 items): give at least one item.']);
-    const two: SignatureLike = { inputs: [{ name: 'a', dtype: 'float32', dims: null }, { name: 'b', dtype: 'float32', dims: null }], outputs: SIG.outputs };
-    expect(checkInputsAgainstSignature(two, [{ name: 'a', dtype: 'float32', dims: [3] }, { name: 'b', dtype: 'float32', dims: [4] }])[0]).toMatch(/disagree on the number of items: "b" has 4, others have 3/);
-    expect(checkInputsAgainstSignature(two, [{ name: 'a', dtype: 'float32', dims: [] }, { name: 'b', dtype: 'float32', dims: [4] }])[0]).toMatch(/"a" is a scalar/);
+    const two: SignatureLike = {
+      inputs: [
+        { name: 'a', dtype: 'float32', dims: null },
+        { name: 'b', dtype: 'float32', dims: null },
+      ],
+      outputs: SIG.outputs,
+    };
+    expect(
+      checkInputsAgainstSignature(two, [
+        { name: 'a', dtype: 'float32', dims: [3] },
+        { name: 'b', dtype: 'float32', dims: [4] },
+      ])[0],
+    ).toMatch(/disagree on the number of items: "b" has 4, others have 3/);
+    expect(
+      checkInputsAgainstSignature(two, [
+        { name: 'a', dtype: 'float32', dims: [] },
+        { name: 'b', dtype: 'float32', dims: [4] },
+      ])[0],
+    ).toMatch(/"a" is a scalar/);
   });
   it('no inputs at all lists what the model takes', () => {
     expect(checkInputsAgainstSignature(SIG, [])).toEqual(['no inputs given: the model takes "x" float32 [batch, 4].']);
@@ -75,11 +91,13 @@ describe('job limits', () => {
     ]);
   });
   it('input size is computed from the dims, not from a claimed byte count', () => {
-    expect(checkJobLimits({ modelBytes: 1, inputs: [{ name: 'x', dtype: 'int64', dims: [4, 4] }] }, { ...DEFAULT_JOB_LIMITS, maxInputBytes: 127 })).toHaveLength(1);
+    expect(
+      checkJobLimits({ modelBytes: 1, inputs: [{ name: 'x', dtype: 'int64', dims: [4, 4] }] }, { ...DEFAULT_JOB_LIMITS, maxInputBytes: 127 }),
+    ).toHaveLength(1);
   });
   it('a single tensor over the protocol limit of 128 MiB is refused whatever the settings', () => {
     const p = checkJobLimits({ modelBytes: 1, inputs: [{ name: 'x', dtype: 'float32', dims: [1, 33 * 1024 * 1024] }] }, HARD_JOB_LIMITS);
-    expect(p).toEqual(["input \"x\" is 132.0 MiB, over the protocol's limit of 128.0 MiB per tensor: split it into several jobs."]);
+    expect(p).toEqual(['input "x" is 132.0 MiB, over the protocol\'s limit of 128.0 MiB per tensor: split it into several jobs.']);
   });
   it('clampJobLimits keeps settings positive integers within the hard caps', () => {
     expect(clampJobLimits({})).toEqual(DEFAULT_JOB_LIMITS);

@@ -41,12 +41,16 @@ export function checkInputsAgainstSignature(signature: SignatureLike, inputs: re
   if (signature.outputs.length === 0) problems.push('the model has no outputs: nothing could be verified.');
   for (const o of signature.outputs) {
     if (o.dtype === null) {
-      problems.push(`model output "${o.name}" has a type Quorum cannot carry (float32, int32, int64, uint8, int8 and bool can): export the model with one of those output types.`);
+      problems.push(
+        `model output "${o.name}" has a type Quorum cannot carry (float32, int32, int64, uint8, int8 and bool can): export the model with one of those output types.`,
+      );
     }
   }
   for (const p of signature.inputs) {
     if (p.dtype === null) {
-      problems.push(`model input "${p.name}" has a type Quorum cannot send (float32, int32, int64, uint8, int8 and bool can): export the model with one of those input types.`);
+      problems.push(
+        `model input "${p.name}" has a type Quorum cannot send (float32, int32, int64, uint8, int8 and bool can): export the model with one of those input types.`,
+      );
     }
   }
   if (inputs.length === 0) {
@@ -70,17 +74,23 @@ export function checkInputsAgainstSignature(signature: SignatureLike, inputs: re
       continue;
     }
     if (port.dtype !== null && port.dtype !== t.dtype) {
-      problems.push(`input "${t.name}" is ${t.dtype}, but the model expects ${port.dtype}: convert it (e.g. numpy: x.astype(np.${port.dtype === 'bool' ? 'bool_' : port.dtype})).`);
+      problems.push(
+        `input "${t.name}" is ${t.dtype}, but the model expects ${port.dtype}: convert it (e.g. numpy: x.astype(np.${port.dtype === 'bool' ? 'bool_' : port.dtype})).`,
+      );
     }
     if (port.dims !== null && port.dims.length > 0) {
       if (port.dims.length !== t.dims.length) {
-        problems.push(`input "${t.name}" has shape ${formatDims(t.dims)} (rank ${t.dims.length}), but the model expects ${formatDims(port.dims)} (rank ${port.dims.length}), batch dimension first.`);
+        problems.push(
+          `input "${t.name}" has shape ${formatDims(t.dims)} (rank ${t.dims.length}), but the model expects ${formatDims(port.dims)} (rank ${port.dims.length}), batch dimension first.`,
+        );
       } else {
         // Dim 0 is the batch: a free dim takes any item count; a fixed one is checked against shards below.
         for (let i = 1; i < port.dims.length; i++) {
           const want = port.dims[i] as number | string;
           if (isFixed(want) && want !== t.dims[i]) {
-            problems.push(`input "${t.name}" has shape ${formatDims(t.dims)}, but the model expects ${formatDims(port.dims)}: dimension ${i} is ${t.dims[i]}, it must be ${want}.`);
+            problems.push(
+              `input "${t.name}" has shape ${formatDims(t.dims)}, but the model expects ${formatDims(port.dims)}: dimension ${i} is ${t.dims[i]}, it must be ${want}.`,
+            );
             break;
           }
         }
@@ -105,7 +115,8 @@ export function checkInputsAgainstSignature(signature: SignatureLike, inputs: re
       continue;
     }
     if (batch === null) batch = first;
-    else if (first !== batch) problems.push(`inputs disagree on the number of items: "${t.name}" has ${first}, others have ${batch}. Give every input the same first dimension.`);
+    else if (first !== batch)
+      problems.push(`inputs disagree on the number of items: "${t.name}" has ${first}, others have ${batch}. Give every input the same first dimension.`);
   }
   if (batch === 0) problems.push('the batch is empty (0 items): give at least one item.');
   return problems;
@@ -157,12 +168,16 @@ export function checkJobLimits(job: { readonly modelBytes: number; readonly inpu
   }
   const inputBytes = job.inputs.reduce((n, t) => n + elementCount(t.dims) * BYTES_PER_ELEMENT[t.dtype], 0);
   if (inputBytes > limits.maxInputBytes) {
-    problems.push(`the inputs are ${formatBytes(inputBytes)}, over this coordinator's limit of ${formatBytes(limits.maxInputBytes)} per job (${where}): split them into several jobs.`);
+    problems.push(
+      `the inputs are ${formatBytes(inputBytes)}, over this coordinator's limit of ${formatBytes(limits.maxInputBytes)} per job (${where}): split them into several jobs.`,
+    );
   }
   for (const t of job.inputs) {
     const bytes = elementCount(t.dims) * BYTES_PER_ELEMENT[t.dtype];
     if (bytes > LIMITS.maxTensorBytes) {
-      problems.push(`input "${t.name}" is ${formatBytes(bytes)}, over the protocol's limit of ${formatBytes(LIMITS.maxTensorBytes)} per tensor: split it into several jobs.`);
+      problems.push(
+        `input "${t.name}" is ${formatBytes(bytes)}, over the protocol's limit of ${formatBytes(LIMITS.maxTensorBytes)} per tensor: split it into several jobs.`,
+      );
     }
   }
   const items = job.inputs[0]?.dims[0] ?? 0;

@@ -9,7 +9,10 @@ const RECOGNIZER: SignatureLike = {
 };
 const SMALL: SignatureLike = {
   inputs: [{ name: 'x', dtype: 'float32', dims: ['n', 784] }],
-  outputs: [{ name: 'logits', dtype: 'float32', dims: ['n', 10] }, { name: 'label', dtype: 'int64', dims: [-1] }],
+  outputs: [
+    { name: 'logits', dtype: 'float32', dims: ['n', 10] },
+    { name: 'label', dtype: 'int64', dims: [-1] },
+  ],
 };
 const SYMBOLIC: SignatureLike = {
   inputs: [{ name: 'x', dtype: 'float32', dims: ['n', 3, 48, 'w'] }],
@@ -21,7 +24,7 @@ describe('[J-5] the shard output budget', () => {
     expect(SHARD_OUTPUT_BUDGET_BYTES).toBe(32 * 1024 * 1024);
   });
 
-  it('counts every output\'s bytes per item from fixed dims, and knows nothing when a dim past the batch is free', () => {
+  it("counts every output's bytes per item from fixed dims, and knows nothing when a dim past the batch is free", () => {
     expect(outputBytesPerItem(RECOGNIZER)).toBe(40 * 6625 * 4);
     expect(outputBytesPerItem(SMALL)).toBe(10 * 4 + 8);
     expect(outputBytesPerItem(SYMBOLIC)).toBeNull();
@@ -44,7 +47,7 @@ describe('[J-5] the shard output budget', () => {
     expect(checkShardOutputBudget(RECOGNIZER, 100, 20)).toEqual([]);
     expect(checkShardOutputBudget(RECOGNIZER, 100, 40)).toHaveLength(1);
     expect(checkShardOutputBudget(RECOGNIZER, 100)).toEqual([
-      'shard size 100 makes each shard\'s outputs 101.1 MiB (1.0 MiB per item), over the budget of 32.0 MiB per shard result: use shard size 31 or less.',
+      "shard size 100 makes each shard's outputs 101.1 MiB (1.0 MiB per item), over the budget of 32.0 MiB per shard result: use shard size 31 or less.",
     ]);
   });
 });

@@ -63,12 +63,18 @@ function runJob(seed: number, volunteers: readonly SimVolunteerSpec[], leaseTime
   sim.submit(spec);
   const where = `seed ${seed}`;
 
-  expect(sim.run(() => sim.received('job-accepted') !== undefined, LIMIT_MS), `${where}: job accepted`).toBe(true);
+  expect(
+    sim.run(() => sim.received('job-accepted') !== undefined, LIMIT_MS),
+    `${where}: job accepted`,
+  ).toBe(true);
   const jobId = sim.received('job-accepted')!.jobId;
   const done = sim.run(() => sim.coordinator.jobStatuses()[0]?.done === true, LIMIT_MS);
   expect(done, `${where}: job done\n${sim.log.slice(-20).join('\n')}`).toBe(true);
   sim.requestResults(jobId);
-  expect(sim.run(() => sim.received('job-results') !== undefined, LIMIT_MS), `${where}: results back`).toBe(true);
+  expect(
+    sim.run(() => sim.received('job-results') !== undefined, LIMIT_MS),
+    `${where}: results back`,
+  ).toBe(true);
   expect(sim.protocolErrors, where).toEqual([]);
   return { sim, spec, jobId, results: sim.received('job-results')! };
 }
@@ -78,7 +84,10 @@ function expectAllVerifiedCorrectly(run: Run, seed: number): void {
   const { sim, spec, results } = run;
   const where = `seed ${seed}`;
   const shards = Math.ceil(ITEMS / SHARD_SIZE);
-  expect(sim.decisions.filter((d) => d.status === 'unverifiable'), where).toEqual([]);
+  expect(
+    sim.decisions.filter((d) => d.status === 'unverifiable'),
+    where,
+  ).toEqual([]);
   const verified = sim.decisions.filter((d) => d.status === 'verified').map((d) => d.shardId);
   expect(verified.length, where).toBe(shards);
   expect(new Set(verified).size, `${where}: a shard was verified twice`).toBe(shards);
@@ -197,13 +206,13 @@ describe('simulation: one coordinator, several volunteers, real parsers both way
   it('[L-10] [W-21] [L-8] a volunteer that needs 73 s a shard keeps its 60 s leases by progress frames: nothing expires, its work counts', () => {
     const SLOW_MS = 73_000;
     for (const seed of SEEDS.slice(0, 4)) {
-      const volunteers: SimVolunteerSpec[] = [
-        ...crowd(seededRng(seed), 2),
-        { id: 'slow', backend: 'webgpu', inferMs: [SLOW_MS - 1_000, SLOW_MS] },
-      ];
+      const volunteers: SimVolunteerSpec[] = [...crowd(seededRng(seed), 2), { id: 'slow', backend: 'webgpu', inferMs: [SLOW_MS - 1_000, SLOW_MS] }];
       const run = runJob(seed, volunteers, 60_000);
       expectAllVerifiedCorrectly(run, seed);
-      expect(run.sim.log.filter((l) => /lease expired/.test(l)), `seed ${seed}`).toEqual([]);
+      expect(
+        run.sim.log.filter((l) => /lease expired/.test(l)),
+        `seed ${seed}`,
+      ).toEqual([]);
       const bySlow = run.results.shards.filter((s) => s.volunteers.includes(asPeerId('slow'))).length;
       expect(bySlow, `seed ${seed}: the slow volunteer's results are in accepted answers`).toBeGreaterThan(0);
     }

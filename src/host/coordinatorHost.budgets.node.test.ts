@@ -47,7 +47,13 @@ const bigSpec = (): JobSpec => ({
 /** A hostile endpoint: it records whether its connection was closed. */
 function rogue(net: MemoryNetwork, id: string): { closed: () => boolean; id: PeerId; send: (m: unknown) => void } {
   let closed = false;
-  const handlers: EndpointHandlers = { open: () => undefined, data: () => undefined, close: () => (closed = true), signaling: () => undefined, error: () => undefined };
+  const handlers: EndpointHandlers = {
+    open: () => undefined,
+    data: () => undefined,
+    close: () => (closed = true),
+    signaling: () => undefined,
+    error: () => undefined,
+  };
   const ep = net.create(id, handlers);
   ep.connect(COORD);
   return { closed: () => closed, id: ep.selfId, send: (m) => void ep.send(COORD, m) };
@@ -145,7 +151,12 @@ describe('coordinator host budgets', () => {
     honest.send({ v: PROTOCOL_VERSION, t: 'lease-request' });
     net.flush();
     expect(honest.received.some((m) => m.t === 'lease')).toBe(true);
-    expect(host.core.peerSummaries().map((p) => p.peerId).sort()).toEqual([asPeerId('honest'), asPeerId('req')]);
+    expect(
+      host.core
+        .peerSummaries()
+        .map((p) => p.peerId)
+        .sort(),
+    ).toEqual([asPeerId('honest'), asPeerId('req')]);
   });
 });
 

@@ -86,7 +86,9 @@ async function submit(s: JobSpec): Promise<Extract<FromCoordinator, { t: 'job-ac
   requester.send({ v: PROTOCOL_VERSION, t: 'submit-job', ref, spec: s });
   for (let i = 0; i < 1000; i++) {
     net.flush();
-    const answer = requester.received.find((m): m is Extract<FromCoordinator, { t: 'job-accepted' | 'job-rejected' }> => (m.t === 'job-accepted' || m.t === 'job-rejected') && m.ref === ref);
+    const answer = requester.received.find(
+      (m): m is Extract<FromCoordinator, { t: 'job-accepted' | 'job-rejected' }> => (m.t === 'job-accepted' || m.t === 'job-rejected') && m.ref === ref,
+    );
     if (answer) return answer;
     await new Promise((r) => setTimeout(r, 10));
   }
@@ -101,7 +103,9 @@ async function reason(s: JobSpec): Promise<string> {
 
 describe('[J-4] the coordinator host re-checks every submission', () => {
   it('a file that is not ONNX', async () => {
-    expect(await reason(spec({ model: new TextEncoder().encode('{"not": "a model"}').buffer }))).toMatch(/^this file is not an ONNX model .*choose an \.onnx file/);
+    expect(await reason(spec({ model: new TextEncoder().encode('{"not": "a model"}').buffer }))).toMatch(
+      /^this file is not an ONNX model .*choose an \.onnx file/,
+    );
   });
   it('an ONNX model the runtime cannot load', async () => {
     const model = buildModel({
@@ -113,7 +117,9 @@ describe('[J-4] the coordinator host re-checks every submission', () => {
   });
   it('inputs whose shape, dtype or name do not match the model', async () => {
     expect(await reason(spec({ inputs: [f32('x', [6, 5])] }))).toMatch(/dimension 1 is 5, it must be 4/);
-    expect(await reason(spec({ inputs: [{ name: 'x', dtype: 'int32', dims: [6, 4], data: new ArrayBuffer(96) }] }))).toMatch(/"x" is int32, but the model expects float32/);
+    expect(await reason(spec({ inputs: [{ name: 'x', dtype: 'int32', dims: [6, 4], data: new ArrayBuffer(96) }] }))).toMatch(
+      /"x" is int32, but the model expects float32/,
+    );
     expect(await reason(spec({ inputs: [f32('pixels', [6, 4])] }))).toMatch(/no input named "pixels".*needs input "x"/);
   });
   it("over this coordinator's limits", async () => {
@@ -137,13 +143,15 @@ describe('[J-4] the coordinator host re-checks every submission', () => {
     expect(await reason(spec({ inputs: [f32('x', [0, 4])] }))).toMatch(/the batch is empty/);
     expect(await reason(spec({ requesterKey: 'guess' }))).toMatch(/wrong requester key/);
   });
-  it('[J-7] a job of files: the pipeline\'s tensor against the model\'s signature, its model, and the limits on the files', async () => {
+  it("[J-7] a job of files: the pipeline's tensor against the model's signature, its model, and the limits on the files", async () => {
     const model = lineModel();
     const hash = await sha256Hex(model);
     const files = (n: number, bytes = 100) => Array.from({ length: n }, (_, i) => ({ name: `line-${i}.png`, bytes: new Uint8Array(bytes).fill(i).buffer }));
     const filesSpec = (over: Partial<JobSpec> = {}, tensor: Record<string, unknown> = {}): JobSpec =>
       spec({ model: model.slice().buffer, inputs: [], files: files(6), pipeline: linePipeline(hash, tensor), ...over });
-    expect(await reason(filesSpec({}, { height: 32 }))).toMatch(/^the image input "x" has shape \[6, 3, 32, 192\], but the model expects \[n, 3, 48, w\]: dimension 2 is 32, it must be 48\.$/);
+    expect(await reason(filesSpec({}, { height: 32 }))).toMatch(
+      /^the image input "x" has shape \[6, 3, 32, 192\], but the model expects \[n, 3, 48, w\]: dimension 2 is 32, it must be 48\.$/,
+    );
     expect(await reason(filesSpec({}, { input: 'image' }))).toMatch(/no input named "image".*needs input "x"/);
     expect(await reason(filesSpec({ pipeline: linePipeline('c'.repeat(64)) }))).toMatch(/run-model stage names model cccccccccccc…, not the uploaded model/);
     expect(await reason(filesSpec({ files: files(2, 600 * 1024) }))).toMatch(/the files are 1\.2 MiB, over this coordinator's limit of 1\.0 MiB per job/);
@@ -155,7 +163,7 @@ describe('[J-4] the coordinator host re-checks every submission', () => {
     expect(ok).toMatchObject({ t: 'job-accepted', shards: 3 });
     expect(host.core.jobStatuses()).toMatchObject([{ items: 6, shards: 3, priority: 4 }]);
   });
-  it('[R-7] an admitted job records the outputs its model has in this coordinator\'s engine, to check every result against', async () => {
+  it("[R-7] an admitted job records the outputs its model has in this coordinator's engine, to check every result against", async () => {
     const ok = await submit(spec());
     if (ok.t !== 'job-accepted') throw new Error(`refused: ${ok.reason}`);
     expect(host.core.job(ok.jobId)?.outputSignature).toEqual([{ name: 'y', dtype: 'float32', dims: ['batch', 2] }]);
@@ -174,10 +182,18 @@ describe('[J-4] the coordinator host re-checks every submission', () => {
       if (!lease) throw new Error('no lease');
       return lease;
     };
-    const ackOf = (leaseId: string) => vol.received.find((m): m is Extract<FromCoordinator, { t: 'result-ack' }> => m.t === 'result-ack' && m.leaseId === leaseId);
+    const ackOf = (leaseId: string) =>
+      vol.received.find((m): m is Extract<FromCoordinator, { t: 'result-ack' }> => m.t === 'result-ack' && m.leaseId === leaseId);
     const first = leaseOf();
     const rows = first.inputs[0]!.dims[0]!;
-    vol.send({ v: PROTOCOL_VERSION, t: 'result', leaseId: first.leaseId, outputs: [f32('y', [rows, 2]), f32('junk', [rows, 100_000])], backend: 'wasm', inferMs: 1 });
+    vol.send({
+      v: PROTOCOL_VERSION,
+      t: 'result',
+      leaseId: first.leaseId,
+      outputs: [f32('y', [rows, 2]), f32('junk', [rows, 100_000])],
+      backend: 'wasm',
+      inferMs: 1,
+    });
     net.flush();
     expect(ackOf(first.leaseId)).toMatchObject({ outcome: 'rejected', reason: 'output "junk" is not an output of the model (it has "y")' });
     const second = leaseOf();

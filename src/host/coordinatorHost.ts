@@ -177,7 +177,12 @@ export class CoordinatorHost {
       }
       const peers = await store.loadPeers();
       for (const p of peers) {
-        this.core.restorePeer({ peerId: p.peerId, token: p.token, reputation: p.reputation, standing: p.standing ?? { shardsAccepted: 0, resultsReturned: 0, resultsRejected: 0 } });
+        this.core.restorePeer({
+          peerId: p.peerId,
+          token: p.token,
+          reputation: p.reputation,
+          standing: p.standing ?? { shardsAccepted: 0, resultsReturned: 0, resultsRejected: 0 },
+        });
       }
       const now = this.now();
       const leases = await store.loadLeases();
@@ -281,7 +286,10 @@ export class CoordinatorHost {
     const { files, pipeline } = spec;
     const limitProblems =
       files && pipeline // [J-7]
-        ? checkFileJobLimits({ modelBytes: spec.model.byteLength, fileBytes: files.map((f) => f.bytes.byteLength), pipeline, shardSize: spec.shardSize }, this.jobLimits)
+        ? checkFileJobLimits(
+            { modelBytes: spec.model.byteLength, fileBytes: files.map((f) => f.bytes.byteLength), pipeline, shardSize: spec.shardSize },
+            this.jobLimits,
+          )
         : checkJobLimits({ modelBytes: spec.model.byteLength, inputs: spec.inputs }, this.jobLimits);
     if (limitProblems.length > 0) return this.rejectJob(peer, ref, spec.name, limitProblems.join(' '));
     const inspector = this.options.inspector;

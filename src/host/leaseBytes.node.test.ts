@@ -19,7 +19,9 @@ import { encodeFrame } from '../transport/frameCodec.ts';
 import { pixelsToTensor, stackImages, type ImagePreprocessing } from '../workloads/inputs/imageTensor.ts';
 
 const LINES = new URL('../../e2e/fixtures/ocr-lines/', import.meta.url);
-const names = readdirSync(LINES).filter((f) => f.endsWith('.png')).sort();
+const names = readdirSync(LINES)
+  .filter((f) => f.endsWith('.png'))
+  .sort();
 const pngs = names.map((name) => ({ name, bytes: new Uint8Array(readFileSync(new URL(name, LINES))).buffer }));
 const P: ImagePreprocessing = { width: 192, height: 48, layout: 'CHW', channels: 'BGR', normalisation: 'symmetric' };
 

@@ -16,7 +16,6 @@ export type ModelInspection =
   | { readonly ok: true; readonly hash: ModelHash; readonly signature: ModelSignature }
   | { readonly ok: false; readonly kind: 'not-onnx' | 'cannot-load'; readonly reason: string };
 
-
 export class ModelInspector {
   private engine: Promise<InferenceEngine> | null = null;
 
@@ -31,7 +30,11 @@ export class ModelInspector {
     try {
       engine = await this.start();
     } catch (e) {
-      return { ok: false, kind: 'cannot-load', reason: `the inference runtime in this tab could not start, so the model cannot be checked: ${errorMessage(e)}` };
+      return {
+        ok: false,
+        kind: 'cannot-load',
+        reason: `the inference runtime in this tab could not start, so the model cannot be checked: ${errorMessage(e)}`,
+      };
     }
     try {
       // A copy: the engine may keep (or, in a Worker, transfer) what it is given.
@@ -61,7 +64,10 @@ export class ModelInspector {
       const engine = await this.start();
       try {
         await engine.loadModel(hash, bytes.slice(0));
-        const { outputs } = await engine.run(hash, inputs.map((t) => sliceRows(t, 0, batch)));
+        const { outputs } = await engine.run(
+          hash,
+          inputs.map((t) => sliceRows(t, 0, batch)),
+        );
         return outputs.reduce((n, t) => n + t.data.byteLength, 0) / batch;
       } finally {
         await engine.unloadModel(hash).catch(() => undefined);

@@ -73,7 +73,11 @@ export function policyFromForm(f: PolicyForm): PolicyFormResult {
   const problems: string[] = [];
   if (!isInt(f.shardSize, 1, LIMITS.maxShardSize)) problems.push(`shard size must be a whole number from 1 to ${LIMITS.maxShardSize}.`);
   if (!isInt(f.priority, MIN_PRIORITY, MAX_PRIORITY)) problems.push(`priority must be a whole number from ${MIN_PRIORITY} to ${MAX_PRIORITY}.`);
-  for (const [label, v] of [['replication', f.replication], ['quorum', f.quorum], ['max replicas', f.maxReplicas]] as const) {
+  for (const [label, v] of [
+    ['replication', f.replication],
+    ['quorum', f.quorum],
+    ['max replicas', f.maxReplicas],
+  ] as const) {
     if (!isInt(v, 1, LIMITS.maxReplicas)) problems.push(`${label} must be a whole number from 1 to ${LIMITS.maxReplicas}.`);
   }
   if (problems.length === 0 && !(f.quorum <= f.replication && f.replication <= f.maxReplicas)) {
@@ -84,7 +88,14 @@ export function policyFromForm(f: PolicyForm): PolicyFormResult {
   }
   if (f.comparator === 'cosine' && !(f.threshold >= -1 && f.threshold <= 1)) problems.push('the cosine threshold must be from -1 to 1.');
   if (problems.length > 0) return { ok: false, problems };
-  const parsed = policySchema.safeParse({ ...DEFAULT_POLICY, replication: f.replication, quorum: f.quorum, maxReplicas: f.maxReplicas, comparator: comparatorOf(f), adaptive: f.adaptive });
+  const parsed = policySchema.safeParse({
+    ...DEFAULT_POLICY,
+    replication: f.replication,
+    quorum: f.quorum,
+    maxReplicas: f.maxReplicas,
+    comparator: comparatorOf(f),
+    adaptive: f.adaptive,
+  });
   if (!parsed.success) return { ok: false, problems: parsed.error.issues.map((i) => `policy: ${i.message}`) };
   return { ok: true, shardSize: f.shardSize, priority: f.priority, policy: parsed.data };
 }

@@ -72,7 +72,11 @@ describe('RequesterDraftHost', () => {
   it('a non-ONNX file and an unloadable model are errors with their own messages', async () => {
     await host.setModelFile(new File(['hello'], 'notes.onnx'));
     expect(draft().model).toMatchObject({ state: 'error', error: expect.stringMatching(/^this file is not an ONNX model/) });
-    const bad = buildModel({ inputs: [{ name: 'x', type: 'float32', dims: [1] }], outputs: [{ name: 'y', type: 'float32', dims: [1] }], nodes: [{ op: 'Nope', inputs: ['x'], outputs: ['y'] }] });
+    const bad = buildModel({
+      inputs: [{ name: 'x', type: 'float32', dims: [1] }],
+      outputs: [{ name: 'y', type: 'float32', dims: [1] }],
+      nodes: [{ op: 'Nope', inputs: ['x'], outputs: ['y'] }],
+    });
     await host.setModelFile(new File([bad.slice()], 'bad.onnx'));
     expect(draft().model!.error).toMatch(/^the browser runtime cannot load this model/);
   });
@@ -95,7 +99,10 @@ describe('RequesterDraftHost', () => {
     await host.setModelFile(new File([twoInputs().slice()], 'two.onnx'));
     await host.addInputFiles([npy('data.npy', new Float32Array(4), [2, 2])]);
     expect(draft().inputError).toMatch(/"data\.npy" does not say which input it is for/);
-    await host.addInputFiles([npy('a.npy', new Float32Array(4), [2, 2]), new File(['{"ids": [1, "9007199254740993"]}'], 'ids.json', { type: 'application/json' })]);
+    await host.addInputFiles([
+      npy('a.npy', new Float32Array(4), [2, 2]),
+      new File(['{"ids": [1, "9007199254740993"]}'], 'ids.json', { type: 'application/json' }),
+    ]);
     expect(draft().inputError).toBeNull();
     expect(draft().inputs.map((i) => [i.name, i.dtype, i.dims])).toEqual([
       ['a', 'float32', [2, 2]],
@@ -132,11 +139,13 @@ describe('RequesterDraftHost', () => {
     const refused = host.buildSpec(policyFromForm({ ...defaultPolicyForm(), shardSize: 3 }), '');
     expect(refused).toEqual({
       ok: false,
-      problems: ["shard size 3 makes each shard's outputs 57.2 MiB (19.1 MiB per item), over the budget of 32.0 MiB per shard result: use shard size 1 or less."],
+      problems: [
+        "shard size 3 makes each shard's outputs 57.2 MiB (19.1 MiB per item), over the budget of 32.0 MiB per shard result: use shard size 1 or less.",
+      ],
     });
     expect(host.buildSpec(policyFromForm({ ...defaultPolicyForm(), shardSize: 1 }), '')).toMatchObject({ ok: true, spec: { shardSize: 1 } });
   });
-  it('[J-5] measures one item\'s outputs when the model\'s output dims are free, and proposes and checks shard sizes with it', async () => {
+  it("[J-5] measures one item's outputs when the model's output dims are free, and proposes and checks shard sizes with it", async () => {
     // Output dims all free: the signature cannot tell; one item of 3,000,000 float32 is 12 MB out.
     const free = buildModel({
       inputs: [{ name: 'x', type: 'float32', dims: ['batch', 'n'] }],
@@ -150,11 +159,13 @@ describe('RequesterDraftHost', () => {
     expect(draft()).toMatchObject({ proposedShardSize: 2, busy: false }); // 2 × 12 MB ≤ 32 MiB < 3 × 12 MB
     expect(host.buildSpec(policyFromForm({ ...defaultPolicyForm(), shardSize: 3 }), '')).toEqual({
       ok: false,
-      problems: ["shard size 3 makes each shard's outputs 34.3 MiB (11.4 MiB per item), over the budget of 32.0 MiB per shard result: use shard size 2 or less."],
+      problems: [
+        "shard size 3 makes each shard's outputs 34.3 MiB (11.4 MiB per item), over the budget of 32.0 MiB per shard result: use shard size 2 or less.",
+      ],
     });
     expect(host.buildSpec(policyFromForm({ ...defaultPolicyForm(), shardSize: 2 }), '')).toMatchObject({ ok: true });
   });
-  it('[J-7] images are sent as their own bytes with the pipeline built from the form; the preset comes from the model\'s 48-high input', async () => {
+  it("[J-7] images are sent as their own bytes with the pipeline built from the form; the preset comes from the model's 48-high input", async () => {
     const withPng = new RequesterDraftHost(inspector, decodePng);
     const model = lineModel();
     await withPng.setModelFile(new File([model.slice()], 'rec.onnx'));
@@ -209,7 +220,7 @@ describe('RequesterDraftHost', () => {
     expect(draft().inputs[0]!.dims).toEqual([6, 3, 48, 192]);
   });
 
-  it('[J-7] the image preprocessing is checked against the model\'s fixed dims before sending', async () => {
+  it("[J-7] the image preprocessing is checked against the model's fixed dims before sending", async () => {
     const withPng = new RequesterDraftHost(inspector, decodePng);
     await withPng.setModelFile(new File([lineModel().slice()], 'rec.onnx'));
     await withPng.addInputFiles(lineFiles());

@@ -84,7 +84,15 @@ export class RequesterDraftHost {
     this.outputBytesPerItem = null;
     this.tensors.clear();
     this.images = null;
-    this.set({ model: { fileName: file.name, bytes: 0, state: 'inspecting', signature: null, error: null }, inputs: [], inputError: null, imageCount: 0, problems: [], busy: true, proposedShardSize: null });
+    this.set({
+      model: { fileName: file.name, bytes: 0, state: 'inspecting', signature: null, error: null },
+      inputs: [],
+      inputError: null,
+      imageCount: 0,
+      problems: [],
+      busy: true,
+      proposedShardSize: null,
+    });
     const bytes = await file.arrayBuffer();
     const inspection = await this.inspector.inspect(bytes);
     if (version !== this.version) return;
@@ -142,7 +150,8 @@ export class RequesterDraftHost {
         } else if (kind === 'npy') {
           read.set(npyTarget(f.name, signature.inputs), { ...parseNpy(await f.arrayBuffer()), source: f.name, file: f.name });
         } else {
-          for (const [name, t] of parseJsonInputs(await f.text(), jsonSingleTarget(signature.inputs), dtypeOf)) read.set(name, { ...t, source: f.name, file: f.name });
+          for (const [name, t] of parseJsonInputs(await f.text(), jsonSingleTarget(signature.inputs), dtypeOf))
+            read.set(name, { ...t, source: f.name, file: f.name });
         }
       }
       const held = images.length > 0 ? await this.checkImages(images, imageTarget(signature.inputs), signature) : null;
@@ -308,7 +317,13 @@ export class RequesterDraftHost {
     const inputs: DraftInput[] = [...this.tensors].map(([name, t]) => ({ name, dtype: t.dtype, dims: t.shape, source: t.source }));
     const pipeline = this.pipeline();
     const images = this.images && pipeline ? pipelineInput(pipeline, this.images.files.length) : null;
-    if (images) inputs.push({ name: images.name, dtype: images.dtype, dims: images.dims, source: `${this.images?.files.length ?? 0} image file(s), decoded by each volunteer` });
+    if (images)
+      inputs.push({
+        name: images.name,
+        dtype: images.dtype,
+        dims: images.dims,
+        source: `${this.images?.files.length ?? 0} image file(s), decoded by each volunteer`,
+      });
     this.set({ inputs, problems: this.problems() });
   }
 

@@ -7,9 +7,25 @@ beforeEach(() => useQuorumStore.setState(initialState));
 
 function withResults(): void {
   const assembled = assembleResults('j1', 'n', 1, [
-    { index: 0, start: 0, count: 1, outputs: [{ name: 'y', dtype: 'float32', dims: [1, 2], data: new Float32Array([1, 2]).buffer }], volunteers: [], backends: [] },
+    {
+      index: 0,
+      start: 0,
+      count: 1,
+      outputs: [{ name: 'y', dtype: 'float32', dims: [1, 2], data: new Float32Array([1, 2]).buffer }],
+      volunteers: [],
+      backends: [],
+    },
   ] as never);
-  const results: JobResults = { jobId: 'j1' as JobResults['jobId'], items: 1, verifiedItems: 1, predictions: [1], accuracy: null, provenance: [], assembled, assembleError: null };
+  const results: JobResults = {
+    jobId: 'j1' as JobResults['jobId'],
+    items: 1,
+    verifiedItems: 1,
+    predictions: [1],
+    accuracy: null,
+    provenance: [],
+    assembled,
+    assembleError: null,
+  };
   patch('requester', { results: { j1: results } });
 }
 
@@ -22,7 +38,8 @@ describe('exportResults', () => {
       state: 'failed',
       progress: 0,
       bytes: null,
-      error: 'the .npy export failed: the job has no output named "nope" (it has "y"). Close other tabs to free memory and try again, or use the JSON or CSV export.',
+      error:
+        'the .npy export failed: the job has no output named "nope" (it has "y"). Close other tabs to free memory and try again, or use the JSON or CSV export.',
     });
   });
 });

@@ -96,7 +96,8 @@ export class RequesterHost {
   submit(spec: JobSpec, labels: Uint8Array | null): string {
     const ref = `r${Math.floor(this.now()).toString(36)}${(++this.refCounter).toString(36)}`;
     if (labels) this.labelsByRef.set(ref, labels);
-    const bytes = spec.model.byteLength + spec.inputs.reduce((n, t) => n + t.data.byteLength, 0) + (spec.files ?? []).reduce((n, f) => n + f.bytes.byteLength, 0); // [J-7]
+    const bytes =
+      spec.model.byteLength + spec.inputs.reduce((n, t) => n + t.data.byteLength, 0) + (spec.files ?? []).reduce((n, f) => n + f.bytes.byteLength, 0); // [J-7]
     const priority = spec.priority ?? 1;
     // Listed before sending: a large frame takes a while to leave, and the page shows "sending…".
     const submission: Submission = { ref, name: spec.name, state: 'sending', jobId: null, reason: null, bytes, priority };

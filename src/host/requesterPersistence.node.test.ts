@@ -26,7 +26,19 @@ const shard = (index: number, start: number, values: number[]): VerifiedShard =>
   backends: ['wasm', 'webgpu'],
 });
 const SHARDS = [shard(0, 0, [1, 0, 0, 1]), shard(1, 2, [0.2, 0.8, 0.9, 0.1])];
-const DONE: JobStatus = { jobId: JOB, name: 'four items', createdAtMs: 1, items: 4, shards: 2, verified: 2, inFlight: 0, pending: 0, unverifiable: 0, disagreements: 0, done: true };
+const DONE: JobStatus = {
+  jobId: JOB,
+  name: 'four items',
+  createdAtMs: 1,
+  items: 4,
+  shards: 2,
+  verified: 2,
+  inFlight: 0,
+  pending: 0,
+  unverifiable: 0,
+  disagreements: 0,
+  done: true,
+};
 
 /** Polls until `check` holds (the hosts' storage calls are asynchronous). */
 async function until(check: () => boolean | Promise<boolean>, what: string): Promise<void> {
@@ -61,7 +73,8 @@ describe('requester results survive a reload [J-8]', () => {
           coordinator.send(peer, { v: PROTOCOL_VERSION, t: 'job-accepted', ref: m.ref, jobId: JOB, shards: 2 });
           coordinator.send(peer, { v: PROTOCOL_VERSION, t: 'job-status', jobs: [DONE] });
         }
-        if (m.t === 'results-request') coordinator.send(peer, { v: PROTOCOL_VERSION, t: 'job-results', jobId: JOB, shards: SHARDS, itemNames: ['a.png', 'b.png', 'c.png', 'd.png'] });
+        if (m.t === 'results-request')
+          coordinator.send(peer, { v: PROTOCOL_VERSION, t: 'job-results', jobId: JOB, shards: SHARDS, itemNames: ['a.png', 'b.png', 'c.png', 'd.png'] });
       },
       close: () => undefined,
       signaling: () => undefined,
@@ -71,7 +84,17 @@ describe('requester results survive a reload [J-8]', () => {
     hosts.push(first);
     first.start();
     await until(() => (net.flush(), useQuorumStore.getState().requester.state === 'connected'), 'the welcome');
-    first.submit({ name: 'four items', model: new ArrayBuffer(8), inputs: [{ name: 'x', dtype: 'float32', dims: [4, 1], data: new ArrayBuffer(16) }], shardSize: 2, policy: { replication: 1, quorum: 1, maxReplicas: 1, comparator: { kind: 'exact' } }, requesterKey: '' }, null);
+    first.submit(
+      {
+        name: 'four items',
+        model: new ArrayBuffer(8),
+        inputs: [{ name: 'x', dtype: 'float32', dims: [4, 1], data: new ArrayBuffer(16) }],
+        shardSize: 2,
+        policy: { replication: 1, quorum: 1, maxReplicas: 1, comparator: { kind: 'exact' } },
+        requesterKey: '',
+      },
+      null,
+    );
     await until(() => (net.flush(), useQuorumStore.getState().requester.results[JOB] !== undefined), 'the results');
     const stored = new RequesterStore(db, NET);
     await until(async () => (await stored.loadJobs())[0]?.results !== undefined, 'the stored results');
@@ -87,7 +110,16 @@ describe('requester results survive a reload [J-8]', () => {
     expect(r.submissions).toMatchObject([{ state: 'accepted', jobId: JOB, name: 'four items' }]);
     expect(r.results[JOB]).toMatchObject({ items: 4, verifiedItems: 4, predictions: [0, 1, 1, 0] });
     expect(r.results[JOB]!.assembled?.itemNames).toEqual(['a.png', 'b.png', 'c.png', 'd.png']);
-    expect([...new Float32Array(r.results[JOB]!.assembled!.outputs[0]!.data)]).toEqual([1, 0, 0, 1, Math.fround(0.2), Math.fround(0.8), Math.fround(0.9), Math.fround(0.1)]);
+    expect([...new Float32Array(r.results[JOB]!.assembled!.outputs[0]!.data)]).toEqual([
+      1,
+      0,
+      0,
+      1,
+      Math.fround(0.2),
+      Math.fround(0.8),
+      Math.fround(0.9),
+      Math.fround(0.1),
+    ]);
   });
 
   it('a job whose stored shards are incomplete is listed but its results are fetched again, not shown half', async () => {

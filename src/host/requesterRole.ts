@@ -25,7 +25,6 @@ function draftHost(): RequesterDraftHost {
   return draft;
 }
 
-
 export function chooseModelFile(file: DraftFile): void {
   patch('requester', { submitProblems: [] });
   void draftHost().setModelFile(file);
@@ -68,7 +67,8 @@ export async function submitBuiltInJob(networkId: string, workloadId: string, co
   if (!workload) return refuse([`there is no built-in workload "${workloadId}".`]);
   const policy = policyFromForm(form);
   const problems = policy.ok ? [] : [...policy.problems];
-  if (!Number.isInteger(count) || count < 1 || count > workload.maxItems) problems.push(`${workload.itemNoun}: choose a whole number from 1 to ${workload.maxItems}.`);
+  if (!Number.isInteger(count) || count < 1 || count > workload.maxItems)
+    problems.push(`${workload.itemNoun}: choose a whole number from 1 to ${workload.maxItems}.`);
   if (!policy.ok || problems.length > 0) return refuse(problems);
   patch('requester', { submitProblems: [] });
   try {

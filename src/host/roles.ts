@@ -31,7 +31,6 @@ let observer: ObserverHost | DemoHost | null = null;
 let observing = '';
 let settings: SettingsStore | null = null;
 
-
 /** Test builds only: tuning that lets a tiny e2e network exercise the trust machinery. */
 export interface CoordinatorTestOptions {
   readonly trust?: Partial<TrustConfig>;
@@ -100,9 +99,10 @@ function withTestFaults(store: CoordinatorStorage): CoordinatorStorage {
     (...args: A): Promise<R> =>
       testFaults.quotaExhausted ? Promise.reject(new DOMException('The quota has been exceeded.', 'QuotaExceededError')) : f(...args);
   return {
-    ...(Object.fromEntries(
-      (['loadModel', 'loadJobs', 'loadShards', 'loadLeases', 'loadPeers'] as const).map((k) => [k, store[k].bind(store)]),
-    ) as Pick<CoordinatorStorage, 'loadModel' | 'loadJobs' | 'loadShards' | 'loadLeases' | 'loadPeers'>),
+    ...(Object.fromEntries((['loadModel', 'loadJobs', 'loadShards', 'loadLeases', 'loadPeers'] as const).map((k) => [k, store[k].bind(store)])) as Pick<
+      CoordinatorStorage,
+      'loadModel' | 'loadJobs' | 'loadShards' | 'loadLeases' | 'loadPeers'
+    >),
     putJob: guard(store.putJob.bind(store)),
     putShard: guard(store.putShard.bind(store)),
     putModel: guard(store.putModel.bind(store)),

@@ -279,7 +279,10 @@ export class VolunteerHost {
     try {
       await this.options.outbox.put(id, this.options.networkId, entry, this.now());
     } catch (e) {
-      this.log('warn', `could not keep the result for ${entry.shardId} in IndexedDB (sending it anyway; a reload before it is acknowledged loses it): ${errorMessage(e)}`);
+      this.log(
+        'warn',
+        `could not keep the result for ${entry.shardId} in IndexedDB (sending it anyway; a reload before it is acknowledged loses it): ${errorMessage(e)}`,
+      );
     }
   }
 
@@ -425,10 +428,13 @@ export class VolunteerHost {
 
   /** Applies what `step` returns at `atMs`; cleared with the others when the host stops. */
   private timer(atMs: number, step: () => VolunteerEffect[]): void {
-    const t = setTimeout(() => {
-      this.timers.delete(t);
-      this.apply(step());
-    }, Math.max(0, atMs - this.now()));
+    const t = setTimeout(
+      () => {
+        this.timers.delete(t);
+        this.apply(step());
+      },
+      Math.max(0, atMs - this.now()),
+    );
     this.timers.add(t);
   }
 
@@ -468,7 +474,7 @@ export class VolunteerHost {
   /** [W-22] A job of files runs its pipeline in the engine's Worker; tensors run as they came. */
   private infer(engine: InferenceEngine, e: Extract<VolunteerEffect, { kind: 'run' }>): Promise<InferenceResult> {
     if (!e.files || !e.pipeline) return engine.run(e.hash, e.inputs);
-    if (!engine.runPipeline) return Promise.reject(new Error('this volunteer\'s engine cannot decode files: the shard goes to another volunteer'));
+    if (!engine.runPipeline) return Promise.reject(new Error("this volunteer's engine cannot decode files: the shard goes to another volunteer"));
     return engine.runPipeline(e.hash, e.pipeline, e.files);
   }
 

@@ -31,7 +31,6 @@ export interface VolunteerTestOptions {
 
 let host: Promise<VolunteerHost> | null = null;
 
-
 /**
  * Makes this tab's volunteer host (once) and prepares it: saved controls, tab visibility, battery,
  * other volunteer tabs. The first call's network and backend are the tab's for good.

@@ -75,13 +75,51 @@ describe('CoordinatorStore', () => {
     const db = await openQuorumDb(`test-${Math.random()}`);
     const store = new CoordinatorStore(db, 'net-a');
     const other = new CoordinatorStore(db, 'net-b');
-    const lease = { id: asLeaseId('l1'), jobId, shardIndex: 0, volunteer: asPeerId('v1'), issuedAtMs: 1, deadlineMs: 61, canary: false, epoch: 0, retired: false };
-    const open: ShardState = {
-      id: shardIdOf(jobId, 0), jobId, index: 0, start: 0, count: 1, status: 'open', target: 2,
-      replicas: [{ volunteer: asPeerId('v2'), backend: 'wasm', adapter: null, ortVersion: '1.30.0', outputs: [{ name: 'y', dtype: 'float32', dims: [1, 1], data: new Float32Array([3]).buffer }], receivedAtMs: 5 }],
-      leases: new Set(), accepted: null, disagreements: 0, lone: false, spotChecked: false, epoch: 2, queueKey: 0, queued: false, inFlight: true,
+    const lease = {
+      id: asLeaseId('l1'),
+      jobId,
+      shardIndex: 0,
+      volunteer: asPeerId('v1'),
+      issuedAtMs: 1,
+      deadlineMs: 61,
+      canary: false,
+      epoch: 0,
+      retired: false,
     };
-    const peer = { peerId: asPeerId('v1'), token: 'tok', reputation: { validated: 3 }, standing: { shardsAccepted: 2, resultsReturned: 3, resultsRejected: 1 } };
+    const open: ShardState = {
+      id: shardIdOf(jobId, 0),
+      jobId,
+      index: 0,
+      start: 0,
+      count: 1,
+      status: 'open',
+      target: 2,
+      replicas: [
+        {
+          volunteer: asPeerId('v2'),
+          backend: 'wasm',
+          adapter: null,
+          ortVersion: '1.30.0',
+          outputs: [{ name: 'y', dtype: 'float32', dims: [1, 1], data: new Float32Array([3]).buffer }],
+          receivedAtMs: 5,
+        },
+      ],
+      leases: new Set(),
+      accepted: null,
+      disagreements: 0,
+      lone: false,
+      spotChecked: false,
+      epoch: 2,
+      queueKey: 0,
+      queued: false,
+      inFlight: true,
+    };
+    const peer = {
+      peerId: asPeerId('v1'),
+      token: 'tok',
+      reputation: { validated: 3 },
+      standing: { shardsAccepted: 2, resultsReturned: 3, resultsRejected: 1 },
+    };
     await store.persist({ leases: [lease, { ...lease, id: asLeaseId('l2') }], forgetLeases: [], peers: [peer], openShards: [open] }, 7);
     await store.persist({ leases: [{ ...lease, retired: true }], forgetLeases: [asLeaseId('l2')], peers: [], openShards: [] }, 8);
     expect(await store.loadLeases()).toEqual([{ ...lease, retired: true, networkId: 'net-a' }]);
@@ -92,11 +130,13 @@ describe('CoordinatorStore', () => {
     expect(stored).toMatchObject({ status: 'open', epoch: 2, replicas: [{ volunteer: 'v2', backend: 'wasm', receivedAtMs: 5 }] });
     expect(new Float32Array(stored!.replicas![0]!.outputs[0]!.data)).toEqual(new Float32Array([3]));
     // A decided shard's strict write says which epoch it holds ([S-2]).
-    expect(await store.putShard(jobId, { ...open, status: 'verified', epoch: 3, accepted: { outputs: [], volunteers: [], backends: [], acceptedAtMs: 9 } })).toBe(3);
+    expect(
+      await store.putShard(jobId, { ...open, status: 'verified', epoch: 3, accepted: { outputs: [], volunteers: [], backends: [], acceptedAtMs: 9 } }),
+    ).toBe(3);
     db.close();
   });
 
-  it('writes a job\'s inputs in pieces before its record, and puts them back together', async () => {
+  it("writes a job's inputs in pieces before its record, and puts them back together", async () => {
     const db = await openQuorumDb(`test-${Math.random()}`);
     const store = new CoordinatorStore(db, 'net-a', 5); // 5-byte pieces
     const bytes = (n: number, seed: number): ArrayBuffer => Uint8Array.from({ length: n }, (_, i) => (i * 13 + seed) & 0xff).buffer;
@@ -118,7 +158,10 @@ describe('CoordinatorStore', () => {
     expect(puts).toEqual([...new Array<string>(6).fill('jobPieces'), 'jobs']);
     const [loaded] = await store.loadJobs();
     expect(loaded!.job.inputs.map((t) => [...new Uint8Array(t.data)])).toEqual(big.inputs.map((t) => [...new Uint8Array(t.data)]));
-    expect(loaded!.job.inputs.map((t) => t.dims)).toEqual([[2, 8], [2, 5]]);
+    expect(loaded!.job.inputs.map((t) => t.dims)).toEqual([
+      [2, 8],
+      [2, 5],
+    ]);
     db.close();
   });
 

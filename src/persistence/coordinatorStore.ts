@@ -162,7 +162,14 @@ export class CoordinatorStore {
     for (const l of batch.leases) ops.push(leases.put({ ...l, networkId: this.networkId }));
     for (const id of batch.forgetLeases) ops.push(leases.delete([this.networkId, id]));
     for (const p of batch.peers) {
-      const record: StoredPeer = { networkId: this.networkId, peerId: p.peerId, token: p.token, reputation: p.reputation, standing: p.standing, updatedAtMs: nowMs };
+      const record: StoredPeer = {
+        networkId: this.networkId,
+        peerId: p.peerId,
+        token: p.token,
+        reputation: p.reputation,
+        standing: p.standing,
+        updatedAtMs: nowMs,
+      };
       ops.push(peers.put(record));
     }
     for (const r of records) ops.push(shards.put(r), ...this.dropOtherPieces((range) => tx.objectStore('shardPieces').delete(range), r));

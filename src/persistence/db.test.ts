@@ -6,7 +6,17 @@ import { CoordinatorStore } from './coordinatorStore.ts';
 import { openQuorumDb } from './db.ts';
 
 const jobId = asJobId('job1');
-const lease: LeaseRecord = { id: asLeaseId('l1'), jobId, shardIndex: 0, volunteer: asPeerId('v1'), issuedAtMs: 1, deadlineMs: 61, canary: false, epoch: 0, retired: false };
+const lease: LeaseRecord = {
+  id: asLeaseId('l1'),
+  jobId,
+  shardIndex: 0,
+  volunteer: asPeerId('v1'),
+  issuedAtMs: 1,
+  deadlineMs: 61,
+  canary: false,
+  epoch: 0,
+  retired: false,
+};
 const batch = (leases: readonly LeaseRecord[], forgetLeases: LeaseRecord['id'][] = []) => ({ leases, forgetLeases, peers: [], openShards: [] });
 
 /** Version 3's schema, built with the bare IndexedDB API (only db.ts may use idb), holding `fill`'s records. */
@@ -43,7 +53,11 @@ describe('openQuorumDb upgrades', () => {
     const outputs = [{ name: 'y', dtype: 'float32', dims: [1, 2], data: new Float32Array([7, 8]).buffer }];
     await makeV3(name, (tx) => {
       tx.objectStore('shards').put({
-        jobId, index: 0, status: 'verified', disagreements: 0, epoch: 2,
+        jobId,
+        index: 0,
+        status: 'verified',
+        disagreements: 0,
+        epoch: 2,
         accepted: { outputs, volunteers: ['v1', 'v2'], backends: ['wasm', 'wasm'], acceptedAtMs: 9 },
         replicas: [{ volunteer: 'v1', backend: 'wasm', adapter: null, ortVersion: '1.30.0', outputs, receivedAtMs: 5 }],
       });

@@ -7,7 +7,17 @@
  */
 import { openDB, type DBSchema, type IDBPDatabase } from 'idb';
 import type { JobId, ModelHash } from '../protocol/ids.ts';
-import type { StoredJob, StoredJobPiece, StoredLease, StoredOutboxEntry, StoredPeer, StoredRequesterJob, StoredRequesterShard, StoredShard, StoredShardPiece } from './records.ts';
+import type {
+  StoredJob,
+  StoredJobPiece,
+  StoredLease,
+  StoredOutboxEntry,
+  StoredPeer,
+  StoredRequesterJob,
+  StoredRequesterShard,
+  StoredShard,
+  StoredShardPiece,
+} from './records.ts';
 import { errorMessage } from '../protocol/errorMessage.ts';
 
 export const DB_NAME = 'quorum';

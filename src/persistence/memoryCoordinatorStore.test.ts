@@ -28,7 +28,17 @@ function shard(index: number, status: ShardState['status'] = 'open'): ShardState
   };
 }
 
-const lease = (id: string): LeaseRecord => ({ id: asLeaseId(id), jobId: JOB, shardIndex: 0, volunteer: asPeerId('v'), issuedAtMs: 0, deadlineMs: 10, canary: false, epoch: 0, retired: false });
+const lease = (id: string): LeaseRecord => ({
+  id: asLeaseId(id),
+  jobId: JOB,
+  shardIndex: 0,
+  volunteer: asPeerId('v'),
+  issuedAtMs: 0,
+  deadlineMs: 10,
+  canary: false,
+  epoch: 0,
+  retired: false,
+});
 
 describe('in-memory coordinator storage [S-1] [S-2]', () => {
   it('[S-2] a shard is stored as it stood when the write started, and the write returns its epoch', async () => {
@@ -45,7 +55,15 @@ describe('in-memory coordinator storage [S-1] [S-2]', () => {
   it('[S-1] persist stores open shards only, and forgets the leases it names', async () => {
     const store = new MemoryCoordinatorStore('net');
     await store.persist({ leases: [lease('a'), lease('b')], forgetLeases: [], peers: [], openShards: [shard(0), shard(1, 'verified')] }, 5);
-    await store.persist({ leases: [], forgetLeases: [asLeaseId('a')], peers: [{ peerId: asPeerId('v'), token: 't', reputation: null, standing: { shardsAccepted: 1, resultsReturned: 2, resultsRejected: 0 } }], openShards: [] }, 6);
+    await store.persist(
+      {
+        leases: [],
+        forgetLeases: [asLeaseId('a')],
+        peers: [{ peerId: asPeerId('v'), token: 't', reputation: null, standing: { shardsAccepted: 1, resultsReturned: 2, resultsRejected: 0 } }],
+        openShards: [],
+      },
+      6,
+    );
     expect((await store.loadLeases()).map((l) => [l.id, l.networkId])).toEqual([['b', 'net']]);
     expect((await store.loadShards(JOB)).map((r) => r.index)).toEqual([0]);
     expect(await store.loadPeers()).toMatchObject([{ networkId: 'net', peerId: 'v', token: 't', updatedAtMs: 6 }]);

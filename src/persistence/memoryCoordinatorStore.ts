@@ -37,7 +37,14 @@ export class MemoryCoordinatorStore implements CoordinatorStorage {
     for (const l of batch.leases) this.leases.set(l.id, structuredClone({ ...l, networkId: this.networkId }));
     for (const id of batch.forgetLeases) this.leases.delete(id);
     for (const p of batch.peers) {
-      const record: StoredPeer = { networkId: this.networkId, peerId: p.peerId, token: p.token, reputation: p.reputation, standing: p.standing, updatedAtMs: nowMs };
+      const record: StoredPeer = {
+        networkId: this.networkId,
+        peerId: p.peerId,
+        token: p.token,
+        reputation: p.reputation,
+        standing: p.standing,
+        updatedAtMs: nowMs,
+      };
       this.peers.set(p.peerId, structuredClone(record));
     }
     for (const r of open) this.shardsOf(r.jobId).set(r.index, r);

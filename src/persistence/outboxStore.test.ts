@@ -53,7 +53,14 @@ describe('OutboxStore', () => {
     await s.put('vol', 'net', entry('fresh'), now - OUTBOX_MAX_AGE_MS);
     await s.put('vol', 'net', entry('stale'), now - OUTBOX_MAX_AGE_MS - 1);
     await s.put('vol', 'other-net', entry('elsewhere'), now);
-    await db.put('outbox', { volunteerId: 'vol', networkId: 'net', leaseId: asLeaseId('junk'), shardId: 'job1/0' as never, frame: { t: 'result' }, storedAtMs: now });
+    await db.put('outbox', {
+      volunteerId: 'vol',
+      networkId: 'net',
+      leaseId: asLeaseId('junk'),
+      shardId: 'job1/0' as never,
+      frame: { t: 'result' },
+      storedAtMs: now,
+    });
     await db.put('outbox', { ...(await db.get('outbox', ['vol', 'fresh']))!, leaseId: asLeaseId('renamed') });
     expect(leases(await s.load('vol', 'net', now))).toEqual(['fresh']);
     // Dropped means deleted: only the good entry is left in the database.

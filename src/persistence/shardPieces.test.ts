@@ -11,26 +11,58 @@ const jobId = asJobId('job1');
 const PIECE = 64; // bytes: small pieces so that a few hundred bytes of outputs need several
 
 const job = (): JobRecord => ({
-  id: jobId, name: 'j', modelHash: asModelHash('a'.repeat(64)), modelBytes: 3,
+  id: jobId,
+  name: 'j',
+  modelHash: asModelHash('a'.repeat(64)),
+  modelBytes: 3,
   inputs: [{ name: 'x', dtype: 'float32', dims: [2, 1], data: new Float32Array([1, 2]).buffer }],
-  items: 2, shardSize: 1, shardCount: 2, policy: DEFAULT_POLICY, createdAtMs: 1, submittedBy: asPeerId('req'),
+  items: 2,
+  shardSize: 1,
+  shardCount: 2,
+  policy: DEFAULT_POLICY,
+  createdAtMs: 1,
+  submittedBy: asPeerId('req'),
 });
 
 const tensor = (name: string, floats: number, seed: number): WireTensor => ({
-  name, dtype: 'float32', dims: [1, floats], data: Float32Array.from({ length: floats }, (_, i) => i * 0.5 + seed).buffer,
+  name,
+  dtype: 'float32',
+  dims: [1, floats],
+  data: Float32Array.from({ length: floats }, (_, i) => i * 0.5 + seed).buffer,
 });
 
 const replica = (volunteer: string, outputs: readonly WireTensor[]): Replica => ({
-  volunteer: asPeerId(volunteer), backend: 'wasm', adapter: null, ortVersion: '1.30.0', outputs, receivedAtMs: 5,
+  volunteer: asPeerId(volunteer),
+  backend: 'wasm',
+  adapter: null,
+  ortVersion: '1.30.0',
+  outputs,
+  receivedAtMs: 5,
 });
 
 function shard(status: ShardState['status'], replicas: readonly Replica[], epoch = 1): ShardState {
-  const accepted = status === 'verified' && replicas[0]
-    ? { outputs: replicas[0].outputs, volunteers: replicas.map((r) => r.volunteer), backends: replicas.map((r) => r.backend), acceptedAtMs: 9 }
-    : null;
+  const accepted =
+    status === 'verified' && replicas[0]
+      ? { outputs: replicas[0].outputs, volunteers: replicas.map((r) => r.volunteer), backends: replicas.map((r) => r.backend), acceptedAtMs: 9 }
+      : null;
   return {
-    id: shardIdOf(jobId, 0), jobId, index: 0, start: 0, count: 1, status, target: 2, replicas: [...replicas], leases: new Set(),
-    accepted, disagreements: 0, lone: false, spotChecked: false, epoch, queueKey: 0, queued: false, inFlight: status === 'open',
+    id: shardIdOf(jobId, 0),
+    jobId,
+    index: 0,
+    start: 0,
+    count: 1,
+    status,
+    target: 2,
+    replicas: [...replicas],
+    leases: new Set(),
+    accepted,
+    disagreements: 0,
+    lone: false,
+    spotChecked: false,
+    epoch,
+    queueKey: 0,
+    queued: false,
+    inFlight: status === 'open',
   };
 }
 
@@ -87,7 +119,10 @@ describe('CoordinatorStore: shard results in pieces', () => {
 
     const [loaded] = await store.loadShards(jobId);
     expect(loaded).toMatchObject({ jobId, index: 0, status: 'verified', epoch: 3 });
-    expect(loaded!.accepted!.outputs.map((t) => [t.name, t.dims])).toEqual([['y', [1, 100]], ['z', [1, 30]]]);
+    expect(loaded!.accepted!.outputs.map((t) => [t.name, t.dims])).toEqual([
+      ['y', [1, 100]],
+      ['z', [1, 30]],
+    ]);
     expect(floatsOf(loaded!.accepted!.outputs[0])).toEqual(floatsOf(reps[0]!.outputs[0]));
     expect(floatsOf(loaded!.accepted!.outputs[1])).toEqual(floatsOf(reps[0]!.outputs[1]));
     expect(loaded!.replicas!.map((r) => r.volunteer)).toEqual(['v1', 'v2']);
@@ -96,7 +131,7 @@ describe('CoordinatorStore: shard results in pieces', () => {
     }
   });
 
-  it('[S-1] writes an open shard\'s replicas from a persist batch in pieces too, and a rewrite leaves no stale pieces', async () => {
+  it("[S-1] writes an open shard's replicas from a persist batch in pieces too, and a rewrite leaves no stale pieces", async () => {
     db = await openQuorumDb(`test-${Math.random()}`);
     const store = new CoordinatorStore(db, 'net-a', PIECE);
     await store.putJob(job());

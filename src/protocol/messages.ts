@@ -58,35 +58,37 @@ export function itemNamesProblem(itemNames: readonly string[] | undefined, items
  * items are either tensors (`inputs`) or files with the pipeline that makes them the model's
  * input on each volunteer (`files` + `pipeline`, [J-7]): exactly one of the two.
  */
-export const jobSpecSchema = z.object({
-  name: nameSchema,
-  model: bytesSchema.refine((b) => b.byteLength <= LIMITS.maxModelBytes, {
-    message: `model is larger than ${LIMITS.maxModelBytes} bytes`,
-  }),
-  /** One tensor per model input; the first dim of each is the batch (item) dim. Empty for a job of files. */
-  inputs: tensorListSchema,
-  /** [J-7] How each file becomes the model's input: decode-image → image-tensor → run-model (this job's model). */
-  pipeline: filePipelineSchema.optional(),
-  /** [J-7] One file per item, in item order. */
-  files: jobFilesSchema.optional(),
-  shardSize: z.number().int().min(1).max(LIMITS.maxShardSize),
-  policy: policySchema,
-  /** The requester key the coordinator shows on its page; empty when the network has none. */
-  requesterKey: z.string().max(200),
-  /** [L-6] 1-10: among jobs with work, each gets leases in proportion to its priority. Absent means 1. */
-  priority: z.number().int().min(1).max(10).optional(),
-  /**
-   * [J-6] One name per item, in item order (its input file, `batch.npy#3`), so exports can say
-   * which result is whose. Absent for jobs without names (and from older requesters).
-   */
-  itemNames: z.array(nameSchema).max(LIMITS.maxItemsPerJob).optional(),
-}).superRefine((spec, ctx) => {
-  const problem = jobItemsProblem(spec);
-  if (problem) ctx.addIssue({ code: 'custom', message: problem });
-  const items = spec.files ? spec.files.length : (spec.inputs[0]?.dims[0] ?? 0);
-  const names = itemNamesProblem(spec.itemNames, items);
-  if (names !== null) ctx.addIssue({ code: 'custom', path: ['itemNames'], message: names });
-});
+export const jobSpecSchema = z
+  .object({
+    name: nameSchema,
+    model: bytesSchema.refine((b) => b.byteLength <= LIMITS.maxModelBytes, {
+      message: `model is larger than ${LIMITS.maxModelBytes} bytes`,
+    }),
+    /** One tensor per model input; the first dim of each is the batch (item) dim. Empty for a job of files. */
+    inputs: tensorListSchema,
+    /** [J-7] How each file becomes the model's input: decode-image → image-tensor → run-model (this job's model). */
+    pipeline: filePipelineSchema.optional(),
+    /** [J-7] One file per item, in item order. */
+    files: jobFilesSchema.optional(),
+    shardSize: z.number().int().min(1).max(LIMITS.maxShardSize),
+    policy: policySchema,
+    /** The requester key the coordinator shows on its page; empty when the network has none. */
+    requesterKey: z.string().max(200),
+    /** [L-6] 1-10: among jobs with work, each gets leases in proportion to its priority. Absent means 1. */
+    priority: z.number().int().min(1).max(10).optional(),
+    /**
+     * [J-6] One name per item, in item order (its input file, `batch.npy#3`), so exports can say
+     * which result is whose. Absent for jobs without names (and from older requesters).
+     */
+    itemNames: z.array(nameSchema).max(LIMITS.maxItemsPerJob).optional(),
+  })
+  .superRefine((spec, ctx) => {
+    const problem = jobItemsProblem(spec);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    const items = spec.files ? spec.files.length : (spec.inputs[0]?.dims[0] ?? 0);
+    const names = itemNamesProblem(spec.itemNames, items);
+    if (names !== null) ctx.addIssue({ code: 'custom', path: ['itemNames'], message: names });
+  });
 export type JobSpec = z.infer<typeof jobSpecSchema>;
 
 /** [J-7] Why a spec's items are neither tensors alone nor files with their pipeline, or null. */

@@ -92,9 +92,7 @@ const VALID_FROM: Record<FromCoordinatorType, Raw> = {
   network: {
     v: V,
     t: 'network',
-    peers: [
-      { peerId: 'a', role: 'volunteer', label: 'x', backend: 'wasm', adapter: null, shardsDone: 1, activeLeases: 0, connectedAtMs: 0 },
-    ],
+    peers: [{ peerId: 'a', role: 'volunteer', label: 'x', backend: 'wasm', adapter: null, shardsDone: 1, activeLeases: 0, connectedAtMs: 0 }],
   },
   telemetry: {
     v: V,
@@ -191,7 +189,23 @@ describe('parse: frames from unknown [M-1]', () => {
       }
 
       it('[M-1] non-objects are rejected as not-an-object, never thrown', () => {
-        const junk: unknown[] = [null, undefined, 0, 42, NaN, 'hello', '', true, [], [d.valid[Object.keys(d.valid)[0] as never]], new ArrayBuffer(8), new Uint8Array(8), () => 1, Symbol('x'), 10n];
+        const junk: unknown[] = [
+          null,
+          undefined,
+          0,
+          42,
+          NaN,
+          'hello',
+          '',
+          true,
+          [],
+          [d.valid[Object.keys(d.valid)[0] as never]],
+          new ArrayBuffer(8),
+          new Uint8Array(8),
+          () => 1,
+          Symbol('x'),
+          10n,
+        ];
         for (const raw of junk) {
           const e = rejected(d.parse(raw));
           expect(e.kind).toBe('not-an-object');
@@ -208,7 +222,14 @@ describe('parse: frames from unknown [M-1]', () => {
 
       it('[M-1] huge strings are rejected with a short reason', () => {
         const huge = 'x'.repeat(1_000_000);
-        const frames: Raw[] = [{ v: V, t: huge }, ...Object.values(d.valid).flatMap((f) => Object.keys(f).filter((k) => typeof f[k] === 'string' && k !== 't').map((k) => ({ ...f, [k]: huge })))];
+        const frames: Raw[] = [
+          { v: V, t: huge },
+          ...Object.values(d.valid).flatMap((f) =>
+            Object.keys(f)
+              .filter((k) => typeof f[k] === 'string' && k !== 't')
+              .map((k) => ({ ...f, [k]: huge })),
+          ),
+        ];
         expect(frames.length).toBeGreaterThan(3);
         for (const f of frames) {
           const e = rejected(d.parse(f));
@@ -218,9 +239,24 @@ describe('parse: frames from unknown [M-1]', () => {
 
       it('[M-1] a frame whose fields throw when read is rejected, not thrown', () => {
         const evil = { v: V };
-        Object.defineProperty(evil, 't', { enumerable: true, get: () => { throw new Error('boom'); } });
+        Object.defineProperty(evil, 't', {
+          enumerable: true,
+          get: () => {
+            throw new Error('boom');
+          },
+        });
         expect(rejected(d.parse(evil)).kind).toBe('malformed');
-        const proxy = new Proxy({}, { get: () => { throw new Error('trap'); }, has: () => { throw new Error('trap'); } });
+        const proxy = new Proxy(
+          {},
+          {
+            get: () => {
+              throw new Error('trap');
+            },
+            has: () => {
+              throw new Error('trap');
+            },
+          },
+        );
         expect(() => d.parse(proxy)).not.toThrow();
         expect(d.parse(proxy).ok).toBe(false);
       });
@@ -362,7 +398,10 @@ describe('parse: jobs of files [J-7]', () => {
     ],
   });
   const file = (name: string, n = 5): Raw => ({ name, bytes: new Uint8Array(n).fill(7) });
-  const withFiles = (over: Raw): Raw => ({ ...submit, spec: { ...submit.spec, inputs: [], pipeline: pipeline(), files: [file('a.png'), file('b.png', 3)], ...over } });
+  const withFiles = (over: Raw): Raw => ({
+    ...submit,
+    spec: { ...submit.spec, inputs: [], pipeline: pipeline(), files: [file('a.png'), file('b.png', 3)], ...over },
+  });
   const reason = (over: Raw): string => rejected(parseToCoordinator(withFiles(over))).reason;
 
   it('[J-7] a submission may carry files and their pipeline instead of tensor inputs; the bytes arrive as ArrayBuffers', () => {
@@ -394,12 +433,14 @@ describe('parse: jobs of files [J-7]', () => {
 
   it('[J-7] a job of files runs decode-image → image-tensor → run-model for now; other or unknown stages are refused', () => {
     const stages = (pipeline() as { stages: Raw[] }).stages;
-    expect(reason({ pipeline: { v: 1, stages: [...stages, { op: 'top-k', output: 'y', k: 5 }] } })).toMatch(/runs "decode-image → image-tensor → run-model" for now, not ".*top-k"/);
+    expect(reason({ pipeline: { v: 1, stages: [...stages, { op: 'top-k', output: 'y', k: 5 }] } })).toMatch(
+      /runs "decode-image → image-tensor → run-model" for now, not ".*top-k"/,
+    );
     expect(reason({ pipeline: { v: 1, stages: [stages[0], { op: 'sharpen' }, stages[2]] } })).toMatch(/spec\.pipeline/);
     expect(reason({ pipeline: { v: 2, stages } })).toMatch(/spec\.pipeline/);
   });
 
-  it('[J-7] a lease may carry the shard\'s files and the pipeline; they are parsed like the submission\'s', () => {
+  it("[J-7] a lease may carry the shard's files and the pipeline; they are parsed like the submission's", () => {
     const lease = { ...VALID_FROM.lease, inputs: [], files: [file('a.png')], pipeline: pipeline() };
     const r = parseFromCoordinator(lease);
     expect(r.ok).toBe(true);

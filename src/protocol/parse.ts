@@ -5,13 +5,7 @@
  */
 import type { z } from 'zod';
 import { isSafeId } from './ids.ts';
-import {
-  PROTOCOL_VERSION,
-  fromCoordinatorSchema,
-  toCoordinatorSchema,
-  type FromCoordinator,
-  type ToCoordinator,
-} from './messages.ts';
+import { PROTOCOL_VERSION, fromCoordinatorSchema, toCoordinatorSchema, type FromCoordinator, type ToCoordinator } from './messages.ts';
 
 export type ProtocolErrorKind = 'not-an-object' | 'version' | 'malformed';
 

@@ -30,9 +30,11 @@ describe('pipeline specs', () => {
 
   it('refuses stages that do not chain from a file to an answer, naming the stage', () => {
     expect(chainProblem([ocr])).toBe('stage 1 ("ocr") takes an image, but gets a file');
-    expect(chainProblem([decodeImage])).toBe('the pipeline ends at an image, not at an answer or a model\'s outputs');
+    expect(chainProblem([decodeImage])).toBe("the pipeline ends at an image, not at an answer or a model's outputs");
     expect(chainProblem([decodeImage, ocr, ocr])).toBe('stage 3 ("ocr") comes after the answer is made: nothing may follow it');
-    expect(chainProblem([{ op: 'decode-wav', sampleRate: 16000, maxSeconds: 60 }, imageTensor])).toBe('stage 2 ("image-tensor") takes an image, but gets an audio');
+    expect(chainProblem([{ op: 'decode-wav', sampleRate: 16000, maxSeconds: 60 }, imageTensor])).toBe(
+      'stage 2 ("image-tensor") takes an image, but gets an audio',
+    );
     const r = pipelineSchema.safeParse({ v: 1, stages: [ocr] });
     expect(r.success).toBe(false);
     expect(r.error?.issues[0]?.message).toMatch(/takes an image/);
@@ -42,7 +44,9 @@ describe('pipeline specs', () => {
     expect(pipelineSchema.safeParse({ v: 1, stages: [decodeImage, { op: 'eval', code: 'alert(1)' }] }).success).toBe(false);
     expect(pipelineSchema.safeParse({ v: 2, stages: [decodeImage, ocr] }).success).toBe(false);
     expect(pipelineSchema.safeParse({ v: 1, stages: [{ op: 'decode-image', maxPixels: PIPELINE_LIMITS.maxImagePixels + 1 }, ocr] }).success).toBe(false);
-    expect(pipelineSchema.safeParse({ v: 1, stages: [decodeImage, { ...ocr, detect: { ...(ocr as { detect: object }).detect, unclipRatio: 99 } }] }).success).toBe(false);
+    expect(
+      pipelineSchema.safeParse({ v: 1, stages: [decodeImage, { ...ocr, detect: { ...(ocr as { detect: object }).detect, unclipRatio: 99 } }] }).success,
+    ).toBe(false);
     const many = [decodeImage, imageTensor, ...Array.from({ length: PIPELINE_LIMITS.maxStages }, () => ({ op: 'run-model', model: H('f') }))];
     expect(pipelineSchema.safeParse({ v: 1, stages: many }).success).toBe(false);
   });
@@ -63,8 +67,39 @@ describe('answers', () => {
     ];
     expect(answerSchema.safeParse({ kind: 'ocr', lines: [{ box, text: 'hi', confidence: 0.5 }] }).success).toBe(true);
     expect(answerSchema.safeParse({ kind: 'ocr', lines: [{ box, text: 'x'.repeat(PIPELINE_LIMITS.maxLineChars + 1), confidence: 0.5 }] }).success).toBe(false);
-    expect(answerSchema.safeParse({ kind: 'ocr', lines: [{ box: [[0, 0], [1, 0], [1, 1]], text: 'hi', confidence: 0.5 }] }).success).toBe(false);
-    expect(answerSchema.safeParse({ kind: 'ocr', lines: [{ box: [[Infinity, 0], [1, 0], [1, 1], [0, 1]], text: 'hi', confidence: 0.5 }] }).success).toBe(false);
+    expect(
+      answerSchema.safeParse({
+        kind: 'ocr',
+        lines: [
+          {
+            box: [
+              [0, 0],
+              [1, 0],
+              [1, 1],
+            ],
+            text: 'hi',
+            confidence: 0.5,
+          },
+        ],
+      }).success,
+    ).toBe(false);
+    expect(
+      answerSchema.safeParse({
+        kind: 'ocr',
+        lines: [
+          {
+            box: [
+              [Infinity, 0],
+              [1, 0],
+              [1, 1],
+              [0, 1],
+            ],
+            text: 'hi',
+            confidence: 0.5,
+          },
+        ],
+      }).success,
+    ).toBe(false);
     expect(answerSchema.safeParse({ kind: 'ocr', lines: [{ box, text: 'hi', confidence: 1.5 }] }).success).toBe(false);
     expect(answerSchema.safeParse({ kind: 'segments', segments: [{ start: 2, end: 1 }] }).success).toBe(false);
     expect(answerSchema.safeParse({ kind: 'segments', segments: [{ start: 1, end: 2 }] }).success).toBe(true);

@@ -10,10 +10,7 @@ import { BYTES_PER_ELEMENT, TENSOR_DTYPES, elementCount } from './tensor.ts';
 
 /** [M-3] Binary fields arrive as ArrayBuffer or as a typed-array view, depending on the serializer. */
 export const bytesSchema = z
-  .custom<ArrayBuffer | ArrayBufferView>(
-    (v) => v instanceof ArrayBuffer || ArrayBuffer.isView(v),
-    'expected binary data (ArrayBuffer)',
-  )
+  .custom<ArrayBuffer | ArrayBufferView>((v) => v instanceof ArrayBuffer || ArrayBuffer.isView(v), 'expected binary data (ArrayBuffer)')
   .transform((v): ArrayBuffer => {
     if (v instanceof ArrayBuffer) return v;
     // Copy views into a fresh, aligned buffer so typed-array views over it are always valid.
@@ -40,7 +37,11 @@ export const backendSchema = z.enum(BACKENDS);
 export const reasonSchema = z.string().max(LIMITS.maxReasonLength);
 export const nameSchema = z.string().min(1).max(LIMITS.maxNameLength);
 
-const dimSchema = z.number().int().min(0).max(2 ** 31 - 1);
+const dimSchema = z
+  .number()
+  .int()
+  .min(0)
+  .max(2 ** 31 - 1);
 
 /** [M-3] A tensor whose byte length matches its dims and dtype exactly, within LIMITS. */
 export const wireTensorSchema = z

@@ -113,9 +113,7 @@ describe.each([
   it('serialises concurrent runs', async () => {
     await engine.init({ backend: 'auto', threads: 1 });
     await engine.loadModel(probeHash, copyOf(PROBE_MODEL_BYTES));
-    const runs = await Promise.all(
-      [1, 2, 3, 4, 5].map((k) => engine.run(probeHash, [f32('x', [1, 4], [k, 0, 0, 0])])),
-    );
+    const runs = await Promise.all([1, 2, 3, 4, 5].map((k) => engine.run(probeHash, [f32('x', [1, 4], [k, 0, 0, 0])])));
     expect(runs.map((r) => new Float32Array(r.outputs[0]?.data ?? new ArrayBuffer(0))[0])).toEqual([1.5, 2.5, 3.5, 4.5, 5.5]);
   });
 
@@ -175,13 +173,9 @@ describe.each([
   it('explains bad inputs and unknown models, and keeps working afterwards', async () => {
     await engine.init({ backend: 'auto', threads: 1 });
     await engine.loadModel(probeHash, copyOf(PROBE_MODEL_BYTES));
-    await expect(engine.run(probeHash, [f32('x', [1, 3], [1, 2, 3])])).rejects.toThrow(
-      'Input "x" has shape [1, 3], but the model expects [batch, 4].',
-    );
+    await expect(engine.run(probeHash, [f32('x', [1, 3], [1, 2, 3])])).rejects.toThrow('Input "x" has shape [1, 3], but the model expects [batch, 4].');
     await expect(engine.run(probeHash, [f32('z', [1, 4], [1, 2, 3, 4])])).rejects.toThrow(/needs an input named "x"/);
-    await expect(engine.run(probeHash, [{ ...f32('x', [1, 4], [1, 2, 3, 4]), data: new ArrayBuffer(4) }])).rejects.toThrow(
-      /has 4 bytes/,
-    );
+    await expect(engine.run(probeHash, [{ ...f32('x', [1, 4], [1, 2, 3, 4]), data: new ArrayBuffer(4) }])).rejects.toThrow(/has 4 bytes/);
     const other = '0'.repeat(64) as ModelHash;
     await expect(engine.run(other, [])).rejects.toThrow(/Model 000000000000 is not loaded/);
     const ok = await engine.run(probeHash, [f32('x', [1, 4], [1, 2, 3, 4])]);
@@ -236,9 +230,7 @@ describe('ortEngine backend choice when WebGPU is offered', () => {
   it('falls back to WASM when requestAdapter throws', async () => {
     withGpu({ requestAdapter: async () => Promise.reject(new Error('GPU process crashed')) });
     const engine = createOrtEngine();
-    expect((await engine.init({ backend: 'webgpu', threads: 1 })).backendReason).toBe(
-      'WebGPU unavailable: requestAdapter failed: GPU process crashed',
-    );
+    expect((await engine.init({ backend: 'webgpu', threads: 1 })).backendReason).toBe('WebGPU unavailable: requestAdapter failed: GPU process crashed');
     await engine.dispose();
   });
 
@@ -274,14 +266,12 @@ describe('workerEngine when the worker dies', () => {
     const pending = engine.init({ backend: 'auto', threads: 1 });
     worker.fire('error', { message: 'Uncaught RangeError: Array buffer allocation failed' });
     await expect(pending).rejects.toThrow(InferenceError);
-    await expect(pending).rejects.toThrow(
-      'The inference worker stopped (Uncaught RangeError: Array buffer allocation failed). Reload the page to restart it.',
-    );
+    await expect(pending).rejects.toThrow('The inference worker stopped (Uncaught RangeError: Array buffer allocation failed). Reload the page to restart it.');
     await expect(engine.run('a' as ModelHash, [])).rejects.toThrow(/worker stopped/);
     expect(worker.terminated).toBe(true);
   });
 
-  it('forwards capability changes and rejects with the worker\'s message', async () => {
+  it("forwards capability changes and rejects with the worker's message", async () => {
     const worker = fakeWorker();
     const engine = createWorkerEngine({ spawn: () => worker });
     const seen: string[] = [];
@@ -335,10 +325,7 @@ describe('workerEngine when the worker dies', () => {
     const result = await engine.run('m1' as ModelHash, []);
     expect(result.backend).toBe('wasm');
     expect(changes).toEqual(['wasm: WebGPU failed mid-job (device lost); switched to WASM']);
-    expect(log).toEqual([
-      '#1 init auto/2', '#1 load', '#1 load', '#1 run',
-      'terminate #1', '#2 init wasm/2', '#2 load', '#2 load', '#2 run',
-    ]);
+    expect(log).toEqual(['#1 init auto/2', '#1 load', '#1 load', '#1 run', 'terminate #1', '#2 init wasm/2', '#2 load', '#2 load', '#2 run']);
     // Later failures on WASM are just failures: no more restarts.
     await engine.dispose();
   });

@@ -47,7 +47,8 @@ function channelEngine() {
   serveEngine(port2 as unknown as MessageEndpoint, createOrtEngine(), decodePng);
   const worker: WorkerLike = {
     postMessage: (msg, transfer) => port1.postMessage(msg, transfer as Transferable[]),
-    addEventListener: (type: string, listener: (event: never) => void) => port1.addEventListener(type as 'message', listener as unknown as (e: MessageEvent) => void),
+    addEventListener: (type: string, listener: (event: never) => void) =>
+      port1.addEventListener(type as 'message', listener as unknown as (e: MessageEvent) => void),
     terminate: () => {
       port1.close();
       port2.close();
@@ -68,7 +69,7 @@ const pipelineFor = (model: ModelHash, p: ImagePreprocessing): Pipeline => ({
 });
 
 describe('pipelines of files in the inference Worker [W-22]', () => {
-  it('[W-22] decodes, resizes and normalises the shard\'s PNGs in the Worker: the model sees the requester\'s own tensor, bit for bit', async () => {
+  it("[W-22] decodes, resizes and normalises the shard's PNGs in the Worker: the model sees the requester's own tensor, bit for bit", async () => {
     const p: ImagePreprocessing = { width: 96, height: 24, layout: 'CHW', channels: 'BGR', normalisation: 'symmetric' };
     const model = identity(p.height, p.width);
     const hash = await sha256Hex(model);
@@ -107,7 +108,9 @@ describe('pipelines of files in the inference Worker [W-22]', () => {
       await expect(engine.runPipeline(hash, pipelineFor(hash, p), files)).rejects.toThrow(/file "notes\.txt" \(item 2 of the shard\) could not be decoded/);
       // Over the pipeline's own pixel limit: named too.
       const tight: Pipeline = { ...pipelineFor(hash, p), stages: [{ op: 'decode-image', maxPixels: 100 }, ...pipelineFor(hash, p).stages.slice(1)] };
-      await expect(engine.runPipeline(hash, tight, lineFiles().slice(0, 1))).rejects.toThrow(/file "01-total-12-80\.png" \(item 1 of the shard\) could not be decoded: it is 192×48, over the pipeline's limit of 100 pixels/);
+      await expect(engine.runPipeline(hash, tight, lineFiles().slice(0, 1))).rejects.toThrow(
+        /file "01-total-12-80\.png" \(item 1 of the shard\) could not be decoded: it is 192×48, over the pipeline's limit of 100 pixels/,
+      );
     } finally {
       await engine.dispose();
     }
@@ -120,9 +123,14 @@ describe('pipelines of files in the inference Worker [W-22]', () => {
     port1.start();
     port2.start();
     const hash = 'a'.repeat(64) as ModelHash;
-    port1.postMessage({ id: 1, kind: 'run-pipeline', hash, pipeline: pipelineFor(hash, { width: 4, height: 4, layout: 'CHW', channels: 'RGB', normalisation: 'unit' }), files: lineFiles().slice(0, 1) });
+    port1.postMessage({
+      id: 1,
+      kind: 'run-pipeline',
+      hash,
+      pipeline: pipelineFor(hash, { width: 4, height: 4, layout: 'CHW', channels: 'RGB', normalisation: 'unit' }),
+      files: lineFiles().slice(0, 1),
+    });
     expect(await answer).toMatchObject({ id: 1, ok: false, error: 'this inference worker cannot decode files' });
     port1.close();
   });
 });
-

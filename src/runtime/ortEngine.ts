@@ -12,14 +12,7 @@ import type { AdapterInfo, Backend, Capabilities } from '../protocol/capabilitie
 import type { ModelHash } from '../protocol/ids.ts';
 import type { WireTensor } from '../protocol/tensor.ts';
 import { InferenceError } from './engine.ts';
-import type {
-  CapabilitiesListener,
-  EnginePreferences,
-  InferenceEngine,
-  InferenceResult,
-  ModelPort,
-  ModelSignature,
-} from './engine.ts';
+import type { CapabilitiesListener, EnginePreferences, InferenceEngine, InferenceResult, ModelPort, ModelSignature } from './engine.ts';
 import { PROBE_EXPECTED, PROBE_INPUT, PROBE_MODEL_BYTES } from './probeModel.ts';
 import { checkInputs, ownBytes, toTensorDtype, typedView } from './tensors.ts';
 
@@ -126,10 +119,7 @@ async function probe(backend: Backend): Promise<void> {
   try {
     const out = await session.run({ x: new ort.Tensor('float32', PROBE_INPUT, [1, PROBE_INPUT.length]) });
     const y = out['y']?.data;
-    const ok =
-      y instanceof Float32Array &&
-      y.length === PROBE_EXPECTED.length &&
-      PROBE_EXPECTED.every((v, i) => Math.abs((y[i] ?? NaN) - v) <= 1e-5);
+    const ok = y instanceof Float32Array && y.length === PROBE_EXPECTED.length && PROBE_EXPECTED.every((v, i) => Math.abs((y[i] ?? NaN) - v) <= 1e-5);
     if (!ok) throw new Error(`probe model gave wrong numbers: [${Array.from(y as ArrayLike<number>).join(', ')}]`);
   } finally {
     await session.release().catch(() => undefined);
@@ -197,8 +187,7 @@ class OrtEngine implements InferenceEngine {
       const threads = configureWasm(prefs.threads);
       const ortVersion = ort.env.versions.web ?? ort.env.versions.common;
       let caps: Capabilities;
-      const gpu: GpuProbe =
-        prefs.backend === 'wasm' ? { ok: false, reason: 'WASM requested' } : await tryWebGpu();
+      const gpu: GpuProbe = prefs.backend === 'wasm' ? { ok: false, reason: 'WASM requested' } : await tryWebGpu();
       if (gpu.ok) {
         const how = prefs.backend === 'webgpu' ? 'WebGPU requested' : 'WebGPU available';
         const name = [gpu.adapter.vendor, gpu.adapter.architecture].filter(Boolean).join(' ') || 'unnamed adapter';
@@ -397,9 +386,7 @@ class OrtEngine implements InferenceEngine {
     } catch {
       return; // no device to watch: a failing run will still trigger the switch
     }
-    const lost = device.lost.then(
-      (info) => `WebGPU device lost (${info.reason || 'unknown'}${info.message ? `: ${info.message}` : ''})`,
-    );
+    const lost = device.lost.then((info) => `WebGPU device lost (${info.reason || 'unknown'}${info.message ? `: ${info.message}` : ''})`);
     this.gpuLost = lost.then((why) => Promise.reject(new Error(why)));
     this.gpuLost.catch(() => undefined); // only observed while a run is racing it
     void lost.then((why) => {

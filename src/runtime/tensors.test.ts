@@ -10,9 +10,8 @@ describe('toTensorDtype (ORT type string -> TensorDtype)', () => {
   it.each(['float32', 'int32', 'int64', 'uint8', 'int8', 'bool'] as const)('carries %s', (t) => {
     expect(toTensorDtype(t)).toBe(t);
   });
-  it.each(['float16', 'float64', 'string', 'uint16', 'int16', 'uint32', 'uint64', 'int4', 'uint4', 'bfloat16', ''])(
-    'cannot carry %j',
-    (t) => expect(toTensorDtype(t)).toBeNull(),
+  it.each(['float16', 'float64', 'string', 'uint16', 'int16', 'uint32', 'uint64', 'int4', 'uint4', 'bfloat16', ''])('cannot carry %j', (t) =>
+    expect(toTensorDtype(t)).toBeNull(),
   );
 });
 
@@ -39,9 +38,7 @@ describe('typedView', () => {
     expect(Array.from(typedView(wire({ dtype: 'int64', dims: [2], data })) as BigInt64Array)).toEqual([-3n, 2n ** 40n]);
   });
   it('rejects a byte length that does not match dims', () => {
-    expect(() => typedView(wire({ dtype: 'float32', dims: [2, 2], data: new ArrayBuffer(12) }))).toThrow(
-      /has 12 bytes, but float32 \[2, 2\] needs 16/,
-    );
+    expect(() => typedView(wire({ dtype: 'float32', dims: [2, 2], data: new ArrayBuffer(12) }))).toThrow(/has 12 bytes, but float32 \[2, 2\] needs 16/);
   });
   it('handles zero-size tensors', () => {
     expect(typedView(wire({ dtype: 'float32', dims: [0, 784], data: new ArrayBuffer(0) })).length).toBe(0);

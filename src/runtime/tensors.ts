@@ -29,9 +29,7 @@ export function typedView(t: WireTensor): OrtTypedArray {
   const n = elementCount(t.dims);
   const expected = n * BYTES_PER_ELEMENT[t.dtype];
   if (t.data.byteLength !== expected) {
-    throw new InferenceError(
-      `Input "${t.name}" has ${t.data.byteLength} bytes, but ${t.dtype} [${t.dims.join(', ')}] needs ${expected}.`,
-    );
+    throw new InferenceError(`Input "${t.name}" has ${t.data.byteLength} bytes, but ${t.dtype} [${t.dims.join(', ')}] needs ${expected}.`);
   }
   switch (t.dtype) {
     case 'float32':
@@ -74,9 +72,7 @@ export function checkInputs(signature: ModelSignature, inputs: readonly WireTens
   const known = new Set(signature.inputs.map((p) => p.name));
   for (const t of inputs) {
     if (!known.has(t.name)) {
-      throw new InferenceError(
-        `The model has no input named "${t.name}" (it takes: ${[...known].join(', ') || 'nothing'}).`,
-      );
+      throw new InferenceError(`The model has no input named "${t.name}" (it takes: ${[...known].join(', ') || 'nothing'}).`);
     }
   }
 }
@@ -90,12 +86,8 @@ function checkPort(port: ModelPort, t: WireTensor): void {
   }
   // ORT reports an unknown shape as []: only check rank and fixed dims when the model declares them.
   if (port.dims === null || port.dims.length === 0) return;
-  const fits =
-    port.dims.length === t.dims.length &&
-    port.dims.every((d, i) => typeof d === 'string' || d < 0 || d === t.dims[i]);
+  const fits = port.dims.length === t.dims.length && port.dims.every((d, i) => typeof d === 'string' || d < 0 || d === t.dims[i]);
   if (!fits) {
-    throw new InferenceError(
-      `Input "${t.name}" has shape [${t.dims.join(', ')}], but the model expects [${port.dims.join(', ')}].`,
-    );
+    throw new InferenceError(`Input "${t.name}" has shape [${t.dims.join(', ')}], but the model expects [${port.dims.join(', ')}].`);
   }
 }

@@ -171,11 +171,7 @@ class WorkerEngine implements InferenceEngine {
     return result;
   }
 
-  private call<K extends WorkerRequestKind>(
-    kind: K,
-    body: RequestBody & { readonly kind: K },
-    transfer: Transferable[],
-  ): Promise<WorkerResultMap[K]> {
+  private call<K extends WorkerRequestKind>(kind: K, body: RequestBody & { readonly kind: K }, transfer: Transferable[]): Promise<WorkerResultMap[K]> {
     if (this.dead) return Promise.reject(this.dead);
     const id = this.nextId++;
     return new Promise<WorkerResultMap[K]>((resolve, reject) => {

@@ -29,7 +29,9 @@ describe('parseWorkerRequest', () => {
     const bad = (over: Record<string, unknown>) => parseWorkerRequest({ ...ok, ...over });
     expect(bad({ files: [{ name: 'a.png', bytes: new Uint8Array(3) }] })).toMatchObject({ id: 6, malformed: expect.stringMatching(/files must be/) });
     expect(bad({ pipeline: { v: 1, stages: pipeline.stages.slice(0, 2) } })).toMatchObject({ malformed: expect.stringMatching(/pipeline: /) });
-    expect(bad({ pipeline: { ...pipeline, stages: [...pipeline.stages, { op: 'top-k', output: 'y', k: 1 }] } })).toMatchObject({ malformed: expect.stringMatching(/for now/) });
+    expect(bad({ pipeline: { ...pipeline, stages: [...pipeline.stages, { op: 'top-k', output: 'y', k: 1 }] } })).toMatchObject({
+      malformed: expect.stringMatching(/for now/),
+    });
   });
 
   it.each([

@@ -55,8 +55,7 @@ export function serveEngine(endpoint: MessageEndpoint, engine: InferenceEngine, 
     }
     handle(engine, req, decode).then(
       ({ value, transfer }) => send({ type: 'response', id: req.id, ok: true, value }, transfer),
-      (err: unknown) =>
-        send({ type: 'response', id: req.id, ok: false, error: err instanceof Error ? err.message : String(err) }),
+      (err: unknown) => send({ type: 'response', id: req.id, ok: false, error: err instanceof Error ? err.message : String(err) }),
     );
   });
 }

@@ -77,7 +77,12 @@ export interface JobResults {
   /** Against known labels, when the job was a built-in workload with labels. */
   readonly accuracy: number | null;
   /** Distinct volunteer pairs and backends that agreed, for provenance. */
-  readonly provenance: readonly { readonly start: number; readonly count: number; readonly volunteers: readonly string[]; readonly backends: readonly string[] }[];
+  readonly provenance: readonly {
+    readonly start: number;
+    readonly count: number;
+    readonly volunteers: readonly string[];
+    readonly backends: readonly string[];
+  }[];
   /** The verified output tensors in item order, exactly as verified, for export. */
   readonly assembled: AssembledResults | null;
   /** Why the verified shards could not be put together, if they could not. */
@@ -131,9 +136,35 @@ export interface QuorumState {
 }
 
 export const initialState: QuorumState = {
-  coordinator: { state: 'off', error: null, networkId: '', peerId: null, jobs: [], peers: [], activeLeases: 0, signaling: null, log: [], requesterKey: null, jobLimits: DEFAULT_JOB_LIMITS, storage: { persisted: null, error: null, pendingWrites: 0 } },
+  coordinator: {
+    state: 'off',
+    error: null,
+    networkId: '',
+    peerId: null,
+    jobs: [],
+    peers: [],
+    activeLeases: 0,
+    signaling: null,
+    log: [],
+    requesterKey: null,
+    jobLimits: DEFAULT_JOB_LIMITS,
+    storage: { persisted: null, error: null, pendingWrites: 0 },
+  },
   volunteer: { state: 'off', error: null, networkId: '', caps: null, stats: null, peerId: null, log: [], controls: initialVolunteerControls },
-  requester: { state: 'off', error: null, networkId: '', jobs: [], submissions: [], results: {}, reference: null, log: [], draft: initialDraft, rates: {}, submitProblems: [], exports: {} },
+  requester: {
+    state: 'off',
+    error: null,
+    networkId: '',
+    jobs: [],
+    submissions: [],
+    results: {},
+    reference: null,
+    log: [],
+    draft: initialDraft,
+    rates: {},
+    submitProblems: [],
+    exports: {},
+  },
   network: { state: 'off', error: null, networkId: '', peers: [], jobs: [], source: 'coordinator', telemetry: null, history: [] },
 };
 

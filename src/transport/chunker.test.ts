@@ -2,7 +2,17 @@ import { describe, expect, it } from 'vitest';
 import { caps, countingBytes, f32, policy } from '../core/testing/fixtures.ts';
 import { PROTOCOL_VERSION } from '../protocol/messages.ts';
 import { parseFromCoordinator, parseToCoordinator } from '../protocol/parse.ts';
-import { ByteBudget, CHUNK_FORMAT_VERSION, CHUNK_HEADER_BYTES, ChunkError, ChunkQueue, chunkCount, Reassembler, type PushResult, type ReassemblyLimits } from './chunker.ts';
+import {
+  ByteBudget,
+  CHUNK_FORMAT_VERSION,
+  CHUNK_HEADER_BYTES,
+  ChunkError,
+  ChunkQueue,
+  chunkCount,
+  Reassembler,
+  type PushResult,
+  type ReassemblyLimits,
+} from './chunker.ts';
 import { decodeFrame, encodeFrame } from './frameCodec.ts';
 
 const LIMITS: ReassemblyLimits = { maxMessageBytes: 1_000_000, maxPartialMessages: 4, maxBufferedBytes: 2_000_000 };
@@ -129,7 +139,7 @@ describe('ChunkQueue + Reassembler', () => {
     expect(() => new ChunkQueue().enqueue([message(3), new Uint8Array(0)])).toThrow(/only a message of one part may be empty/);
   });
 
-  it('builds chunks in a caller\'s scratch buffer when given one, byte for byte as fresh ones', () => {
+  it("builds chunks in a caller's scratch buffer when given one, byte for byte as fresh ones", () => {
     const chunkBytes = 16 + CHUNK_HEADER_BYTES;
     const fresh = new ChunkQueue(chunkBytes);
     const reused = new ChunkQueue(chunkBytes);
@@ -307,7 +317,7 @@ describe('Reassembler refuses what an honest sender never sends', () => {
 
   it('survives garbage: random chunks never throw and never leave bytes over the limits', () => {
     let seed = 12345;
-    const rand = (): number => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+    const rand = (): number => (seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32;
     const limits = { maxMessageBytes: 4096, maxPartialMessages: 3, maxBufferedBytes: 8192 };
     const r = new Reassembler(limits);
     for (let i = 0; i < 5000; i++) {
@@ -345,7 +355,7 @@ describe('[B-3] [B-4] limits that change, and messages that stall', () => {
     expect(shared.usedBytes).toBe(0);
   });
 
-  it('[B-4] every chunk restarts a message\'s idle time', () => {
+  it("[B-4] every chunk restarts a message's idle time", () => {
     const r = new Reassembler(LIMITS);
     const body = message(900);
     r.push(chunk({ id: 7, index: 0, count: 3, total: 900 }, body.subarray(0, 300)), 0);

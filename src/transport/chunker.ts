@@ -177,7 +177,8 @@ export class ChunkQueue {
     } else {
       m.offset = end;
     }
-    if (m.next === m.count) this.queue.splice(this.cursor, 1); // the cursor now points at the next message
+    if (m.next === m.count)
+      this.queue.splice(this.cursor, 1); // the cursor now points at the next message
     else this.cursor++;
     return chunk;
   }
@@ -272,7 +273,10 @@ export class Reassembler {
     const reasons: string[] = [];
     for (const [id, partial] of [...this.partials]) {
       if (nowMs - partial.lastChunkMs <= idleMs) continue;
-      const r = this.drop(id, `message ${id} had no chunk for ${nowMs - partial.lastChunkMs} ms (${partial.received} of its ${partial.total} bytes came): dropped`);
+      const r = this.drop(
+        id,
+        `message ${id} had no chunk for ${nowMs - partial.lastChunkMs} ms (${partial.received} of its ${partial.total} bytes came): dropped`,
+      );
       if (r.kind === 'dropped') reasons.push(r.reason);
     }
     return reasons;
@@ -395,7 +399,8 @@ export class Reassembler {
       current = last;
     } else {
       // The next part begins: only once the one before it is complete, and only within the message.
-      if (h.part !== partial.parts.length) return this.drop(id, `chunk ${h.index} of message ${id} is in part ${h.part}, expected part ${partial.parts.length}`);
+      if (h.part !== partial.parts.length)
+        return this.drop(id, `chunk ${h.index} of message ${id} is in part ${h.part}, expected part ${partial.parts.length}`);
       if (last !== undefined && partial.filled !== last.byteLength) {
         return this.drop(id, `part ${h.part} of message ${id} began before part ${h.part - 1} was complete`);
       }

@@ -97,7 +97,10 @@ describe('[B-4] [B-7] [B-8] stalls and malformed chunks', () => {
     link.receive('text', 0);
     for (let i = 0; i < 9; i++) expect(link.receive('text', 10 + i)).toEqual({ kind: 'none', log: null });
     expect(link.sweep(500)).toEqual({ log: null, drop: null });
-    expect(link.sweep(1_000)).toEqual({ log: expect.stringMatching(/^dropped 9 malformed frames in the last 1\.0 s \(the last: expected binary chunks, got string\)$/), drop: null });
+    expect(link.sweep(1_000)).toEqual({
+      log: expect.stringMatching(/^dropped 9 malformed frames in the last 1\.0 s \(the last: expected binary chunks, got string\)$/),
+      drop: null,
+    });
     expect(frames(feed(link, chunksOf(ping), 1_000))).toEqual([ping]);
   });
 

@@ -60,7 +60,12 @@ export class MemoryNetwork {
   create(id: string | null, handlers: EndpointHandlers): Endpoint {
     const selfId = asPeerId(id ?? `anon-${++this.nextAnon}`);
     if (this.endpoints.has(selfId)) throw new TransportError('id-taken', `peer id ${selfId} is already in use`);
-    const me: Member = { handlers, links: new Set<PeerId>(), inbound: new Map(), budget: this.dataPlane ? new ByteBudget(this.dataPlane.maxBufferedBytesAllPeers) : null };
+    const me: Member = {
+      handlers,
+      links: new Set<PeerId>(),
+      inbound: new Map(),
+      budget: this.dataPlane ? new ByteBudget(this.dataPlane.maxBufferedBytesAllPeers) : null,
+    };
     this.endpoints.set(selfId, me);
     // eslint-disable-next-line @typescript-eslint/no-this-alias -- the endpoint's methods need the network, not themselves
     const net = this;

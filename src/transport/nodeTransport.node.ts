@@ -18,7 +18,15 @@ import type { EndpointFactory, SignalingConfig } from './transport.ts';
 const SIGNALING_PATH = '/peerjs';
 
 /** The browser globals peerjs reaches for, from node-datachannel's polyfill. */
-const WEBRTC_GLOBALS = ['RTCPeerConnection', 'RTCSessionDescription', 'RTCIceCandidate', 'RTCDataChannel', 'RTCDataChannelEvent', 'RTCPeerConnectionIceEvent', 'RTCError'] as const;
+const WEBRTC_GLOBALS = [
+  'RTCPeerConnection',
+  'RTCSessionDescription',
+  'RTCIceCandidate',
+  'RTCDataChannel',
+  'RTCDataChannelEvent',
+  'RTCPeerConnectionIceEvent',
+  'RTCError',
+] as const;
 
 /** Dials again after a failed WebRTC handshake (peerjsEndpoint.ts): free in Node, unlike in a page. */
 const NODE_DIAL_RETRIES = 2;
@@ -57,7 +65,8 @@ export function signalingForServer(serverUrl: string, iceServers: readonly RTCIc
   } catch {
     throw new Error(`"${serverUrl}" is not a URL: give the Quorum server's address, e.g. http://127.0.0.1:5173`);
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`"${serverUrl}" is not an http(s) URL: give the Quorum server's address, e.g. http://127.0.0.1:5173`);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new Error(`"${serverUrl}" is not an http(s) URL: give the Quorum server's address, e.g. http://127.0.0.1:5173`);
   const secure = url.protocol === 'https:';
   return { host: url.hostname, port: url.port === '' ? (secure ? 443 : 80) : Number(url.port), path: SIGNALING_PATH, secure, iceServers };
 }

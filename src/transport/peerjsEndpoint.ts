@@ -63,7 +63,13 @@ const CLOSE_GRACE_MS = 1_000;
 /** The pause before dialing a failed connection again. */
 const DIAL_RETRY_MS = 200;
 
-export function createPeerjsEndpoint(platform: PeerjsPlatform, signaling: SignalingConfig, dataPlane: DataPlaneOptions, id: string | null, handlers: EndpointHandlers): Promise<Endpoint> {
+export function createPeerjsEndpoint(
+  platform: PeerjsPlatform,
+  signaling: SignalingConfig,
+  dataPlane: DataPlaneOptions,
+  id: string | null,
+  handlers: EndpointHandlers,
+): Promise<Endpoint> {
   const { Peer: PeerClass } = platform;
   const options = {
     host: signaling.host,
@@ -197,7 +203,9 @@ export function createPeerjsEndpoint(platform: PeerjsPlatform, signaling: Signal
       pc.removeEventListener('connectionstatechange', onState);
       conn.close();
       if (retriesLeft <= 0) {
-        handlers.error(new TransportError('other', `could not open a WebRTC connection to ${remote}: its handshake failed ${(platform.dialRetries ?? 0) + 1} times`));
+        handlers.error(
+          new TransportError('other', `could not open a WebRTC connection to ${remote}: its handshake failed ${(platform.dialRetries ?? 0) + 1} times`),
+        );
         return;
       }
       setTimeout(() => {
@@ -272,7 +280,12 @@ export function createPeerjsEndpoint(platform: PeerjsPlatform, signaling: Signal
         return false;
       }
       // [B-5] A peer that does not read is dropped rather than queued for without end.
-      const overflow = sendQueueOverflow(link.outgoing.pendingBytes, link.outgoing.pendingMessages, parts.reduce((n, p) => n + p.byteLength, 0), dataPlane.budgets);
+      const overflow = sendQueueOverflow(
+        link.outgoing.pendingBytes,
+        link.outgoing.pendingMessages,
+        parts.reduce((n, p) => n + p.byteLength, 0),
+        dataPlane.budgets,
+      );
       if (overflow !== null) {
         dropPeer(remote, link, overflow);
         return false;
@@ -320,7 +333,10 @@ export function createPeerjsEndpoint(platform: PeerjsPlatform, signaling: Signal
 function toTransportError(err: PeerError<string>, id: string | null): TransportError {
   switch (err.type) {
     case 'unavailable-id':
-      return new TransportError('id-taken', `The peer id "${id ?? ''}" is already in use: another tab is coordinating this network. Close it, or pick another network name.`);
+      return new TransportError(
+        'id-taken',
+        `The peer id "${id ?? ''}" is already in use: another tab is coordinating this network. Close it, or pick another network name.`,
+      );
     case 'peer-unavailable':
       return new TransportError('peer-unreachable', `${err.message}. Is the coordinator tab open?`);
     case 'network':

@@ -17,8 +17,8 @@ export function CoordinatorPage({ route }: { route: Route }) {
     <section>
       <h1>Coordinator</h1>
       <p>
-        This tab coordinates network <code>{route.networkId}</code>: it leases shards to volunteers, sends each shard to several of
-        them, and accepts a result only when a quorum agrees. Keep it open while jobs run.
+        This tab coordinates network <code>{route.networkId}</code>: it leases shards to volunteers, sends each shard to several of them, and accepts a result
+        only when a quorum agrees. Keep it open while jobs run.
       </p>
       <p>
         <StateBadge state={c.state} error={c.error} /> {c.peerId ? <code data-testid="coordinator-id">{c.peerId}</code> : null}{' '}
@@ -38,7 +38,11 @@ export function CoordinatorPage({ route }: { route: Route }) {
       <p>
         Storage:{' '}
         <span data-testid="storage-persisted">
-          {c.storage.persisted === null ? 'not asked yet' : c.storage.persisted ? 'persistent' : 'best-effort (the browser may evict this data when disk space runs low)'}
+          {c.storage.persisted === null
+            ? 'not asked yet'
+            : c.storage.persisted
+              ? 'persistent'
+              : 'best-effort (the browser may evict this data when disk space runs low)'}
         </span>
       </p>
       <p>
@@ -49,7 +53,11 @@ export function CoordinatorPage({ route }: { route: Route }) {
       </h2>
       <PeersTable peers={c.peers} />
       <h2>Jobs</h2>
-      {c.jobs.length === 0 ? <p className="muted">No jobs yet: submit one from the requester dashboard.</p> : c.jobs.map((j) => <JobProgress key={j.jobId} job={j} />)}
+      {c.jobs.length === 0 ? (
+        <p className="muted">No jobs yet: submit one from the requester dashboard.</p>
+      ) : (
+        c.jobs.map((j) => <JobProgress key={j.jobId} job={j} />)
+      )}
       <CoordinatorSettings networkId={route.networkId} />
       <LogView log={c.log} />
     </section>

@@ -48,15 +48,38 @@ export function CoordinatorSettings({ networkId }: { networkId: string }) {
           <legend>Job limits (checked on every submission)</legend>
           <label>
             Largest model (MiB){' '}
-            <input type="number" name="maxModelMiB" min={0.001} step="any" max={HARD_JOB_LIMITS.maxModelBytes / MIB} value={shown.model} onChange={(e) => setDraft({ ...shown, model: e.target.value })} />
+            <input
+              type="number"
+              name="maxModelMiB"
+              min={0.001}
+              step="any"
+              max={HARD_JOB_LIMITS.maxModelBytes / MIB}
+              value={shown.model}
+              onChange={(e) => setDraft({ ...shown, model: e.target.value })}
+            />
           </label>
           <label>
             Largest inputs per job (MiB){' '}
-            <input type="number" name="maxInputMiB" min={0.001} step="any" max={HARD_JOB_LIMITS.maxInputBytes / MIB} value={shown.input} onChange={(e) => setDraft({ ...shown, input: e.target.value })} />
+            <input
+              type="number"
+              name="maxInputMiB"
+              min={0.001}
+              step="any"
+              max={HARD_JOB_LIMITS.maxInputBytes / MIB}
+              value={shown.input}
+              onChange={(e) => setDraft({ ...shown, input: e.target.value })}
+            />
           </label>
           <label>
             Most items per job{' '}
-            <input type="number" name="maxItems" min={1} max={HARD_JOB_LIMITS.maxItems} value={shown.items} onChange={(e) => setDraft({ ...shown, items: e.target.value })} />
+            <input
+              type="number"
+              name="maxItems"
+              min={1}
+              max={HARD_JOB_LIMITS.maxItems}
+              value={shown.items}
+              onChange={(e) => setDraft({ ...shown, items: e.target.value })}
+            />
           </label>
           <button type="submit" data-testid="save-limits">
             Save limits

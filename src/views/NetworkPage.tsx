@@ -152,8 +152,14 @@ export function NetworkPage({ route }: { route: Route }) {
         ) : null}
       </div>
       <p className="muted intro">
-        {n.source === 'demo' ? 'A seeded, simulated network' : <>A read-only view of network <code>{route.networkId}</code></>}: who is online,
-        what they are doing, and whether their results agree. Updated twice a second.
+        {n.source === 'demo' ? (
+          'A seeded, simulated network'
+        ) : (
+          <>
+            A read-only view of network <code>{route.networkId}</code>
+          </>
+        )}
+        : who is online, what they are doing, and whether their results agree. Updated twice a second.
       </p>
       <ul className="totals" data-testid="totals" aria-label="Network totals">
         <li>

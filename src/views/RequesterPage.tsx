@@ -51,7 +51,10 @@ export function RequesterPage({ route }: { route: Route }) {
     if (proposedShardSize !== null) setForm((f) => ({ ...f, shardSize: proposedShardSize }));
   }, [proposedShardSize]);
 
-  const field = <K extends keyof PolicyForm>(name: K) => (value: PolicyForm[K]) => setForm((f) => ({ ...f, [name]: value }));
+  const field =
+    <K extends keyof PolicyForm>(name: K) =>
+    (value: PolicyForm[K]) =>
+      setForm((f) => ({ ...f, [name]: value }));
   const submit = (e: FormEvent): void => {
     e.preventDefault();
     if (source === 'builtin') void submitBuiltInJob(route.networkId, workloadId, count, form, key.trim());
@@ -64,15 +67,23 @@ export function RequesterPage({ route }: { route: Route }) {
     <section>
       <h1>Requester</h1>
       <p>
-        Submit a job to network <code>{route.networkId}</code> — a built-in workload, or your own ONNX model with its inputs — watch it run on
-        volunteers' browsers, and take away results that a quorum of independent volunteers agreed on.
+        Submit a job to network <code>{route.networkId}</code> — a built-in workload, or your own ONNX model with its inputs — watch it run on volunteers'
+        browsers, and take away results that a quorum of independent volunteers agreed on.
       </p>
       <StateBadge state={r.state} error={r.error} />
       <form className="submit" onSubmit={submit} data-testid="submit-form">
         <fieldset>
           <legend>Requester key</legend>
           <label>
-            Key <input type="text" name="requesterKey" value={key} onChange={(e) => setKey(e.target.value)} placeholder="shown on the coordinator page" autoComplete="off" />
+            Key{' '}
+            <input
+              type="text"
+              name="requesterKey"
+              value={key}
+              onChange={(e) => setKey(e.target.value)}
+              placeholder="shown on the coordinator page"
+              autoComplete="off"
+            />
           </label>
           <span className="muted">The coordinator only takes jobs that carry its key; this page remembers it for this network.</span>
         </fieldset>
@@ -80,10 +91,19 @@ export function RequesterPage({ route }: { route: Route }) {
         <fieldset>
           <legend>What to run</legend>
           <label className="inline">
-            <input type="radio" name="source" value="builtin" checked={source === 'builtin'} onChange={() => setSource('builtin')} data-testid="source-builtin" /> Built-in workload
+            <input
+              type="radio"
+              name="source"
+              value="builtin"
+              checked={source === 'builtin'}
+              onChange={() => setSource('builtin')}
+              data-testid="source-builtin"
+            />{' '}
+            Built-in workload
           </label>
           <label className="inline">
-            <input type="radio" name="source" value="upload" checked={source === 'upload'} onChange={() => setSource('upload')} data-testid="source-upload" /> Upload an ONNX model
+            <input type="radio" name="source" value="upload" checked={source === 'upload'} onChange={() => setSource('upload')} data-testid="source-upload" />{' '}
+            Upload an ONNX model
           </label>
         </fieldset>
 
@@ -118,7 +138,12 @@ export function RequesterPage({ route }: { route: Route }) {
           <NumberField label="Max replicas" name="maxReplicas" value={form.maxReplicas} min={1} max={16} onChange={field('maxReplicas')} />
           <label>
             Comparator
-            <select name="comparator" value={form.comparator} onChange={(e) => field('comparator')(e.target.value as ComparatorKind)} title={COMPARATOR_LABELS[form.comparator]}>
+            <select
+              name="comparator"
+              value={form.comparator}
+              onChange={(e) => field('comparator')(e.target.value as ComparatorKind)}
+              title={COMPARATOR_LABELS[form.comparator]}
+            >
               {COMPARATOR_KINDS.map((k) => (
                 <option key={k} value={k}>
                   {k}
@@ -132,7 +157,9 @@ export function RequesterPage({ route }: { route: Route }) {
               <NumberField label="rtol" name="rtol" value={form.rtol} min={0} step="any" onChange={field('rtol')} />
             </>
           ) : null}
-          {form.comparator === 'cosine' ? <NumberField label="threshold" name="threshold" value={form.threshold} min={-1} max={1} step="any" onChange={field('threshold')} /> : null}
+          {form.comparator === 'cosine' ? (
+            <NumberField label="threshold" name="threshold" value={form.threshold} min={-1} max={1} step="any" onChange={field('threshold')} />
+          ) : null}
           <NumberField label="Priority (1-10)" name="priority" value={form.priority} min={1} max={10} onChange={field('priority')} />
           <label title={ADAPTIVE_EXPLAINED}>
             <input type="checkbox" name="adaptive" checked={form.adaptive} onChange={(e) => field('adaptive')(e.target.checked)} /> Adaptive replication
@@ -204,7 +231,15 @@ function NumberField(props: { label: string; name: string; value: number; min?: 
   return (
     <label>
       {props.label}{' '}
-      <input type="number" name={props.name} min={props.min} max={props.max} step={props.step} value={props.value} onChange={(e) => props.onChange(Number(e.target.value))} />
+      <input
+        type="number"
+        name={props.name}
+        min={props.min}
+        max={props.max}
+        step={props.step}
+        value={props.value}
+        onChange={(e) => props.onChange(Number(e.target.value))}
+      />
     </label>
   );
 }
@@ -222,7 +257,10 @@ function SubmissionLine({ s }: { s: Submission }) {
       ) : null}
       {s.state === 'rejected' ? (
         <>
-          rejected <span className="error" data-testid="rejection">— {s.reason}</span>
+          rejected{' '}
+          <span className="error" data-testid="rejection">
+            — {s.reason}
+          </span>
         </>
       ) : null}
     </li>
@@ -313,9 +351,8 @@ function UploadFields({ draft }: { draft: RequesterDraft }) {
       ) : null}
       {wantsImages ? <ImageFields p={draft.imagePreprocessing} /> : null}
       <p className="muted">
-        Name each .npy after the model input it feeds (<code>x.npy</code>) — a model with one input takes any name. A .json file holds nested arrays,
-        or <code>{'{"input": [...]}'}</code>. Images become one batch for the image input. The first dimension of every input is the item (batch)
-        dimension.
+        Name each .npy after the model input it feeds (<code>x.npy</code>) — a model with one input takes any name. A .json file holds nested arrays, or{' '}
+        <code>{'{"input": [...]}'}</code>. Images become one batch for the image input. The first dimension of every input is the item (batch) dimension.
       </p>
       {draft.busy ? <p data-testid="draft-busy">reading…</p> : null}
       {draft.inputError ? (
@@ -331,9 +368,7 @@ function UploadFields({ draft }: { draft: RequesterDraft }) {
         </ul>
       ) : null}
       {model?.state === 'ready' && draft.problems.length === 0 && !draft.busy ? (
-        <p data-testid="draft-ready">
-          Ready: {draft.inputs.map((i) => `${i.name} ${i.dtype} ${formatDims(i.dims)}`).join(', ')} fit the model.
-        </p>
+        <p data-testid="draft-ready">Ready: {draft.inputs.map((i) => `${i.name} ${i.dtype} ${formatDims(i.dims)}`).join(', ')} fit the model.</p>
       ) : null}
     </fieldset>
   );
@@ -462,7 +497,14 @@ function Results({ results }: { results: JobResults }) {
           CSV
         </button>{' '}
         {outputs.map((o) => (
-          <button type="button" key={o.name} data-testid="export-npy" data-output={o.name} onClick={() => void exportResults(results.jobId, 'npy', o.name)} disabled={building}>
+          <button
+            type="button"
+            key={o.name}
+            data-testid="export-npy"
+            data-output={o.name}
+            onClick={() => void exportResults(results.jobId, 'npy', o.name)}
+            disabled={building}
+          >
             {o.name}.npy
           </button>
         ))}

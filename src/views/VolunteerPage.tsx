@@ -105,14 +105,30 @@ function Controls({ v }: { v: VolunteerView }) {
         of the time
       </span>
       <label className="control">
-        <input type="checkbox" data-testid="pause-when-hidden" checked={s.pauseWhenHidden} onChange={(e) => updateVolunteerSettings({ pauseWhenHidden: e.target.checked })} />
+        <input
+          type="checkbox"
+          data-testid="pause-when-hidden"
+          checked={s.pauseWhenHidden}
+          onChange={(e) => updateVolunteerSettings({ pauseWhenHidden: e.target.checked })}
+        />
         Pause while this tab is hidden
       </label>
       <label className="control">
-        <input type="checkbox" data-testid="pause-on-battery" checked={s.pauseOnBattery} onChange={(e) => updateVolunteerSettings({ pauseOnBattery: e.target.checked })} />
+        <input
+          type="checkbox"
+          data-testid="pause-on-battery"
+          checked={s.pauseOnBattery}
+          onChange={(e) => updateVolunteerSettings({ pauseOnBattery: e.target.checked })}
+        />
         Pause on battery
         <span className="muted">
-          {c.env.battery === null ? '' : !c.env.battery.supported ? ' (this browser cannot tell)' : c.env.battery.charging ? ' (plugged in)' : ' (on battery now)'}
+          {c.env.battery === null
+            ? ''
+            : !c.env.battery.supported
+              ? ' (this browser cannot tell)'
+              : c.env.battery.charging
+                ? ' (plugged in)'
+                : ' (on battery now)'}
         </span>
       </label>
       <label className="control">
@@ -159,23 +175,22 @@ export function VolunteerPage({ route }: { route: Route }) {
     <section className="volunteer">
       <h1>Lend this tab to verified AI inference</h1>
       <p>
-        Quorum turns this tab into an inference worker for network <code>{route.networkId}</code>. People submit AI models (ONNX) and
-        inputs; a coordinator splits each job into small batches ("shards"); this tab downloads the model, checks its sha256, runs shards
-        through it with onnxruntime-web and sends the outputs back. Every shard is also computed by other volunteers and only accepted when
-        the results agree, so nobody has to trust a single machine — this one included.
+        Quorum turns this tab into an inference worker for network <code>{route.networkId}</code>. People submit AI models (ONNX) and inputs; a coordinator
+        splits each job into small batches ("shards"); this tab downloads the model, checks its sha256, runs shards through it with onnxruntime-web and sends
+        the outputs back. Every shard is also computed by other volunteers and only accepted when the results agree, so nobody has to trust a single machine —
+        this one included.
       </p>
       <ul className="what-runs" data-testid="what-runs">
         <li>
-          <strong>What runs here:</strong> other people's ONNX models on their inputs, in a Web Worker (the page stays responsive) — on your
-          GPU through WebGPU when the browser offers one that works, otherwise on the CPU through WebAssembly.
+          <strong>What runs here:</strong> other people's ONNX models on their inputs, in a Web Worker (the page stays responsive) — on your GPU through WebGPU
+          when the browser offers one that works, otherwise on the CPU through WebAssembly.
         </li>
         <li>
-          <strong>What leaves this tab:</strong> model outputs, the backend that computed them and timings. Nothing else: no files, no
-          browsing data.
+          <strong>What leaves this tab:</strong> model outputs, the backend that computed them and timings. Nothing else: no files, no browsing data.
         </li>
         <li>
-          <strong>You stay in control:</strong> pause at any time, cap how busy the tab gets, and by default it pauses by itself while the tab
-          is hidden or the device runs on battery.
+          <strong>You stay in control:</strong> pause at any time, cap how busy the tab gets, and by default it pauses by itself while the tab is hidden or the
+          device runs on battery.
         </li>
       </ul>
       {v.state === 'off' ? (

@@ -104,7 +104,10 @@ describe('peers [P-1] [P-2] [P-3]', () => {
 
   it('[P-1] any frame before hello is refused and the connection closed; nothing is leased', () => {
     const { rig } = withJob(4, 2);
-    for (const msg of [{ v: V, t: 'lease-request' }, { v: V, t: 'results-request', jobId: 'jx' }] as ToCoordinator[]) {
+    for (const msg of [
+      { v: V, t: 'lease-request' },
+      { v: V, t: 'results-request', jobId: 'jx' },
+    ] as ToCoordinator[]) {
       // A fresh connection each: a refusal is final for its connection ([B-7]).
       const v = asPeerId(`early-${msg.t}`);
       rig.core.connect(v, 0);
@@ -154,7 +157,7 @@ describe('peers [P-1] [P-2] [P-3]', () => {
     expect(fx).toContainEqual(expect.objectContaining({ kind: 'log', level: 'warn' }));
   });
 
-  it('[J-1] a malformed submission is refused by its ref, with the parser\'s reason', () => {
+  it("[J-1] a malformed submission is refused by its ref, with the parser's reason", () => {
     const rig = new Rig();
     const r = rig.join('r1', 'requester');
     const p = parseToCoordinator({ v: V, t: 'submit-job', ref: 'sub-1', spec: { name: 'x' } });
@@ -164,7 +167,7 @@ describe('peers [P-1] [P-2] [P-3]', () => {
     expect(refusal.reason).toMatch(/"submit-job" frame rejected at spec/);
   });
 
-  it('[P-2] a disconnect releases the peer\'s leases at once, so another volunteer gets the shard', () => {
+  it("[P-2] a disconnect releases the peer's leases at once, so another volunteer gets the shard", () => {
     const { rig } = withJob(2, 2, policy(1, 1, 1));
     const v1 = rig.join('v1');
     const v2 = rig.join('v2');
@@ -195,7 +198,12 @@ describe('liveness [P-4]', () => {
     expect(rig.tick(SILENCE).some((e) => e.kind === 'close')).toBe(false); // exactly at the limit: still here
     const fx = rig.tick(SILENCE + 1);
     expect(fx.filter((e) => e.kind === 'close')).toEqual([expect.objectContaining({ kind: 'close', peer: quiet })]);
-    expect(rig.core.peerSummaries().map((p) => p.peerId).sort()).toEqual(['chatty', 'req']);
+    expect(
+      rig.core
+        .peerSummaries()
+        .map((p) => p.peerId)
+        .sort(),
+    ).toEqual(['chatty', 'req']);
     expect(rig.core.activeLeaseCount()).toBe(0);
     expect(rig.lease(chatty).shardId).toBe(l.shardId);
   });
@@ -308,8 +316,7 @@ describe('leasing [L-1] [L-2] [L-4]', () => {
 });
 
 describe('work-available [L-9]', () => {
-  const nudged = (fx: readonly CoordinatorEffect[]): PeerId[] =>
-    fx.flatMap((e) => (e.kind === 'send' && e.msg.t === 'work-available' ? [e.to] : []));
+  const nudged = (fx: readonly CoordinatorEffect[]): PeerId[] => fx.flatMap((e) => (e.kind === 'send' && e.msg.t === 'work-available' ? [e.to] : []));
 
   it('[L-9] volunteers told no-work hear work-available once when a job is admitted; others do not', () => {
     const rig = new Rig();
@@ -413,7 +420,7 @@ describe('results [R-1] … [R-5], late results [L-3]', () => {
     expect(rig.core.peerSummaries().find((p) => p.peerId === 'a')!.shardsDone).toBe(1);
   });
 
-  it('[J-6] a job\'s item names come back with its results, so another tab can label its exports', () => {
+  it("[J-6] a job's item names come back with its results, so another tab can label its exports", () => {
     const rig = new Rig();
     const req = rig.join('req', 'requester');
     const jobId = rig.submit(req, jobSpec(2, 2, policy(2, 2, 4), { itemNames: ['a.png', 'b.png'] }));
@@ -513,7 +520,7 @@ describe('results [R-1] … [R-5], late results [L-3]', () => {
     expect(rig.core.shardsOf(jobId)[0]!.status).toBe('open');
   });
 
-  it('[R-1] a result for someone else\'s lease is rejected, and the holder can still deliver', () => {
+  it("[R-1] a result for someone else's lease is rejected, and the holder can still deliver", () => {
     const { rig, jobId } = withJob(2, 2);
     const [a, b] = [rig.join('a'), rig.join('b')];
     const la = rig.lease(a);
@@ -667,9 +674,7 @@ describe('jobs [J-1] [J-2] [J-3]', () => {
     const base = jobSpec(4, 2);
     expect(rejection(submitFx(rig, req, { ...base, inputs: [f32('x', [0, 2], [])] }))).toMatch(/batch is empty/);
     expect(rejection(submitFx(rig, req, { ...base, inputs: [f32('x', [], [1])] }))).toMatch(/scalar/);
-    expect(rejection(submitFx(rig, req, { ...base, inputs: [f32('x', [4, 1], [1, 2, 3, 4]), f32('m', [3, 1], [1, 2, 3])] }))).toMatch(
-      /disagree on batch size/,
-    );
+    expect(rejection(submitFx(rig, req, { ...base, inputs: [f32('x', [4, 1], [1, 2, 3, 4]), f32('m', [3, 1], [1, 2, 3])] }))).toMatch(/disagree on batch size/);
     expect(rejection(submitFx(rig, req, { ...base, model: new ArrayBuffer(0) }))).toMatch(/model file is empty/);
     expect(rig.core.jobStatuses()).toEqual([]);
   });

@@ -861,7 +861,13 @@ export class CoordinatorCore {
       return;
     }
     const itemNames = this.jobs.job(msg.jobId)?.itemNames; // [J-6]
-    this.send(state.id, { v: PROTOCOL_VERSION, t: 'job-results', jobId: msg.jobId, shards: this.verifiedShards(msg.jobId), ...(itemNames ? { itemNames: [...itemNames] } : {}) });
+    this.send(state.id, {
+      v: PROTOCOL_VERSION,
+      t: 'job-results',
+      jobId: msg.jobId,
+      shards: this.verifiedShards(msg.jobId),
+      ...(itemNames ? { itemNames: [...itemNames] } : {}),
+    });
   }
 
   // -------------------------------------------------------------------------------------------

@@ -11,14 +11,25 @@ import { HASH_A, V, f32, hello, jobSpec, policy } from '../testing/fixtures.ts';
 import { checkFrames, only, sent, submitAndAdmit, type Out } from '../testing/coordinatorFrames.ts';
 import { CoordinatorCore, STORAGE_REJECT_REASON } from './coordinator.ts';
 import type { CoordinatorEffect } from './effects.ts';
-import { DEFAULT_COORDINATOR_CONFIG, type CoordinatorConfig, type JobRecord, type LeaseRecord, type PeerRecord, type Replica, type ShardState } from './state.ts';
+import {
+  DEFAULT_COORDINATOR_CONFIG,
+  type CoordinatorConfig,
+  type JobRecord,
+  type LeaseRecord,
+  type PeerRecord,
+  type Replica,
+  type ShardState,
+} from './state.ts';
 
 /** A storage round trip for plain records (the core's tsconfig has no structuredClone). */
-const clone = <T,>(x: T): T => JSON.parse(JSON.stringify(x)) as T;
+const clone = <T>(x: T): T => JSON.parse(JSON.stringify(x)) as T;
 
 /** What the host would have written: the last record of each shard, lease and volunteer id. */
 class FakeDb {
-  readonly shards = new Map<string, { jobId: JobId; index: number; status: ShardState['status']; accepted: ShardState['accepted']; disagreements: number; replicas: Replica[]; epoch: number }>();
+  readonly shards = new Map<
+    string,
+    { jobId: JobId; index: number; status: ShardState['status']; accepted: ShardState['accepted']; disagreements: number; replicas: Replica[]; epoch: number }
+  >();
   readonly leases = new Map<LeaseId, LeaseRecord>();
   readonly peers = new Map<PeerId, PeerRecord>();
 
@@ -35,7 +46,15 @@ class FakeDb {
   }
 
   private putShard(s: ShardState): void {
-    this.shards.set(s.id, { jobId: s.jobId, index: s.index, status: s.status, accepted: s.accepted, disagreements: s.disagreements, replicas: [...s.replicas], epoch: s.epoch });
+    this.shards.set(s.id, {
+      jobId: s.jobId,
+      index: s.index,
+      status: s.status,
+      accepted: s.accepted,
+      disagreements: s.disagreements,
+      replicas: [...s.replicas],
+      epoch: s.epoch,
+    });
   }
 }
 
@@ -50,7 +69,10 @@ class Rig {
   }
 
   fresh(): CoordinatorCore {
-    return new CoordinatorCore({ networkId: 'net1', ...DEFAULT_COORDINATOR_CONFIG, leaseTimeoutMs: 10_000, peerTimeoutMs: 600_000, ...this.over }, seededRng(3));
+    return new CoordinatorCore(
+      { networkId: 'net1', ...DEFAULT_COORDINATOR_CONFIG, leaseTimeoutMs: 10_000, peerTimeoutMs: 600_000, ...this.over },
+      seededRng(3),
+    );
   }
 
   /**
@@ -60,7 +82,8 @@ class Rig {
   reload(job: JobRecord, now: number): CoordinatorCore {
     const core = this.fresh();
     core.restoreJob(job, new ArrayBuffer(8));
-    for (const s of this.db.shards.values()) core.restoreShard(s.jobId, s.index, s.status, s.accepted, s.disagreements, { replicas: s.replicas, epoch: s.epoch });
+    for (const s of this.db.shards.values())
+      core.restoreShard(s.jobId, s.index, s.status, s.accepted, s.disagreements, { replicas: s.replicas, epoch: s.epoch });
     for (const p of this.db.peers.values()) core.restorePeer(p);
     for (const l of this.db.leases.values()) core.restoreLease(l, now);
     this.core = core;
@@ -109,7 +132,9 @@ class Rig {
   deliver(v: string, l: Out<'lease'>, value = 1): string {
     const rows = l.inputs[0]!.dims[0]!;
     const outputs: WireTensor[] = [f32('y', [rows, 2], Array<number>(rows * 2).fill(value))];
-    const ack = sent(this.handle(asPeerId(v), { v: V, t: 'result', leaseId: l.leaseId, outputs, backend: 'wasm', inferMs: 1 }), asPeerId(v)).find((m) => m.t === 'result-ack');
+    const ack = sent(this.handle(asPeerId(v), { v: V, t: 'result', leaseId: l.leaseId, outputs, backend: 'wasm', inferMs: 1 }), asPeerId(v)).find(
+      (m) => m.t === 'result-ack',
+    );
     return ack && ack.t === 'result-ack' ? ack.outcome : 'none';
   }
 
@@ -122,7 +147,6 @@ class Rig {
     return this.core.jobStatuses().find((j) => j.jobId === jobId)!;
   }
 }
-
 
 describe('identity [I-1]', () => {
   it('[I-1] a first hello gets a token, stored with the next batch; the id then needs it', () => {
@@ -299,7 +323,12 @@ describe('restore after a reload [S-1]', () => {
     expect(core.reputation.get(asPeerId('a'))).toEqual(rig.core.reputation.get(asPeerId('a')));
     expect(core.reputation.isSuspect(asPeerId('a'))).toBe(true);
     // Junk in storage restores nothing it does not recognise, and never throws.
-    core.restorePeer({ peerId: asPeerId('z'), token: 't', reputation: { validated: 'x', streak: [1], partners: [{}], nope: 1 }, standing: { shardsAccepted: 0, resultsReturned: 0, resultsRejected: 0 } });
+    core.restorePeer({
+      peerId: asPeerId('z'),
+      token: 't',
+      reputation: { validated: 'x', streak: [1], partners: [{}], nope: 1 },
+      standing: { shardsAccepted: 0, resultsReturned: 0, resultsRejected: 0 },
+    });
     expect(core.reputation.get(asPeerId('z'))).toMatchObject({ validated: 0, streak: { webgpu: 0, wasm: 0 }, partners: [] });
   });
 
@@ -397,7 +426,7 @@ describe('deadlines scaled to speed [L-8]', () => {
     expect(rig.core.activeLeaseCount()).toBe(0);
   });
 
-  it('[L-8] the floor and the ceiling hold; a slow volunteer\'s deadline follows it past leaseTimeoutMs', () => {
+  it("[L-8] the floor and the ceiling hold; a slow volunteer's deadline follows it past leaseTimeoutMs", () => {
     const rig = new Rig({ leaseTimeoutMs: 30_000, leaseDeadline: tuning, leaseCeilingMs: 90_000 });
     rig.submit(40, 10);
     rig.join('fast');

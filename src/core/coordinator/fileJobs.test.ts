@@ -53,7 +53,7 @@ class Rig {
 }
 
 describe('jobs of files [J-7]', () => {
-  it('[J-7] a job of files has one item per file; each lease carries its shard\'s files and the pipeline, no tensors', () => {
+  it("[J-7] a job of files has one item per file; each lease carries its shard's files and the pipeline, no tensors", () => {
     const rig = new Rig();
     const accepted = rig.submit(fileSpec(5, 2, policy(1, 1, 4)));
     expect(accepted).toMatchObject({ t: 'job-accepted', shards: 3 });
@@ -67,7 +67,7 @@ describe('jobs of files [J-7]', () => {
     expect(rig.core.jobStatuses()[0]).toMatchObject({ items: 5, shards: 3 });
   });
 
-  it('[J-7] a tensor job\'s lease carries neither files nor a pipeline', () => {
+  it("[J-7] a tensor job's lease carries neither files nor a pipeline", () => {
     const rig = new Rig();
     rig.submit({ ...fileSpec(1, 1), pipeline: undefined as never, files: undefined as never, inputs: [f32('x', [2, 2], [1, 2, 3, 4])] } as JobSpec);
     const l = rig.lease(rig.join('a'));

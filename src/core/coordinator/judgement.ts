@@ -188,7 +188,7 @@ export class Judgement {
     const list = this.outvoted.get(peer);
     if (!list) return;
     const need = this.canaries.need();
-    for (let i = 0; i < list.length; ) {
+    for (let i = 0; i < list.length;) {
       const { shard, epoch } = list[i] as { shard: ShardState; epoch: number };
       const state = this.canaries.stateOf(shard, epoch, need);
       if (state === 'pending') {
@@ -240,13 +240,16 @@ export class Judgement {
     }
     const owed = this.reputation.owedCount(peer);
     const need = this.canaries.need();
-    for (let i = 0; i < list.length; ) {
+    for (let i = 0; i < list.length;) {
       const { shard, owed: at } = list[i] as { shard: ShardState; owed: number };
       if (at === owed && shard.status === 'open') {
         i++; // not decided yet (or re-opened, [X-3]): it may still be accepted with this result
         continue;
       }
-      const state = at === owed && shard.status === 'verified' && shard.accepted !== null && shard.accepted.volunteers.includes(peer) ? this.canaries.stateOf(shard, shard.epoch, need) : 'dead';
+      const state =
+        at === owed && shard.status === 'verified' && shard.accepted !== null && shard.accepted.volunteers.includes(peer)
+          ? this.canaries.stateOf(shard, shard.epoch, need)
+          : 'dead';
       if (state === 'pending') {
         i++;
         continue;

@@ -96,7 +96,7 @@ function withJob(p: VerificationPolicy, items = ITEMS, over: Partial<Coordinator
   return { rig, jobId };
 }
 
-describe('progress keeps a working volunteer\'s lease [L-10]', () => {
+describe("progress keeps a working volunteer's lease [L-10]", () => {
   it('[L-10] a 73 s shard from an unmeasured volunteer that reports progress is accepted without re-lease', () => {
     const { rig, jobId } = withJob(policy(1, 1, 1));
     const slow = rig.join('slow');
@@ -155,7 +155,7 @@ describe('progress keeps a working volunteer\'s lease [L-10]', () => {
     expect(rig.core.activeLeaseCount()).toBe(0);
   });
 
-  it('[L-10] progress for someone else\'s lease is ignored, while the holder\'s own keeps it', () => {
+  it("[L-10] progress for someone else's lease is ignored, while the holder's own keeps it", () => {
     const { rig } = withJob(policy(2, 2, 2));
     const [a, b] = [rig.join('a'), rig.join('b')];
     const la = rig.lease(a);

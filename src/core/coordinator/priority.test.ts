@@ -20,11 +20,13 @@ function setup() {
     return id;
   };
   const sent = (fx: CoordinatorEffect[]): FromCoordinator[] =>
-    fx.flatMap((e) => (e.kind === 'send' ? [e.msg] : [])).map((m) => {
-      const p = parseFromCoordinator(m);
-      if (!p.ok) throw new Error(p.error.reason);
-      return p.msg;
-    });
+    fx
+      .flatMap((e) => (e.kind === 'send' ? [e.msg] : []))
+      .map((m) => {
+        const p = parseFromCoordinator(m);
+        if (!p.ok) throw new Error(p.error.reason);
+        return p.msg;
+      });
   const submit = (req: PeerId, items: number, priority?: number): JobId => {
     const spec = jobSpec(items, 1, policy(1, 1, 1), priority === undefined ? {} : { priority });
     const frame = parseToCoordinator({ v: V, t: 'submit-job', ref: 'r', spec });

@@ -56,7 +56,14 @@ export function restoreLeaseInto(to: RestoreTarget, record: LeaseRecord, now: nu
   if (to.leases.known(record.id)) return;
   const live = !record.retired && record.deadlineMs > now && (record.canary || shard.status === 'open');
   if (!live) {
-    to.leases.retire(record.id, { shardId: shard.id, volunteer: record.volunteer, issuedAtMs: record.issuedAtMs, deadlineMs: record.deadlineMs, canary: record.canary, epoch: record.epoch });
+    to.leases.retire(record.id, {
+      shardId: shard.id,
+      volunteer: record.volunteer,
+      issuedAtMs: record.issuedAtMs,
+      deadlineMs: record.deadlineMs,
+      canary: record.canary,
+      epoch: record.epoch,
+    });
     if (!record.retired) to.persistence.leaseChanged(record.id);
     return;
   }

@@ -33,7 +33,8 @@ function rig(signature: OutputPort[] | undefined) {
   only(sent(c.admitJob(req, 'r1', h.spec, HASH_A, 0, signature), req), 'job-accepted');
   const vol = join('v1', 'volunteer');
   const lease = only(sent(c.handle(vol, { v: V, t: 'lease-request' }, 0), vol), 'lease');
-  const result = (outputs: WireTensor[]) => only(sent(c.handle(vol, { v: V, t: 'result', leaseId: lease.leaseId as LeaseId, outputs, backend: 'wasm', inferMs: 1 }, 1), vol), 'result-ack');
+  const result = (outputs: WireTensor[]) =>
+    only(sent(c.handle(vol, { v: V, t: 'result', leaseId: lease.leaseId as LeaseId, outputs, backend: 'wasm', inferMs: 1 }, 1), vol), 'result-ack');
   return { c, result };
 }
 

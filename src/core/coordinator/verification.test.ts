@@ -455,7 +455,7 @@ describe('vouched-for results [A-7]', () => {
 });
 
 describe('provenance and comparators [R-3] [V-7]', () => {
-  it('[R-3] an accepted result records each volunteer\'s backend, adapter and onnxruntime version', () => {
+  it("[R-3] an accepted result records each volunteer's backend, adapter and onnxruntime version", () => {
     const rig = new Rig();
     const jobId = rig.submit({ ...policy(2, 2, 4), canaryRate: 0 }, 1);
     rig.work(rig.join('g', 'webgpu'), undefined, 'webgpu');

@@ -93,14 +93,14 @@ describe('volunteer state [P-5] [L-7] [P-6] [P-7]', () => {
     expect(r.core.jobStatuses()[0]).toMatchObject({ verified: 1, done: true });
   });
 
-  it('[P-5] only volunteers may pause; others\' frames change nothing', () => {
+  it("[P-5] only volunteers may pause; others' frames change nothing", () => {
     const r = rig();
     const req = asPeerId('req');
     expect(sent(r.h(req, { v: V, t: 'volunteer-state', paused: true, reason: 'x' }))).toEqual([]);
     expect(r.core.peerSummaries().find((p) => p.peerId === req)?.paused).toBeUndefined();
   });
 
-  it('[P-6] a caps frame replaces the volunteer\'s capabilities: the map and later provenance follow', () => {
+  it("[P-6] a caps frame replaces the volunteer's capabilities: the map and later provenance follow", () => {
     const r = rig(2, 2);
     const v = r.join('v1', 'volunteer', 'webgpu');
     const w = r.join('v2');
@@ -127,14 +127,29 @@ describe('volunteer state [P-5] [L-7] [P-6] [P-7]', () => {
     // Not at once: an immediate report after one shard would let a volunteer spot canaries.
     expect(of(first, 'volunteer-status')).toEqual([]);
     expect(of(sent(r.core.tick(1), v), 'volunteer-status')).toEqual([expect.objectContaining({ shardsAccepted: 0, resultsReturned: 1 })]);
-    expect(sent(r.h(w, { v: V, t: 'result', leaseId: lw.leaseId as LeaseId, outputs: out(2, 1), backend: 'wasm', inferMs: 3 }), w).filter((m) => m.t === 'volunteer-status')).toEqual([]);
+    expect(
+      sent(r.h(w, { v: V, t: 'result', leaseId: lw.leaseId as LeaseId, outputs: out(2, 1), backend: 'wasm', inferMs: 3 }), w).filter(
+        (m) => m.t === 'volunteer-status',
+      ),
+    ).toEqual([]);
     // The next report waits for standingReportMs after the last one.
     expect(of(sent(r.core.tick(2), w), 'volunteer-status')).toEqual([]);
     const fx = r.core.tick(1 + DEFAULT_COORDINATOR_CONFIG.standingReportMs);
     for (const peer of [v, w]) {
       const status = of(sent(fx, peer), 'volunteer-status');
       expect(status).toEqual([
-        { v: V, t: 'volunteer-status', shardsAccepted: 1, resultsReturned: 1, resultsRejected: 0, paused: false, trusted: false, streak: 1, trustLevel: 0.1, quarantined: false },
+        {
+          v: V,
+          t: 'volunteer-status',
+          shardsAccepted: 1,
+          resultsReturned: 1,
+          resultsRejected: 0,
+          paused: false,
+          trusted: false,
+          streak: 1,
+          trustLevel: 0.1,
+          quarantined: false,
+        },
       ]);
       expect(r.core.peerSummaries().find((p) => p.peerId === peer)?.shardsDone).toBe(1);
     }

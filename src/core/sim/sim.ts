@@ -23,7 +23,17 @@ import { caps } from '../testing/fixtures.ts';
 import { compareOutputs } from '../verification/compare.ts';
 import { EventHeap } from './eventHeap.ts';
 import { assign } from './mix.ts';
-import { LYING_KINDS, SIM_CLASSES, SIM_FEATURES, SIM_OUTPUT, SLEEPER_HONEST_RESULTS, SimModel, VOLUNTEER_KINDS, noiseTable, type VolunteerKind } from './model.ts';
+import {
+  LYING_KINDS,
+  SIM_CLASSES,
+  SIM_FEATURES,
+  SIM_OUTPUT,
+  SLEEPER_HONEST_RESULTS,
+  SimModel,
+  VOLUNTEER_KINDS,
+  noiseTable,
+  type VolunteerKind,
+} from './model.ts';
 
 export interface SimConfig {
   readonly volunteers: number;
@@ -178,7 +188,11 @@ export function runSim(config: SimConfig, probes: SimProbes = {}): SimReport {
   const c = config;
   const rng = seededRng(c.seed);
   const model = new SimModel(c.seed ^ 0x51f15eed, c.comparator);
-  const core = new CoordinatorCore({ networkId: 'sim', ...DEFAULT_COORDINATOR_CONFIG, ...c.coordinator, ...(c.trust ? { trust: c.trust } : {}) }, seededRng(c.seed + 1), testOnlySecrets(c.seed));
+  const core = new CoordinatorCore(
+    { networkId: 'sim', ...DEFAULT_COORDINATOR_CONFIG, ...c.coordinator, ...(c.trust ? { trust: c.trust } : {}) },
+    seededRng(c.seed + 1),
+    testOnlySecrets(c.seed),
+  );
   let coreMs = 0;
   let resultsProcessed = 0;
   const call = (f: () => CoordinatorEffect[]): CoordinatorEffect[] => {
@@ -207,7 +221,8 @@ export function runSim(config: SimConfig, probes: SimProbes = {}): SimReport {
   core.handle(requester, { v: PROTOCOL_VERSION, t: 'hello', role: 'requester', caps: null, label: 'requester' }, 0);
   const submitted = core.handle(requester, { v: PROTOCOL_VERSION, t: 'submit-job', ref: 'sim', spec }, 0);
   const hashing = submitted.find((e) => e.kind === 'hash-model');
-  if (!hashing || hashing.kind !== 'hash-model') throw new Error(`the simulated job was refused: ${JSON.stringify(submitted.filter((e) => e.kind === 'send'))}`);
+  if (!hashing || hashing.kind !== 'hash-model')
+    throw new Error(`the simulated job was refused: ${JSON.stringify(submitted.filter((e) => e.kind === 'send'))}`);
   const admitted = core.admitJob(requester, 'sim', spec, 'f'.repeat(64) as never, 0);
   const accepted = admitted.find((e) => e.kind === 'send' && e.msg.t === 'job-accepted');
   if (!accepted || accepted.kind !== 'send' || accepted.msg.t !== 'job-accepted') throw new Error('the simulated job was not admitted');

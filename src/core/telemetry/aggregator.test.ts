@@ -153,7 +153,7 @@ describe('telemetry aggregator', () => {
     expect(f.rest.peers).toBe(3);
   });
 
-  it('[T-2] a frame at 5,000 peers and 100 jobs stays within the limits and passes the observer\'s parser', () => {
+  it("[T-2] a frame at 5,000 peers and 100 jobs stays within the limits and passes the observer's parser", () => {
     const agg = new TelemetryAggregator();
     const peers = Array.from({ length: 5000 }, (_, i) => vol(`v${i}`, { connectedAtMs: i, resultsReturned: i }));
     const jobs = Array.from({ length: 100 }, (_, i) => job(`j${i}`, i, i % 10, 1));

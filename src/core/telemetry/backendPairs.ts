@@ -23,9 +23,7 @@ export class BackendPairCounter {
 
   /** Every pair seen so far, in a fixed order (by BACKENDS order of a, then b). */
   list(): BackendPairCount[] {
-    return [...this.counts.values()]
-      .map((c) => ({ ...c }))
-      .sort((x, y) => order(x.a) - order(y.a) || order(x.b) - order(y.b));
+    return [...this.counts.values()].map((c) => ({ ...c })).sort((x, y) => order(x.a) - order(y.a) || order(x.b) - order(y.b));
   }
 
   private bump(x: Backend, y: Backend, what: 'agree' | 'disagree'): void {

@@ -52,7 +52,7 @@ function rig() {
 }
 
 describe('coordinator: observers are read-only [O-1]', () => {
-  it('[O-1] an observer\'s frames other than hello and ping are dropped and change nothing; a submission is rejected', () => {
+  it("[O-1] an observer's frames other than hello and ping are dropped and change nothing; a submission is rejected", () => {
     const r = rig();
     const req = r.join('req', 'requester');
     const vol = r.join('vol', 'volunteer');
@@ -77,9 +77,15 @@ describe('coordinator: observers are read-only [O-1]', () => {
         expect(fx.map((e) => e.kind)).toEqual(['log', 'send']);
       } else {
         expect(r.sends(fx), f.t).toEqual([]);
-        expect(fx.map((e) => e.kind), f.t).toEqual(['log']);
+        expect(
+          fx.map((e) => e.kind),
+          f.t,
+        ).toEqual(['log']);
       }
-      expect(fx.some((e) => e.kind === 'hash-model' || e.kind === 'close' || e.kind.startsWith('store-')), f.t).toBe(false);
+      expect(
+        fx.some((e) => e.kind === 'hash-model' || e.kind === 'close' || e.kind.startsWith('store-')),
+        f.t,
+      ).toBe(false);
     }
     expect({ jobs: r.core.jobStatuses(), samples: r.core.peerSamples(), leases: r.core.activeLeaseCount() }).toEqual(before);
   });
@@ -94,7 +100,7 @@ describe('coordinator: observers are read-only [O-1]', () => {
 });
 
 describe('coordinator: telemetry counters [T-3] [T-5]', () => {
-  it('[T-3] lease, result and verification counters feed the aggregator\'s per-tick flows', () => {
+  it("[T-3] lease, result and verification counters feed the aggregator's per-tick flows", () => {
     const r = rig();
     const req = r.join('req', 'requester');
     const a = r.join('a', 'volunteer', 'wasm');
@@ -121,7 +127,7 @@ describe('coordinator: telemetry counters [T-3] [T-5]', () => {
     expect(parsed.ok, parsed.ok ? '' : parsed.error.reason).toBe(true);
   });
 
-  it('[T-5] an outvoted replica counts as a disagreement with each agreeing backend and lowers its volunteer\'s agreement rate', () => {
+  it("[T-5] an outvoted replica counts as a disagreement with each agreeing backend and lowers its volunteer's agreement rate", () => {
     const r = rig();
     const req = r.join('req', 'requester');
     const honest1 = r.join('h1', 'volunteer', 'wasm');
@@ -134,7 +140,10 @@ describe('coordinator: telemetry counters [T-3] [T-5]', () => {
     r.result(liar, l2, [9, 9]);
     const l3 = r.lease(honest2);
     r.result(honest2, l3, [1, 2], 'webgpu');
-    expect(r.core.backendAgreement()).toEqual([{ a: 'webgpu', b: 'wasm', agree: 1, disagree: 1 }, { a: 'wasm', b: 'wasm', agree: 0, disagree: 1 }]);
+    expect(r.core.backendAgreement()).toEqual([
+      { a: 'webgpu', b: 'wasm', agree: 1, disagree: 1 },
+      { a: 'wasm', b: 'wasm', agree: 0, disagree: 1 },
+    ]);
     const f = new TelemetryAggregator().tick({ peers: r.core.peerSamples(), jobs: r.core.jobStatuses(), backendPairs: r.core.backendAgreement() }, 0);
     expect(f.peers.find((p) => p.peerId === liar)).toMatchObject({ agreementRate: 0, rejected: 1, shardsDone: 0 });
     expect(f.peers.find((p) => p.peerId === honest2)).toMatchObject({ agreementRate: 1, shardsDone: 1 });

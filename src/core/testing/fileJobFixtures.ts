@@ -16,8 +16,7 @@ export const imagePipeline = (model: ModelHash = HASH_A): Pipeline => ({
 });
 
 /** File i is `i + 1` bytes of value i, named `line-i.png`: any slice can be checked by its names and sizes. */
-export const files = (n: number): JobFile[] =>
-  Array.from({ length: n }, (_, i) => ({ name: `line-${i}.png`, bytes: new Uint8Array(i + 1).fill(i).buffer }));
+export const files = (n: number): JobFile[] => Array.from({ length: n }, (_, i) => ({ name: `line-${i}.png`, bytes: new Uint8Array(i + 1).fill(i).buffer }));
 
 export const fileSpec = (n: number, shardSize: number, p: VerificationPolicy = policy(2, 2, 4), model: ModelHash = HASH_A): JobSpec => ({
   name: 'lines',

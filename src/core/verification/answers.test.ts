@@ -92,8 +92,14 @@ describe('[V-9] the ocr comparator', () => {
   });
 
   it('compares answers item by item and names the item', () => {
-    const a: Answer[] = [{ kind: 'ocr', lines: honest }, { kind: 'ocr', lines: [] }];
-    const b: Answer[] = [{ kind: 'ocr', lines: honest }, { kind: 'ocr', lines: honest.slice(1) }];
+    const a: Answer[] = [
+      { kind: 'ocr', lines: honest },
+      { kind: 'ocr', lines: [] },
+    ];
+    const b: Answer[] = [
+      { kind: 'ocr', lines: honest },
+      { kind: 'ocr', lines: honest.slice(1) },
+    ];
     expect(compareAnswerLists(a, a, OCR).agree).toBe(true);
     expect(compareAnswerLists(a, b, OCR)).toMatchObject({ agree: false, reason: 'item 1: 0 vs 1 lines' });
     expect(compareAnswerLists(a, a.slice(1), OCR)).toMatchObject({ agree: false, reason: '2 vs 1 answers' });
@@ -107,16 +113,37 @@ describe('[V-10] the segments comparator', () => {
   ];
   it('agrees within one frame (32 ms) and not beyond it', () => {
     expect(compareSegments(speech, [{ start: 1.032, end: 2.464 }, speech[1]!], 0.032).agree).toBe(true);
-    expect(compareSegments(speech, [{ start: 1.0, end: 2.56 }, speech[1]!], 0.032)).toMatchObject({ agree: false, reason: expect.stringMatching(/^segment 0/) });
+    expect(compareSegments(speech, [{ start: 1.0, end: 2.56 }, speech[1]!], 0.032)).toMatchObject({
+      agree: false,
+      reason: expect.stringMatching(/^segment 0/),
+    });
     expect(compareSegments(speech, speech.slice(0, 1), 0.032)).toMatchObject({ agree: false, reason: '2 vs 1 segments' });
   });
 });
 
 describe('[V-11] labels, and answers of different kinds', () => {
   it('labels agree on the same classes in the same order; kinds never mix', () => {
-    const a: Answer = { kind: 'labels', labels: [{ index: 3, score: 0.9 }, { index: 1, score: 0.05 }] };
-    const b: Answer = { kind: 'labels', labels: [{ index: 3, score: 0.8 }, { index: 1, score: 0.1 }] };
-    const c: Answer = { kind: 'labels', labels: [{ index: 1, score: 0.5 }, { index: 3, score: 0.4 }] };
+    const a: Answer = {
+      kind: 'labels',
+      labels: [
+        { index: 3, score: 0.9 },
+        { index: 1, score: 0.05 },
+      ],
+    };
+    const b: Answer = {
+      kind: 'labels',
+      labels: [
+        { index: 3, score: 0.8 },
+        { index: 1, score: 0.1 },
+      ],
+    };
+    const c: Answer = {
+      kind: 'labels',
+      labels: [
+        { index: 1, score: 0.5 },
+        { index: 3, score: 0.4 },
+      ],
+    };
     expect(compareAnswers(a, b, { kind: 'labels' }).agree).toBe(true);
     expect(compareAnswers(a, c, { kind: 'labels' })).toMatchObject({ agree: false, reason: 'label 0: class 3 vs 1' });
     expect(compareAnswers(a, { kind: 'segments', segments: [] }, { kind: 'labels' }).agree).toBe(false);

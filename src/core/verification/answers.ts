@@ -81,7 +81,9 @@ export function compareSegments(a: readonly Segment[], b: readonly Segment[], to
     const d = Math.max(Math.abs(x.start - y.start), Math.abs(x.end - y.end));
     // A tiny epsilon: seconds are frame counts divided by a rate, and 0.032 is not exact in binary.
     if (d > toleranceSec + 1e-9) {
-      return disagree(`segment ${i}: ${x.start.toFixed(3)}–${x.end.toFixed(3)} s vs ${y.start.toFixed(3)}–${y.end.toFixed(3)} s (off by ${d.toFixed(3)} s > ${toleranceSec})`);
+      return disagree(
+        `segment ${i}: ${x.start.toFixed(3)}–${x.end.toFixed(3)} s vs ${y.start.toFixed(3)}–${y.end.toFixed(3)} s (off by ${d.toFixed(3)} s > ${toleranceSec})`,
+      );
     }
   }
   return AGREE;

@@ -104,7 +104,7 @@ describe('canary sources [C-1]', () => {
     expect(pool.pick(JOB, none, rng)).toBeNull();
   });
 
-  it('[C-1] one volunteer\'s word is never a canary', () => {
+  it("[C-1] one volunteer's word is never a canary", () => {
     const book = new ReputationBook();
     const pool = new CanaryPool(book);
     const shard = verifiedShard(1);

@@ -202,7 +202,7 @@ describe('cosine [V-6] and per-output comparators [V-7]', () => {
     expect(compareTensor(i32('k', [2], [3, 4]), i32('k', [2], [6, 8]), COS(0)).agree).toBe(false);
   });
 
-  it('[V-7] a named output uses its own comparator, the others the job\'s', () => {
+  it("[V-7] a named output uses its own comparator, the others the job's", () => {
     const a = [f32('logits', [1, 2], [1, 5]), f32('emb', [1, 2], [1, 1])];
     const b = [f32('logits', [1, 2], [0, 9]), f32('emb', [1, 2], [1.00001, 1])];
     const tight = ALLCLOSE(1e-4, 1e-3);
@@ -214,8 +214,7 @@ describe('cosine [V-6] and per-output comparators [V-7]', () => {
 
 describe('default tolerance [V-8]', () => {
   /** Whether one logit, `x` in one result and `y` in the other, agrees under the default comparator. */
-  const agreeAt = (x: number, y: number): boolean =>
-    compareTensor(f32('logits', [1, 1], [x]), f32('logits', [1, 1], [y]), DEFAULT_COMPARATOR).agree;
+  const agreeAt = (x: number, y: number): boolean => compareTensor(f32('logits', [1, 1], [x]), f32('logits', [1, 1], [y]), DEFAULT_COMPARATOR).agree;
 
   it('[V-8] the default comparator is the measured allclose(atol 1e-4, rtol 1e-3)', () => {
     expect(DEFAULT_COMPARATOR).toEqual({ kind: 'allclose', atol: 1e-4, rtol: 1e-3 });

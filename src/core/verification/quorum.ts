@@ -26,11 +26,7 @@ const ACCEPT_BOTH: QuorumDecision = { kind: 'accept', agreeing: [0, 1], dissenti
  * not transitive, so comparing against one representative keeps the decision deterministic and
  * means every accepted replica agrees with the result that is published.
  */
-export function classify<R extends ReplicaOutputs>(
-  replicas: readonly R[],
-  comparator: Comparator,
-  perOutput?: readonly OutputComparator[],
-): number[][] {
+export function classify<R extends ReplicaOutputs>(replicas: readonly R[], comparator: Comparator, perOutput?: readonly OutputComparator[]): number[][] {
   const classes: number[][] = [];
   replicas.forEach((r, i) => {
     for (const cls of classes) {

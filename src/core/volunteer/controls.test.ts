@@ -22,7 +22,7 @@ describe('volunteer controls', () => {
     expect(decidePause(S, { ...visible, battery: { charging: true } }).paused).toBe(false);
   });
 
-  it('[W-11] the user\'s pause always pauses, whatever the settings', () => {
+  it("[W-11] the user's pause always pauses, whatever the settings", () => {
     const off: VolunteerSettings = { ...S, pauseWhenHidden: false, pauseOnBattery: false };
     expect(decidePause(off, { ...visible, userPaused: true })).toEqual({ paused: true, reasons: ['user'], text: 'you paused it' });
   });
@@ -56,7 +56,16 @@ describe('volunteer controls', () => {
   });
 
   it('[W-12] nonsense times and caps give no rest (never a negative or infinite wait)', () => {
-    for (const [t, c] of [[0, 50], [-5, 50], [NaN, 50], [Infinity, 50], [100, 0], [100, -1], [100, NaN], [100, 150]] as const) {
+    for (const [t, c] of [
+      [0, 50],
+      [-5, 50],
+      [NaN, 50],
+      [Infinity, 50],
+      [100, 0],
+      [100, -1],
+      [100, NaN],
+      [100, 150],
+    ] as const) {
       expect(restAfterShardMs(t, c)).toBe(0);
     }
   });

@@ -35,8 +35,7 @@ export function normaliseVolunteerSettings(raw: unknown): VolunteerSettings {
   const r = (typeof raw === 'object' && raw !== null ? raw : {}) as Partial<Record<keyof VolunteerSettings, unknown>>;
   const d = DEFAULT_VOLUNTEER_SETTINGS;
   const cap = CPU_CAPS.find((c) => c === r.cpuCapPercent) ?? d.cpuCapPercent;
-  const threads =
-    typeof r.threads === 'number' && Number.isInteger(r.threads) && r.threads >= 1 && r.threads <= MAX_THREADS ? r.threads : null;
+  const threads = typeof r.threads === 'number' && Number.isInteger(r.threads) && r.threads >= 1 && r.threads <= MAX_THREADS ? r.threads : null;
   return {
     cpuCapPercent: cap,
     pauseWhenHidden: typeof r.pauseWhenHidden === 'boolean' ? r.pauseWhenHidden : d.pauseWhenHidden,

@@ -23,7 +23,12 @@ describe('ModelDownload [W-6]', () => {
     it(`a ${size}-byte model arrives whole in any order (last chunk first, reversed, interleaved)`, () => {
       const model = distinctBytes(size);
       const chunks = chunksOf(model);
-      const orders = [chunks, [...chunks].reverse(), [chunks.at(-1)!, ...chunks.slice(0, -1)], chunks.filter((_, i) => i % 2 === 1).concat(chunks.filter((_, i) => i % 2 === 0))];
+      const orders = [
+        chunks,
+        [...chunks].reverse(),
+        [chunks.at(-1)!, ...chunks.slice(0, -1)],
+        chunks.filter((_, i) => i % 2 === 1).concat(chunks.filter((_, i) => i % 2 === 0)),
+      ];
       for (const order of orders) {
         const d = new ModelDownload(HASH_A, size, CHUNK);
         for (const [i, c] of order.entries()) {

@@ -296,7 +296,7 @@ describe('VolunteerCore', () => {
     expect(v.stats().phase).toBe('refused');
   });
 
-  it('[W-20] refused because the id is another volunteer\'s: the token is dropped and a fresh id asked for', () => {
+  it("[W-20] refused because the id is another volunteer's: the token is dropped and a fresh id asked for", () => {
     const v = new VolunteerCore(caps('webgpu'), 'tab', { ...SERIAL, resumeToken: 'old-token' });
     v.connected(0);
     const fx = v.receive({ v: V, t: 'refused', reason: 'peer id p1 belongs to another volunteer', expectedVersion: V, code: REFUSED_ID_TAKEN }, 1);
@@ -534,13 +534,33 @@ describe('VolunteerCore: pause, CPU cap, capabilities, standing', () => {
     expect(sent(v.connected(6))[0]).toMatchObject({ t: 'hello', caps: caps('webgpu') });
   });
 
-  it('[P-7] the coordinator\'s word on this volunteer is kept for the page', () => {
+  it("[P-7] the coordinator's word on this volunteer is kept for the page", () => {
     const v = asking();
     v.receive(
-      { v: V, t: 'volunteer-status', shardsAccepted: 4, resultsReturned: 5, resultsRejected: 0, paused: false, trusted: false, streak: 4, trustLevel: 0.4, quarantined: false },
+      {
+        v: V,
+        t: 'volunteer-status',
+        shardsAccepted: 4,
+        resultsReturned: 5,
+        resultsRejected: 0,
+        paused: false,
+        trusted: false,
+        streak: 4,
+        trustLevel: 0.4,
+        quarantined: false,
+      },
       3,
     );
-    expect(v.stats().standing).toEqual({ shardsAccepted: 4, resultsReturned: 5, resultsRejected: 0, paused: false, trusted: false, streak: 4, trustLevel: 0.4, quarantined: false });
+    expect(v.stats().standing).toEqual({
+      shardsAccepted: 4,
+      resultsReturned: 5,
+      resultsRejected: 0,
+      paused: false,
+      trusted: false,
+      streak: 4,
+      trustLevel: 0.4,
+      quarantined: false,
+    });
     v.connected(4);
     expect(v.stats().standing).toBeNull(); // a new connection starts a new count
   });
@@ -561,7 +581,8 @@ const ack = (leaseId: string, outcome: 'received' | 'duplicate' | 'unknown-lease
   outcome,
   reason: '',
 });
-const kinds = (fx: readonly VolunteerEffect[]): string[] => fx.filter((e) => e.kind !== 'log' && e.kind !== 'status-changed').map((e) => (e.kind === 'send' ? `send:${e.msg.t}` : e.kind));
+const kinds = (fx: readonly VolunteerEffect[]): string[] =>
+  fx.filter((e) => e.kind !== 'log' && e.kind !== 'status-changed').map((e) => (e.kind === 'send' ? `send:${e.msg.t}` : e.kind));
 
 function storedEntry(id: string, index = 0): OutboxEntry {
   return {
@@ -611,7 +632,10 @@ describe('VolunteerCore: outbox and held-back results', () => {
 
     expect(types(v.connected(30))).toEqual(['hello']);
     const fx = v.receive(welcome(), 31);
-    expect(sent(fx)).toEqual([{ v: V, t: 'result', leaseId: 'l1', outputs: OUTPUTS, backend: 'webgpu', inferMs: 4 }, { v: V, t: 'lease-request' }]);
+    expect(sent(fx)).toEqual([
+      { v: V, t: 'result', leaseId: 'l1', outputs: OUTPUTS, backend: 'webgpu', inferMs: 4 },
+      { v: V, t: 'lease-request' },
+    ]);
     expect(v.stats()).toMatchObject({ phase: 'asking', heldBackSent: 1, heldBackDelivered: 0 });
 
     v.receive(ack('l1'), 32);

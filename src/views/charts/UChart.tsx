@@ -6,7 +6,17 @@ import { useEffect, useRef } from 'react';
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 
-export function UChart({ options, data, height, testId }: { options: Omit<uPlot.Options, 'width' | 'height'>; data: uPlot.AlignedData; height: number; testId: string }) {
+export function UChart({
+  options,
+  data,
+  height,
+  testId,
+}: {
+  options: Omit<uPlot.Options, 'width' | 'height'>;
+  data: uPlot.AlignedData;
+  height: number;
+  testId: string;
+}) {
   const ref = useRef<HTMLDivElement>(null);
   const chart = useRef<uPlot | null>(null);
   const latest = useRef(data);

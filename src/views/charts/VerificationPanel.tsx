@@ -17,7 +17,15 @@ function barOptions(title: string, labels: readonly string[] | null, colour: str
     scales: { x: { time: false, range: (_u, min, max) => [min - 0.5, max + 0.5] }, y: { range: [0, 100] } },
     series: [
       { label: labels ? 'pair' : 'rank', value: (_u, v) => (v == null ? '—' : labels ? (labels[v] ?? '') : `#${v + 1}`) },
-      { label: 'agreement %', stroke: colour, fill: colour, width: 0, ...(bars ? { paths: bars } : {}), points: { show: false }, value: (_u, v) => (v == null ? '—' : `${v.toFixed(1)}%`) },
+      {
+        label: 'agreement %',
+        stroke: colour,
+        fill: colour,
+        width: 0,
+        ...(bars ? { paths: bars } : {}),
+        points: { show: false },
+        value: (_u, v) => (v == null ? '—' : `${v.toFixed(1)}%`),
+      },
     ],
     axes: [
       labels ? { splits: () => labels.map((_, i) => i), values: (_u, splits) => splits.map((i) => labels[i] ?? '') } : { show: labels !== null },
@@ -46,10 +54,7 @@ export function VerificationPanel({ frame }: { frame: TelemetryFrame | null }) {
     [frame],
   );
   const volunteerOptions = useMemo(() => barOptions('Agreement per volunteer (lowest first)', null, OKABE_ITO.bluishGreen), []);
-  const volunteerData = useMemo<uPlot.AlignedData>(
-    () => [volunteers.map((_, i) => i), volunteers.map((p) => 100 * (p.agreementRate ?? 0))],
-    [volunteers],
-  );
+  const volunteerData = useMemo<uPlot.AlignedData>(() => [volunteers.map((_, i) => i), volunteers.map((p) => 100 * (p.agreementRate ?? 0))], [volunteers]);
 
   return (
     <section className="verification" data-testid="verification-panel">

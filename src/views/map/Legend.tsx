@@ -34,7 +34,15 @@ function FlowSymbol({ kind }: { kind: keyof typeof FLOW_STYLES }) {
           <path d={kind === 'lease' ? 'M23 3l3 3-3 3' : 'M5 3l-3 3 3 3'} fill="none" stroke={colour} strokeWidth="1.2" />
         </>
       ) : (
-        <line x1="1" y1="6" x2="27" y2="6" stroke={colour} strokeWidth={kind === 'verified' ? 2 : 2.6} strokeDasharray={kind === 'disagreement' ? '5 3' : undefined} />
+        <line
+          x1="1"
+          y1="6"
+          x2="27"
+          y2="6"
+          stroke={colour}
+          strokeWidth={kind === 'verified' ? 2 : 2.6}
+          strokeDasharray={kind === 'disagreement' ? '5 3' : undefined}
+        />
       )}
     </svg>
   );

@@ -116,11 +116,23 @@ export class MapScene {
     this.sim = forceSimulation<MapNode>([...this.nodes.values()])
       // Repulsion only among near neighbours: collision does the packing.
       .force('charge', forceManyBody<MapNode>().strength(-8).theta(1.2).distanceMax(60))
-      .force('ring', forceRadial<MapNode>((d) => d.ring, 0, 0).strength((d) => (d.ring > 0 ? 0.2 : 0)))
+      .force(
+        'ring',
+        forceRadial<MapNode>((d) => d.ring, 0, 0).strength((d) => (d.ring > 0 ? 0.2 : 0)),
+      )
       // The two backends side by side, or one above the other on a tall (phone) screen.
-      .force('x', forceX<MapNode>((d) => (this.portrait ? 0 : d.side * this.unit * 0.5)).strength((d) => (d.ring > 0 ? 0 : 0.07)))
-      .force('y', forceY<MapNode>((d) => (this.portrait ? d.side * this.unit * 0.5 : 0)).strength((d) => (d.ring > 0 ? 0 : 0.07)))
-      .force('collide', forceCollide<MapNode>((d) => d.r + 2))
+      .force(
+        'x',
+        forceX<MapNode>((d) => (this.portrait ? 0 : d.side * this.unit * 0.5)).strength((d) => (d.ring > 0 ? 0 : 0.07)),
+      )
+      .force(
+        'y',
+        forceY<MapNode>((d) => (this.portrait ? d.side * this.unit * 0.5 : 0)).strength((d) => (d.ring > 0 ? 0 : 0.07)),
+      )
+      .force(
+        'collide',
+        forceCollide<MapNode>((d) => d.r + 2),
+      )
       .stop(); // ticked from our own animation frame, so there is one loop
     this.raf = requestAnimationFrame(this.loop);
   }

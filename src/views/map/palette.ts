@@ -34,7 +34,12 @@ export const NODE_STYLES: Readonly<Record<Exclude<NodeKind, 'online'>, NodeStyle
   working: { label: 'Working', shape: 'circle', colour: OKABE_ITO.bluishGreen, meaning: 'volunteer with a shard in hand (filled circle)' },
   idle: { label: 'Idle', shape: 'ring', colour: OKABE_ITO.skyBlue, meaning: 'volunteer waiting for work (hollow ring)' },
   paused: { label: 'Paused', shape: 'square', colour: OKABE_ITO.orange, meaning: 'volunteer that paused (square with bars)' },
-  quarantined: { label: 'Quarantined', shape: 'triangle', colour: OKABE_ITO.vermillion, meaning: 'caught lying against known answers: gets no more work (triangle with ✕)' },
+  quarantined: {
+    label: 'Quarantined',
+    shape: 'triangle',
+    colour: OKABE_ITO.vermillion,
+    meaning: 'caught lying against known answers: gets no more work (triangle with ✕)',
+  },
   requester: { label: 'Requester', shape: 'diamond', colour: OKABE_ITO.reddishPurple, meaning: 'submits jobs (filled diamond)' },
   observer: { label: 'Observer', shape: 'hollow-diamond', colour: OKABE_ITO.blue, meaning: 'read-only map like this one (hollow diamond)' },
   rest: { label: 'More peers', shape: 'dashed-circle', colour: '#6b7385', meaning: 'peers beyond the frame limit, summarised' },

@@ -36,13 +36,7 @@ export class AssembleError extends Error {
   override readonly name = 'AssembleError';
 }
 
-export function assembleResults(
-  jobId: string,
-  name: string,
-  items: number,
-  shards: readonly VerifiedShard[],
-  itemNames?: readonly string[],
-): AssembledResults {
+export function assembleResults(jobId: string, name: string, items: number, shards: readonly VerifiedShard[], itemNames?: readonly string[]): AssembledResults {
   const sorted = [...shards].sort((a, b) => a.start - b.start);
   const first = sorted[0];
   const verified = new Uint8Array(items);
@@ -54,7 +48,8 @@ export function assembleResults(
   });
   for (const s of sorted) {
     if (s.start + s.count > items) throw new AssembleError(`shard ${s.index} covers items ${s.start}..${s.start + s.count - 1}, but the job has ${items}.`);
-    if (s.outputs.length !== layouts.length) throw new AssembleError(`shard ${s.index} has ${s.outputs.length} outputs, shard ${first?.index} has ${layouts.length}.`);
+    if (s.outputs.length !== layouts.length)
+      throw new AssembleError(`shard ${s.index} has ${s.outputs.length} outputs, shard ${first?.index} has ${layouts.length}.`);
     layouts.forEach((l, k) => {
       const o = s.outputs.find((t) => t.name === l.name);
       const innerMatches = o !== undefined && o.dims.length === l.inner.length + 1 && o.dims.slice(1).every((d, i) => d === l.inner[i]);

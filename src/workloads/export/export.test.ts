@@ -86,7 +86,7 @@ describe('exporters', () => {
     expect(doc.outputs[1].values).toEqual([1, 0, null, null, '1152921504606846976']);
     expect(doc.shards[0]).toEqual({ index: 0, start: 0, count: 2, volunteers: ['vA', 'vB'], backends: ['wasm', 'webgpu'] });
   });
-  it('each item\'s file name is in the CSV (`file`) and the JSON (`itemNames`)', () => {
+  it("each item's file name is in the CSV (`file`) and the JSON (`itemNames`)", () => {
     const names = ['a.png', 'b, "quoted".png', 'batch.npy#2', 'batch.npy#3', 'ü.png'];
     const r = assembleResults('j1', 'test', 5, SHARDS, names);
     const rows = resultsToCsv(r).split('\n');
@@ -112,10 +112,21 @@ describe('exporters', () => {
     expect(csvText('plain')).toBe('plain');
   });
   it('JSON: scalar, multi-dim and non-finite values keep their JSON meaning', () => {
-    const r = assembleResults('j', 'n', 2, [{ index: 0, start: 0, count: 2, outputs: [f32('s', [2], [NaN, -0]), f32('m', [2, 2, 2], [1, 2, 3, 4, 5, 6, 7, Infinity])], volunteers: [], backends: [] }]);
+    const r = assembleResults('j', 'n', 2, [
+      { index: 0, start: 0, count: 2, outputs: [f32('s', [2], [NaN, -0]), f32('m', [2, 2, 2], [1, 2, 3, 4, 5, 6, 7, Infinity])], volunteers: [], backends: [] },
+    ]);
     const doc = JSON.parse(resultsToJson(r));
     expect(doc.outputs[0].values).toEqual([null, -0]);
-    expect(doc.outputs[1].values).toEqual([[[1, 2], [3, 4]], [[5, 6], [7, null]]]);
+    expect(doc.outputs[1].values).toEqual([
+      [
+        [1, 2],
+        [3, 4],
+      ],
+      [
+        [5, 6],
+        [7, null],
+      ],
+    ]);
   });
   it('NPY: one output, bit-exact, NaN rows where unverified', () => {
     const a = parseNpy(resultsToNpy(R, 'y'));

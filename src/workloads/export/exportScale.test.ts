@@ -86,7 +86,12 @@ describe('exports of a [40, 40, 6625] float32 result', () => {
     expect(doc).toMatchObject({ format: 'quorum-results/2', jobId: 'j1', items: ITEMS, verifiedItems: ITEMS, itemNames: NAMES });
     const values = doc.outputs[0].values as number[][][];
     expect(values).toHaveLength(ITEMS);
-    for (const [i, r, c] of [[0, 0, 0], [7, 13, 4242], [39, 39, 6624], [20, 0, 1000]] as const) {
+    for (const [i, r, c] of [
+      [0, 0, 0],
+      [7, 13, 4242],
+      [39, 39, 6624],
+      [20, 0, 1000],
+    ] as const) {
       expect(Math.fround(values[i]![r]![c]!)).toBe(DATA[i * PER_ITEM + r * CLASSES + c]);
     }
     expect(doc.shards).toHaveLength(4);

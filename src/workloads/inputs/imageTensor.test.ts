@@ -24,7 +24,14 @@ describe('pixelsToTensor', () => {
     close(pixelsToTensor(RGBA, 2, 1, { ...base, channels: 'gray' }), [0.299, (0.299 * 10 + 0.587 * 20 + 0.114 * 30) / 255]);
   });
   it('-1..1 and 0..255', () => {
-    close(pixelsToTensor(RGBA, 2, 1, { ...base, normalisation: 'symmetric' }), [1, (10 / 255 - 0.5) / 0.5, -1, (20 / 255 - 0.5) / 0.5, -1, (30 / 255 - 0.5) / 0.5]);
+    close(pixelsToTensor(RGBA, 2, 1, { ...base, normalisation: 'symmetric' }), [
+      1,
+      (10 / 255 - 0.5) / 0.5,
+      -1,
+      (20 / 255 - 0.5) / 0.5,
+      -1,
+      (30 / 255 - 0.5) / 0.5,
+    ]);
     close(pixelsToTensor(RGBA, 2, 1, { ...base, normalisation: 'raw' }), [255, 10, 0, 20, 0, 30]);
   });
   it('ImageNet mean/std per colour, also when the channels are BGR', () => {
@@ -66,7 +73,7 @@ describe('suggestPreprocessing', () => {
     expect(suggestPreprocessing(['N', 784], base)).toBe(base);
     expect(suggestPreprocessing(['N', 3, 32, 32], { ...base, channels: 'BGR' }).channels).toBe('BGR');
   });
-  it('a fixed height under a free width is a text-line recognizer, not an ImageNet model: PaddleOCR\'s 48×320, BGR, -1..1', () => {
+  it("a fixed height under a free width is a text-line recognizer, not an ImageNet model: PaddleOCR's 48×320, BGR, -1..1", () => {
     const imagenet: ImagePreprocessing = { width: 224, height: 224, layout: 'CHW', channels: 'RGB', normalisation: 'imagenet' };
     expect(suggestPreprocessing(['x', 3, 48, 'w'], imagenet)).toEqual({ width: 320, height: 48, layout: 'CHW', channels: 'BGR', normalisation: 'symmetric' });
     // Older recognizers are 32 high: the same width-to-height ratio.

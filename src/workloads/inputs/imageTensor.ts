@@ -72,7 +72,10 @@ export function imageDims(p: ImagePreprocessing): number[] {
 }
 
 export function checkPreprocessing(p: ImagePreprocessing): void {
-  for (const [what, v] of [['width', p.width], ['height', p.height]] as const) {
+  for (const [what, v] of [
+    ['width', p.width],
+    ['height', p.height],
+  ] as const) {
     if (!Number.isInteger(v) || v < 1 || v > 8192) throw new ImageTensorError(`image ${what} must be an integer from 1 to 8192, not ${v}.`);
   }
 }

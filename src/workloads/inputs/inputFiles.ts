@@ -49,5 +49,7 @@ export function imageTarget(ports: readonly PortLike[]): string {
   if (ports.length === 1) return (ports[0] as PortLike).name;
   const imageLike = ports.filter((p) => p.dims !== null && (p.dims.length === 4 || p.dims.length === 3));
   if (imageLike.length === 1) return (imageLike[0] as PortLike).name;
-  throw new InputFileError(`images can only feed a model with one image input; this model takes ${list(ports)}: give its inputs as .npy or .json files instead.`);
+  throw new InputFileError(
+    `images can only feed a model with one image input; this model takes ${list(ports)}: give its inputs as .npy or .json files instead.`,
+  );
 }

@@ -3,7 +3,13 @@ import { JsonTensorError, parseJsonInputs, tensorFromNested } from './jsonTensor
 
 describe('tensorFromNested infers the shape from the nesting', () => {
   it('2-D float32', () => {
-    const t = tensorFromNested([[1, 2.5, -3], [4, 5, 6]], 'float32');
+    const t = tensorFromNested(
+      [
+        [1, 2.5, -3],
+        [4, 5, 6],
+      ],
+      'float32',
+    );
     expect(t.shape).toEqual([2, 3]);
     expect([...new Float32Array(t.data)]).toEqual([1, 2.5, -3, 4, 5, 6]);
   });
@@ -40,7 +46,15 @@ describe('tensorFromNested refuses ragged and non-numeric arrays, naming the pos
     expect(() => tensorFromNested([1, [2]], 'float32')).toThrow(/ragged: \[1\] is an array/);
   });
   it('deep raggedness', () => {
-    expect(() => tensorFromNested([[[1], [2]], [[3], [4, 5]]], 'float32')).toThrow(/\[1\]\[1\] has 2 elements, but \[1\]\[0\] has 1/);
+    expect(() =>
+      tensorFromNested(
+        [
+          [[1], [2]],
+          [[3], [4, 5]],
+        ],
+        'float32',
+      ),
+    ).toThrow(/\[1\]\[1\] has 2 elements, but \[1\]\[0\] has 1/);
   });
   it('strings, nulls and booleans in a float tensor', () => {
     expect(() => tensorFromNested([[1, 'a']], 'float32')).toThrow(/\[0\]\[1\] is "a", but float32 needs a number/);

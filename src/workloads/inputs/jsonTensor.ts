@@ -89,14 +89,16 @@ export function tensorFromNested(value: unknown, dtype: TensorDtype): NpyArray {
   let count = 1;
   for (const d of shape) count *= d;
   const bytes = count * BYTES_PER_ELEMENT[dtype];
-  if (bytes > LIMITS.maxTensorBytes) throw new JsonTensorError(`JSON array of shape [${shape.join(', ')}] is larger than ${LIMITS.maxTensorBytes} bytes as ${dtype}.`);
+  if (bytes > LIMITS.maxTensorBytes)
+    throw new JsonTensorError(`JSON array of shape [${shape.join(', ')}] is larger than ${LIMITS.maxTensorBytes} bytes as ${dtype}.`);
   const data = new ArrayBuffer(bytes);
   const write = writerFor(dtype, data);
   let next = 0;
   const path: number[] = [];
   const fill = (v: unknown, depth: number): void => {
     if (depth === shape.length) {
-      if (Array.isArray(v)) throw new JsonTensorError(`JSON array is ragged: ${where(path)} is an array, but its siblings are values (shape [${shape.join(', ')}]).`);
+      if (Array.isArray(v))
+        throw new JsonTensorError(`JSON array is ragged: ${where(path)} is an array, but its siblings are values (shape [${shape.join(', ')}]).`);
       write(next++, v, path);
       return;
     }

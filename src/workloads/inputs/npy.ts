@@ -57,7 +57,11 @@ function unsupportedDescr(descr: string): NpyError {
   if (/^O/.test(code)) {
     return new NpyError(`.npy holds Python objects (dtype '${descr}'), not numbers: save a numeric array (e.g. np.asarray(x, dtype=np.float32)).`);
   }
-  const hint = /^f/.test(code) ? 'x.astype(np.float32)' : /^[iu]/.test(code) ? 'x.astype(np.int64) or x.astype(np.int32)' : 'a float32, int32, int64, uint8, int8 or bool array';
+  const hint = /^f/.test(code)
+    ? 'x.astype(np.float32)'
+    : /^[iu]/.test(code)
+      ? 'x.astype(np.int64) or x.astype(np.int32)'
+      : 'a float32, int32, int64, uint8, int8 or bool array';
   return new NpyError(`.npy dtype '${descr}' is not supported (float32, int32, int64, uint8, int8, bool only): convert with ${hint}.`);
 }
 

@@ -48,7 +48,9 @@ describe('checkImagePixels', () => {
   it(`refuses an image over ${MAX_IMAGE_PIXELS / 1e6} megapixels, naming the file`, () => {
     expect(() => checkImagePixels(8000, 5000, 'scan.png')).not.toThrow();
     expect(() => checkImagePixels(8001, 5000, 'scan.png')).toThrow(ImageSizeError);
-    expect(() => checkImagePixels(8001, 5000, 'scan.png')).toThrow(/"scan\.png" is 8001×5000 \(40\.0 megapixels\), over the limit of 40 megapixels: scale it down/);
+    expect(() => checkImagePixels(8001, 5000, 'scan.png')).toThrow(
+      /"scan\.png" is 8001×5000 \(40\.0 megapixels\), over the limit of 40 megapixels: scale it down/,
+    );
     expect(() => checkImagePixels(0, 10, 'empty.png')).toThrow(/"empty\.png" has no pixels/);
   });
 });

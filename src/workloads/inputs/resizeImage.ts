@@ -77,7 +77,12 @@ function taps(srcSize: number, dstSize: number): Taps {
  * size returns an exact copy.
  */
 export function resizeRgba(src: ArrayLike<number>, srcWidth: number, srcHeight: number, dstWidth: number, dstHeight: number): Uint8ClampedArray {
-  for (const [what, v] of [['source width', srcWidth], ['source height', srcHeight], ['width', dstWidth], ['height', dstHeight]] as const) {
+  for (const [what, v] of [
+    ['source width', srcWidth],
+    ['source height', srcHeight],
+    ['width', dstWidth],
+    ['height', dstHeight],
+  ] as const) {
     if (!Number.isInteger(v) || v < 1) throw new ImageSizeError(`resize: the ${what} must be a positive integer, not ${v}.`);
   }
   if (src.length !== srcWidth * srcHeight * 4) {

@@ -1,12 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  MNIST_HOLDOUT_HEADER_BYTES,
-  MnistDataError,
-  accuracy,
-  argmaxRows,
-  decodeMnistHoldout,
-  encodeMnistHoldout,
-} from './holdout.ts';
+import { MNIST_HOLDOUT_HEADER_BYTES, MnistDataError, accuracy, argmaxRows, decodeMnistHoldout, encodeMnistHoldout } from './holdout.ts';
 
 /** A copy as a standalone ArrayBuffer (what fetch().arrayBuffer() hands the decoder). */
 function toBuffer(bytes: Uint8Array): ArrayBuffer {
@@ -61,13 +54,50 @@ describe('encodeMnistHoldout / decodeMnistHoldout', () => {
   });
 
   it('encoder refuses values it cannot store exactly, bad labels and mismatched lengths', () => {
-    const bad = (patch: Partial<ReturnType<typeof sample>>): (() => Uint8Array) => () =>
-      encodeMnistHoldout({ ...sample(), ...patch });
-    expect(bad({ images: [[0, 0, 0, 0, 0, 0.0005], [0, 0, 0, 0, 0, 0]] })).toThrow(MnistDataError);
-    expect(bad({ images: [[0, 0, 0, 0, 0, 1.001], [0, 0, 0, 0, 0, 0]] })).toThrow(MnistDataError);
-    expect(bad({ images: [[0, 0, 0, 0, 0, -0.001], [0, 0, 0, 0, 0, 0]] })).toThrow(MnistDataError);
-    expect(bad({ images: [[0, 0, 0, 0, 0, NaN], [0, 0, 0, 0, 0, 0]] })).toThrow(MnistDataError);
-    expect(bad({ images: [[0, 0, 0], [0, 0, 0, 0, 0, 0]] })).toThrow(MnistDataError);
+    const bad =
+      (patch: Partial<ReturnType<typeof sample>>): (() => Uint8Array) =>
+      () =>
+        encodeMnistHoldout({ ...sample(), ...patch });
+    expect(
+      bad({
+        images: [
+          [0, 0, 0, 0, 0, 0.0005],
+          [0, 0, 0, 0, 0, 0],
+        ],
+      }),
+    ).toThrow(MnistDataError);
+    expect(
+      bad({
+        images: [
+          [0, 0, 0, 0, 0, 1.001],
+          [0, 0, 0, 0, 0, 0],
+        ],
+      }),
+    ).toThrow(MnistDataError);
+    expect(
+      bad({
+        images: [
+          [0, 0, 0, 0, 0, -0.001],
+          [0, 0, 0, 0, 0, 0],
+        ],
+      }),
+    ).toThrow(MnistDataError);
+    expect(
+      bad({
+        images: [
+          [0, 0, 0, 0, 0, NaN],
+          [0, 0, 0, 0, 0, 0],
+        ],
+      }),
+    ).toThrow(MnistDataError);
+    expect(
+      bad({
+        images: [
+          [0, 0, 0],
+          [0, 0, 0, 0, 0, 0],
+        ],
+      }),
+    ).toThrow(MnistDataError);
     expect(bad({ labels: [10, 0] })).toThrow(MnistDataError);
     expect(bad({ labels: [1.5, 0] })).toThrow(MnistDataError);
     expect(bad({ labels: [1] })).toThrow(MnistDataError);

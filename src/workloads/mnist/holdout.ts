@@ -132,9 +132,7 @@ export function decodeMnistHoldout(buf: ArrayBuffer): MnistHoldout {
   // Computed in doubles: u32 products stay exact far beyond any sane file size.
   const expected = MNIST_HOLDOUT_HEADER_BYTES + count * pixels * 2 + count;
   if (bytes.length !== expected) {
-    throw new MnistDataError(
-      `held-out data is ${bytes.length} bytes, expected ${expected} for ${count} digits of ${width}x${height}`,
-    );
+    throw new MnistDataError(`held-out data is ${bytes.length} bytes, expected ${expected} for ${count} digits of ${width}x${height}`);
   }
 
   const total = count * pixels;

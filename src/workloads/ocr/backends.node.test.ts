@@ -41,7 +41,10 @@ describe('OCR on two backends', () => {
         const image = decodeImageFile(fs.readFileSync(path.join(FIXTURES, file)), file);
         const a: OcrResult = await runOcr(image, web, node.charset);
         const b: OcrResult = await runOcr(image, node, node.charset);
-        expect(a.lines.map((l) => l.text), file).toEqual(b.lines.map((l) => l.text));
+        expect(
+          a.lines.map((l) => l.text),
+          file,
+        ).toEqual(b.lines.map((l) => l.text));
         a.lines.forEach((l, i) => {
           const other = b.lines[i];
           if (!other) return;
@@ -57,7 +60,9 @@ describe('OCR on two backends', () => {
       await node.release();
       await engine.dispose();
     }
-    console.log(`OCR WASM vs onnxruntime-node: ${lines} lines, largest box-corner difference ${maxCorner} px, largest confidence difference ${maxConfidence.toExponential(2)}`);
+    console.log(
+      `OCR WASM vs onnxruntime-node: ${lines} lines, largest box-corner difference ${maxCorner} px, largest confidence difference ${maxConfidence.toExponential(2)}`,
+    );
     expect(maxCorner).toBeLessThanOrEqual(1);
   }, 300_000);
 });

@@ -11,7 +11,8 @@ function coordinates(): RgbaImage {
   return { width, height, rgba };
 }
 
-const at = (img: { width: number; rgba: ArrayLike<number> }, x: number, y: number): number[] => Array.from({ length: 4 }, (_, k) => img.rgba[(y * img.width + x) * 4 + k] as number);
+const at = (img: { width: number; rgba: ArrayLike<number> }, x: number, y: number): number[] =>
+  Array.from({ length: 4 }, (_, k) => img.rgba[(y * img.width + x) * 4 + k] as number);
 
 describe('crop', () => {
   it('solves the homography between four point pairs', () => {

@@ -15,14 +15,28 @@ describe('DB postprocess', () => {
   it('scores a box by the mean probability of the pixels it covers, outline included', () => {
     const m = map(10, 10, [[2, 5, 2, 3, 1]]);
     // 4 × 2 ones inside a 6 × 4 box: 8 of 24 pixels.
-    expect(boxScore(m, [[1, 1], [6, 1], [6, 4], [1, 4]])).toBeCloseTo(8 / 24, 12);
+    expect(
+      boxScore(m, [
+        [1, 1],
+        [6, 1],
+        [6, 4],
+        [1, 4],
+      ]),
+    ).toBeCloseTo(8 / 24, 12);
   });
 
   it('scores a rotated box over the pixels inside it, not over its bounding box', () => {
     // Ones on the diamond |x − 5| + |y − 5| ≤ 4 (41 pixels), zeros around it in its 9 × 9 bounds.
     const data = new Float32Array(121);
     for (let y = 0; y < 11; y++) for (let x = 0; x < 11; x++) data[y * 11 + x] = Math.abs(x - 5) + Math.abs(y - 5) <= 4 ? 1 : 0;
-    expect(boxScore({ width: 11, height: 11, data }, [[5, 1], [9, 5], [5, 9], [1, 5]])).toBe(1);
+    expect(
+      boxScore({ width: 11, height: 11, data }, [
+        [5, 1],
+        [9, 5],
+        [5, 9],
+        [1, 5],
+      ]),
+    ).toBe(1);
   });
 
   it('turns one block into its unclipped rectangle, ordered clockwise from top-left', () => {

@@ -71,7 +71,12 @@ export interface DetectedBox {
  * Text boxes in the original image's pixel coordinates (`imageWidth × imageHeight`), from a map
  * computed at the detector's input size.
  */
-export function boxesFromMap(map: ProbabilityMap, imageWidth: number, imageHeight: number, p: Pick<OcrParams, 'detThresh' | 'detBoxThresh' | 'detUnclipRatio' | 'detMaxCandidates'>): DetectedBox[] {
+export function boxesFromMap(
+  map: ProbabilityMap,
+  imageWidth: number,
+  imageHeight: number,
+  p: Pick<OcrParams, 'detThresh' | 'detBoxThresh' | 'detUnclipRatio' | 'detMaxCandidates'>,
+): DetectedBox[] {
   const mask = new Uint8Array(map.width * map.height);
   for (let i = 0; i < mask.length; i++) mask[i] = (map.data[i] as number) > p.detThresh ? 1 : 0;
   const out: DetectedBox[] = [];
@@ -82,13 +87,14 @@ export function boxesFromMap(map: ProbabilityMap, imageWidth: number, imageHeigh
     if (score < p.detBoxThresh) continue;
     const grown = growRect(rect, unclipDistance(rect, p.detUnclipRatio));
     if (Math.min(grown.width, grown.height) < MIN_SIZE + 2) continue;
-    const scaled = miniBoxOrder(rectCorners(grown)).map(
-      (c): Point => [
-        Math.min(Math.max(roundHalfEven((c[0] / map.width) * imageWidth), 0), imageWidth),
-        Math.min(Math.max(roundHalfEven((c[1] / map.height) * imageHeight), 0), imageHeight),
-      ],
-    );
-    const ordered = orderClockwise(scaled).map((c): Point => [Math.trunc(Math.min(Math.max(c[0], 0), imageWidth - 1)), Math.trunc(Math.min(Math.max(c[1], 0), imageHeight - 1))]) as unknown as Quad;
+    const scaled = miniBoxOrder(rectCorners(grown)).map((c): Point => [
+      Math.min(Math.max(roundHalfEven((c[0] / map.width) * imageWidth), 0), imageWidth),
+      Math.min(Math.max(roundHalfEven((c[1] / map.height) * imageHeight), 0), imageHeight),
+    ]);
+    const ordered = orderClockwise(scaled).map((c): Point => [
+      Math.trunc(Math.min(Math.max(c[0], 0), imageWidth - 1)),
+      Math.trunc(Math.min(Math.max(c[1], 0), imageHeight - 1)),
+    ]) as unknown as Quad;
     const w = Math.trunc(Math.hypot(ordered[0][0] - ordered[1][0], ordered[0][1] - ordered[1][1]));
     const h = Math.trunc(Math.hypot(ordered[0][0] - ordered[3][0], ordered[0][1] - ordered[3][1]));
     if (w <= 3 || h <= 3) continue;

@@ -31,7 +31,8 @@ export function detInputSize(width: number, height: number, limitSideLen: number
 /** The detector's input tensor [1, 3, H, W] and the size it was made at. */
 export function detInput(image: RgbaImage, limitSideLen: number): { data: Float32Array<ArrayBuffer>; width: number; height: number } {
   const size = detInputSize(image.width, image.height, limitSideLen);
-  const px = size.width === image.width && size.height === image.height ? image.rgba : resizeRgba(image.rgba, image.width, image.height, size.width, size.height);
+  const px =
+    size.width === image.width && size.height === image.height ? image.rgba : resizeRgba(image.rgba, image.width, image.height, size.width, size.height);
   const plane = size.width * size.height;
   const data = new Float32Array(3 * plane);
   for (let k = 0; k < 3; k++) {

@@ -8,7 +8,8 @@ const grid = (x0: number, x1: number, y0: number, y1: number): Point[] => {
   return pts;
 };
 
-const sortPts = (pts: readonly Point[]): Point[] => [...pts].map((p): Point => [Math.round(p[0] * 1e6) / 1e6 + 0, Math.round(p[1] * 1e6) / 1e6 + 0]).sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+const sortPts = (pts: readonly Point[]): Point[] =>
+  [...pts].map((p): Point => [Math.round(p[0] * 1e6) / 1e6 + 0, Math.round(p[1] * 1e6) / 1e6 + 0]).sort((a, b) => a[0] - b[0] || a[1] - b[1]);
 
 describe('geometry', () => {
   it('takes the convex hull without interior or collinear points', () => {

@@ -72,7 +72,9 @@ describe('OCR pipeline', () => {
   });
 
   it('refuses a model whose output is not the one the pipeline reads, naming the model', async () => {
-    await expect(runOcr(ramp(), models({ det: [out('maps', [1, 1, 32, 32], new Float32Array(1024))] }), CHARSET)).rejects.toThrow(/det model gave float32 \[1, 1, 32, 32\]/);
+    await expect(runOcr(ramp(), models({ det: [out('maps', [1, 1, 32, 32], new Float32Array(1024))] }), CHARSET)).rejects.toThrow(
+      /det model gave float32 \[1, 1, 32, 32\]/,
+    );
     await expect(runOcr(ramp(), models({ cls: [out('p', [2, 3], new Float32Array(6))] }), CHARSET)).rejects.toThrow(OcrError);
     await expect(runOcr(ramp(), models({ rec: [out('y', [1, 2, 7], new Float32Array(14))] }), CHARSET)).rejects.toThrow(/rec model gave/);
   });

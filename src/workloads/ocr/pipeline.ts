@@ -44,7 +44,11 @@ function tensor(data: Float32Array<ArrayBuffer>, dims: number[]): WireTensor {
 }
 
 /** The first output, checked to be float32 with `expected` values, as a Float32Array. */
-function firstOutput(model: OcrModelId, outputs: readonly WireTensor[], check: (dims: readonly number[]) => boolean): { dims: readonly number[]; data: Float32Array } {
+function firstOutput(
+  model: OcrModelId,
+  outputs: readonly WireTensor[],
+  check: (dims: readonly number[]) => boolean,
+): { dims: readonly number[]; data: Float32Array } {
   const out = outputs[0];
   if (!out || out.dtype !== 'float32' || !check(out.dims) || out.data.byteLength < elementCount(out.dims) * 4) {
     const got = out ? `${out.dtype} [${out.dims.join(', ')}]` : 'nothing';
@@ -61,7 +65,11 @@ export async function runOcr(image: RgbaImage, models: OcrModels, charset: reado
   }
 
   const det = detInput(image, p.detLimitSideLen);
-  const detOut = firstOutput('det', await models.run('det', [tensor(det.data, [1, 3, det.height, det.width])]), (d) => d.length === 4 && d[0] === 1 && d[1] === 1 && d[2] === det.height && d[3] === det.width);
+  const detOut = firstOutput(
+    'det',
+    await models.run('det', [tensor(det.data, [1, 3, det.height, det.width])]),
+    (d) => d.length === 4 && d[0] === 1 && d[1] === 1 && d[2] === det.height && d[3] === det.width,
+  );
   const boxes = sortReadingOrder(boxesFromMap({ width: det.width, height: det.height, data: detOut.data }, image.width, image.height, p));
   if (boxes.length === 0) return { lines: [] };
 
@@ -71,7 +79,11 @@ export async function runOcr(image: RgbaImage, models: OcrModels, charset: reado
   const clsPlane = 3 * p.clsHeight * p.clsWidth;
   const clsBatch = new Float32Array(clsPlane * crops.length);
   crops.forEach((c, i) => clsBatch.set(resizeNormPad(c, p.clsHeight, p.clsWidth), i * clsPlane));
-  const cls = firstOutput('cls', await models.run('cls', [tensor(clsBatch, [crops.length, 3, p.clsHeight, p.clsWidth])]), (d) => d.length === 2 && d[0] === crops.length && d[1] === 2);
+  const cls = firstOutput(
+    'cls',
+    await models.run('cls', [tensor(clsBatch, [crops.length, 3, p.clsHeight, p.clsWidth])]),
+    (d) => d.length === 2 && d[0] === crops.length && d[1] === 2,
+  );
   crops = crops.map((c, i) => {
     const p0 = cls.data[i * 2] as number;
     const p180 = cls.data[i * 2 + 1] as number;
@@ -83,7 +95,11 @@ export async function runOcr(image: RgbaImage, models: OcrModels, charset: reado
   for (let i = 0; i < crops.length; i++) {
     const crop = crops[i] as Rgba;
     const width = recInputWidth(crop, p);
-    const rec = firstOutput('rec', await models.run('rec', [tensor(resizeNormPad(crop, p.recHeight, width), [1, 3, p.recHeight, width])]), (d) => d.length === 3 && d[0] === 1 && d[2] === charset.length);
+    const rec = firstOutput(
+      'rec',
+      await models.run('rec', [tensor(resizeNormPad(crop, p.recHeight, width), [1, 3, p.recHeight, width])]),
+      (d) => d.length === 3 && d[0] === 1 && d[2] === charset.length,
+    );
     const decoded = ctcGreedyDecode(rec.data, rec.dims[1] as number, rec.dims[2] as number, charset);
     // A box reaches past its text on both ends (the unclip), and the recognizer sometimes reads
     // that margin as a space: spaces at a line's ends say nothing, so they are not part of it.

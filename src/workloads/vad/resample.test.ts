@@ -17,7 +17,7 @@ function rms(x: Float32Array, margin: number): number {
   return Math.sqrt(sum / (x.length - 2 * margin));
 }
 
-describe('[VAD-2] sinPi / cosPi (the filter\'s own trigonometry)', () => {
+describe("[VAD-2] sinPi / cosPi (the filter's own trigonometry)", () => {
   it('match sin(πx) and cos(πx) to float64 precision', () => {
     for (let x = -40; x <= 40; x += 0.0137) {
       expect(Math.abs(sinPi(x) - Math.sin(Math.PI * x))).toBeLessThan(1e-13);
@@ -54,7 +54,12 @@ describe('[VAD-2] resample', () => {
   });
 
   it('keeps a tone in the speech band at its frequency and amplitude (downsampling)', () => {
-    for (const [from, hz] of [[44100, 1000], [22050, 440], [48000, 3000], [44100, 5000]] as const) {
+    for (const [from, hz] of [
+      [44100, 1000],
+      [22050, 440],
+      [48000, 3000],
+      [44100, 5000],
+    ] as const) {
       const out = resample(tone(hz, from, from, 0.5), from, 16000);
       // The filter is symmetric (zero phase): output n sits exactly at input time n / 16000 s.
       const err = maxError(out, (i) => 0.5 * Math.sin((2 * Math.PI * hz * i) / 16000), 200);

@@ -37,13 +37,20 @@ function recordingModel(context: number): { run: ModelRun; calls: Call[] } {
     calls.push(call);
     const fresh = call.input.subarray(context);
     const p = fresh.reduce((s, x) => s + Math.abs(x), 0) / fresh.length;
-    return [f32('output', [1, 1], Float32Array.of(p)), f32('stateN', [2, 1, 128], call.state.map((x) => x + 1))];
+    return [
+      f32('output', [1, 1], Float32Array.of(p)),
+      f32(
+        'stateN',
+        [2, 1, 128],
+        call.state.map((x) => x + 1),
+      ),
+    ];
   };
   return { run, calls };
 }
 
 describe('[VAD-3] speechProbabilities (Silero VAD v5 frame loop)', () => {
-  it('feeds 512 new samples after the previous window\'s last 64, carries the state, passes sr = 16000', async () => {
+  it("feeds 512 new samples after the previous window's last 64, carries the state, passes sr = 16000", async () => {
     const samples = Float32Array.from({ length: 1200 }, (_, i) => (i + 1) / 10000);
     const { run, calls } = recordingModel(64);
     const probs = await speechProbabilities(samples, 16000, 512, run);
@@ -80,7 +87,11 @@ describe('[VAD-3] speechProbabilities (Silero VAD v5 frame loop)', () => {
   it('runs at 8 kHz with 256-sample windows and a 32-sample context', async () => {
     const { run, calls } = recordingModel(32);
     await speechProbabilities(new Float32Array(600), 8000, 256, run);
-    expect(calls.map((c) => c.inputDims)).toEqual([[1, 288], [1, 288], [1, 288]]);
+    expect(calls.map((c) => c.inputDims)).toEqual([
+      [1, 288],
+      [1, 288],
+      [1, 288],
+    ]);
     expect(calls[0]?.sr).toEqual([8000n]);
   });
 
@@ -93,19 +104,28 @@ describe('[VAD-3] speechProbabilities (Silero VAD v5 frame loop)', () => {
   it('refuses rates and windows the model does not take', async () => {
     const { run } = recordingModel(64);
     await expect(speechProbabilities(new Float32Array(10), 16000, 256, run)).rejects.toThrow(VadConfigError);
-    await expect(speechProbabilities(new Float32Array(10), 22050, 512, run)).rejects.toThrow(/512-sample frames at 16000 Hz.*not 512-sample frames at 22050 Hz/);
+    await expect(speechProbabilities(new Float32Array(10), 22050, 512, run)).rejects.toThrow(
+      /512-sample frames at 16000 Hz.*not 512-sample frames at 22050 Hz/,
+    );
   });
 
   it('refuses a model that does not answer like Silero VAD v5', async () => {
     const state = f32('stateN', [2, 1, 128], new Float32Array(256));
-    const answer = (outputs: WireTensor[]): ModelRun => async () => outputs;
+    const answer =
+      (outputs: WireTensor[]): ModelRun =>
+      async () =>
+        outputs;
     const x = new Float32Array(512);
     await expect(speechProbabilities(x, 16000, 512, answer([state]))).rejects.toThrow(/no "output" at window 0 \(it returned: stateN\)/);
     await expect(speechProbabilities(x, 16000, 512, answer([f32('output', [1, 1], Float32Array.of(0.5))]))).rejects.toThrow(/no "stateN"/);
     await expect(speechProbabilities(x, 16000, 512, answer([f32('output', [1, 1], Float32Array.of(Number.NaN)), state]))).rejects.toThrow(VadModelError);
-    await expect(speechProbabilities(x, 16000, 512, answer([f32('output', [1, 1], Float32Array.of(1.5)), state]))).rejects.toThrow(/not one probability in \[0, 1\]/);
+    await expect(speechProbabilities(x, 16000, 512, answer([f32('output', [1, 1], Float32Array.of(1.5)), state]))).rejects.toThrow(
+      /not one probability in \[0, 1\]/,
+    );
     await expect(speechProbabilities(x, 16000, 512, answer([f32('output', [1, 2], Float32Array.of(0.5, 0.5)), state]))).rejects.toThrow(/got 2 value/);
-    await expect(speechProbabilities(x, 16000, 512, answer([f32('output', [1, 1], Float32Array.of(0.5)), f32('stateN', [1, 128], new Float32Array(128))]))).rejects.toThrow(/not 256 finite numbers/);
+    await expect(
+      speechProbabilities(x, 16000, 512, answer([f32('output', [1, 1], Float32Array.of(0.5)), f32('stateN', [1, 128], new Float32Array(128))])),
+    ).rejects.toThrow(/not 256 finite numbers/);
     const int64: WireTensor = { name: 'output', dtype: 'int64', dims: [1, 1], data: new ArrayBuffer(8) };
     await expect(speechProbabilities(x, 16000, 512, answer([int64, state]))).rejects.toThrow(/is int64 \[1, 1\].*not float32/);
   });

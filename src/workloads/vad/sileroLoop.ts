@@ -76,7 +76,9 @@ function find(outputs: readonly WireTensor[], name: string, w: number): WireTens
     );
   }
   if (t.dtype !== 'float32' || t.data.byteLength !== elementCount(t.dims) * 4) {
-    throw new VadModelError(`the voice-activity model's "${name}" is ${t.dtype} [${t.dims.join(', ')}] with ${t.data.byteLength} bytes, not float32: it is not Silero VAD v5.`);
+    throw new VadModelError(
+      `the voice-activity model's "${name}" is ${t.dtype} [${t.dims.join(', ')}] with ${t.data.byteLength} bytes, not float32: it is not Silero VAD v5.`,
+    );
   }
   return t;
 }
@@ -86,7 +88,9 @@ function probabilityOf(outputs: readonly WireTensor[], w: number): number {
   const values = new Float32Array(t.data);
   const p = values[0];
   if (values.length !== 1 || p === undefined || !(p >= 0 && p <= 1)) {
-    throw new VadModelError(`the voice-activity model's "output" at window ${w} is not one probability in [0, 1] (got ${values.length} value(s), first ${String(p)}).`);
+    throw new VadModelError(
+      `the voice-activity model's "output" at window ${w} is not one probability in [0, 1] (got ${values.length} value(s), first ${String(p)}).`,
+    );
   }
   return p;
 }

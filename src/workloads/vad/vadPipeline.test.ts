@@ -77,8 +77,10 @@ describe('[VAD-1]–[VAD-4] the voice-activity pipeline, item by item', () => {
     await expect(runVadItem(png, 'scan.png', decode, vad, energyModel)).rejects.toThrow(/"scan\.png" is not a WAV file/);
   });
 
-  it('applies the decode stage\'s duration limit', async () => {
+  it("applies the decode stage's duration limit", async () => {
     const threeSeconds = wav16(8000, 1, new Float32Array(24000));
-    await expect(runVadItem(threeSeconds, 'long.wav', { ...decode, maxSeconds: 2 }, vad, energyModel)).rejects.toThrow(/"long\.wav" is 3\.0 s long, over the limit of 2 s/);
+    await expect(runVadItem(threeSeconds, 'long.wav', { ...decode, maxSeconds: 2 }, vad, energyModel)).rejects.toThrow(
+      /"long\.wav" is 3\.0 s long, over the limit of 2 s/,
+    );
   });
 });

@@ -56,7 +56,10 @@ function riff(chunks: readonly Uint8Array[], riffSize?: number): Uint8Array {
   const head = new Uint8Array(12);
   head.set([...'RIFF'].map((c) => c.charCodeAt(0)));
   new DataView(head.buffer).setUint32(4, riffSize ?? body.length + 4, true);
-  head.set([...'WAVE'].map((c) => c.charCodeAt(0)), 8);
+  head.set(
+    [...'WAVE'].map((c) => c.charCodeAt(0)),
+    8,
+  );
   return concat([head, body]);
 }
 
@@ -160,7 +163,10 @@ describe('[VAD-1] parseWav: bad files name the file and say what to do', () => {
   };
 
   it('refuses what is not a WAV file', () => {
-    fails(Uint8Array.from('\x89PNG\r\n\x1a\n not audio at all', (c) => c.charCodeAt(0)), /not a WAV file.*\.wav/);
+    fails(
+      Uint8Array.from('\x89PNG\r\n\x1a\n not audio at all', (c) => c.charCodeAt(0)),
+      /not a WAV file.*\.wav/,
+    );
     fails(new Uint8Array(0), /not a WAV file/);
     fails(new Uint8Array([0x52, 0x49, 0x46, 0x46]), /not a WAV file/);
   });
@@ -193,7 +199,10 @@ describe('[VAD-1] parseWav: bad files name the file and say what to do', () => {
 
   it('refuses zero channels, too many channels and absurd sample rates', () => {
     fails(wav({ ...ok, channels: 0, blockAlign: 2 }, [1]), /0 channels/);
-    fails(wav({ ...ok, channels: WAV_LIMITS.maxChannels + 1 }, new Array(WAV_LIMITS.maxChannels + 1).fill(0)), /9 channels, over the limit of 8.*sox in\.wav -c 1/);
+    fails(
+      wav({ ...ok, channels: WAV_LIMITS.maxChannels + 1 }, new Array(WAV_LIMITS.maxChannels + 1).fill(0)),
+      /9 channels, over the limit of 8.*sox in\.wav -c 1/,
+    );
     fails(wav({ ...ok, rate: 1000 }, [1]), /1000 Hz, outside 8000–384000 Hz/);
     fails(wav({ ...ok, rate: 4_000_000_000 }, [1]), /4000000000 Hz/);
   });

@@ -128,12 +128,15 @@ export function parseWav(bytes: Uint8Array, fileName: string, maxSeconds: number
   if (frames === 0) fail('holds no audio (its data chunk is empty): choose a recording with sound in it.');
   const durationS = frames / format.sampleRateHz;
   if (durationS > maxSeconds) {
-    fail(`is ${durationS.toFixed(1)} s long, over the limit of ${maxSeconds} s per file: split it (e.g. \`sox in.wav part.wav trim 0 ${maxSeconds} : newfile : restart\`).`);
+    fail(
+      `is ${durationS.toFixed(1)} s long, over the limit of ${maxSeconds} s per file: split it (e.g. \`sox in.wav part.wav trim 0 ${maxSeconds} : newfile : restart\`).`,
+    );
   }
   // A trailing partial frame (fewer bytes than one sample of every channel) is ignored.
   const mono = downmix(view, data.offset, frames, format.channels, encoding);
   for (let i = 0; i < mono.length; i++) {
-    if (!Number.isFinite(mono[i])) fail(`has a sample that is not a number (NaN or infinity) at ${(i / format.sampleRateHz).toFixed(3)} s: the file is corrupt.`);
+    if (!Number.isFinite(mono[i]))
+      fail(`has a sample that is not a number (NaN or infinity) at ${(i / format.sampleRateHz).toFixed(3)} s: the file is corrupt.`);
   }
   return { sampleRateHz: format.sampleRateHz, channels: format.channels, encoding, frames, durationS, mono };
 }
@@ -155,7 +158,8 @@ function parseFormat(view: DataView, at: number, size: number, fail: (what: stri
     code = view.getUint16(at + 24, true);
   }
   if (channels === 0) fail('says it has 0 channels: the file is corrupt. Re-export it.');
-  if (channels > WAV_LIMITS.maxChannels) fail(`has ${channels} channels, over the limit of ${WAV_LIMITS.maxChannels}: mix it down (e.g. \`sox in.wav -c 1 out.wav\`).`);
+  if (channels > WAV_LIMITS.maxChannels)
+    fail(`has ${channels} channels, over the limit of ${WAV_LIMITS.maxChannels}: mix it down (e.g. \`sox in.wav -c 1 out.wav\`).`);
   if (sampleRateHz < WAV_LIMITS.minSampleRateHz || sampleRateHz > WAV_LIMITS.maxSampleRateHz) {
     fail(
       `says its sample rate is ${sampleRateHz} Hz, outside ${WAV_LIMITS.minSampleRateHz}–${WAV_LIMITS.maxSampleRateHz} Hz: the header is corrupt or the recording unusable for speech. Re-export it at 16000 Hz.`,
@@ -167,7 +171,8 @@ function parseFormat(view: DataView, at: number, size: number, fail: (what: stri
 function encodingOf(f: Format, fail: (what: string) => never): WavEncoding {
   let encoding: WavEncoding | null = null;
   if (f.code === FORMAT_PCM) {
-    encoding = f.bitsPerSample === 8 ? 'pcm-u8' : f.bitsPerSample === 16 ? 'pcm-s16' : f.bitsPerSample === 24 ? 'pcm-s24' : f.bitsPerSample === 32 ? 'pcm-s32' : null;
+    encoding =
+      f.bitsPerSample === 8 ? 'pcm-u8' : f.bitsPerSample === 16 ? 'pcm-s16' : f.bitsPerSample === 24 ? 'pcm-s24' : f.bitsPerSample === 32 ? 'pcm-s32' : null;
     if (!encoding) fail(`is ${f.bitsPerSample}-bit integer PCM, which is not supported (8, 16, 24 or 32 bits are): ${CONVERT_HINT}.`);
   } else if (f.code === FORMAT_FLOAT) {
     encoding = f.bitsPerSample === 32 ? 'float32' : f.bitsPerSample === 64 ? 'float64' : null;
@@ -178,7 +183,9 @@ function encodingOf(f: Format, fail: (what: string) => never): WavEncoding {
   }
   const bytesPerSample = f.bitsPerSample / 8;
   if (f.blockAlign !== f.channels * bytesPerSample) {
-    fail(`says each frame is ${f.blockAlign} bytes, but ${f.channels} channel(s) of ${f.bitsPerSample} bits need ${f.channels * bytesPerSample}: the file is corrupt. Re-export it.`);
+    fail(
+      `says each frame is ${f.blockAlign} bytes, but ${f.channels} channel(s) of ${f.bitsPerSample} bits need ${f.channels * bytesPerSample}: the file is corrupt. Re-export it.`,
+    );
   }
   return encoding as WavEncoding;
 }

@@ -183,7 +183,7 @@ export class VolunteerHost {
       {
         open: () => this.apply(core.connected(this.now())),
         frame: (msg) => this.apply(core.receive(msg, this.now())),
-        protocolError: (error) => this.apply(core.protocolError(error)),
+        protocolError: (error) => this.apply(core.protocolError(error, this.now())),
         close: () => this.apply(core.disconnected(this.now())),
         status: (state, detail) => {
           patch('volunteer', { state });

@@ -371,7 +371,7 @@ export class Simulation {
       const parsed = parseFromCoordinator(frame);
       if (!parsed.ok) {
         this.protocolErrors.push(`coordinator → ${to}: ${parsed.error.reason}`);
-        if (node) this.applyVolunteer(node, node.core.protocolError(parsed.error));
+        if (node) this.applyVolunteer(node, node.core.protocolError(parsed.error, this.now));
         return;
       }
       if (node) this.applyVolunteer(node, node.core.receive(parsed.msg, this.now));

@@ -2,7 +2,7 @@ import { describe, it, expect } from 'vitest';
 import { asJobId, asLeaseId, type LeaseId, type ModelHash } from '../../protocol/ids.ts';
 import { LIMITS } from '../../protocol/limits.ts';
 import { LEASE_PROGRESS_INTERVAL_MS, REFUSED_ID_TAKEN, type FromCoordinator, type ToCoordinator } from '../../protocol/messages.ts';
-import { parseToCoordinator } from '../../protocol/parse.ts';
+import { parseFromCoordinator, parseToCoordinator } from '../../protocol/parse.ts';
 import { shardIdOf } from '../../protocol/ids.ts';
 import { files, imagePipeline } from '../testing/fileJobFixtures.ts';
 import { HASH_A, HASH_B, V, caps, countingBytes, f32 } from '../testing/fixtures.ts';
@@ -199,6 +199,24 @@ describe('VolunteerCore', () => {
     const v = fetching();
     expect(v.receive(chunk(0, MODEL.slice(0, 10), MODEL.byteLength, HASH_B), 3)).toEqual([]);
     expect(v.stats().modelProgress).toEqual({ received: 0, total: MODEL.byteLength });
+  });
+
+  it('[B-8] frames from the coordinator that do not parse are logged in aggregate, not one entry each', () => {
+    const v = asking();
+    const parsed = parseFromCoordinator({ v: V, t: 'no-such-frame' });
+    if (parsed.ok) throw new Error('the frame parsed');
+    const error = parsed.error;
+    const logs: string[] = [];
+    for (let i = 0; i < 10_000; i++) {
+      for (const e of v.protocolError(error, 10 + Math.floor(i / 100))) if (e.kind === 'log') logs.push(e.text);
+    }
+    expect(logs[0]).toBe(`frames from the coordinator: dropped a malformed frame: ${error.reason}`);
+    expect(logs.length).toBeLessThanOrEqual(3);
+    expect(logs.some((l) => /over its budget of malformed frames/.test(l))).toBe(true);
+    // A new connection starts a new count: its first bad frame is reported at once.
+    v.disconnected(200);
+    v.connected(300);
+    expect(v.protocolError(error, 301).filter((e) => e.kind === 'log')).toHaveLength(1);
   });
 
   it('[W-5] an unrequested lease is handed straight back', () => {

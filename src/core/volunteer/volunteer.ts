@@ -20,6 +20,8 @@ import type { ProtocolError } from '../../protocol/parse.ts';
 import type { WireTensor } from '../../protocol/tensor.ts';
 import { restAfterShardMs } from './controls.ts';
 import { ModelDownload } from './modelDownload.ts';
+import { BadFrameTally } from '../../protocol/badFrameTally.ts';
+import { PEER_BUDGETS } from '../../protocol/peerBudgets.ts';
 
 const ABANDON_BACKOFF_MS = 1_000;
 /** The `lease-abandon` reason of work handed back at a pause ([W-11]). */
@@ -165,6 +167,8 @@ export class VolunteerCore {
   private prefetching = false;
   private readonly prefetchDepth: number;
   private download: ModelDownload | null = null;
+  /** [B-8] Unparseable frames from the coordinator, counted per connection. */
+  private badFrames: BadFrameTally | null = null;
   private resultsDelivered = 0;
   private computeMs = 0;
   private refusal: string | null = null;
@@ -240,6 +244,7 @@ export class VolunteerCore {
     this.now = Math.max(this.now, now);
     this.online = true;
     this.welcomed = false;
+    this.badFrames = null; // [B-8] a new connection, a new count
     this.standing = null;
     if (this.lease) this.effects.push({ kind: 'status-changed' });
     else this.setPhase('greeting');
@@ -321,8 +326,16 @@ export class VolunteerCore {
     return this.flush();
   }
 
-  protocolError(error: ProtocolError): VolunteerEffect[] {
-    this.log('warn', `dropped a frame from the coordinator: ${error.reason}`);
+  /**
+   * [B-8] A frame from the coordinator that did not parse: counted, and logged at once for the
+   * first, then in one line per period, never a log entry (and a re-render) per frame.
+   */
+  protocolError(error: ProtocolError, now: number): VolunteerEffect[] {
+    this.now = Math.max(this.now, now);
+    this.badFrames ??= new BadFrameTally(PEER_BUDGETS, now);
+    const verdict = this.badFrames.note(error.reason, now);
+    const line = verdict.log ?? verdict.drop;
+    if (line !== null) this.log('warn', `frames from the coordinator: ${line}`);
     return this.flush();
   }
 

@@ -6,6 +6,7 @@ import { imagePipeline } from '../core/testing/fileJobFixtures.ts';
 import { DEFAULT_POLICY } from '../protocol/policy.ts';
 import { CoordinatorStore, unavailableStorage } from './coordinatorStore.ts';
 import { openQuorumDb } from './db.ts';
+import { makeLegacyDb } from './testing/legacyDb.ts';
 import { ModelCache } from './modelCache.ts';
 
 const hash = asModelHash('a'.repeat(64));
@@ -217,30 +218,7 @@ describe('CoordinatorStore', () => {
 
   it('upgrades a version 2 database and still loads its jobs, stored with their inputs inline', async () => {
     const name = `test-${Math.random()}`;
-    // Version 2's schema, built with the bare IndexedDB API (only db.ts may use idb).
-    await new Promise<void>((resolve, reject) => {
-      const open = indexedDB.open(name, 2);
-      open.onupgradeneeded = () => {
-        const db = open.result;
-        db.createObjectStore('models', { keyPath: 'hash' });
-        db.createObjectStore('jobs', { keyPath: 'job.id' }).createIndex('byNetwork', 'networkId');
-        db.createObjectStore('shards', { keyPath: ['jobId', 'index'] }).createIndex('byJob', 'jobId');
-        db.createObjectStore('settings');
-        db.createObjectStore('leases', { keyPath: 'id' }).createIndex('byNetwork', 'networkId');
-        db.createObjectStore('peers', { keyPath: ['networkId', 'peerId'] }).createIndex('byNetwork', 'networkId');
-        db.createObjectStore('outbox', { keyPath: ['volunteerId', 'leaseId'] }).createIndex('byVolunteer', 'volunteerId');
-      };
-      open.onerror = () => reject(open.error ?? new Error('open failed'));
-      open.onsuccess = () => {
-        const tx = open.result.transaction('jobs', 'readwrite');
-        tx.objectStore('jobs').put({ networkId: 'net-a', job: job() });
-        tx.oncomplete = () => {
-          open.result.close();
-          resolve();
-        };
-        tx.onerror = () => reject(tx.error ?? new Error('write failed'));
-      };
-    });
+    await makeLegacyDb(name, 2, ['jobs'], (tx) => tx.objectStore('jobs').put({ networkId: 'net-a', job: job() }));
     const db = await openQuorumDb(name);
     const [loaded] = await new CoordinatorStore(db, 'net-a').loadJobs();
     expect(new Float32Array(loaded!.job.inputs[0]!.data)).toEqual(new Float32Array([1, 2, 3, 4]));

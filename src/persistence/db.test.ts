@@ -4,6 +4,7 @@ import type { LeaseRecord } from '../core/coordinator/state.ts';
 import { asJobId, asLeaseId, asPeerId } from '../protocol/ids.ts';
 import { CoordinatorStore } from './coordinatorStore.ts';
 import { openQuorumDb } from './db.ts';
+import { makeLegacyDb } from './testing/legacyDb.ts';
 
 const jobId = asJobId('job1');
 const lease: LeaseRecord = {
@@ -19,39 +20,11 @@ const lease: LeaseRecord = {
 };
 const batch = (leases: readonly LeaseRecord[], forgetLeases: LeaseRecord['id'][] = []) => ({ leases, forgetLeases, peers: [], openShards: [] });
 
-/** Version 3's schema, built with the bare IndexedDB API (only db.ts may use idb), holding `fill`'s records. */
-function makeV3(name: string, fill: (tx: IDBTransaction) => void): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
-    const open = indexedDB.open(name, 3);
-    open.onupgradeneeded = () => {
-      const db = open.result;
-      db.createObjectStore('models', { keyPath: 'hash' });
-      db.createObjectStore('jobs', { keyPath: 'job.id' }).createIndex('byNetwork', 'networkId');
-      db.createObjectStore('shards', { keyPath: ['jobId', 'index'] }).createIndex('byJob', 'jobId');
-      db.createObjectStore('settings');
-      db.createObjectStore('leases', { keyPath: 'id' }).createIndex('byNetwork', 'networkId');
-      db.createObjectStore('peers', { keyPath: ['networkId', 'peerId'] }).createIndex('byNetwork', 'networkId');
-      db.createObjectStore('outbox', { keyPath: ['volunteerId', 'leaseId'] }).createIndex('byVolunteer', 'volunteerId');
-      db.createObjectStore('jobPieces', { keyPath: ['jobId', 'input', 'piece'] }).createIndex('byNetwork', 'networkId');
-    };
-    open.onerror = () => reject(open.error ?? new Error('open failed'));
-    open.onsuccess = () => {
-      const tx = open.result.transaction(['shards', 'leases'], 'readwrite');
-      fill(tx);
-      tx.oncomplete = () => {
-        open.result.close();
-        resolve();
-      };
-      tx.onerror = () => reject(tx.error ?? new Error('write failed'));
-    };
-  });
-}
-
 describe('openQuorumDb upgrades', () => {
   it('upgrades a version 3 database and keeps its inline shards and its leases (now keyed by network and id)', async () => {
     const name = `test-${Math.random()}`;
     const outputs = [{ name: 'y', dtype: 'float32', dims: [1, 2], data: new Float32Array([7, 8]).buffer }];
-    await makeV3(name, (tx) => {
+    await makeLegacyDb(name, 3, ['shards', 'leases'], (tx) => {
       tx.objectStore('shards').put({
         jobId,
         index: 0,

@@ -21,7 +21,7 @@ import { expect, test, type TestContext } from './support/browser.ts';
 import { parseCsv } from './support/csv.ts';
 import { runImageModel } from './support/imageReference.ts';
 import { storedRecords } from './support/idb.ts';
-import { download, requesterKeyOf } from './support/requester.ts';
+import { download, expectConnected, openWorkingNetwork, requesterKeyOf } from './support/requester.ts';
 import { appState } from './support/state.ts';
 import type { ImagePreprocessing } from '../src/workloads/inputs/imageTensor.ts';
 
@@ -34,10 +34,6 @@ const manifest: { file: string; text: string; rotated: boolean }[] = JSON.parse(
 const PREPROCESSING: ImagePreprocessing = { width: 192, height: 48, layout: 'CHW', channels: 'BGR', normalisation: 'symmetric' };
 /** onnxruntime-web's WASM against onnxruntime-node on the same pixels. */
 const TOLERANCE = 1e-4;
-
-async function connected(page: Page): Promise<void> {
-  await expect(page.getByTestId('connection-state')).toHaveText('connected', { timeout: 20_000 });
-}
 
 interface VerifiedExport {
   /** The reference's output: dims [items, ...] and values. */
@@ -56,16 +52,11 @@ interface VerifiedExport {
  * and JSON exports and checks them against each other and the reference run within TOLERANCE.
  */
 async function runLinesJob(openRoles: (roles: string[]) => Promise<TestContext[]>, model: string, output: string, shardSize: number): Promise<VerifiedExport> {
-  const [coord] = await openRoles(['coordinator']);
-  await connected(coord!.page);
-  const key = await requesterKeyOf(coord!.page);
-  const volunteers = await openRoles(['volunteer?autostart=1', 'volunteer?autostart=1']);
-  for (const v of volunteers) await expect(v.page.getByTestId('backend')).toHaveText(/wasm|webgpu/, { timeout: 30_000 });
-  await expect(coord!.page.getByTestId('volunteer-count')).toHaveText('2', { timeout: 30_000 });
+  const { coord, key, volunteers } = await openWorkingNetwork(openRoles);
 
   const [req] = await openRoles(['requester']);
   const page = req!.page;
-  await connected(page);
+  await expectConnected(page);
   await page.locator('input[name=requesterKey]').fill(key);
   await page.getByTestId('source-upload').check();
   await page.locator('input[name=model]').setInputFiles(model);
@@ -88,8 +79,8 @@ async function runLinesJob(openRoles: (roles: string[]) => Promise<TestContext[]
   const jobId = (await appState(page)).requester.submissions[0]!.jobId!;
   // [J-7] The coordinator holds the PNG files as sent, not their decoded tensor.
   const fileSizes = manifest.map((m) => fs.statSync(path.join(LINES, m.file)).size);
-  await expect.poll(async () => (await storedRecords(coord!.page, 'jobs')).find((r) => r.job.id === jobId)?.fileSizes, { timeout: 20_000 }).toEqual(fileSizes);
-  const stored = (await storedRecords(coord!.page, 'jobs')).find((r) => r.job.id === jobId)!;
+  await expect.poll(async () => (await storedRecords(coord.page, 'jobs')).find((r) => r.job.id === jobId)?.fileSizes, { timeout: 20_000 }).toEqual(fileSizes);
+  const stored = (await storedRecords(coord.page, 'jobs')).find((r) => r.job.id === jobId)!;
   // What the requester sent: the model and the PNGs, nothing decoded.
   const sentBytes = (await appState(page)).requester.submissions[0]!.bytes;
   expect(sentBytes).toBe(fs.statSync(model).size + fileSizes.reduce((a, b) => a + b, 0));
@@ -142,7 +133,7 @@ async function runLinesJob(openRoles: (roles: string[]) => Promise<TestContext[]
       if (Math.fround(p) !== Math.fround(csvRows[i]![k]!)) throw new Error(`item ${i} value ${k}: JSON ${p}, CSV ${csvRows[i]![k]}`);
     });
   });
-  for (const tc of [coord!, req!, ...volunteers]) expect(tc.foreignRequests()).toEqual([]);
+  for (const tc of [coord, req!, ...volunteers]) expect(tc.foreignRequests()).toEqual([]);
   return { reference, csvRows, page, jobId, csv: csv.bytes };
 }
 
@@ -184,11 +175,11 @@ test("PaddleOCR's 10.8 MB recognizer reaches both volunteers and its verified ou
 test('a file that is not an image is refused on the dashboard, naming it, and no job is made @realmodel', async ({ openRoles }) => {
   test.setTimeout(120_000);
   const [coord] = await openRoles(['coordinator']);
-  await connected(coord!.page);
+  await expectConnected(coord!.page);
   const key = await requesterKeyOf(coord!.page);
   const [req] = await openRoles(['requester']);
   const page = req!.page;
-  await connected(page);
+  await expectConnected(page);
   await page.locator('input[name=requesterKey]').fill(key);
   await page.getByTestId('source-upload').check();
   await page.locator('input[name=model]').setInputFiles(CLS_MODEL);

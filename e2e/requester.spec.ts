@@ -7,7 +7,7 @@ import type { Page } from '@playwright/test';
 import { parseNpy } from '../src/workloads/inputs/npy.ts';
 import { expect, test, type TestContext } from './support/browser.ts';
 import { parseCsv } from './support/csv.ts';
-import { download, requesterKeyOf } from './support/requester.ts';
+import { download, expectConnected, openWorkingNetwork, requesterKeyOf } from './support/requester.ts';
 import { appState as state } from './support/state.ts';
 import { npyFile, RELU_IN, RELU_OUT, reluModel, reluReference, seededInputs, unloadableModel } from './support/tinyModels.ts';
 
@@ -17,14 +17,10 @@ const TOLERANCE = 1e-4;
 
 const file = (name: string, buffer: Buffer, mimeType = 'application/octet-stream') => ({ name, mimeType, buffer });
 
-async function connected(page: Page): Promise<void> {
-  await expect(page.getByTestId('connection-state')).toHaveText('connected', { timeout: 20_000 });
-}
-
 /** A requester page on the upload form, with the coordinator's key filled in. */
 async function uploadForm(req: TestContext, key: string): Promise<Page> {
   const page = req.page;
-  await connected(page);
+  await expectConnected(page);
   await page.locator('input[name=requesterKey]').fill(key);
   await page.getByTestId('source-upload').check();
   return page;
@@ -44,12 +40,7 @@ async function policy(page: Page, p: { shardSize: number; replication: number; q
 
 test('an uploaded ONNX model with .npy inputs runs on two volunteers; CSV and .npy exports match a reference run @requester', async ({ openRoles }) => {
   test.setTimeout(180_000);
-  const [coord] = await openRoles(['coordinator']);
-  await connected(coord!.page);
-  const key = await requesterKeyOf(coord!.page);
-  const volunteers = await openRoles(['volunteer?autostart=1', 'volunteer?autostart=1']);
-  for (const v of volunteers) await expect(v.page.getByTestId('backend')).toHaveText(/wasm|webgpu/, { timeout: 30_000 });
-  await expect(coord!.page.getByTestId('volunteer-count')).toHaveText('2', { timeout: 30_000 });
+  const { coord, key, volunteers } = await openWorkingNetwork(openRoles);
 
   const [req] = await openRoles(['requester']);
   const page = await uploadForm(req!, key);
@@ -114,13 +105,13 @@ test('an uploaded ONNX model with .npy inputs runs on two volunteers; CSV and .n
   expect(json.itemNames).toEqual(Array.from({ length: ITEMS }, (_, i) => `x.npy#${i}`));
   expect(json.shards).toHaveLength(Math.ceil(ITEMS / SHARD));
   expect((json.outputs[0].values[7] as number[]).map(Math.fround)).toEqual([...values.slice(21, 24)]);
-  for (const tc of [coord!, req!, ...volunteers]) expect(tc.foreignRequests()).toEqual([]);
+  for (const tc of [coord, req!, ...volunteers]) expect(tc.foreignRequests()).toEqual([]);
 });
 
 test('bad inputs get their documented errors and make no job @requester', async ({ openRoles }) => {
   test.setTimeout(180_000);
   const [coord] = await openRoles(['coordinator']);
-  await connected(coord!.page);
+  await expectConnected(coord!.page);
   const key = await requesterKeyOf(coord!.page);
   const [req] = await openRoles(['requester']);
   const page = await uploadForm(req!, key);
@@ -189,11 +180,11 @@ test('bad inputs get their documented errors and make no job @requester', async 
 test('a submission with a wrong requester key is refused; the right key is accepted; watching needs none @requester', async ({ openRoles }) => {
   test.setTimeout(120_000);
   const [coord] = await openRoles(['coordinator']);
-  await connected(coord!.page);
+  await expectConnected(coord!.page);
   const key = await requesterKeyOf(coord!.page);
   const [req, watcher] = await openRoles(['requester', 'requester']);
   const page = req!.page;
-  await connected(page);
+  await expectConnected(page);
   await page.locator('input[name=count]').fill('20');
   await page.locator('input[name=requesterKey]').fill('0123456789abcdef0123456789abcdef');
   await page.getByTestId('submit-job').click();
@@ -210,14 +201,14 @@ test('a submission with a wrong requester key is refused; the right key is accep
   await expect(page.locator('input[name=requesterKey]')).toHaveValue(key);
 
   // Another requester tab with no key sees the job's progress.
-  await connected(watcher!.page);
+  await expectConnected(watcher!.page);
   await expect(watcher!.page.getByTestId('other-jobs')).toContainText('MNIST 20 digits', { timeout: 20_000 });
 });
 
 test('two jobs with priorities 3 and 1 share the volunteers 3:1 while both have work @requester', async ({ openRoles }) => {
   test.setTimeout(240_000);
   const [coord] = await openRoles(['coordinator']);
-  await connected(coord!.page);
+  await expectConnected(coord!.page);
   const key = await requesterKeyOf(coord!.page);
   const [req] = await openRoles(['requester']);
   const page = await uploadForm(req!, key);

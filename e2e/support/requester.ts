@@ -1,7 +1,7 @@
 /** Helpers for tests that submit jobs: the coordinator's requester key, and downloads. */
 import fs from 'node:fs';
 import type { Download, Locator, Page } from '@playwright/test';
-import { expect } from './browser.ts';
+import { expect, type TestContext } from './browser.ts';
 import type { QuorumState } from '../../src/stores/store.ts';
 import { appState } from './state.ts';
 
@@ -89,4 +89,27 @@ export async function expectReferenceMatch(page: Page, predictions: readonly num
   const reference = (await appState(page)).requester.reference?.predictions ?? [];
   expect(reference).toHaveLength(predictions.length);
   expect([...predictions]).toEqual(reference);
+}
+
+/** Waits until a page's link to its coordinator says "connected". */
+export async function expectConnected(page: Page): Promise<void> {
+  await expect(page.getByTestId('connection-state')).toHaveText('connected', { timeout: 20_000 });
+}
+
+/**
+ * A coordinator, its requester key, and `count` started volunteers that report their backend and
+ * that the coordinator counts: a network ready for a job.
+ */
+export async function openWorkingNetwork(
+  openRoles: (roles: string[]) => Promise<TestContext[]>,
+  count = 2,
+): Promise<{ coord: TestContext; key: string; volunteers: TestContext[] }> {
+  const [coord] = await openRoles(['coordinator']);
+  if (!coord) throw new Error('no coordinator context');
+  await expectConnected(coord.page);
+  const key = await requesterKeyOf(coord.page);
+  const volunteers = await openRoles(Array.from({ length: count }, () => 'volunteer?autostart=1'));
+  for (const v of volunteers) await expect(v.page.getByTestId('backend')).toHaveText(/wasm|webgpu/, { timeout: 30_000 });
+  await expect(coord.page.getByTestId('volunteer-count')).toHaveText(String(count), { timeout: 30_000 });
+  return { coord, key, volunteers };
 }

@@ -464,7 +464,7 @@ export class VolunteerHost {
       }
       const result = await this.infer(engine, e);
       this.longTasks.setBusy(false);
-      this.apply(core.inferenceDone(e.leaseId, result.outputs, result.backend, result.inferMs, this.now()));
+      this.apply(core.inferenceDone(e.leaseId, result.outputs, result.backend, result.inferMs, this.now(), result.answers));
     } catch (err) {
       this.longTasks.setBusy(false);
       this.apply(core.inferenceFailed(e.leaseId, errorMessage(err)));

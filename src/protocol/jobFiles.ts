@@ -37,19 +37,29 @@ export const jobFilesSchema = z
 export const leaseFilesSchema = z.array(jobFileSchema).max(LIMITS.maxShardSize);
 
 /**
- * The pipelines a file job may carry for now: an image decoded, made the model's input tensor,
- * and the job's own model run on it; the answer is the model's raw outputs, compared as tensors.
+ * The pipelines a job of files may carry: the stage sequences this release's volunteers run.
+ * An image made the model's input tensor with the job's model run on it (answers are the raw
+ * outputs, compared as tensors), optionally ending in top-k labels; PP-OCR on an image; voice
+ * activity detection on a WAV file. A pipeline that parses but is not one of these is refused at
+ * the door, naming what it is, rather than leased to volunteers that would all give it back.
  */
+export const FILE_PIPELINE_SHAPES = [
+  'decode-image → image-tensor → run-model',
+  'decode-image → image-tensor → run-model → top-k',
+  'decode-image → ocr',
+  'decode-wav → vad',
+] as const;
+
 export const filePipelineSchema = pipelineSchema.superRefine((p, ctx) => {
   const problem = filePipelineShapeProblem(p);
   if (problem) ctx.addIssue({ code: 'custom', message: problem });
 });
 
-/** Why `p` is not decode-image → image-tensor → run-model, or null when it is. */
+/** Why `p` is none of `FILE_PIPELINE_SHAPES`, or null when it is one. */
 export function filePipelineShapeProblem(p: Pipeline): string | null {
   const ops = p.stages.map((s) => s.op).join(' → ');
-  if (ops !== 'decode-image → image-tensor → run-model') {
-    return `a job of files runs "decode-image → image-tensor → run-model" for now, not "${ops}"`;
+  if (!(FILE_PIPELINE_SHAPES as readonly string[]).includes(ops)) {
+    return `a job of files runs one of ${FILE_PIPELINE_SHAPES.map((s) => `"${s}"`).join(', ')}, not "${ops}"`;
   }
   return null;
 }

@@ -26,6 +26,7 @@ import {
 } from './schemas.ts';
 import { TELEMETRY_LIMITS, telemetryShape } from './telemetry.ts';
 import { filePipelineSchema, jobFilesSchema, leaseFilesSchema } from './jobFiles.ts';
+import { answerKindOf, answerSchema, type Pipeline } from './pipeline.ts';
 
 /** [M-2] Every frame carries `v`; a peer speaking another version is refused, not guessed at. */
 export const PROTOCOL_VERSION = 1;
@@ -88,8 +89,20 @@ export const jobSpecSchema = z
     const items = spec.files ? spec.files.length : (spec.inputs[0]?.dims[0] ?? 0);
     const names = itemNamesProblem(spec.itemNames, items);
     if (names !== null) ctx.addIssue({ code: 'custom', path: ['itemNames'], message: names });
+    const comparator = answerComparatorProblem(spec);
+    if (comparator !== null) ctx.addIssue({ code: 'custom', path: ['policy', 'answerComparator'], message: comparator });
   });
 export type JobSpec = z.infer<typeof jobSpecSchema>;
+
+/** [V-12] Why the policy's answer comparator does not fit what the job's pipeline answers, or null. */
+function answerComparatorProblem(spec: { pipeline?: Pipeline | undefined; policy: { answerComparator?: { kind: string } | undefined } }): string | null {
+  const chosen = spec.policy.answerComparator;
+  if (chosen === undefined) return null;
+  const kind = spec.pipeline ? answerKindOf(spec.pipeline) : null;
+  if (kind === null) return 'an answer comparator applies only to a pipeline that ends in answers (OCR, speech segments, labels)';
+  if (chosen.kind !== kind) return `the pipeline answers with ${kind}, so it needs the "${kind}" comparator, not "${chosen.kind}"`;
+  return null;
+}
 
 /** [J-7] Why a spec's items are neither tensors alone nor files with their pipeline, or null. */
 function jobItemsProblem(spec: { inputs: readonly unknown[]; pipeline?: unknown; files?: unknown }): string | null {
@@ -125,15 +138,20 @@ export const toCoordinatorSchema = z.discriminatedUnion('t', [
   z.object({ v, t: z.literal('lease-request') }),
   /** Send the model's bytes from `offset` on, in `model-chunk` frames. */
   z.object({ v, t: z.literal('model-request'), hash: modelHashSchema, offset: count }),
-  z.object({
-    v,
-    t: z.literal('result'),
-    leaseId: leaseIdSchema,
-    outputs: tensorListSchema,
-    /** The backend that really produced these outputs. */
-    backend: backendSchema,
-    inferMs: ms,
-  }),
+  z
+    .object({
+      v,
+      t: z.literal('result'),
+      leaseId: leaseIdSchema,
+      /** The model's raw outputs; empty when the job's pipeline ends in answers. */
+      outputs: tensorListSchema,
+      /** [V-12] A pipeline job's answers, one per item of the shard, in item order (and no outputs). */
+      answers: z.array(answerSchema).max(LIMITS.maxShardSize).optional(),
+      /** The backend that really produced these outputs. */
+      backend: backendSchema,
+      inferMs: ms,
+    })
+    .refine((m) => m.answers === undefined || m.outputs.length === 0, { message: 'a result carries answers or outputs, not both' }),
   /** The volunteer gives a lease back without a result (model failed its hash check, paused, …). */
   z.object({ v, t: z.literal('lease-abandon'), leaseId: leaseIdSchema, reason: reasonSchema }),
   /**
@@ -199,6 +217,8 @@ export const verifiedShardSchema = z.object({
   start: count,
   count,
   outputs: tensorListSchema,
+  /** [V-12] A pipeline job's verified answers, one per item (and no outputs). */
+  answers: z.array(answerSchema).max(LIMITS.maxShardSize).optional(),
   /** Provenance: the volunteers whose results agreed, and their backends. */
   volunteers: z.array(peerIdSchema).max(LIMITS.maxReplicas),
   backends: z.array(backendSchema).max(LIMITS.maxReplicas),

@@ -431,13 +431,25 @@ describe('parse: jobs of files [J-7]', () => {
     expect(reason({ files: [{ name: 'a.png', bytes: 'iVBORw0KGgo=' }] })).toMatch(/binary data/);
   });
 
-  it('[J-7] a job of files runs decode-image → image-tensor → run-model for now; other or unknown stages are refused', () => {
+  it('[J-7] a job of files runs one of the shapes volunteers know; other or unknown stages are refused', () => {
     const stages = (pipeline() as { stages: Raw[] }).stages;
-    expect(reason({ pipeline: { v: 1, stages: [...stages, { op: 'top-k', output: 'y', k: 5 }] } })).toMatch(
-      /runs "decode-image → image-tensor → run-model" for now, not ".*top-k"/,
+    expect(parseToCoordinator(withFiles({ pipeline: { v: 1, stages: [...stages, { op: 'top-k', output: 'y', k: 5 }] } })).ok).toBe(true);
+    expect(reason({ pipeline: { v: 1, stages: [stages[0], stages[1], stages[2], stages[2]] } })).toMatch(
+      /runs one of .*"decode-image → ocr".*, not "decode-image → image-tensor → run-model → run-model"/,
     );
     expect(reason({ pipeline: { v: 1, stages: [stages[0], { op: 'sharpen' }, stages[2]] } })).toMatch(/spec\.pipeline/);
     expect(reason({ pipeline: { v: 2, stages } })).toMatch(/spec\.pipeline/);
+  });
+
+  it('[V-12] an answer comparator must match what the pipeline answers, and applies only to answers', () => {
+    const stages = (pipeline() as { stages: Raw[] }).stages;
+    const topK = { v: 1, stages: [...stages, { op: 'top-k', output: 'y', k: 5 }] };
+    const policyWith = (answerComparator: unknown) => ({ ...policy(2, 2, 3), answerComparator });
+    expect(parseToCoordinator(withFiles({ pipeline: topK, policy: policyWith({ kind: 'labels' }) })).ok).toBe(true);
+    expect(reason({ pipeline: topK, policy: policyWith({ kind: 'ocr', minIou: 0.5, maxCer: 0 }) })).toMatch(
+      /answers with labels, so it needs the "labels" comparator/,
+    );
+    expect(reason({ policy: policyWith({ kind: 'labels' }) })).toMatch(/only to a pipeline that ends in answers/);
   });
 
   it("[J-7] a lease may carry the shard's files and the pipeline; they are parsed like the submission's", () => {

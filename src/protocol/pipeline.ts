@@ -14,7 +14,7 @@
  * OCR lines (box, text, confidence), speech segments, labels. Each is bounded here.
  */
 import { z } from 'zod';
-import { modelHashSchema, nameSchema } from './schemas.ts';
+import { modelHashSchema, nameSchema, type AnswerComparator } from './schemas.ts';
 
 export const PIPELINE_VERSION = 1;
 
@@ -189,13 +189,31 @@ export const answerSchema = z.discriminatedUnion('kind', [
 ]);
 export type Answer = z.infer<typeof answerSchema>;
 
-/** How two volunteers' answers are compared ([V-9]–[V-11] in core/SPEC.md). */
-export const answerComparatorSchema = z.discriminatedUnion('kind', [
-  /** Lines pair one to one with box IoU ≥ `minIou`; each pair's text differs by at most `maxCer` (character error rate). */
-  z.object({ kind: z.literal('ocr'), minIou: z.number().min(0.05).max(1), maxCer: z.number().min(0).max(1) }),
-  /** Same number of segments, each start and end within `toleranceSec`. */
-  z.object({ kind: z.literal('segments'), toleranceSec: z.number().min(0).max(10) }),
-  /** The same classes in the same order. */
-  z.object({ kind: z.literal('labels') }),
-]);
-export type AnswerComparator = z.infer<typeof answerComparatorSchema>;
+/** How two volunteers' answers are compared ([V-9]–[V-11] in core/SPEC.md); the schema lives beside the policy's. */
+export { answerComparatorSchema, type AnswerComparator } from './schemas.ts';
+
+/** The kind of answer a pipeline ends in, or null when it ends at a model's raw outputs (tensors). */
+export function answerKindOf(p: Pipeline): Answer['kind'] | null {
+  const last = p.stages[p.stages.length - 1];
+  switch (last?.op) {
+    case 'ocr':
+      return 'ocr';
+    case 'vad':
+      return 'segments';
+    case 'top-k':
+      return 'labels';
+    default:
+      return null;
+  }
+}
+
+/**
+ * [V-12] The comparator a job of answers uses when its policy names none: OCR lines pair when
+ * their boxes overlap by half and their text is identical; speech segments agree within one
+ * 32 ms frame; labels must be the same classes in the same order.
+ */
+export const DEFAULT_ANSWER_COMPARATORS: { readonly [K in Answer['kind']]: Extract<AnswerComparator, { kind: K }> } = {
+  ocr: { kind: 'ocr', minIou: 0.5, maxCer: 0 },
+  segments: { kind: 'segments', toleranceSec: 0.032 },
+  labels: { kind: 'labels' },
+};

@@ -34,9 +34,18 @@ describe('verification policy [M-5]', () => {
       adaptive: false,
       canaryRate: DEFAULT_CANARY_RATE,
       spotCheckRate: DEFAULT_SPOT_CHECK_RATE,
+      answerComparator: null,
     });
     expect(resolvePolicy({ ...base, adaptive: true, canaryRate: 0 })).toMatchObject({ adaptive: true, canaryRate: 0 });
     // The dashboard's default: every shard on two different volunteers ([A-3]).
     expect(resolvePolicy(DEFAULT_POLICY)).toMatchObject({ replication: 2, quorum: 2, adaptive: false });
+    // [V-12] A pipeline's answers get their kind's default comparator unless the policy names one.
+    expect(resolvePolicy(base, 'ocr').answerComparator).toEqual({ kind: 'ocr', minIou: 0.5, maxCer: 0 });
+    expect(resolvePolicy({ ...base, answerComparator: { kind: 'ocr', minIou: 0.7, maxCer: 0.1 } }, 'ocr').answerComparator).toEqual({
+      kind: 'ocr',
+      minIou: 0.7,
+      maxCer: 0.1,
+    });
+    expect(resolvePolicy(base, 'segments').answerComparator).toEqual({ kind: 'segments', toleranceSec: 0.032 });
   });
 });

@@ -2,7 +2,8 @@
  * Verification policy: how many volunteers compute each shard and how their results are compared.
  */
 import type { z } from 'zod';
-import type { comparatorSchema, policySchema } from './schemas.ts';
+import type { AnswerComparator, comparatorSchema, policySchema } from './schemas.ts';
+import { DEFAULT_ANSWER_COMPARATORS, type Answer } from './pipeline.ts';
 
 export type Comparator = z.infer<typeof comparatorSchema>;
 export type VerificationPolicy = z.infer<typeof policySchema>;
@@ -50,10 +51,16 @@ export interface ResolvedPolicy {
   readonly adaptive: boolean;
   readonly canaryRate: number;
   readonly spotCheckRate: number;
+  /** [V-12] How answers are compared in a job whose pipeline ends in answers; null for a job of tensors. */
+  readonly answerComparator: AnswerComparator | null;
 }
 
-/** Fills in the defaults of fields a policy leaves out (older requesters, stored jobs). */
-export function resolvePolicy(p: VerificationPolicy): ResolvedPolicy {
+/**
+ * Fills in the defaults of fields a policy leaves out (older requesters, stored jobs). `answers`
+ * is the kind of answer the job's pipeline ends in (null for tensors): its default comparator
+ * applies when the policy names none ([V-12]).
+ */
+export function resolvePolicy(p: VerificationPolicy, answers: Answer['kind'] | null = null): ResolvedPolicy {
   return {
     replication: p.replication,
     quorum: p.quorum,
@@ -63,5 +70,6 @@ export function resolvePolicy(p: VerificationPolicy): ResolvedPolicy {
     adaptive: p.adaptive ?? false,
     canaryRate: p.canaryRate ?? DEFAULT_CANARY_RATE,
     spotCheckRate: p.spotCheckRate ?? DEFAULT_SPOT_CHECK_RATE,
+    answerComparator: answers === null ? null : (p.answerComparator ?? DEFAULT_ANSWER_COMPARATORS[answers]),
   };
 }

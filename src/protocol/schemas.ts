@@ -94,6 +94,20 @@ export const comparatorSchema = z.discriminatedUnion('kind', [
 
 const fraction = z.number().min(0).max(1);
 
+/**
+ * How two volunteers' answers to a pipeline job are compared ([V-9]–[V-11] in core/SPEC.md). Here
+ * rather than in pipeline.ts because the policy carries it and pipeline.ts builds on this file.
+ */
+export const answerComparatorSchema = z.discriminatedUnion('kind', [
+  /** Lines pair one to one with box IoU ≥ `minIou`; each pair's text differs by at most `maxCer` (character error rate). */
+  z.object({ kind: z.literal('ocr'), minIou: z.number().min(0.05).max(1), maxCer: z.number().min(0).max(1) }),
+  /** Same number of segments, each start and end within `toleranceSec`. */
+  z.object({ kind: z.literal('segments'), toleranceSec: z.number().min(0).max(10) }),
+  /** The same classes in the same order. */
+  z.object({ kind: z.literal('labels') }),
+]);
+export type AnswerComparator = z.infer<typeof answerComparatorSchema>;
+
 export const policySchema = z
   .object({
     /**
@@ -111,6 +125,8 @@ export const policySchema = z
       .array(z.object({ name: z.string().min(1).max(LIMITS.maxNameLength), comparator: comparatorSchema }))
       .max(LIMITS.maxTensorsPerMessage)
       .optional(),
+    /** [V-12] How answers of a pipeline job are compared; absent: the default for the pipeline's answer kind. */
+    answerComparator: answerComparatorSchema.optional(),
     /** [A-3] Adaptive replication: a trusted volunteer may compute a shard alone (spot-checked). Default false. */
     adaptive: z.boolean().optional(),
     /** [C-1] Share of leases that are canaries (shards with a known answer). Default in policy.ts. */

@@ -1,7 +1,7 @@
 import type { Backend, Capabilities } from '../protocol/capabilities.ts';
 import type { ModelHash } from '../protocol/ids.ts';
 import type { JobFile } from '../protocol/jobFiles.ts';
-import type { Pipeline } from '../protocol/pipeline.ts';
+import type { Answer, Pipeline } from '../protocol/pipeline.ts';
 import type { TensorDtype, WireTensor } from '../protocol/tensor.ts';
 
 /** What the user (or a test) asks for; the engine reports what it really got in `Capabilities`. */
@@ -28,6 +28,8 @@ export interface ModelSignature {
 
 export interface InferenceResult {
   readonly outputs: readonly WireTensor[];
+  /** [V-12] A pipeline that ends in answers: one per item (and `outputs` is empty). */
+  readonly answers?: readonly Answer[];
   /** Wall time of session.run, for lease deadlines and throughput. */
   readonly inferMs: number;
   /** The backend that really produced these outputs (after any mid-job fallback). */

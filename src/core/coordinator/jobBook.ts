@@ -9,6 +9,7 @@
 import type { JobId, ModelHash, PeerId, ShardId } from '../../protocol/ids.ts';
 import { shardIdOf } from '../../protocol/ids.ts';
 import { resolvePolicy, type ResolvedPolicy } from '../../protocol/policy.ts';
+import { answerKindOf } from '../../protocol/pipeline.ts';
 import { JobScheduler, normalisePriority } from './jobScheduler.ts';
 import { wantsLease } from './shardChecks.ts';
 import { ShardQueue } from './shardQueue.ts';
@@ -44,7 +45,7 @@ export class JobBook {
   /** Adds a job (admitted or restored) with all its shards open and queued. */
   add(job: JobRecord): void {
     this.jobs.set(job.id, job);
-    const policy = resolvePolicy(job.policy);
+    const policy = resolvePolicy(job.policy, job.pipeline ? answerKindOf(job.pipeline) : null);
     this.policies.set(job.id, policy);
     this.counts.set(job.id, { verified: 0, unverifiable: 0, inFlight: 0, disagreements: 0, durable: 0 });
     const queue = new ShardQueue<ShardState>();

@@ -11,7 +11,7 @@
  * core/SPEC.md.
  */
 import type { JobFile } from '../../protocol/jobFiles.ts';
-import type { Pipeline } from '../../protocol/pipeline.ts';
+import type { Answer, Pipeline } from '../../protocol/pipeline.ts';
 import type { Backend, Capabilities } from '../../protocol/capabilities.ts';
 import type { LeaseId, ModelHash, ShardId } from '../../protocol/ids.ts';
 import { LIMITS } from '../../protocol/limits.ts';
@@ -550,14 +550,24 @@ export class VolunteerCore {
    * [W-4] Results carry the backend that really produced them. [W-15] Each goes into the outbox
    * before it is sent; one finished while disconnected (or before the welcome) waits there for the
    * next welcome. [W-12] Under a CPU cap the next request waits for the rest the cap asks for.
-   * `now` is when the run finished (defaults to the latest time seen).
+   * `now` is when the run finished (defaults to the latest time seen). A pipeline job's result is
+   * its `answers`, one per item, with no outputs ([V-12]).
    */
-  inferenceDone(leaseId: LeaseId, outputs: readonly WireTensor[], backend: Backend, inferMs: number, now?: number): VolunteerEffect[] {
+  inferenceDone(
+    leaseId: LeaseId,
+    outputs: readonly WireTensor[],
+    backend: Backend,
+    inferMs: number,
+    now?: number,
+    answers?: readonly Answer[],
+  ): VolunteerEffect[] {
     if (now !== undefined) this.now = Math.max(this.now, now);
     const lease = this.lease;
     if (!lease || lease.leaseId !== leaseId) return this.flush();
     this.computeMs += inferMs;
-    const frame: ResultMsg = { v: PROTOCOL_VERSION, t: 'result', leaseId, outputs: [...outputs], backend, inferMs };
+    const frame: ResultMsg = answers
+      ? { v: PROTOCOL_VERSION, t: 'result', leaseId, outputs: [], answers: [...answers], backend, inferMs }
+      : { v: PROTOCOL_VERSION, t: 'result', leaseId, outputs: [...outputs], backend, inferMs };
     const entry: OutboxEntry = { leaseId, shardId: lease.shardId, frame };
     const deliverNow = this.welcomed;
     this.outbox.set(leaseId, { entry, heldBack: !deliverNow });

@@ -3,7 +3,7 @@
  * and the books beside it in this directory.
  */
 import type { JobFile } from '../../protocol/jobFiles.ts';
-import type { Pipeline } from '../../protocol/pipeline.ts';
+import type { Answer, Pipeline } from '../../protocol/pipeline.ts';
 import type { Backend, Capabilities } from '../../protocol/capabilities.ts';
 import type { JobId, LeaseId, ModelHash, PeerId, ShardId } from '../../protocol/ids.ts';
 import type { Role } from '../../protocol/messages.ts';
@@ -121,6 +121,8 @@ export interface Replica {
   readonly adapter: string | null;
   readonly ortVersion: string;
   readonly outputs: readonly WireTensor[];
+  /** [V-12] A pipeline job's answers, one per item (and `outputs` is empty). */
+  readonly answers?: readonly Answer[];
   readonly receivedAtMs: number;
 }
 
@@ -128,6 +130,8 @@ export type ShardStatus = 'open' | 'verified' | 'unverifiable';
 
 export interface AcceptedResult {
   readonly outputs: readonly WireTensor[];
+  /** [V-12] A pipeline job's verified answers, one per item (and `outputs` is empty). */
+  readonly answers?: readonly Answer[];
   readonly volunteers: readonly PeerId[];
   readonly backends: readonly Backend[];
   /** [R-3] Per agreeing volunteer: adapter (null on WASM) and onnxruntime-web version. Absent in results stored before they were recorded. */

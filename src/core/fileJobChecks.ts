@@ -6,7 +6,7 @@
  */
 import { filePipelineShapeProblem, imageStages } from '../protocol/jobFiles.ts';
 import { LIMITS } from '../protocol/limits.ts';
-import type { Pipeline } from '../protocol/pipeline.ts';
+import { pipelineModels, type Pipeline } from '../protocol/pipeline.ts';
 import { checkInputsAgainstSignature, formatBytes, type InputLike, type JobLimits, type SignatureLike } from './jobChecks.ts';
 
 /** The float32 tensor the pipeline's image-tensor stage makes for `items` images, batch dim first. */
@@ -60,4 +60,21 @@ export function checkFileJobLimits(
     );
   }
   return problems;
+}
+
+/**
+ * [J-9] A pipeline with no run-model stage (OCR, VAD) names its models and dictionary by hash
+ * inside an asset bundle sent as the job's model; one with a run-model stage runs the model sent.
+ */
+export function pipelineNeedsBundle(pipeline: Pipeline): boolean {
+  return !pipeline.stages.some((s) => s.op === 'run-model');
+}
+
+/** [J-9] Why a bundle with these entries cannot serve the pipeline (an asset it names is missing), or null. */
+export function bundleAssetsProblem(pipeline: Pipeline, entries: readonly { readonly name: string; readonly hash: string }[]): string | null {
+  const held = new Set(entries.map((e) => e.hash));
+  const missing = pipelineModels(pipeline).filter((h) => !held.has(h));
+  if (missing.length === 0) return null;
+  const list = missing.map((h) => `${h.slice(0, 12)}…`).join(', ');
+  return `the pipeline names ${missing.length === 1 ? 'an asset' : `${missing.length} assets`} the bundle does not hold (${list}; it holds ${entries.map((e) => e.name).join(', ')}): build the bundle and the pipeline from the same files`;
 }

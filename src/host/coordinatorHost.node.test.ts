@@ -11,6 +11,9 @@ import { hello } from '../core/testing/fixtures.ts';
 import { CoordinatorStore } from '../persistence/coordinatorStore.ts';
 import { openQuorumDb, type QuorumDb } from '../persistence/db.ts';
 import type { Pipeline } from '../protocol/pipeline.ts';
+import { buildAssetBundle } from '../protocol/assetBundle.ts';
+import { asModelHash } from '../protocol/ids.ts';
+import { ocrPipeline } from '../workloads/ocr/ocrWorkload.ts';
 import { sha256Hex } from '../runtime/sha256.ts';
 import { PROTOCOL_VERSION, type FromCoordinator, type JobSpec } from '../protocol/messages.ts';
 import { DEFAULT_POLICY } from '../protocol/policy.ts';
@@ -163,6 +166,7 @@ describe('[J-4] the coordinator host re-checks every submission', () => {
     expect(ok).toMatchObject({ t: 'job-accepted', shards: 3 });
     expect(host.core.jobStatuses()).toMatchObject([{ items: 6, shards: 3, priority: 4 }]);
   });
+
   it("[R-7] an admitted job records the outputs its model has in this coordinator's engine, to check every result against", async () => {
     const ok = await submit(spec());
     if (ok.t !== 'job-accepted') throw new Error(`refused: ${ok.reason}`);
@@ -215,6 +219,37 @@ describe('[J-4] the coordinator host re-checks every submission', () => {
     const stored = (await new CoordinatorStore(db, 'jobchecks').loadJobs()).find((r) => r.job.id === ok.jobId);
     expect(stored?.job.files?.map((f) => [f.name, [...new Uint8Array(f.bytes)]])).toEqual(files.map((f) => [f.name, [...new Uint8Array(f.bytes)]]));
     expect(stored?.job.pipeline).toEqual(linePipeline(hash));
+  });
+  it("[J-9] an OCR job's models come in an asset bundle that must parse, hold every asset its pipeline names, and load here", async () => {
+    const rec = buildModel({
+      inputs: [{ name: 'x', type: 'float32', dims: ['n', 3, 48, 'w'] }],
+      outputs: [{ name: 'softmax', type: 'float32', dims: ['n', 3, 48, 'w'] }],
+      nodes: [{ op: 'Identity', inputs: ['x'], outputs: ['softmax'] }],
+    });
+    const [det, cls] = [lineModel(), buildProbeModel()];
+    const dictionary = new Uint8Array([0x61, 0x0a, 0x62, 0x0a]);
+    const h = async (b: Uint8Array) => asModelHash(await sha256Hex(b));
+    const hashes = { det: await h(det), cls: await h(cls), rec: await h(rec), dictionary: await h(dictionary) };
+    const files = [{ name: 'scan.png', bytes: new Uint8Array([1, 2, 3]).buffer }];
+    const ocrSpec = (model: Uint8Array, over: Partial<JobSpec> = {}): JobSpec =>
+      spec({ name: 'ocr', model: model.slice().buffer, inputs: [], files, pipeline: ocrPipeline(hashes), shardSize: 1, ...over });
+    const bundle = (...entries: [string, Uint8Array][]) => buildAssetBundle(entries.map(([name, bytes]) => ({ name, bytes })));
+    expect(await reason(ocrSpec(det))).toMatch(/must come in an asset bundle/);
+    expect(await reason(ocrSpec(bundle(['det.onnx', det], ['cls.onnx', cls], ['dict.txt', dictionary])))).toMatch(
+      /names an asset the bundle does not hold .*it holds det\.onnx, cls\.onnx, dict\.txt/,
+    );
+    const truncated = bundle(['det.onnx', det], ['cls.onnx', cls], ['rec.onnx', rec], ['dict.txt', dictionary]).slice(0, -1);
+    expect(await reason(ocrSpec(truncated))).toMatch(/the asset bundle is malformed: the bundle ends inside entry 4/);
+    const broken = new Uint8Array([0x08, 0x07, 0x12, 0x04, 0x74, 0x65, 0x73, 0x74, 0x3a, 0x02, 0x10, 0x0d]);
+    expect(
+      await reason(
+        ocrSpec(bundle(['det.onnx', det], ['cls.onnx', broken], ['rec.onnx', rec], ['dict.txt', dictionary]), {
+          pipeline: ocrPipeline({ ...hashes, cls: await h(broken) }),
+        }),
+      ),
+    ).toMatch(/bundle entry "cls\.onnx": /);
+    const ok = await submit(ocrSpec(bundle(['det.onnx', det], ['cls.onnx', cls], ['rec.onnx', rec], ['dict.txt', dictionary])));
+    expect(ok).toMatchObject({ t: 'job-accepted', shards: 1 });
   });
   it('limits set later apply to the next submission', async () => {
     host.setJobLimits({ maxModelBytes: 1024 * 1024, maxInputBytes: 50, maxItems: 100 });

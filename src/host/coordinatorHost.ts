@@ -8,7 +8,10 @@ import type { CoordinatorEffect } from '../core/coordinator/effects.ts';
 import { DEFAULT_COORDINATOR_CONFIG, type CoordinatorConfig, type OutputPort } from '../core/coordinator/state.ts';
 import { TelemetryAggregator } from '../core/telemetry/aggregator.ts';
 import { seededRng } from '../core/rng.ts';
-import { checkFileJobLimits, checkPipelineAgainstSignature } from '../core/fileJobChecks.ts';
+import { bundleAssetsProblem, checkFileJobLimits, checkPipelineAgainstSignature, pipelineNeedsBundle } from '../core/fileJobChecks.ts';
+import { isAssetBundle } from '../protocol/assetBundle.ts';
+import { pipelineDictionaries, pipelineModels, type Pipeline } from '../protocol/pipeline.ts';
+import { hashedAssets } from '../runtime/assetHashes.ts';
 import { checkInputsAgainstSignature, checkJobLimits, DEFAULT_JOB_LIMITS, type JobLimits, type SignatureLike } from '../core/jobChecks.ts';
 import { checkShardOutputBudget } from '../core/shardOutputBudget.ts';
 import { asModelHash, type PeerId } from '../protocol/ids.ts';
@@ -20,7 +23,7 @@ import { sha256Hex } from '../runtime/sha256.ts';
 import { appendLog } from '../stores/logSlice.ts';
 import { patch } from '../stores/store.ts';
 import type { Endpoint, EndpointFactory } from '../transport/transport.ts';
-import type { ModelInspector } from './modelInspector.ts';
+import type { BundleInspection, ModelInspector } from './modelInspector.ts';
 import { coordinatorPeerId } from './networkId.ts';
 import { cryptoSecret } from './secrets.ts';
 import { errorMessage } from '../protocol/errorMessage.ts';
@@ -292,6 +295,7 @@ export class CoordinatorHost {
           )
         : checkJobLimits({ modelBytes: spec.model.byteLength, inputs: spec.inputs }, this.jobLimits);
     if (limitProblems.length > 0) return this.rejectJob(peer, ref, spec.name, limitProblems.join(' '));
+    if (files && pipeline && pipelineNeedsBundle(pipeline)) return this.checkAndAdmitBundle(peer, ref, spec, pipeline);
     const inspector = this.options.inspector;
     if (!inspector) {
       this.apply(this.core.admitJob(peer, ref, spec, asModelHash(await sha256Hex(spec.model)), this.now()));
@@ -307,6 +311,38 @@ export class CoordinatorHost {
     ];
     if (problems.length > 0) return this.rejectJob(peer, ref, spec.name, problems.join(' '));
     this.apply(this.core.admitJob(peer, ref, spec, inspection.hash, this.now(), outputSignatureOf(inspection.signature)));
+  }
+
+  /**
+   * [J-9] A pipeline that names its models inside an asset bundle (OCR, VAD): the bundle must
+   * parse, hold every asset the pipeline names, and its models must load here like one sent
+   * alone ([J-4]). Results are answers, checked by kind and count ([V-12]): no output signature.
+   */
+  private async checkAndAdmitBundle(peer: PeerId, ref: string, spec: JobSpec, pipeline: Pipeline): Promise<void> {
+    if (!isAssetBundle(new Uint8Array(spec.model))) {
+      return this.rejectJob(
+        peer,
+        ref,
+        spec.name,
+        "this pipeline names its models by hash, so they must come in an asset bundle sent as the job's model (the dashboard builds it).",
+      );
+    }
+    const inspector = this.options.inspector;
+    let inspection: BundleInspection;
+    const dictionaries = new Set(pipelineDictionaries(pipeline));
+    if (inspector) inspection = await inspector.inspectBundle(spec.model, new Set(pipelineModels(pipeline).filter((h) => !dictionaries.has(h))));
+    else {
+      try {
+        const entries = await hashedAssets(new Uint8Array(spec.model));
+        inspection = { ok: true, hash: asModelHash(await sha256Hex(spec.model)), entries: entries.map((e) => ({ name: e.name, hash: e.hash })) };
+      } catch (e) {
+        inspection = { ok: false, reason: `the asset bundle is malformed: ${errorMessage(e)}` };
+      }
+    }
+    if (!inspection.ok) return this.rejectJob(peer, ref, spec.name, inspection.reason);
+    const missing = bundleAssetsProblem(pipeline, inspection.entries);
+    if (missing !== null) return this.rejectJob(peer, ref, spec.name, missing);
+    this.apply(this.core.admitJob(peer, ref, spec, inspection.hash, this.now()));
   }
 
   private rejectJob(peer: PeerId, ref: string, name: string, reason: string): void {

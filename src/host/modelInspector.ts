@@ -10,11 +10,17 @@ import { sliceRows } from '../core/coordinator/shardInputs.ts';
 import type { WireTensor } from '../protocol/tensor.ts';
 import type { InferenceEngine, ModelSignature } from '../runtime/engine.ts';
 import { sha256Hex } from '../runtime/sha256.ts';
+import { hashedAssets, type HashedAsset } from '../runtime/assetHashes.ts';
 import { errorMessage } from '../protocol/errorMessage.ts';
 
 export type ModelInspection =
   | { readonly ok: true; readonly hash: ModelHash; readonly signature: ModelSignature }
   | { readonly ok: false; readonly kind: 'not-onnx' | 'cannot-load'; readonly reason: string };
+
+/** [J-9] A bundle that parsed, whose ONNX entries all load here: its hash and its entries' hashes. */
+export type BundleInspection =
+  | { readonly ok: true; readonly hash: ModelHash; readonly entries: readonly { readonly name: string; readonly hash: ModelHash }[] }
+  | { readonly ok: false; readonly reason: string };
 
 export class ModelInspector {
   private engine: Promise<InferenceEngine> | null = null;
@@ -50,6 +56,25 @@ export class ModelInspector {
       // Inspection only: free the session; volunteers load the model when they run it.
       await engine.unloadModel(hash).catch(() => undefined);
     }
+  }
+
+  /**
+   * [J-9] An asset bundle: it must parse, and every entry named in `models` must be ONNX that
+   * loads in this tab's engine like a model sent alone ([J-4]); other entries (a dictionary) are data.
+   */
+  async inspectBundle(bytes: ArrayBuffer, models: ReadonlySet<string>): Promise<BundleInspection> {
+    let entries: HashedAsset[];
+    try {
+      entries = await hashedAssets(new Uint8Array(bytes));
+    } catch (e) {
+      return { ok: false, reason: `the asset bundle is malformed: ${errorMessage(e)}` };
+    }
+    for (const entry of entries) {
+      if (!models.has(entry.hash)) continue;
+      const inspection = await this.inspect(entry.bytes.slice().buffer);
+      if (!inspection.ok) return { ok: false, reason: `bundle entry "${entry.name}": ${inspection.reason}` };
+    }
+    return { ok: true, hash: asModelHash(await sha256Hex(bytes)), entries: entries.map((e) => ({ name: e.name, hash: e.hash })) };
   }
 
   /**

@@ -156,6 +156,11 @@ export function pipelineModels(p: Pipeline): string[] {
   return [...new Set(out)];
 }
 
+/** [J-9] The assets a pipeline reads as text, not as a model (the CTC dictionary), by hash. */
+export function pipelineDictionaries(p: Pipeline): string[] {
+  return p.stages.flatMap((s) => (s.op === 'ocr' ? [s.recognize.dictionary] : []));
+}
+
 // ---------------------------------------------------------------------------------------------
 // Answers
 // ---------------------------------------------------------------------------------------------

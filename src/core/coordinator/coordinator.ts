@@ -39,7 +39,7 @@ import { PersistTracker } from './persistTracker.ts';
 import { jobStatusOf, peerSamplesOf, peerSummariesOf, peersWithRole, pendingAuditsOf, verifiedShardsOf } from './readModels.ts';
 import { restoreLeaseInto, restoreShardInto, type RestoreTarget } from './restore.ts';
 import { ShardDecider } from './shardDecider.ts';
-import { checkOutputShape, checkOutputSignature, hasReplicaOf } from './shardChecks.ts';
+import { checkResultShape, hasReplicaOf } from './shardChecks.ts';
 import { itemCountOf, shardItems } from './shardInputs.ts';
 import {
   connectingPeer,
@@ -757,7 +757,7 @@ export class CoordinatorCore {
     const shard = lease?.shard ?? this.jobs.shardById(shardId);
     const job = shard && this.jobs.job(shard.jobId);
     if (!shard || !job) return ack('unknown-lease', 'the job is gone');
-    const shapeError = checkOutputShape(msg.outputs, shard.count) ?? (job.outputSignature ? checkOutputSignature(msg.outputs, job.outputSignature) : null);
+    const shapeError = checkResultShape(msg, shard.count, job);
     if (canary) return this.onCanaryResult(state, msg, shard, job, epoch, shapeError, ack, now);
     // A result counts once: late copies after acceptance, or a second one from the same
     // volunteer, are recognised and ignored.
@@ -787,6 +787,7 @@ export class CoordinatorCore {
       adapter: msg.backend === 'webgpu' ? adapterOf(state) : null,
       ortVersion: state.caps?.ortVersion ?? '',
       outputs: msg.outputs,
+      ...(msg.answers ? { answers: msg.answers } : {}),
       receivedAtMs: now,
     });
     this.jobs.syncInFlight(shard);

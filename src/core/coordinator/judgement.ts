@@ -15,7 +15,7 @@ import type { ResolvedPolicy } from '../../protocol/policy.ts';
 import type { ReputationBook } from '../reputation/reputation.ts';
 import type { Rng } from '../rng.ts';
 import { CanaryPool } from '../verification/canaries.ts';
-import { compareOutputs } from '../verification/compare.ts';
+import { resultComparison } from '../verification/resultComparison.ts';
 import type { JobRecord, Replica, ShardState, VerificationTotals } from './state.ts';
 
 type ResultMsg = Extract<ToCoordinator, { t: 'result' }>;
@@ -148,7 +148,7 @@ export class Judgement {
    */
   judgeCanary(peer: PeerId, msg: ResultMsg, shard: ShardState, epoch: number, policy: ResolvedPolicy, now: number): void {
     if (shard.status === 'verified' && shard.epoch === epoch && shard.accepted) {
-      const verdict = compareOutputs(shard.accepted.outputs, msg.outputs, policy.comparator, policy.outputComparators);
+      const verdict = resultComparison(policy)(shard.accepted, msg);
       if (verdict.agree) this.reputation.canaryPassed(peer, msg.backend, shard.accepted.volunteers);
       else this.caught(peer, shard, `failed a canary (${shard.id}): ${verdict.reason}`, now);
     }
@@ -161,7 +161,7 @@ export class Judgement {
    */
   judgeLateResult(peer: PeerId, msg: ResultMsg, shard: ShardState, policy: ResolvedPolicy, now: number): void {
     if (!shard.accepted) return;
-    const verdict = compareOutputs(shard.accepted.outputs, msg.outputs, policy.comparator, policy.outputComparators);
+    const verdict = resultComparison(policy)(shard.accepted, msg);
     if (verdict.agree) this.reputation.valid(peer, msg.backend, shard.accepted.volunteers);
     else if (this.canaries.isEstablished(shard)) this.caught(peer, shard, `contradicted the established answer of ${shard.id}: ${verdict.reason}`, now);
     else this.reputation.invalid(peer);

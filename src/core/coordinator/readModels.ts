@@ -107,6 +107,7 @@ export function verifiedShardsOf(shards: readonly ShardState[], awaitDurable: bo
       start: s.start,
       count: s.count,
       outputs: [...s.accepted.outputs],
+      ...(s.accepted.answers ? { answers: [...s.accepted.answers] } : {}),
       volunteers: [...s.accepted.volunteers],
       backends: [...s.accepted.backends],
       ...(s.accepted.adapters ? { adapters: [...s.accepted.adapters] } : {}),

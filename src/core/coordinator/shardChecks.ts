@@ -5,7 +5,33 @@
  */
 import type { PeerId } from '../../protocol/ids.ts';
 import type { WireTensor } from '../../protocol/tensor.ts';
-import type { OutputPort, Replica, ShardState } from './state.ts';
+import { answerKindOf, type Answer } from '../../protocol/pipeline.ts';
+import type { JobRecord, OutputPort, Replica, ShardState } from './state.ts';
+
+/**
+ * [R-5] [R-7] [V-12] What a result must be before it counts: for a job whose pipeline ends in
+ * answers, exactly one answer per item of the shard, each of the pipeline's kind, and no tensors;
+ * for any other job, no answers, and outputs with one row per item that fit the model's signature.
+ */
+export function checkResultShape(
+  result: { readonly outputs: readonly WireTensor[]; readonly answers?: readonly Answer[] | undefined },
+  items: number,
+  job: Pick<JobRecord, 'pipeline' | 'outputSignature'>,
+): string | null {
+  const kind = job.pipeline ? answerKindOf(job.pipeline) : null;
+  if (kind === null) {
+    if (result.answers !== undefined) return "answers for a job of tensors: this job's results are the model's outputs";
+    return checkOutputShape(result.outputs, items) ?? (job.outputSignature ? checkOutputSignature(result.outputs, job.outputSignature) : null);
+  }
+  const answers = result.answers;
+  if (answers === undefined) return `no answers: this job's pipeline answers with ${kind}, one per item`;
+  if (answers.length !== items) return `${answers.length} answers, the shard has ${items} items`;
+  for (let i = 0; i < answers.length; i++) {
+    const a = answers[i] as Answer;
+    if (a.kind !== kind) return `answer ${i + 1} is ${a.kind}, this job's pipeline answers with ${kind}`;
+  }
+  return null;
+}
 
 /** [R-5] Every output must have one row per item of the shard. */
 export function checkOutputShape(outputs: readonly WireTensor[], items: number): string | null {

@@ -12,7 +12,8 @@ import type { BackendPairCount } from '../../protocol/telemetry.ts';
 import type { ReputationBook } from '../reputation/reputation.ts';
 import type { Rng } from '../rng.ts';
 import { BackendPairCounter } from '../telemetry/backendPairs.ts';
-import { decideQuorum } from '../verification/quorum.ts';
+import { decideQuorumBy } from '../verification/quorum.ts';
+import { resultComparison } from '../verification/resultComparison.ts';
 import type { CoordinatorEffect } from './effects.ts';
 import type { JobBook } from './jobBook.ts';
 import type { Judgement } from './judgement.ts';
@@ -87,7 +88,7 @@ export class ShardDecider {
    */
   evaluate(job: JobRecord, shard: ShardState, now: number, judge: boolean): void {
     const policy = this.jobs.policyOf(job);
-    const { maxReplicas, comparator, outputComparators } = policy;
+    const { maxReplicas } = policy;
     // A lone shard stays lone only while its one result comes from a volunteer still trusted
     // on the backend it used; otherwise it is cross-checked like any other.
     if (shard.lone) {
@@ -98,7 +99,8 @@ export class ShardDecider {
     }
     const quorum = shard.lone ? 1 : policy.quorum;
     if (shard.replicas.length < Math.min(quorum, shard.target)) return;
-    const decision = decideQuorum(shard.replicas, comparator, quorum, maxReplicas, outputComparators);
+    const compare = resultComparison(policy);
+    const decision = decideQuorumBy(shard.replicas, (a, b) => compare(a, b).agree, quorum, maxReplicas);
     const counts = this.jobs.countsOf(job.id);
     if (decision.kind === 'accept') {
       // One pass over the agreeing replicas (this runs for every accepted shard).
@@ -120,7 +122,15 @@ export class ShardDecider {
       shard.status = 'verified';
       shard.epoch++;
       shard.durable = false; // [S-2] until the host reports this epoch's write
-      shard.accepted = { outputs: rep.outputs, volunteers, backends, adapters, ortVersions, acceptedAtMs: now };
+      shard.accepted = {
+        outputs: rep.outputs,
+        ...(rep.answers ? { answers: rep.answers } : {}),
+        volunteers,
+        backends,
+        adapters,
+        ortVersions,
+        acceptedAtMs: now,
+      };
       shard.disagreements += decision.dissenting.length;
       counts.verified++;
       counts.disagreements += decision.dissenting.length;

@@ -27,6 +27,7 @@ import {
 import { TELEMETRY_LIMITS, telemetryShape } from './telemetry.ts';
 import { filePipelineSchema, jobFilesSchema, leaseFilesSchema } from './jobFiles.ts';
 import { answerKindOf, answerSchema, type Pipeline } from './pipeline.ts';
+import { spreadSchema } from './spread.ts';
 
 /** [M-2] Every frame carries `v`; a peer speaking another version is refused, not guessed at. */
 export const PROTOCOL_VERSION = 1;
@@ -191,6 +192,8 @@ export const jobStatusSchema = z.object({
   done: z.boolean(),
   /** [L-6] The job's priority (1-10); absent from coordinators that predate priorities. */
   priority: z.number().int().min(1).max(10).optional(),
+  /** [V-13] The spread measured between replicas of the job's first shards; absent before any pair. */
+  spread: spreadSchema.optional(),
 });
 export type JobStatus = z.infer<typeof jobStatusSchema>;
 

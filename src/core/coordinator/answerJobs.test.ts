@@ -168,3 +168,22 @@ describe('pipeline jobs verified on their answers [V-12]', () => {
     expect(rig.core.jobStatuses()[0]).toMatchObject({ verified: 1, disagreements: 0 });
   });
 });
+
+describe('[V-13] the spread a job measures between replicas', () => {
+  it('[V-13] job status reports the honest spread of replicas across backends on the first shards', () => {
+    const rig = new Rig();
+    rig.submit(ocrSpec(2, 1));
+    const [a, b] = [rig.join('a'), rig.join('b')];
+    for (let i = 0; i < 2; i++) {
+      const la = rig.lease(a);
+      const lb = rig.lease(b);
+      rig.result(a, la, { answers: ocrAnswers(la) });
+      const msg = { v: V, t: 'result', leaseId: lb.leaseId as LeaseId, outputs: [], answers: ocrAnswers(lb, 10), backend: 'webgpu', inferMs: 1 } as const;
+      rig.handle(b, msg);
+    }
+    const status = rig.core.jobStatuses()[0]!;
+    expect(status.verified).toBe(2);
+    expect(status.spread).toMatchObject({ pairs: 2, crossBackendPairs: 2, ocr: { maxCer: 0, unpaired: 0 } });
+    expect(status.spread!.ocr!.minIou).toBeCloseTo(90 / 110, 6);
+  });
+});

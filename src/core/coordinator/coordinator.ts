@@ -463,7 +463,7 @@ export class CoordinatorCore {
 
   /** [J-3] Every shard is in exactly one of verified, unverifiable, in flight, pending. */
   jobStatus(job: JobRecord): JobStatus {
-    return jobStatusOf(job, this.jobs.countsOf(job.id), this.config.awaitDurableWrites === true);
+    return jobStatusOf(job, this.jobs.countsOf(job.id), this.config.awaitDurableWrites === true, this.jobs.spreadOf(job.id));
   }
 
   peerSummaries(): PeerSummary[] {
@@ -781,7 +781,7 @@ export class CoordinatorCore {
     }
     state.resultsReturned++;
     this.totals.results++;
-    shard.replicas.push({
+    const replica: Replica = {
       volunteer: state.id,
       backend: msg.backend,
       adapter: msg.backend === 'webgpu' ? adapterOf(state) : null,
@@ -789,7 +789,9 @@ export class CoordinatorCore {
       outputs: msg.outputs,
       ...(msg.answers ? { answers: msg.answers } : {}),
       receivedAtMs: now,
-    });
+    };
+    shard.replicas.push(replica);
+    this.jobs.measureSpread(shard, replica); // [V-13]
     this.jobs.syncInFlight(shard);
     this.judgement.contributed(state.id, shard);
     ack('received');

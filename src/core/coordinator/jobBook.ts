@@ -13,7 +13,9 @@ import { answerKindOf } from '../../protocol/pipeline.ts';
 import { JobScheduler, normalisePriority } from './jobScheduler.ts';
 import { wantsLease } from './shardChecks.ts';
 import { ShardQueue } from './shardQueue.ts';
-import type { AcceptedResult, JobRecord, ShardState, ShardStatus } from './state.ts';
+import type { AcceptedResult, JobRecord, Replica, ShardState, ShardStatus } from './state.ts';
+import { SPREAD_MAX_PAIRS, type Spread } from '../../protocol/spread.ts';
+import { SpreadTally } from '../verification/spread.ts';
 
 /** Per-job shard counts kept up to date, so status and completion never scan every shard. [J-3] */
 export interface JobCounts {
@@ -41,12 +43,15 @@ export class JobBook {
   private readonly queues = new Map<JobId, ShardQueue<ShardState>>();
   private readonly counts = new Map<JobId, JobCounts>();
   private readonly policies = new Map<JobId, ResolvedPolicy>();
+  /** [V-13] Per job: the spread measured between replicas of its first shards. */
+  private readonly spreads = new Map<JobId, SpreadTally>();
 
   /** Adds a job (admitted or restored) with all its shards open and queued. */
   add(job: JobRecord): void {
     this.jobs.set(job.id, job);
     const policy = resolvePolicy(job.policy, job.pipeline ? answerKindOf(job.pipeline) : null);
     this.policies.set(job.id, policy);
+    this.spreads.set(job.id, new SpreadTally());
     this.counts.set(job.id, { verified: 0, unverifiable: 0, inFlight: 0, disagreements: 0, durable: 0 });
     const queue = new ShardQueue<ShardState>();
     this.queues.set(job.id, queue);
@@ -119,6 +124,25 @@ export class JobBook {
 
   policyOf(job: JobRecord): ResolvedPolicy {
     return this.policies.get(job.id) as ResolvedPolicy;
+  }
+
+  /**
+   * [V-13] Measures a new replica against one earlier replica of its shard — one on another
+   * backend when there is one — while the job has measured fewer than `SPREAD_MAX_PAIRS` pairs.
+   */
+  measureSpread(shard: ShardState, replica: Replica): void {
+    const tally = this.spreads.get(shard.jobId);
+    const job = this.jobs.get(shard.jobId);
+    if (!tally || !job || tally.pairs >= SPREAD_MAX_PAIRS) return;
+    const earlier = shard.replicas.filter((r) => r !== replica);
+    const other = earlier.find((r) => r.backend !== replica.backend) ?? earlier[0];
+    if (other) tally.add(other, replica, other.backend !== replica.backend, this.policyOf(job));
+  }
+
+  /** [V-13] The job's measured spread so far, or undefined before any pair. */
+  spreadOf(jobId: JobId): Spread | undefined {
+    const tally = this.spreads.get(jobId);
+    return tally && tally.pairs > 0 ? tally.snapshot() : undefined;
   }
 
   countsOf(jobId: JobId): JobCounts {

@@ -6,6 +6,7 @@
  * mutable with it.
  */
 import type { PeerId } from '../../protocol/ids.ts';
+import type { Spread } from '../../protocol/spread.ts';
 import type { FromCoordinator, JobStatus, PeerSummary, Role, VerifiedShard } from '../../protocol/messages.ts';
 import { PROTOCOL_VERSION } from '../../protocol/messages.ts';
 import type { ReputationBook } from '../reputation/reputation.ts';
@@ -21,7 +22,7 @@ type Peers = ReadonlyMap<PeerId, PeerState>;
  * [J-3] Every shard is in exactly one of verified, unverifiable, in flight, pending.
  * `awaitDurable`: [S-2] an acceptance not yet in storage is still in flight to whoever watches.
  */
-export function jobStatusOf(job: JobRecord, counts: JobCounts, awaitDurable: boolean): JobStatus {
+export function jobStatusOf(job: JobRecord, counts: JobCounts, awaitDurable: boolean, spread?: Spread): JobStatus {
   // The counts are kept up to date at every change (syncInFlight, evaluate, reopen), so this is O(1).
   const { unverifiable, disagreements } = counts;
   const verified = awaitDurable ? counts.durable : counts.verified;
@@ -40,6 +41,7 @@ export function jobStatusOf(job: JobRecord, counts: JobCounts, awaitDurable: boo
     disagreements,
     done: verified + unverifiable === job.shardCount,
     priority: normalisePriority(job.priority),
+    ...(spread ? { spread } : {}),
   };
 }
 

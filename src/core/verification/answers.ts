@@ -45,6 +45,25 @@ export function compareAnswers(a: Answer, b: Answer, comparator: AnswerComparato
  */
 export function compareOcr(a: readonly OcrLine[], b: readonly OcrLine[], minIou: number, maxCer: number): Agreement {
   if (a.length !== b.length) return disagree(`${a.length} vs ${b.length} lines`);
+  const pairOfA = pairOcrLines(a, b, minIou);
+  for (let i = 0; i < a.length; i++) {
+    const p = pairOfA[i]!;
+    if (p === null) return disagree(`line ${i} ("${clip(a[i]!.text)}") overlaps no line of the other answer by IoU ≥ ${minIou}`);
+    const ta = a[i]!.text;
+    const tb = b[p.j]!.text;
+    if (ta === tb) continue;
+    const cer = characterErrorRate(ta, tb);
+    if (cer > maxCer) return disagree(`line ${i}: "${clip(ta)}" vs "${clip(tb)}" (CER ${cer.toFixed(3)} > ${maxCer})`);
+  }
+  return AGREE;
+}
+
+/**
+ * [V-9] Each line of `a` with its partner in `b` (index and IoU), or null: pairs with IoU ≥
+ * `minIou` taken greedily from the largest IoU down, each line used once. Ties go to the lower
+ * indices, so the pairing is deterministic.
+ */
+export function pairOcrLines(a: readonly OcrLine[], b: readonly OcrLine[], minIou: number): ({ readonly j: number; readonly iou: number } | null)[] {
   const pairs: { i: number; j: number; iou: number }[] = [];
   for (let i = 0; i < a.length; i++) {
     for (let j = 0; j < b.length; j++) {
@@ -53,23 +72,14 @@ export function compareOcr(a: readonly OcrLine[], b: readonly OcrLine[], minIou:
     }
   }
   pairs.sort((x, y) => y.iou - x.iou || x.i - y.i || x.j - y.j);
-  const pairOfA = new Array<number>(a.length).fill(-1);
+  const pairOfA: ({ j: number; iou: number } | null)[] = new Array(a.length).fill(null);
   const takenB = new Array<boolean>(b.length).fill(false);
   for (const p of pairs) {
-    if (pairOfA[p.i] !== -1 || takenB[p.j]) continue;
-    pairOfA[p.i] = p.j;
+    if (pairOfA[p.i] !== null || takenB[p.j]) continue;
+    pairOfA[p.i] = { j: p.j, iou: p.iou };
     takenB[p.j] = true;
   }
-  for (let i = 0; i < a.length; i++) {
-    const j = pairOfA[i]!;
-    if (j === -1) return disagree(`line ${i} ("${clip(a[i]!.text)}") overlaps no line of the other answer by IoU ≥ ${minIou}`);
-    const ta = a[i]!.text;
-    const tb = b[j]!.text;
-    if (ta === tb) continue;
-    const cer = characterErrorRate(ta, tb);
-    if (cer > maxCer) return disagree(`line ${i}: "${clip(ta)}" vs "${clip(tb)}" (CER ${cer.toFixed(3)} > ${maxCer})`);
-  }
-  return AGREE;
+  return pairOfA;
 }
 
 /** [V-10] Same number of segments, each start and each end within `toleranceSec` of its partner's. */

@@ -178,7 +178,7 @@ describe('[V-13] the spread a job measures between replicas', () => {
       const la = rig.lease(a);
       const lb = rig.lease(b);
       rig.result(a, la, { answers: ocrAnswers(la) });
-      const msg = { v: V, t: 'result', leaseId: lb.leaseId as LeaseId, outputs: [], answers: ocrAnswers(lb, 10), backend: 'webgpu', inferMs: 1 } as const;
+      const msg: ToCoordinator = { v: V, t: 'result', leaseId: lb.leaseId as LeaseId, outputs: [], answers: ocrAnswers(lb, 10), backend: 'webgpu', inferMs: 1 };
       rig.handle(b, msg);
     }
     const status = rig.core.jobStatuses()[0]!;

@@ -48,6 +48,7 @@ class BundleEngine implements InferenceEngine {
   /** Bundles holding each ONNX entry: two jobs' bundles may share a model, and one unload must not end the other's session. */
   private readonly entryRefs = new Map<ModelHash, number>();
   private readonly charsets = new Map<ModelHash, readonly string[]>();
+  private readonly loading = new Map<ModelHash, Promise<void>>();
   private backend: Backend = 'wasm';
 
   constructor(
@@ -68,7 +69,20 @@ class BundleEngine implements InferenceEngine {
   async loadModel(hash: ModelHash, bytes: ArrayBuffer): Promise<ModelSignature> {
     const view = new Uint8Array(bytes);
     if (!isAssetBundle(view)) return this.inner.loadModel(hash, bytes);
-    if (this.bundles.has(hash)) return BUNDLE_SIGNATURE;
+    if (!this.bundles.has(hash)) {
+      // Two loads of one bundle at once (the Worker serves requests as they come) share one pass,
+      // so each entry is counted once for it.
+      let loading = this.loading.get(hash);
+      if (!loading) {
+        loading = this.loadBundle(hash, view).finally(() => this.loading.delete(hash));
+        this.loading.set(hash, loading);
+      }
+      await loading;
+    }
+    return BUNDLE_SIGNATURE;
+  }
+
+  private async loadBundle(hash: ModelHash, view: Uint8Array): Promise<void> {
     let entries;
     try {
       entries = parseAssetBundle(view);
@@ -97,7 +111,6 @@ class BundleEngine implements InferenceEngine {
       throw err;
     }
     this.bundles.set(hash, { models, texts });
-    return BUNDLE_SIGNATURE;
   }
 
   run(hash: ModelHash, inputs: readonly WireTensor[]): Promise<InferenceResult> {

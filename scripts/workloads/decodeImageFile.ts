@@ -9,6 +9,7 @@ import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
 import { checkImagePixels } from '../../src/workloads/inputs/resizeImage.ts';
 import type { RgbaImage } from '../../src/workloads/ocr/params.ts';
+import type { ImageDecoder } from '../../src/runtime/imagePipeline.ts';
 import { errorMessage } from '../../src/protocol/errorMessage.ts';
 
 export class ImageFileError extends Error {
@@ -77,3 +78,6 @@ export function decodeImageFile(bytes: Uint8Array, file: string): RgbaImage {
     throw new ImageFileError(`could not decode "${name}" as ${kind === 'png' ? 'PNG' : 'JPEG'} (${errorMessage(e)}): the file is damaged; export it again.`);
   }
 }
+
+/** `decodeImageFile` as the pipeline executor's decoder: the Node reference's stand-in for the browser's exact decode. */
+export const nodeImageDecoder: ImageDecoder = async (bytes, name) => decodeImageFile(new Uint8Array(bytes), name);

@@ -1,15 +1,18 @@
 /**
- * `npm run workload -- vad <files…>`: the voice-activity pipeline outside the network, on the same
- * code the volunteers run (src/workloads/vad), with onnxruntime-node. Returns, per file, the answer
- * the network would verify: `{ file, segments: [{ start, end }] }` (seconds).
+ * `npm run workload -- vad <files…>`: the voice-activity pipeline outside the network, through the
+ * very executor the volunteers run ([W-23]: the built-in workload's bundle loaded into
+ * `createBundleEngine`, `runFilePipeline` over each file), with onnxruntime-node. Returns, per
+ * file, the answer the network would verify: `{ file, segments: [{ start, end }] }` (seconds).
  */
-import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Segment } from '../../src/protocol/pipeline.ts';
-import { asModelHash } from '../../src/protocol/ids.ts';
-import { decodeWav, detectSpeech, VAD_DEFAULTS, vadPipeline, type DecodedAudio } from '../../src/workloads/vad/vadPipeline.ts';
-import { loadNodeSilero, sileroModelPath } from './sileroNode.ts';
+import { createBundleEngine } from '../../src/runtime/bundleEngine.ts';
+import { sha256Hex } from '../../src/runtime/sha256.ts';
+import { buildVadWorkload } from '../../src/workloads/builtinWorkloads.ts';
+import { decodeWav, VAD_DEFAULTS, type vadPipeline, type DecodedAudio } from '../../src/workloads/vad/vadPipeline.ts';
+import { createOrtNodeEngine } from './ortNodeEngine.ts';
+import { sileroModelPath } from './sileroNode.ts';
 
 export interface VadFileResult {
   readonly file: string;
@@ -26,7 +29,7 @@ export interface VadFileInfo {
   readonly windows: number;
   /** Parse, mix down and resample. */
   readonly decodeMs: number;
-  /** The frame loop and the segment rule. */
+  /** The pipeline over the file: decode again, the frame loop and the segment rule. */
   readonly modelMs: number;
 }
 
@@ -48,32 +51,38 @@ export class VadInputError extends Error {
  */
 export async function vadCommand(paths: readonly string[], options: VadCommandOptions = {}): Promise<VadFileResult[]> {
   const files = expandFolders(paths);
+  // Decoded first so that a bad file fails the command before the model loads; the summary's
+  // facts about each file come from this decode too.
   const decoded = files.map((file) => {
     const started = performance.now();
-    const audio = decodeWav(readFile(file), file, VAD_DEFAULTS.decode);
-    return { file, audio, decodeMs: performance.now() - started };
+    const bytes = readFile(file);
+    const audio = decodeWav(bytes, file, VAD_DEFAULTS.decode);
+    return { file, bytes, audio, decodeMs: performance.now() - started };
   });
-  const modelBytes = fs.readFileSync(sileroModelPath());
-  const pipeline = vadPipeline(asModelHash(createHash('sha256').update(modelBytes).digest('hex')));
-  const vad = pipeline.stages[1];
-  if (vad?.op !== 'vad') throw new Error('the built-in VAD pipeline has no vad stage');
+  const { bundle, pipeline } = await buildVadWorkload(new Uint8Array(fs.readFileSync(sileroModelPath())));
   options.onPipeline?.(pipeline);
-  const model = await loadNodeSilero(modelBytes);
+  const inner = createOrtNodeEngine();
+  const engine = createBundleEngine(inner, null);
   try {
+    await engine.init({ backend: 'wasm', threads: 1 });
+    const hash = await sha256Hex(bundle);
+    await engine.loadModel(hash, bundle.slice().buffer);
     const results: VadFileResult[] = [];
-    for (const { file, audio, decodeMs } of decoded) {
-      const callsBefore = model.calls();
+    for (const { file, bytes, audio, decodeMs } of decoded) {
+      const runsBefore = inner.runs();
       const started = performance.now();
-      const answer = await detectSpeech(audio, vad, model.run);
+      const name = path.basename(file);
+      const { answers } = await engine.runPipeline(hash, pipeline, [{ name, bytes: new Uint8Array(bytes).buffer }]);
       const modelMs = performance.now() - started;
-      if (answer.kind !== 'segments') throw new Error(`the vad stage answered ${answer.kind}`);
-      const result = { file: path.basename(file), segments: answer.segments };
-      options.onFile?.(result, infoOf(audio, model.calls() - callsBefore, decodeMs, modelMs));
+      const answer = answers?.[0];
+      if (answer?.kind !== 'segments') throw new Error(`the vad pipeline answered ${answer?.kind ?? 'nothing'} for "${name}"`);
+      const result = { file: name, segments: answer.segments };
+      options.onFile?.(result, infoOf(audio, inner.runs() - runsBefore, decodeMs, modelMs));
       results.push(result);
     }
     return results;
   } finally {
-    await model.release();
+    await engine.dispose();
   }
 }
 

@@ -48,9 +48,9 @@ export interface InferenceEngine {
   loadModel(hash: ModelHash, bytes: ArrayBuffer): Promise<ModelSignature>;
   run(hash: ModelHash, inputs: readonly WireTensor[]): Promise<InferenceResult>;
   /**
-   * [W-22] Decodes a shard's files as `pipeline` says and runs the model on the batch. Optional:
-   * only an engine that can decode images (the Worker's) has it; a volunteer without it gives
-   * such a lease back.
+   * [W-22] [W-23] Runs `pipeline` over a shard's files: tensors for `… → run-model`, one answer
+   * per file otherwise (`createBundleEngine` adds it to any engine). Optional: a volunteer whose
+   * engine lacks it gives such a lease back.
    */
   runPipeline?(hash: ModelHash, pipeline: Pipeline, files: readonly JobFile[]): Promise<InferenceResult>;
   /** Releases a model's session. */

@@ -30,6 +30,30 @@ export class ItemDecodeError extends Error {
 /** Names in messages are cut short: a lease-abandon reason is bounded ([M-4]). */
 const shortName = (name: string): string => (name.length > 80 ? `${name.slice(0, 79)}…` : name);
 
+/**
+ * One file of the shard decoded at its native size and checked against the pixel limits, or an
+ * ItemDecodeError naming it (and its place in the shard) so the lease goes back.
+ */
+export async function decodeItem(file: JobFile, index: number, decode: ImageDecoder, maxPixels: number): Promise<DecodedImage> {
+  const name = shortName(file.name);
+  try {
+    const image = await decode(file.bytes, name);
+    checkImagePixels(image.width, image.height, name);
+    if (image.width * image.height > maxPixels) {
+      throw new Error(`it is ${image.width}×${image.height}, over the pipeline's limit of ${maxPixels} pixels`);
+    }
+    return image;
+  } catch (err) {
+    throw itemError(file.name, index, err);
+  }
+}
+
+/** The error that gives a lease back because of one of its files, whichever stage found it unreadable. */
+export function itemError(fileName: string, index: number, err: unknown): ItemDecodeError {
+  const why = err instanceof Error ? err.message : String(err);
+  return new ItemDecodeError(`file "${shortName(fileName)}" (item ${index + 1} of the shard) could not be decoded: ${why.slice(0, 200)}`);
+}
+
 /** The shard's files as one batch tensor [N, ...] for the pipeline's image-tensor stage. */
 export async function filesToTensor(pipeline: Pipeline, files: readonly JobFile[], decode: ImageDecoder): Promise<WireTensor> {
   const stages = imageStages(pipeline);
@@ -38,18 +62,7 @@ export async function filesToTensor(pipeline: Pipeline, files: readonly JobFile[
   const p: ImagePreprocessing = { width, height, layout, channels, normalisation };
   const images: Float32Array[] = [];
   for (const [i, file] of files.entries()) {
-    const name = shortName(file.name);
-    let image: DecodedImage;
-    try {
-      image = await decode(file.bytes, name);
-      checkImagePixels(image.width, image.height, name);
-      if (image.width * image.height > stages.decode.maxPixels) {
-        throw new Error(`it is ${image.width}×${image.height}, over the pipeline's limit of ${stages.decode.maxPixels} pixels`);
-      }
-    } catch (err) {
-      const why = err instanceof Error ? err.message : String(err);
-      throw new ItemDecodeError(`file "${name}" (item ${i + 1} of the shard) could not be decoded: ${why.slice(0, 200)}`);
-    }
+    const image = await decodeItem(file, i, decode, stages.decode.maxPixels);
     const sized = image.width === width && image.height === height ? image.rgba : resizeRgba(image.rgba, image.width, image.height, width, height);
     images.push(pixelsToTensor(sized, width, height, p));
   }

@@ -14,6 +14,7 @@ import type { Pipeline } from '../protocol/pipeline.ts';
 import type { WireTensor } from '../protocol/tensor.ts';
 import { InferenceError } from './engine.ts';
 import type { CapabilitiesListener, EnginePreferences, InferenceEngine, InferenceResult, ModelSignature } from './engine.ts';
+import { parseInferenceResult } from './workerProtocol.ts';
 import type { WorkerRequest, WorkerRequestKind, WorkerResultMap, WorkerToPage } from './workerProtocol.ts';
 
 /** What the engine needs of a Worker; tests pass a MessagePort-backed stand-in. */
@@ -39,6 +40,8 @@ export interface WorkerEngineOptions {
 type RequestBody = WorkerRequest extends infer R ? (R extends WorkerRequest ? Omit<R, 'id'> : never) : never;
 
 interface Pending {
+  /** A run's result, parsed before it is resolved. */
+  readonly checkResult: boolean;
   resolve(value: unknown): void;
   reject(error: InferenceError): void;
 }
@@ -175,7 +178,8 @@ class WorkerEngine implements InferenceEngine {
     if (this.dead) return Promise.reject(this.dead);
     const id = this.nextId++;
     return new Promise<WorkerResultMap[K]>((resolve, reject) => {
-      this.pending.set(id, { resolve: resolve as (value: unknown) => void, reject });
+      const checkResult = kind === 'run' || kind === 'run-pipeline';
+      this.pending.set(id, { checkResult, resolve: resolve as (value: unknown) => void, reject });
       try {
         this.worker.postMessage({ ...body, id }, transfer);
       } catch (err) {
@@ -201,8 +205,12 @@ class WorkerEngine implements InferenceEngine {
     const pending = this.pending.get(msg.id);
     if (!pending) return;
     this.pending.delete(msg.id);
-    if (msg.ok) pending.resolve(msg.value);
-    else pending.reject(new InferenceError(msg.error));
+    if (!msg.ok) return pending.reject(new InferenceError(msg.error));
+    if (!pending.checkResult) return pending.resolve(msg.value);
+    // [W-23] A run's result is checked on this side too: its answers go to the coordinator as they are.
+    const result = parseInferenceResult(msg.value);
+    if ('malformed' in result) pending.reject(new InferenceError(result.malformed));
+    else pending.resolve(result);
   }
 
   private die(error: InferenceError): void {

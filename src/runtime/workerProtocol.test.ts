@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseWorkerRequest } from './workerProtocol.ts';
+import { parseInferenceResult, parseWorkerRequest } from './workerProtocol.ts';
 
 describe('parseWorkerRequest', () => {
   it('accepts each request kind', () => {
@@ -29,8 +29,8 @@ describe('parseWorkerRequest', () => {
     const bad = (over: Record<string, unknown>) => parseWorkerRequest({ ...ok, ...over });
     expect(bad({ files: [{ name: 'a.png', bytes: new Uint8Array(3) }] })).toMatchObject({ id: 6, malformed: expect.stringMatching(/files must be/) });
     expect(bad({ pipeline: { v: 1, stages: pipeline.stages.slice(0, 2) } })).toMatchObject({ malformed: expect.stringMatching(/pipeline: /) });
-    expect(bad({ pipeline: { ...pipeline, stages: [...pipeline.stages, { op: 'top-k', output: 'y', k: 1 }] } })).toMatchObject({
-      malformed: expect.stringMatching(/for now/),
+    expect(bad({ pipeline: { ...pipeline, stages: [...pipeline.stages, pipeline.stages[2]] } })).toMatchObject({
+      malformed: expect.stringMatching(/a job of files runs one of/),
     });
   });
 
@@ -46,6 +46,51 @@ describe('parseWorkerRequest', () => {
   ])('reports malformed %j', (data, id, message) => {
     const parsed = parseWorkerRequest(data);
     expect(parsed).toMatchObject({ id });
+    expect('malformed' in parsed && parsed.malformed).toMatch(message);
+  });
+});
+
+describe('parseInferenceResult [W-23]', () => {
+  const ocr = {
+    kind: 'ocr',
+    lines: [
+      {
+        box: [
+          [0, 0],
+          [10, 0],
+          [10, 5],
+          [0, 5],
+        ],
+        text: 'Total 12.80',
+        confidence: 0.98,
+      },
+    ],
+  };
+  const segments = { kind: 'segments', segments: [{ start: 0.75, end: 1.9 }] };
+
+  it('[W-23] carries every file pipeline answer across from the worker, structured-cloned as the page receives it', () => {
+    for (const answers of [[ocr], [segments, { kind: 'segments', segments: [] }], [{ kind: 'labels', labels: [{ index: 3, score: 2.5 }] }]]) {
+      const sent = { outputs: [], answers, inferMs: 12.5, backend: 'wasm' };
+      expect(parseInferenceResult(structuredClone(sent))).toEqual(sent);
+    }
+    const tensors = { outputs: [{ name: 'y', dtype: 'float32', dims: [1, 2], data: new ArrayBuffer(8) }], inferMs: 1, backend: 'webgpu' };
+    expect(parseInferenceResult(structuredClone(tensors))).toEqual(tensors);
+  });
+
+  it.each([
+    [{ outputs: [], answers: [{ ...ocr, lines: [{ ...ocr.lines[0], confidence: 1.5 }] }], inferMs: 1, backend: 'wasm' }, /answer 1: /],
+    [
+      { outputs: [], answers: [{ kind: 'segments', segments: [{ start: 2, end: 1 }] }], inferMs: 1, backend: 'wasm' },
+      /answer 1: a segment ends before it starts/,
+    ],
+    [{ outputs: [], answers: [{ kind: 'poem' }], inferMs: 1, backend: 'wasm' }, /answer 1: /],
+    [{ outputs: [], answers: 'many', inferMs: 1, backend: 'wasm' }, /answers must be a list/],
+    [{ outputs: [{ name: 'y' }], inferMs: 1, backend: 'wasm' }, /outputs must be WireTensors/],
+    [{ outputs: [], inferMs: -1, backend: 'wasm' }, /inferMs/],
+    [{ outputs: [], inferMs: 1, backend: 'cuda' }, /backend/],
+    [null, /not an object/],
+  ])('[W-23] refuses a malformed result %j, saying what is wrong', (value, message) => {
+    const parsed = parseInferenceResult(value);
     expect('malformed' in parsed && parsed.malformed).toMatch(message);
   });
 });

@@ -3,12 +3,13 @@
  * Requests carry an id; each gets exactly one response with the same id. The worker may also send
  * events (no id) on its own, e.g. when WebGPU is lost and it moved to WASM.
  */
-import type { Capabilities } from '../protocol/capabilities.ts';
+import { BACKENDS, type Capabilities } from '../protocol/capabilities.ts';
 import type { ModelHash } from '../protocol/ids.ts';
 import { TENSOR_DTYPES } from '../protocol/tensor.ts';
 import type { WireTensor } from '../protocol/tensor.ts';
 import { filePipelineSchema, type JobFile } from '../protocol/jobFiles.ts';
-import type { Pipeline } from '../protocol/pipeline.ts';
+import { answerSchema, type Pipeline } from '../protocol/pipeline.ts';
+import { LIMITS } from '../protocol/limits.ts';
 import type { EnginePreferences, InferenceResult, ModelSignature } from './engine.ts';
 
 export type WorkerRequest =
@@ -106,4 +107,28 @@ export function parseWorkerRequest(data: unknown): WorkerRequest | MalformedRequ
     default:
       return bad('unknown kind');
   }
+}
+
+/**
+ * [W-23] The page's check of a run's result from the worker: tensors as `parseWorkerRequest`
+ * checks them, and answers parsed with `answerSchema`, so nothing the coordinator would refuse is
+ * sent on, and a broken worker fails the lease with what was wrong instead of a crash later.
+ */
+export function parseInferenceResult(value: unknown): InferenceResult | { readonly malformed: string } {
+  const bad = (why: string) => ({ malformed: `the inference worker returned a malformed result: ${why}` });
+  if (!isObject(value)) return bad('not an object');
+  const { outputs, answers, inferMs, backend } = value;
+  if (!Array.isArray(outputs) || !outputs.every(isWireTensor)) return bad('outputs must be WireTensors');
+  if (typeof inferMs !== 'number' || !Number.isFinite(inferMs) || inferMs < 0) return bad('inferMs');
+  if (!(BACKENDS as readonly unknown[]).includes(backend)) return bad('backend');
+  const result = { outputs, inferMs, backend: backend as InferenceResult['backend'] };
+  if (answers === undefined) return result;
+  if (!Array.isArray(answers) || answers.length > LIMITS.maxShardSize) return bad(`answers must be a list of at most ${LIMITS.maxShardSize}`);
+  const parsed = [];
+  for (const [i, a] of answers.entries()) {
+    const p = answerSchema.safeParse(a);
+    if (!p.success) return bad(`answer ${i + 1}: ${p.error.issues[0]?.message ?? 'does not parse'}`);
+    parsed.push(p.data);
+  }
+  return { ...result, answers: parsed };
 }

@@ -2,8 +2,9 @@
  * The worker's side of workerProtocol.ts: feeds requests to an InferenceEngine and answers them.
  * Separate from inference.worker.ts so Node tests can drive it over a MessageChannel.
  */
+import { createBundleEngine } from './bundleEngine.ts';
 import type { InferenceEngine } from './engine.ts';
-import { filesToTensor, type ImageDecoder } from './imagePipeline.ts';
+import type { ImageDecoder } from './imagePipeline.ts';
 import { parseWorkerRequest } from './workerProtocol.ts';
 import type { WorkerRequest, WorkerResultMap, WorkerRequestKind, WorkerToPage } from './workerProtocol.ts';
 
@@ -13,9 +14,9 @@ export interface MessageEndpoint {
   addEventListener(type: 'message', listener: (event: { readonly data: unknown }) => void): void;
 }
 
-type Answer = { readonly value: WorkerResultMap[WorkerRequestKind]; readonly transfer: Transferable[] };
+type Reply = { readonly value: WorkerResultMap[WorkerRequestKind]; readonly transfer: Transferable[] };
 
-async function handle(engine: InferenceEngine, req: WorkerRequest, decode: ImageDecoder | null): Promise<Answer> {
+async function handle(engine: InferenceEngine & Required<Pick<InferenceEngine, 'runPipeline'>>, req: WorkerRequest): Promise<Reply> {
   switch (req.kind) {
     case 'init':
       return { value: await engine.init(req.prefs), transfer: [] };
@@ -27,10 +28,9 @@ async function handle(engine: InferenceEngine, req: WorkerRequest, decode: Image
       return { value: result, transfer: result.outputs.map((t) => t.data) };
     }
     case 'run-pipeline': {
-      // [W-22] Decoded here, beside the engine: the page never holds the shard's float tensor.
-      if (!decode) throw new Error('this inference worker cannot decode files');
-      const input = await filesToTensor(req.pipeline, req.files, decode);
-      const result = await engine.run(req.hash, [input]);
+      // [W-22] [W-23] Decoded and run here, beside the engine: the page never holds the shard's
+      // float tensor, and an answer pipeline's many model runs never cross the thread boundary.
+      const result = await engine.runPipeline(req.hash, req.pipeline, req.files);
       return { value: result, transfer: result.outputs.map((t) => t.data) };
     }
     case 'unload':
@@ -42,8 +42,12 @@ async function handle(engine: InferenceEngine, req: WorkerRequest, decode: Image
   }
 }
 
-/** Serves `engine` on `endpoint`; `decode` reads the files of pipeline runs ([W-22]), none when null. */
-export function serveEngine(endpoint: MessageEndpoint, engine: InferenceEngine, decode: ImageDecoder | null = null): void {
+/**
+ * Serves `engine` on `endpoint`, with asset bundles and file pipelines ([J-9], [W-23]); `decode`
+ * reads the image files of pipeline runs ([W-22]), none when null.
+ */
+export function serveEngine(endpoint: MessageEndpoint, inner: InferenceEngine, decode: ImageDecoder | null = null): void {
+  const engine = createBundleEngine(inner, decode);
   const send = (msg: WorkerToPage, transfer: Transferable[] = []): void => endpoint.postMessage(msg, transfer);
   engine.onCapabilitiesChanged?.((capabilities) => send({ type: 'event', kind: 'capabilitiesChanged', capabilities }));
   endpoint.addEventListener('message', (event) => {
@@ -53,7 +57,7 @@ export function serveEngine(endpoint: MessageEndpoint, engine: InferenceEngine, 
       else send({ type: 'response', id: req.id, ok: false, error: req.malformed });
       return;
     }
-    handle(engine, req, decode).then(
+    handle(engine, req).then(
       ({ value, transfer }) => send({ type: 'response', id: req.id, ok: true, value }, transfer),
       (err: unknown) => send({ type: 'response', id: req.id, ok: false, error: err instanceof Error ? err.message : String(err) }),
     );

@@ -57,8 +57,11 @@ function firstOutput(
   return { dims: out.dims, data: float32View(out) };
 }
 
-/** Reads the text lines of one image. */
-export async function runOcr(image: RgbaImage, models: OcrModels, charset: readonly string[], p: OcrParams = OCR_PARAMS): Promise<OcrResult> {
+/**
+ * Reads the text lines of one image. Without `classify` (a pipeline whose `ocr` stage has no
+ * classifier) no crop is turned and the `cls` model is never run.
+ */
+export async function runOcr(image: RgbaImage, models: OcrModels, charset: readonly string[], p: OcrParams = OCR_PARAMS, classify = true): Promise<OcrResult> {
   checkImagePixels(image.width, image.height, 'the image');
   if (image.rgba.length !== image.width * image.height * 4) {
     throw new OcrError(`expected ${image.width * image.height * 4} RGBA bytes for ${image.width}×${image.height}, got ${image.rgba.length}.`);
@@ -74,22 +77,7 @@ export async function runOcr(image: RgbaImage, models: OcrModels, charset: reado
   if (boxes.length === 0) return { lines: [] };
 
   let crops: Rgba[] = boxes.map((b) => cropBox(image, b.box));
-
-  // The direction classifier sees every crop at its fixed size, so they go as one batch.
-  const clsPlane = 3 * p.clsHeight * p.clsWidth;
-  const clsBatch = new Float32Array(clsPlane * crops.length);
-  crops.forEach((c, i) => clsBatch.set(resizeNormPad(c, p.clsHeight, p.clsWidth), i * clsPlane));
-  const cls = firstOutput(
-    'cls',
-    await models.run('cls', [tensor(clsBatch, [crops.length, 3, p.clsHeight, p.clsWidth])]),
-    (d) => d.length === 2 && d[0] === crops.length && d[1] === 2,
-  );
-  crops = crops.map((c, i) => {
-    const p0 = cls.data[i * 2] as number;
-    const p180 = cls.data[i * 2 + 1] as number;
-    // Label '180' wins the argmax (the first of equals is '0') and is sure enough.
-    return p180 > p0 && p180 > p.clsThresh ? rotate180(c) : c;
-  });
+  if (classify) crops = await turnUpsideDown(crops, models, p);
 
   const lines: OcrLine[] = [];
   for (let i = 0; i < crops.length; i++) {
@@ -107,4 +95,22 @@ export async function runOcr(image: RgbaImage, models: OcrModels, charset: reado
     if (decoded.confidence >= p.dropScore && text !== '') lines.push({ box: (boxes[i] as { box: Quad }).box, text, confidence: decoded.confidence });
   }
   return { lines };
+}
+
+/** The direction classifier sees every crop at its fixed size, so they go as one batch; crops it finds upside down are turned. */
+async function turnUpsideDown(crops: readonly Rgba[], models: OcrModels, p: OcrParams): Promise<Rgba[]> {
+  const clsPlane = 3 * p.clsHeight * p.clsWidth;
+  const clsBatch = new Float32Array(clsPlane * crops.length);
+  crops.forEach((c, i) => clsBatch.set(resizeNormPad(c, p.clsHeight, p.clsWidth), i * clsPlane));
+  const cls = firstOutput(
+    'cls',
+    await models.run('cls', [tensor(clsBatch, [crops.length, 3, p.clsHeight, p.clsWidth])]),
+    (d) => d.length === 2 && d[0] === crops.length && d[1] === 2,
+  );
+  return crops.map((c, i) => {
+    const p0 = cls.data[i * 2] as number;
+    const p180 = cls.data[i * 2 + 1] as number;
+    // Label '180' wins the argmax (the first of equals is '0') and is sure enough.
+    return p180 > p0 && p180 > p.clsThresh ? rotate180(c) : c;
+  });
 }

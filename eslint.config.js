@@ -59,6 +59,7 @@ export default tseslint.config(
             { name: 'node-datachannel/polyfill', message: 'Only src/transport/nodeTransport.node.ts may import node-datachannel.' },
             { name: 'onnxruntime-web', message: 'Only src/runtime/ortEngine.ts may import onnxruntime-web.' },
             { name: 'idb', message: 'Only src/persistence/db.ts may import idb.' },
+            { name: 'better-sqlite3', message: 'Only src/persistence/sqliteCoordinatorStore.node.ts may import better-sqlite3.' },
           ],
         },
       ],
@@ -67,6 +68,7 @@ export default tseslint.config(
   { files: PEERJS_FILES, rules: { 'no-restricted-imports': 'off' } },
   { files: ['src/runtime/ortEngine.ts'], rules: { 'no-restricted-imports': 'off' } },
   { files: ['src/persistence/db.ts'], rules: { 'no-restricted-imports': 'off' } },
+  { files: ['src/persistence/sqliteCoordinatorStore.node.ts'], rules: { 'no-restricted-imports': 'off' } },
   {
     // The pure core: no time, no randomness, no I/O, no outer layers. The voice-activity
     // pipeline's arithmetic runs in volunteers and in the Node reference alike, so it is held to the same.

@@ -7,7 +7,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { countingBytes, hello, policy, zeros } from '../core/testing/fixtures.ts';
-import type { CoordinatorStorage } from '../persistence/coordinatorStore.ts';
+import { MemoryCoordinatorStore } from '../persistence/memoryCoordinatorStore.ts';
 import { asPeerId, type PeerId } from '../protocol/ids.ts';
 import { PROTOCOL_VERSION, type FromCoordinator, type JobSpec } from '../protocol/messages.ts';
 import { useQuorumStore } from '../stores/store.ts';
@@ -21,18 +21,6 @@ import { coordinatorClient, type CoordinatorClient } from './testing/coordinator
 const NET = 'budgets';
 const COORD = coordinatorPeerId(NET);
 const MiB = 1024 * 1024;
-
-const emptyStore: CoordinatorStorage = {
-  putJob: () => Promise.resolve(),
-  putShard: () => Promise.resolve(0),
-  putModel: () => Promise.resolve(),
-  persist: () => Promise.resolve(),
-  loadModel: () => Promise.resolve(null),
-  loadJobs: () => Promise.resolve([]),
-  loadShards: () => Promise.resolve([]),
-  loadLeases: () => Promise.resolve([]),
-  loadPeers: () => Promise.resolve([]),
-};
 
 /** A submission of 1.5 MiB: over the pre-hello allowance, so it passes only once its sender is greeted. */
 const bigSpec = (): JobSpec => ({
@@ -85,7 +73,7 @@ beforeEach(async () => {
   // setImmediate stays real: the model's hash comes from WebCrypto, outside the fake clock.
   vi.useFakeTimers({ now: 1_000_000, toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] });
   net = new MemoryNetwork({ now: () => Date.now() });
-  host = new CoordinatorHost({ networkId: NET, factory: net.factory, store: emptyStore });
+  host = new CoordinatorHost({ networkId: NET, factory: net.factory, store: new MemoryCoordinatorStore(NET) });
   await host.start();
 });
 

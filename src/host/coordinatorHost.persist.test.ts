@@ -7,7 +7,8 @@ import type { JobRecord } from '../core/coordinator/state.ts';
 import { HASH_A, countingBytes, f32, hello, policy } from '../core/testing/fixtures.ts';
 import { asJobId, asPeerId } from '../protocol/ids.ts';
 import { PROTOCOL_VERSION } from '../protocol/messages.ts';
-import type { CoordinatorStorage, PersistBatch } from '../persistence/coordinatorStore.ts';
+import type { PersistBatch } from '../persistence/coordinatorStorage.ts';
+import { MemoryCoordinatorStore } from '../persistence/memoryCoordinatorStore.ts';
 import { MemoryNetwork } from '../transport/memoryTransport.ts';
 import { CoordinatorHost } from './coordinatorHost.ts';
 import { coordinatorPeerId } from './networkId.ts';
@@ -29,21 +30,16 @@ const JOB: JobRecord = {
 };
 
 /** Storage holding one job; it records every persist batch with the (fake) time it was written. */
-function stubStore(batches: { at: number; batch: PersistBatch }[]): CoordinatorStorage {
-  return {
-    putJob: () => Promise.resolve(),
-    putShard: () => Promise.resolve(0),
-    putModel: () => Promise.resolve(),
-    persist: (batch) => {
-      batches.push({ at: Date.now(), batch });
-      return Promise.resolve();
-    },
-    loadModel: () => Promise.resolve(countingBytes(100)),
-    loadJobs: () => Promise.resolve([{ networkId: NET, job: JOB }]),
-    loadShards: () => Promise.resolve([]),
-    loadLeases: () => Promise.resolve([]),
-    loadPeers: () => Promise.resolve([]),
-  };
+async function storeWithJob(batches: { at: number; batch: PersistBatch }[]): Promise<MemoryCoordinatorStore> {
+  const store = new MemoryCoordinatorStore(NET);
+  await store.putModel(HASH_A, countingBytes(100));
+  await store.putJob(JOB);
+  const persist = store.persist.bind(store);
+  vi.spyOn(store, 'persist').mockImplementation((batch, nowMs) => {
+    batches.push({ at: Date.now(), batch });
+    return persist(batch, nowMs);
+  });
+  return store;
 }
 
 describe('[S-1] lease changes are written soon', () => {
@@ -53,7 +49,7 @@ describe('[S-1] lease changes are written soon', () => {
   it('[S-1] a lease is in a persist batch 100 ms after it is sent, long before the next tick', async () => {
     const net = new MemoryNetwork();
     const batches: { at: number; batch: PersistBatch }[] = [];
-    const host = new CoordinatorHost({ networkId: NET, factory: net.factory, store: stubStore(batches) });
+    const host = new CoordinatorHost({ networkId: NET, factory: net.factory, store: await storeWithJob(batches) });
     await host.start();
     const coordinator = coordinatorPeerId(NET);
     const vol = coordinatorClient(net, 'vol-1', coordinator);

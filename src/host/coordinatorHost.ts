@@ -18,7 +18,7 @@ import { asModelHash, type PeerId } from '../protocol/ids.ts';
 import { LIMITS } from '../protocol/limits.ts';
 import { PROTOCOL_VERSION, type JobSpec } from '../protocol/messages.ts';
 import { parseToCoordinator } from '../protocol/parse.ts';
-import type { CoordinatorStorage } from '../persistence/coordinatorStore.ts';
+import type { CoordinatorStorage } from '../persistence/coordinatorStorage.ts';
 import { sha256Hex } from '../runtime/sha256.ts';
 import { appendLog } from '../stores/logSlice.ts';
 import { patch } from '../stores/store.ts';

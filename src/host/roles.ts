@@ -3,7 +3,8 @@
  * origin, IndexedDB, and the inference Worker. Views call these as user intents.
  */
 import { openQuorumDb, type QuorumDb } from '../persistence/db.ts';
-import { CoordinatorStore, unavailableStorage, type CoordinatorStorage } from '../persistence/coordinatorStore.ts';
+import { CoordinatorStore } from '../persistence/coordinatorStore.ts';
+import { unavailableStorage, type CoordinatorStorage } from '../persistence/coordinatorStorage.ts';
 import { SettingsStore } from '../persistence/settingsStore.ts';
 import { DEFAULT_JOB_LIMITS, type JobLimits } from '../core/jobChecks.ts';
 import type { Backend } from '../protocol/capabilities.ts';
@@ -99,14 +100,14 @@ function withTestFaults(store: CoordinatorStorage): CoordinatorStorage {
     (...args: A): Promise<R> =>
       testFaults.quotaExhausted ? Promise.reject(new DOMException('The quota has been exceeded.', 'QuotaExceededError')) : f(...args);
   return {
-    ...(Object.fromEntries((['loadModel', 'loadJobs', 'loadShards', 'loadLeases', 'loadPeers'] as const).map((k) => [k, store[k].bind(store)])) as Pick<
-      CoordinatorStorage,
-      'loadModel' | 'loadJobs' | 'loadShards' | 'loadLeases' | 'loadPeers'
-    >),
+    ...(Object.fromEntries(
+      (['loadModel', 'loadJobs', 'loadShards', 'loadLeases', 'loadPeers', 'requesterKey', 'jobLimits'] as const).map((k) => [k, store[k].bind(store)]),
+    ) as Pick<CoordinatorStorage, 'loadModel' | 'loadJobs' | 'loadShards' | 'loadLeases' | 'loadPeers' | 'requesterKey' | 'jobLimits'>),
     putJob: guard(store.putJob.bind(store)),
     putShard: guard(store.putShard.bind(store)),
     putModel: guard(store.putModel.bind(store)),
     persist: guard(store.persist.bind(store)),
+    putJobLimits: guard(store.putJobLimits.bind(store)),
   };
 }
 

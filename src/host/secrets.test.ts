@@ -4,7 +4,7 @@
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { caps } from '../core/testing/fixtures.ts';
-import type { CoordinatorStore } from '../persistence/coordinatorStore.ts';
+import { MemoryCoordinatorStore } from '../persistence/memoryCoordinatorStore.ts';
 import { PROTOCOL_VERSION } from '../protocol/messages.ts';
 import { MemoryNetwork } from '../transport/memoryTransport.ts';
 import { CoordinatorHost } from './coordinatorHost.ts';
@@ -14,19 +14,6 @@ import { cryptoSecret } from './secrets.ts';
 import { coordinatorClient } from './testing/coordinatorClient.ts';
 
 const HEX_128 = /^[0-9a-f]{32}$/;
-
-/** A store that holds nothing and takes every write: these tests are about tokens, not persistence. */
-const emptyStore = {
-  loadJobs: () => Promise.resolve([]),
-  loadModel: () => Promise.resolve(null),
-  loadShards: () => Promise.resolve([]),
-  loadLeases: () => Promise.resolve([]),
-  loadPeers: () => Promise.resolve([]),
-  putJob: () => Promise.resolve(),
-  putShard: () => Promise.resolve(0),
-  putModel: () => Promise.resolve(),
-  persist: () => Promise.resolve(),
-} as unknown as CoordinatorStore;
 
 /** How many 16-byte (128-bit) arrays `crypto.getRandomValues` filled during `f`. */
 async function fills128(f: () => unknown): Promise<number> {
@@ -53,7 +40,7 @@ describe('secrets from crypto.getRandomValues [I-1]', () => {
   it('[I-1] the coordinator host welcomes two volunteers with independent 128-bit tokens from crypto.getRandomValues', async () => {
     const net = new MemoryNetwork();
     const NET = 'secrets-test';
-    const host = new CoordinatorHost({ networkId: NET, factory: net.factory, store: emptyStore });
+    const host = new CoordinatorHost({ networkId: NET, factory: net.factory, store: new MemoryCoordinatorStore(NET) });
     await host.start();
     const volunteers = ['v1', 'v2'].map((id) => coordinatorClient(net, id, coordinatorPeerId(NET)));
     net.flush();

@@ -17,51 +17,31 @@
  * record always has its pieces, and a write cut short leaves only pieces that nothing names,
  * removed when the job's shards are next loaded.
  */
-import type { JobRecord, LeaseRecord, PeerRecord, ShardState } from '../core/coordinator/state.ts';
-import type { JobId, LeaseId, ModelHash } from '../protocol/ids.ts';
+import type { JobLimits } from '../core/jobChecks.ts';
+import type { JobRecord, ShardState } from '../core/coordinator/state.ts';
+import type { JobId, ModelHash } from '../protocol/ids.ts';
+import { peerRecord, shardRecord, type CoordinatorStorage, type PersistBatch } from './coordinatorStorage.ts';
 import type { QuorumDb } from './db.ts';
 import type { StoredJob, StoredJobPiece, StoredLease, StoredPeer, StoredShard, StoredShardPiece } from './records.ts';
 import { joinShard, splitShard } from './shardPieceLayout.ts';
+import { SettingsStore } from './settingsStore.ts';
 
 /** The most input or output bytes one put copies (and so blocks the page for, a few ms). */
 export const JOB_PIECE_BYTES = 4 * 1024 * 1024;
 
-/** [S-1] One batch of the core's `persist` effect. */
-export interface PersistBatch {
-  readonly leases: readonly LeaseRecord[];
-  readonly forgetLeases: readonly LeaseId[];
-  readonly peers: readonly PeerRecord[];
-  readonly openShards: readonly ShardState[];
-}
-
-/** What the coordinator host needs of its storage (a failing stand-in replaces it when IndexedDB is missing). */
-export type CoordinatorStorage = Pick<
-  CoordinatorStore,
-  'putJob' | 'putShard' | 'putModel' | 'persist' | 'loadModel' | 'loadJobs' | 'loadShards' | 'loadLeases' | 'loadPeers'
->;
-
-/** The stored form of a shard as it stands now. */
-export function shardRecord(jobId: JobId, shard: ShardState): StoredShard {
-  return {
-    jobId,
-    index: shard.index,
-    status: shard.status,
-    disagreements: shard.disagreements,
-    accepted: shard.accepted,
-    replicas: [...shard.replicas],
-    epoch: shard.epoch,
-  };
-}
-
 /** `delete` on the `shardPieces` store of a running transaction. */
 type DeletePieces = (range: IDBKeyRange) => Promise<unknown>;
 
-export class CoordinatorStore {
+export class CoordinatorStore implements CoordinatorStorage {
+  private readonly settings: SettingsStore;
+
   constructor(
     private readonly db: QuorumDb,
     private readonly networkId: string,
     private readonly pieceBytes: number = JOB_PIECE_BYTES,
-  ) {}
+  ) {
+    this.settings = new SettingsStore(db);
+  }
 
   /**
    * The inputs' pieces first, each in its own transaction, then the record: a job whose record is
@@ -161,17 +141,7 @@ export class CoordinatorStore {
     const ops: Promise<unknown>[] = [];
     for (const l of batch.leases) ops.push(leases.put({ ...l, networkId: this.networkId }));
     for (const id of batch.forgetLeases) ops.push(leases.delete([this.networkId, id]));
-    for (const p of batch.peers) {
-      const record: StoredPeer = {
-        networkId: this.networkId,
-        peerId: p.peerId,
-        token: p.token,
-        reputation: p.reputation,
-        standing: p.standing,
-        updatedAtMs: nowMs,
-      };
-      ops.push(peers.put(record));
-    }
+    for (const p of batch.peers) ops.push(peers.put(peerRecord(this.networkId, p, nowMs)));
     for (const r of records) ops.push(shards.put(r), ...this.dropOtherPieces((range) => tx.objectStore('shardPieces').delete(range), r));
     ops.push(tx.done);
     await Promise.all(ops);
@@ -302,10 +272,16 @@ export class CoordinatorStore {
   async loadPeers(): Promise<StoredPeer[]> {
     return this.db.getAllFromIndex('peers', 'byNetwork', this.networkId);
   }
-}
 
-/** [S-3] Storage for a tab where IndexedDB could not be opened: every call fails with `reason`. */
-export function unavailableStorage(reason: string): CoordinatorStorage {
-  const fail = (): Promise<never> => Promise.reject(new Error(reason));
-  return { putJob: fail, putShard: fail, putModel: fail, persist: fail, loadModel: fail, loadJobs: fail, loadShards: fail, loadLeases: fail, loadPeers: fail };
+  requesterKey(generate: () => string): Promise<string> {
+    return this.settings.requesterKey(this.networkId, generate);
+  }
+
+  jobLimits(): Promise<JobLimits> {
+    return this.settings.jobLimits(this.networkId);
+  }
+
+  putJobLimits(limits: Partial<Record<keyof JobLimits, unknown>>): Promise<JobLimits> {
+    return this.settings.putJobLimits(this.networkId, limits);
+  }
 }

@@ -1,8 +1,6 @@
 /** What is stored in IndexedDB, one record shape per object store. */
-import type { Backend } from '../protocol/capabilities.ts';
 import type { JobId, LeaseId, PeerId, ShardId } from '../protocol/ids.ts';
-import type { JobRecord, LeaseRecord, Replica, ShardStatus, Standing } from '../core/coordinator/state.ts';
-import type { WireTensor } from '../protocol/tensor.ts';
+import type { AcceptedResult, JobRecord, LeaseRecord, Replica, ShardStatus, Standing } from '../core/coordinator/state.ts';
 import type { VerifiedShard } from '../protocol/messages.ts';
 
 export interface StoredJob {
@@ -35,14 +33,8 @@ export interface StoredShard {
   readonly index: number;
   readonly status: ShardStatus;
   readonly disagreements: number;
-  readonly accepted: {
-    readonly outputs: readonly WireTensor[];
-    readonly volunteers: readonly PeerId[];
-    readonly backends: readonly Backend[];
-    readonly acceptedAtMs: number;
-    readonly adapters?: readonly (string | null)[];
-    readonly ortVersions?: readonly string[];
-  } | null;
+  /** The accepted result: outputs, or [V-12] a pipeline job's answers (one per item). */
+  readonly accepted: AcceptedResult | null;
   /**
    * [S-1] The replicas received so far (an open shard's, so a reload loses no result; a decided
    * shard's, so a later quarantine can still re-verify it). Absent in records of older builds.

@@ -33,17 +33,26 @@ export interface ShardSplit {
 
 /** `record` split under `tag`, or null when its outputs fit in one piece (they stay inline: one put, as small). */
 export function splitShard(record: StoredShard, tag: number, pieceBytes: number): ShardSplit | null {
+  const split = splitShardAlways(record, tag, pieceBytes);
+  return split.bytes <= pieceBytes ? null : split;
+}
+
+/**
+ * `record` split under `tag` however small its outputs (none or a few bytes: one piece or none),
+ * for stores whose records cannot hold bytes inline (SQLite keeps a record as JSON).
+ */
+export function splitShardAlways(record: StoredShard, tag: number, pieceBytes: number): ShardSplit & { readonly bytes: number } {
   const buffers: ArrayBuffer[] = [];
   const slots = tensorsOf(record).map((t) => {
     const known = buffers.indexOf(t.data);
     return known >= 0 ? known : buffers.push(t.data) - 1;
   });
   const total = buffers.reduce((n, b) => n + b.byteLength, 0);
-  if (total <= pieceBytes) return null;
   const count = Math.ceil(total / pieceBytes);
   const layout: ShardPieceLayout = { tag, count, buffers: buffers.map((b) => b.byteLength), slots };
   const empty = new ArrayBuffer(0);
   return {
+    bytes: total,
     record: { ...mapData(record, () => empty), pieces: layout },
     *pieces() {
       let b = 0;

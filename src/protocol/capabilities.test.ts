@@ -22,14 +22,7 @@ describe('the node-cpu backend', () => {
     const pairs = new BackendPairCounter();
     for (const a of BACKENDS) for (const b of BACKENDS) pairs.recordDecision([a, b], []);
     const list = pairs.list();
-    expect(list.map((p) => `${p.a}/${p.b}`)).toEqual([
-      'webgpu/webgpu',
-      'webgpu/wasm',
-      'webgpu/node-cpu',
-      'wasm/wasm',
-      'wasm/node-cpu',
-      'node-cpu/node-cpu',
-    ]);
+    expect(list.map((p) => `${p.a}/${p.b}`)).toEqual(['webgpu/webgpu', 'webgpu/wasm', 'webgpu/node-cpu', 'wasm/wasm', 'wasm/node-cpu', 'node-cpu/node-cpu']);
     expect(list.length).toBeLessThanOrEqual(TELEMETRY_LIMITS.maxBackendPairs);
     for (const p of list) expect(backendPairSchema.safeParse(p).success).toBe(true);
   });

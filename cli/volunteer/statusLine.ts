@@ -71,7 +71,8 @@ export class StatusBoard {
     else this.out.write(`${this.prefix(index)}shard ${shardId ?? '?'} done: ${items} items in ${inferMs.toFixed(0)} ms; ${this.line()}\n`);
   }
 
-  log(index: number, level: 'info' | 'warn' | 'error', text: string): void {
+  /** A message of volunteer `index`, or of the whole process (null). */
+  log(index: number | null, level: 'info' | 'warn' | 'error', text: string): void {
     const line = `${this.prefix(index)}${level === 'info' ? '' : `${level}: `}${text}\n`;
     if (this.out.isTTY && this.drawn) this.out.write(`\r\x1b[2K${line}`);
     else this.out.write(line);
@@ -104,8 +105,8 @@ export class StatusBoard {
     this.drawn = false;
   }
 
-  private prefix(index: number): string {
-    return this.rows.length > 1 ? `[volunteer ${index + 1}] ` : '';
+  private prefix(index: number | null): string {
+    return index !== null && this.rows.length > 1 ? `[volunteer ${index + 1}] ` : '';
   }
 
   private redraw(force: boolean): void {

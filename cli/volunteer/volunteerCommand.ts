@@ -142,7 +142,7 @@ export async function startVolunteers(options: VolunteerCommandOptions, env: Vol
     return stopping;
   };
   const onSignal = (): void => {
-    board.log(0, 'info', 'handing leases back and stopping (Ctrl-C again to quit at once)');
+    board.log(null, 'info', 'handing leases back and stopping (Ctrl-C again to quit at once)');
     void stop();
   };
   const onSecondSignal = (): void => {

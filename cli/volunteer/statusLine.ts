@@ -99,6 +99,11 @@ export class StatusBoard {
     return parts.join(' · ');
   }
 
+  /** Redraws the terminal line: items/s decays while no shard finishes. */
+  refresh(): void {
+    this.redraw(true);
+  }
+
   /** Ends the terminal line, so what is printed next starts on its own. */
   close(): void {
     if (this.out.isTTY && this.drawn) this.out.write('\n');

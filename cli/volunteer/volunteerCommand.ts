@@ -112,7 +112,8 @@ export async function startVolunteers(options: VolunteerCommandOptions, env: Vol
         stateDir: volunteerStateDir(options.stateRoot, options.network, i),
         modelsDir: modelsDir(options.stateRoot),
         threads: options.threads,
-        label: options.count === 1 ? `headless on ${os.hostname()}` : `headless ${i + 1}/${options.count} on ${os.hostname()}`,
+        // The hello's label holds 100 characters; a long host name is cut, not refused.
+        label: (options.count === 1 ? `headless on ${os.hostname()}` : `headless ${i + 1}/${options.count} on ${os.hostname()}`).slice(0, 100),
         ...(env.createEngine ? { createEngine: env.createEngine } : {}),
         events: {
           log: (level, text) => board.log(i, level, text),
@@ -151,6 +152,12 @@ export async function startVolunteers(options: VolunteerCommandOptions, env: Vol
   };
   signals.on('SIGINT', onSignal);
   signals.on('SIGTERM', onSignal);
+  // On a terminal the line is redrawn each second, so items/s falls to 0 when work stops.
+  const redraw = out.isTTY ? setInterval(() => board.refresh(), 1_000) : null;
+  redraw?.unref();
+  void done.then(() => {
+    if (redraw) clearInterval(redraw);
+  });
 
   try {
     const caps = await Promise.all(volunteers.map((v) => v.start()));

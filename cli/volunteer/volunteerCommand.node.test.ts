@@ -53,6 +53,7 @@ let signaling: { detach(): Promise<void> };
 let url: string;
 let factory: EndpointFactory;
 let host: CoordinatorHost;
+let db: Awaited<ReturnType<typeof openQuorumDb>>;
 const tapped: Tapped[] = [];
 const runs: VolunteerRun[] = [];
 const roots: string[] = [];
@@ -141,16 +142,22 @@ beforeAll(async () => {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   factory = nodeEndpointFactory(signalingForServer(url));
-  const db = await openQuorumDb(`cli-${process.pid}-${Date.now()}`);
-  host = new CoordinatorHost({
+  db = await openQuorumDb(`cli-${process.pid}-${Date.now()}`);
+  host = await startCoordinator();
+});
+
+/** The network's coordinator, resuming from what the previous one stored ([S-1]). */
+async function startCoordinator(): Promise<CoordinatorHost> {
+  const coordinator = new CoordinatorHost({
     networkId: NET,
     factory: tap(factory),
     store: new CoordinatorStore(db, NET),
     config: { requesterKey: KEY },
     inspector: new ModelInspector(() => createOrtEngine()),
   });
-  await host.start();
-});
+  await coordinator.start();
+  return coordinator;
+}
 
 afterAll(async () => {
   await Promise.all(runs.map((r) => r.stop()));
@@ -250,5 +257,37 @@ describe('quorum volunteer', () => {
     // The shard is free for another volunteer at once, not at its lease deadline.
     expect(host.core.activeLeaseCount()).toBe(0);
     expect(host.core.jobStatuses().find((j) => j.jobId === jobId)).toMatchObject({ inFlight: 0, verified: 0 });
+  });
+  it('[W-23] a result finished while the coordinator was away is kept in the state directory and delivered after a restart', async () => {
+    const root = stateRoot();
+    const outboxDir = path.join(volunteerStateDir(root, NET, 0), 'outbox');
+    const run = await start(root, 1, () => slowEngine(createOrtNodeEngine(), 1_500));
+    const v = run.volunteers[0]!;
+    await submitMnist(50, 50);
+    // The shard of the Ctrl-C test's job, handed back, may come first: whichever runs is followed.
+    const shardId = await waitFor('a shard to run', () => (v.stats()?.phase === 'running' ? v.stats()?.currentShard : null));
+    const jobId = shardId.split('/')[0] as JobId;
+    const peer = v.peerId() as PeerId;
+    // The coordinator goes away mid-shard, its lease written down ([S-1]).
+    await new Promise((r) => setTimeout(r, 300));
+    await host.flushWrites();
+    host.stop();
+    await waitFor('the result to be held back in a file', () => fs.existsSync(outboxDir) && fs.readdirSync(outboxDir).length === 1);
+    await run.stop();
+    expect(fs.readdirSync(outboxDir)).toHaveLength(1);
+
+    host = await startCoordinator();
+    const again = await start(root, 1);
+    const w = again.volunteers[0]!;
+    await waitFor('the held-back result to be acknowledged', () => (w.stats()?.heldBackDelivered ?? 0) >= 1);
+    expect(w.peerId()).toBe(peer);
+    expect(
+      host.core
+        .shardsOf(jobId)
+        .find((sh) => sh.id === shardId)
+        ?.replicas.map((r) => [r.volunteer, r.backend]),
+    ).toEqual([[peer, 'node-cpu']]);
+    await waitFor('the acknowledged result to leave the state directory', () => fs.readdirSync(outboxDir).length === 0);
+    await again.stop();
   });
 });

@@ -58,6 +58,7 @@ export default tseslint.config(
             { name: 'node-datachannel', message: 'Only src/transport/nodeTransport.node.ts may import node-datachannel.' },
             { name: 'node-datachannel/polyfill', message: 'Only src/transport/nodeTransport.node.ts may import node-datachannel.' },
             { name: 'onnxruntime-web', message: 'Only src/runtime/ortEngine.ts may import onnxruntime-web.' },
+            { name: 'onnxruntime-node', message: 'Only src/runtime/ortNodeEngine.node.ts may import onnxruntime-node.' },
             { name: 'idb', message: 'Only src/persistence/db.ts may import idb.' },
             { name: 'better-sqlite3', message: 'Only src/persistence/sqliteCoordinatorStore.node.ts may import better-sqlite3.' },
           ],
@@ -67,6 +68,7 @@ export default tseslint.config(
   },
   { files: PEERJS_FILES, rules: { 'no-restricted-imports': 'off' } },
   { files: ['src/runtime/ortEngine.ts'], rules: { 'no-restricted-imports': 'off' } },
+  { files: ['src/runtime/ortNodeEngine.node.ts'], rules: { 'no-restricted-imports': 'off' } },
   { files: ['src/persistence/db.ts'], rules: { 'no-restricted-imports': 'off' } },
   { files: ['src/persistence/sqliteCoordinatorStore.node.ts'], rules: { 'no-restricted-imports': 'off' } },
   {

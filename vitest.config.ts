@@ -4,7 +4,7 @@ import { defineConfig } from 'vitest/config';
 // fake-indexeddb themselves. e2e/ is Playwright's, not vitest's.
 export default defineConfig({
   test: {
-    include: ['src/**/*.test.ts', 'scripts/**/*.test.ts', 'server/**/*.test.ts'],
+    include: ['src/**/*.test.ts', 'scripts/**/*.test.ts', 'server/**/*.test.ts', 'cli/**/*.test.ts'],
     environment: 'node',
     testTimeout: 60_000,
   },

@@ -1,8 +1,9 @@
 /**
- * What a volunteer tells the coordinator about itself. `backend` is the onnxruntime-web execution
- * provider that *actually* runs (after any fallback), not the one that was asked for.
+ * What a volunteer tells the coordinator about itself. `backend` is the execution provider that
+ * *actually* runs (after any fallback), not the one that was asked for: onnxruntime-web's WebGPU
+ * or WASM in a tab, or onnxruntime-node's CPU provider in a headless volunteer (`quorum volunteer`).
  */
-export const BACKENDS = ['webgpu', 'wasm'] as const;
+export const BACKENDS = ['webgpu', 'wasm', 'node-cpu'] as const;
 export type Backend = (typeof BACKENDS)[number];
 
 export interface AdapterInfo {

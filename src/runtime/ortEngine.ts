@@ -14,7 +14,7 @@ import type { WireTensor } from '../protocol/tensor.ts';
 import { InferenceError } from './engine.ts';
 import type { CapabilitiesListener, EnginePreferences, InferenceEngine, InferenceResult, ModelPort, ModelSignature } from './engine.ts';
 import { PROBE_EXPECTED, PROBE_INPUT, PROBE_MODEL_BYTES } from './probeModel.ts';
-import { checkInputs, ownBytes, toTensorDtype, typedView } from './tensors.ts';
+import { checkInputs, knownDim, ownBytes, toTensorDtype, typedView } from './tensors.ts';
 
 /** Where the app's Vite plugin serves onnxruntime-web's dist files (never a CDN). */
 export const ORT_ASSET_PATH = '/ort/';
@@ -98,15 +98,6 @@ function createSession(bytes: Uint8Array, backend: Backend): Promise<ort.Inferen
 function portOf(meta: ort.InferenceSession.ValueMetadata): ModelPort {
   if (!meta.isTensor) return { name: meta.name, dtype: null, dims: null };
   return { name: meta.name, dtype: toTensorDtype(meta.type), dims: meta.shape.map(knownDim) };
-}
-
-/**
- * A dim the model leaves unknown (neither a size nor a name, as in Silero VAD's `input`) comes
- * back from onnxruntime-web as 4294967295 (−1 read unsigned); taken as a size, it would refuse
- * every input. It is reported as the symbolic dim '?'.
- */
-function knownDim(d: number | string): number | string {
-  return typeof d === 'number' && !(Number.isInteger(d) && d >= 0 && d < 2 ** 31) ? '?' : d;
 }
 
 function signatureOf(session: ort.InferenceSession): ModelSignature {

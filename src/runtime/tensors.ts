@@ -22,6 +22,15 @@ export function toTensorDtype(ortType: string): TensorDtype | null {
 }
 
 /**
+ * A dim the model leaves unknown (neither a size nor a name, as in Silero VAD's `input`) comes
+ * back from onnxruntime (web and node) as 4294967295 (−1 read unsigned); taken as a size, it would refuse
+ * every input. It is reported as the symbolic dim '?'.
+ */
+export function knownDim(d: number | string): number | string {
+  return typeof d === 'number' && !(Number.isInteger(d) && d >= 0 && d < 2 ** 31) ? '?' : d;
+}
+
+/**
  * A typed view over the tensor's bytes, without copying. Safe to hand to ORT: it copies feeds into
  * WASM memory (or a GPU buffer) during run and never writes into them.
  */

@@ -30,7 +30,15 @@ function adapterName(caps: Capabilities): string {
 
 /** The backend line: "WebGPU on <adapter>" or "WASM, N threads". */
 function backendLine(caps: Capabilities): string {
-  return caps.backend === 'webgpu' ? `WebGPU on ${adapterName(caps)}` : `WASM (CPU), ${caps.threads} thread${caps.threads === 1 ? '' : 's'}`;
+  const threads = `${caps.threads} thread${caps.threads === 1 ? '' : 's'}`;
+  switch (caps.backend) {
+    case 'webgpu':
+      return `WebGPU on ${adapterName(caps)}`;
+    case 'wasm':
+      return `WASM (CPU), ${threads}`;
+    case 'node-cpu':
+      return `onnxruntime-node (CPU), ${threads}`;
+  }
 }
 
 /** What the volunteer is doing, in words. */

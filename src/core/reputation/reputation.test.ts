@@ -29,7 +29,7 @@ describe('reputation [A-1] [A-2] [A-5] [A-6] [X-2]', () => {
     expect(book.isTrusted(A, 'webgpu') && book.isTrusted(A, 'wasm')).toBe(true);
     book.invalid(A);
     const r = book.get(A)!;
-    expect(r.streak).toEqual({ webgpu: 0, wasm: 0 });
+    expect(r.streak).toEqual({ webgpu: 0, wasm: 0, 'node-cpu': 0 });
     expect(r.suspect).toBe(true);
     // A suspect is not trusted even with a new streak, until it passes a canary.
     book.valid(A, 'wasm');

@@ -7,7 +7,7 @@
  * Records outlive connections (a quarantined volunteer that reconnects with the same id is still
  * quarantined). Pure: randomness comes in as an `Rng`. Rule ids ([A-n], [X-n]) refer to core/SPEC.md.
  */
-import type { Backend } from '../../protocol/capabilities.ts';
+import { BACKENDS, type Backend } from '../../protocol/capabilities.ts';
 import type { PeerId } from '../../protocol/ids.ts';
 import type { Rng } from '../rng.ts';
 
@@ -94,6 +94,11 @@ export interface ReputationCounts {
   readonly quarantined: number;
 }
 
+/** [A-2] One streak per backend, every backend included (a headless node-cpu one too). */
+function zeroStreaks(): Record<Backend, number> {
+  return Object.fromEntries(BACKENDS.map((b) => [b, 0])) as Record<Backend, number>;
+}
+
 export class ReputationBook {
   private readonly records = new Map<PeerId, VolunteerReputation>();
   /** [S-1] Ids whose record may have changed since `takeDirty`: every change goes through `ensure`. */
@@ -115,7 +120,7 @@ export class ReputationBook {
     if (!r) {
       r = {
         id,
-        streak: { webgpu: 0, wasm: 0 },
+        streak: zeroStreaks(),
         validated: 0,
         invalid: 0,
         lone: 0,
@@ -199,8 +204,7 @@ export class ReputationBook {
   /** [A-1] An invalid result resets every streak and makes the volunteer a suspect ([A-5]). */
   invalid(id: PeerId): void {
     const r = this.ensure(id);
-    r.streak.webgpu = 0;
-    r.streak.wasm = 0;
+    for (const b of BACKENDS) r.streak[b] = 0;
     r.invalid++;
     r.owed++;
     r.suspect = true;
@@ -277,8 +281,7 @@ export class ReputationBook {
     r.quarantined = true;
     r.quarantineReason = reason;
     r.suspect = false;
-    r.streak.webgpu = 0;
-    r.streak.wasm = 0;
+    for (const b of BACKENDS) r.streak[b] = 0;
     this.judge(true);
     return true;
   }

@@ -12,7 +12,7 @@
 import { forceCollide, forceManyBody, forceRadial, forceSimulation, forceX, forceY, type Simulation, type SimulationNodeDatum } from 'd3-force';
 import type { TelemetryFrame } from '../../core/telemetry/aggregator.ts';
 import type { TelemetryPeer } from '../../protocol/telemetry.ts';
-import { FLOW_STYLES, HOLLOW, NODE_STYLES, traceShape, type NodeKind } from './palette.ts';
+import { BACKEND_SIDE, FLOW_STYLES, HOLLOW, NODE_STYLES, traceShape, type NodeKind } from './palette.ts';
 
 export const COORDINATOR_ID = '__coordinator';
 export const REST_ID = '__rest';
@@ -73,6 +73,11 @@ function kindOf(p: TelemetryPeer): MapNode['kind'] {
   if (p.role === 'requester') return 'requester';
   if (p.role === 'observer') return 'observer';
   return p.status === 'online' ? 'idle' : p.status;
+}
+
+/** Volunteers gather by the kind of hardware that computes; others (and unknown backends) in the middle. */
+function sideOf(p: TelemetryPeer): number {
+  return p.role === 'volunteer' && p.backend !== null ? BACKEND_SIDE[p.backend] : 0;
 }
 
 /** Node radius: volunteers grow with throughput (results/s), on a square-root scale. */
@@ -164,7 +169,7 @@ export class MapScene {
           webgpu: p.backend === 'webgpu',
           peer: p,
           ring,
-          side: p.role !== 'volunteer' ? 0 : p.backend === 'webgpu' ? -1 : 1,
+          side: sideOf(p),
           phase: hash01(`${p.peerId}#`),
           x: Math.cos(angle) * dist,
           y: Math.sin(angle) * dist,
@@ -178,7 +183,7 @@ export class MapScene {
         node.peer = p;
         node.r = radiusOf(p);
         node.webgpu = p.backend === 'webgpu';
-        node.side = p.role !== 'volunteer' ? 0 : node.webgpu ? -1 : 1;
+        node.side = sideOf(p);
       }
       if (p.flow.leases > 0) batch.leases.push(node);
       if (p.flow.results > 0) batch.results.push(node);

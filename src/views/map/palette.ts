@@ -3,6 +3,7 @@
  * shape (and the legend names both). Colours are the Okabe-Ito palette, safe for the common
  * forms of colour blindness.
  */
+import type { Backend } from '../../protocol/capabilities.ts';
 import type { PeerStatus } from '../../protocol/telemetry.ts';
 
 /** Okabe & Ito (2008), "Color Universal Design". */
@@ -44,6 +45,13 @@ export const NODE_STYLES: Readonly<Record<Exclude<NodeKind, 'online'>, NodeStyle
   observer: { label: 'Observer', shape: 'hollow-diamond', colour: OKABE_ITO.blue, meaning: 'read-only map like this one (hollow diamond)' },
   rest: { label: 'More peers', shape: 'dashed-circle', colour: '#6b7385', meaning: 'peers beyond the frame limit, summarised' },
 };
+
+/**
+ * Where a volunteer gathers on the map: GPUs to one side (-1), CPUs to the other (+1). A
+ * headless volunteer's onnxruntime-node CPU sits with the tabs' WASM: both compute on the CPU.
+ * A record, so a new backend cannot reach the map without a place on it.
+ */
+export const BACKEND_SIDE: Readonly<Record<Backend, -1 | 1>> = { webgpu: -1, wasm: 1, 'node-cpu': 1 };
 
 /** Edge and flow colours; each flow also has its own form (moving dot in or out, solid or dashed flash). */
 export const FLOW_STYLES = {

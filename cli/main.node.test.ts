@@ -1,0 +1,44 @@
+/** The `quorum` command as `npx quorum` runs it: bin/quorum.mjs through tsx, in a child process. */
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { UsageError } from './args.ts';
+import { parseVolunteerArgs, volunteerStateDir } from './volunteer/volunteerCommand.ts';
+
+const BIN = fileURLToPath(new URL('../bin/quorum.mjs', import.meta.url));
+
+function quorum(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [BIN, ...args], { timeout: 60_000 }, (err, stdout, stderr) => {
+      const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+describe('the quorum command', () => {
+  it('documents its commands with --help, and names what is wrong with a command line (exit 2)', async () => {
+    const [help, bad] = await Promise.all([quorum('--help'), quorum('volunteer', '--network', 'default')]);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/^Usage: quorum <command>/);
+    expect(help.stdout).toMatch(/quorum volunteer --server URL --network NAME \[--count N\] \[--threads T\] \[--state DIR\]/);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--server is required/);
+  });
+
+  it('reads the volunteer flags with their defaults, and refuses what it cannot use', () => {
+    expect(parseVolunteerArgs(['--server', 'http://127.0.0.1:5173', '--network', 'lab'], 8)).toEqual({
+      server: 'http://127.0.0.1:5173',
+      network: 'lab',
+      count: 1,
+      threads: 8,
+      stateRoot: '.quorum',
+    });
+    expect(parseVolunteerArgs(['--server=http://h:1', '--network=lab', '--count', '4', '--state', '/var/q'], 8)).toMatchObject({ count: 4, threads: 2 });
+    expect(volunteerStateDir('.quorum', 'lab', 0)).toBe(path.join('.quorum', 'volunteer-lab-1'));
+    expect(() => parseVolunteerArgs(['--server', 'http://h', '--network', 'lab', '--count', '0'])).toThrow(/--count must be a whole number from 1 to 256/);
+    expect(() => parseVolunteerArgs(['--server', 'ftp://h', '--network', 'lab'])).toThrow(UsageError);
+    expect(() => parseVolunteerArgs(['--server', 'http://h', '--network', 'lab', '--gpu'])).toThrow(/unknown option --gpu/);
+  });
+});

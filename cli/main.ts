@@ -1,0 +1,43 @@
+/**
+ * The `quorum` command (bin/quorum.mjs runs this file through tsx): dispatches to a subcommand
+ * and turns a usage error into its message and exit code 2, any other failure into its message
+ * and exit code 1.
+ */
+import { UsageError } from './args.ts';
+import { VOLUNTEER_USAGE, volunteerCommand } from './volunteer/volunteerCommand.ts';
+
+export const USAGE = `Usage: quorum <command> [options]
+
+Commands:
+  volunteer   run headless volunteers (onnxruntime-node) for a network
+              quorum volunteer --server URL --network NAME [--count N] [--threads T] [--state DIR]
+
+  quorum <command> --help   shows a command's options
+
+${VOLUNTEER_USAGE}`;
+
+/** Runs the command line `argv` (without node and the script); resolves with the exit code. */
+export async function main(argv: readonly string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case undefined:
+      case '--help':
+      case '-h':
+      case 'help':
+        process.stdout.write(`${USAGE}\n`);
+        return command === undefined ? 2 : 0;
+      case 'volunteer':
+        return await volunteerCommand(rest);
+      default:
+        throw new UsageError(`unknown command "${command}": the commands are: volunteer`);
+    }
+  } catch (e) {
+    if (e instanceof UsageError) {
+      process.stderr.write(`quorum: ${e.message}\nRun \`quorum --help\` for the commands and their options.\n`);
+      return 2;
+    }
+    process.stderr.write(`quorum: ${e instanceof Error ? e.message : String(e)}\n`);
+    return 1;
+  }
+}

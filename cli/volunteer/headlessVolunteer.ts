@@ -9,6 +9,8 @@ import { VolunteerDriver } from '../../src/host/volunteerDriver.ts';
 import type { Capabilities } from '../../src/protocol/capabilities.ts';
 import type { InferenceEngine } from '../../src/runtime/engine.ts';
 import { createOrtNodeEngine } from '../../src/runtime/ortNodeEngine.node.ts';
+import { createBundleEngine } from '../../src/runtime/bundleEngine.ts';
+import { nodeImageDecoder } from '../../scripts/workloads/decodeImageFile.ts';
 import type { EndpointFactory } from '../../src/transport/transport.ts';
 import { fileIdentityStorage, fileModelStorage, fileOutboxStorage } from './stateDir.ts';
 
@@ -92,7 +94,9 @@ export class HeadlessVolunteer {
 
   /** Starts the engine (throws with the reason if it cannot), then joins the network. */
   async start(): Promise<Capabilities> {
-    const engine = (this.options.createEngine ?? createOrtNodeEngine)();
+    // [W-23] Wrapped like the tab's Worker engine, so a headless volunteer runs asset bundles and
+    // every file pipeline (OCR, VAD, top-k) too, decoding images with the Node decoder.
+    const engine = createBundleEngine((this.options.createEngine ?? createOrtNodeEngine)(), nodeImageDecoder);
     this.engine = engine;
     const caps = await engine.init({ backend: 'auto', threads: this.options.threads });
     this.driver.setEngine(engine);

@@ -39,7 +39,7 @@ type Typed = ReturnType<typeof typedView>;
  * Joins small atoms into pieces of at most `max` characters. Every atom the exporters make is
  * bounded (a run of values, one name, one header cell), so no piece is larger than `max`.
  */
-function* inPieces(atoms: Iterable<string>, max = EXPORT_PIECE_CHARS): Generator<string, void, undefined> {
+export function* inPieces(atoms: Iterable<string>, max = EXPORT_PIECE_CHARS): Generator<string, void, undefined> {
   let buffer: string[] = [];
   let length = 0;
   for (const atom of atoms) {

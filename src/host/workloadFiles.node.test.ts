@@ -47,6 +47,8 @@ describe('OCR on the dashboard: images checked, then the PP-OCRv4 bundle and pip
     const checked = await checkWorkloadFiles(ocrWorkload, chosen, decodePng);
     expect(checked.skipped).toEqual(['scans/.DS_Store']);
     expect(checked.files.map((f) => f.name)).toEqual(images.map((f) => `scans/${f.name}`).sort());
+    expect(checked.details).toHaveLength(6);
+    expect(checked.details.every((d) => 'width' in d && d.width > d.height && d.height > 0)).toBe(true);
 
     const assets = await loadWorkloadAssets(ocrWorkload, fetchFromOrigin);
     const entries = parseAssetBundle(assets.bundle);
@@ -94,6 +96,8 @@ describe('VAD on the dashboard: WAV files checked, then Silero v5 and its pipeli
     const wavs = fixtures('vad', '.wav');
     const checked = await checkWorkloadFiles(vadWorkload, wavs, decodePng);
     expect(checked.files.map((f) => f.name)).toEqual(wavs.map((f) => f.name).sort());
+    // The manifest's lengths: 2.846 s, 2.656 s, …
+    expect(checked.details[0]).toEqual({ durationS: expect.closeTo(2.846, 3) });
     const assets = await loadWorkloadAssets(vadWorkload, fetchFromOrigin);
     const [model] = parseAssetBundle(assets.bundle);
     expect(model?.bytes.byteLength).toBe(readFileSync('node_modules/@ricky0123/vad-web/dist/silero_vad_v5.onnx').byteLength);

@@ -23,6 +23,9 @@ import type { DraftFile, DraftImageDecoder } from './requesterDraft.ts';
 /** A chosen file: from a file input, or a folder input (which fills `webkitRelativePath`). */
 export type ChosenFile = DraftFile & Blob & { readonly webkitRelativePath?: string };
 
+/** An image's size in pixels, or a recording's length in seconds. */
+export type ItemDetail = { readonly width: number; readonly height: number } | { readonly durationS: number };
+
 /** A chosen file that cannot be an item of the workload; the message names it and what to do. */
 export class WorkloadFileError extends Error {
   override readonly name = 'WorkloadFileError';
@@ -31,6 +34,8 @@ export class WorkloadFileError extends Error {
 /** The files of a workload, checked: each item's name (its path in a chosen folder) and bytes. */
 export interface CheckedFiles {
   readonly files: readonly JobFile[];
+  /** What the check learnt of each file, in the same order: an image's size, a recording's length (for the results view). */
+  readonly details: readonly ItemDetail[];
   /** Hidden files of a chosen folder (".DS_Store", "._x.png"), left out rather than refused. */
   readonly skipped: readonly string[];
 }
@@ -63,6 +68,7 @@ export async function checkWorkloadFiles(workload: FileWorkload, chosen: readonl
     );
   }
   const out: JobFile[] = [];
+  const details: ItemDetail[] = [];
   for (const f of files) {
     const name = itemNameOf(f);
     if (!workload.takes(f.name)) throw new WorkloadFileError(`"${name}" is not one of the ${workload.itemNoun} this workload reads: ${workload.hint}.`);
@@ -83,16 +89,17 @@ export async function checkWorkloadFiles(workload: FileWorkload, chosen: readonl
       } catch (e) {
         throw new WorkloadFileError(errorMessage(e));
       }
+      details.push({ width: image.width, height: image.height });
     } else {
       try {
-        parseWav(new Uint8Array(bytes), name);
+        details.push({ durationS: parseWav(new Uint8Array(bytes), name).durationS });
       } catch (e) {
         throw new WorkloadFileError(errorMessage(e)); // WavError names the file and what to do
       }
     }
     out.push({ name, bytes });
   }
-  return { files: out, skipped };
+  return { files: out, details, skipped };
 }
 
 /** Fetches bytes from the app's own origin (the page's `fetch`, or the disk in Node tests). */

@@ -225,6 +225,6 @@ export function resultsToNpy(r: AssembledResults, outputName: string): Uint8Arra
 }
 
 /** A file name safe on every OS, from a job id and what the file holds. */
-export function exportFileName(jobId: string, what: string, ext: 'json' | 'csv' | 'npy'): string {
+export function exportFileName(jobId: string, what: string, ext: 'json' | 'csv' | 'npy' | 'txt'): string {
   return `${jobId}-${what.replace(/[^A-Za-z0-9._-]+/g, '_')}.${ext}`;
 }

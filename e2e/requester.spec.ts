@@ -3,6 +3,7 @@
  * verified results; bad inputs get their documented errors and make no job; a wrong requester key
  * is refused; two jobs share volunteers by priority.
  */
+import fs from 'node:fs';
 import type { Page } from '@playwright/test';
 import { parseNpy } from '../src/workloads/inputs/npy.ts';
 import { expect, test, type TestContext } from './support/browser.ts';
@@ -263,3 +264,49 @@ function parseableFortranNpy(): Buffer {
   bytes.write("'fortran_order': True ", at, 'latin1'); // same length: the header stays aligned
   return bytes;
 }
+
+test('OCR and VAD workloads: bad files are refused by name, an empty choice says so, no job is made; good files are accepted @requester', async ({
+  openRoles,
+}) => {
+  test.setTimeout(180_000);
+  const [coord] = await openRoles(['coordinator']);
+  await expectConnected(coord!.page);
+  const key = await requesterKeyOf(coord!.page);
+  const [req] = await openRoles(['requester']);
+  const page = req!.page;
+  await expectConnected(page);
+  await page.locator('input[name=requesterKey]').fill(key);
+  const fixture = (rel: string) => file(rel.split('/').pop()!, fs.readFileSync(new URL(`fixtures/${rel}`, import.meta.url)));
+  const filesError = page.getByTestId('workload-files-error');
+  const submitError = page.getByTestId('submit-error');
+
+  // OCR: nothing chosen yet, then a text file among the images, then an image that does not decode.
+  await page.getByTestId('workload-select').selectOption('ocr');
+  await expect(page.locator('input[name=shardSize]')).toHaveValue('4');
+  await expect(page.locator('input[name=ocrMinIou]')).toHaveValue('0.5');
+  await page.getByTestId('submit-job').click();
+  await expect(submitError).toContainText('choose the images (files or a folder) first.');
+  const images = ['01-total-12-80.png', '02-invoice-4711.png'].map((f) => fixture(`ocr-lines/${f}`));
+  await page.getByTestId('workload-files').setInputFiles([...images, file('notes.txt', Buffer.from('not an image'), 'text/plain')]);
+  await expect(filesError).toHaveText('"notes.txt" is not one of the images this workload reads: choose PNG or JPEG images.');
+  await page.getByTestId('workload-files').setInputFiles([...images, file('broken.png', Buffer.from('not a png'), 'image/png')]);
+  await expect(filesError).toContainText('could not decode "broken.png" as an image');
+  await page.getByTestId('submit-job').click();
+  await expect(submitError).toContainText('could not decode "broken.png" as an image');
+
+  // VAD: a WAV file that is not one.
+  await page.getByTestId('workload-select').selectOption('vad');
+  await expect(page.locator('input[name=vadToleranceMs]')).toHaveValue('32');
+  await page.getByTestId('workload-files').setInputFiles([fixture('vad/02-hello-network.wav'), file('clip.wav', Buffer.from('RIFF....AVI LIST'))]);
+  await expect(filesError).toContainText('"clip.wav" is not a WAV file');
+  expect((await state(page)).requester.submissions).toEqual([]);
+  expect((await state(coord!.page)).coordinator.jobs).toEqual([]);
+
+  // Good WAV files: checked, fetched models from the app's origin, and accepted by the coordinator.
+  await page.getByTestId('workload-files').setInputFiles([fixture('vad/01-quorum-checks-answers.wav'), fixture('vad/02-hello-network.wav')]);
+  await expect(page.getByTestId('workload-files-state')).toHaveAttribute('data-state', 'ready');
+  await page.getByTestId('submit-job').click();
+  const sub = page.locator('[data-testid=submissions] li');
+  await expect(sub).toHaveAttribute('data-state', 'accepted', { timeout: 60_000 });
+  await expect(sub).toContainText('VAD × 2 WAV files');
+});

@@ -41,7 +41,7 @@ const fetchFromOrigin: FetchBytes = async (urlPath) => {
 const submitFrame = (spec: unknown) => parseToCoordinator({ v: PROTOCOL_VERSION, t: 'submit-job', ref: 'r1', spec });
 
 describe('OCR on the dashboard: images checked, then the PP-OCRv4 bundle and pipeline', () => {
-  it('builds a job of the chosen folder, in path order, that the coordinator accepts, with the default OCR comparator', async () => {
+  it('[J-10] builds a job of the chosen folder, in path order, that the coordinator accepts, with the default OCR comparator', async () => {
     const images = fixtures('ocr-lines', '.png').reverse();
     const chosen = [...images.map((f) => inFolder(f, 'scans')), inFolder(new File(['junk'], '.DS_Store'), 'scans')];
     const checked = await checkWorkloadFiles(ocrWorkload, chosen, decodePng);
@@ -70,7 +70,7 @@ describe('OCR on the dashboard: images checked, then the PP-OCRv4 bundle and pip
     expect(built.spec.files?.map((f) => f.bytes.byteLength)).toEqual(checked.files.map((f) => f.bytes.byteLength));
   });
 
-  it('refuses, by name, a file that is not an image, and one that does not decode', async () => {
+  it('[J-10] refuses, by name, a file that is not an image, and one that does not decode', async () => {
     const good = fixtures('ocr-lines', '.png');
     await expect(checkWorkloadFiles(ocrWorkload, [...good, new File(['hello'], 'notes.txt')], decodePng)).rejects.toThrow(
       '"notes.txt" is not one of the images this workload reads: choose PNG or JPEG images.',
@@ -83,7 +83,7 @@ describe('OCR on the dashboard: images checked, then the PP-OCRv4 bundle and pip
     );
   });
 
-  it('says so when nothing was chosen, or a folder holds only hidden files', async () => {
+  it('[J-10] says so when nothing was chosen, or a folder holds only hidden files', async () => {
     await expect(checkWorkloadFiles(ocrWorkload, [], decodePng)).rejects.toThrow('no files were chosen (an empty folder?): choose PNG or JPEG images.');
     await expect(checkWorkloadFiles(ocrWorkload, [inFolder(new File(['x'], '.DS_Store'), 'empty')], decodePng)).rejects.toThrow(
       'the folder holds only hidden files (empty/.DS_Store): choose PNG or JPEG images.',
@@ -92,7 +92,7 @@ describe('OCR on the dashboard: images checked, then the PP-OCRv4 bundle and pip
 });
 
 describe('VAD on the dashboard: WAV files checked, then Silero v5 and its pipeline', () => {
-  it('builds a job of the chosen WAV files that the coordinator accepts, with the form’s tolerance', async () => {
+  it('[J-10] builds a job of the chosen WAV files that the coordinator accepts, with the form’s tolerance', async () => {
     const wavs = fixtures('vad', '.wav');
     const checked = await checkWorkloadFiles(vadWorkload, wavs, decodePng);
     expect(checked.files.map((f) => f.name)).toEqual(wavs.map((f) => f.name).sort());
@@ -111,7 +111,7 @@ describe('VAD on the dashboard: WAV files checked, then Silero v5 and its pipeli
     expect(built.spec.name).toBe('VAD × 3 WAV files');
   });
 
-  it('refuses, by name, a file that is not WAV audio, with what to do', async () => {
+  it('[J-10] refuses, by name, a file that is not WAV audio, with what to do', async () => {
     const wavs = fixtures('vad', '.wav');
     await expect(checkWorkloadFiles(vadWorkload, [...wavs, new File(['ID3 mp3 bytes'], 'talk.mp3')], decodePng)).rejects.toThrow(
       '"talk.mp3" is not one of the WAV files this workload reads: choose .wav files',

@@ -2,7 +2,7 @@
  * A built-in workload of the requester's own files (OCR on images, VAD on WAV files): every file
  * chosen is checked here, by name, before anything is sent (an image that decodes within the
  * pixel limit, a WAV file that parses), then the workload's assets are fetched from the app's own
- * origin and the job of files is built: the asset bundle as its model, the files in path order,
+ * origin and the job of files is built ([J-10]): the asset bundle as its model, the files in path order,
  * the pipeline that names each asset by its hash, and the form's answer comparator ([V-12]).
  */
 import { checkFileJobLimits } from '../core/fileJobChecks.ts';

@@ -265,13 +265,11 @@ function parseableFortranNpy(): Buffer {
   return bytes;
 }
 
-test('OCR and VAD workloads: bad files are refused by name, an empty choice says so, no job is made; good files are sent with their model @requester', async ({
+test('OCR and VAD workloads: bad files are refused by name, an empty choice says so, no job is made; good WAV files are verified on two volunteers @requester', async ({
   openRoles,
 }) => {
-  test.setTimeout(180_000);
-  const [coord] = await openRoles(['coordinator']);
-  await expectConnected(coord!.page);
-  const key = await requesterKeyOf(coord!.page);
+  test.setTimeout(240_000);
+  const { coord, key } = await openWorkingNetwork(openRoles);
   const [req] = await openRoles(['requester']);
   const page = req!.page;
   await expectConnected(page);
@@ -302,12 +300,28 @@ test('OCR and VAD workloads: bad files are refused by name, an empty choice says
   expect((await state(page)).requester.submissions).toEqual([]);
   expect((await state(coord!.page)).coordinator.jobs).toEqual([]);
 
-  // Good WAV files: checked, then sent with Silero v5 fetched from the app's own origin (2.3 MB).
-  // (Whether the coordinator admits an asset bundle is its own admission's business, [J-9].)
+  // Good WAV files: checked, sent with Silero v5 fetched from the app's own origin, verified by two volunteers.
   await page.getByTestId('workload-files').setInputFiles([fixture('vad/01-quorum-checks-answers.wav'), fixture('vad/02-hello-network.wav')]);
   await expect(page.getByTestId('workload-files-state')).toHaveAttribute('data-state', 'ready');
   await page.getByTestId('submit-job').click();
-  await expect(page.locator('[data-testid=submissions] li')).toContainText('VAD × 2 WAV files', { timeout: 60_000 });
-  const [sent] = (await state(page)).requester.submissions;
-  expect(sent!.bytes).toBeGreaterThan(2_327_524);
+  const sub = page.locator('[data-testid=submissions] li');
+  await expect(sub).toHaveAttribute('data-state', 'accepted', { timeout: 60_000 });
+  await expect(sub).toContainText('VAD × 2 WAV files');
+  const jobId = (await state(page)).requester.submissions[0]!.jobId!;
+  const card = page.getByTestId(`results-${jobId}`);
+  await expect(card).toBeVisible({ timeout: 150_000 });
+  await expect(card.getByTestId('verified-items')).toHaveText('2');
+  // Each file's speech as segments on the page (the fixtures hold one spoken sentence each).
+  await expect(card.getByTestId('segments')).toHaveCount(2);
+  await expect(card.getByTestId('export-txt')).toHaveCount(0);
+  const csv = await download(page, card.getByTestId('export-csv'));
+  const [header, ...rows] = parseCsv(csv.bytes.toString('utf8'));
+  expect(header).toEqual(['item', 'file', 'verified', 'segment', 'start_s', 'end_s']);
+  expect(rows.map((r) => [r[1], r[2]])).toEqual([
+    ['01-quorum-checks-answers.wav', 'true'],
+    ['02-hello-network.wav', 'true'],
+  ]);
+  // 01's manifest: speech from 0.75 s to 1.946 s; the segment covers it give or take the pad.
+  expect(Number(rows[0]![4])).toBeCloseTo(0.75, 0);
+  expect(Number(rows[0]![5])).toBeCloseTo(1.946, 0);
 });

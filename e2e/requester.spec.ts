@@ -325,3 +325,34 @@ test('OCR and VAD workloads: bad files are refused by name, an empty choice says
   expect(Number(rows[0]![4])).toBeCloseTo(0.75, 0);
   expect(Number(rows[0]![5])).toBeCloseTo(1.946, 0);
 });
+
+test('OCR of two images on two volunteers: thumbnails with boxes, lines, and a text export @requester', async ({ openRoles }) => {
+  test.setTimeout(240_000);
+  const { key } = await openWorkingNetwork(openRoles);
+  const [req] = await openRoles(['requester']);
+  const page = req!.page;
+  await expectConnected(page);
+  await page.locator('input[name=requesterKey]').fill(key);
+  await page.getByTestId('workload-select').selectOption('ocr');
+  const names = ['01-total-12-80.png', '02-invoice-4711.png'];
+  await page
+    .getByTestId('workload-files')
+    .setInputFiles(names.map((n) => file(n, fs.readFileSync(new URL(`fixtures/ocr-lines/${n}`, import.meta.url)), 'image/png')));
+  await expect(page.getByTestId('workload-files-state')).toHaveAttribute('data-state', 'ready');
+  await page.getByTestId('submit-job').click();
+  const sub = page.locator('[data-testid=submissions] li');
+  await expect(sub).toHaveAttribute('data-state', 'accepted', { timeout: 90_000 });
+  const jobId = (await state(page)).requester.submissions[0]!.jobId!;
+  const card = page.getByTestId(`results-${jobId}`);
+  await expect(card).toBeVisible({ timeout: 180_000 });
+  await expect(card.getByTestId('verified-items')).toHaveText('2');
+  // Each image as a thumbnail with its boxes drawn, its lines beside it.
+  await expect(card.locator('svg.ocr-thumb')).toHaveCount(2);
+  await expect(card.locator('svg.ocr-thumb polygon').first()).toBeVisible();
+  await expect(card.getByTestId('ocr-lines').first()).toContainText('12.80');
+  const text = await download(page, card.getByTestId('export-txt'));
+  expect(text.name).toBe(`${jobId}-text.txt`);
+  const body = text.bytes.toString('utf8');
+  expect(body).toMatch(/^==> 01-total-12-80\.png <==\n.*12\.80/);
+  expect(body).toContain('\n==> 02-invoice-4711.png <==\n');
+});

@@ -3,10 +3,12 @@ import react from '@vitejs/plugin-react';
 import fs from 'node:fs';
 import { loadConfig } from './server/config.ts';
 import { ISOLATION_HEADERS } from './server/middleware.ts';
+import { modelAssetsPlugin } from './vite-plugins/modelAssets.ts';
 import { ortAssetsPlugin } from './vite-plugins/ortAssets.ts';
 import { signalingPlugin } from './vite-plugins/signaling.ts';
 
-// `vite` (dev) and `vite preview` serve the app, /peerjs signaling, /config.json and /ort/ on one
+// `vite` (dev) and `vite preview` serve the app, /peerjs signaling, /config.json, /ort/ and the
+// built-in workloads' models (/models/ocr/, /models/vad/) on one
 // port (PORT, default 8080), on all interfaces. `vite build --mode test` builds the e2e build (the
 // app may expose a test hook when import.meta.env.MODE === 'test') into dist-test/.
 export default defineConfig(({ mode }) => {
@@ -16,7 +18,7 @@ export default defineConfig(({ mode }) => {
   const https = tls ? { cert: fs.readFileSync(tls.certFile), key: fs.readFileSync(tls.keyFile) } : undefined;
   const headers = { ...ISOLATION_HEADERS };
   return {
-    plugins: [react(), signalingPlugin(), ortAssetsPlugin()],
+    plugins: [react(), signalingPlugin(), ortAssetsPlugin(), modelAssetsPlugin()],
     server: { host: true, port, strictPort: true, headers, ...(https ? { https } : {}) },
     preview: { host: true, port, strictPort: true, headers, ...(https ? { https } : {}) },
     worker: { format: 'es' },

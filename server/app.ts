@@ -18,7 +18,7 @@ import { adminMiddleware } from './admin.ts';
 export { attachSignaling } from './signaling.ts';
 
 /** Folders (under the app's origin) that are never answered with index.html. */
-const NO_FALLBACK_PREFIXES = ['/assets/', '/ort/', `${SIGNALING_PATH}/`];
+const NO_FALLBACK_PREFIXES = ['/assets/', '/ort/', '/models/', `${SIGNALING_PATH}/`];
 
 function setStaticHeaders(res: http.ServerResponse, filePath: string, distDir: string): void {
   const rel = path.relative(distDir, filePath).split(path.sep).join('/');

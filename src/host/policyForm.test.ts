@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { DEFAULT_ANSWER_COMPARATORS } from '../protocol/pipeline.ts';
 import { DEFAULT_POLICY } from '../protocol/policy.ts';
 import { allclose } from '../core/verification/compare.ts';
 import { COMPARATOR_LABELS, defaultPolicyForm, policyFromForm } from './policyForm.ts';
@@ -44,5 +45,32 @@ describe('policy form', () => {
     // |2 − 1| = 1 is within 0.5·max(2, 1) but not within 0.5·|b| for b = 1: the label must say max.
     expect(allclose(Float32Array.of(2), Float32Array.of(1), 0, 0.5).agree).toBe(true);
     expect(COMPARATOR_LABELS.allclose).toContain('atol + rtol·max(|a|, |b|)');
+  });
+});
+
+describe('answer comparators on the policy form [V-12]', () => {
+  it('[V-12] default to DEFAULT_ANSWER_COMPARATORS for OCR and speech, and are absent for tensor jobs', () => {
+    const f = defaultPolicyForm();
+    const ocr = policyFromForm(f, 'ocr');
+    expect(ocr.ok && ocr.policy.answerComparator).toEqual(DEFAULT_ANSWER_COMPARATORS.ocr);
+    const vad = policyFromForm(f, 'segments');
+    expect(vad.ok && vad.policy.answerComparator).toEqual(DEFAULT_ANSWER_COMPARATORS.segments);
+    const tensors = policyFromForm(f);
+    expect(tensors.ok && tensors.policy.answerComparator).toBeUndefined();
+  });
+  it('[V-12] carry the values the form holds (the tolerance in ms becomes seconds)', () => {
+    const f = { ...defaultPolicyForm(), ocrMinIou: 0.7, ocrMaxCer: 0.1, vadToleranceMs: 100 };
+    const ocr = policyFromForm(f, 'ocr');
+    expect(ocr.ok && ocr.policy.answerComparator).toEqual({ kind: 'ocr', minIou: 0.7, maxCer: 0.1 });
+    const vad = policyFromForm(f, 'segments');
+    expect(vad.ok && vad.policy.answerComparator).toEqual({ kind: 'segments', toleranceSec: 0.1 });
+  });
+  it('[V-12] refuse values out of range, saying the range', () => {
+    const f = defaultPolicyForm();
+    expect(policyFromForm({ ...f, ocrMinIou: 0 }, 'ocr')).toEqual({ ok: false, problems: ['the minimum box IoU must be from 0.05 to 1.'] });
+    expect(policyFromForm({ ...f, ocrMaxCer: 2 }, 'ocr')).toEqual({ ok: false, problems: ['the maximum character error rate must be from 0 to 1.'] });
+    expect(policyFromForm({ ...f, vadToleranceMs: -1 }, 'segments')).toEqual({ ok: false, problems: ['the segment tolerance must be from 0 to 10000 ms.'] });
+    // A form value for the other kind does not matter.
+    expect(policyFromForm({ ...f, ocrMinIou: 0 }, 'segments').ok).toBe(true);
   });
 });

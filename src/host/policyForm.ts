@@ -5,6 +5,7 @@
  */
 import { MAX_PRIORITY, MIN_PRIORITY } from '../core/coordinator/jobScheduler.ts';
 import { LIMITS } from '../protocol/limits.ts';
+import { DEFAULT_ANSWER_COMPARATORS, type Answer, type AnswerComparator } from '../protocol/pipeline.ts';
 import { DEFAULT_POLICY, type Comparator, type VerificationPolicy } from '../protocol/policy.ts';
 import { policySchema } from '../protocol/schemas.ts';
 
@@ -30,6 +31,12 @@ export interface PolicyForm {
   readonly priority: number;
   /** [A-3] Trusted volunteers may compute shards alone, spot-checked; off by default. */
   readonly adaptive: boolean;
+  /** [V-12] OCR answers: lines pair when their boxes overlap at least this much (IoU)… */
+  readonly ocrMinIou: number;
+  /** …and their texts differ by at most this character error rate. */
+  readonly ocrMaxCer: number;
+  /** [V-12] Speech segments: each start and end within this many milliseconds. */
+  readonly vadToleranceMs: number;
 }
 
 /** What `adaptive` trades, in one sentence for the form. */
@@ -49,6 +56,10 @@ export function defaultPolicyForm(): PolicyForm {
     threshold: c.kind === 'cosine' ? c.threshold : 0.999,
     priority: 1,
     adaptive: DEFAULT_POLICY.adaptive ?? false,
+    ocrMinIou: DEFAULT_ANSWER_COMPARATORS.ocr.minIou,
+    ocrMaxCer: DEFAULT_ANSWER_COMPARATORS.ocr.maxCer,
+    // Milliseconds on the form, seconds in the protocol; rounded so 0.032 s shows as 32.
+    vadToleranceMs: Math.round(DEFAULT_ANSWER_COMPARATORS.segments.toleranceSec * 1000),
   };
 }
 
@@ -67,9 +78,28 @@ function comparatorOf(f: PolicyForm): Comparator {
   }
 }
 
+/** [V-12] The answer comparator the form sets for a pipeline answering `kind`, or why it cannot. */
+function answerComparatorOf(f: PolicyForm, kind: Answer['kind']): AnswerComparator | string {
+  switch (kind) {
+    case 'ocr':
+      if (!(f.ocrMinIou >= 0.05 && f.ocrMinIou <= 1)) return 'the minimum box IoU must be from 0.05 to 1.';
+      if (!(f.ocrMaxCer >= 0 && f.ocrMaxCer <= 1)) return 'the maximum character error rate must be from 0 to 1.';
+      return { kind: 'ocr', minIou: f.ocrMinIou, maxCer: f.ocrMaxCer };
+    case 'segments':
+      if (!(f.vadToleranceMs >= 0 && f.vadToleranceMs <= 10_000)) return 'the segment tolerance must be from 0 to 10000 ms.';
+      return { kind: 'segments', toleranceSec: f.vadToleranceMs / 1000 };
+    case 'labels':
+      return DEFAULT_ANSWER_COMPARATORS.labels;
+  }
+}
+
 const isInt = (v: number, lo: number, hi: number): boolean => Number.isInteger(v) && v >= lo && v <= hi;
 
-export function policyFromForm(f: PolicyForm): PolicyFormResult {
+/**
+ * The form as shard size, priority and policy. `answerKind`: the job's pipeline ends in answers of
+ * this kind, so the policy carries the form's answer comparator for it ([V-12]).
+ */
+export function policyFromForm(f: PolicyForm, answerKind?: Answer['kind']): PolicyFormResult {
   const problems: string[] = [];
   if (!isInt(f.shardSize, 1, LIMITS.maxShardSize)) problems.push(`shard size must be a whole number from 1 to ${LIMITS.maxShardSize}.`);
   if (!isInt(f.priority, MIN_PRIORITY, MAX_PRIORITY)) problems.push(`priority must be a whole number from ${MIN_PRIORITY} to ${MAX_PRIORITY}.`);
@@ -87,6 +117,8 @@ export function policyFromForm(f: PolicyForm): PolicyFormResult {
     problems.push('atol and rtol must be numbers from 0 to 1e6.');
   }
   if (f.comparator === 'cosine' && !(f.threshold >= -1 && f.threshold <= 1)) problems.push('the cosine threshold must be from -1 to 1.');
+  const answerComparator = answerKind === undefined ? undefined : answerComparatorOf(f, answerKind);
+  if (typeof answerComparator === 'string') problems.push(answerComparator);
   if (problems.length > 0) return { ok: false, problems };
   const parsed = policySchema.safeParse({
     ...DEFAULT_POLICY,
@@ -95,6 +127,7 @@ export function policyFromForm(f: PolicyForm): PolicyFormResult {
     maxReplicas: f.maxReplicas,
     comparator: comparatorOf(f),
     adaptive: f.adaptive,
+    ...(answerComparator ? { answerComparator } : {}),
   });
   if (!parsed.success) return { ok: false, problems: parsed.error.issues.map((i) => `policy: ${i.message}`) };
   return { ok: true, shardSize: f.shardSize, priority: f.priority, policy: parsed.data };

@@ -197,6 +197,11 @@ export class RequesterHost {
     const predictions = new Array<number>(items).fill(-1);
     let verifiedItems = 0;
     for (const s of shards) {
+      // [V-12] A pipeline job's shard carries answers, one per item, and no outputs to rank.
+      if (s.answers) {
+        verifiedItems += Math.min(s.count, Math.max(0, items - s.start));
+        continue;
+      }
       const out = s.outputs[0];
       if (!out || out.dtype !== 'float32') continue;
       const classes = out.dims[out.dims.length - 1] ?? 1;

@@ -122,6 +122,53 @@ describe('requester results survive a reload [J-8]', () => {
     ]);
   });
 
+  it('[J-8] [V-12] keeps the answers of a pipeline job: a reloaded tab shows them, every item verified', async () => {
+    const db = await openQuorumDb(`requester-${Math.random()}`);
+    const lines = [
+      {
+        text: 'Total 12.80',
+        confidence: 0.97,
+        box: [
+          [1, 2],
+          [90, 2],
+          [90, 20],
+          [1, 20],
+        ] as [[number, number], [number, number], [number, number], [number, number]],
+      },
+    ];
+    const answerShards: VerifiedShard[] = [
+      {
+        index: 0,
+        start: 0,
+        count: 2,
+        outputs: [],
+        answers: [
+          { kind: 'ocr', lines },
+          { kind: 'ocr', lines: [] },
+        ],
+        volunteers: ['v1', 'v2'] as PeerId[],
+        backends: ['wasm', 'wasm'],
+      },
+      { index: 1, start: 2, count: 1, outputs: [], answers: [{ kind: 'ocr', lines }], volunteers: ['v3', 'v2'] as PeerId[], backends: ['webgpu', 'wasm'] },
+    ];
+    const store = new RequesterStore(db, NET);
+    await store.putJob({ jobId: JOB, name: 'OCR × 3 images', acceptedAtMs: 1 });
+    await store.putResults(JOB, 3, answerShards, ['a.png', 'b.png', 'c.png']);
+
+    const reloaded = new RequesterHost({ networkId: NET, factory: new MemoryNetwork().factory, store: new RequesterStore(await openQuorumDb(db.name), NET) });
+    hosts.push(reloaded);
+    reloaded.start();
+    await until(() => useQuorumStore.getState().requester.results[JOB] !== undefined, 'the restored results');
+    const r = useQuorumStore.getState().requester.results[JOB]!;
+    expect(r).toMatchObject({ items: 3, verifiedItems: 3, assembleError: null });
+    expect(r.assembled?.answers).toEqual([
+      { kind: 'ocr', lines },
+      { kind: 'ocr', lines: [] },
+      { kind: 'ocr', lines },
+    ]);
+    expect(r.assembled?.itemNames).toEqual(['a.png', 'b.png', 'c.png']);
+  });
+
   it('a job whose stored shards are incomplete is listed but its results are fetched again, not shown half', async () => {
     const db = await openQuorumDb(`requester-${Math.random()}`);
     const store = new RequesterStore(db, NET);

@@ -6,7 +6,10 @@ import type { ExportStatus } from '../stores/requesterSlice.ts';
 import { patch, useQuorumStore } from '../stores/store.ts';
 import { createWorkerEngine } from '../runtime/workerEngine.ts';
 import type { ImagePreprocessing } from '../workloads/inputs/imageTensor.ts';
+import { answersToCsvParts, answersToJsonParts, answersToTextParts } from '../workloads/export/answerExporters.ts';
 import { exportFileName, resultsToCsvParts, resultsToJsonParts, resultsToNpy } from '../workloads/export/exporters.ts';
+import { fileWorkloadById, type FileWorkload } from '../workloads/fileWorkloads.ts';
+import { decodePixels } from '../workloads/inputs/decodeImage.ts';
 import { itemNamesFor } from '../workloads/inputs/itemNames.ts';
 import { workloadById } from '../workloads/registry.ts';
 import { buildExportBlob } from './exportBlob.ts';
@@ -16,6 +19,9 @@ import { RequesterDraftHost, type DraftFile } from './requesterDraft.ts';
 import { rememberRequesterKey } from './requesterKey.ts';
 import { requesterHost } from './roles.ts';
 import { errorMessage } from '../protocol/errorMessage.ts';
+import type { Pipeline } from '../protocol/pipeline.ts';
+import { initialWorkloadFiles, type ItemPreview } from '../stores/requesterSlice.ts';
+import { checkWorkloadFiles, loadWorkloadAssets, workloadJobSpec, type CheckedFiles, type ChosenFile } from './workloadFiles.ts';
 
 let draft: RequesterDraftHost | null = null;
 
@@ -93,7 +99,93 @@ export async function submitBuiltInJob(networkId: string, workloadId: string, co
   }
 }
 
-const FORMAT_LABEL = { json: 'JSON', csv: 'CSV', npy: '.npy' } as const;
+/** The files chosen for a built-in workload of files, once checked; bumped by every choice. */
+let chosen: { version: number; workloadId: string; checked: CheckedFiles | null } = { version: 0, workloadId: '', checked: null };
+/** Each workload's assets, fetched and hashed once per tab (16 MB for OCR). */
+const assetsByWorkload = new Map<string, Promise<{ bundle: Uint8Array; pipeline: Pipeline }>>();
+
+/** Checks every chosen file of a built-in workload (OCR images, VAD WAV files) now, before anything is sent. */
+export async function chooseWorkloadFiles(workloadId: string, files: readonly ChosenFile[]): Promise<void> {
+  const workload = fileWorkloadById(workloadId);
+  if (!workload) return;
+  const version = chosen.version + 1;
+  chosen = { version, workloadId, checked: null };
+  patch('requester', { submitProblems: [], workloadFiles: { ...initialWorkloadFiles, workloadId, state: 'checking' } });
+  try {
+    const checked = await checkWorkloadFiles(workload, files, (f) => decodePixels(f));
+    if (chosen.version !== version) return;
+    chosen = { version, workloadId, checked };
+    const bytes = checked.files.reduce((n, f) => n + f.bytes.byteLength, 0);
+    patch('requester', { workloadFiles: { workloadId, state: 'ready', count: checked.files.length, bytes, skipped: checked.skipped.length, error: null } });
+  } catch (e) {
+    if (chosen.version !== version) return;
+    patch('requester', { workloadFiles: { ...initialWorkloadFiles, workloadId, state: 'error', error: errorMessage(e) } });
+  }
+}
+
+export function clearWorkloadFiles(): void {
+  chosen = { version: chosen.version + 1, workloadId: '', checked: null };
+  patch('requester', { workloadFiles: initialWorkloadFiles });
+}
+
+async function fetchFromOrigin(urlPath: string): Promise<Uint8Array> {
+  const res = await fetch(urlPath);
+  if (!res.ok) throw new Error(`${urlPath} answered HTTP ${res.status}: the app is served without its models (rebuild it with npm run build)`);
+  return new Uint8Array(await res.arrayBuffer());
+}
+
+const IMAGE_TYPES: Readonly<Record<string, string>> = { png: 'image/png', jpg: 'image/jpeg', jpeg: 'image/jpeg' };
+
+/** What the results view shows beside each item: the requester's own image, its size, or a recording's length. */
+function previewsOf(workload: FileWorkload, checked: CheckedFiles): Record<string, ItemPreview> {
+  const out: Record<string, ItemPreview> = {};
+  checked.files.forEach((f, i) => {
+    const d = checked.details[i];
+    if (d && 'durationS' in d) out[f.name] = { durationS: d.durationS };
+    else if (d && workload.answerKind === 'ocr') {
+      const type = IMAGE_TYPES[f.name.split('.').pop()?.toLowerCase() ?? ''] ?? '';
+      out[f.name] = { url: URL.createObjectURL(new Blob([f.bytes], { type })), width: d.width, height: d.height };
+    }
+  });
+  return out;
+}
+
+/** Submits the chosen files to a built-in workload of files, with the form's answer comparator ([V-12]). */
+export async function submitFileWorkloadJob(networkId: string, workloadId: string, form: PolicyForm, requesterKey: string): Promise<void> {
+  rememberRequesterKey(networkId, requesterKey);
+  const host = requesterHost();
+  if (!host || useQuorumStore.getState().requester.state !== 'connected') return refuse(['not connected to the coordinator yet: wait for "connected".']);
+  const workload = fileWorkloadById(workloadId);
+  if (!workload) return refuse([`there is no built-in workload "${workloadId}".`]);
+  const checked = chosen.workloadId === workloadId ? chosen.checked : null;
+  if (!checked) {
+    const view = useQuorumStore.getState().requester.workloadFiles;
+    if (view.state === 'checking') return refuse([`the ${workload.itemNoun} are still being checked.`]);
+    return refuse([view.state === 'error' && view.error ? view.error : `choose the ${workload.itemNoun} (files or a folder) first.`]);
+  }
+  const policy = policyFromForm(form, workload.answerKind);
+  if (!policy.ok) return refuse(policy.problems);
+  patch('requester', { submitProblems: [] });
+  let assets: { bundle: Uint8Array; pipeline: Pipeline };
+  try {
+    let loading = assetsByWorkload.get(workloadId);
+    if (!loading) {
+      loading = loadWorkloadAssets(workload, fetchFromOrigin);
+      assetsByWorkload.set(workloadId, loading);
+    }
+    assets = await loading;
+  } catch (e) {
+    assetsByWorkload.delete(workloadId);
+    return refuse([`could not load the ${workload.label} models: ${errorMessage(e)}`]);
+  }
+  const built = workloadJobSpec({ workload, assets, files: checked.files, form: policy, requesterKey });
+  if (!built.ok) return refuse(built.problems);
+  const ref = host.submit(built.spec, null);
+  const previews = previewsOf(workload, checked);
+  patch('requester', (prev) => ({ previews: { ...prev.previews, [ref]: previews } }));
+}
+
+const FORMAT_LABEL = { json: 'JSON', csv: 'CSV', npy: '.npy', txt: 'text' } as const;
 
 function setExport(jobId: string, status: ExportStatus): void {
   patch('requester', (prev) => ({ exports: { ...prev.exports, [jobId]: status } }));
@@ -104,7 +196,7 @@ function setExport(jobId: string, status: ExportStatus): void {
  * are built a slice at a time (the page stays responsive, and shows how far it got); a failure is
  * shown on the page, in words, with what to try instead.
  */
-export async function exportResults(jobId: string, format: 'json' | 'csv' | 'npy', outputName?: string): Promise<void> {
+export async function exportResults(jobId: string, format: 'json' | 'csv' | 'npy' | 'txt', outputName?: string): Promise<void> {
   const results = useQuorumStore.getState().requester.results[jobId]?.assembled;
   if (!results) return;
   if (useQuorumStore.getState().requester.exports[jobId]?.state === 'building') return;
@@ -119,12 +211,20 @@ export async function exportResults(jobId: string, format: 'json' | 'csv' | 'npy
   try {
     let blob: Blob;
     let name: string;
-    if (format === 'json') {
+    if (results.answers) {
+      // [V-12] A pipeline job's answers: per item, its name and answer.
+      const parts = format === 'csv' ? answersToCsvParts : format === 'txt' ? answersToTextParts : answersToJsonParts;
+      const type = format === 'csv' ? 'text/csv' : format === 'txt' ? 'text/plain' : 'application/json';
+      blob = await buildExportBlob((p) => parts(results, p), { type, onProgress: progress });
+      name = exportFileName(jobId, format === 'txt' ? 'text' : 'answers', format === 'npy' ? 'json' : format);
+    } else if (format === 'json') {
       blob = await buildExportBlob((p) => resultsToJsonParts(results, p), { type: 'application/json', onProgress: progress });
       name = exportFileName(jobId, 'results', 'json');
     } else if (format === 'csv') {
       blob = await buildExportBlob((p) => resultsToCsvParts(results, p), { type: 'text/csv', onProgress: progress });
       name = exportFileName(jobId, 'results', 'csv');
+    } else if (format === 'txt') {
+      throw new Error('a job of tensors has no text to export');
     } else {
       const output = outputName ?? results.outputs[0]?.name ?? '';
       blob = new Blob([resultsToNpy(results, output)], { type: 'application/octet-stream' });

@@ -44,9 +44,31 @@ export interface JobRate {
   readonly etaMs: number | null;
 }
 
+/** The files chosen for a built-in workload of files (OCR, VAD), as checked in this tab. */
+export interface WorkloadFilesView {
+  readonly workloadId: string | null;
+  readonly state: 'none' | 'checking' | 'ready' | 'error';
+  readonly count: number;
+  readonly bytes: number;
+  /** Hidden files of a chosen folder, left out. */
+  readonly skipped: number;
+  /** Why the files cannot be sent: names the file and what to do. */
+  readonly error: string | null;
+}
+
+export const initialWorkloadFiles: WorkloadFilesView = { workloadId: null, state: 'none', count: 0, bytes: 0, skipped: 0, error: null };
+
+/** What a results view shows beside an item: its image (a URL of the requester's own file) and size, or its length. */
+export interface ItemPreview {
+  readonly url?: string;
+  readonly width?: number;
+  readonly height?: number;
+  readonly durationS?: number;
+}
+
 /** A results download being built, or how the last one ended, per job. */
 export interface ExportStatus {
-  readonly format: 'json' | 'csv' | 'npy';
+  readonly format: 'json' | 'csv' | 'npy' | 'txt';
   readonly state: 'building' | 'done' | 'failed';
   /** Share written so far, 0..1. */
   readonly progress: number;

@@ -9,7 +9,15 @@ import type { JobStatus, PeerSummary } from '../protocol/messages.ts';
 import type { LogLine } from './logSlice.ts';
 import { DEFAULT_JOB_LIMITS, type JobLimits } from '../core/jobChecks.ts';
 import type { AssembledResults } from '../workloads/export/assemble.ts';
-import { initialDraft, type ExportStatus, type JobRate, type RequesterDraft } from './requesterSlice.ts';
+import {
+  initialDraft,
+  initialWorkloadFiles,
+  type ExportStatus,
+  type ItemPreview,
+  type JobRate,
+  type RequesterDraft,
+  type WorkloadFilesView,
+} from './requesterSlice.ts';
 import type { TelemetryFrame } from '../core/telemetry/aggregator.ts';
 import type { TelemetryPoint } from './networkSlice.ts';
 import { initialVolunteerControls, type VolunteerControlsView } from './volunteerSlice.ts';
@@ -112,6 +120,10 @@ export interface RequesterView {
   readonly submitProblems: readonly string[];
   /** Results downloads being built, or how the last one ended, per job id. */
   readonly exports: Readonly<Record<string, ExportStatus>>;
+  /** The files chosen for a built-in workload of files. */
+  readonly workloadFiles: WorkloadFilesView;
+  /** Per submission ref, per item name: what this tab still holds of the requester's files, for the results view. */
+  readonly previews: Readonly<Record<string, Readonly<Record<string, ItemPreview>>>>;
 }
 
 export interface NetworkView {
@@ -164,6 +176,8 @@ export const initialState: QuorumState = {
     rates: {},
     submitProblems: [],
     exports: {},
+    workloadFiles: initialWorkloadFiles,
+    previews: {},
   },
   network: { state: 'off', error: null, networkId: '', peers: [], jobs: [], source: 'coordinator', telemetry: null, history: [] },
 };

@@ -8,8 +8,10 @@ import {
   chooseModelFile,
   clearInputFiles,
   exportResults,
+  clearWorkloadFiles,
   setImagePreprocessing,
   submitBuiltInJob,
+  submitFileWorkloadJob,
   submitUploadedJob,
 } from '../host/requesterRole.ts';
 import { connectRequester, runReference } from '../host/roles.ts';
@@ -26,8 +28,11 @@ import {
   type Layout,
   type NormalisationId,
 } from '../workloads/inputs/imageTensor.ts';
+import { FILE_WORKLOADS, fileWorkloadById, type FileWorkload } from '../workloads/fileWorkloads.ts';
 import { WORKLOADS } from '../workloads/registry.ts';
+import { AnswerResults } from './AnswerResults.tsx';
 import { JobProgress, LogView, StateBadge } from './common.tsx';
+import { WorkloadFilesFields } from './WorkloadFilesFields.tsx';
 import type { Route } from './route.ts';
 
 type Source = 'builtin' | 'upload';
@@ -37,6 +42,7 @@ export function RequesterPage({ route }: { route: Route }) {
   const [source, setSource] = useState<Source>('builtin');
   const [workloadId, setWorkloadId] = useState(WORKLOADS[0]?.id ?? '');
   const workload = WORKLOADS.find((w) => w.id === workloadId);
+  const fileWorkload = fileWorkloadById(workloadId);
   const [count, setCount] = useState(workload?.defaultItems ?? 100);
   const [form, setForm] = useState<PolicyForm>(defaultPolicyForm);
   const [key, setKey] = useState(() => route.params.get('key') ?? rememberedRequesterKey(route.networkId));
@@ -57,8 +63,16 @@ export function RequesterPage({ route }: { route: Route }) {
       setForm((f) => ({ ...f, [name]: value }));
   const submit = (e: FormEvent): void => {
     e.preventDefault();
-    if (source === 'builtin') void submitBuiltInJob(route.networkId, workloadId, count, form, key.trim());
+    if (source === 'builtin' && fileWorkload) void submitFileWorkloadJob(route.networkId, workloadId, form, key.trim());
+    else if (source === 'builtin') void submitBuiltInJob(route.networkId, workloadId, count, form, key.trim());
     else submitUploadedJob(route.networkId, form, key.trim());
+  };
+  const chooseWorkload = (id: string): void => {
+    setWorkloadId(id);
+    clearWorkloadFiles();
+    // A file workload's items are heavier than a digit: start from its own shard size.
+    const chosen = fileWorkloadById(id);
+    if (chosen) setForm((f) => ({ ...f, shardSize: chosen.defaultShardSize }));
   };
   const myJobIds = new Set(r.submissions.map((s) => s.jobId));
   const mine = r.jobs.filter((j) => myJobIds.has(j.jobId));
@@ -112,19 +126,23 @@ export function RequesterPage({ route }: { route: Route }) {
             <legend>Built-in workload</legend>
             <label>
               Workload
-              <select name="workload" value={workloadId} onChange={(e) => setWorkloadId(e.target.value)}>
-                {WORKLOADS.map((w) => (
+              <select name="workload" value={workloadId} onChange={(e) => chooseWorkload(e.target.value)} data-testid="workload-select">
+                {[...WORKLOADS, ...FILE_WORKLOADS].map((w) => (
                   <option key={w.id} value={w.id}>
                     {w.label}
                   </option>
                 ))}
               </select>
             </label>
-            <label>
-              {workload?.itemNoun ?? 'Items'}{' '}
-              <input type="number" name="count" min={1} max={workload?.maxItems} value={count} onChange={(e) => setCount(Number(e.target.value))} />
-            </label>
-            <span className="muted">{workload?.description}</span>
+            {fileWorkload ? (
+              <WorkloadFilesFields workload={fileWorkload} view={r.workloadFiles} />
+            ) : (
+              <label>
+                {workload?.itemNoun ?? 'Items'}{' '}
+                <input type="number" name="count" min={1} max={workload?.maxItems} value={count} onChange={(e) => setCount(Number(e.target.value))} />
+              </label>
+            )}
+            <span className="muted">{(fileWorkload ?? workload)?.description}</span>
           </fieldset>
         ) : (
           <UploadFields draft={r.draft} />
@@ -136,7 +154,8 @@ export function RequesterPage({ route }: { route: Route }) {
           <NumberField label="Replication" name="replication" value={form.replication} min={1} max={16} onChange={field('replication')} />
           <NumberField label="Quorum" name="quorum" value={form.quorum} min={1} max={16} onChange={field('quorum')} />
           <NumberField label="Max replicas" name="maxReplicas" value={form.maxReplicas} min={1} max={16} onChange={field('maxReplicas')} />
-          <label>
+          {source === 'builtin' && fileWorkload ? <AnswerComparatorFields workload={fileWorkload} form={form} field={field} /> : null}
+          <label hidden={source === 'builtin' && fileWorkload !== undefined}>
             Comparator
             <select
               name="comparator"
@@ -151,20 +170,23 @@ export function RequesterPage({ route }: { route: Route }) {
               ))}
             </select>
           </label>
-          {form.comparator === 'allclose' ? (
+          {form.comparator === 'allclose' && !(source === 'builtin' && fileWorkload) ? (
             <>
               <NumberField label="atol" name="atol" value={form.atol} min={0} step="any" onChange={field('atol')} />
               <NumberField label="rtol" name="rtol" value={form.rtol} min={0} step="any" onChange={field('rtol')} />
             </>
           ) : null}
-          {form.comparator === 'cosine' ? (
+          {form.comparator === 'cosine' && !(source === 'builtin' && fileWorkload) ? (
             <NumberField label="threshold" name="threshold" value={form.threshold} min={-1} max={1} step="any" onChange={field('threshold')} />
           ) : null}
           <NumberField label="Priority (1-10)" name="priority" value={form.priority} min={1} max={10} onChange={field('priority')} />
           <label title={ADAPTIVE_EXPLAINED}>
             <input type="checkbox" name="adaptive" checked={form.adaptive} onChange={(e) => field('adaptive')(e.target.checked)} /> Adaptive replication
           </label>
-          <span className="muted">{COMPARATOR_LABELS[form.comparator]}. Jobs share volunteers in proportion to their priorities.</span>
+          <span className="muted">
+            {source === 'builtin' && fileWorkload ? ANSWER_COMPARATOR_LABELS[fileWorkload.answerKind] : COMPARATOR_LABELS[form.comparator]}. Jobs share
+            volunteers in proportion to their priorities.
+          </span>
           {form.adaptive ? (
             <span className="muted" data-testid="adaptive-explained">
               {ADAPTIVE_EXPLAINED}
@@ -196,7 +218,7 @@ export function RequesterPage({ route }: { route: Route }) {
         <div key={j.jobId}>
           <JobProgress job={j} />
           <JobRateLine job={j} />
-          {r.results[j.jobId] ? <Results results={r.results[j.jobId]!} /> : null}
+          {r.results[j.jobId] ? <Results results={r.results[j.jobId]!} previewRef={r.submissions.find((s) => s.jobId === j.jobId)?.ref} /> : null}
         </div>
       ))}
       {others.length > 0 ? (
@@ -224,6 +246,34 @@ export function RequesterPage({ route }: { route: Route }) {
       ) : null}
       <LogView log={r.log} />
     </section>
+  );
+}
+
+const ANSWER_COMPARATOR_LABELS: Readonly<Record<FileWorkload['answerKind'], string>> = {
+  ocr: 'OCR answers agree when their lines pair one to one with boxes overlapping at least the minimum IoU, and texts within the character error rate',
+  segments: 'speech answers agree when they have as many segments, each start and end within the tolerance',
+};
+
+/** [V-12] The answer comparator's numbers for the chosen workload (defaults: DEFAULT_ANSWER_COMPARATORS). */
+function AnswerComparatorFields({
+  workload,
+  form,
+  field,
+}: {
+  workload: FileWorkload;
+  form: PolicyForm;
+  field: <K extends keyof PolicyForm>(name: K) => (value: PolicyForm[K]) => void;
+}) {
+  if (workload.answerKind === 'segments') {
+    return (
+      <NumberField label="Segment tolerance (ms)" name="vadToleranceMs" value={form.vadToleranceMs} min={0} max={10000} onChange={field('vadToleranceMs')} />
+    );
+  }
+  return (
+    <>
+      <NumberField label="Min box IoU" name="ocrMinIou" value={form.ocrMinIou} min={0.05} max={1} step="any" onChange={field('ocrMinIou')} />
+      <NumberField label="Max character error rate" name="ocrMaxCer" value={form.ocrMaxCer} min={0} max={1} step="any" onChange={field('ocrMaxCer')} />
+    </>
   );
 }
 
@@ -438,7 +488,7 @@ function JobRateLine({ job }: { job: JobStatus }) {
   );
 }
 
-const EXPORT_LABEL = { json: 'JSON', csv: 'CSV', npy: '.npy' } as const;
+const EXPORT_LABEL = { json: 'JSON', csv: 'CSV', npy: '.npy', txt: 'text' } as const;
 
 /** How the last results download is going: progress while it is built, then its size or why it failed. */
 function ExportLine({ status }: { status: ExportStatus }) {
@@ -459,14 +509,14 @@ function ExportLine({ status }: { status: ExportStatus }) {
   );
 }
 
-function Results({ results }: { results: JobResults }) {
+function Results({ results, previewRef }: { results: JobResults; previewRef: string | undefined }) {
+  const previews = useQuorumStore((s) => (previewRef ? s.requester.previews[previewRef] : undefined));
   const reference = useQuorumStore((s) => s.requester.reference);
   const matches =
     reference?.state === 'done' && reference.predictions.length === results.predictions.length
       ? results.predictions.filter((p, i) => p === reference.predictions[i]).length
       : null;
   const backends = new Set(results.provenance.flatMap((p) => p.backends));
-  const outputs = results.assembled?.outputs ?? [];
   const exportStatus = useQuorumStore((s) => s.requester.exports[results.jobId]);
   const building = exportStatus?.state === 'building';
   return (
@@ -486,8 +536,59 @@ function Results({ results }: { results: JobResults }) {
         </p>
       ) : null}
       {results.accuracy !== null ? <p className="mono">First predictions: {results.predictions.slice(0, 40).join(' ')}…</p> : null}
-      <p className="mono">Outputs: {outputs.map((o) => `${o.name} ${o.dtype} [${o.dims.join(', ')}]`).join('; ') || '—'}</p>
       {results.assembleError ? <p className="error">{results.assembleError}</p> : null}
+      {results.assembled?.answers ? (
+        <AnswerExports results={results} answers={results.assembled.answers} previews={previews} building={building} />
+      ) : (
+        <TensorExports results={results} building={building} />
+      )}
+      {exportStatus ? <ExportLine status={exportStatus} /> : null}
+      {results.verifiedItems < results.items ? (
+        <p className="muted">
+          {results.assembled?.answers
+            ? 'Items that could not be verified are marked verified = false in CSV and JSON, and [not verified] in text.'
+            : 'Items that could not be verified are empty in CSV, null in JSON, and NaN (or 0) in NPY.'}
+        </p>
+      ) : null}
+    </div>
+  );
+}
+
+/** [V-12] A pipeline job's answers on the page, and their exports (JSON, CSV; text for OCR). */
+function AnswerExports(props: {
+  results: JobResults;
+  answers: NonNullable<NonNullable<JobResults['assembled']>['answers']>;
+  previews: Parameters<typeof AnswerResults>[0]['previews'];
+  building: boolean;
+}) {
+  const { results, answers, building } = props;
+  const ocr = answers.some((a) => a?.kind === 'ocr');
+  return (
+    <>
+      <AnswerResults answers={answers} itemNames={results.assembled?.itemNames ?? null} previews={props.previews} />
+      <p>
+        Download verified answers with provenance:{' '}
+        <button type="button" data-testid="export-json" onClick={() => void exportResults(results.jobId, 'json')} disabled={building}>
+          JSON
+        </button>{' '}
+        <button type="button" data-testid="export-csv" onClick={() => void exportResults(results.jobId, 'csv')} disabled={building}>
+          CSV
+        </button>{' '}
+        {ocr ? (
+          <button type="button" data-testid="export-txt" onClick={() => void exportResults(results.jobId, 'txt')} disabled={building}>
+            Text
+          </button>
+        ) : null}
+      </p>
+    </>
+  );
+}
+
+function TensorExports({ results, building }: { results: JobResults; building: boolean }) {
+  const outputs = results.assembled?.outputs ?? [];
+  return (
+    <>
+      <p className="mono">Outputs: {outputs.map((o) => `${o.name} ${o.dtype} [${o.dims.join(', ')}]`).join('; ') || '—'}</p>
       <p>
         Download verified results with provenance:{' '}
         <button type="button" data-testid="export-json" onClick={() => void exportResults(results.jobId, 'json')} disabled={!results.assembled || building}>
@@ -509,10 +610,6 @@ function Results({ results }: { results: JobResults }) {
           </button>
         ))}
       </p>
-      {exportStatus ? <ExportLine status={exportStatus} /> : null}
-      {results.verifiedItems < results.items ? (
-        <p className="muted">Items that could not be verified are empty in CSV, null in JSON, and NaN (or 0) in NPY.</p>
-      ) : null}
-    </div>
+    </>
   );
 }

@@ -3,9 +3,11 @@
  * job's item count as its first dim, plus which items are verified and who verified each shard.
  * The tensors hold the verified bytes exactly as the coordinator published them; rows of items
  * that are not verified (unverifiable shards) are NaN for float32 and 0 for other dtypes, and
- * `verified[i]` says which is which. Pure.
+ * `verified[i]` says which is which. A pipeline job's shards carry answers instead ([V-12]): one
+ * per item, kept in item order in `answers` (null for items not verified). Pure.
  */
 import type { VerifiedShard } from '../../protocol/messages.ts';
+import type { Answer } from '../../protocol/pipeline.ts';
 import { BYTES_PER_ELEMENT, elementCount, type TensorDtype, type WireTensor } from '../../protocol/tensor.ts';
 
 export interface ShardProvenance {
@@ -30,6 +32,8 @@ export interface AssembledResults {
   readonly shards: readonly ShardProvenance[];
   /** Each item's name (its input file, `batch.npy#3`), in item order; null when the job has none. */
   readonly itemNames: readonly string[] | null;
+  /** [V-12] A pipeline job's answers, one per item in item order (null where not verified); null for a job of tensors. */
+  readonly answers: readonly (Answer | null)[] | null;
 }
 
 export class AssembleError extends Error {
@@ -46,8 +50,16 @@ export function assembleResults(jobId: string, name: string, items: number, shar
     if (l.dtype === 'float32') new Float32Array(buf).fill(NaN);
     return buf;
   });
+  // [V-12] Answers or tensors, for the whole job: a mix cannot be one table of results.
+  const answers = sorted.some((s) => s.answers !== undefined) ? new Array<Answer | null>(items).fill(null) : null;
   for (const s of sorted) {
     if (s.start + s.count > items) throw new AssembleError(`shard ${s.index} covers items ${s.start}..${s.start + s.count - 1}, but the job has ${items}.`);
+    if (answers) {
+      if (s.answers?.length !== s.count) {
+        throw new AssembleError(`shard ${s.index} has ${s.answers ? `${s.answers.length} answers` : 'no answers'} for its ${s.count} items.`);
+      }
+      s.answers.forEach((a, k) => (answers[s.start + k] = a));
+    }
     if (s.outputs.length !== layouts.length)
       throw new AssembleError(`shard ${s.index} has ${s.outputs.length} outputs, shard ${first?.index} has ${layouts.length}.`);
     layouts.forEach((l, k) => {
@@ -71,6 +83,7 @@ export function assembleResults(jobId: string, name: string, items: number, shar
     shards: sorted.map((s) => ({ index: s.index, start: s.start, count: s.count, volunteers: [...s.volunteers], backends: [...s.backends] })),
     // Names that do not match the items one to one would label rows wrongly: better none.
     itemNames: itemNames?.length === items ? [...itemNames] : null,
+    answers,
   };
 }
 

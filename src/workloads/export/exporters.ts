@@ -39,7 +39,7 @@ type Typed = ReturnType<typeof typedView>;
  * Joins small atoms into pieces of at most `max` characters. Every atom the exporters make is
  * bounded (a run of values, one name, one header cell), so no piece is larger than `max`.
  */
-function* inPieces(atoms: Iterable<string>, max = EXPORT_PIECE_CHARS): Generator<string, void, undefined> {
+export function* inPieces(atoms: Iterable<string>, max = EXPORT_PIECE_CHARS): Generator<string, void, undefined> {
   let buffer: string[] = [];
   let length = 0;
   for (const atom of atoms) {
@@ -225,6 +225,6 @@ export function resultsToNpy(r: AssembledResults, outputName: string): Uint8Arra
 }
 
 /** A file name safe on every OS, from a job id and what the file holds. */
-export function exportFileName(jobId: string, what: string, ext: 'json' | 'csv' | 'npy'): string {
+export function exportFileName(jobId: string, what: string, ext: 'json' | 'csv' | 'npy' | 'txt'): string {
   return `${jobId}-${what.replace(/[^A-Za-z0-9._-]+/g, '_')}.${ext}`;
 }

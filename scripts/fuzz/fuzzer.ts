@@ -171,10 +171,12 @@ export function runFuzz(options: FuzzOptions): FuzzSummary {
   let linkNow = 0;
   const openLink = (role: CoordinatorLink['role']): InboundLink => {
     const link = new InboundLink(budgets, plane.limits, shared, false, linkNow);
-    if (role === 'volunteer' || role === 'requester') link.greet();
+    if (role !== 'pre-hello') link.greet(role);
     return link;
   };
-  const linkLimits = (role: CoordinatorLink['role']): ReassemblyLimits => (role === 'volunteer' || role === 'requester' ? plane.limits : budgets.preHello);
+  /** [B-3] [B-9] What each role's connection may hold, as the budgets say. */
+  const linkLimits = (role: CoordinatorLink['role']): ReassemblyLimits =>
+    role === 'requester' ? plane.limits : role === 'pre-hello' ? budgets.preHello : budgets[role];
   const links: CoordinatorLink[] = (['pre-hello', 'volunteer', 'requester', 'observer'] as const).map((role) => ({
     role,
     peer: asPeerId(`link-${role}`),

@@ -57,6 +57,11 @@ const FRAME_TYPES = [
   'pong',
 ];
 
+/** Sets an own property, "__proto__" included (plain assignment to that key swaps the prototype). */
+function setOwn(o: object, key: string, value: unknown): void {
+  Object.defineProperty(o, key, { value, enumerable: true, configurable: true, writable: true });
+}
+
 export function randomBytes(rng: Rng, n: number): Uint8Array<ArrayBuffer> {
   const b = new Uint8Array(n);
   for (let i = 0; i < n; i++) b[i] = Math.floor(rng.next() * 256);
@@ -82,7 +87,8 @@ export function randomValue(rng: Rng, depth = 0): unknown {
       return Array.from({ length: int(rng, 0, 4) }, () => randomValue(rng, depth + 1));
     case 7: {
       const o: Record<string, unknown> = {};
-      for (let i = int(rng, 0, 3); i > 0; i--) o[pick(rng, ['t', 'v', 'kind', 'name', 'data', 'dims', 'x', ...EDGE_STRINGS])] = randomValue(rng, depth + 1);
+      for (let i = int(rng, 0, 3); i > 0; i--)
+        setOwn(o, pick(rng, ['t', 'v', 'kind', 'name', 'data', 'dims', 'x', ...EDGE_STRINGS]), randomValue(rng, depth + 1));
       return o;
     }
     default:
@@ -112,7 +118,7 @@ export function deepCopy(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(deepCopy);
   if (typeof value === 'object' && value !== null) {
     const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) Object.defineProperty(out, k, { value: deepCopy(v), enumerable: true, configurable: true, writable: true });
+    for (const [k, v] of Object.entries(value)) setOwn(out, k, deepCopy(v));
     return out;
   }
   return value;
@@ -162,21 +168,21 @@ export function mutateValue(rng: Rng, frame: unknown, maxEdits = 3): unknown {
           if (chance(rng, 0.5)) current.push(deepCopy(pick(rng, current)));
           else current.reverse();
         } else if (typeof current === 'object' && current !== null && !(current instanceof ArrayBuffer)) {
-          (current as Record<string, unknown>)[pick(rng, ['extra', 'x', ...EDGE_STRINGS])] = randomValue(rng);
+          setOwn(current, pick(rng, ['extra', 'x', ...EDGE_STRINGS]), randomValue(rng));
         } else spot.container[spot.key] = [current];
         break;
       case 7:
         // An own "__proto__" key, as a hostile MessagePack map can carry one.
         if (typeof current === 'object' && current !== null && !Array.isArray(current) && !(current instanceof ArrayBuffer)) {
-          Object.defineProperty(current, '__proto__', { value: randomValue(rng), enumerable: true, configurable: true, writable: true });
+          setOwn(current, '__proto__', randomValue(rng));
         } else spot.container[spot.key] = {};
         break;
       case 8:
         if (Array.isArray(current)) current.length = int(rng, 0, current.length);
         else spot.container[spot.key] = null;
         break;
-      default: // Deep nesting.
-      {
+      default: {
+        // Deep nesting.
         let deep: unknown = current;
         for (let d = int(rng, 5, 40); d > 0; d--) deep = chance(rng, 0.5) ? [deep] : { x: deep };
         spot.container[spot.key] = deep;

@@ -60,18 +60,35 @@ export function toCoordinatorFrame(rng: Rng, ctx: FuzzContext): ToCoordinator {
     case 8:
       return { v, t: 'lease-progress', leaseId: leaseId as never, elapsedMs: int(rng, 0, 60_000) };
     case 9:
-      return { v, t: 'volunteer-state', paused: chance(rng, 0.5), reason: 'fuzz' };
+      return { v, t: 'volunteer-state', paused: chance(rng, 0.15), reason: 'fuzz' };
     case 10:
       return { v, t: 'caps', caps: caps(pick(rng, ['wasm', 'webgpu'] as const)) };
     case 11: {
-      // Small jobs only: a hostile submission must not bury the honest job under work.
-      const spec = chance(rng, 0.7) ? jobSpec(int(rng, 1, 3), int(rng, 1, 3), policy(2, 2, 4)) : fileSpec(2, 1, policy(2, 2, 3));
+      // Small jobs (up to 40 shards): work for the strangers to lease, without burying the honest job.
+      const spec = chance(rng, 0.7) ? jobSpec(int(rng, 4, 40), int(rng, 1, 2), policy(2, 2, 4)) : fileSpec(int(rng, 2, 10), 1, policy(2, 2, 3));
       return { v, t: 'submit-job', ref: `f${int(rng, 0, 99)}`, spec };
     }
     case 12:
       return { v, t: 'results-request', jobId: idOr(rng, ctx.jobIds, 'job-x') as never };
     default:
       return { v, t: 'ping' };
+  }
+}
+
+/** The hello of a stranger that plays `role`. */
+export function helloAs(rng: Rng, role: 'volunteer' | 'requester' | 'observer'): ToCoordinator {
+  return { v, t: 'hello', role, caps: role === 'volunteer' ? caps(chance(rng, 0.5) ? 'wasm' : 'webgpu') : null, label: `fuzz ${role}` };
+}
+
+/**
+ * What a volunteer that has said hello sends most: lease requests, then results, progress and
+ * give-backs for the leases it holds, so that mutations reach leasing and verification.
+ */
+export function volunteerFrame(rng: Rng, ctx: FuzzContext): ToCoordinator {
+  if (chance(rng, 0.4)) return { v, t: 'lease-request' };
+  for (;;) {
+    const f = toCoordinatorFrame(rng, ctx);
+    if (f.t === 'result' || f.t === 'lease-progress' || f.t === 'lease-abandon' || f.t === 'model-request' || chance(rng, 0.1)) return f;
   }
 }
 

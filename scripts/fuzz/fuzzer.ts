@@ -36,7 +36,7 @@ import { ByteBudget, CHUNK_HEADER_BYTES, CHUNK_FORMAT_VERSION, ChunkQueue, type 
 import { DEFAULT_DATA_PLANE } from '../../src/transport/dataPlane.ts';
 import { FrameCodecError, decodeFrame, encodeFrame } from '../../src/transport/frameCodec.ts';
 import { InboundLink } from '../../src/transport/inboundLink.ts';
-import { fromCoordinatorFrame, toCoordinatorFrame, type FuzzContext } from './corpus.ts';
+import { fromCoordinatorFrame, helloAs, toCoordinatorFrame, volunteerFrame, type FuzzContext } from './corpus.ts';
 import { chance, int, mutateBytes, mutateValue, pick, randomBytes, randomValue } from './mutate.ts';
 
 export const FUZZ_LAYERS = ['chunks', 'codec', 'parse', 'coordinator', 'volunteer'] as const;
@@ -67,6 +67,8 @@ export interface FuzzSummary {
   readonly byLayer: Readonly<Record<FuzzLayer, number>>;
   /** Frames that got through their parser into a core. */
   readonly parsedIntoCores: number;
+  /** Leases the coordinator gave the strangers: how deep their results could reach. */
+  readonly leasesToStrangers: number;
   /** Peers dropped by the transport's budgets (a verdict, not a crash). */
   readonly peersDropped: number;
   /** The most bytes the coordinator's side held in reassembly at once, all connections together. */
@@ -131,6 +133,7 @@ export function runFuzz(options: FuzzOptions): FuzzSummary {
   let crashes = 0;
   let parsedIntoCores = 0;
   let peersDropped = 0;
+  let leasesToStrangers = 0;
   let maxHeap = options.heapBytes?.() ?? 0;
   let maxReassembly = 0;
   let frame = 0;
@@ -153,6 +156,7 @@ export function runFuzz(options: FuzzOptions): FuzzSummary {
   const captured: FromCoordinator[] = [];
   sim.onStrangerFrame = (_to, msg) => {
     if (msg.t === 'lease') {
+      leasesToStrangers++;
       remember(known.leaseIds, msg.leaseId);
       remember(known.jobIds, msg.jobId);
       remember(known.modelHashes, msg.modelHash);
@@ -160,7 +164,10 @@ export function runFuzz(options: FuzzOptions): FuzzSummary {
     if (captured.length < 200) captured.push(msg);
     else if (chance(rng, 0.05)) captured[int(rng, 0, captured.length - 1)] = msg;
   };
+  // A stranger that comes back does so under a fresh id, as a refused or renewed tab would: its
+  // old id is not its to claim again without the token ([I-1]).
   const strangers = Array.from({ length: STRANGERS }, (_, i) => asPeerId(`fz${i}`));
+  let generation = 0;
   const ctx: FuzzContext = known;
 
   // The transport's receiving side on the coordinator, one connection per role, sharing the
@@ -420,23 +427,35 @@ export function runFuzz(options: FuzzOptions): FuzzSummary {
     }
   };
 
+  /** The role each stranger plays on its current connection ('none': it never says hello). */
+  const persona = new Map<PeerId, 'volunteer' | 'requester' | 'observer' | 'none'>();
   const fuzzCoordinator = (): void => {
-    const peer = pick(rng, strangers);
+    const slot = int(rng, 0, strangers.length - 1);
+    let peer = strangers[slot] as PeerId;
     if (!sim.isStrangerConnected(peer)) {
+      persona.delete(peer);
+      peer = asPeerId(`fz${slot}-${++generation}`);
+      strangers[slot] = peer;
       sim.connectStranger(peer);
-      // Half of them say hello first, as one role or another; the rest stay before hello.
-      if (chance(rng, 0.5)) sim.inject(peer, toCoordinatorFrame(rng, { leaseIds: [], jobIds: [], modelHashes: [] }));
+      const role = pick(rng, ['volunteer', 'volunteer', 'volunteer', 'requester', 'requester', 'observer', 'none'] as const);
+      persona.set(peer, role);
+      if (role !== 'none') sim.inject(peer, helloAs(rng, role));
     }
     if (chance(rng, 0.02)) {
       sim.disconnectStranger(peer);
       return;
     }
+    const base = (): unknown => {
+      const role = persona.get(peer);
+      if (role === 'volunteer' && chance(rng, 0.7)) return volunteerFrame(rng, ctx);
+      return toCoordinatorFrame(rng, ctx);
+    };
     let raw: unknown;
-    if (chance(rng, 0.1)) {
+    if (chance(rng, 0.05)) {
       raw = randomValue(rng);
-    } else if (chance(rng, 0.15)) {
+    } else if (chance(rng, 0.1)) {
       // Through the codec, as the wire would carry it.
-      const parts = encodeSome(someFrame(true, 0.5));
+      const parts = encodeSome(chance(rng, 0.5) ? mutateValue(rng, base()) : base());
       parts[0] = chance(rng, 0.5) ? mutateBytes(rng, parts[0] as Uint8Array) : (parts[0] as Uint8Array);
       try {
         raw = decodeFrame(parts);
@@ -444,7 +463,7 @@ export function runFuzz(options: FuzzOptions): FuzzSummary {
         if (!(e instanceof FrameCodecError)) throw e;
         return;
       }
-    } else raw = someFrame(true, 0.6);
+    } else raw = chance(rng, 0.5) ? mutateValue(rng, base()) : base();
     if (sim.inject(peer, raw)) parsedIntoCores++;
   };
 
@@ -537,6 +556,7 @@ export function runFuzz(options: FuzzOptions): FuzzSummary {
     honestJobProblem,
     byLayer,
     parsedIntoCores,
+    leasesToStrangers,
     peersDropped,
     maxReassemblyMB: Math.round((maxReassembly / MiB) * 10) / 10,
     crashSamples,

@@ -101,7 +101,8 @@ export function randomValue(rng: Rng, depth = 0): unknown {
 function spots(value: unknown, out: { container: Record<string | number, unknown>; key: string | number }[] = [], depth = 0): typeof out {
   if (depth > 8 || typeof value !== 'object' || value === null || value instanceof ArrayBuffer || ArrayBuffer.isView(value)) return out;
   const container = value as Record<string | number, unknown>;
-  const keys: (string | number)[] = Array.isArray(value) ? value.map((_, i) => i) : Object.keys(value);
+  // Index loops, not map: a mutated array may carry an own "constructor" that map would call.
+  const keys: (string | number)[] = Array.isArray(value) ? Array.from({ length: value.length }, (_, i) => i) : Object.keys(value);
   for (const k of keys) {
     // An own "__proto__" key stays as it is: assigning to it would swap the object's prototype.
     if (k === '__proto__') continue;
@@ -115,7 +116,7 @@ function spots(value: unknown, out: { container: Record<string | number, unknown
 export function deepCopy(value: unknown): unknown {
   if (value instanceof ArrayBuffer) return value.slice(0);
   if (ArrayBuffer.isView(value)) return value.buffer.slice(value.byteOffset, value.byteOffset + value.byteLength);
-  if (Array.isArray(value)) return value.map(deepCopy);
+  if (Array.isArray(value)) return Array.from({ length: value.length }, (_, i) => deepCopy(value[i]));
   if (typeof value === 'object' && value !== null) {
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(value)) setOwn(out, k, deepCopy(v));

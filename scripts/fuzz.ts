@@ -4,6 +4,7 @@
  * one JSON summary as its last line: `frames`, `crashes`, `maxHeapMB`, `honestJobCompleted`,
  * `seed`, and more. Exits 1 when anything crashed or the honest job did not complete correctly,
  * so a failing seed is printed for a regression test. Without `--seed`, a fresh seed from the clock.
+ * `--stacks 1` prints each crash's stack, to find where a failing seed throws.
  */
 import { runFuzz } from './fuzz/fuzzer.ts';
 
@@ -31,7 +32,7 @@ function int(name: string, fallback: number): number {
 const frames = int('frames', 10_000);
 const seed = int('seed', Date.now() % 2 ** 31);
 const started = performance.now();
-const summary = runFuzz({ frames, seed, heapBytes: () => process.memoryUsage().heapUsed });
+const summary = runFuzz({ frames, seed, heapBytes: () => process.memoryUsage().heapUsed, stacks: int('stacks', 0) > 0 });
 const seconds = (performance.now() - started) / 1000;
 for (const c of summary.crashSamples) console.log(`crash in ${c.layer} at frame ${c.frame}: ${c.error}`);
 if (summary.honestJobProblem !== null) console.log(`honest job: ${summary.honestJobProblem}`);

@@ -47,6 +47,8 @@ export interface FuzzOptions {
   readonly seed: number;
   /** The process's memory in use (V8 heap), sampled now and then; absent in pure runs. */
   readonly heapBytes?: () => number;
+  /** Keep each crash's stack in its sample (for finding where a failing seed throws). */
+  readonly stacks?: boolean;
 }
 
 export interface FuzzCrash {
@@ -87,8 +89,8 @@ const SAMPLE_CRASHES = 20;
 /** Ids a hostile peer remembers (leases, jobs): enough to hit live ones, bounded. */
 const REMEMBER = 64;
 
-const describe = (e: unknown): string =>
-  e instanceof Error ? `${e.name}: ${e.message}`.slice(0, 300) + (process.env['FUZZ_STACK'] ? `\n${e.stack ?? ''}` : '') : String(e).slice(0, 300);
+const describe = (e: unknown, stacks = false): string =>
+  e instanceof Error ? `${e.name}: ${e.message}`.slice(0, 300) + (stacks ? `\n${e.stack ?? ''}` : '') : String(e).slice(0, 300);
 
 function remember(list: string[], id: string): void {
   if (list.includes(id)) return;
@@ -139,7 +141,7 @@ export function runFuzz(options: FuzzOptions): FuzzSummary {
   let frame = 0;
   const crash = (layer: FuzzLayer, error: unknown): void => {
     crashes++;
-    if (crashSamples.length < SAMPLE_CRASHES) crashSamples.push({ layer, frame, error: describe(error) });
+    if (crashSamples.length < SAMPLE_CRASHES) crashSamples.push({ layer, frame, error: describe(error, options.stacks) });
   };
 
   // The honest network: four volunteers on two backends and a requester, every frame parsed.

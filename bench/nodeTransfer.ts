@@ -45,7 +45,7 @@ await new Promise<void>((resolve) => {
   sender.connect(receiver.selfId);
 });
 // The sender opened the connection; the receiver lets it past the pre-hello allowance [B-3].
-receiver.greeted(sender.selfId);
+receiver.greeted(sender.selfId, 'requester');
 
 const payload = new Uint8Array(megabytes * 1e6);
 for (let i = 0; i < payload.length; i++) payload[i] = i & 0xff;

@@ -349,7 +349,7 @@ function timedFactory(inner: EndpointFactory): EndpointFactory {
         }
         return ep.send(peer, frame);
       },
-      greeted: (peer) => ep.greeted(peer),
+      greeted: (peer, role) => ep.greeted(peer, role),
       close: (peer) => ep.close(peer),
       destroy: () => ep.destroy(),
     };

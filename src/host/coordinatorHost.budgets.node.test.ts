@@ -167,3 +167,32 @@ describe('[B-3] who is greeted', () => {
     await vi.advanceTimersByTimeAsync(0);
   });
 });
+
+describe('[B-9] [B-10] greeted peers by role', () => {
+  it('[B-9] [B-10] an honest submission is accepted while two greeted volunteers trickle huge declared messages', async () => {
+    const volunteers = [coordinatorClient(net, 'vol-a', COORD), coordinatorClient(net, 'vol-b', COORD)];
+    net.flush();
+    for (const v of volunteers) v.send(hello('volunteer'));
+    net.flush();
+    // Each declares the largest frame, then as much as the coordinator takes, and trickles on.
+    const sizes = [769 * MiB, 256 * MiB, 64 * MiB, 64 * MiB, 32 * MiB];
+    for (const v of volunteers) {
+      sizes.forEach((total, id) => net.sendRaw(v.ep.selfId, COORD, rawChunk({ id, index: 0, count: 50_000, total, partBytes: 1024 }, new Uint8Array(8))));
+    }
+    net.flush();
+    for (let t = 1; t <= 3; t++) {
+      for (const v of volunteers) {
+        sizes.forEach((total, id) => net.sendRaw(v.ep.selfId, COORD, rawChunk({ id, index: t, count: 50_000, total, partBytes: 1024 }, new Uint8Array(8))));
+      }
+      net.flush();
+    }
+
+    const requester = coordinatorClient(net, null, COORD);
+    net.flush();
+    requester.send(hello('requester'));
+    requester.send({ v: PROTOCOL_VERSION, t: 'submit-job', ref: 'honest-2', spec: bigSpec() });
+    await settle(net, () => answer(requester) !== undefined);
+    expect(answer(requester)).toMatchObject({ t: 'job-accepted', ref: 'honest-2', shards: 24 });
+    expect(logTexts().some((t) => /vol-a: dropped a malformed frame: message 0 of 806354944 bytes exceeds the limit of 67108864/.test(t))).toBe(true);
+  });
+});

@@ -210,9 +210,10 @@ export class CoordinatorHost {
     const parsed = parseToCoordinator(raw);
     const now = this.now();
     this.apply(parsed.ok ? this.core.handle(peer, parsed.msg, now) : this.core.protocolError(peer, parsed.error, now));
-    // [B-3] Only a peer whose hello was taken may send messages over the pre-hello allowance,
-    // and only one that may send big frames: observers send nothing but hello and ping ([O-1]).
-    if (parsed.ok && parsed.msg.t === 'hello' && parsed.msg.role !== 'observer' && this.core.hasSaidHello(peer)) this.endpoint?.greeted(peer);
+    // [B-3] [B-9] Only a peer whose hello was taken may send messages over the pre-hello
+    // allowance, and only as much as its role needs: observers send nothing but hello and ping
+    // ([O-1]), volunteers results, requesters submissions.
+    if (parsed.ok && parsed.msg.t === 'hello' && this.core.hasSaidHello(peer)) this.endpoint?.greeted(peer, parsed.msg.role);
   }
 
   private apply(effects: readonly CoordinatorEffect[]): void {

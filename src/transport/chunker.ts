@@ -45,6 +45,11 @@ export interface ReassemblyLimits {
   readonly maxPartialMessages: number;
   /** Bytes of all messages in progress together (each counted at its declared size). */
   readonly maxBufferedBytes: number;
+  /**
+   * [B-10] Bytes of the shared budget this connection's messages must leave free: a peer that
+   * may not submit jobs cannot take the share a requester's submission needs.
+   */
+  readonly keepSharedFreeBytes?: number;
 }
 
 /**
@@ -57,8 +62,9 @@ export class ByteBudget {
   get usedBytes(): number {
     return this.used;
   }
-  tryTake(n: number): boolean {
-    if (this.used + n > this.maxBytes) return false;
+  /** Takes `n` bytes if `keepFree` bytes are still left over afterwards ([B-10]). */
+  tryTake(n: number, keepFree = 0): boolean {
+    if (this.used + n + keepFree > this.maxBytes) return false;
     this.used += n;
     return true;
   }
@@ -223,6 +229,8 @@ interface Partial {
   received: number;
   /** [B-4] When its last chunk came, by the clock `push` was given. */
   lastChunkMs: number;
+  /** [B-11] When its first chunk came. */
+  readonly startMs: number;
 }
 
 interface ChunkHeader {
@@ -269,17 +277,29 @@ export class Reassembler {
    * `nowMs`, releasing its bytes; returns a reason per message dropped. Its later chunks, should
    * they ever come, are discarded quietly.
    */
-  expire(nowMs: number, idleMs: number): string[] {
+  expire(nowMs: number, idleMs: number, minBytesPerSecond = 0): string[] {
     const reasons: string[] = [];
     for (const [id, partial] of [...this.partials]) {
-      if (nowMs - partial.lastChunkMs <= idleMs) continue;
-      const r = this.drop(
-        id,
-        `message ${id} had no chunk for ${nowMs - partial.lastChunkMs} ms (${partial.received} of its ${partial.total} bytes came): dropped`,
-      );
+      const why = this.stalled(id, partial, nowMs, idleMs, minBytesPerSecond);
+      if (why === null) continue;
+      const r = this.drop(id, why);
       if (r.kind === 'dropped') reasons.push(r.reason);
     }
     return reasons;
+  }
+
+  /**
+   * [B-4] A message with no chunk for `idleMs`, or [B-11] one that, past `idleMs` since its first
+   * chunk, has come slower than `minBytesPerSecond` on average since then: why it must go, or null.
+   */
+  private stalled(id: number, partial: Partial, nowMs: number, idleMs: number, minBytesPerSecond: number): string | null {
+    const came = `${partial.received} of its ${partial.total} bytes came`;
+    if (nowMs - partial.lastChunkMs > idleMs) return `message ${id} had no chunk for ${nowMs - partial.lastChunkMs} ms (${came}): dropped`;
+    const owed = (minBytesPerSecond * (nowMs - partial.startMs - idleMs)) / 1000;
+    if (minBytesPerSecond > 0 && partial.received < owed) {
+      return `message ${id} came at under ${minBytesPerSecond} bytes/s (${came} in ${nowMs - partial.startMs} ms): dropped`;
+    }
+    return null;
   }
 
   /** Bytes reserved for messages in progress (each one's declared size, from its first chunk). */
@@ -373,9 +393,9 @@ export class Reassembler {
    */
   private start(id: number, count: number, total: number, nowMs: number): Partial | null {
     if (this.buffered + total > this.limits.maxBufferedBytes) return null;
-    if (this.shared && !this.shared.tryTake(total)) return null;
+    if (this.shared && !this.shared.tryTake(total, this.limits.keepSharedFreeBytes ?? 0)) return null;
     this.buffered += total;
-    const partial: Partial = { count, total, parts: [], allocated: 0, filled: 0, chunks: 0, received: 0, lastChunkMs: nowMs };
+    const partial: Partial = { count, total, parts: [], allocated: 0, filled: 0, chunks: 0, received: 0, lastChunkMs: nowMs, startMs: nowMs };
     this.partials.set(id, partial);
     return partial;
   }
@@ -386,6 +406,10 @@ export class Reassembler {
     }
     if (this.shared && this.shared.usedBytes + total > this.shared.maxBytes) {
       return `a message of ${total} bytes would take more than ${this.shared.maxBytes} bytes of unfinished messages on all connections together`;
+    }
+    const keep = this.limits.keepSharedFreeBytes ?? 0;
+    if (this.shared && this.shared.usedBytes + total + keep > this.shared.maxBytes) {
+      return `a message of ${total} bytes would leave less than the ${keep} bytes kept free for a requester's submission on all connections together`;
     }
     return `could not allocate a message of ${total} bytes`;
   }

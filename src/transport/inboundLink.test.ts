@@ -50,7 +50,7 @@ describe('[B-3] before hello, a small allowance', () => {
   it('[B-3] a 2 MiB frame is refused before hello and taken once the peer is greeted; a connection this tab opened takes it at once', () => {
     const link = new InboundLink(PEER_BUDGETS, LIMITS, null, false, 0);
     expect(frames(feed(link, chunksOf(big(2 * MiB))))).toEqual([]);
-    link.greet();
+    link.greet('requester');
     expect(frames(feed(link, chunksOf(big(2 * MiB))))).toHaveLength(1);
     const opened = new InboundLink(PEER_BUDGETS, LIMITS, null, true, 0);
     expect(frames(feed(opened, chunksOf(big(2 * MiB))))).toHaveLength(1);

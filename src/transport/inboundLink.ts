@@ -6,6 +6,7 @@
  * [B-8]). Pure: the transport passes its clock, logs the lines and closes the connection when
  * told to drop the peer.
  */
+import type { Role } from '../protocol/messages.ts';
 import type { PeerBudgets } from '../protocol/peerBudgets.ts';
 import { Reassembler, type ByteBudget, type ReassemblyLimits } from './chunker.ts';
 import { decodeFrame } from './frameCodec.ts';
@@ -40,13 +41,32 @@ export class InboundLink {
     greeted: boolean,
     nowMs: number,
   ) {
-    this.reassembler = new Reassembler(greeted ? limits : budgets.preHello, shared);
+    this.reassembler = new Reassembler(greeted ? limits : this.allowanceOf(null), shared);
     this.guard = new PeerGuard(budgets, nowMs);
   }
 
-  /** [B-3] The peer said hello: it gets the full limits from its next message on. */
-  greet(): void {
-    this.reassembler.setLimits(this.limits);
+  /**
+   * [B-3] [B-9] The peer said hello as `role`: from its next message on, a requester gets the
+   * full limits, a volunteer what its results need, an observer almost nothing.
+   */
+  greet(role: Role): void {
+    this.reassembler.setLimits(this.allowanceOf(role));
+  }
+
+  /**
+   * [B-9] [B-10] What a peer another tab opened may hold in reassembly, by the role it said
+   * (null: none yet). Only a requester may take the share of the endpoint's budget that one
+   * largest submission needs; every other peer must leave it free.
+   */
+  private allowanceOf(role: Role | null): ReassemblyLimits {
+    if (role === 'requester') return this.limits;
+    const allowance = role === 'volunteer' ? this.budgets.volunteer : role === 'observer' ? this.budgets.observer : this.budgets.preHello;
+    return {
+      maxMessageBytes: Math.min(allowance.maxMessageBytes, this.limits.maxMessageBytes),
+      maxPartialMessages: Math.min(allowance.maxPartialMessages, this.limits.maxPartialMessages),
+      maxBufferedBytes: Math.min(allowance.maxBufferedBytes, this.limits.maxBufferedBytes),
+      keepSharedFreeBytes: this.limits.maxMessageBytes,
+    };
   }
 
   get bufferedBytes(): number {
@@ -81,13 +101,13 @@ export class InboundLink {
   }
 
   /**
-   * [B-4] [B-8] On a timer: stalled messages are dropped (and counted as bad frames), and a line
+   * [B-4] [B-11] [B-8] On a timer: stalled and trickling messages are dropped (and counted as bad frames), and a line
    * is due for bad frames counted since the last one.
    */
   sweep(nowMs: number): GuardVerdict {
     if (this.dropped) return { log: null, drop: null };
     let log: string | null = null;
-    for (const reason of this.reassembler.expire(nowMs, this.budgets.messageIdleMs)) {
+    for (const reason of this.reassembler.expire(nowMs, this.budgets.messageIdleMs, this.budgets.minMessageBytesPerSecond)) {
       const v = this.guard.bad(reason, nowMs);
       if (v.drop !== null) {
         this.drop();

@@ -108,8 +108,8 @@ export class MemoryNetwork {
         });
         return true;
       },
-      greeted(remote) {
-        me.inbound.get(remote)?.greet();
+      greeted(remote, role) {
+        me.inbound.get(remote)?.greet(role);
       },
       close(remote) {
         net.unlink(selfId, remote);

@@ -294,8 +294,8 @@ export function createPeerjsEndpoint(
       pump(link);
       return true;
     },
-    greeted(remote) {
-      links.get(remote)?.incoming.greet();
+    greeted(remote, role) {
+      links.get(remote)?.incoming.greet(role);
     },
     close(remote) {
       const link = links.get(remote);

@@ -151,7 +151,7 @@ export function describeTransportContract(name: string, makeHarness: () => Promi
 
     it('a 5 MB binary arrives whole, byte for byte, among small frames; a frame sent before it comes first', async () => {
       const { a, b, rb } = await pair();
-      b.greeted(a.selfId); // [B-3] a greeted peer may send frames of any size the protocol allows
+      b.greeted(a.selfId, 'requester'); // [B-3] a greeted requester may send frames of any size the protocol allows
       const big = pattern(5 * 1024 * 1024, 3);
       expect(a.send(b.selfId, { type: 'before' })).toBe(true);
       expect(a.send(b.selfId, { type: 'big', bytes: big })).toBe(true);
@@ -251,7 +251,7 @@ export function describeTransportContract(name: string, makeHarness: () => Promi
       expect(a.send(b.selfId, { type: 'small' })).toBe(true);
       await until('the small frame', () => rb.frames.length >= 1);
       expect(rb.frames.map((f) => (f.frame as { type: string }).type)).toEqual(['small']);
-      b.greeted(a.selfId);
+      b.greeted(a.selfId, 'requester');
       expect(a.send(b.selfId, { type: 'big', bytes: big })).toBe(true);
       await until('the big frame', () => rb.frames.length >= 2);
       expect(sameBytes((rb.frames[1]?.frame as { bytes: unknown }).bytes, big)).toBe(true);

@@ -4,6 +4,7 @@
  * Frames are handed over as `unknown`: parsing them is the protocol layer's job, not this one's.
  */
 import type { PeerId } from '../protocol/ids.ts';
+import type { Role } from '../protocol/messages.ts';
 
 export interface EndpointHandlers {
   /** A connection to `peer` is open and ready to carry frames. */
@@ -29,10 +30,11 @@ export interface Endpoint {
    */
   send(peer: PeerId, frame: unknown): boolean;
   /**
-   * [B-3] `peer` said hello: its connection gets the data plane's full reassembly limits instead
-   * of the small pre-hello allowance. A no-op for a connection this tab opened, or none.
+   * [B-3] [B-9] `peer` said hello as `role`: its connection gets its role's reassembly allowance
+   * instead of the small pre-hello one (a requester the data plane's full limits). A no-op for a
+   * connection this tab opened, or none.
    */
-  greeted(peer: PeerId): void;
+  greeted(peer: PeerId, role: Role): void;
   /** Closes one connection. */
   close(peer: PeerId): void;
   /** Leaves the network: closes every connection and the signaling link. */

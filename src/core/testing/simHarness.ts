@@ -239,6 +239,13 @@ export class Simulation {
   framesToCoordinator = 0;
   framesFromCoordinator = 0;
 
+  /**
+   * Frames the coordinator sends to strangers: peers outside the simulation (a fuzzer's), whose
+   * frames come in through `inject`. Called as each frame is sent.
+   */
+  onStrangerFrame: ((to: PeerId, msg: FromCoordinator) => void) | null = null;
+
+  private readonly strangers = new Set<PeerId>();
   private readonly rng: Rng;
   private readonly wireRng: Rng;
   private readonly nodes = new Map<PeerId, Node>();
@@ -312,6 +319,38 @@ export class Simulation {
     return this.nodes.get(asPeerId(id))?.core;
   }
 
+  /** A stranger connects: the coordinator sees it as any peer; what it sends comes through `inject`. */
+  connectStranger(id: PeerId): void {
+    if (this.nodes.has(id) || id === this.requester || this.strangers.has(id)) return;
+    this.strangers.add(id);
+    this.applyCoordinator(this.coordinator.connect(id, this.now));
+  }
+
+  /** A stranger's connection closes (it left, or the coordinator closed it). */
+  disconnectStranger(id: PeerId): void {
+    if (!this.strangers.delete(id)) return;
+    this.applyCoordinator(this.coordinator.disconnect(id, this.now));
+  }
+
+  isStrangerConnected(id: PeerId): boolean {
+    return this.strangers.has(id);
+  }
+
+  /**
+   * A raw frame from a connected stranger, handled now as a host handles every frame: parsed,
+   * then either handed to the core or reported as a protocol error. Returns whether it parsed.
+   */
+  inject(from: PeerId, raw: unknown): boolean {
+    if (!this.strangers.has(from)) return false;
+    const parsed = parseToCoordinator(raw);
+    if (!parsed.ok) {
+      this.applyCoordinator(this.coordinator.protocolError(from, parsed.error, this.now));
+      return false;
+    }
+    this.applyCoordinator(this.coordinator.handle(from, parsed.msg, this.now));
+    return true;
+  }
+
   // -------------------------------------------------------------------------------------------
 
   private join(node: Node): void {
@@ -361,6 +400,10 @@ export class Simulation {
   }
 
   private sendToPeer(to: PeerId, msg: FromCoordinator): void {
+    if (this.strangers.has(to)) {
+      this.onStrangerFrame?.(to, msg);
+      return;
+    }
     const node = this.nodes.get(to);
     if (node && !node.connected) return;
     const epoch = node?.epoch ?? 0;
@@ -388,6 +431,7 @@ export class Simulation {
         case 'close': {
           const node = this.nodes.get(e.peer);
           if (node) this.queue.after(1, () => this.leave(node, false));
+          else if (this.strangers.has(e.peer)) this.queue.after(1, () => this.disconnectStranger(e.peer));
           break;
         }
         case 'hash-model': {

@@ -143,7 +143,7 @@ beforeAll(async () => {
   dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'quorum-headless-'));
   coordinator = startCoordinator();
   await coordinator.ready;
-});
+}, WAIT_MS);
 
 afterAll(async () => {
   for (const v of volunteers) await v.stop();
@@ -152,7 +152,7 @@ afterAll(async () => {
   await new Promise<void>((resolve) => httpServer.close(() => resolve()));
   closeNodeTransport();
   fs.rmSync(dataDir, { recursive: true, force: true });
-});
+}, WAIT_MS);
 
 describe('a headless coordinator process', () => {
   let key: string;
@@ -173,138 +173,150 @@ describe('a headless coordinator process', () => {
     });
   });
 
-  it('[N-1] runs a requester’s MNIST job on two volunteers; SIGKILLed mid-job and restarted on the same data, it completes with nothing lost or accepted twice', async () => {
-    req = requester();
-    await until('the requester to connect', () => req.connected());
-    req.link.send({
-      v: PROTOCOL_VERSION,
-      t: 'submit-job',
-      ref: 'mnist-1',
-      spec: {
-        name: 'mnist',
-        model: MODEL.buffer.slice(MODEL.byteOffset, MODEL.byteOffset + MODEL.byteLength),
-        inputs: [mnistInputs()],
-        shardSize: SHARD_SIZE,
-        policy: DEFAULT_POLICY,
-        requesterKey: key,
-      },
-    });
-    const answer = await until('an answer to the submission', () =>
-      req.received.find((m) => (m.t === 'job-accepted' || m.t === 'job-rejected') && m.ref === 'mnist-1'),
-    );
-    if (answer.t !== 'job-accepted') throw new Error(`refused: ${answer.t === 'job-rejected' ? answer.reason : ''}`);
-    expect(answer.shards).toBe(SHARDS);
-    jobId = answer.jobId;
+  it(
+    '[N-1] runs a requester’s MNIST job on two volunteers; SIGKILLed mid-job and restarted on the same data, it completes with nothing lost or accepted twice',
+    async () => {
+      req = requester();
+      await until('the requester to connect', () => req.connected());
+      req.link.send({
+        v: PROTOCOL_VERSION,
+        t: 'submit-job',
+        ref: 'mnist-1',
+        spec: {
+          name: 'mnist',
+          model: MODEL.buffer.slice(MODEL.byteOffset, MODEL.byteOffset + MODEL.byteLength),
+          inputs: [mnistInputs()],
+          shardSize: SHARD_SIZE,
+          policy: DEFAULT_POLICY,
+          requesterKey: key,
+        },
+      });
+      const answer = await until('an answer to the submission', () =>
+        req.received.find((m) => (m.t === 'job-accepted' || m.t === 'job-rejected') && m.ref === 'mnist-1'),
+      );
+      if (answer.t !== 'job-accepted') throw new Error(`refused: ${answer.t === 'job-rejected' ? answer.reason : ''}`);
+      expect(answer.shards).toBe(SHARDS);
+      jobId = answer.jobId;
 
-    volunteers.push(await startNodeVolunteer(factory, NETWORK, 'node volunteer 1', RUN_DELAY_MS));
-    volunteers.push(await startNodeVolunteer(factory, NETWORK, 'node volunteer 2', RUN_DELAY_MS));
-    const { metrics: before } = await coordinator.ready;
-    // Killed once some shards are verified (stored) and others are not.
-    const verifiedAtKill = await until('some verified shards', async () => {
-      const v = (await metrics(before)).get('quorum_shards_verified') ?? 0;
-      return v >= 2 ? v : false;
-    });
-    coordinator.proc.kill('SIGKILL');
-    expect(await coordinator.exited).toBeNull();
-    expect(verifiedAtKill).toBeLessThan(SHARDS);
+      volunteers.push(await startNodeVolunteer(factory, NETWORK, 'node volunteer 1', RUN_DELAY_MS));
+      volunteers.push(await startNodeVolunteer(factory, NETWORK, 'node volunteer 2', RUN_DELAY_MS));
+      const { metrics: before } = await coordinator.ready;
+      // Killed once some shards are verified (stored) and others are not.
+      const verifiedAtKill = await until('some verified shards', async () => {
+        const v = (await metrics(before)).get('quorum_shards_verified') ?? 0;
+        return v >= 2 ? v : false;
+      });
+      coordinator.proc.kill('SIGKILL');
+      expect(await coordinator.exited).toBeNull();
+      expect(verifiedAtKill).toBeLessThan(SHARDS);
 
-    coordinator = startCoordinator();
-    const { metrics: after } = await coordinator.ready;
-    // Resumed as a reloaded coordinator tab: the job, both volunteer ids and the leases they held.
-    expect(coordinator.lines.map((l) => String(l['msg']))).toContainEqual(
-      expect.stringMatching(/^restored 1 job\(s\), 2 volunteer id\(s\) and [1-9]\d* live lease\(s\)/),
-    );
-    const done = await until('the job to complete', () =>
-      req.received
-        .findLast((m): m is Extract<FromCoordinator, { t: 'job-status' }> => m.t === 'job-status')
-        ?.jobs.find((j: JobStatus) => j.jobId === jobId && j.done),
-    );
-    expect(done).toMatchObject({ shards: SHARDS, verified: SHARDS, unverifiable: 0 });
+      coordinator = startCoordinator();
+      const { metrics: after } = await coordinator.ready;
+      // Resumed as a reloaded coordinator tab: the job, both volunteer ids and the leases they held.
+      expect(coordinator.lines.map((l) => String(l['msg']))).toContainEqual(
+        expect.stringMatching(/^restored 1 job\(s\), 2 volunteer id\(s\) and [1-9]\d* live lease\(s\)/),
+      );
+      const done = await until('the job to complete', () =>
+        req.received
+          .findLast((m): m is Extract<FromCoordinator, { t: 'job-status' }> => m.t === 'job-status')
+          ?.jobs.find((j: JobStatus) => j.jobId === jobId && j.done),
+      );
+      expect(done).toMatchObject({ shards: SHARDS, verified: SHARDS, unverifiable: 0 });
 
-    req.link.send({ v: PROTOCOL_VERSION, t: 'results-request', jobId });
-    const results = await until('the results', () =>
-      req.received.find((m): m is Extract<FromCoordinator, { t: 'job-results' }> => m.t === 'job-results' && m.jobId === jobId),
-    );
-    // Every shard once, in order, covering every item once.
-    expect(results.shards.map((s: VerifiedShard) => s.index)).toEqual([...Array(SHARDS).keys()]);
-    expect(results.shards.map((s: VerifiedShard) => s.start)).toEqual([...Array(SHARDS).keys()].map((i) => i * SHARD_SIZE));
-    // And the numbers are the model's: the same run here, item for item.
-    const engine = createOrtNodeEngine();
-    await engine.init({ backend: 'wasm', threads: 1 });
-    const hash = asModelHash(await sha256Hex(MODEL));
-    await engine.loadModel(hash, MODEL.buffer.slice(MODEL.byteOffset, MODEL.byteOffset + MODEL.byteLength));
-    const reference = new Float32Array((await engine.run(hash, [mnistInputs()])).outputs[0]!.data);
-    await engine.dispose();
-    const got = new Float32Array(results.shards.length * SHARD_SIZE * 10);
-    for (const s of results.shards) got.set(new Float32Array(s.outputs[0]!.data), s.start * 10);
-    for (let i = 0; i < reference.length; i++) expect(Math.abs(got[i]! - reference[i]!)).toBeLessThan(1e-4);
-    // Shards finished while the coordinator was gone were held back and taken after the restart.
-    expect(volunteers.reduce((n, v) => n + v.core.stats().heldBackDelivered, 0)).toBeGreaterThan(0);
-    // The restarted process took results: the job did not finish before the kill.
-    const m = await metrics(after);
-    expect(m.get('quorum_results_total')).toBeGreaterThan(0);
-  });
+      req.link.send({ v: PROTOCOL_VERSION, t: 'results-request', jobId });
+      const results = await until('the results', () =>
+        req.received.find((m): m is Extract<FromCoordinator, { t: 'job-results' }> => m.t === 'job-results' && m.jobId === jobId),
+      );
+      // Every shard once, in order, covering every item once.
+      expect(results.shards.map((s: VerifiedShard) => s.index)).toEqual([...Array(SHARDS).keys()]);
+      expect(results.shards.map((s: VerifiedShard) => s.start)).toEqual([...Array(SHARDS).keys()].map((i) => i * SHARD_SIZE));
+      // And the numbers are the model's: the same run here, item for item.
+      const engine = createOrtNodeEngine();
+      await engine.init({ backend: 'wasm', threads: 1 });
+      const hash = asModelHash(await sha256Hex(MODEL));
+      await engine.loadModel(hash, MODEL.buffer.slice(MODEL.byteOffset, MODEL.byteOffset + MODEL.byteLength));
+      const reference = new Float32Array((await engine.run(hash, [mnistInputs()])).outputs[0]!.data);
+      await engine.dispose();
+      const got = new Float32Array(results.shards.length * SHARD_SIZE * 10);
+      for (const s of results.shards) got.set(new Float32Array(s.outputs[0]!.data), s.start * 10);
+      for (let i = 0; i < reference.length; i++) expect(Math.abs(got[i]! - reference[i]!)).toBeLessThan(1e-4);
+      // Shards finished while the coordinator was gone were held back and taken after the restart.
+      expect(volunteers.reduce((n, v) => n + v.core.stats().heldBackDelivered, 0)).toBeGreaterThan(0);
+      // The restarted process took results: the job did not finish before the kill.
+      const m = await metrics(after);
+      expect(m.get('quorum_results_total')).toBeGreaterThan(0);
+    },
+    3 * WAIT_MS,
+  );
 
-  it('[N-4] serves /metrics in Prometheus text: peers by role and backend, shards, leases, results, storage', async () => {
-    const { metrics: url } = await coordinator.ready;
-    const m = await until('both volunteers back', async () => {
-      const got = await metrics(url);
-      return got.get('quorum_peers{role="volunteer",backend="wasm"}') === 2 ? got : false;
-    });
-    expect(m.get('quorum_peers{role="requester",backend="none"}')).toBe(1);
-    expect(m.get('quorum_shards')).toBe(SHARDS);
-    expect(m.get('quorum_shards_verified')).toBe(SHARDS);
-    expect(m.get('quorum_shards_unverifiable')).toBe(0);
-    expect(m.get('quorum_jobs{state="done"}')).toBe(1);
-    expect(m.get('quorum_jobs{state="running"}')).toBe(0);
-    expect(m.get('quorum_disagreements')).toBe(0);
-    expect(m.get('quorum_quarantines_total')).toBe(0);
-    expect(m.get('quorum_storage_failing')).toBe(0);
-    expect(m.get('quorum_leases_out')).toBeGreaterThanOrEqual(0);
-    expect(m.has('quorum_results_per_second')).toBe(true);
-  });
+  it(
+    '[N-4] serves /metrics in Prometheus text: peers by role and backend, shards, leases, results, storage',
+    async () => {
+      const { metrics: url } = await coordinator.ready;
+      const m = await until('both volunteers back', async () => {
+        const got = await metrics(url);
+        return got.get('quorum_peers{role="volunteer",backend="wasm"}') === 2 ? got : false;
+      });
+      expect(m.get('quorum_peers{role="requester",backend="none"}')).toBe(1);
+      expect(m.get('quorum_shards')).toBe(SHARDS);
+      expect(m.get('quorum_shards_verified')).toBe(SHARDS);
+      expect(m.get('quorum_shards_unverifiable')).toBe(0);
+      expect(m.get('quorum_jobs{state="done"}')).toBe(1);
+      expect(m.get('quorum_jobs{state="running"}')).toBe(0);
+      expect(m.get('quorum_disagreements')).toBe(0);
+      expect(m.get('quorum_quarantines_total')).toBe(0);
+      expect(m.get('quorum_storage_failing')).toBe(0);
+      expect(m.get('quorum_leases_out')).toBeGreaterThanOrEqual(0);
+      expect(m.has('quorum_results_per_second')).toBe(true);
+    },
+    WAIT_MS,
+  );
 
-  it('[N-3] SIGTERM writes what is pending (a job just accepted, the leases just issued) and exits 0', async () => {
-    req.link.send({
-      v: PROTOCOL_VERSION,
-      t: 'submit-job',
-      ref: 'mnist-2',
-      spec: {
-        name: 'mnist again',
-        model: MODEL.buffer.slice(MODEL.byteOffset, MODEL.byteOffset + MODEL.byteLength),
-        inputs: [mnistInputs()],
-        shardSize: SHARD_SIZE,
-        policy: DEFAULT_POLICY,
-        requesterKey: key,
-      },
-    });
-    const answer = await until('an answer to the second submission', () => req.received.find((m) => m.t === 'job-accepted' && m.ref === 'mnist-2'));
-    if (answer.t !== 'job-accepted') throw new Error('refused');
-    // Both volunteers are idle and asking: the new job's first shards are leased as it is admitted.
-    const held = await until('leases of the new job', () => {
-      const shards = volunteers.map((v) => v.core.stats().currentShard);
-      return shards.every((s) => s?.startsWith(`${answer.jobId}/`) === true) ? shards : false;
-    });
-    coordinator.proc.kill('SIGTERM');
-    expect(await coordinator.exited).toBe(0);
-    expect(coordinator.lines.at(-1)?.['msg']).toBe('coordinator stopped: every write is stored');
+  it(
+    '[N-3] SIGTERM writes what is pending (a job just accepted, the leases just issued) and exits 0',
+    async () => {
+      req.link.send({
+        v: PROTOCOL_VERSION,
+        t: 'submit-job',
+        ref: 'mnist-2',
+        spec: {
+          name: 'mnist again',
+          model: MODEL.buffer.slice(MODEL.byteOffset, MODEL.byteOffset + MODEL.byteLength),
+          inputs: [mnistInputs()],
+          shardSize: SHARD_SIZE,
+          policy: DEFAULT_POLICY,
+          requesterKey: key,
+        },
+      });
+      const answer = await until('an answer to the second submission', () => req.received.find((m) => m.t === 'job-accepted' && m.ref === 'mnist-2'));
+      if (answer.t !== 'job-accepted') throw new Error('refused');
+      // Both volunteers are idle and asking: the new job's first shards are leased as it is admitted.
+      const held = await until('leases of the new job', () => {
+        const shards = volunteers.map((v) => v.core.stats().currentShard);
+        return shards.every((s) => s?.startsWith(`${answer.jobId}/`) === true) ? shards : false;
+      });
+      coordinator.proc.kill('SIGTERM');
+      expect(await coordinator.exited).toBe(0);
+      expect(coordinator.lines.at(-1)?.['msg']).toBe('coordinator stopped: every write is stored');
 
-    const db = openCoordinatorSqlite(path.join(dataDir, DATABASE_FILE));
-    try {
-      const store = new SqliteCoordinatorStore(db, NETWORK);
-      const jobs = await store.loadJobs();
-      expect(jobs.map((j) => j.job.id).sort()).toEqual([jobId, answer.jobId].sort());
-      const shards = await store.loadShards(jobId);
-      expect(
-        shards
-          .filter((s) => s.status === 'verified')
-          .map((s) => s.index)
-          .sort((a, b) => a - b),
-      ).toEqual([...Array(SHARDS).keys()]);
-      const leased = (await store.loadLeases()).filter((l) => !l.retired && l.jobId === answer.jobId).map((l) => `${l.jobId}/${l.shardIndex}`);
-      for (const shard of held) expect(leased).toContain(shard);
-    } finally {
-      db.close();
-    }
-  });
+      const db = openCoordinatorSqlite(path.join(dataDir, DATABASE_FILE));
+      try {
+        const store = new SqliteCoordinatorStore(db, NETWORK);
+        const jobs = await store.loadJobs();
+        expect(jobs.map((j) => j.job.id).sort()).toEqual([jobId, answer.jobId].sort());
+        const shards = await store.loadShards(jobId);
+        expect(
+          shards
+            .filter((s) => s.status === 'verified')
+            .map((s) => s.index)
+            .sort((a, b) => a - b),
+        ).toEqual([...Array(SHARDS).keys()]);
+        const leased = (await store.loadLeases()).filter((l) => !l.retired && l.jobId === answer.jobId).map((l) => `${l.jobId}/${l.shardIndex}`);
+        for (const shard of held) expect(leased).toContain(shard);
+      } finally {
+        db.close();
+      }
+    },
+    WAIT_MS,
+  );
 });

@@ -79,7 +79,7 @@ describe('a headless coordinator serving the app and signaling', () => {
     } finally {
       await second.stop();
     }
-  });
+  }, 120_000);
 
   it('says where signaling is when given neither --server nor --serve, and refuses a bad network name', async () => {
     await expect(runHeadlessCoordinator({ network: NETWORK, dataDir, log })).rejects.toThrow(HeadlessOptionsError);

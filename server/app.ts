@@ -89,6 +89,8 @@ export interface StartOptions {
   signalingLimits?: Partial<SignalingLimits>;
   /** Page origins besides the app's own that may open signaling sockets (QUORUM_ALLOWED_ORIGINS). */
   allowedOrigins?: readonly string[];
+  /** More routes (e.g. a headless coordinator's /metrics), mounted before the app's files and its fallback. */
+  routes?: (app: express.Express) => void;
 }
 
 export interface RunningServer {
@@ -133,6 +135,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     ...(options.allowedOrigins ? { allowedOrigins: options.allowedOrigins } : {}),
   });
   control = sigControl;
+  options.routes?.(app);
   addStatic(app, distDir);
   // This server has no WebSockets but signaling's: refuse the rest instead of leaving them hanging.
   httpServer.on('upgrade', (req: http.IncomingMessage, socket: Duplex) => {

@@ -153,6 +153,16 @@ export class CoordinatorHost {
     this.endpoint = null;
   }
 
+  /**
+   * Stops serving and resolves once every write asked for is stored, leases not yet written
+   * ([S-1]) included: what a coordinator process does on SIGTERM before it exits.
+   */
+  async shutdown(): Promise<void> {
+    if (this.endpoint !== null) this.apply(this.core.persist(this.now()));
+    this.stop();
+    await this.flushWrites();
+  }
+
   /** Resolves when every store write asked for so far has finished. */
   flushWrites(): Promise<void> {
     return this.writes;

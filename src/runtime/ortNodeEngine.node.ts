@@ -42,7 +42,8 @@ class OrtNodeEngine implements InferenceEngine {
   init(prefs: EnginePreferences): Promise<Capabilities> {
     return this.serial(async () => {
       if (this.caps) return this.caps;
-      if (prefs.backend !== 'auto' && prefs.backend !== 'node-cpu') {
+      // 'wasm' asks for the CPU (a coordinator's ModelInspector does): here the CPU is node-cpu.
+      if (prefs.backend === 'webgpu') {
         throw new InferenceError(`onnxruntime-node runs on the CPU (node-cpu); ${prefs.backend} exists only in a browser tab: open the volunteer page for it.`);
       }
       this.threads = Math.min(MAX_THREADS, Math.max(1, Math.floor(prefs.threads) || 1));

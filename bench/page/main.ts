@@ -350,6 +350,7 @@ function timedFactory(inner: EndpointFactory): EndpointFactory {
         return ep.send(peer, frame);
       },
       greeted: (peer) => ep.greeted(peer),
+      dtlsFingerprints: (peer) => ep.dtlsFingerprints(peer),
       close: (peer) => ep.close(peer),
       destroy: () => ep.destroy(),
     };

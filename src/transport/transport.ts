@@ -4,6 +4,7 @@
  * Frames are handed over as `unknown`: parsing them is the protocol layer's job, not this one's.
  */
 import type { PeerId } from '../protocol/ids.ts';
+import type { DtlsFingerprints } from './sdpFingerprint.ts';
 
 export interface EndpointHandlers {
   /** A connection to `peer` is open and ready to carry frames. */
@@ -33,6 +34,12 @@ export interface Endpoint {
    * of the small pre-hello allowance. A no-op for a connection this tab opened, or none.
    */
   greeted(peer: PeerId): void;
+  /**
+   * [K-3] The DTLS certificate fingerprints of the open connection to `peer` (this end's and
+   * the other's, normalised), as the connection's SDP names them; null without an open
+   * connection. Both ends of one connection agree: one's `local` is the other's `remote`.
+   */
+  dtlsFingerprints(peer: PeerId): DtlsFingerprints | null;
   /** Closes one connection. */
   close(peer: PeerId): void;
   /** Leaves the network: closes every connection and the signaling link. */

@@ -29,6 +29,8 @@ import type { VolunteerControlsView, VolunteerEnv } from '../stores/volunteerSli
 import type { EndpointFactory } from '../transport/transport.ts';
 import { watchBattery, type BatteryReading } from './battery.ts';
 import { CoordinatorLink } from './coordinatorLink.ts';
+import type { CoordinatorTrust } from './coordinatorTrust.ts';
+import { keyTrustHandlers } from './keyAlarms.ts';
 import { LongTaskMonitor } from './longTasks.ts';
 import { coordinatorPeerId } from './networkId.ts';
 import { TabPresence } from './tabPresence.ts';
@@ -62,6 +64,8 @@ export interface VolunteerHostOptions {
   /** 'auto' = WebGPU when it really works, else WASM; a test may force one. */
   readonly backend: 'auto' | Backend;
   readonly label: string;
+  /** [K-2] How the coordinator proves its key on each connection. */
+  readonly trust: CoordinatorTrust;
   /** [W-18] Leases queued behind the running one; absent = the core's default (1). */
   readonly prefetch?: number;
   readonly now?: () => number;
@@ -190,8 +194,9 @@ export class VolunteerHost {
           if (state === 'connecting') this.log('info', detail);
         },
         registered: (id) => this.registered(core, id),
+        ...keyTrustHandlers('volunteer', this.options.trust),
       },
-      { stableId: this.identity?.peerId ?? null },
+      { stableId: this.identity?.peerId ?? null, trust: this.options.trust },
     );
     this.link.start();
   }

@@ -24,6 +24,7 @@ import type { DataPlaneOptions } from '../../src/transport/dataPlane.ts';
 import { peerjsEndpointFactory } from '../../src/transport/peerjsTransport.ts';
 import type { Endpoint, EndpointFactory } from '../../src/transport/transport.ts';
 import { decodeMnistHoldout, MNIST_HOLDOUT_URL, MNIST_PIXELS, type MnistHoldout } from '../../src/workloads/mnist/holdout.ts';
+import { CoordinatorTrust, localPinStore } from '../../src/host/coordinatorTrust.ts';
 import type { BenchApi, EngineOptions, EngineSamples, JobTimes, SubmitOptions } from './api.ts';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -350,6 +351,7 @@ function timedFactory(inner: EndpointFactory): EndpointFactory {
         return ep.send(peer, frame);
       },
       greeted: (peer, role) => ep.greeted(peer, role),
+      dtlsFingerprints: (peer) => ep.dtlsFingerprints(peer),
       close: (peer) => ep.close(peer),
       destroy: () => ep.destroy(),
     };
@@ -418,7 +420,11 @@ let requesterHost: RequesterHost | null = null;
 
 async function requester(networkId: string): Promise<void> {
   const signaling = await loadSignalingConfig();
-  requesterHost = new RequesterHost({ networkId, factory: peerjsEndpointFactory(signaling) });
+  requesterHost = new RequesterHost({
+    networkId,
+    factory: peerjsEndpointFactory(signaling), // The bench's coordinator makes a fresh key per run: pins kept in memory only.
+    trust: new CoordinatorTrust({ networkId, linkFingerprint: null, pins: localPinStore(null) }),
+  });
   requesterHost.start();
   await waitFor('the requester to connect', () => useQuorumStore.getState().requester.state === 'connected', 30_000);
 }

@@ -12,6 +12,8 @@ import { createOrtNodeEngine } from '../../src/runtime/ortNodeEngine.node.ts';
 import { createBundleEngine } from '../../src/runtime/bundleEngine.ts';
 import { nodeImageDecoder } from '../../scripts/workloads/decodeImageFile.ts';
 import type { EndpointFactory } from '../../src/transport/transport.ts';
+import type { LinkTrust } from '../../src/host/coordinatorTrust.ts';
+import { keyAlarmMessage } from '../../src/protocol/coordinatorProof.ts';
 import { fileIdentityStorage, fileModelStorage, fileOutboxStorage } from './stateDir.ts';
 
 /** The `lease-abandon` reason and pause reason a volunteer that is shutting down gives. */
@@ -44,6 +46,8 @@ export interface HeadlessVolunteerOptions {
   readonly threads: number;
   readonly label: string;
   readonly createEngine?: () => InferenceEngine;
+  /** [K-2] How the coordinator is authenticated before anything is sent to it. */
+  readonly trust: LinkTrust;
   readonly events?: HeadlessVolunteerEvents;
   readonly now?: () => number;
 }
@@ -66,6 +70,10 @@ export class HeadlessVolunteer {
       identity: fileIdentityStorage(options.stateDir, (text) => log('warn', text)),
       label: options.label,
       now: options.now ?? (() => Date.now()),
+      trust: options.trust,
+      keyHandlers: {
+        untrusted: (alarm) => log('error', `${keyAlarmMessage(alarm)} (headless: delete the network's line in pins.json, or pass --fp, to trust a new key)`),
+      },
       events: {
         log,
         link: (state, detail) => {

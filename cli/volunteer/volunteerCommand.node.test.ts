@@ -6,6 +6,8 @@
  * reference run of the same model on onnxruntime-web. A volunteer restarted from its state
  * directory comes back under its peer id with its standing; Ctrl-C hands a held lease back.
  */
+import { newIdentity } from '../../src/host/testing/provingCoordinator.ts';
+import type { CoordinatorIdentity } from '../../src/host/coordinatorKey.ts';
 import 'fake-indexeddb/auto';
 import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
@@ -96,7 +98,7 @@ const stateRoot = (): string => {
 
 async function start(root: string, count: number, createEngine?: () => ReturnType<typeof createOrtNodeEngine>): Promise<VolunteerRun> {
   const run = await startVolunteers(
-    { server: url, network: NET, count, threads: 1, stateRoot: root },
+    { server: url, network: NET, count, threads: 1, stateRoot: root, fingerprint: null },
     { factory, out, signals, exitNow: () => undefined, ...(createEngine ? { createEngine } : {}) },
   );
   runs.push(run);
@@ -146,9 +148,14 @@ beforeAll(async () => {
   host = await startCoordinator();
 });
 
+let identity: CoordinatorIdentity | undefined;
+
 /** The network's coordinator, resuming from what the previous one stored ([S-1]). */
 async function startCoordinator(): Promise<CoordinatorHost> {
+  // [K-1] One key across restarts, as a real coordinator keeps it: the volunteers pin it on first use.
+  identity ??= await newIdentity();
   const coordinator = new CoordinatorHost({
+    identity,
     networkId: NET,
     factory: tap(factory),
     store: new CoordinatorStore(db, NET),

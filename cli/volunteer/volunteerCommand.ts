@@ -12,14 +12,18 @@ import type { EndpointFactory } from '../../src/transport/transport.ts';
 import { UsageError, parseFlags } from '../args.ts';
 import { HeadlessVolunteer } from './headlessVolunteer.ts';
 import { StatusBoard, type StatusSink } from './statusLine.ts';
+import { CoordinatorTrust } from '../../src/host/coordinatorTrust.ts';
+import { filePinStore } from './pinFile.ts';
 
-export const VOLUNTEER_USAGE = `Usage: quorum volunteer --server URL --network NAME [--count N] [--threads T] [--state DIR]
+export const VOLUNTEER_USAGE = `Usage: quorum volunteer --server URL --network NAME [--fp FINGERPRINT] [--count N] [--threads T] [--state DIR]
 
 Runs headless volunteers: the volunteer of the browser tab, on onnxruntime-node's CPU provider
 (backend "node-cpu"), over WebRTC like a tab.
 
   --server URL     the Quorum server (signaling at URL/peerjs), e.g. http://127.0.0.1:5173
   --network NAME   the network to volunteer for (its coordinator tab must be open)
+  --fp FINGERPRINT the coordinator key's fingerprint, as its join links carry it (fp=…): only that key is
+                   trusted; without it the first key seen is pinned in DIR/pins.json (trust on first use)
   --count N        volunteers in this process, each with its own identity (default 1; for load tests)
   --threads T      onnxruntime-node threads per shard (default: the CPU cores shared out among the volunteers)
   --state DIR      where identities, held-back results and verified models are kept (default .quorum):
@@ -36,6 +40,8 @@ export interface VolunteerCommandOptions {
   readonly count: number;
   readonly threads: number;
   readonly stateRoot: string;
+  /** [K-1] The coordinator key's fingerprint from a join link; null: trust on first use. */
+  readonly fingerprint: string | null;
 }
 
 const positiveInt = (flag: string, value: string, max: number): number => {
@@ -46,7 +52,7 @@ const positiveInt = (flag: string, value: string, max: number): number => {
 
 /** Reads `quorum volunteer`'s flags; throws UsageError naming what to fix. */
 export function parseVolunteerArgs(argv: readonly string[], cpus = os.availableParallelism()): VolunteerCommandOptions {
-  const flags = parseFlags(argv, ['server', 'network', 'count', 'threads', 'state']);
+  const flags = parseFlags(argv, ['server', 'network', 'count', 'threads', 'state', 'fp']);
   const server = flags.get('server');
   const network = flags.get('network');
   if (server === undefined) throw new UsageError('--server is required: the Quorum server URL, e.g. --server http://127.0.0.1:5173');
@@ -61,7 +67,11 @@ export function parseVolunteerArgs(argv: readonly string[], cpus = os.availableP
   const count = flags.has('count') ? positiveInt('--count', flags.get('count') as string, MAX_COUNT) : 1;
   // Volunteers of one process share its cores: more threads than that only contend.
   const threads = flags.has('threads') ? positiveInt('--threads', flags.get('threads') as string, 256) : Math.max(1, Math.floor(cpus / count));
-  return { server, network, count, threads, stateRoot: flags.get('state') ?? '.quorum' };
+  const fingerprint = flags.get('fp') ?? null;
+  if (fingerprint !== null && !/^[A-Za-z0-9_-]{43}$/.test(fingerprint)) {
+    throw new UsageError(`--fp "${fingerprint}" is not a key fingerprint: copy the fp=… value (43 letters, digits, - or _) from the coordinator's join link`);
+  }
+  return { server, network, count, threads, stateRoot: flags.get('state') ?? '.quorum', fingerprint };
 }
 
 /** Volunteer `index` (from 0) keeps its identity and outbox here. */
@@ -103,6 +113,12 @@ export async function startVolunteers(options: VolunteerCommandOptions, env: Vol
   const ownTransport = env.factory === undefined;
   const factory = env.factory ?? nodeEndpointFactory(signalingForServer(options.server));
   const board = new StatusBoard(options.count, out);
+  // [K-2] [K-4] One trust for the process: every volunteer checks the coordinator's proof against the same pin.
+  const trust = new CoordinatorTrust({
+    networkId: options.network,
+    linkFingerprint: options.fingerprint,
+    pins: filePinStore(options.stateRoot, (text) => board.log(0, 'warn', text)),
+  });
   const volunteers = Array.from(
     { length: options.count },
     (_, i) =>
@@ -111,6 +127,7 @@ export async function startVolunteers(options: VolunteerCommandOptions, env: Vol
         factory,
         stateDir: volunteerStateDir(options.stateRoot, options.network, i),
         modelsDir: modelsDir(options.stateRoot),
+        trust,
         threads: options.threads,
         // The hello's label holds 100 characters; a long host name is cut, not refused.
         label: (options.count === 1 ? `headless on ${os.hostname()}` : `headless ${i + 1}/${options.count} on ${os.hostname()}`).slice(0, 100),

@@ -22,7 +22,9 @@ import type { CoordinatorStorage } from '../persistence/coordinatorStorage.ts';
 import { sha256Hex } from '../runtime/sha256.ts';
 import { appendLog } from '../stores/logSlice.ts';
 import { patch } from '../stores/store.ts';
-import type { Endpoint, EndpointFactory } from '../transport/transport.ts';
+import { TransportError, type Endpoint, type EndpointFactory } from '../transport/transport.ts';
+import { generateCoordinatorKeyPair, identityOf, type CoordinatorIdentity } from './coordinatorKey.ts';
+import { answerChallenge } from './coordinatorProver.ts';
 import type { BundleInspection, ModelInspector } from './modelInspector.ts';
 import { coordinatorPeerId } from './networkId.ts';
 import { cryptoSecret } from './secrets.ts';
@@ -35,6 +37,8 @@ const BROADCAST_MS = 250;
 const PERSIST_SOON_MS = 100;
 /** [T-1] One telemetry frame per observer per period, whatever the network's size. */
 export const TELEMETRY_MS = 500;
+/** [K-6] How often a coordinator whose network id is taken tries to register it again. */
+const ID_TAKEN_RETRY_MS = 3_000;
 /** Time for a refusal to leave before its connection is closed. */
 const CLOSE_DELAY_MS = 200;
 /** [S-3] While storage fails, waiting writes are tried again this often (and on "Retry storage"). */
@@ -83,6 +87,8 @@ export interface CoordinatorHostOptions {
   readonly inspector?: ModelInspector;
   /** [J-4] This coordinator's job size limits (settable later with `setJobLimits`). */
   readonly jobLimits?: JobLimits;
+  /** [K-1] The network's key (kept in IndexedDB by the app); absent: a fresh one for this host's life. */
+  readonly identity?: CoordinatorIdentity;
 }
 
 export class CoordinatorHost {
@@ -103,6 +109,14 @@ export class CoordinatorHost {
   /** [S-1] Armed by the first lease change after a `persist`; writes the batch PERSIST_SOON_MS later. */
   private persistTimer: ReturnType<typeof setTimeout> | null = null;
   private retrying: Promise<boolean> | null = null;
+  /** [K-1] This coordinator's key; set by `start`. */
+  private identity: CoordinatorIdentity | null = null;
+  /** [K-3] Peers whose challenge was answered on their current connection: one proof each. */
+  private readonly challenged = new Set<PeerId>();
+  /** [K-6] The network id was taken at the last try to register it. */
+  private idTaken = false;
+  private registerTimer: ReturnType<typeof setTimeout> | null = null;
+  private stopped = false;
 
   constructor(private readonly options: CoordinatorHostOptions) {
     this.now = options.now ?? (() => Date.now());
@@ -119,30 +133,73 @@ export class CoordinatorHost {
 
   async start(): Promise<void> {
     patch('coordinator', { state: 'starting', networkId: this.options.networkId, error: null });
-    await this.restore();
-    const id = coordinatorPeerId(this.options.networkId);
     try {
-      this.endpoint = await this.options.factory(id, {
+      // [K-1] Tests and the bench may go without a stored key: a fresh one lasts as long as this host.
+      this.identity = this.options.identity ?? (await identityOf(await generateCoordinatorKeyPair()));
+    } catch (e) {
+      const message = `The coordinator key could not be made: ${errorMessage(e)}`;
+      patch('coordinator', { state: 'error', error: message });
+      this.log('error', message);
+      return;
+    }
+    patch('keyTrust', { coordinatorFingerprint: this.identity.fingerprint });
+    await this.restore();
+    await this.register();
+  }
+
+  /**
+   * Registers the network's well-known id. [K-6] An id that is taken (another tab, perhaps an
+   * impostor that took it while this one was closed) is said so on the page and tried again every
+   * ID_TAKEN_RETRY_MS, so this coordinator takes over as soon as the other is gone; its clients
+   * never talked to the impostor, since it cannot prove this network's key.
+   */
+  private async register(): Promise<void> {
+    if (this.stopped) return;
+    const id = coordinatorPeerId(this.options.networkId);
+    let endpoint: Endpoint;
+    try {
+      endpoint = await this.options.factory(id, {
         open: (peer) => this.apply(this.core.connect(peer, this.now())),
         data: (peer, raw) => this.onData(peer, raw),
-        close: (peer) => this.apply(this.core.disconnect(peer, this.now())),
+        close: (peer) => {
+          this.challenged.delete(peer);
+          this.apply(this.core.disconnect(peer, this.now()));
+        },
         signaling: (state) => patch('coordinator', { signaling: state }),
         error: (error) => this.log('warn', error.message),
       });
     } catch (e) {
       const message = errorMessage(e);
+      if (e instanceof TransportError && e.kind === 'id-taken') {
+        const first = !this.idTaken;
+        this.idTaken = true;
+        const shown = `Another tab holds this network's id "${id}" (the coordinator in another tab, or an impostor). Clients will not trust it: it cannot prove this network's key. Retrying every ${ID_TAKEN_RETRY_MS / 1000} s; this tab takes over as soon as the other is gone.`;
+        patch('coordinator', { state: 'error', error: shown });
+        if (first) this.log('warn', shown);
+        if (!this.stopped) this.registerTimer = setTimeout(() => void this.register(), ID_TAKEN_RETRY_MS);
+        return;
+      }
       patch('coordinator', { state: 'error', error: message });
       this.log('error', message);
       return;
     }
-    patch('coordinator', { state: 'connected', peerId: this.endpoint.selfId, signaling: 'connected' });
-    this.log('info', `coordinating network "${this.options.networkId}" as ${this.endpoint.selfId}`);
+    if (this.stopped) {
+      endpoint.destroy();
+      return;
+    }
+    if (this.idTaken) this.log('info', `the network id "${id}" is free again: this tab coordinates it`);
+    this.idTaken = false;
+    this.endpoint = endpoint;
+    patch('coordinator', { state: 'connected', peerId: endpoint.selfId, signaling: 'connected', error: null });
+    this.log('info', `coordinating network "${this.options.networkId}" as ${endpoint.selfId}`);
     this.tickTimer = setInterval(() => this.apply(this.core.tick(this.now())), TICK_MS);
     this.telemetryTimer = setInterval(() => this.sendTelemetry(), TELEMETRY_MS);
     this.refresh();
   }
 
   stop(): void {
+    this.stopped = true;
+    if (this.registerTimer) clearTimeout(this.registerTimer);
     if (this.tickTimer) clearInterval(this.tickTimer);
     if (this.retryTimer) clearInterval(this.retryTimer);
     if (this.broadcastTimer) clearTimeout(this.broadcastTimer);
@@ -218,12 +275,36 @@ export class CoordinatorHost {
     // [B-7] A refused peer's frames until its connection closes cost no parse either.
     if (this.core.ignores(peer)) return;
     const parsed = parseToCoordinator(raw);
+    if (parsed.ok && parsed.msg.t === 'challenge') {
+      this.onChallenge(peer, parsed.msg.nonce);
+      return;
+    }
     const now = this.now();
     this.apply(parsed.ok ? this.core.handle(peer, parsed.msg, now) : this.core.protocolError(peer, parsed.error, now));
     // [B-3] [B-9] Only a peer whose hello was taken may send messages over the pre-hello
     // allowance, and only as much as its role needs: observers send nothing but hello and ping
     // ([O-1]), volunteers results, requesters submissions.
     if (parsed.ok && parsed.msg.t === 'hello' && this.core.hasSaidHello(peer)) this.endpoint?.greeted(peer, parsed.msg.role);
+  }
+
+  /**
+   * [K-3] A client asks this coordinator to prove its key on their connection. Answered once per
+   * connection: a signature is cheap, but not free, and an honest client asks once.
+   */
+  private onChallenge(peer: PeerId, nonce: string): void {
+    const endpoint = this.endpoint;
+    const identity = this.identity;
+    if (!endpoint || !identity) return;
+    if (this.challenged.has(peer)) {
+      this.log('warn', `${peer} sent a second challenge on one connection; ignored`);
+      return;
+    }
+    this.challenged.add(peer);
+    void answerChallenge(endpoint, identity, this.options.networkId, peer, nonce)
+      .then((problem) => {
+        if (problem !== null) this.log('warn', `could not prove this coordinator's key to ${peer}: ${problem}`);
+      })
+      .catch((e: unknown) => this.log('error', `signing a proof for ${peer} failed: ${errorMessage(e)}`));
   }
 
   private apply(effects: readonly CoordinatorEffect[]): void {

@@ -1,14 +1,23 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { asPeerId } from '../protocol/ids.ts';
 import { PROTOCOL_VERSION, REFUSED_ID_TAKEN } from '../protocol/messages.ts';
 import { MemoryNetwork } from '../transport/memoryTransport.ts';
 import type { Endpoint, EndpointHandlers } from '../transport/transport.ts';
 import { CoordinatorLink, type LinkHandlers, type LinkOptions } from './coordinatorLink.ts';
+import type { CoordinatorIdentity } from './coordinatorKey.ts';
+import { memoryTrust, newIdentity, provingCoordinator } from './testing/provingCoordinator.ts';
 
+const NETWORK = 'test';
 const COORDINATOR = asPeerId('quorum-test');
 const quiet: EndpointHandlers = { open: () => {}, data: () => {}, close: () => {}, signaling: () => {}, error: () => {} };
+let identity: CoordinatorIdentity;
+beforeAll(async () => {
+  identity = await newIdentity();
+});
+/** The network's coordinator, proving its key to every link that challenges it. */
+const coordinatorOn = (net: MemoryNetwork): Endpoint => provingCoordinator(net, COORDINATOR, NETWORK, identity);
 
-function rig(net: MemoryNetwork, options?: LinkOptions) {
+function rig(net: MemoryNetwork, options: Partial<LinkOptions> = {}) {
   const registered: string[] = [];
   let opens = 0;
   const handlers: LinkHandlers = {
@@ -19,15 +28,27 @@ function rig(net: MemoryNetwork, options?: LinkOptions) {
     status: () => {},
     registered: (id) => registered.push(id),
   };
-  const link = new CoordinatorLink(net.factory, COORDINATOR, handlers, options);
+  const link = new CoordinatorLink(net.factory, COORDINATOR, handlers, { trust: memoryTrust(NETWORK), ...options });
   return { link, registered, opens: () => opens };
 }
 
-/** Lets the link's timers and promises run, delivering frames as they come. */
+/** Captured before any test fakes the clock. */
+const realSetTimeout = globalThis.setTimeout;
+
+/**
+ * Lets the link's timers and promises run, delivering frames as they come. WebCrypto completes
+ * on Node's thread pool, outside the fake clock: each step also yields to the real event loop.
+ */
 async function settle(net: MemoryNetwork, ms: number): Promise<void> {
   for (let t = 0; t < ms; t += 100) {
     await vi.advanceTimersByTimeAsync(100);
     net.flush();
+    // A challenge, its signature and its check take a few turns of the real loop.
+    for (let i = 0; i < 4; i++) {
+      await new Promise((resolve) => realSetTimeout(resolve, 1));
+      await vi.advanceTimersByTimeAsync(0);
+      net.flush();
+    }
   }
 }
 
@@ -37,7 +58,7 @@ describe('CoordinatorLink peer ids', () => {
 
   it('[W-17] a volunteer link keeps the first id it gets for every reconnect', async () => {
     const net = new MemoryNetwork();
-    let coordinator: Endpoint = net.create(COORDINATOR, quiet);
+    let coordinator: Endpoint = coordinatorOn(net);
     const { link, registered, opens } = rig(net, { stableId: null });
     link.start();
     await settle(net, 100);
@@ -47,7 +68,7 @@ describe('CoordinatorLink peer ids', () => {
     // The coordinator goes away and comes back: the link registers under the same id again.
     coordinator.destroy();
     await settle(net, 700);
-    coordinator = net.create(COORDINATOR, quiet);
+    coordinator = coordinatorOn(net);
     await settle(net, 3_000);
     expect(opens()).toBe(2);
     expect(new Set(registered)).toEqual(new Set([first]));
@@ -57,7 +78,7 @@ describe('CoordinatorLink peer ids', () => {
 
   it('[W-17] an id that stays taken is retried with back-off, then given up for a fresh one that is kept', async () => {
     const net = new MemoryNetwork();
-    net.create(COORDINATOR, quiet);
+    coordinatorOn(net);
     const squatter = net.create('vol-1', quiet);
     const { link, registered, opens } = rig(net, { stableId: 'vol-1' });
     link.start();
@@ -75,7 +96,7 @@ describe('CoordinatorLink peer ids', () => {
 
   it('[W-17] an id freed while retrying is taken back', async () => {
     const net = new MemoryNetwork();
-    net.create(COORDINATOR, quiet);
+    coordinatorOn(net);
     const old = net.create('vol-1', quiet);
     const { link, registered } = rig(net, { stableId: 'vol-1' });
     link.start();
@@ -88,7 +109,7 @@ describe('CoordinatorLink peer ids', () => {
 
   it('[W-20] renewId drops the connection and registers under a fresh id, kept from then on', async () => {
     const net = new MemoryNetwork();
-    net.create(COORDINATOR, quiet);
+    coordinatorOn(net);
     const { link, registered, opens } = rig(net, { stableId: 'vol-1' });
     link.start();
     await settle(net, 100);
@@ -106,7 +127,7 @@ describe('CoordinatorLink peer ids', () => {
 
   it('[W-20] renewId does nothing for links without a stable id, or once stopped', async () => {
     const net = new MemoryNetwork();
-    net.create(COORDINATOR, quiet);
+    coordinatorOn(net);
     const { link, opens } = rig(net);
     link.start();
     await settle(net, 100);
@@ -125,7 +146,7 @@ describe('CoordinatorLink peer ids', () => {
 
   it('only the coordinator speaks to a client: frames, opens and closes from any other peer are ignored', async () => {
     const net = new MemoryNetwork();
-    const coordinator = net.create(COORDINATOR, quiet);
+    const coordinator = coordinatorOn(net);
     const frames: unknown[] = [];
     let closes = 0;
     let opens = 0;
@@ -136,7 +157,7 @@ describe('CoordinatorLink peer ids', () => {
       close: () => closes++,
       status: () => {},
     };
-    const link = new CoordinatorLink(net.factory, COORDINATOR, handlers, { stableId: 'vol-1' });
+    const link = new CoordinatorLink(net.factory, COORDINATOR, handlers, { stableId: 'vol-1', trust: memoryTrust(NETWORK) });
     link.start();
     await settle(net, 100);
     expect(opens).toBe(1);
@@ -162,13 +183,13 @@ describe('CoordinatorLink peer ids', () => {
 
   it('requesters and observers take a fresh id for every connection', async () => {
     const net = new MemoryNetwork();
-    let coordinator = net.create(COORDINATOR, quiet);
+    let coordinator = coordinatorOn(net);
     const { link, registered } = rig(net);
     link.start();
     await settle(net, 100);
     coordinator.destroy();
     await settle(net, 700);
-    coordinator = net.create(COORDINATOR, quiet);
+    coordinator = coordinatorOn(net);
     await settle(net, 3_000);
     // One id per attempt (the one made while the coordinator was gone too), never one twice.
     expect(registered.length).toBeGreaterThanOrEqual(2);

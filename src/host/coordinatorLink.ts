@@ -4,12 +4,20 @@
  * coordinator or the signaling server goes away. Requesters and observers take a fresh random
  * peer id for every connection; a volunteer keeps one ([W-17]): the coordinator takes a result
  * only from the peer id its lease was issued to.
+ *
+ * [K-2] A peer id proves nothing (any page may register it while the coordinator is away), so
+ * every connection starts with a challenge: the link sends a fresh nonce, and the coordinator
+ * must answer with a signature by the network's key over it and both ends' DTLS fingerprints.
+ * Until that proof checks, the link is not open: the role hears nothing (no `open`, no frame,
+ * not even a `refused`), and `send` sends nothing.
  */
 import type { PeerId } from '../protocol/ids.ts';
 import { PROTOCOL_VERSION, type FromCoordinator, type ToCoordinator } from '../protocol/messages.ts';
 import { parseFromCoordinator, type ProtocolError } from '../protocol/parse.ts';
 import { TransportError, type Endpoint, type EndpointFactory } from '../transport/transport.ts';
 import { errorMessage } from '../protocol/errorMessage.ts';
+import type { KeyAlarm } from '../protocol/coordinatorProof.ts';
+import type { LinkTrust } from './coordinatorTrust.ts';
 
 const RETRY_MS = [500, 1_000, 2_000, 3_000, 5_000];
 /** A connection attempt that has not opened by then is abandoned and retried. */
@@ -25,6 +33,7 @@ const SILENCE_MS = 12_000;
 const ID_TAKEN_RETRIES = 4;
 
 export interface LinkHandlers {
+  /** [K-2] The coordinator proved its key on this connection: the role may say hello now. */
   open(): void;
   frame(msg: FromCoordinator): void;
   protocolError(error: ProtocolError): void;
@@ -33,9 +42,15 @@ export interface LinkHandlers {
   status(state: 'connecting' | 'connected', detail: string): void;
   /** Signaling registered this link under `id` (each time it does, before connecting). */
   registered?(id: PeerId): void;
+  /** [K-4] The peer holding the coordinator's id proved a key this client does not trust. */
+  untrusted?(alarm: KeyAlarm): void;
+  /** [K-4] The coordinator proved the key this client trusts (`firstUse`: just pinned). */
+  verified?(fingerprint: string, firstUse: boolean): void;
 }
 
 export interface LinkOptions {
+  /** [K-2] How the coordinator is authenticated on each connection. */
+  readonly trust: LinkTrust;
   /**
    * Keep one peer id for every connection: this one, or (null) the first the signaling server
    * assigns. If it stays taken, the link moves to a fresh id and keeps that. Absent: a fresh
@@ -58,15 +73,21 @@ export class CoordinatorLink {
   private stableId: string | null;
   /** Registrations in a row refused because the stable id was taken. */
   private idTaken = 0;
+  /** [K-2] The open connection's challenge, until its proof has been checked; null otherwise. */
+  private challenge: { readonly nonce: string; checking: boolean } | null = null;
+  /** [K-2] Frames the coordinator's id sent before proving its key, ignored (for the status line). */
+  private unproven = 0;
+  private readonly trust: LinkTrust;
 
   constructor(
     private readonly factory: EndpointFactory,
     private readonly coordinator: PeerId,
     private readonly handlers: LinkHandlers,
-    options: LinkOptions = {},
+    options: LinkOptions,
   ) {
     this.stable = options.stableId !== undefined;
     this.stableId = options.stableId ?? null;
+    this.trust = options.trust;
   }
 
   /** The id this link registers under (volunteers: stable); null before the first registration. */
@@ -112,25 +133,27 @@ export class CoordinatorLink {
         this.endpoint = await this.factory(this.stable ? this.stableId : null, {
           open: (peer) => {
             if (!live(peer)) return;
-            this.connected = true;
-            this.attempt = 0;
-            if (this.timer) clearTimeout(this.timer);
-            this.startPinging();
-            this.handlers.status('connected', `connected to ${this.coordinator}`);
-            this.handlers.open();
+            this.challengeCoordinator(gen);
           },
           data: (peer, raw) => {
             if (!live(peer)) return; // only the coordinator speaks to clients
-            this.lastFrameAt = Date.now();
             const parsed = parseFromCoordinator(raw);
+            if (!this.connected) {
+              // [K-2] Before the proof checks, nothing is acted on: only the proof is read.
+              if (parsed.ok && parsed.msg.t === 'proof') this.checkProof(gen, parsed.msg);
+              else this.unproven++;
+              return;
+            }
+            this.lastFrameAt = Date.now();
             if (parsed.ok) {
-              if (parsed.msg.t !== 'pong') this.handlers.frame(parsed.msg);
+              if (parsed.msg.t !== 'pong' && parsed.msg.t !== 'proof') this.handlers.frame(parsed.msg);
             } else this.handlers.protocolError(parsed.error);
           },
           close: (peer) => {
             if (!live(peer)) return;
             const was = this.connected;
             this.connected = false;
+            this.challenge = null;
             if (was) this.handlers.close();
             this.retry('connection closed');
           },
@@ -165,6 +188,59 @@ export class CoordinatorLink {
     }
   }
 
+  /** [K-2] The connection is open: challenge the coordinator to prove its key on it. */
+  private challengeCoordinator(gen: number): void {
+    const endpoint = this.endpoint;
+    if (!endpoint || gen !== this.generation) return;
+    let nonce: string;
+    try {
+      nonce = this.trust.nonce();
+    } catch (e) {
+      this.retry(errorMessage(e));
+      return;
+    }
+    this.challenge = { nonce, checking: false };
+    this.unproven = 0;
+    this.handlers.status('connecting', `checking the key of ${this.coordinator}…`);
+    if (!endpoint.send(this.coordinator, { v: PROTOCOL_VERSION, t: 'challenge', nonce })) this.retry('the connection closed before the challenge was sent');
+    // The connect timer keeps running: a coordinator that never proves its key is dropped by it.
+  }
+
+  /** [K-2] [K-4] Checks the coordinator's proof; the link opens only if it holds and the key is trusted. */
+  private checkProof(gen: number, proof: { readonly key: string; readonly sig: string }): void {
+    const challenge = this.challenge;
+    const endpoint = this.endpoint;
+    // One proof per challenge: a second one while the first is checked is ignored.
+    if (!challenge || challenge.checking || !endpoint) return;
+    challenge.checking = true;
+    const fps = endpoint.dtlsFingerprints(this.coordinator);
+    if (fps === null) {
+      this.retry('the connection has no DTLS fingerprints to check the coordinator against');
+      return;
+    }
+    void this.trust
+      .check(proof, challenge.nonce, { coordinator: fps.remote, client: fps.local })
+      .catch((e: unknown) => ({ ok: false as const, kind: 'bad-proof' as const, reason: `checking the coordinator's key failed: ${errorMessage(e)}` }))
+      .then((verdict) => {
+        if (gen !== this.generation || this.challenge !== challenge || this.stopped) return;
+        this.challenge = null;
+        if (!verdict.ok) {
+          if (verdict.kind === 'untrusted-key') {
+            this.handlers.untrusted?.(verdict.alarm);
+            this.retry(`the peer at ${this.coordinator} is not the coordinator this page trusts (key ${verdict.alarm.seen}); nothing was sent to it`);
+          } else this.retry(verdict.reason);
+          return;
+        }
+        this.connected = true;
+        this.attempt = 0;
+        if (this.timer) clearTimeout(this.timer);
+        this.startPinging();
+        this.handlers.verified?.(verdict.fingerprint, verdict.firstUse);
+        this.handlers.status('connected', `connected to ${this.coordinator} (key ${verdict.fingerprint})`);
+        this.handlers.open();
+      });
+  }
+
   private startPinging(): void {
     this.stopPinging();
     this.lastFrameAt = Date.now();
@@ -187,6 +263,9 @@ export class CoordinatorLink {
 
   private retry(why: string): void {
     if (this.stopped) return;
+    this.challenge = null;
+    if (this.unproven > 0) why += ` (${this.unproven} frame(s) sent before a proof were ignored)`;
+    this.unproven = 0;
     this.stopPinging();
     if (this.timer) clearTimeout(this.timer);
     const delay = RETRY_MS[Math.min(this.attempt++, RETRY_MS.length - 1)] ?? 5_000;

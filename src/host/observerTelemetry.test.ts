@@ -11,6 +11,7 @@ import { MemoryCoordinatorStore } from '../persistence/memoryCoordinatorStore.ts
 import { initialState, useQuorumStore } from '../stores/store.ts';
 import { MemoryNetwork } from '../transport/memoryTransport.ts';
 import { CoordinatorHost, TELEMETRY_MS } from './coordinatorHost.ts';
+import { memoryTrust } from './testing/provingCoordinator.ts';
 import { coordinatorPeerId } from './networkId.ts';
 import { coordinatorClient, type CoordinatorClient } from './testing/coordinatorClient.ts';
 import { ObserverHost } from './observerHost.ts';
@@ -129,7 +130,7 @@ describe('coordinator host telemetry [T-1]', () => {
       net.flush();
       v.send({ v: PROTOCOL_VERSION, t: 'hello', role: 'volunteer', caps: caps(i === 0 ? 'webgpu' : 'wasm'), label: 'v' });
     }
-    const observer = new ObserverHost(NET, net.factory);
+    const observer = new ObserverHost(NET, net.factory, memoryTrust(NET));
     observer.start();
     await run(net, 2_000);
     const n = useQuorumStore.getState().network;

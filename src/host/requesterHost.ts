@@ -13,6 +13,8 @@ import { patch, useQuorumStore, type JobResults, type Submission } from '../stor
 import type { EndpointFactory } from '../transport/transport.ts';
 import { assembleResults, type AssembledResults } from '../workloads/export/assemble.ts';
 import { CoordinatorLink } from './coordinatorLink.ts';
+import type { CoordinatorTrust } from './coordinatorTrust.ts';
+import { keyTrustHandlers } from './keyAlarms.ts';
 import { addSample, finishedItems, rateOf, type RateSample } from './jobRates.ts';
 import { coordinatorPeerId } from './networkId.ts';
 import { errorMessage } from '../protocol/errorMessage.ts';
@@ -21,6 +23,8 @@ export interface RequesterHostOptions {
   readonly networkId: string;
   readonly factory: EndpointFactory;
   readonly now?: () => number;
+  /** [K-2] How the coordinator proves its key on each connection. */
+  readonly trust: CoordinatorTrust;
   /** Where this tab keeps its jobs and their verified results across reloads; none: memory only. */
   readonly store?: RequesterStorage | null;
 }
@@ -42,16 +46,22 @@ export class RequesterHost {
 
   start(): void {
     patch('requester', { state: 'connecting', networkId: this.options.networkId, error: null });
-    this.link = new CoordinatorLink(this.options.factory, coordinatorPeerId(this.options.networkId), {
-      open: () => this.link?.send({ v: PROTOCOL_VERSION, t: 'hello', role: 'requester', caps: null, label: 'requester' }),
-      frame: (msg) => this.onFrame(msg),
-      protocolError: (error) => this.log('warn', `dropped a frame: ${error.reason}`),
-      close: () => this.log('warn', 'lost the coordinator; reconnecting'),
-      status: (state, detail) => {
-        patch('requester', { state });
-        if (state === 'connecting') this.log('info', detail);
+    this.link = new CoordinatorLink(
+      this.options.factory,
+      coordinatorPeerId(this.options.networkId),
+      {
+        open: () => this.link?.send({ v: PROTOCOL_VERSION, t: 'hello', role: 'requester', caps: null, label: 'requester' }),
+        frame: (msg) => this.onFrame(msg),
+        protocolError: (error) => this.log('warn', `dropped a frame: ${error.reason}`),
+        close: () => this.log('warn', 'lost the coordinator; reconnecting'),
+        status: (state, detail) => {
+          patch('requester', { state });
+          if (state === 'connecting') this.log('info', detail);
+        },
+        ...keyTrustHandlers('requester', this.options.trust),
       },
-    });
+      { trust: this.options.trust },
+    );
     this.link.start();
     void this.restore();
   }

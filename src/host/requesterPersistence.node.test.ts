@@ -9,7 +9,7 @@ import { openQuorumDb } from '../persistence/db.ts';
 import { RequesterStore } from '../persistence/requesterStore.ts';
 import { asJobId, type PeerId } from '../protocol/ids.ts';
 import { PROTOCOL_VERSION, type JobStatus, type VerifiedShard } from '../protocol/messages.ts';
-import { parseToCoordinator } from '../protocol/parse.ts';
+import { memoryTrust, newIdentity, provingCoordinator } from './testing/provingCoordinator.ts';
 import { initialState, useQuorumStore } from '../stores/store.ts';
 import { MemoryNetwork } from '../transport/memoryTransport.ts';
 import { coordinatorPeerId } from './networkId.ts';
@@ -62,25 +62,16 @@ describe('requester results survive a reload [J-8]', () => {
     const net = new MemoryNetwork();
     // A coordinator that accepts the submission and answers the results request.
     const coordinatorId = coordinatorPeerId(NET);
-    const coordinator = net.create(coordinatorId, {
-      open: () => undefined,
-      data: (peer, raw) => {
-        const p = parseToCoordinator(raw);
-        if (!p.ok) throw new Error(p.error.reason);
-        const m = p.msg;
-        if (m.t === 'hello') coordinator.send(peer, { v: PROTOCOL_VERSION, t: 'welcome', networkId: NET, you: peer });
-        if (m.t === 'submit-job') {
-          coordinator.send(peer, { v: PROTOCOL_VERSION, t: 'job-accepted', ref: m.ref, jobId: JOB, shards: 2 });
-          coordinator.send(peer, { v: PROTOCOL_VERSION, t: 'job-status', jobs: [DONE] });
-        }
-        if (m.t === 'results-request')
-          coordinator.send(peer, { v: PROTOCOL_VERSION, t: 'job-results', jobId: JOB, shards: SHARDS, itemNames: ['a.png', 'b.png', 'c.png', 'd.png'] });
-      },
-      close: () => undefined,
-      signaling: () => undefined,
-      error: () => undefined,
+    const coordinator = provingCoordinator(net, coordinatorId, NET, await newIdentity(), (peer, m) => {
+      if (m.t === 'hello') coordinator.send(peer, { v: PROTOCOL_VERSION, t: 'welcome', networkId: NET, you: peer });
+      if (m.t === 'submit-job') {
+        coordinator.send(peer, { v: PROTOCOL_VERSION, t: 'job-accepted', ref: m.ref, jobId: JOB, shards: 2 });
+        coordinator.send(peer, { v: PROTOCOL_VERSION, t: 'job-status', jobs: [DONE] });
+      }
+      if (m.t === 'results-request')
+        coordinator.send(peer, { v: PROTOCOL_VERSION, t: 'job-results', jobId: JOB, shards: SHARDS, itemNames: ['a.png', 'b.png', 'c.png', 'd.png'] });
     });
-    const first = new RequesterHost({ networkId: NET, factory: net.factory, store: new RequesterStore(db, NET), now: () => 1_000 });
+    const first = new RequesterHost({ networkId: NET, factory: net.factory, store: new RequesterStore(db, NET), now: () => 1_000, trust: memoryTrust(NET) });
     hosts.push(first);
     first.start();
     await until(() => (net.flush(), useQuorumStore.getState().requester.state === 'connected'), 'the welcome');
@@ -102,7 +93,12 @@ describe('requester results survive a reload [J-8]', () => {
     // The tab reloads: a fresh store state and a host on a network without any coordinator.
     first.stop();
     useQuorumStore.setState(initialState);
-    const reloaded = new RequesterHost({ networkId: NET, factory: new MemoryNetwork().factory, store: new RequesterStore(await openQuorumDb(db.name), NET) });
+    const reloaded = new RequesterHost({
+      networkId: NET,
+      factory: new MemoryNetwork().factory,
+      store: new RequesterStore(await openQuorumDb(db.name), NET),
+      trust: memoryTrust(NET),
+    });
     hosts.push(reloaded);
     reloaded.start();
     await until(() => useQuorumStore.getState().requester.results[JOB] !== undefined, 'the restored results');
@@ -155,7 +151,12 @@ describe('requester results survive a reload [J-8]', () => {
     await store.putJob({ jobId: JOB, name: 'OCR × 3 images', acceptedAtMs: 1 });
     await store.putResults(JOB, 3, answerShards, ['a.png', 'b.png', 'c.png']);
 
-    const reloaded = new RequesterHost({ networkId: NET, factory: new MemoryNetwork().factory, store: new RequesterStore(await openQuorumDb(db.name), NET) });
+    const reloaded = new RequesterHost({
+      networkId: NET,
+      factory: new MemoryNetwork().factory,
+      store: new RequesterStore(await openQuorumDb(db.name), NET),
+      trust: memoryTrust(NET),
+    });
     hosts.push(reloaded);
     reloaded.start();
     await until(() => useQuorumStore.getState().requester.results[JOB] !== undefined, 'the restored results');

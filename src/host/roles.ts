@@ -24,6 +24,9 @@ import { RequesterStore } from '../persistence/requesterStore.ts';
 import { loadSignalingConfig } from './signalingConfig.ts';
 import { startVolunteer as startVolunteerRole, type VolunteerTestOptions } from './volunteerRole.ts';
 import { errorMessage } from '../protocol/errorMessage.ts';
+import { CoordinatorKeyStore } from '../persistence/coordinatorKeyStore.ts';
+import { generateCoordinatorKeyPair, identityOf } from './coordinatorKey.ts';
+import { pageCoordinatorTrust } from './pageTrust.ts';
 
 let coordinator: CoordinatorHost | null = null;
 let requester: RequesterHost | null = null;
@@ -56,7 +59,15 @@ export async function startCoordinator(networkId: string, test: CoordinatorTestO
       [requesterKey, jobLimits] = await Promise.all([settings.requesterKey(networkId, generateRequesterKey), settings.jobLimits(networkId)]);
     }
     patch('coordinator', { requesterKey, jobLimits });
+    // [K-1] The network's key, made on the first start and kept in IndexedDB; without storage a
+    // fresh one (clients that pinned the stored one will then warn, as they should).
+    const keyPair =
+      typeof db === 'string'
+        ? await generateCoordinatorKeyPair()
+        : await new CoordinatorKeyStore(db).keyPair(networkId, generateCoordinatorKeyPair, Date.now());
+    const identity = await identityOf(keyPair);
     coordinator = new CoordinatorHost({
+      identity,
       networkId,
       factory: peerjsEndpointFactory(signaling),
       store: withTestFaults(typeof db === 'string' ? unavailableStorage(db) : new CoordinatorStore(db as QuorumDb, networkId)),
@@ -136,7 +147,12 @@ export async function connectRequester(networkId: string): Promise<void> {
   try {
     // Without IndexedDB (private mode, denied) the dashboard still works, keeping results in memory.
     const [signaling, db] = await Promise.all([loadSignalingConfig(), openQuorumDb().catch(() => null)]);
-    requester = new RequesterHost({ networkId, factory: peerjsEndpointFactory(signaling), store: db ? new RequesterStore(db, networkId) : null });
+    requester = new RequesterHost({
+      networkId,
+      factory: peerjsEndpointFactory(signaling),
+      store: db ? new RequesterStore(db, networkId) : null,
+      trust: pageCoordinatorTrust(networkId),
+    });
     requester.start();
   } catch (e) {
     patch('requester', { state: 'error', error: errorMessage(e) });
@@ -163,7 +179,7 @@ export async function connectObserver(networkId: string, demo = 0): Promise<void
   try {
     const signaling = await loadSignalingConfig();
     if (observing !== what) return; // the page moved on while the config loaded
-    observer = new ObserverHost(networkId, peerjsEndpointFactory(signaling));
+    observer = new ObserverHost(networkId, peerjsEndpointFactory(signaling), pageCoordinatorTrust(networkId));
     observer.start();
   } catch (e) {
     observing = '';

@@ -14,7 +14,8 @@ import type { LeaseId, ModelHash, ShardId } from '../protocol/ids.ts';
 import type { InferenceEngine, InferenceResult } from '../runtime/engine.ts';
 import { sha256Hex } from '../runtime/sha256.ts';
 import type { EndpointFactory } from '../transport/transport.ts';
-import { CoordinatorLink } from './coordinatorLink.ts';
+import { CoordinatorLink, type LinkHandlers } from './coordinatorLink.ts';
+import type { LinkTrust } from './coordinatorTrust.ts';
 import { coordinatorPeerId } from './networkId.ts';
 import type { IdentityStorage, VolunteerIdentity } from './volunteerIdentity.ts';
 
@@ -64,6 +65,10 @@ export interface VolunteerDriverOptions {
   readonly prefetch?: number;
   readonly now: () => number;
   readonly events: VolunteerDriverEvents;
+  /** [K-2] [K-4] How this volunteer authenticates its coordinator before sending it anything. */
+  readonly trust: LinkTrust;
+  /** [K-4] What the tab shows when the coordinator proves an untrusted key, or the trusted one. */
+  readonly keyHandlers?: Pick<LinkHandlers, 'untrusted' | 'verified'>;
 }
 
 /** Why a shard cannot run while the engine is being replaced. */
@@ -135,8 +140,9 @@ export class VolunteerDriver {
         close: () => this.act((c, now) => c.disconnected(now)),
         status: (state, detail) => this.options.events.link(state, detail),
         registered: (id) => this.registered(core, id),
+        ...this.options.keyHandlers,
       },
-      { stableId: this.identity?.peerId ?? null },
+      { stableId: this.identity?.peerId ?? null, trust: this.options.trust },
     );
     this.link.start();
   }

@@ -26,6 +26,8 @@ import { patch } from '../stores/store.ts';
 import type { VolunteerControlsView, VolunteerEnv } from '../stores/volunteerSlice.ts';
 import type { EndpointFactory } from '../transport/transport.ts';
 import { watchBattery, type BatteryReading } from './battery.ts';
+import type { CoordinatorTrust } from './coordinatorTrust.ts';
+import { keyTrustHandlers } from './keyAlarms.ts';
 import { LongTaskMonitor } from './longTasks.ts';
 import { TabPresence } from './tabPresence.ts';
 import { NO_ENGINE, VolunteerDriver, type OutboxStorage } from './volunteerDriver.ts';
@@ -55,6 +57,8 @@ export interface VolunteerHostOptions {
   /** 'auto' = WebGPU when it really works, else WASM; a test may force one. */
   readonly backend: 'auto' | Backend;
   readonly label: string;
+  /** [K-2] How the coordinator proves its key on each connection. */
+  readonly trust: CoordinatorTrust;
   /** [W-18] Leases queued behind the running one; absent = the core's default (1). */
   readonly prefetch?: number;
   readonly now?: () => number;
@@ -96,6 +100,8 @@ export class VolunteerHost {
       label: options.label,
       ...(options.prefetch !== undefined ? { prefetch: options.prefetch } : {}),
       now: this.now,
+      trust: options.trust,
+      keyHandlers: keyTrustHandlers('volunteer', options.trust),
       events: {
         log: (level, text) => this.log(level, text),
         link: (state, detail) => {

@@ -19,6 +19,7 @@ import { loadSignalingConfig } from './signalingConfig.ts';
 import { VolunteerHost } from './volunteerHost.ts';
 import { sessionIdentityStorage } from './volunteerIdentity.ts';
 import { errorMessage } from '../protocol/errorMessage.ts';
+import { pageCoordinatorTrust } from './pageTrust.ts';
 
 export interface VolunteerTestOptions {
   /** Test builds only: corrupt every output before sending it (see runtime/lyingEngine.ts). */
@@ -53,6 +54,7 @@ export function prepareVolunteer(networkId: string, backend: 'auto' | Backend, t
       settings: new SettingsStore(db),
       outbox: new OutboxStore(db),
       identity: sessionIdentityStorage(networkId),
+      trust: pageCoordinatorTrust(networkId),
       backend,
       ...(test.prefetch !== undefined ? { prefetch: test.prefetch } : {}),
       label: liar ? 'lying volunteer (test)' : navigator.userAgent.includes('Headless') ? 'headless volunteer' : 'volunteer',

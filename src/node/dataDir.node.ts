@@ -7,6 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { cryptoSecret } from '../host/secrets.ts';
+import { fromBase64Url, identityOf, toBase64Url, type CoordinatorIdentity } from '../host/coordinatorKey.ts';
 
 export const DATABASE_FILE = 'coordinator.sqlite';
 export const REQUESTER_KEY_FILE = 'requester.key';
@@ -63,3 +64,51 @@ export function requesterKeyIn(dir: string, generate: () => string = cryptoSecre
   if (!KEY_PATTERN.test(key)) throw new DataDirError(`${file} does not hold a requester key (16-128 letters, digits, - or _): delete it to make a new one.`);
   return key;
 }
+
+export const COORDINATOR_KEY_FILE = 'coordinator-key.json';
+
+/**
+ * [K-1] The coordinator's key pair kept in `dir`, made once: clients pin its fingerprint, so a
+ * headless coordinator must keep the same key across restarts (a tab keeps it in IndexedDB as a
+ * non-extractable key; a file needs the private key's bytes). Stored as PKCS#8 and SPKI,
+ * base64url, mode 0600; the private key is imported non-extractable for signing.
+ */
+export async function coordinatorKeyIn(dir: string): Promise<CoordinatorIdentity> {
+  const file = path.join(dir, COORDINATOR_KEY_FILE);
+  const subtle = globalThis.crypto.subtle;
+  if (!fs.existsSync(file)) {
+    const pair = await subtle.generateKey(KEY_ALGORITHM, true, ['sign', 'verify']);
+    const pkcs8 = toBase64Url(new Uint8Array(await subtle.exportKey('pkcs8', pair.privateKey)));
+    const spki = toBase64Url(new Uint8Array(await subtle.exportKey('spki', pair.publicKey)));
+    try {
+      fs.writeFileSync(file, `${JSON.stringify({ v: 1, pkcs8, spki })}\n`, { mode: 0o600, flag: 'wx' });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw new DataDirError(`Cannot write ${file}: ${(e as Error).message}`);
+    }
+  }
+  const mode = fs.statSync(file).mode & 0o777;
+  if ((mode & 0o077) !== 0) {
+    throw new DataDirError(
+      `${file} may be read by other users (mode ${mode.toString(8)}): the coordinator's private key may have leaked. Delete the file to make a new key (clients will warn about the new one), or run chmod 600 on it to keep this one.`,
+    );
+  }
+  const bad = (why: string): DataDirError =>
+    new DataDirError(`${file} does not hold a coordinator key (${why}): delete it to make a new one (clients will warn about the new key).`);
+  let stored: unknown;
+  try {
+    stored = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw bad((e as Error).message);
+  }
+  const { pkcs8, spki } = (stored ?? {}) as { pkcs8?: unknown; spki?: unknown };
+  if (typeof pkcs8 !== 'string' || typeof spki !== 'string') throw bad('no pkcs8 and spki fields');
+  try {
+    const privateKey = await subtle.importKey('pkcs8', fromBase64Url(pkcs8), KEY_ALGORITHM, false, ['sign']);
+    const publicKey = await subtle.importKey('spki', fromBase64Url(spki), KEY_ALGORITHM, true, ['verify']);
+    return identityOf({ privateKey, publicKey });
+  } catch (e) {
+    throw bad((e as Error).message);
+  }
+}
+
+const KEY_ALGORITHM = { name: 'ECDSA', namedCurve: 'P-256' } as const;

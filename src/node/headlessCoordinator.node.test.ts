@@ -5,6 +5,7 @@
  * process is SIGKILLed mid-job and restarted on the same data directory; then SIGTERMed.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { memoryTrust } from '../host/testing/provingCoordinator.ts';
 import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -105,24 +106,32 @@ async function metrics(url: string): Promise<Map<string, number>> {
   return parseMetrics(await res.text());
 }
 
+/** [K-4] The test's clients pin the coordinator's key on first use, across its restarts. */
+const requesterTrust = memoryTrust(NETWORK);
+
 /** A requester over the Node transport: a fresh peer id per connection, hello on each. */
 function requester(): { readonly received: FromCoordinator[]; readonly link: CoordinatorLink; connected: () => boolean } {
   const received: FromCoordinator[] = [];
   let open = false;
-  const link: CoordinatorLink = new CoordinatorLink(factory, coordinatorPeerId(NETWORK), {
-    open: () => {
-      open = true;
-      link.send({ v: PROTOCOL_VERSION, t: 'hello', role: 'requester', caps: null, label: 'headless test requester' });
+  const link: CoordinatorLink = new CoordinatorLink(
+    factory,
+    coordinatorPeerId(NETWORK),
+    {
+      open: () => {
+        open = true;
+        link.send({ v: PROTOCOL_VERSION, t: 'hello', role: 'requester', caps: null, label: 'headless test requester' });
+      },
+      frame: (msg) => received.push(msg),
+      protocolError: (e) => {
+        throw new Error(`the coordinator sent an unparseable frame: ${e.reason}`);
+      },
+      close: () => {
+        open = false;
+      },
+      status: () => undefined,
     },
-    frame: (msg) => received.push(msg),
-    protocolError: (e) => {
-      throw new Error(`the coordinator sent an unparseable frame: ${e.reason}`);
-    },
-    close: () => {
-      open = false;
-    },
-    status: () => undefined,
-  });
+    { stableId: null, trust: requesterTrust },
+  );
   link.start();
   return { received, link, connected: () => open };
 }

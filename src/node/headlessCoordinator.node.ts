@@ -23,7 +23,8 @@ import type { LogLine } from '../stores/logSlice.ts';
 import { useQuorumStore } from '../stores/store.ts';
 import { closeNodeTransport, nodeEndpointFactory, signalingForServer } from '../transport/nodeTransport.node.ts';
 import { TransportError, type EndpointFactory } from '../transport/transport.ts';
-import { databasePath, prepareDataDir, requesterKeyIn } from './dataDir.node.ts';
+import { coordinatorKeyIn, databasePath, prepareDataDir, requesterKeyIn } from './dataDir.node.ts';
+import type { CoordinatorIdentity } from '../host/coordinatorKey.ts';
 import { joinLinks, type JoinLinks } from './joinLinks.ts';
 import { METRICS_CONTENT_TYPE, RateMeter, renderMetrics } from './metrics.ts';
 
@@ -135,6 +136,7 @@ export async function runHeadlessCoordinator(options: HeadlessCoordinatorOptions
   const meter = new RateMeter();
   let resultsPerSecond = 0;
   let host: CoordinatorHost | null = null;
+  let identity: CoordinatorIdentity | null = null;
   const sampleRate = (): void => {
     if (host) resultsPerSecond = meter.sample(Date.now(), host.core.verificationTotals().results);
   };
@@ -190,6 +192,7 @@ export async function runHeadlessCoordinator(options: HeadlessCoordinatorOptions
     }
 
     const jobLimits = await store.jobLimits();
+    identity = await coordinatorKeyIn(dir);
     host = new CoordinatorHost({
       networkId: network,
       factory: retryingWhileIdTaken(nodeEndpointFactory(signaling), emit),
@@ -197,6 +200,7 @@ export async function runHeadlessCoordinator(options: HeadlessCoordinatorOptions
       config: { requesterKey },
       jobLimits,
       inspector: new ModelInspector(() => createOrtNodeEngine()),
+      identity, // [K-1] the same key on every restart: clients have pinned it
     });
     await host.start();
     const state = useQuorumStore.getState().coordinator;
@@ -211,7 +215,7 @@ export async function runHeadlessCoordinator(options: HeadlessCoordinatorOptions
   const running = host;
   const rateTimer = setInterval(sampleRate, RATE_SAMPLE_MS);
   rateTimer.unref();
-  const links = joinLinks(origin, network, requesterKey);
+  const links = joinLinks(origin, network, requesterKey, identity?.fingerprint ?? null);
   emit('info', 'coordinator ready', { links, metrics: metricsUrl, dataDir: dir, peerId: useQuorumStore.getState().coordinator.peerId });
 
   let stopping: Promise<void> | null = null;

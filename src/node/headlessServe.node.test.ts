@@ -3,6 +3,7 @@
  * this process: one port for the app's files, /peerjs and /metrics; a requester reaches the
  * coordinator through that signaling; a restart on the same data directory keeps the key.
  */
+import { memoryTrust } from '../host/testing/provingCoordinator.ts';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -37,23 +38,32 @@ describe('a headless coordinator serving the app and signaling', () => {
   it('serves the app, signaling and /metrics on one port; links point at it; a restart keeps the key', async () => {
     const first = await start();
     let key: string;
+    let fp: string | null = null;
     try {
       expect(first.origin).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
       expect(first.metricsUrl).toBe(`${first.origin}/metrics`);
       expect(first.links.volunteer).toBe(`${first.origin}/#/volunteer?network=${NETWORK}`);
       expect(await (await fetch(`${first.origin}/`)).text()).toContain('Quorum test app');
 
+      // [K-1] The printed links carry the coordinator key's fingerprint; a client from them trusts that key only.
+      fp = new URL(first.links.requester.replace('#/', '')).searchParams.get('fp');
+      expect(fp).toMatch(/^[A-Za-z0-9_-]{43}$/);
       // A requester finds the coordinator through the signaling this process serves.
       let welcomed = false;
-      const link: CoordinatorLink = new CoordinatorLink(nodeEndpointFactory(signalingForServer(first.origin)), coordinatorPeerId(NETWORK), {
-        open: () => link.send({ v: PROTOCOL_VERSION, t: 'hello', role: 'requester', caps: null, label: 'served requester' }),
-        frame: (m) => {
-          if (m.t === 'welcome') welcomed = true;
+      const link: CoordinatorLink = new CoordinatorLink(
+        nodeEndpointFactory(signalingForServer(first.origin)),
+        coordinatorPeerId(NETWORK),
+        {
+          open: () => link.send({ v: PROTOCOL_VERSION, t: 'hello', role: 'requester', caps: null, label: 'served requester' }),
+          frame: (m) => {
+            if (m.t === 'welcome') welcomed = true;
+          },
+          protocolError: () => undefined,
+          close: () => undefined,
+          status: () => undefined,
         },
-        protocolError: () => undefined,
-        close: () => undefined,
-        status: () => undefined,
-      });
+        { stableId: null, trust: memoryTrust(NETWORK, fp) },
+      );
       link.start();
       const deadline = Date.now() + 60_000;
       while (!welcomed && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
@@ -76,6 +86,8 @@ describe('a headless coordinator serving the app and signaling', () => {
     const second = await start();
     try {
       expect(second.links.requester).toMatch(new RegExp(`[?&]key=${key}$`));
+      // [K-1] The same coordinator key after a restart: clients that pinned it still trust it.
+      expect(second.links.volunteer).toContain(`fp=${fp}`);
     } finally {
       await second.stop();
     }

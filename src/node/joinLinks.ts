@@ -17,12 +17,14 @@ function route(name: 'volunteer' | 'requester' | 'network', networkId: string): 
 }
 
 /** `origin` is the app's base URL, e.g. http://127.0.0.1:8080 (a trailing slash is dropped). */
-export function joinLinks(origin: string, networkId: string, requesterKey: string): JoinLinks {
+export function joinLinks(origin: string, networkId: string, requesterKey: string, fingerprint: string | null = null): JoinLinks {
   const base = origin.replace(/\/+$/, '');
-  const requester = route('requester', networkId);
+  // [K-1] With the coordinator key's fingerprint, a page opened from a link trusts that key only.
+  const withFp = (link: string): string => (fingerprint === null ? link : `${link}${link.includes('?') ? '&' : '?'}fp=${fingerprint}`);
+  const requester = withFp(route('requester', networkId));
   return {
-    volunteer: `${base}/${route('volunteer', networkId)}`,
+    volunteer: `${base}/${withFp(route('volunteer', networkId))}`,
     requester: `${base}/${requester}${requester.includes('?') ? '&' : '?'}key=${encodeURIComponent(requesterKey)}`,
-    network: `${base}/${route('network', networkId)}`,
+    network: `${base}/${withFp(route('network', networkId))}`,
   };
 }

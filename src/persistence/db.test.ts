@@ -5,6 +5,8 @@ import { asJobId, asLeaseId, asPeerId } from '../protocol/ids.ts';
 import { CoordinatorStore } from './coordinatorStore.ts';
 import { openQuorumDb } from './db.ts';
 import { makeLegacyDb } from './testing/legacyDb.ts';
+import { CoordinatorKeyStore } from './coordinatorKeyStore.ts';
+import { generateCoordinatorKeyPair, identityOf, signProof, verifyProof } from '../host/coordinatorKey.ts';
 
 const jobId = asJobId('job1');
 const lease: LeaseRecord = {
@@ -66,6 +68,47 @@ describe('openQuorumDb upgrades', () => {
     await b.persist(batch([], [lease.id]), 2);
     expect(await a.loadLeases()).toEqual([{ ...lease, networkId: 'net-a' }]);
     expect(await b.loadLeases()).toEqual([]);
+    db.close();
+  });
+});
+
+describe('[K-1] coordinator keys', () => {
+  it('upgrades a version 5 database: its requester jobs are kept, and a coordinator key is kept across a reopen', async () => {
+    const name = `test-${Math.random()}`;
+    await makeLegacyDb(name, 5, ['requesterJobs'], (tx) => {
+      tx.objectStore('requesterJobs').put({ networkId: 'net-a', jobId: 'job1', name: 'old job', acceptedAtMs: 5 });
+    });
+    const db = await openQuorumDb(name);
+    expect(await db.getAll('requesterJobs')).toEqual([{ networkId: 'net-a', jobId: 'job1', name: 'old job', acceptedAtMs: 5 }]);
+    let made = 0;
+    const generate = (): Promise<CryptoKeyPair> => {
+      made++;
+      return generateCoordinatorKeyPair();
+    };
+    const first = await identityOf(await new CoordinatorKeyStore(db).keyPair('net-a', generate, 1));
+    db.close();
+    const reopened = await openQuorumDb(name);
+    const again = await new CoordinatorKeyStore(reopened).keyPair('net-a', generate, 2);
+    expect(made).toBe(1);
+    expect((await identityOf(again)).fingerprint).toBe(first.fingerprint);
+    expect(again.privateKey.extractable).toBe(false);
+    // The stored private key still signs, and another network gets a key of its own.
+    const other = await identityOf(await new CoordinatorKeyStore(reopened).keyPair('net-b', generate, 3));
+    expect(other.fingerprint).not.toBe(first.fingerprint);
+    const ctx = {
+      networkId: 'net-a',
+      nonce: 'QUJDREVGR0hJSktMTU5PUA',
+      dtls: { coordinator: `sha-256 ${'AB:'.repeat(31)}AB`, client: `sha-256 ${'CD:'.repeat(31)}CD` },
+    };
+    expect(await verifyProof(first.publicKey, await signProof(await identityOf(again), ctx), ctx)).toBe(true);
+    reopened.close();
+  });
+
+  it('two tabs making the key at once end up with one key', async () => {
+    const db = await openQuorumDb(`test-${Math.random()}`);
+    const store = new CoordinatorKeyStore(db);
+    const [a, b] = await Promise.all([store.keyPair('net', generateCoordinatorKeyPair, 1), store.keyPair('net', generateCoordinatorKeyPair, 1)]);
+    expect((await identityOf(a)).fingerprint).toBe((await identityOf(b)).fingerprint);
     db.close();
   });
 });

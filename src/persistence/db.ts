@@ -17,11 +17,12 @@ import type {
   StoredRequesterShard,
   StoredShard,
   StoredShardPiece,
+  StoredCoordinatorKey,
 } from './records.ts';
 import { errorMessage } from '../protocol/errorMessage.ts';
 
 export const DB_NAME = 'quorum';
-export const DB_VERSION = 5;
+export const DB_VERSION = 6;
 
 export interface QuorumSchema extends DBSchema {
   models: { key: ModelHash; value: { hash: ModelHash; bytes: ArrayBuffer; storedAtMs: number } };
@@ -46,6 +47,8 @@ export interface QuorumSchema extends DBSchema {
   requesterJobs: { key: [string, JobId]; value: StoredRequesterJob; indexes: { byNetwork: string } };
   /** v5: a requester's verified shards of its jobs, one record per shard, as the coordinator sent them. */
   requesterShards: { key: [string, JobId, number]; value: StoredRequesterShard; indexes: { byJob: [string, JobId] } };
+  /** v6: [K-1] each network's coordinator key pair (the private key non-extractable), by network id. */
+  coordinatorKeys: { key: string; value: StoredCoordinatorKey };
 }
 
 export type QuorumDb = IDBPDatabase<QuorumSchema>;
@@ -105,6 +108,9 @@ export async function openQuorumDb(name: string = DB_NAME): Promise<QuorumDb> {
           jobs.createIndex('byNetwork', 'networkId');
           const shards = db.createObjectStore('requesterShards', { keyPath: ['networkId', 'jobId', 'index'] });
           shards.createIndex('byJob', ['networkId', 'jobId']);
+        }
+        if (oldVersion < 6) {
+          db.createObjectStore('coordinatorKeys', { keyPath: 'networkId' });
         }
       },
       blocked() {

@@ -118,3 +118,14 @@ export interface StoredRequesterShard {
   readonly index: number;
   readonly shard: VerifiedShard;
 }
+
+/**
+ * v6: [K-1] a network's coordinator key pair. The private key is a non-extractable CryptoKey:
+ * IndexedDB keeps it as the browser's own handle, and no script (this app's included) can read
+ * its bytes out, only sign with it.
+ */
+export interface StoredCoordinatorKey {
+  readonly networkId: string;
+  readonly keyPair: CryptoKeyPair;
+  readonly createdAtMs: number;
+}

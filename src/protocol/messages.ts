@@ -28,6 +28,7 @@ import { TELEMETRY_LIMITS, telemetryShape } from './telemetry.ts';
 import { filePipelineSchema, jobFilesSchema, leaseFilesSchema } from './jobFiles.ts';
 import { answerKindOf, answerSchema, type Pipeline } from './pipeline.ts';
 import { spreadSchema } from './spread.ts';
+import { nonceSchema, publicKeySchema, signatureSchema } from './keySchemas.ts';
 
 /** [M-2] Every frame carries `v`; a peer speaking another version is refused, not guessed at. */
 export const PROTOCOL_VERSION = 1;
@@ -119,6 +120,12 @@ function jobItemsProblem(spec: { inputs: readonly unknown[]; pipeline?: unknown;
 // ---------------------------------------------------------------------------------------------
 
 export const toCoordinatorSchema = z.discriminatedUnion('t', [
+  /**
+   * [K-2] A client's first frame: a fresh nonce the coordinator must sign, with both ends' DTLS
+   * fingerprints, to prove it holds the network's key. The client sends nothing else (not even
+   * `hello`) until the `proof` checks.
+   */
+  z.object({ v, t: z.literal('challenge'), nonce: nonceSchema }),
   /** First frame on every connection. Volunteers must say what they run (`caps`); others send null. [M-6] */
   z
     .object({
@@ -232,6 +239,8 @@ export const verifiedShardSchema = z.object({
 export type VerifiedShard = z.infer<typeof verifiedShardSchema>;
 
 export const fromCoordinatorSchema = z.discriminatedUnion('t', [
+  /** [K-3] The answer to `challenge`: the coordinator's public key (SPKI) and its signature over `proofPayload`. */
+  z.object({ v, t: z.literal('proof'), key: publicKeySchema, sig: signatureSchema }),
   z.object({
     v,
     t: z.literal('welcome'),

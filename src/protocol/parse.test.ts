@@ -12,6 +12,7 @@ const tensor = (): Raw => ({ name: 'x', dtype: 'float32', dims: [2, 3], data: ne
 
 /** One valid frame of every type; `Record` over the type union makes a missing type a compile error. */
 const VALID_TO: Record<ToCoordinatorType, Raw> = {
+  challenge: { v: V, t: 'challenge', nonce: 'A'.repeat(22) },
   hello: { v: V, t: 'hello', role: 'volunteer', caps: caps('webgpu'), label: 'tab 1' },
   'lease-request': { v: V, t: 'lease-request' },
   'model-request': { v: V, t: 'model-request', hash: HASH, offset: 0 },
@@ -31,6 +32,7 @@ const VALID_TO: Record<ToCoordinatorType, Raw> = {
 };
 
 const VALID_FROM: Record<FromCoordinatorType, Raw> = {
+  proof: { v: V, t: 'proof', key: 'k'.repeat(122), sig: 's'.repeat(86) },
   welcome: { v: V, t: 'welcome', networkId: 'net-1', you: 'peer_1' },
   refused: { v: V, t: 'refused', reason: 'say hello first', expectedVersion: V },
   lease: {

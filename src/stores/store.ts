@@ -21,6 +21,7 @@ import {
 import type { TelemetryFrame } from '../core/telemetry/aggregator.ts';
 import type { TelemetryPoint } from './networkSlice.ts';
 import { initialVolunteerControls, type VolunteerControlsView } from './volunteerSlice.ts';
+import type { KeyAlarm } from '../protocol/coordinatorProof.ts';
 
 export type ConnectionState = 'off' | 'starting' | 'connecting' | 'connected' | 'error';
 
@@ -140,7 +141,21 @@ export interface NetworkView {
   readonly history: readonly TelemetryPoint[];
 }
 
+/** [K-4] The client roles whose pages warn about a coordinator key they do not trust. */
+export type KeyAlarmRole = 'volunteer' | 'requester' | 'network';
+
+/** [K-1] [K-4] The coordinator's key, as this tab knows it. */
+export interface KeyTrustView {
+  /** The coordinator page's own key fingerprint (what its join links carry as `fp`); null until loaded. */
+  readonly coordinatorFingerprint: string | null;
+  /** Per client role: the key this tab verified its coordinator by (null until verified). */
+  readonly verified: Readonly<Record<KeyAlarmRole, string | null>>;
+  /** Per client role: the untrusted key presented under the coordinator's id, while it is a problem. */
+  readonly alarms: Readonly<Record<KeyAlarmRole, KeyAlarm | null>>;
+}
+
 export interface QuorumState {
+  readonly keyTrust: KeyTrustView;
   readonly coordinator: CoordinatorView;
   readonly volunteer: VolunteerView;
   readonly requester: RequesterView;
@@ -148,6 +163,11 @@ export interface QuorumState {
 }
 
 export const initialState: QuorumState = {
+  keyTrust: {
+    coordinatorFingerprint: null,
+    verified: { volunteer: null, requester: null, network: null },
+    alarms: { volunteer: null, requester: null, network: null },
+  },
   coordinator: {
     state: 'off',
     error: null,

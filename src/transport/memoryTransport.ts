@@ -26,11 +26,20 @@ export interface WireOptions {
 }
 
 interface Member {
+  /** [K-3] Stands for the endpoint's DTLS certificate: unique on the network, in the SDP's notation. */
+  readonly certificate: string;
   readonly handlers: EndpointHandlers;
   readonly links: Set<PeerId>;
   /** Wire mode: the incoming side of each connection, by remote. */
   readonly inbound: Map<PeerId, InboundLink>;
   readonly budget: ByteBudget | null;
+}
+
+/** A distinct certificate fingerprint per endpoint, shaped as WebRTC writes one (`sha-256` and 32 hex pairs). */
+function certificateFingerprint(n: number): string {
+  const pairs: string[] = [];
+  for (let i = 0; i < 32; i++) pairs.push((((n >>> ((i % 4) * 8)) ^ (i * 37)) & 0xff).toString(16).toUpperCase().padStart(2, '0'));
+  return `sha-256 ${pairs.join(':')}`;
 }
 
 export class MemoryNetwork {
@@ -39,6 +48,7 @@ export class MemoryNetwork {
   /** The next frame to deliver: an index rather than `shift()`, which costs O(n) a frame in a flood. */
   private head = 0;
   private nextAnon = 0;
+  private certificates = 0;
   private readonly dataPlane: DataPlaneOptions | null;
 
   /**
@@ -61,6 +71,7 @@ export class MemoryNetwork {
     const selfId = asPeerId(id ?? `anon-${++this.nextAnon}`);
     if (this.endpoints.has(selfId)) throw new TransportError('id-taken', `peer id ${selfId} is already in use`);
     const me: Member = {
+      certificate: certificateFingerprint(++this.certificates),
       handlers,
       links: new Set<PeerId>(),
       inbound: new Map(),
@@ -110,6 +121,10 @@ export class MemoryNetwork {
       },
       greeted(remote, role) {
         me.inbound.get(remote)?.greet(role);
+      },
+      dtlsFingerprints(remote) {
+        const other = net.endpoints.get(remote);
+        return other && me.links.has(remote) ? { local: me.certificate, remote: other.certificate } : null;
       },
       close(remote) {
         net.unlink(selfId, remote);

@@ -24,6 +24,7 @@ import { SWEEP_MS, type DataPlaneOptions } from './dataPlane.ts';
 import { encodeFrame } from './frameCodec.ts';
 import { InboundLink } from './inboundLink.ts';
 import { sendQueueOverflow } from './peerGuard.ts';
+import { dtlsFingerprintsOf } from './sdpFingerprint.ts';
 import { TransportError, type Endpoint, type EndpointHandlers, type SignalingConfig } from './transport.ts';
 
 /** Signaling reconnect attempts back off from 0.5 s to 10 s. */
@@ -296,6 +297,12 @@ export function createPeerjsEndpoint(
     },
     greeted(remote, role) {
       links.get(remote)?.incoming.greet(role);
+    },
+    dtlsFingerprints(remote) {
+      const link = links.get(remote);
+      if (!link?.conn.open) return null;
+      // peerjs keeps the connection's RTCPeerConnection, whose descriptions are set once it is open.
+      return dtlsFingerprintsOf(link.conn.peerConnection ?? undefined);
     },
     close(remote) {
       const link = links.get(remote);

@@ -16,6 +16,9 @@
  * - `send` never throws: it returns false for a peer with no open connection, and for a frame
  *   the wire cannot carry it also reports 'bad-frame' (the connection lives on);
  * - `close` and `destroy` are seen by the other side as `close`;
+ * - [K-3] both ends of an open connection name its DTLS certificate fingerprints, normalised,
+ *   and agree on them (one's `local` is the other's `remote`, and the two differ); without an
+ *   open connection there are none;
  * - the receiving side enforces the data plane's budgets: a peer that has not said hello cannot
  *   push a big frame ([B-3]), and a peer over its frame rate is dropped with the reason reported
  *   as 'bad-frame' ([B-1]).
@@ -25,6 +28,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { PEER_BUDGETS } from '../protocol/peerBudgets.ts';
 import type { PeerId } from '../protocol/ids.ts';
+import { DTLS_FINGERPRINT } from '../protocol/coordinatorProof.ts';
 import type { DataPlaneOptions } from './dataPlane.ts';
 import { TransportError, type Endpoint, type EndpointFactory, type EndpointHandlers } from './transport.ts';
 
@@ -133,6 +137,20 @@ export function describeTransportContract(name: string, makeHarness: () => Promi
       expect(ra.opened).toEqual([b.selfId]);
       expect(rb.opened).toEqual([a.selfId]);
       expect([...ra.errors, ...rb.errors]).toEqual([]);
+    });
+
+    it("[K-3] both ends name the connection's DTLS fingerprints and agree on them; none without a connection", async () => {
+      const { a, b } = await pair();
+      const fa = a.dtlsFingerprints(b.selfId);
+      const fb = b.dtlsFingerprints(a.selfId);
+      expect(fa).not.toBeNull();
+      expect(fa?.local).toMatch(DTLS_FINGERPRINT);
+      expect(fa?.remote).toMatch(DTLS_FINGERPRINT);
+      expect(fa?.local).not.toBe(fa?.remote);
+      expect(fb).toEqual({ local: fa?.remote, remote: fa?.local });
+      expect(a.dtlsFingerprints(`${freshId()}nobody` as PeerId)).toBeNull();
+      a.close(b.selfId);
+      await until('both ends to close', () => a.dtlsFingerprints(b.selfId) === null && b.dtlsFingerprints(a.selfId) === null);
     });
 
     it('frames from one peer arrive whole and in the order sent, both ways at once', async () => {

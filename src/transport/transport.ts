@@ -5,6 +5,7 @@
  */
 import type { PeerId } from '../protocol/ids.ts';
 import type { Role } from '../protocol/messages.ts';
+import type { DtlsFingerprints } from './sdpFingerprint.ts';
 
 export interface EndpointHandlers {
   /** A connection to `peer` is open and ready to carry frames. */
@@ -35,6 +36,12 @@ export interface Endpoint {
    * connection this tab opened, or none.
    */
   greeted(peer: PeerId, role: Role): void;
+  /**
+   * [K-3] The DTLS certificate fingerprints of the open connection to `peer` (this end's and
+   * the other's, normalised), as the connection's SDP names them; null without an open
+   * connection. Both ends of one connection agree: one's `local` is the other's `remote`.
+   */
+  dtlsFingerprints(peer: PeerId): DtlsFingerprints | null;
   /** Closes one connection. */
   close(peer: PeerId): void;
   /** Leaves the network: closes every connection and the signaling link. */

@@ -3,7 +3,7 @@ import { retryCoordinatorStorage, startCoordinator } from '../host/roles.ts';
 import { useQuorumStore } from '../stores/store.ts';
 import { JobProgress, LogView, PeersTable, StateBadge } from './common.tsx';
 import { CoordinatorSettings } from './CoordinatorSettings.tsx';
-import { linkTo, type Route } from './route.ts';
+import { joinLink, type Route } from './route.ts';
 
 export function CoordinatorPage({ route }: { route: Route }) {
   const c = useQuorumStore((s) => s.coordinator);
@@ -12,7 +12,9 @@ export function CoordinatorPage({ route }: { route: Route }) {
     void startCoordinator(route.networkId);
   }, [route.networkId]);
   const volunteers = c.peers.filter((p) => p.role === 'volunteer');
-  const volunteerUrl = `${location.origin}/${linkTo('volunteer', route.networkId)}`;
+  const fingerprint = useQuorumStore((s) => s.keyTrust.coordinatorFingerprint);
+  const volunteerUrl = `${location.origin}/${joinLink('volunteer', route.networkId, fingerprint)}`;
+  const mapUrl = `${location.origin}/${joinLink('network', route.networkId, fingerprint)}`;
   return (
     <section>
       <h1>Coordinator</h1>
@@ -46,7 +48,20 @@ export function CoordinatorPage({ route }: { route: Route }) {
         </span>
       </p>
       <p>
-        Volunteers join at <a href={volunteerUrl}>{volunteerUrl}</a>
+        Coordinator key: <code data-testid="coordinator-key">{fingerprint ?? '…'}</code>. Its join links carry it (<code>fp=</code>): a page opened from one
+        talks only to a coordinator that proves this key.
+      </p>
+      <p>
+        Volunteers join at{' '}
+        <a href={volunteerUrl} data-testid="volunteer-link">
+          {volunteerUrl}
+        </a>
+      </p>
+      <p>
+        The network map:{' '}
+        <a href={mapUrl} data-testid="network-link">
+          {mapUrl}
+        </a>
       </p>
       <h2>
         Volunteers <span data-testid="volunteer-count">{volunteers.length}</span> · leases out <span data-testid="active-leases">{c.activeLeases}</span>

@@ -2,7 +2,7 @@ import { useState, type FormEvent } from 'react';
 import { HARD_JOB_LIMITS } from '../core/jobChecks.ts';
 import { saveJobLimits } from '../host/roles.ts';
 import { useQuorumStore } from '../stores/store.ts';
-import { linkTo } from './route.ts';
+import { joinLink } from './route.ts';
 import { errorMessage } from '../protocol/errorMessage.ts';
 
 const MIB = 1024 * 1024;
@@ -29,7 +29,8 @@ export function CoordinatorSettings({ networkId }: { networkId: string }) {
       (err: unknown) => setStatus(errorMessage(err)),
     );
   };
-  const route = linkTo('requester', networkId);
+  const fingerprint = useQuorumStore((s) => s.keyTrust.coordinatorFingerprint);
+  const route = joinLink('requester', networkId, fingerprint);
   const requesterLink = key ? `${location.origin}/${route}${route.includes('?') ? '&' : '?'}key=${key}` : null;
   return (
     <div className="settings" data-testid="coordinator-settings">

@@ -10,6 +10,7 @@ import { useQuorumStore } from '../stores/store.ts';
 import { TelemetryCharts } from './charts/TelemetryCharts.tsx';
 import { VerificationPanel } from './charts/VerificationPanel.tsx';
 import { JobProgress, PeersTable, StateBadge } from './common.tsx';
+import { KeyAlarmBanner } from './KeyAlarmBanner.tsx';
 import { Legend } from './map/Legend.tsx';
 import { COORDINATOR_ID, REST_ID } from './map/mapScene.ts';
 import { NetworkMap } from './map/NetworkMap.tsx';
@@ -145,6 +146,7 @@ export function NetworkPage({ route }: { route: Route }) {
       <div className="netmap-head">
         <h1>Network map</h1>
         <StateBadge state={n.state} error={n.error} />
+        <KeyAlarmBanner role="network" />
         {n.source === 'demo' ? (
           <span className="badge" data-testid="demo-badge">
             demo: {demo} simulated volunteers

@@ -33,6 +33,7 @@ import { WORKLOADS } from '../workloads/registry.ts';
 import { AnswerResults } from './AnswerResults.tsx';
 import { JobProgress, LogView, StateBadge } from './common.tsx';
 import { WorkloadFilesFields } from './WorkloadFilesFields.tsx';
+import { KeyAlarmBanner } from './KeyAlarmBanner.tsx';
 import type { Route } from './route.ts';
 
 type Source = 'builtin' | 'upload';
@@ -85,6 +86,7 @@ export function RequesterPage({ route }: { route: Route }) {
         browsers, and take away results that a quorum of independent volunteers agreed on.
       </p>
       <StateBadge state={r.state} error={r.error} />
+      <KeyAlarmBanner role="requester" />
       <form className="submit" onSubmit={submit} data-testid="submit-form">
         <fieldset>
           <legend>Requester key</legend>

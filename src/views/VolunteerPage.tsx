@@ -5,6 +5,7 @@ import type { Capabilities } from '../protocol/capabilities.ts';
 import { prepareVolunteer, setVolunteerPaused, startVolunteer, updateVolunteerSettings } from '../host/volunteerRole.ts';
 import { useQuorumStore, type VolunteerView } from '../stores/store.ts';
 import { LogView, StateBadge } from './common.tsx';
+import { KeyAlarmBanner } from './KeyAlarmBanner.tsx';
 import type { Route } from './route.ts';
 import './volunteer.css';
 
@@ -208,6 +209,7 @@ export function VolunteerPage({ route }: { route: Route }) {
       ) : (
         <StateBadge state={v.state} error={v.error} />
       )}
+      <KeyAlarmBanner role="volunteer" />
       <p className="activity" data-testid="volunteer-activity" data-phase={stats?.phase ?? 'off'} data-paused={paused}>
         {paused && !stats ? `Will start paused: ${c.pause.text}` : activity(v)}
       </p>

@@ -40,3 +40,12 @@ export function useRoute(): Route {
 export function linkTo(name: RouteName, networkId: string): string {
   return networkId === DEFAULT_NETWORK ? `#/${name}` : `#/${name}?network=${encodeURIComponent(networkId)}`;
 }
+
+/**
+ * [K-1] A join link for a client role: the route with the coordinator key's fingerprint as `fp`,
+ * so the page that opens it trusts that key, and no other, from its first connection.
+ */
+export function joinLink(name: RouteName, networkId: string, fingerprint: string | null): string {
+  const base = linkTo(name, networkId);
+  return fingerprint === null ? base : `${base}${base.includes('?') ? '&' : '?'}fp=${fingerprint}`;
+}

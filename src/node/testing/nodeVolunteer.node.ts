@@ -6,6 +6,7 @@
  * in the core's memory, which outlives any coordinator restart since this process keeps running.
  * `runDelayMs` holds each result back a while, so a test can act while shards are in flight.
  */
+import { memoryTrust } from '../../host/testing/provingCoordinator.ts';
 import { VolunteerCore, type VolunteerEffect } from '../../core/volunteer/volunteer.ts';
 import { CoordinatorLink } from '../../host/coordinatorLink.ts';
 import { coordinatorPeerId } from '../../host/networkId.ts';
@@ -105,8 +106,9 @@ export async function startNodeVolunteer(factory: EndpointFactory, networkId: st
       close: () => apply(core.disconnected(Date.now())),
       status: () => undefined,
     },
-    // One peer id for every connection, as a volunteer tab keeps one ([W-17]).
-    { stableId: null },
+    // One peer id for every connection, as a volunteer tab keeps one ([W-17]); the coordinator's
+    // key pinned on first use ([K-4]), as a tab opened without `fp` does.
+    { stableId: null, trust: memoryTrust(networkId) },
   );
   link.start();
 

@@ -3,7 +3,7 @@
  * (only db.ts may use idb), each version's stores exactly as its upgrade step made them, then
  * filled by `fill` in one transaction over `stores`.
  */
-export type LegacyVersion = 2 | 3;
+export type LegacyVersion = 2 | 3 | 5;
 
 export function makeLegacyDb(name: string, version: LegacyVersion, stores: readonly string[], fill: (tx: IDBTransaction) => void): Promise<void> {
   return new Promise<void>((resolve, reject) => {
@@ -14,10 +14,15 @@ export function makeLegacyDb(name: string, version: LegacyVersion, stores: reado
       db.createObjectStore('jobs', { keyPath: 'job.id' }).createIndex('byNetwork', 'networkId');
       db.createObjectStore('shards', { keyPath: ['jobId', 'index'] }).createIndex('byJob', 'jobId');
       db.createObjectStore('settings');
-      db.createObjectStore('leases', { keyPath: 'id' }).createIndex('byNetwork', 'networkId');
+      db.createObjectStore('leases', { keyPath: version >= 4 ? ['networkId', 'id'] : 'id' }).createIndex('byNetwork', 'networkId');
       db.createObjectStore('peers', { keyPath: ['networkId', 'peerId'] }).createIndex('byNetwork', 'networkId');
       db.createObjectStore('outbox', { keyPath: ['volunteerId', 'leaseId'] }).createIndex('byVolunteer', 'volunteerId');
       if (version >= 3) db.createObjectStore('jobPieces', { keyPath: ['jobId', 'input', 'piece'] }).createIndex('byNetwork', 'networkId');
+      if (version >= 4) db.createObjectStore('shardPieces', { keyPath: ['jobId', 'index', 'tag', 'piece'] });
+      if (version >= 5) {
+        db.createObjectStore('requesterJobs', { keyPath: ['networkId', 'jobId'] }).createIndex('byNetwork', 'networkId');
+        db.createObjectStore('requesterShards', { keyPath: ['networkId', 'jobId', 'index'] }).createIndex('byJob', ['networkId', 'jobId']);
+      }
     };
     open.onerror = () => reject(open.error ?? new Error('open failed'));
     open.onsuccess = () => {

@@ -1,0 +1,29 @@
+/**
+ * [K-1] Each network's coordinator key pair, made on the coordinator's first start and kept in
+ * IndexedDB (v6 `coordinatorKeys`), so a reloaded coordinator proves the same key its clients
+ * pinned.
+ */
+import type { QuorumDb } from './db.ts';
+
+export class CoordinatorKeyStore {
+  constructor(private readonly db: QuorumDb) {}
+
+  /**
+   * The network's key pair, made with `generate` when there is none. Key generation is
+   * asynchronous and would let an IndexedDB transaction commit under it, so the new pair is
+   * `add`ed (never `put`): when another tab stored one first, that one wins and is returned.
+   */
+  async keyPair(networkId: string, generate: () => Promise<CryptoKeyPair>, now: number): Promise<CryptoKeyPair> {
+    const stored = await this.db.get('coordinatorKeys', networkId);
+    if (stored) return stored.keyPair;
+    const fresh = await generate();
+    try {
+      await this.db.add('coordinatorKeys', { networkId, keyPair: fresh, createdAtMs: now });
+      return fresh;
+    } catch (e) {
+      const raced = await this.db.get('coordinatorKeys', networkId);
+      if (raced) return raced.keyPair;
+      throw e;
+    }
+  }
+}

@@ -34,6 +34,7 @@ describe('the quorum command', () => {
       count: 1,
       threads: 8,
       stateRoot: '.quorum',
+      fingerprint: null,
     });
     expect(parseVolunteerArgs(['--server=http://h:1', '--network=lab', '--count', '4', '--state', '/var/q'], 8)).toMatchObject({ count: 4, threads: 2 });
     expect(volunteerStateDir('.quorum', 'lab', 0)).toBe(path.join('.quorum', 'volunteer-lab-1'));

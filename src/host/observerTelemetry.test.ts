@@ -39,10 +39,18 @@ async function submitJob(net: MemoryNetwork, items: number): Promise<JobId> {
 const newHost = (net: MemoryNetwork): CoordinatorHost => new CoordinatorHost({ networkId: NET, factory: net.factory, store: new MemoryCoordinatorStore(NET) });
 
 /** Advances the fake clock in small steps, delivering frames in between. */
+/** The real setTimeout, taken before any test fakes timers. */
+const realSetTimeout = globalThis.setTimeout;
+
+/**
+ * `ms` of fake time in `step`s, with a few real milliseconds after each: the coordinator's key
+ * proof ([K-2]) is WebCrypto, which completes on its own thread in real time, whatever the fake clock says.
+ */
 async function run(net: MemoryNetwork, ms: number, step = 50): Promise<void> {
   for (let t = 0; t < ms; t += step) {
     await vi.advanceTimersByTimeAsync(step);
     net.flush();
+    await new Promise((resolve) => realSetTimeout(resolve, 5));
   }
 }
 

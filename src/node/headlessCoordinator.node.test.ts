@@ -26,7 +26,7 @@ import { sha256Hex } from '../runtime/sha256.ts';
 import { closeNodeTransport, nodeEndpointFactory, signalingForServer } from '../transport/nodeTransport.node.ts';
 import type { EndpointFactory } from '../transport/transport.ts';
 import { decodeMnistHoldout, MNIST_INPUT_NAME, MNIST_PIXELS } from '../workloads/mnist/holdout.ts';
-import { DATABASE_FILE, REQUESTER_KEY_FILE } from './dataDir.node.ts';
+import { COORDINATOR_KEY_FILE, DATABASE_FILE, REQUESTER_KEY_FILE, coordinatorKeyIn } from './dataDir.node.ts';
 import type { JoinLinks } from './joinLinks.ts';
 import { parseMetrics } from './metrics.ts';
 import { startNodeVolunteer, type NodeVolunteer } from './testing/nodeVolunteer.node.ts';
@@ -175,10 +175,13 @@ describe('a headless coordinator process', () => {
     key = fs.readFileSync(file, 'utf8').trim();
     expect(key).toMatch(/^[0-9a-f]{32}$/);
     const { links } = await coordinator.ready;
+    // [K-1] Each link carries the fingerprint of the key kept in the data directory.
+    const fp = (await coordinatorKeyIn(dataDir)).fingerprint;
+    expect(fs.statSync(path.join(dataDir, COORDINATOR_KEY_FILE)).mode & 0o777).toBe(0o600);
     expect(links).toEqual({
-      volunteer: `${serverUrl}/#/volunteer?network=${NETWORK}`,
-      requester: `${serverUrl}/#/requester?network=${NETWORK}&key=${key}`,
-      network: `${serverUrl}/#/network?network=${NETWORK}`,
+      volunteer: `${serverUrl}/#/volunteer?network=${NETWORK}&fp=${fp}`,
+      requester: `${serverUrl}/#/requester?network=${NETWORK}&fp=${fp}&key=${key}`,
+      network: `${serverUrl}/#/network?network=${NETWORK}&fp=${fp}`,
     });
   });
 
@@ -264,7 +267,7 @@ describe('a headless coordinator process', () => {
       const { metrics: url } = await coordinator.ready;
       const m = await until('both volunteers back', async () => {
         const got = await metrics(url);
-        return got.get('quorum_peers{role="volunteer",backend="wasm"}') === 2 ? got : false;
+        return got.get('quorum_peers{role="volunteer",backend="node-cpu"}') === 2 ? got : false;
       });
       expect(m.get('quorum_peers{role="requester",backend="none"}')).toBe(1);
       expect(m.get('quorum_shards')).toBe(SHARDS);

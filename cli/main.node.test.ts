@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { UsageError } from './args.ts';
 import { parseVolunteerArgs, volunteerStateDir } from './volunteer/volunteerCommand.ts';
+import { parseCoordinatorArgs } from './coordinator/coordinatorCommand.ts';
 
 const BIN = fileURLToPath(new URL('../bin/quorum.mjs', import.meta.url));
 
@@ -22,7 +23,8 @@ describe('the quorum command', () => {
     const [help, bad] = await Promise.all([quorum('--help'), quorum('volunteer', '--network', 'default')]);
     expect(help.code).toBe(0);
     expect(help.stdout).toMatch(/^Usage: quorum <command>/);
-    expect(help.stdout).toMatch(/quorum volunteer --server URL --network NAME \[--count N\] \[--threads T\] \[--state DIR\]/);
+    expect(help.stdout).toMatch(/quorum volunteer --server URL --network NAME \[--fp FP\] \[--count N\] \[--threads T\] \[--state DIR\]/);
+    expect(help.stdout).toMatch(/quorum coordinator --network NAME --data DIR \[--serve\]/);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/--server is required/);
   });
@@ -41,5 +43,28 @@ describe('the quorum command', () => {
     expect(() => parseVolunteerArgs(['--server', 'http://h', '--network', 'lab', '--count', '0'])).toThrow(/--count must be a whole number from 1 to 256/);
     expect(() => parseVolunteerArgs(['--server', 'ftp://h', '--network', 'lab'])).toThrow(UsageError);
     expect(() => parseVolunteerArgs(['--server', 'http://h', '--network', 'lab', '--gpu'])).toThrow(/unknown option --gpu/);
+  });
+
+  it('[N-1] reads the coordinator flags (--serve takes no value) and refuses a command line it cannot run', async () => {
+    expect(parseCoordinatorArgs(['--network', 'lab', '--data', '/srv/q', '--serve', '--port', '9000'])).toEqual({
+      network: 'lab',
+      dataDir: '/srv/q',
+      serve: true,
+      port: 9000,
+    });
+    expect(parseCoordinatorArgs(['--network=lab', '--data=d', '--server', 'http://h:1', '--metrics-port', '9100'])).toEqual({
+      network: 'lab',
+      dataDir: 'd',
+      serve: false,
+      server: 'http://h:1',
+      metricsPort: 9100,
+    });
+    expect(() => parseCoordinatorArgs(['--data', 'd', '--serve'])).toThrow(/--network is required/);
+    expect(() => parseCoordinatorArgs(['--network', 'lab', '--data', 'd'])).toThrow(/give --server URL .* or --serve/);
+    expect(() => parseCoordinatorArgs(['--network', 'lab', '--data', 'd', '--serve', '--server', 'http://h'])).toThrow(/leave out --server/);
+    expect(() => parseCoordinatorArgs(['--network', 'lab', '--data', 'd', '--serve', '--port', '70000'])).toThrow(/port number/);
+    const bad = await quorum('coordinator', '--network', 'no spaces', '--data', '/tmp/x', '--serve', '--port', '0');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/quorum coordinator: .*network/i);
   });
 });

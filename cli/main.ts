@@ -5,16 +5,21 @@
  */
 import { UsageError } from './args.ts';
 import { VOLUNTEER_USAGE, volunteerCommand } from './volunteer/volunteerCommand.ts';
+import { COORDINATOR_USAGE, coordinatorCommand } from './coordinator/coordinatorCommand.ts';
 
 export const USAGE = `Usage: quorum <command> [options]
 
 Commands:
   volunteer   run headless volunteers (onnxruntime-node) for a network
-              quorum volunteer --server URL --network NAME [--count N] [--threads T] [--state DIR]
+              quorum volunteer --server URL --network NAME [--fp FP] [--count N] [--threads T] [--state DIR]
+  coordinator run a network's coordinator headless, its state in SQLite
+              quorum coordinator --network NAME --data DIR [--serve] [--port P]
 
   quorum <command> --help   shows a command's options
 
-${VOLUNTEER_USAGE}`;
+${VOLUNTEER_USAGE}
+
+${COORDINATOR_USAGE}`;
 
 /** Runs the command line `argv` (without node and the script); resolves with the exit code. */
 export async function main(argv: readonly string[]): Promise<number> {
@@ -29,8 +34,10 @@ export async function main(argv: readonly string[]): Promise<number> {
         return command === undefined ? 2 : 0;
       case 'volunteer':
         return await volunteerCommand(rest);
+      case 'coordinator':
+        return await coordinatorCommand(rest);
       default:
-        throw new UsageError(`unknown command "${command}": the commands are: volunteer`);
+        throw new UsageError(`unknown command "${command}": the commands are: volunteer, coordinator`);
     }
   } catch (e) {
     if (e instanceof UsageError) {

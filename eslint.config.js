@@ -4,9 +4,11 @@ import reactHooks from 'eslint-plugin-react-hooks';
 import globals from 'globals';
 
 /**
- * Layering (see ARCHITECTURE.md): imports only point down.
- * views -> stores -> host -> {transport, runtime, persistence} -> core -> protocol.
- * The pure core and the protocol may not import any outer layer.
+ * Layering (README, "Layout"): imports only point down.
+ * views -> stores -> host -> {transport, runtime, persistence, workloads} -> core -> protocol.
+ * The pure core and the protocol may not import any outer layer; transport, runtime,
+ * persistence and workloads may not import host, stores or views (checked below).
+ * (Hosts still write the store through `patch`: that one upward edge is being narrowed to a port.)
  */
 const OUTER_LAYERS = ['host', 'views', 'stores', 'transport', 'runtime', 'persistence', 'workloads'].flatMap((l) => [
   `../${l}/*`,
@@ -19,6 +21,20 @@ const OUTER_LAYERS = ['host', 'views', 'stores', 'transport', 'runtime', 'persis
  * platform's own file, which loads peerjs its way.
  */
 const PEERJS_FILES = ['src/transport/peerjsEndpoint.ts', 'src/transport/peerjsTransport.ts', 'src/transport/nodeTransport.node.ts'];
+
+/** The libraries only one file each may import (the rule is repeated per layer: a later rule replaces an earlier one). */
+const LIBRARY_PATHS = [
+  { name: 'peerjs', message: `Only the transport files may import peerjs: ${PEERJS_FILES.join(', ')}.` },
+  { name: 'node-datachannel', message: 'Only src/transport/nodeTransport.node.ts may import node-datachannel.' },
+  { name: 'node-datachannel/polyfill', message: 'Only src/transport/nodeTransport.node.ts may import node-datachannel.' },
+  { name: 'onnxruntime-web', message: 'Only src/runtime/ortEngine.ts may import onnxruntime-web.' },
+  { name: 'onnxruntime-node', message: 'Only src/runtime/ortNodeEngine.node.ts may import onnxruntime-node.' },
+  { name: 'idb', message: 'Only src/persistence/db.ts may import idb.' },
+  { name: 'better-sqlite3', message: 'Only src/persistence/sqliteCoordinatorStore.node.ts may import better-sqlite3.' },
+];
+
+/** What the middle layers may not reach up to. */
+const UPPER_LAYERS = ['host', 'views', 'stores'].flatMap((l) => [`../${l}/*`, `../../${l}/*`, `../../../${l}/*`]);
 
 export default tseslint.config(
   {
@@ -53,15 +69,21 @@ export default tseslint.config(
       'no-restricted-imports': [
         'error',
         {
-          paths: [
-            { name: 'peerjs', message: `Only the transport files may import peerjs: ${PEERJS_FILES.join(', ')}.` },
-            { name: 'node-datachannel', message: 'Only src/transport/nodeTransport.node.ts may import node-datachannel.' },
-            { name: 'node-datachannel/polyfill', message: 'Only src/transport/nodeTransport.node.ts may import node-datachannel.' },
-            { name: 'onnxruntime-web', message: 'Only src/runtime/ortEngine.ts may import onnxruntime-web.' },
-            { name: 'onnxruntime-node', message: 'Only src/runtime/ortNodeEngine.node.ts may import onnxruntime-node.' },
-            { name: 'idb', message: 'Only src/persistence/db.ts may import idb.' },
-            { name: 'better-sqlite3', message: 'Only src/persistence/sqliteCoordinatorStore.node.ts may import better-sqlite3.' },
-          ],
+          paths: LIBRARY_PATHS,
+        },
+      ],
+    },
+  },
+  {
+    // The middle layers serve the hosts; they never import them, their store or their views.
+    files: ['src/transport/**/*.ts', 'src/runtime/**/*.ts', 'src/persistence/**/*.ts', 'src/workloads/**/*.ts'],
+    ignores: ['**/*.test.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: LIBRARY_PATHS,
+          patterns: [{ group: UPPER_LAYERS, message: 'transport/, runtime/, persistence/ and workloads/ do not import host/, stores/ or views/.' }],
         },
       ],
     },

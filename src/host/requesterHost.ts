@@ -3,6 +3,8 @@
  * left), fetches verified results when a job is done and keeps them exactly, in item order, for
  * export; for classifiers it also derives predictions (and accuracy, when labels are known).
  */
+import { resolvePolicy } from '../protocol/policy.ts';
+import { answerKindOf } from '../protocol/pipeline.ts';
 import type { JobId } from '../protocol/ids.ts';
 import { parseToCoordinator } from '../protocol/parse.ts';
 import { PROTOCOL_VERSION, type FromCoordinator, type JobSpec, type JobStatus, type VerifiedShard } from '../protocol/messages.ts';
@@ -110,7 +112,8 @@ export class RequesterHost {
       spec.model.byteLength + spec.inputs.reduce((n, t) => n + t.data.byteLength, 0) + (spec.files ?? []).reduce((n, f) => n + f.bytes.byteLength, 0); // [J-7]
     const priority = spec.priority ?? 1;
     // Listed before sending: a large frame takes a while to leave, and the page shows "sending…".
-    const submission: Submission = { ref, name: spec.name, state: 'sending', jobId: null, reason: null, bytes, priority };
+    const policy = resolvePolicy(spec.policy, spec.pipeline ? answerKindOf(spec.pipeline) : null);
+    const submission: Submission = { ref, name: spec.name, state: 'sending', jobId: null, reason: null, bytes, priority, policy };
     patch('requester', (prev) => ({ submissions: [...prev.submissions, submission] }));
     const frame = { v: PROTOCOL_VERSION, t: 'submit-job', ref, spec } as const;
     // [J-1] The coordinator's own parser, here first: a job it would drop (a tensor over the

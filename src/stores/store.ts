@@ -5,6 +5,7 @@ import { create } from 'zustand';
 import type { VolunteerStats } from '../core/volunteer/volunteer.ts';
 import type { Capabilities } from '../protocol/capabilities.ts';
 import type { JobId } from '../protocol/ids.ts';
+import type { ResolvedPolicy } from '../protocol/policy.ts';
 import type { JobStatus, PeerSummary } from '../protocol/messages.ts';
 import type { LogLine } from './logSlice.ts';
 import { DEFAULT_JOB_LIMITS, type JobLimits } from '../core/jobChecks.ts';
@@ -74,6 +75,8 @@ export interface Submission {
   /** Size of the submit frame's model and inputs, for "sending… N MB". */
   readonly bytes: number;
   readonly priority: number;
+  /** [V-13] The policy as the coordinator resolves it, to hold the job's measured spread against. */
+  readonly policy?: Pick<ResolvedPolicy, 'comparator' | 'answerComparator'>;
 }
 
 /** A finished job's verified results, as the requester holds them. */

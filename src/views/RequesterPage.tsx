@@ -16,6 +16,7 @@ import {
 } from '../host/requesterRole.ts';
 import { connectRequester, runReference } from '../host/roles.ts';
 import type { JobStatus } from '../protocol/messages.ts';
+import { spreadWarnings } from '../core/verification/spread.ts';
 import type { ExportStatus, RequesterDraft } from '../stores/requesterSlice.ts';
 import { useQuorumStore, type JobResults, type Submission } from '../stores/store.ts';
 import {
@@ -220,6 +221,7 @@ export function RequesterPage({ route }: { route: Route }) {
         <div key={j.jobId}>
           <JobProgress job={j} />
           <JobRateLine job={j} />
+          <SpreadLine job={j} policy={r.submissions.find((s) => s.jobId === j.jobId)?.policy} />
           {r.results[j.jobId] ? <Results results={r.results[j.jobId]!} previewRef={r.submissions.find((s) => s.jobId === j.jobId)?.ref} /> : null}
         </div>
       ))}
@@ -487,6 +489,33 @@ function JobRateLine({ job }: { job: JobStatus }) {
       priority {job.priority ?? 1} · throughput {rate?.itemsPerSec != null ? `${rate.itemsPerSec.toFixed(1)} items/s` : '—'} · ETA{' '}
       {job.done ? 'done' : rate?.etaMs != null ? formatDuration(rate.etaMs) : '—'}
     </p>
+  );
+}
+
+/**
+ * [V-13] The spread the coordinator measured between replicas of the job's first shards, and
+ * what it says about the tolerance: below it, honest shards go unverifiable; far above it, a liar has room.
+ */
+function SpreadLine({ job, policy }: { job: JobStatus; policy: Submission['policy'] }) {
+  const spread = job.spread;
+  if (!spread) return null;
+  const warnings = policy ? spreadWarnings(policy, spread) : [];
+  const measured = spread.ocr
+    ? `box IoU ≥ ${spread.ocr.minIou.toFixed(2)}, CER ≤ ${spread.ocr.maxCer.toFixed(3)}`
+    : spread.segments
+      ? `segment shift ≤ ${(spread.segments.maxShiftSec * 1000).toFixed(0)} ms`
+      : (spread.outputs ?? []).map((o) => `"${o.name}" ≤ ${o.maxAbs.toPrecision(2)}`).join(', ');
+  return (
+    <div data-testid={`job-spread-${job.jobId}`}>
+      <p className="muted">
+        Honest spread between replicas ({spread.pairs} pairs, {spread.crossBackendPairs} across backends): {measured || '—'}
+      </p>
+      {warnings.map((w) => (
+        <p key={w} className="warning" role="status">
+          {w}
+        </p>
+      ))}
+    </div>
   );
 }
 

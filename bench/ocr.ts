@@ -42,6 +42,8 @@ export interface OcrEngineRow {
   /** Median over repeats; null where the runtime is not available (see `note`). */
   readonly imagesPerSec: number | null;
   readonly samples: readonly number[];
+  /** Loading the bundle's three models into this engine (ms; the Worker's, for the web rows). */
+  readonly loadMs: number | null;
   readonly note: string;
 }
 
@@ -74,6 +76,8 @@ export interface OcrDeliveryRow {
   /** Medians over the volunteers (ms after the first lease arrived). */
   readonly modelLoadedMs: number | null;
   readonly firstResultMs: number | null;
+  /** Lease in -> the model's first chunk in (the volunteer's cache miss and model-request, the coordinator's answer). */
+  readonly firstChunkMs: number | null;
   readonly transferMs: number | null;
   readonly transferMBps: number | null;
   readonly bundleBytes: number;
@@ -153,7 +157,9 @@ async function nodeRows(p: Prepared, threads: number, b: Budget): Promise<OcrEng
   try {
     await engine.init({ backend: 'wasm', threads });
     const hash = await sha256Hex(p.bundle);
+    const t0 = performance.now();
     await engine.loadModel(hash, new Uint8Array(p.bundle).buffer);
+    const loadMs = round(performance.now() - t0);
     const sets = p.sets.map((s) => ({
       name: s.name,
       files: s.files.map((f) => ({ name: path.basename(f), bytes: new Uint8Array(fs.readFileSync(f)).buffer })),
@@ -178,6 +184,7 @@ async function nodeRows(p: Prepared, threads: number, b: Budget): Promise<OcrEng
       threads,
       imagesPerSec: round(median(xs)),
       samples: xs.map((x) => round(x)),
+      loadMs,
       note: '',
     }));
   } finally {
@@ -200,7 +207,7 @@ async function webRows(tab: BenchTab, p: Prepared, backend: 'wasm' | 'webgpu', t
   });
   if (r.backend !== backend || Object.keys(r.imagesPerSec).length === 0) {
     const note = r.backend !== backend ? `no ${backend}: ${r.reason}` : r.reason;
-    return sets.map((s) => ({ set: s.name, runtime, threads, imagesPerSec: null, samples: [], note }));
+    return sets.map((s) => ({ set: s.name, runtime, threads, imagesPerSec: null, samples: [], loadMs: null, note }));
   }
   if (threads > 1 && !r.crossOriginIsolated) throw new Error('the bench page is not cross-origin isolated: no WASM threads');
   return sets.map((s) => {
@@ -211,6 +218,7 @@ async function webRows(tab: BenchTab, p: Prepared, backend: 'wasm' | 'webgpu', t
       threads: r.threads,
       imagesPerSec: round(median(xs)),
       samples: xs.map((x) => round(x)),
+      loadMs: round(r.loadMs),
       note: backend === 'webgpu' ? r.reason : '',
     };
   });
@@ -299,6 +307,7 @@ async function networkRow(
         volunteers,
         modelLoadedMs: med((t) => t.modelLoadedMs),
         firstResultMs: med((t) => t.firstResultMs),
+        firstChunkMs: med((t) => t.firstChunkMs),
         transferMs,
         transferMBps: transferMs === null ? null : round(p.bundleBytes / 1e6 / (transferMs / 1000)),
         bundleBytes: p.bundleBytes,

@@ -219,8 +219,8 @@ function ocrTables(o: OcrResult): string[] {
   );
   out.push(
     table(
-      ['set', 'runtime', 'threads', 'images/s', 'note'],
-      o.engine.map((x) => [x.set, x.runtime, String(x.threads), fmt(x.imagesPerSec, 2), x.note]),
+      ['set', 'runtime', 'threads', 'images/s', 'bundle load ms', 'note'],
+      o.engine.map((x) => [x.set, x.runtime, String(x.threads), fmt(x.imagesPerSec, 2), fmt(x.loadMs), x.note]),
     ),
   );
   out.push(
@@ -262,8 +262,16 @@ function ocrTables(o: OcrResult): string[] {
     out.push('', '### OCR model delivery (ms after the first lease, median over volunteers)', '');
     out.push(
       table(
-        ['path', 'N', 'bundle loaded (ready to run)', 'first result', 'raw transfer', 'transfer MB/s'],
-        o.delivery.map((x) => [x.path, String(x.volunteers), fmt(x.modelLoadedMs), fmt(x.firstResultMs), fmt(x.transferMs), fmt(x.transferMBps, 1)]),
+        ['path', 'N', 'first model chunk', 'raw transfer', 'transfer MB/s', 'bundle loaded (ready to run)', 'first result'],
+        o.delivery.map((x) => [
+          x.path,
+          String(x.volunteers),
+          fmt(x.firstChunkMs),
+          fmt(x.transferMs),
+          fmt(x.transferMBps, 1),
+          fmt(x.modelLoadedMs),
+          fmt(x.firstResultMs),
+        ]),
       ),
     );
   }

@@ -63,6 +63,8 @@ export interface OcrEngineOptions {
   readonly maxPasses: number;
   /** From the start of the model load: past it, the row gives up (no figures, `reason` says why). */
   readonly deadlineMs: number;
+  /** One untimed pass over every image before the timed runs. */
+  readonly warmupPass: boolean;
 }
 
 export interface OcrEngineSamples {

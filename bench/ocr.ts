@@ -55,6 +55,8 @@ export interface OcrNetworkRow {
   readonly images: number;
   readonly runs: number;
   readonly verifiedImagesPerSec: number;
+  /** Each run's verified images/s, in order (the first is often the slowest: a machine shared with other work drifts). */
+  readonly runRates: readonly number[];
   /** One tab's images/s at the same threads (median of before and after). */
   readonly rawImagesPerSec: number;
   readonly efficiency: number;
@@ -338,6 +340,7 @@ async function networkRow(
       images,
       runs,
       verifiedImagesPerSec: round(rate),
+      runRates: rates.map((x) => round(x)),
       rawImagesPerSec: round(raw),
       efficiency: round(rate / (volunteers * raw), 3),
       fileBytesPerImage: round(fileBytes / images),

@@ -82,7 +82,13 @@ export function launchChromium(): Promise<Browser> {
   const tmp = path.join(BENCH_TMP, 'chromium-tmp');
   fs.rmSync(tmp, { recursive: true, force: true });
   fs.mkdirSync(tmp, { recursive: true });
-  return chromium.launch({ executablePath: CHROMIUM_PATH, args: [...CHROMIUM_ARGS], env: { ...process.env, TMPDIR: tmp } as Record<string, string> });
+  // WebGPU for the OCR section's WebGPU row (SwiftShader where there is no GPU); every other
+  // measurement asks for WASM explicitly.
+  return chromium.launch({
+    executablePath: CHROMIUM_PATH,
+    args: [...CHROMIUM_ARGS, '--enable-unsafe-webgpu'],
+    env: { ...process.env, TMPDIR: tmp } as Record<string, string>,
+  });
 }
 
 /** One browser context (own profile, own renderer, own IndexedDB) on the bench page. */

@@ -4,6 +4,7 @@ import type { CoreResult } from './core.ts';
 import type { EngineResult } from './engine.ts';
 import type { Machine } from './env.ts';
 import type { NetworkResult } from './network.ts';
+import type { OcrResult } from './ocr.ts';
 import type { TransferResult } from './transfer.ts';
 
 export interface Results {
@@ -14,6 +15,7 @@ export interface Results {
   transfer: TransferResult | null;
   network: NetworkResult | null;
   core: CoreResult | null;
+  ocr: OcrResult | null;
   seconds: number;
   /** 1-minute load average when the run ended. */
   loadAverageAtEnd: number;
@@ -205,7 +207,75 @@ export function renderTables(r: Results): string {
       ),
     );
   }
+  if (r.ocr) out.push('', ...ocrTables(r.ocr));
   return out.join('\n');
+}
+
+function ocrTables(o: OcrResult): string[] {
+  const out: string[] = [];
+  out.push(
+    `### OCR: PP-OCRv4 bundle (${fmt(o.bundleBytes / 1e6, 1)} MB), ${o.fixtures.lines} text lines + ${o.fixtures.documents} documents (images/s, median)`,
+    '',
+  );
+  out.push(
+    table(
+      ['set', 'runtime', 'threads', 'images/s', 'bundle load ms', 'note'],
+      o.engine.map((x) => [x.set, x.runtime, String(x.threads), fmt(x.imagesPerSec, 2), fmt(x.loadMs), x.note]),
+    ),
+  );
+  out.push(
+    '',
+    `ort-web wasm / ort-node: ${Object.entries(o.ratioWebToNode)
+      .map(([set, ratio]) => `${set} ${fmt(ratio, 2)}`)
+      .join(', ')}`,
+  );
+  if (o.network.length > 0) {
+    out.push('', "### OCR network (replication 1; verified images/s ÷ (N × one tab's images/s); coordinator bytes sent ÷ files' bytes)", '');
+    out.push(
+      table(
+        [
+          'N',
+          'threads each',
+          'images',
+          'verified images/s',
+          'raw 1 tab',
+          'efficiency',
+          'file bytes/image',
+          'sent ÷ file, no model',
+          'sent ÷ file, with model (first job)',
+        ],
+        o.network.map((x) => [
+          String(x.volunteers),
+          String(x.threadsPerVolunteer),
+          fmt(x.images),
+          fmt(x.verifiedImagesPerSec, 2),
+          fmt(x.rawImagesPerSec, 2),
+          fmt(x.efficiency, 2),
+          fmt(x.fileBytesPerImage),
+          fmt(x.sentPerFileByte, 2),
+          `${fmt(x.sentPerFileByteWithModel, 0)} (${x.coldImages} images)`,
+        ]),
+      ),
+    );
+  }
+  if (o.delivery.length > 0) {
+    out.push('', '### OCR model delivery (ms after the first lease, median over volunteers)', '');
+    out.push(
+      table(
+        ['path', 'N', 'first model chunk', 'raw transfer', 'transfer MB/s', 'bundle loaded (ready to run)', 'first result'],
+        o.delivery.map((x) => [
+          x.path,
+          String(x.volunteers),
+          fmt(x.firstChunkMs),
+          fmt(x.transferMs),
+          fmt(x.transferMBps, 1),
+          fmt(x.modelLoadedMs),
+          fmt(x.firstResultMs),
+        ]),
+      ),
+    );
+  }
+  return out;
 }
 
 export function printTable(r: Results): void {

@@ -1,9 +1,9 @@
 /**
- * `npm run bench [-- --quick] [-- --only=engine,transfer,network,core] [-- --prefetch=0,1]
+ * `npm run bench [-- --quick] [-- --only=engine,transfer,network,core,ocr] [-- --prefetch=0,1]
  * [-- --volunteers=1,2]`: measures the raw engine
  * (onnxruntime-web in Chromium vs onnxruntime-node), the data plane (tab-to-tab MB/s), the whole
  * network's efficiency (verified items/s over N x one tab's raw items/s) and the coordinator
- * core's results/s, side by side in one run (the network with volunteers queueing each
+ * core's results/s, and the OCR workload (bench/ocr.ts), side by side in one run (the network with volunteers queueing each
  * `--prefetch` depth of leases, [W-18]; default 0 and 1; `--volunteers` keeps only those N); prints a table and writes bench/results.json.
  *
  * As root, where `unshare -n` works, the run re-executes itself in a loopback-only network
@@ -19,10 +19,11 @@ import { benchEngine } from './engine.ts';
 import { buildBenchPage, describeMachine, launchChromium, ROOT, serveBenchPage } from './env.ts';
 import { writeHeavyModel } from './models.ts';
 import { benchNetwork } from './network.ts';
+import { benchOcr } from './ocr.ts';
 import { printTable, writeResults, type Results } from './report.ts';
 import { benchTransfer } from './transfer.ts';
 
-const SECTIONS = ['engine', 'transfer', 'network', 'core'] as const;
+const SECTIONS = ['engine', 'transfer', 'network', 'core', 'ocr'] as const;
 type Section = (typeof SECTIONS)[number];
 
 const argv = process.argv.slice(2);
@@ -75,6 +76,7 @@ async function main(): Promise<void> {
     transfer: null,
     network: null,
     core: null,
+    ocr: null,
     seconds: 0,
     loadAverageAtEnd: 0,
   };
@@ -98,6 +100,7 @@ async function main(): Promise<void> {
       }),
     );
     results.core = await step('core', () => benchCore({ quick }));
+    results.ocr = await step('ocr', () => benchOcr(browser, server.url, { quick, ...(volunteers && volunteers.length > 0 ? { volunteers } : {}) }));
   } finally {
     await browser.close().catch(() => undefined);
     await server.close().catch(() => undefined);

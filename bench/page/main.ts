@@ -25,6 +25,8 @@ import { peerjsEndpointFactory } from '../../src/transport/peerjsTransport.ts';
 import type { Endpoint, EndpointFactory } from '../../src/transport/transport.ts';
 import { decodeMnistHoldout, MNIST_HOLDOUT_URL, MNIST_PIXELS, type MnistHoldout } from '../../src/workloads/mnist/holdout.ts';
 import { CoordinatorTrust, localPinStore } from '../../src/host/coordinatorTrust.ts';
+import { encodeFrame } from '../../src/transport/frameCodec.ts';
+import { ocrEngine, ocrSubmit, ocrVolunteer, ocrVolunteerTimes } from './ocr.ts';
 import type { BenchApi, EngineOptions, EngineSamples, JobTimes, SubmitOptions } from './api.ts';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -312,6 +314,9 @@ function watchCore(core: object): void {
   }
 }
 
+/** Bytes the coordinator sent, by frame type (counted only where asked: encoding twice costs). */
+let sentBytes: Record<string, number> | null = null;
+
 /** The transport, with frames timed by type as the coordinator's host hands them over. */
 function timedFactory(inner: EndpointFactory): EndpointFactory {
   return async (id, handlers) => {
@@ -348,6 +353,11 @@ function timedFactory(inner: EndpointFactory): EndpointFactory {
           requestInAt.delete(peer);
           leaseSentAt.set(msg.leaseId, now);
         }
+        if (sentBytes && typeof msg.t === 'string') {
+          // The frame as the wire carries it (chunk headers aside): the codec's parts.
+          const bytes = encodeFrame(frame).reduce((n, part) => n + part.byteLength, 0);
+          sentBytes[msg.t] = (sentBytes[msg.t] ?? 0) + bytes;
+        }
         return ep.send(peer, frame);
       },
       greeted: (peer, role) => ep.greeted(peer, role),
@@ -360,7 +370,8 @@ function timedFactory(inner: EndpointFactory): EndpointFactory {
 
 let coordinatorHost: CoordinatorHost | null = null;
 
-async function coordinator(networkId: string): Promise<string> {
+async function coordinator(networkId: string, countBytes = false): Promise<string> {
+  if (countBytes) sentBytes = {};
   const [signaling, db] = await Promise.all([loadSignalingConfig(), openQuorumDb()]);
   coordinatorHost = new CoordinatorHost({
     networkId,
@@ -374,6 +385,12 @@ async function coordinator(networkId: string): Promise<string> {
   const s = useQuorumStore.getState().coordinator;
   if (s.state !== 'connected' || !s.peerId) throw new Error(`coordinator did not start: ${s.error ?? s.state}`);
   return s.peerId;
+}
+
+function coordinatorBytes(): Record<string, number> {
+  const out = { ...sentBytes };
+  if (sentBytes) sentBytes = {};
+  return out;
 }
 
 function volunteerCount(): number {
@@ -450,6 +467,15 @@ async function submit(o: SubmitOptions): Promise<{ jobId: string; uploadMs: numb
   return { jobId: s.jobId, uploadMs: performance.now() - t0, inputBytes: data.byteLength };
 }
 
+/** Resolves with the job's id once the coordinator accepted the submission `ref`. */
+async function accepted(ref: string): Promise<string> {
+  const find = () => useQuorumStore.getState().requester.submissions.find((s) => s.ref === ref);
+  await waitFor('the job to be accepted', () => find()?.state !== 'sending', 120_000);
+  const s = find();
+  if (!s || s.state !== 'accepted' || !s.jobId) throw new Error(`job not accepted: ${s?.reason ?? s?.state ?? 'no submission'}`);
+  return s.jobId;
+}
+
 const bench: BenchApi = {
   engine,
   modelCacheRead,
@@ -467,6 +493,11 @@ const bench: BenchApi = {
   volunteerStats,
   requester,
   submit,
+  coordinatorBytes,
+  ocrEngine,
+  ocrVolunteer,
+  ocrVolunteerTimes,
+  ocrSubmit: (o) => ocrSubmit(requesterHost, o, accepted),
 };
 
 declare global {

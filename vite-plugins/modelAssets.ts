@@ -5,6 +5,7 @@
  *   build: copied into <outDir>/models/… (also what `vite preview` and server/ then serve)
  * The paths match `OCR_ASSETS` (src/workloads/ocr/ocrWorkload.ts) and `VAD_MODEL_FILE`.
  */
+import { serveFile } from './serveFile.ts';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -85,13 +86,7 @@ export function modelAssetsPlugin(): Plugin {
         if (!pathname.startsWith(MODELS_URL_PATH)) return next();
         const file = assets.get(pathname);
         if (!file) return next();
-        const { size } = fs.statSync(file);
-        res.statusCode = 200;
-        res.setHeader('Content-Type', contentType(pathname));
-        res.setHeader('Content-Length', size);
-        res.setHeader('Cache-Control', 'no-cache');
-        if (req.method === 'HEAD') return void res.end();
-        fs.createReadStream(file).on('error', next).pipe(res);
+        serveFile(req, res, file, contentType(pathname), next);
       });
     },
     // Plain copies, as for /ort/: 16 MB of models gain nothing from the bundler's asset pipeline.

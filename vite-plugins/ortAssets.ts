@@ -4,6 +4,7 @@
  *   dev:   served straight from node_modules/onnxruntime-web/dist/
  *   build: copied into <outDir>/ort/ (also what `vite preview` and server/ then serve)
  */
+import { serveFile } from './serveFile.ts';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -73,14 +74,7 @@ export function ortAssetsPlugin(options: OrtAssetsOptions = {}): Plugin {
         if (!pathname.startsWith(ORT_URL_PATH)) return next();
         const name = decodeURIComponent(pathname.slice(ORT_URL_PATH.length));
         if (!files.has(name)) return next();
-        const file = path.join(sourceDir, name);
-        const { size } = fs.statSync(file);
-        res.statusCode = 200;
-        res.setHeader('Content-Type', contentType(name));
-        res.setHeader('Content-Length', size);
-        res.setHeader('Cache-Control', 'no-cache');
-        if (req.method === 'HEAD') return void res.end();
-        fs.createReadStream(file).on('error', next).pipe(res);
+        serveFile(req, res, path.join(sourceDir, name), contentType(name), next);
       });
     },
     // Plain copies after the bundle is written: ~70 MB of wasm gains nothing from going through

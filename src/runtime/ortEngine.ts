@@ -7,6 +7,7 @@
  * provider that really ran. WebGPU is only reported after a probe model ran on it and gave the
  * right numbers; if WebGPU breaks later, the engine moves to WASM and tells its listeners.
  */
+import { SerialQueue } from './serialQueue.ts';
 import * as ort from 'onnxruntime-web';
 import type { AdapterInfo, Backend, Capabilities } from '../protocol/capabilities.ts';
 import type { ModelHash } from '../protocol/ids.ts';
@@ -170,7 +171,7 @@ class OrtEngine implements InferenceEngine {
   private readonly entries = new Map<ModelHash, Entry>();
   private readonly listeners = new Set<CapabilitiesListener>();
   /** Every operation runs alone: ORT sessions are not re-entrant, and a backend switch must not race a run. */
-  private tail: Promise<unknown> = Promise.resolve();
+  private readonly queue = new SerialQueue(() => this.disposed);
 
   init(prefs: EnginePreferences): Promise<Capabilities> {
     return this.serial(async () => {
@@ -286,13 +287,7 @@ class OrtEngine implements InferenceEngine {
   }
 
   private serial<T>(op: () => Promise<T>): Promise<T> {
-    const guarded = async (): Promise<T> => {
-      if (this.disposed) throw new InferenceError('This inference engine has been disposed.');
-      return op();
-    };
-    const result = this.tail.then(guarded, guarded);
-    this.tail = result.catch(() => undefined);
-    return result;
+    return this.queue.run(op);
   }
 
   private requireInit(): Capabilities {

@@ -7,6 +7,7 @@
  * Honesty rule, as in the browser: the backend is reported only after the built-in probe model
  * ran on it and gave the exact numbers; results always say `node-cpu`, the provider that ran.
  */
+import { SerialQueue } from './serialQueue.ts';
 import * as ort from 'onnxruntime-node';
 import type { Capabilities } from '../protocol/capabilities.ts';
 import type { ModelHash } from '../protocol/ids.ts';
@@ -37,7 +38,7 @@ class OrtNodeEngine implements InferenceEngine {
    * Every operation runs alone: a volunteer runs one shard at a time, and intra-op threads are
    * how one shard uses several cores, so overlapping runs would only fight over them.
    */
-  private tail: Promise<unknown> = Promise.resolve();
+  private readonly queue = new SerialQueue(() => this.disposed);
 
   init(prefs: EnginePreferences): Promise<Capabilities> {
     return this.serial(async () => {
@@ -155,13 +156,7 @@ class OrtNodeEngine implements InferenceEngine {
   }
 
   private serial<T>(op: () => Promise<T>): Promise<T> {
-    const guarded = async (): Promise<T> => {
-      if (this.disposed) throw new InferenceError('This inference engine has been disposed.');
-      return op();
-    };
-    const result = this.tail.then(guarded, guarded);
-    this.tail = result.catch(() => undefined);
-    return result;
+    return this.queue.run(op);
   }
 
   private requireInit(): Capabilities {

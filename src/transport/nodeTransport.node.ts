@@ -73,8 +73,14 @@ export function signalingForServer(serverUrl: string, iceServers: readonly RTCIc
 
 /**
  * Stops node-datachannel's threads so the process can exit. Destroy every endpoint first: their
- * connections die with it.
+ * connections die with it. A connection still closing when this runs makes node-datachannel give
+ * up waiting ("cleanup timeout") and throw; that must not turn a clean stop (SIGTERM, Ctrl-C, a
+ * test's teardown) into a failure after every write is done, so it is reported, not thrown.
  */
-export function closeNodeTransport(): void {
-  cleanup();
+export function closeNodeTransport(warn: (text: string) => void = (text) => console.warn(text)): void {
+  try {
+    cleanup();
+  } catch (e) {
+    warn(`WebRTC (node-datachannel) did not shut down cleanly: ${e instanceof Error ? e.message : String(e)}`);
+  }
 }

@@ -173,7 +173,8 @@ afterAll(async () => {
   await new Promise<void>((resolve) => server?.close(() => resolve()));
   closeNodeTransport();
   for (const dir of roots) fs.rmSync(dir, { recursive: true, force: true });
-});
+  // node-datachannel's cleanup may wait up to 10 s for connections still closing.
+}, 60_000);
 
 describe('quorum volunteer', () => {
   const root = stateRoot();

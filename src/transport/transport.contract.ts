@@ -99,9 +99,11 @@ export function describeTransportContract(name: string, makeHarness: () => Promi
       for (const e of live.splice(0)) e.destroy();
       await h.settle();
     });
+    // Closing a real transport may wait for connections still closing (node-datachannel's cleanup
+    // gives them up to 10 s on a loaded machine): more than the default hook timeout.
     afterAll(async () => {
       await h.close();
-    });
+    }, 60_000);
 
     /** A fresh id per endpoint: the real transport's signaling server keeps ids a while after they go. */
     const freshId = (): string => `contract${RUN}x${++nextId}`;

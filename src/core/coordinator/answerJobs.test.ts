@@ -4,21 +4,17 @@
  * boxes by IoU, text exactly), and publishes the accepted answers in job-results.
  */
 import { describe, expect, it } from 'vitest';
-import { asPeerId, type LeaseId, type PeerId } from '../../protocol/ids.ts';
+import { asModelHash, type LeaseId, type PeerId } from '../../protocol/ids.ts';
 import type { FromCoordinator, JobSpec, ToCoordinator } from '../../protocol/messages.ts';
 import type { Answer, OcrLine, Pipeline } from '../../protocol/pipeline.ts';
 import type { VerificationPolicy } from '../../protocol/policy.ts';
-import { seededRng } from '../rng.ts';
+import { only, sent } from '../testing/coordinatorFrames.ts';
+import { CoordinatorRig, type Lease } from '../testing/coordinatorRig.ts';
 import { files } from '../testing/fileJobFixtures.ts';
-import { HASH_A, HASH_B, V, countingBytes, f32, hello, policy } from '../testing/fixtures.ts';
-import { asModelHash } from '../../protocol/ids.ts';
+import { HASH_A, HASH_B, V, countingBytes, f32, policy } from '../testing/fixtures.ts';
 
 const HASH_C = asModelHash('c'.repeat(64));
-import { checkFrames, only, sent } from '../testing/coordinatorFrames.ts';
-import { CoordinatorCore } from './coordinator.ts';
-import { DEFAULT_COORDINATOR_CONFIG } from './state.ts';
 
-type Lease = Extract<FromCoordinator, { t: 'lease' }>;
 type Ack = Extract<FromCoordinator, { t: 'result-ack' }>;
 
 const ocrPipelineSpec: Pipeline = {
@@ -59,30 +55,9 @@ const line = (i: number, shift = 0, text = `line ${i}`): OcrLine => ({
 const ocrAnswers = (l: Lease, shift = 0, text?: string): Answer[] =>
   (l.files ?? []).map((f) => ({ kind: 'ocr', lines: [line(Number(f.name.slice(5, -4)), shift, text)] }));
 
-class Rig {
-  readonly core = new CoordinatorCore({ networkId: 'net1', ...DEFAULT_COORDINATOR_CONFIG, peerTimeoutMs: 600_000 }, seededRng(5));
-  readonly req = this.join('req', 'requester');
-
-  join(name: string, role: 'volunteer' | 'requester' = 'volunteer'): PeerId {
-    const id = asPeerId(name);
-    this.core.connect(id, 0);
-    this.handle(id, hello(role));
-    return id;
-  }
-
-  handle(peer: PeerId, msg: ToCoordinator) {
-    return checkFrames(this.core.handle(peer, msg, 0));
-  }
-
-  submit(spec: JobSpec): FromCoordinator {
-    const fx = this.handle(this.req, { v: V, t: 'submit-job', ref: 'r1', spec });
-    const h = fx.find((e) => e.kind === 'hash-model');
-    if (!h || h.kind !== 'hash-model') return sent(fx, this.req)[0]!;
-    return sent(checkFrames(this.core.admitJob(h.peer, h.ref, h.spec, HASH_A, 0)), this.req)[0]!;
-  }
-
-  lease(v: PeerId): Lease {
-    return only(sent(this.handle(v, { v: V, t: 'lease-request' }), v), 'lease');
+class Rig extends CoordinatorRig {
+  constructor() {
+    super(5);
   }
 
   result(v: PeerId, l: Lease, body: { outputs?: ReturnType<typeof f32>[]; answers?: Answer[] }): Ack {

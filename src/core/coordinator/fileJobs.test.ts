@@ -4,43 +4,17 @@
  * tensors volunteers return, exactly like a tensor job.
  */
 import { describe, expect, it } from 'vitest';
-import { asPeerId, type LeaseId, type PeerId } from '../../protocol/ids.ts';
-import type { FromCoordinator, JobSpec, ToCoordinator } from '../../protocol/messages.ts';
+import type { LeaseId, PeerId } from '../../protocol/ids.ts';
+import type { JobSpec } from '../../protocol/messages.ts';
 import type { WireTensor } from '../../protocol/tensor.ts';
-import { seededRng } from '../rng.ts';
+import { only, sent } from '../testing/coordinatorFrames.ts';
+import { CoordinatorRig, type Lease } from '../testing/coordinatorRig.ts';
 import { fileSpec, imagePipeline } from '../testing/fileJobFixtures.ts';
-import { HASH_A, HASH_B, V, f32, hello, policy } from '../testing/fixtures.ts';
-import { checkFrames, only, sent } from '../testing/coordinatorFrames.ts';
-import { CoordinatorCore } from './coordinator.ts';
-import { DEFAULT_COORDINATOR_CONFIG } from './state.ts';
+import { HASH_A, HASH_B, V, f32, policy } from '../testing/fixtures.ts';
 
-type Lease = Extract<FromCoordinator, { t: 'lease' }>;
-
-class Rig {
-  readonly core = new CoordinatorCore({ networkId: 'net1', ...DEFAULT_COORDINATOR_CONFIG, peerTimeoutMs: 600_000 }, seededRng(3));
-  readonly req = this.join('req', 'requester');
-
-  join(name: string, role: 'volunteer' | 'requester' = 'volunteer'): PeerId {
-    const id = asPeerId(name);
-    this.core.connect(id, 0);
-    this.handle(id, hello(role));
-    return id;
-  }
-
-  handle(peer: PeerId, msg: ToCoordinator) {
-    return checkFrames(this.core.handle(peer, msg, 0));
-  }
-
-  /** Submits `spec` and admits it under `hash`; the requester's answer. */
-  submit(spec: JobSpec, hash = HASH_A): FromCoordinator {
-    const fx = this.handle(this.req, { v: V, t: 'submit-job', ref: 'r1', spec });
-    const h = fx.find((e) => e.kind === 'hash-model');
-    if (!h || h.kind !== 'hash-model') return sent(fx, this.req)[0]!;
-    return sent(checkFrames(this.core.admitJob(h.peer, h.ref, h.spec, hash, 0)), this.req)[0]!;
-  }
-
-  lease(v: PeerId): Lease {
-    return only(sent(this.handle(v, { v: V, t: 'lease-request' }), v), 'lease');
+class Rig extends CoordinatorRig {
+  constructor() {
+    super(3);
   }
 
   /** Answers a lease with each file's size: the same for every honest volunteer. */

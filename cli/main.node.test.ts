@@ -29,6 +29,18 @@ describe('the quorum command', () => {
     expect(bad.stderr).toMatch(/--server is required/);
   });
 
+  it('documents submit and results, and exits 1 with the reason when the job cannot be built (nothing is sent)', async () => {
+    const [help, missing] = await Promise.all([
+      quorum('--help'),
+      quorum('submit', '--server', 'http://127.0.0.1:9', '--network', 'lab', '--key', 'k', '--out', 'o', '--model', '/nonexistent/m.onnx', '--inputs', 'x.npy'),
+    ]);
+    expect(help.stdout).toMatch(/quorum submit --server URL --network NAME --key KEY --out DIR/);
+    expect(help.stdout).toMatch(/quorum results JOB --out DIR/);
+    expect(help.stdout).toMatch(/--replication N {2}--quorum N/);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('"/nonexistent/m.onnx" does not exist: check the path given to --model.');
+  });
+
   it('reads the volunteer flags with their defaults, and refuses what it cannot use', () => {
     expect(parseVolunteerArgs(['--server', 'http://127.0.0.1:5173', '--network', 'lab'], 8)).toEqual({
       server: 'http://127.0.0.1:5173',

@@ -1,0 +1,99 @@
+/**
+ * The output folder of `quorum submit` / `quorum results`: the job's verified results in the
+ * dashboard's export formats (the same exporters, the same file names), rewritten each time more
+ * shards are verified, and `job.json`, which names the job so an interrupted run can be resumed.
+ * Every file is written whole under a temporary name and renamed over the old one, so a reader
+ * (or a Ctrl-C) never sees half a file.
+ */
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { answersToCsvParts, answersToJsonParts, answersToTextParts } from '../../src/workloads/export/answerExporters.ts';
+import type { AssembledResults } from '../../src/workloads/export/assemble.ts';
+import { exportFileName, resultsToCsvParts, resultsToJsonParts, resultsToNpy } from '../../src/workloads/export/exporters.ts';
+
+export const JOB_FILE = 'job.json';
+
+/** What `job.json` records: enough to reconnect and follow the job again. */
+export interface JobRecordFile {
+  readonly jobId: string;
+  readonly name: string;
+  readonly items: number;
+  readonly server: string;
+  readonly network: string;
+  /** [K-1] The coordinator key's fingerprint it was submitted to; null when not known. */
+  readonly fingerprint: string | null;
+  readonly shards: number;
+  readonly verifiedShards: number;
+  readonly done: boolean;
+}
+
+/** Writes `pieces` to `file` atomically: a temporary file beside it, flushed, then renamed over it. */
+function writePieces(file: string, pieces: Iterable<string | Uint8Array>): void {
+  const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  const fd = fs.openSync(tmp, 'w');
+  try {
+    // Piece by piece: an export can be larger than any one string can be.
+    for (const piece of pieces) fs.writeSync(fd, typeof piece === 'string' ? Buffer.from(piece, 'utf8') : piece);
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+  try {
+    fs.renameSync(tmp, file);
+  } catch (e) {
+    fs.rmSync(tmp, { force: true });
+    throw e;
+  }
+}
+
+export function writeJobRecord(dir: string, record: JobRecordFile): void {
+  fs.mkdirSync(dir, { recursive: true });
+  writePieces(path.join(dir, JOB_FILE), [`${JSON.stringify(record, null, 2)}\n`]);
+}
+
+/** `dir/job.json`, or null when there is none or it is not one (then the flags must say everything). */
+export function readJobRecord(dir: string): Partial<JobRecordFile> | null {
+  let raw: string;
+  try {
+    raw = fs.readFileSync(path.join(dir, JOB_FILE), 'utf8');
+  } catch {
+    return null;
+  }
+  try {
+    const parsed: unknown = JSON.parse(raw);
+    if (typeof parsed !== 'object' || parsed === null) return null;
+    const r = parsed as Record<string, unknown>;
+    const record: { -readonly [K in keyof JobRecordFile]?: JobRecordFile[K] } = {};
+    for (const k of ['jobId', 'server', 'network', 'name', 'fingerprint'] as const) {
+      const v = r[k];
+      if (typeof v === 'string') record[k] = v;
+    }
+    if (typeof r['items'] === 'number') record.items = r['items'];
+    return record;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Writes every export of `results` into `dir`: a job of tensors as JSON, CSV and one .npy per
+ * output; a pipeline job's answers as JSON, CSV and text ([V-12]). Returns the file names.
+ */
+export function writeResults(dir: string, results: AssembledResults): string[] {
+  fs.mkdirSync(dir, { recursive: true });
+  const id = results.jobId;
+  const files: [string, Iterable<string | Uint8Array>][] = results.answers
+    ? [
+        [exportFileName(id, 'answers', 'json'), answersToJsonParts(results)],
+        [exportFileName(id, 'answers', 'csv'), answersToCsvParts(results)],
+        [exportFileName(id, 'text', 'txt'), answersToTextParts(results)],
+      ]
+    : [
+        [exportFileName(id, 'results', 'json'), resultsToJsonParts(results)],
+        [exportFileName(id, 'results', 'csv'), resultsToCsvParts(results)],
+        ...results.outputs.map((o): [string, Uint8Array[]] => [exportFileName(id, o.name, 'npy'), [resultsToNpy(results, o.name)]]),
+      ];
+  for (const [name, pieces] of files) writePieces(path.join(dir, name), pieces);
+  return files.map(([name]) => name);
+}

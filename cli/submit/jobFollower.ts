@@ -14,7 +14,7 @@ import type { JobSpec, JobStatus, VerifiedShard } from '../../src/protocol/messa
 import type { EndpointFactory } from '../../src/transport/transport.ts';
 import { assembleResults } from '../../src/workloads/export/assemble.ts';
 import { progressLine } from './progressLine.ts';
-import { RequesterClient } from './requesterClient.ts';
+import { RequesterClient } from '../../src/host/requesterClient.ts';
 import { writeJobRecord, writeResults } from './resultsFolder.ts';
 
 /** Where the progress line and messages go (stdout, or a test's recorder). */
@@ -73,27 +73,35 @@ export class JobFollower {
     this.now = options.now ?? (() => Date.now());
     this.jobId = options.jobId ?? null;
     this.done = new Promise((resolve) => (this.resolveDone = resolve));
-    this.client = new RequesterClient(options.factory, options.trust, {
-      connected: () => this.onConnected(),
-      connecting: (detail) => this.say(`… ${detail}`),
-      accepted: (ref, jobId, shards) => {
-        if (ref !== this.ref) return;
-        this.jobId = jobId;
-        this.say(`job ${jobId} accepted: ${shards} shards; results go to ${options.outDir} (resume with: quorum results ${jobId} --out ${options.outDir})`);
-        this.record();
+    this.client = new RequesterClient(
+      options.factory,
+      options.trust,
+      {
+        welcome: () => this.onConnected(),
+        linkState: (state, detail) => {
+          if (state === 'connecting') this.say(`… ${detail}`);
+        },
+        lost: () => this.say('… lost the coordinator; reconnecting'),
+        accepted: (ref, jobId, shards) => {
+          if (ref !== this.ref) return;
+          this.jobId = jobId;
+          this.say(`job ${jobId} accepted: ${shards} shards; results go to ${options.outDir} (resume with: quorum results ${jobId} --out ${options.outDir})`);
+          this.record();
+        },
+        rejected: (ref, reason) => {
+          if (ref === this.ref) this.finish(1, `the coordinator refused the job: ${reason}`);
+        },
+        refused: (reason) => this.finish(1, `the coordinator refused the connection: ${reason}`),
+        status: (jobs) => this.onStatus(jobs),
+        results: (jobId, shards, itemNames) => {
+          if (jobId === this.jobId) this.onResults(shards, itemNames);
+        },
+        untrusted: (alarm) =>
+          this.finish(1, `${keyAlarmMessage(alarm)} (here: pass the right --fp, or delete the network's line in pins.json to trust a new key)`),
+        protocolError: (reason) => this.say(`warning: dropped a frame from the coordinator: ${reason}`),
       },
-      rejected: (ref, reason) => {
-        if (ref === this.ref) this.finish(1, `the coordinator refused the job: ${reason}`);
-      },
-      refused: (reason) => this.finish(1, `the coordinator refused the connection: ${reason}`),
-      status: (jobs) => this.onStatus(jobs),
-      results: (jobId, shards, itemNames) => {
-        if (jobId === this.jobId) this.onResults(shards, itemNames);
-      },
-      untrusted: (alarm) =>
-        this.finish(1, `${keyAlarmMessage(alarm)} (here: pass the right --fp, or delete the network's line in pins.json to trust a new key)`),
-      warn: (text) => this.say(`warning: ${text}`),
-    });
+      'quorum submit',
+    );
   }
 
   start(): Promise<number> {
@@ -117,8 +125,14 @@ export class JobFollower {
       return;
     }
     if (this.ref !== null || !this.options.spec) return;
-    this.ref = this.client.submit(this.options.spec, (reason) => this.finish(1, `the job was not sent: ${reason}`));
-    if (this.ref !== null) this.say(`submitted "${this.options.spec.name}"; waiting for the coordinator to admit it`);
+    const ref = `cli${Math.floor(this.now()).toString(36)}`;
+    const sent = this.client.submit(ref, this.options.spec);
+    if (!sent.ok) {
+      this.finish(1, `the job was not sent: ${sent.reason}`);
+      return;
+    }
+    this.ref = ref;
+    this.say(`submitted "${this.options.spec.name}"; waiting for the coordinator to admit it`);
   }
 
   private onStatus(jobs: readonly JobStatus[]): void {

@@ -6,19 +6,17 @@
 import { resolvePolicy } from '../protocol/policy.ts';
 import { answerKindOf } from '../protocol/pipeline.ts';
 import type { JobId } from '../protocol/ids.ts';
-import { parseToCoordinator } from '../protocol/parse.ts';
-import { PROTOCOL_VERSION, type FromCoordinator, type JobSpec, type JobStatus, type VerifiedShard } from '../protocol/messages.ts';
+import type { JobSpec, JobStatus, VerifiedShard } from '../protocol/messages.ts';
 import { float32View } from '../protocol/tensor.ts';
 import type { RequesterStorage } from '../persistence/requesterStore.ts';
 import { appendLog } from '../stores/logSlice.ts';
 import { patch, useQuorumStore, type JobResults, type Submission } from '../stores/store.ts';
 import type { EndpointFactory } from '../transport/transport.ts';
 import { assembleResults, type AssembledResults } from '../workloads/export/assemble.ts';
-import { CoordinatorLink } from './coordinatorLink.ts';
+import { RequesterClient } from './requesterClient.ts';
 import type { CoordinatorTrust } from './coordinatorTrust.ts';
 import { keyTrustHandlers } from './keyAlarms.ts';
 import { addSample, finishedItems, rateOf, type RateSample } from './jobRates.ts';
-import { coordinatorPeerId } from './networkId.ts';
 import { errorMessage } from '../protocol/errorMessage.ts';
 
 export interface RequesterHostOptions {
@@ -32,7 +30,7 @@ export interface RequesterHostOptions {
 }
 
 export class RequesterHost {
-  private link: CoordinatorLink | null = null;
+  private client: RequesterClient | null = null;
   private refCounter = 0;
   /** Labels of submitted built-in jobs, by submission ref and then by job id. */
   private readonly labelsByRef = new Map<string, Uint8Array>();
@@ -48,23 +46,40 @@ export class RequesterHost {
 
   start(): void {
     patch('requester', { state: 'connecting', networkId: this.options.networkId, error: null });
-    this.link = new CoordinatorLink(
+    const keys = keyTrustHandlers('requester', this.options.trust);
+    this.client = new RequesterClient(
       this.options.factory,
-      coordinatorPeerId(this.options.networkId),
+      this.options.trust,
       {
-        open: () => this.link?.send({ v: PROTOCOL_VERSION, t: 'hello', role: 'requester', caps: null, label: 'requester' }),
-        frame: (msg) => this.onFrame(msg),
-        protocolError: (error) => this.log('warn', `dropped a frame: ${error.reason}`),
-        close: () => this.log('warn', 'lost the coordinator; reconnecting'),
-        status: (state, detail) => {
+        welcome: (networkId) => {
+          patch('requester', { state: 'connected' });
+          this.log('info', `connected to network "${networkId}"`);
+        },
+        refused: (reason) => patch('requester', { state: 'error', error: reason }),
+        accepted: (ref, jobId, shards) => this.onAccepted(ref, jobId, shards),
+        rejected: (ref, reason) => {
+          this.updateSubmission(ref, { state: 'rejected', reason });
+          this.log('warn', `job refused: ${reason}`);
+        },
+        status: (jobs) => this.onStatus(jobs),
+        results: (jobId, shards, itemNames) => {
+          const results = this.onResults(jobId, shards, itemNames);
+          if (this.options.store && this.mine.has(jobId)) {
+            this.persist(`the results of job ${jobId}`, this.options.store.putResults(jobId, results.items, shards, itemNames));
+          }
+        },
+        linkState: (state, detail) => {
           patch('requester', { state });
           if (state === 'connecting') this.log('info', detail);
         },
-        ...keyTrustHandlers('requester', this.options.trust),
+        lost: () => this.log('warn', 'lost the coordinator; reconnecting'),
+        protocolError: (reason) => this.log('warn', `dropped a frame: ${reason}`),
+        untrusted: (alarm) => keys.untrusted?.(alarm),
+        ...(keys.verified ? { verified: keys.verified } : {}),
       },
-      { trust: this.options.trust },
+      'requester',
     );
-    this.link.start();
+    this.client.start();
     void this.restore();
   }
 
@@ -101,7 +116,7 @@ export class RequesterHost {
   }
 
   stop(): void {
-    this.link?.stop();
+    this.client?.stop();
   }
 
   /** Sends a job; returns its submission ref. Labels, if given, score the verified predictions. */
@@ -115,63 +130,37 @@ export class RequesterHost {
     const policy = resolvePolicy(spec.policy, spec.pipeline ? answerKindOf(spec.pipeline) : null);
     const submission: Submission = { ref, name: spec.name, state: 'sending', jobId: null, reason: null, bytes, priority, policy };
     patch('requester', (prev) => ({ submissions: [...prev.submissions, submission] }));
-    const frame = { v: PROTOCOL_VERSION, t: 'submit-job', ref, spec } as const;
-    // [J-1] The coordinator's own parser, here first: a job it would drop (a tensor over the
-    // protocol's limit, say) is refused at once, with its reason, instead of being uploaded.
-    const check = parseToCoordinator(frame);
-    if (!check.ok) {
-      this.updateSubmission(ref, { state: 'rejected', reason: check.error.reason });
-      this.log('warn', `job not sent: ${check.error.reason}`);
-      return ref;
+    const sent = this.client?.submit(ref, spec) ?? {
+      ok: false,
+      kind: 'offline',
+      reason: 'not connected to the coordinator: wait for "connected" and submit again',
+    };
+    if (!sent.ok) {
+      this.updateSubmission(ref, { state: 'rejected', reason: sent.reason });
+      if (sent.kind === 'invalid') this.log('warn', `job not sent: ${sent.reason}`);
     }
-    const sent = this.link?.send(frame) ?? false;
-    if (!sent) this.updateSubmission(ref, { state: 'rejected', reason: 'not connected to the coordinator: wait for "connected" and submit again' });
     return ref;
   }
 
-  private onFrame(msg: FromCoordinator): void {
-    switch (msg.t) {
-      case 'welcome':
-        patch('requester', { state: 'connected' });
-        this.log('info', `connected to network "${msg.networkId}"`);
-        break;
-      case 'refused':
-        patch('requester', { state: 'error', error: msg.reason });
-        break;
-      case 'job-accepted': {
-        const labels = this.labelsByRef.get(msg.ref);
-        if (labels) this.labelsByJob.set(msg.jobId, labels);
-        this.mine.add(msg.jobId);
-        this.updateSubmission(msg.ref, { state: 'accepted', jobId: msg.jobId });
-        const name = useQuorumStore.getState().requester.submissions.find((s) => s.ref === msg.ref)?.name ?? msg.jobId;
-        if (this.options.store) {
-          this.persist(`job ${msg.jobId}`, this.options.store.putJob({ jobId: msg.jobId, name, acceptedAtMs: this.now(), ...(labels ? { labels } : {}) }));
-        }
-        this.log('info', `job ${msg.jobId} accepted: ${msg.shards} shards`);
-        break;
+  private onAccepted(ref: string, jobId: JobId, shards: number): void {
+    const labels = this.labelsByRef.get(ref);
+    if (labels) this.labelsByJob.set(jobId, labels);
+    this.mine.add(jobId);
+    this.updateSubmission(ref, { state: 'accepted', jobId });
+    const name = useQuorumStore.getState().requester.submissions.find((s) => s.ref === ref)?.name ?? jobId;
+    if (this.options.store) {
+      this.persist(`job ${jobId}`, this.options.store.putJob({ jobId, name, acceptedAtMs: this.now(), ...(labels ? { labels } : {}) }));
+    }
+    this.log('info', `job ${jobId} accepted: ${shards} shards`);
+  }
+
+  private onStatus(jobs: readonly JobStatus[]): void {
+    patch('requester', { jobs: [...jobs], rates: this.updateRates(jobs) });
+    for (const j of jobs) {
+      if (j.done && this.mine.has(j.jobId) && !this.fetched.has(j.jobId)) {
+        this.fetched.add(j.jobId);
+        this.client?.requestResults(j.jobId);
       }
-      case 'job-rejected':
-        this.updateSubmission(msg.ref, { state: 'rejected', reason: msg.reason });
-        this.log('warn', `job refused: ${msg.reason}`);
-        break;
-      case 'job-status':
-        patch('requester', { jobs: msg.jobs, rates: this.updateRates(msg.jobs) });
-        for (const j of msg.jobs) {
-          if (j.done && this.mine.has(j.jobId) && !this.fetched.has(j.jobId)) {
-            this.fetched.add(j.jobId);
-            this.link?.send({ v: PROTOCOL_VERSION, t: 'results-request', jobId: j.jobId });
-          }
-        }
-        break;
-      case 'job-results': {
-        const results = this.onResults(msg.jobId, msg.shards, msg.itemNames);
-        if (this.options.store && this.mine.has(msg.jobId)) {
-          this.persist(`the results of job ${msg.jobId}`, this.options.store.putResults(msg.jobId, results.items, msg.shards, msg.itemNames));
-        }
-        break;
-      }
-      default:
-        break;
     }
   }
 

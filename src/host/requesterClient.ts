@@ -1,0 +1,107 @@
+/**
+ * A requester's conversation with its coordinator, without a page: the link (CoordinatorLink, the
+ * coordinator's key proved before anything is sent, [K-2]), the hello, a job's submission checked
+ * by the coordinator's own parser first ([J-1]), and the frames a requester acts on, handed to
+ * `events`. The dashboard (RequesterHost, into the store) and `quorum submit` / `quorum results`
+ * (into the terminal and a folder) both speak through it.
+ */
+import type { KeyAlarm } from '../protocol/coordinatorProof.ts';
+import type { JobId } from '../protocol/ids.ts';
+import { PROTOCOL_VERSION, type JobSpec, type JobStatus, type VerifiedShard } from '../protocol/messages.ts';
+import { parseToCoordinator } from '../protocol/parse.ts';
+import type { EndpointFactory } from '../transport/transport.ts';
+import { CoordinatorLink } from './coordinatorLink.ts';
+import type { LinkTrust } from './coordinatorTrust.ts';
+import { coordinatorPeerId } from './networkId.ts';
+
+export interface RequesterClientEvents {
+  /** The coordinator proved its key and welcomed this requester (again, after a reconnect). */
+  welcome(networkId: string): void;
+  /** The coordinator closed this connection and said why (wrong version, a bad hello). */
+  refused(reason: string): void;
+  accepted(ref: string, jobId: JobId, shards: number): void;
+  rejected(ref: string, reason: string): void;
+  status(jobs: readonly JobStatus[]): void;
+  results(jobId: JobId, shards: readonly VerifiedShard[], itemNames: readonly string[] | undefined): void;
+  /** What the link is doing now, in words. */
+  linkState(state: 'connecting' | 'connected', detail: string): void;
+  /** The connection to the coordinator was lost; the link reconnects by itself. */
+  lost(): void;
+  protocolError(reason: string): void;
+  /** [K-4] The coordinator's id is held by a key this requester does not trust. */
+  untrusted(alarm: KeyAlarm): void;
+  /** [K-4] The coordinator proved the key this requester trusts. */
+  verified?(fingerprint: string, firstUse: boolean): void;
+}
+
+export type SubmitOutcome = { readonly ok: true } | { readonly ok: false; readonly kind: 'invalid' | 'offline'; readonly reason: string };
+
+export class RequesterClient {
+  private readonly link: CoordinatorLink;
+
+  constructor(factory: EndpointFactory, trust: LinkTrust, events: RequesterClientEvents, label: string) {
+    this.link = new CoordinatorLink(
+      factory,
+      coordinatorPeerId(trust.networkId),
+      {
+        open: () => this.link.send({ v: PROTOCOL_VERSION, t: 'hello', role: 'requester', caps: null, label }),
+        frame: (msg) => {
+          switch (msg.t) {
+            case 'welcome':
+              events.welcome(msg.networkId);
+              break;
+            case 'refused':
+              events.refused(msg.reason);
+              break;
+            case 'job-accepted':
+              events.accepted(msg.ref, msg.jobId, msg.shards);
+              break;
+            case 'job-rejected':
+              events.rejected(msg.ref, msg.reason);
+              break;
+            case 'job-status':
+              events.status(msg.jobs);
+              break;
+            case 'job-results':
+              events.results(msg.jobId, msg.shards, msg.itemNames);
+              break;
+            default:
+              break;
+          }
+        },
+        protocolError: (error) => events.protocolError(error.reason),
+        close: () => events.lost(),
+        status: (state, detail) => events.linkState(state, detail),
+        untrusted: (alarm) => events.untrusted(alarm),
+        ...(events.verified ? { verified: events.verified } : {}),
+      },
+      { trust },
+    );
+  }
+
+  start(): void {
+    this.link.start();
+  }
+
+  stop(): void {
+    this.link.stop();
+  }
+
+  /**
+   * Sends a job under the requester's own `ref`. [J-1] The coordinator's own parser runs here
+   * first: a job it would drop (a tensor over the protocol's limit, say) is refused at once, with
+   * its reason, instead of being uploaded.
+   */
+  submit(ref: string, spec: JobSpec): SubmitOutcome {
+    const frame = { v: PROTOCOL_VERSION, t: 'submit-job', ref, spec } as const;
+    const check = parseToCoordinator(frame);
+    if (!check.ok) return { ok: false, kind: 'invalid', reason: check.error.reason };
+    if (!this.link.send(frame)) return { ok: false, kind: 'offline', reason: 'not connected to the coordinator: wait for "connected" and submit again' };
+    return { ok: true };
+  }
+
+  /** Asks for every shard of `jobId` verified so far; false when the link is down. */
+  requestResults(jobId: JobId): boolean {
+    return this.link.send({ v: PROTOCOL_VERSION, t: 'results-request', jobId });
+  }
+}

@@ -1,3 +1,4 @@
+/// <reference types="vite/client" />
 /**
  * [E-1] [E-2] This page's RTCPeerConnections, counted as Chromium counts them: every construction,
  * closed or failed ones included, for the page's whole lifetime.

@@ -9,11 +9,12 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import type { Duplex } from 'node:stream';
 import express from 'express';
-import { DEFAULT_HOST, DEFAULT_PORT, parseIceServers, type IceServer, type SignalingLimits, type TlsFiles } from './config.ts';
+import { DEFAULT_HOST, DEFAULT_PORT, SIGNALING_LIMITS, parseIceServers, type IceServer, type SignalingLimits, type TlsFiles } from './config.ts';
 import { apiMiddleware, isolationHeaders, pathnameOf } from './middleware.ts';
 import { SIGNALING_PATH, SIGNALING_WS_PATH, type Signaling } from './signaling.ts';
 import { createSignalingControl, type SignalingControl } from './signalingControl.ts';
 import { adminMiddleware } from './admin.ts';
+import { presenceMiddleware } from './presence.ts';
 
 export { attachSignaling } from './signaling.ts';
 
@@ -129,6 +130,12 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     ? https.createServer({ cert: fs.readFileSync(options.tls.certFile), key: fs.readFileSync(options.tls.keyFile) }, app)
     : http.createServer(app);
   if (options.adminToken) app.use(adminMiddleware(options.adminToken, () => control));
+  app.use(
+    presenceMiddleware({
+      registered: (id) => control?.running() === true && control.current().registered(id),
+      limits: { ...SIGNALING_LIMITS, ...options.signalingLimits },
+    }),
+  );
   const sigControl = createSignalingControl(httpServer, app, {
     log: options.logSignaling ?? false,
     ...(options.signalingLimits ? { limits: options.signalingLimits } : {}),

@@ -63,6 +63,12 @@ export const SIGNALING_LIMITS = Object.freeze({
   maxQueuedMessagesTotal: 16_384,
   expireTimeoutMs: 5000,
   cleanupIntervalMs: 1000,
+  /**
+   * [E-4] GET /presence per address: a bucket of this many, refilled per minute below. A waiting
+   * tab asks at most every 10 s (6/min), so 240/min serves 40 waiting tabs behind one NAT.
+   */
+  presenceBurst: 120,
+  presencePerMinute: 240,
 });
 
 export type SignalingLimits = { -readonly [K in keyof typeof SIGNALING_LIMITS]: number };

@@ -54,6 +54,8 @@ export interface Signaling {
   readonly active: boolean;
   /** Open signaling WebSockets. */
   clientCount(): number;
+  /** [E-4] Whether `id` is registered now (never while detached). */
+  registered(id: string): boolean;
   /** What the budgets refused or dropped since this instance started. */
   stats(): SignalingStats;
   /** Stops answering, closes every signaling socket and stops PeerServer's timers. Idempotent. */
@@ -156,6 +158,7 @@ export function attachSignaling(httpServer: HttpServer | HttpsServer, app: Middl
       return !detached;
     },
     clientCount: () => socketServer.clients.size,
+    registered: (id) => !detached && guard.registered(id),
     stats: () => guard.stats(),
     detach: async () => {
       if (detached) return;

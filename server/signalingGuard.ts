@@ -54,6 +54,8 @@ export interface SignalingGuard {
   /** peer's 'connection' and 'disconnect': which ids are connected (others' messages are queued). */
   connected(id: string): void;
   disconnected(id: string): void;
+  /** [E-4] Whether `id` is registered now (peer said 'connection' and not yet 'disconnect'). */
+  registered(id: string): boolean;
   /** Logs an error from peer or ws, throttled like every other reason. */
   error(err: Error): void;
   stats(): SignalingStats;
@@ -272,6 +274,7 @@ export function createSignalingGuard(options: SignalingGuardOptions): SignalingG
 
     connected: (id) => live.add(id),
     disconnected: (id) => live.delete(id),
+    registered: (id) => live.has(id),
 
     error(err) {
       note('error', err.message.slice(0, 200));

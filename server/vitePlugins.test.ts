@@ -75,4 +75,13 @@ describe('vite plugins (dev server)', () => {
     const bad = connect(base, '../../etc');
     expect((await bad.first).payload?.msg).toMatch(/invalid peer id/);
   });
+
+  it('[E-4] answers /presence for the coordinator ids signaling holds, as `npm start` does', async () => {
+    const coordinator = connect(base, 'quorum-dev');
+    expect((await coordinator.first).type).toBe('OPEN');
+    expect(await (await fetch(`${base}/presence?id=quorum-dev`)).json()).toEqual({ id: 'quorum-dev', present: true });
+    expect(await (await fetch(`${base}/presence?id=quorum-gone`)).json()).toEqual({ id: 'quorum-gone', present: false });
+    expect((await fetch(`${base}/presence?id=volunteer-1`)).status).toBe(400);
+    coordinator.ws.terminate();
+  });
 });

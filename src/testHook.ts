@@ -8,6 +8,8 @@ import { testFaults } from './host/testFaults.ts';
 import { imagesToTensor } from './workloads/inputs/decodeImage.ts';
 import type { ImagePreprocessing } from './workloads/inputs/imageTensor.ts';
 import { useQuorumStore, type QuorumState } from './stores/store.ts';
+import { pageConnections } from './transport/pageConnections.ts';
+import type { BudgetStatus } from './core/connectionBudget.ts';
 
 export interface QuorumTestHook {
   state(): QuorumState;
@@ -19,6 +21,10 @@ export interface QuorumTestHook {
   setQuotaExhausted(on: boolean): Promise<void>;
   /** One image file (base64) through the dashboard's decode path: its tensor's values. */
   imageTensor(base64: string, name: string, p: ImagePreprocessing): Promise<number[]>;
+  /** [E-1] Lowers this tab's RTCPeerConnection budget (kept across reloads of the tab); its status after. */
+  setConnectionBudget(limit: number): BudgetStatus;
+  /** [E-2] This tab's RTCPeerConnections so far, whatever its role. */
+  connectionBudget(): BudgetStatus;
 }
 
 declare global {
@@ -35,6 +41,11 @@ export function installTestHook(): void {
     setQuotaExhausted: async (on) => {
       testFaults.quotaExhausted = on;
     },
+    setConnectionBudget: (limit) => {
+      pageConnections.lowerLimit(limit);
+      return pageConnections.status();
+    },
+    connectionBudget: () => pageConnections.status(),
     imageTensor: async (base64, name, p) => {
       const bytes = Uint8Array.from(atob(base64), (ch) => ch.charCodeAt(0));
       return Array.from(new Float32Array((await imagesToTensor([new File([bytes], name, { type: 'image/png' })], p)).data));

@@ -5,9 +5,10 @@
  */
 import type { Server as HttpServer } from 'node:http';
 import type { Plugin, PreviewServer, ViteDevServer } from 'vite';
-import { parseAllowedOrigins, parseIceServers, parseSignalingLimits, type IceServer, type SignalingLimits } from '../server/config.ts';
+import { SIGNALING_LIMITS, parseAllowedOrigins, parseIceServers, parseSignalingLimits, type IceServer, type SignalingLimits } from '../server/config.ts';
 import { apiMiddleware, isolationHeaders } from '../server/middleware.ts';
 import { attachSignaling, type Signaling } from '../server/signaling.ts';
+import { presenceMiddleware } from '../server/presence.ts';
 import { describeUrls } from '../server/urls.ts';
 
 export interface SignalingPluginOptions {
@@ -28,6 +29,8 @@ export function signalingPlugin(options: SignalingPluginOptions = {}): Plugin {
     server.middlewares.use(isolationHeaders);
     let signaling: Signaling | null = null;
     server.middlewares.use(apiMiddleware({ iceServers, health: () => ({ signalingClients: signaling?.clientCount() ?? 0 }) }));
+    // [E-4] Beside /peerjs, as on `npm start`: clients ask before they dial.
+    server.middlewares.use(presenceMiddleware({ registered: (id) => signaling?.registered(id) ?? false, limits: limits ?? SIGNALING_LIMITS }));
     if (!httpServer) return; // middleware mode: the host server owns the sockets
     signaling = attachSignaling(httpServer, server.middlewares, { ...(limits ? { limits } : {}), allowedOrigins });
     httpServer.once('close', () => void signaling?.detach());

@@ -18,6 +18,8 @@ import { TransportError, type Endpoint, type EndpointFactory } from '../transpor
 import { errorMessage } from '../protocol/errorMessage.ts';
 import type { KeyAlarm } from '../protocol/coordinatorProof.ts';
 import type { LinkTrust } from './coordinatorTrust.ts';
+import { presenceWaitMs } from '../core/connectionBudget.ts';
+import type { Presence } from '../protocol/presence.ts';
 
 const RETRY_MS = [500, 1_000, 2_000, 3_000, 5_000];
 /** A connection attempt that has not opened by then is abandoned and retried. */
@@ -78,6 +80,8 @@ export class CoordinatorLink {
   /** [K-2] Frames the coordinator's id sent before proving its key, ignored (for the status line). */
   private unproven = 0;
   private readonly trust: LinkTrust;
+  /** [E-4] Answers in a row that the coordinator is not registered (the wait grows with them). */
+  private absentChecks = 0;
 
   constructor(
     private readonly factory: EndpointFactory,
@@ -125,6 +129,16 @@ export class CoordinatorLink {
 
   private async dial(): Promise<void> {
     if (this.stopped) return;
+    // [E-4] Where every dial spends one of the page's few RTCPeerConnections, dial only a
+    // coordinator that signaling holds; wait while it is away, however long that is.
+    const presence = this.factory.presence;
+    if (!this.endpoint && presence) {
+      const gen = this.generation;
+      const answer = await presence(this.coordinator);
+      if (this.stopped || gen !== this.generation) return;
+      if (answer.kind === 'absent' || answer.kind === 'slow-down') return this.waitForCoordinator(answer);
+    }
+    this.absentChecks = 0;
     this.handlers.status('connecting', `connecting to ${this.coordinator}…`);
     try {
       if (!this.endpoint) {
@@ -159,7 +173,10 @@ export class CoordinatorLink {
           },
           signaling: () => {},
           error: (error: TransportError) => {
-            if (gen === this.generation && !this.connected && error.kind === 'peer-unreachable') this.retry('coordinator not online');
+            if (gen !== this.generation || this.connected) return;
+            if (error.kind === 'peer-unreachable') this.retry('coordinator not online');
+            // [E-2] No dial was made: say why (the page must be replaced by a new tab).
+            else if (error.kind === 'connection-budget') this.retry(error.message);
           },
         });
       }
@@ -186,6 +203,20 @@ export class CoordinatorLink {
       }
       this.retry(errorMessage(e));
     }
+  }
+
+  /**
+   * [E-4] The coordinator is not registered (or the server asks us to slow down): ask again
+   * later, spending no connection meanwhile.
+   */
+  private waitForCoordinator(answer: Extract<Presence, { kind: 'absent' | 'slow-down' }>): void {
+    const delay = presenceWaitMs(this.absentChecks++, answer.kind === 'slow-down' ? answer.retryAfterMs : 0);
+    const why =
+      answer.kind === 'absent'
+        ? `${this.coordinator} is not online; waiting for it (no connection is spent meanwhile)`
+        : 'the server asks this page to check less often';
+    this.handlers.status('connecting', `${why}; asking again in ${(delay / 1000).toFixed(0)} s`);
+    this.timer = setTimeout(() => void this.dial(), delay);
   }
 
   /** [K-2] The connection is open: challenge the coordinator to prove its key on it. */

@@ -27,6 +27,7 @@ import { errorMessage } from '../protocol/errorMessage.ts';
 import { CoordinatorKeyStore } from '../persistence/coordinatorKeyStore.ts';
 import { generateCoordinatorKeyPair, identityOf } from './coordinatorKey.ts';
 import { pageCoordinatorTrust } from './pageTrust.ts';
+import { showConnectionBudget } from './connectionBudgetView.ts';
 
 let coordinator: CoordinatorHost | null = null;
 let requester: RequesterHost | null = null;
@@ -44,6 +45,7 @@ export async function startCoordinator(networkId: string, test: CoordinatorTestO
   if (coordinator) return;
   const trust = import.meta.env.MODE === 'test' ? test.trust : undefined;
   patch('coordinator', { state: 'starting', networkId });
+  showConnectionBudget();
   try {
     // [S-3] Without IndexedDB the coordinator still starts, to say so on its page, but takes no work.
     const [signaling, db] = await Promise.all([loadSignalingConfig(), openQuorumDb().catch((e: unknown) => errorMessage(e))]);

@@ -23,6 +23,7 @@ import type { TelemetryFrame } from '../core/telemetry/aggregator.ts';
 import type { TelemetryPoint } from './networkSlice.ts';
 import { initialVolunteerControls, type VolunteerControlsView } from './volunteerSlice.ts';
 import type { KeyAlarm } from '../protocol/coordinatorProof.ts';
+import { budgetStatus, PAGE_PEER_CONNECTION_BUDGET, type BudgetStatus } from '../core/connectionBudget.ts';
 
 export type ConnectionState = 'off' | 'starting' | 'connecting' | 'connected' | 'error';
 
@@ -42,6 +43,8 @@ export interface CoordinatorView {
   readonly jobLimits: JobLimits;
   /** [S-3] Its storage: whether the browser granted persistence, and what failed. */
   readonly storage: CoordinatorStorageView;
+  /** [E-3] This tab's RTCPeerConnections: used, left, and whether to warn. */
+  readonly connectionBudget: BudgetStatus;
 }
 
 export interface CoordinatorStorageView {
@@ -184,6 +187,7 @@ export const initialState: QuorumState = {
     requesterKey: null,
     jobLimits: DEFAULT_JOB_LIMITS,
     storage: { persisted: null, error: null, pendingWrites: 0 },
+    connectionBudget: budgetStatus(0, PAGE_PEER_CONNECTION_BUDGET),
   },
   volunteer: { state: 'off', error: null, networkId: '', caps: null, stats: null, peerId: null, log: [], controls: initialVolunteerControls },
   requester: {

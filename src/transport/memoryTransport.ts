@@ -9,6 +9,7 @@
  * hostile peer would, and `sweep` runs the transport's periodic sweep.
  */
 import { asPeerId, type PeerId } from '../protocol/ids.ts';
+import type { Presence } from '../protocol/presence.ts';
 import { ByteBudget, ChunkQueue } from './chunker.ts';
 import { DEFAULT_DATA_PLANE, type DataPlaneOptions } from './dataPlane.ts';
 import { encodeFrame } from './frameCodec.ts';
@@ -63,6 +64,17 @@ export class MemoryNetwork {
     }
   };
 
+  /** Dials made (`connect` calls), for tests that count what a client spends. */
+  dials = 0;
+
+  /**
+   * [E-4] The same endpoints, from a factory that also says whether a peer is registered, as a
+   * browser page's does (its dials are scarce).
+   */
+  readonly presenceFactory: EndpointFactory = Object.assign((id: string | null, handlers: EndpointHandlers) => this.factory(id, handlers), {
+    presence: (peer: PeerId): Promise<Presence> => Promise.resolve(this.endpoints.has(peer) ? { kind: 'present' } : { kind: 'absent' }),
+  });
+
   constructor(private readonly wire: WireOptions | null = null) {
     this.dataPlane = wire ? { ...DEFAULT_DATA_PLANE, ...wire.dataPlane } : null;
   }
@@ -83,6 +95,7 @@ export class MemoryNetwork {
     return {
       selfId,
       connect(remote) {
+        net.dials++;
         net.enqueue(() => {
           const other = net.endpoints.get(remote);
           if (!other || !net.endpoints.has(selfId)) {

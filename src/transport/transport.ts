@@ -4,6 +4,7 @@
  * Frames are handed over as `unknown`: parsing them is the protocol layer's job, not this one's.
  */
 import type { PeerId } from '../protocol/ids.ts';
+import type { Presence } from '../protocol/presence.ts';
 import type { Role } from '../protocol/messages.ts';
 import type { DtlsFingerprints } from './sdpFingerprint.ts';
 
@@ -48,11 +49,18 @@ export interface Endpoint {
   destroy(): void;
 }
 
-/** Creates an endpoint; `id` null lets the signaling server choose one. */
-export type EndpointFactory = (id: string | null, handlers: EndpointHandlers) => Promise<Endpoint>;
+/**
+ * Creates an endpoint; `id` null lets the signaling server choose one. [E-4] A factory whose dials
+ * are scarce (a browser page's, [E-1]) also says whether a peer is registered with signaling now,
+ * so that its clients dial only a peer that is there; the others leave `presence` out.
+ */
+export type EndpointFactory = ((id: string | null, handlers: EndpointHandlers) => Promise<Endpoint>) & {
+  readonly presence?: (peer: PeerId) => Promise<Presence>;
+};
 
 /** 'bad-frame': a frame that could not be sent, or one from a peer that was dropped (with the reason). */
-export type TransportErrorKind = 'id-taken' | 'signaling-unreachable' | 'peer-unreachable' | 'webrtc-unsupported' | 'bad-frame' | 'other';
+/** 'connection-budget': [E-2] the page has constructed all the RTCPeerConnections it may. */
+export type TransportErrorKind = 'id-taken' | 'signaling-unreachable' | 'peer-unreachable' | 'webrtc-unsupported' | 'bad-frame' | 'connection-budget' | 'other';
 
 export class TransportError extends Error {
   override readonly name = 'TransportError';

@@ -3,6 +3,7 @@ import { retryCoordinatorStorage, startCoordinator } from '../host/roles.ts';
 import { useQuorumStore } from '../stores/store.ts';
 import { JobProgress, LogView, PeersTable, StateBadge } from './common.tsx';
 import { CoordinatorSettings } from './CoordinatorSettings.tsx';
+import { ConnectionBudget } from './ConnectionBudget.tsx';
 import { joinLink, type Route } from './route.ts';
 
 export function CoordinatorPage({ route }: { route: Route }) {
@@ -37,6 +38,7 @@ export function CoordinatorPage({ route }: { route: Route }) {
           </p>
         </div>
       ) : null}
+      <ConnectionBudget budget={c.connectionBudget} pageUrl={location.href} />
       <p>
         Storage:{' '}
         <span data-testid="storage-persisted">

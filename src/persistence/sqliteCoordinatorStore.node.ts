@@ -210,7 +210,11 @@ function* allPieces(plans: readonly WritePlan[]): Generator<PieceInsert> {
 }
 
 export class SqliteCoordinatorStore implements CoordinatorStorage {
-  /** The next write's tag: above every tag in the file, so it never names another write's pieces. */
+  /**
+   * The next write's tag: above every tag in the file when this instance was made, so it never
+   * names another write's pieces — as long as this instance is its network's only writer to the
+   * file, as a coordinator host is (a second writer's pieces would fail `expectPieces`, not mix).
+   */
   private nextTag: number;
   /** Writes not finished yet; a write while any is queued waits its turn (call order is write order). */
   private queued = 0;

@@ -79,4 +79,32 @@ describe('the quorum command', () => {
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/quorum coordinator: .*network/i);
   });
+
+  it("[N-5] [J-4] reads the coordinator page's job limits as flags (sizes in MiB), documents them, and refuses a value it cannot use (exit 2)", async () => {
+    const base = ['--network', 'lab', '--data', 'd', '--serve'];
+    expect(parseCoordinatorArgs([...base, '--max-model-mib', '64', '--max-inputs-mib=0.5', '--max-items', '5000'])).toMatchObject({
+      jobLimits: { maxModelBytes: 64 * 1024 * 1024, maxInputBytes: 512 * 1024, maxItems: 5000 },
+    });
+    // Only the limits given: the others stay as saved (or the defaults).
+    expect(parseCoordinatorArgs([...base, '--max-items', '10'])).toMatchObject({ jobLimits: { maxItems: 10 } });
+    expect(parseCoordinatorArgs([...base, '--max-items', '10']).jobLimits).not.toHaveProperty('maxModelBytes');
+    expect(parseCoordinatorArgs(base)).not.toHaveProperty('jobLimits');
+    expect(() => parseCoordinatorArgs([...base, '--max-items', '2.5'])).toThrow(/--max-items must be a whole number from 1 to 10000000, not "2.5"/);
+    expect(() => parseCoordinatorArgs([...base, '--max-items', '0'])).toThrow(/--max-items must be a whole number from 1/);
+    expect(() => parseCoordinatorArgs([...base, '--max-model-mib', '300'])).toThrow(/--max-model-mib must be a size in MiB above 0 and at most 256/);
+    expect(() => parseCoordinatorArgs([...base, '--max-inputs-mib', 'lots'])).toThrow(
+      /--max-inputs-mib must be a size in MiB above 0 and at most 512, not "lots"/,
+    );
+    expect(() => parseCoordinatorArgs([...base, '--max-model-mib', '0'])).toThrow(/--max-model-mib must be a size in MiB above 0/);
+    const [help, bad] = await Promise.all([
+      quorum('coordinator', '--help'),
+      quorum('coordinator', '--network', 'lab', '--data', '/tmp/never-made', '--serve', '--max-items', '-3'),
+    ]);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/--max-model-mib M +the largest model a job may send, in MiB \(default 100, at most 256\)/);
+    expect(help.stdout).toMatch(/--max-inputs-mib M +.*\(default 200, at most 512\)/);
+    expect(help.stdout).toMatch(/--max-items N +.*\(default 1000000, at most 10000000\)/);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/quorum: --max-items must be a whole number from 1 to 10000000, not "-3"/);
+  });
 });

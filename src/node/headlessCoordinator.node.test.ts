@@ -4,7 +4,6 @@
  * process: the real `VolunteerCore` and `CoordinatorLink`, shards run in onnxruntime-node. The
  * process is SIGKILLed mid-job and restarted on the same data directory; then SIGTERMed.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { memoryTrust } from '../host/testing/provingCoordinator.ts';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -27,8 +26,7 @@ import { closeNodeTransport, nodeEndpointFactory, signalingForServer } from '../
 import type { EndpointFactory } from '../transport/transport.ts';
 import { decodeMnistHoldout, MNIST_INPUT_NAME, MNIST_PIXELS } from '../workloads/mnist/holdout.ts';
 import { COORDINATOR_KEY_FILE, DATABASE_FILE, REQUESTER_KEY_FILE, coordinatorKeyIn } from './dataDir.node.ts';
-import type { JoinLinks } from './joinLinks.ts';
-import { parseMetrics } from './metrics.ts';
+import { spawnHeadless, scrapeMetrics as metrics, type HeadlessChild } from './testing/headlessChild.node.ts';
 import { startNodeVolunteer, type NodeVolunteer } from './testing/nodeVolunteer.node.ts';
 
 const NETWORK = 'headless-test';
@@ -42,18 +40,6 @@ const SHARDS = ITEMS / SHARD_SIZE;
 const RUN_DELAY_MS = 300;
 /** A loaded machine: every wait passes as soon as its state is reached. */
 const WAIT_MS = 90_000;
-
-interface Ready {
-  readonly links: JoinLinks;
-  readonly metrics: string;
-}
-
-interface Coordinator {
-  readonly proc: ChildProcess;
-  readonly ready: Promise<Ready>;
-  readonly exited: Promise<number | null>;
-  readonly lines: Record<string, unknown>[];
-}
 
 async function until<T>(what: string, check: () => T | undefined | false | Promise<T | undefined | false>, ms = WAIT_MS): Promise<T> {
   const deadline = Date.now() + ms;
@@ -70,40 +56,19 @@ let signaling: Signaling;
 let serverUrl: string;
 let factory: EndpointFactory;
 let dataDir: string;
-let coordinator: Coordinator;
+let coordinator: HeadlessChild;
 const volunteers: NodeVolunteer[] = [];
 
-function startCoordinator(): Coordinator {
+function startCoordinator(): HeadlessChild {
   const options = { network: NETWORK, dataDir, server: serverUrl, metricsPort: 0, host: '127.0.0.1' };
-  const proc = spawn(process.execPath, ['--import', 'tsx', ENTRY, JSON.stringify(options)], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  const lines: Record<string, unknown>[] = [];
-  let stderr = '';
-  proc.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
-  const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
-  const ready = new Promise<Ready>((resolve, reject) => {
-    let buffered = '';
-    proc.stdout?.on('data', (d: Buffer) => {
-      buffered += d.toString();
-      let nl: number;
-      while ((nl = buffered.indexOf('\n')) >= 0) {
-        const text = buffered.slice(0, nl);
-        buffered = buffered.slice(nl + 1);
-        // [N-4] Every line on stdout is one JSON record.
-        const record = JSON.parse(text) as Record<string, unknown>;
-        lines.push(record);
-        if (record['msg'] === 'coordinator ready') resolve({ links: record['links'] as JoinLinks, metrics: record['metrics'] as string });
-      }
-    });
-    void exited.then((code) => reject(new Error(`the coordinator exited (${code}) before it was ready: ${stderr}`)));
-  });
-  ready.catch(() => undefined);
-  return { proc, ready, exited, lines };
+  return spawnHeadless(process.execPath, ['--import', 'tsx', ENTRY, JSON.stringify(options)], ROOT);
 }
 
-async function metrics(url: string): Promise<Map<string, number>> {
-  const res = await fetch(url);
-  expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
-  return parseMetrics(await res.text());
+/** Where the running coordinator serves /metrics. */
+async function metricsUrl(): Promise<string> {
+  const { metrics } = await coordinator.ready;
+  if (metrics === null) throw new Error('the coordinator serves no /metrics');
+  return metrics;
 }
 
 /** [K-4] The test's clients pin the coordinator's key on first use, across its restarts. */
@@ -212,7 +177,7 @@ describe('a headless coordinator process', () => {
 
       volunteers.push(await startNodeVolunteer(factory, NETWORK, 'node volunteer 1', RUN_DELAY_MS));
       volunteers.push(await startNodeVolunteer(factory, NETWORK, 'node volunteer 2', RUN_DELAY_MS));
-      const { metrics: before } = await coordinator.ready;
+      const before = await metricsUrl();
       // Killed once some shards are verified (stored) and others are not.
       const verifiedAtKill = await until('some verified shards', async () => {
         const v = (await metrics(before)).get('quorum_shards_verified') ?? 0;
@@ -223,7 +188,8 @@ describe('a headless coordinator process', () => {
       expect(verifiedAtKill).toBeLessThan(SHARDS);
 
       coordinator = startCoordinator();
-      const { metrics: after } = await coordinator.ready;
+      await coordinator.ready;
+      const after = await metricsUrl();
       // Resumed as a reloaded coordinator tab: the job, both volunteer ids and the leases they held.
       expect(coordinator.lines.map((l) => String(l['msg']))).toContainEqual(
         expect.stringMatching(/^restored 1 job\(s\), 2 volunteer id\(s\) and [1-9]\d* live lease\(s\)/),
@@ -264,7 +230,7 @@ describe('a headless coordinator process', () => {
   it(
     '[N-4] serves /metrics in Prometheus text: peers by role and backend, shards, leases, results, storage',
     async () => {
-      const { metrics: url } = await coordinator.ready;
+      const url = await metricsUrl();
       const m = await until('both volunteers back', async () => {
         const got = await metrics(url);
         return got.get('quorum_peers{role="volunteer",backend="node-cpu"}') === 2 ? got : false;
@@ -280,6 +246,8 @@ describe('a headless coordinator process', () => {
       expect(m.get('quorum_storage_failing')).toBe(0);
       expect(m.get('quorum_leases_out')).toBeGreaterThanOrEqual(0);
       expect(m.has('quorum_results_per_second')).toBe(true);
+      // [N-4] Every line on stdout is one JSON record.
+      expect(coordinator.notJson).toEqual([]);
     },
     WAIT_MS,
   );

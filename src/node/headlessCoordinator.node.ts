@@ -25,6 +25,7 @@ import { closeNodeTransport, nodeEndpointFactory, signalingForServer } from '../
 import { TransportError, type EndpointFactory } from '../transport/transport.ts';
 import { coordinatorKeyIn, databasePath, prepareDataDir, requesterKeyIn } from './dataDir.node.ts';
 import type { CoordinatorIdentity } from '../host/coordinatorKey.ts';
+import type { JobLimits } from '../core/jobChecks.ts';
 import { joinLinks, type JoinLinks } from './joinLinks.ts';
 import { METRICS_CONTENT_TYPE, RateMeter, renderMetrics } from './metrics.ts';
 
@@ -46,6 +47,11 @@ export interface HeadlessCoordinatorOptions {
   /** Without `serve`: serve /metrics on this port (127.0.0.1 unless `host` says otherwise; 0 picks one). */
   readonly metricsPort?: number;
   readonly iceServers?: readonly IceServer[];
+  /**
+   * [J-4] Job limits to apply and save with the network, as the coordinator page saves its own:
+   * the ones left out stay as saved (or the defaults), and a restart without them keeps them.
+   */
+  readonly jobLimits?: Partial<JobLimits>;
   /** Receives one JSON text per log record (the command writes each as a line on stdout). */
   readonly log: (line: string) => void;
   /** Stop cleanly on SIGTERM and SIGINT and exit the process (default true; in-process tests say false). */
@@ -137,6 +143,7 @@ export async function runHeadlessCoordinator(options: HeadlessCoordinatorOptions
   let resultsPerSecond = 0;
   let host: CoordinatorHost | null = null;
   let identity: CoordinatorIdentity | null = null;
+  let jobLimits: JobLimits | null = null;
   const sampleRate = (): void => {
     if (host) resultsPerSecond = meter.sample(Date.now(), host.core.verificationTotals().results);
   };
@@ -191,7 +198,8 @@ export async function runHeadlessCoordinator(options: HeadlessCoordinatorOptions
       metricsUrl = `http://${bindHost.includes(':') ? `[${bindHost}]` : bindHost}:${port}/metrics`;
     }
 
-    const jobLimits = await store.jobLimits();
+    const saved = await store.jobLimits();
+    jobLimits = options.jobLimits ? await store.putJobLimits({ ...saved, ...options.jobLimits }) : saved;
     identity = await coordinatorKeyIn(dir);
     host = new CoordinatorHost({
       networkId: network,
@@ -216,7 +224,13 @@ export async function runHeadlessCoordinator(options: HeadlessCoordinatorOptions
   const rateTimer = setInterval(sampleRate, RATE_SAMPLE_MS);
   rateTimer.unref();
   const links = joinLinks(origin, network, requesterKey, identity?.fingerprint ?? null);
-  emit('info', 'coordinator ready', { links, metrics: metricsUrl, dataDir: dir, peerId: useQuorumStore.getState().coordinator.peerId });
+  emit('info', 'coordinator ready', {
+    links,
+    metrics: metricsUrl,
+    dataDir: dir,
+    peerId: useQuorumStore.getState().coordinator.peerId,
+    jobLimits,
+  });
 
   let stopping: Promise<void> | null = null;
   const stop = (): Promise<void> => {

@@ -3,9 +3,15 @@
  * process coordinates, as a browser origin shares one IndexedDB database. The only file that
  * imports better-sqlite3; Node only (the browser app never imports a `.node.ts` file).
  *
- * - Durable: WAL with `synchronous = FULL`, so every committed write survives a power cut. Each
- *   write is one transaction, so a job, a shard or a persist batch is stored whole or not at all:
- *   no orphan pieces, no tags ([S-1], [S-2] need nothing more).
+ * - Durable: WAL with `synchronous = FULL`, so every committed write survives a power cut.
+ * - Never blocking for long ([N-6]): better-sqlite3 is synchronous, and one transaction of a
+ *   200 MiB job held the event loop for 2.4 s (every peer's frames and pings waited). So a write's
+ *   pieces go in transactions of about `chunkBytes`, the loop free between them, under a tag of
+ *   their own; its records go last, in one transaction that names that tag and drops the pieces
+ *   of others. A job, shard, model or persist batch is thus stored whole or not at all, and only
+ *   once that last transaction committed does its promise resolve ([S-1], [S-2]). Pieces a crash
+ *   left unnamed are swept when the file is opened. Writes run one after another, in call order.
+ *   A small write still runs whole at call time, in one transaction, as before.
  * - Versioned: `PRAGMA user_version` counts the MIGRATIONS applied; a file from a newer build is
  *   refused rather than misread.
  * - Bytes in blobs, cut into pieces of at most `pieceBytes` (a 128 MiB tensor is never one
@@ -15,8 +21,8 @@
  *   fails is left out with a console warning, as the IndexedDB store leaves out one whose pieces
  *   are missing.
  *
- * better-sqlite3 is synchronous: each method does all of its work before it returns its promise,
- * so the record a write stores is the one it was called with.
+ * A write takes its records (as JSON) when it is called; its bytes are read from the buffers it
+ * was given, which the coordinator never changes once a tensor is made.
  */
 import Database from 'better-sqlite3';
 import type { z } from 'zod';
@@ -35,6 +41,8 @@ export type SqliteDb = Database.Database;
 
 /** The most bytes one blob row holds, as the IndexedDB store's pieces. */
 export const SQLITE_PIECE_BYTES = 4 * 1024 * 1024;
+/** [N-6] About how many bytes of pieces one transaction writes before the event loop gets a turn. */
+export const SQLITE_CHUNK_BYTES = 4 * 1024 * 1024;
 
 /** Raised when the database cannot be opened or is of a newer schema; the message says what to do. */
 export class SqliteStoreError extends Error {
@@ -58,7 +66,42 @@ export const MIGRATIONS: readonly string[] = [
    CREATE TABLE peers (network_id TEXT NOT NULL, peer_id TEXT NOT NULL, token TEXT NOT NULL, reputation TEXT NOT NULL, standing TEXT NOT NULL,
      updated_at_ms INTEGER NOT NULL, PRIMARY KEY (network_id, peer_id));
    CREATE TABLE settings (network_id TEXT NOT NULL, name TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (network_id, name));`,
+  // [N-6] Pieces under a tag, so that a write's pieces can go in several transactions beside the
+  // ones its record still names. Pieces kept from v1 get tag 0, which v1 records name (a job's
+  // record has no tag, a shard's layout says 0). A model's bytes move to pieces when written again.
+  `CREATE TABLE job_pieces_v2 (network_id TEXT NOT NULL, job_id TEXT NOT NULL, tag INTEGER NOT NULL, slot INTEGER NOT NULL, piece INTEGER NOT NULL,
+     bytes BLOB NOT NULL, PRIMARY KEY (network_id, job_id, tag, slot, piece));
+   INSERT INTO job_pieces_v2 SELECT network_id, job_id, 0, slot, piece, bytes FROM job_pieces;
+   DROP TABLE job_pieces;
+   ALTER TABLE job_pieces_v2 RENAME TO job_pieces;
+   CREATE TABLE shard_pieces_v2 (network_id TEXT NOT NULL, job_id TEXT NOT NULL, idx INTEGER NOT NULL, tag INTEGER NOT NULL, piece INTEGER NOT NULL,
+     bytes BLOB NOT NULL, PRIMARY KEY (network_id, job_id, idx, tag, piece));
+   INSERT INTO shard_pieces_v2 SELECT network_id, job_id, idx, 0, piece, bytes FROM shard_pieces;
+   DROP TABLE shard_pieces;
+   ALTER TABLE shard_pieces_v2 RENAME TO shard_pieces;
+   -- tag NULL: the bytes are inline (v1); else in model_pieces under that tag, size bytes in all.
+   ALTER TABLE models ADD COLUMN tag INTEGER;
+   ALTER TABLE models ADD COLUMN size INTEGER;
+   CREATE TABLE model_pieces (hash TEXT NOT NULL, tag INTEGER NOT NULL, piece INTEGER NOT NULL, bytes BLOB NOT NULL, PRIMARY KEY (hash, tag, piece));`,
 ];
+
+/** A record's JSON field, or NULL where the record is not JSON (such a record does not load anyway). */
+const jsonField = (column: string, path: string): string => `CASE WHEN json_valid(${column}) THEN json_extract(${column}, '${path}') END`;
+
+/**
+ * [N-6] Drops pieces no record names: those of a write a crash cut short before its records were
+ * committed. Run when the file is opened, before any write: one process owns the file, so no
+ * write of another can be in flight.
+ */
+function sweepUnnamedPieces(db: SqliteDb): void {
+  db.transaction(() => {
+    db.exec(`DELETE FROM job_pieces WHERE NOT EXISTS (SELECT 1 FROM jobs j WHERE j.network_id = job_pieces.network_id AND j.job_id = job_pieces.job_id
+      AND IFNULL(${jsonField('j.record', '$.tag')}, 0) = job_pieces.tag)`);
+    db.exec(`DELETE FROM shard_pieces WHERE NOT EXISTS (SELECT 1 FROM shards s WHERE s.network_id = shard_pieces.network_id
+      AND s.job_id = shard_pieces.job_id AND s.idx = shard_pieces.idx AND IFNULL(${jsonField('s.record', '$.pieces.tag')}, 0) = shard_pieces.tag)`);
+    db.exec('DELETE FROM model_pieces WHERE NOT EXISTS (SELECT 1 FROM models m WHERE m.hash = model_pieces.hash AND m.tag = model_pieces.tag)');
+  })();
+}
 
 /** Brings `db` to the newest of `migrations`, each step in its own transaction; refuses a newer file. */
 export function migrate(db: SqliteDb, migrations: readonly string[] = MIGRATIONS): void {
@@ -88,6 +131,8 @@ export function openCoordinatorSqlite(path: string, migrations: readonly string[
   }
   try {
     migrate(db, migrations);
+    // Only at this build's schema: an older one (tests of later steps) has no tags to sweep by.
+    if (migrations === MIGRATIONS) sweepUnnamedPieces(db);
   } catch (e) {
     db.close();
     throw e instanceof SqliteStoreError ? e : new SqliteStoreError(`Could not upgrade the coordinator database ${path}: ${errorMessage(e)}`);
@@ -141,77 +186,245 @@ function tensorProblem(record: StoredShard): string | null {
 
 const EMPTY = new ArrayBuffer(0);
 
+/** One piece to insert: its size, and the insert itself (run inside a transaction). */
+interface PieceInsert {
+  readonly bytes: number;
+  run(): void;
+}
+
+/**
+ * [N-6] One write: its pieces, inserted a chunk per transaction, then `commit` — its records, the
+ * pieces of other tags dropped — in the last transaction, with the last chunk.
+ */
+interface WritePlan {
+  pieces(): Iterable<PieceInsert>;
+  commit(): void;
+}
+
+/** A macrotask's wait: timers, I/O and other peers' frames run before the next chunk. */
+const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/** Every insert of `plans`' pieces in order, lazily (a shard's pieces are cut as they are written). */
+function* allPieces(plans: readonly WritePlan[]): Generator<PieceInsert> {
+  for (const plan of plans) yield* plan.pieces();
+}
+
 export class SqliteCoordinatorStore implements CoordinatorStorage {
+  /**
+   * The next write's tag: above every tag in the file when this instance was made, so it never
+   * names another write's pieces — as long as this instance is its network's only writer to the
+   * file, as a coordinator host is (a second writer's pieces would fail `expectPieces`, not mix).
+   */
+  private nextTag: number;
+  /** Writes not finished yet; a write while any is queued waits its turn (call order is write order). */
+  private queued = 0;
+  private tail: Promise<void> = Promise.resolve();
+
   constructor(
     private readonly db: SqliteDb,
     private readonly networkId: string,
     private readonly pieceBytes: number = SQLITE_PIECE_BYTES,
-  ) {}
-
-  /** The job's record, its input tensors' bytes and its files' bytes, in one transaction. */
-  async putJob(job: JobRecord): Promise<void> {
-    const slots = [...job.inputs.map((t) => t.data), ...(job.files ?? []).map((f) => f.bytes)];
-    const record = jsonWithoutBytes({ job, sizes: slots.map((b) => b.byteLength) });
-    const net = this.networkId;
-    this.db.transaction(() => {
-      this.db.prepare('DELETE FROM job_pieces WHERE network_id = ? AND job_id = ?').run(net, job.id);
-      const insert = this.db.prepare('INSERT INTO job_pieces (network_id, job_id, slot, piece, bytes) VALUES (?, ?, ?, ?, ?)');
-      slots.forEach((data, slot) => {
-        let piece = 0;
-        for (const bytes of cut(data, this.pieceBytes)) insert.run(net, job.id, slot, piece++, bytes);
-      });
-      this.db.prepare('INSERT OR REPLACE INTO jobs (network_id, job_id, record) VALUES (?, ?, ?)').run(net, job.id, record);
-    })();
+    private readonly chunkBytes: number = SQLITE_CHUNK_BYTES,
+  ) {
+    const top = db
+      .prepare(
+        `SELECT MAX(t) AS t FROM (SELECT MAX(tag) AS t FROM job_pieces UNION ALL SELECT MAX(tag) FROM shard_pieces UNION ALL SELECT MAX(tag) FROM model_pieces
+          UNION ALL SELECT MAX(${jsonField('record', '$.tag')}) FROM jobs UNION ALL SELECT MAX(${jsonField('record', '$.pieces.tag')}) FROM shards)`,
+      )
+      .get() as { t: number | null };
+    this.nextTag = (top.t ?? 0) + 1;
   }
 
-  /** [S-2] One transaction, committed with a full sync before the promise resolves. */
+  /**
+   * [N-6] Runs `plan`: at once when no write is queued (a small one commits whole in this call,
+   * as one transaction), else after the writes before it. A chunk of pieces per transaction, a
+   * turn of the event loop between; resolves once the records' transaction committed.
+   */
+  private write(plan: WritePlan): Promise<void> {
+    const pieces = plan.pieces()[Symbol.iterator]();
+    let next = pieces.next();
+    const run = this.db.transaction((chunk: readonly PieceInsert[], last: boolean) => {
+      for (const piece of chunk) piece.run();
+      if (last) plan.commit();
+    });
+    // One transaction: pieces up to chunkBytes (at least one), and after the last of them the records.
+    const step = (): boolean => {
+      const chunk: PieceInsert[] = [];
+      let bytes = 0;
+      while (!next.done && (bytes === 0 || bytes + next.value.bytes <= this.chunkBytes)) {
+        bytes += next.value.bytes;
+        chunk.push(next.value);
+        next = pieces.next();
+      }
+      if (next.done === true) {
+        run(chunk, true);
+        return true;
+      }
+      // Pieces no record names yet need no sync of their own: the records' commit (FULL) syncs the
+      // WAL, every frame before it included. A sync per chunk doubled a big write's time.
+      this.db.pragma('synchronous = NORMAL');
+      try {
+        run(chunk, false);
+      } finally {
+        this.db.pragma('synchronous = FULL');
+      }
+      return false;
+    };
+    const rest = async (): Promise<void> => {
+      try {
+        while (!step()) await nextTurn();
+      } finally {
+        this.queued--;
+      }
+    };
+    this.queued++;
+    let done: Promise<void>;
+    if (this.queued === 1) {
+      try {
+        if (step()) {
+          this.queued--;
+          return Promise.resolve();
+        }
+      } catch (e) {
+        this.queued--;
+        return Promise.reject(e instanceof Error ? e : new Error(String(e)));
+      }
+      done = nextTurn().then(rest);
+    } else {
+      done = this.tail.then(rest);
+    }
+    this.tail = done.catch(() => undefined);
+    return done;
+  }
+
+  /**
+   * Fails the records' transaction unless every piece of `tag` is there: pieces swept by another
+   * process that opened the file meanwhile must fail the write (the host retries it, [S-3]), not
+   * store a record whose bytes are gone.
+   */
+  private expectPieces(table: 'job_pieces' | 'shard_pieces' | 'model_pieces', where: string, params: readonly unknown[], count: number): void {
+    const got = (this.db.prepare(`SELECT COUNT(*) AS n FROM ${table} WHERE ${where}`).get(...params) as { n: number }).n;
+    if (got !== count)
+      throw new SqliteStoreError(`${got} of the ${count} pieces just written are gone from ${table}: is another process using ${this.db.name}?`);
+  }
+
+  /** The job's record, its input tensors' bytes and its files' bytes, stored whole or not at all. */
+  putJob(job: JobRecord): Promise<void> {
+    const slots = [...job.inputs.map((t) => t.data), ...(job.files ?? []).map((f) => f.bytes)];
+    const tag = this.nextTag++;
+    const record = jsonWithoutBytes({ job, sizes: slots.map((b) => b.byteLength), tag });
+    const net = this.networkId;
+    const insert = this.db.prepare('INSERT INTO job_pieces (network_id, job_id, tag, slot, piece, bytes) VALUES (?, ?, ?, ?, ?, ?)');
+    const pieceBytes = this.pieceBytes;
+    let count = 0;
+    return this.write({
+      *pieces() {
+        for (const [slot, data] of slots.entries()) {
+          let piece = 0;
+          for (const bytes of cut(data, pieceBytes)) {
+            const at = piece++;
+            count++;
+            yield { bytes: bytes.byteLength, run: () => insert.run(net, job.id, tag, slot, at, bytes) };
+          }
+        }
+      },
+      commit: () => {
+        this.expectPieces('job_pieces', 'network_id = ? AND job_id = ? AND tag = ?', [net, job.id, tag], count);
+        this.db.prepare('DELETE FROM job_pieces WHERE network_id = ? AND job_id = ? AND tag <> ?').run(net, job.id, tag);
+        this.db.prepare('INSERT OR REPLACE INTO jobs (network_id, job_id, record) VALUES (?, ?, ?)').run(net, job.id, record);
+      },
+    });
+  }
+
+  /** [S-2] Resolves once its record's transaction committed with a full sync. */
   async putShard(jobId: JobId, shard: ShardState): Promise<number> {
     const record = shardRecord(jobId, shard);
-    this.db.transaction(() => this.writeShard(record))();
+    await this.write(this.shardPlan(record));
     return record.epoch ?? 0;
   }
 
-  /** The shard's record and its bytes, replacing what was stored of it; inside a transaction. */
-  private writeShard(record: StoredShard): void {
+  /** The shard's pieces under a new tag, then its record, replacing what was stored of it. */
+  private shardPlan(record: StoredShard): WritePlan {
     const { jobId, index } = record;
-    const split = splitShardAlways(record, 0, this.pieceBytes);
+    const split = splitShardAlways(record, this.nextTag++, this.pieceBytes);
     const { jobId: _j, index: _i, ...rest } = split.record;
-    this.db.prepare('DELETE FROM shard_pieces WHERE network_id = ? AND job_id = ? AND idx = ?').run(this.networkId, jobId, index);
-    const insert = this.db.prepare('INSERT INTO shard_pieces (network_id, job_id, idx, piece, bytes) VALUES (?, ?, ?, ?, ?)');
-    let piece = 0;
-    for (const bytes of split.pieces()) insert.run(this.networkId, jobId, index, piece++, Buffer.from(bytes));
-    this.db
-      .prepare('INSERT OR REPLACE INTO shards (network_id, job_id, idx, record) VALUES (?, ?, ?, ?)')
-      .run(this.networkId, jobId, index, jsonWithoutBytes(rest));
-  }
-
-  /** [S-1] Leases, volunteer ids and open shards in one transaction. */
-  async persist(batch: PersistBatch, nowMs: number): Promise<void> {
+    const tag = split.record.pieces?.tag ?? 0;
+    const text = jsonWithoutBytes(rest);
     const net = this.networkId;
-    this.db.transaction(() => {
-      const putLease = this.db.prepare('INSERT OR REPLACE INTO leases (network_id, lease_id, record) VALUES (?, ?, ?)');
-      for (const l of batch.leases) putLease.run(net, l.id, JSON.stringify(l));
-      const forget = this.db.prepare('DELETE FROM leases WHERE network_id = ? AND lease_id = ?');
-      for (const id of batch.forgetLeases) forget.run(net, id);
-      const putPeer = this.db.prepare(
-        'INSERT OR REPLACE INTO peers (network_id, peer_id, token, reputation, standing, updated_at_ms) VALUES (?, ?, ?, ?, ?, ?)',
-      );
-      for (const p of batch.peers) {
-        const r = peerRecord(net, p, nowMs);
-        putPeer.run(net, r.peerId, r.token, JSON.stringify(r.reputation ?? null), JSON.stringify(r.standing), r.updatedAtMs);
-      }
-      // Only open shards: a decided one is written by its own `putShard`.
-      for (const s of batch.openShards) if (s.status === 'open') this.writeShard(shardRecord(s.jobId, s));
-    })();
+    const insert = this.db.prepare('INSERT INTO shard_pieces (network_id, job_id, idx, tag, piece, bytes) VALUES (?, ?, ?, ?, ?, ?)');
+    return {
+      *pieces() {
+        let piece = 0;
+        for (const bytes of split.pieces()) {
+          const at = piece++;
+          yield { bytes: bytes.byteLength, run: () => insert.run(net, jobId, index, tag, at, Buffer.from(bytes)) };
+        }
+      },
+      commit: () => {
+        this.expectPieces('shard_pieces', 'network_id = ? AND job_id = ? AND idx = ? AND tag = ?', [net, jobId, index, tag], split.record.pieces?.count ?? 0);
+        this.db.prepare('DELETE FROM shard_pieces WHERE network_id = ? AND job_id = ? AND idx = ? AND tag <> ?').run(net, jobId, index, tag);
+        this.db.prepare('INSERT OR REPLACE INTO shards (network_id, job_id, idx, record) VALUES (?, ?, ?, ?)').run(net, jobId, index, text);
+      },
+    };
   }
 
-  async putModel(hash: ModelHash, bytes: ArrayBuffer, nowMs: number): Promise<void> {
-    this.db.prepare('INSERT OR REPLACE INTO models (hash, bytes, stored_at_ms) VALUES (?, ?, ?)').run(hash, Buffer.from(bytes), nowMs);
+  /** [S-1] Leases, volunteer ids and open shards, stored whole or not at all. */
+  persist(batch: PersistBatch, nowMs: number): Promise<void> {
+    const net = this.networkId;
+    // Taken now: the core goes on changing its leases, volunteers and shards.
+    const leases = batch.leases.map((l) => ({ id: l.id, text: JSON.stringify(l) }));
+    const forgetLeases = [...batch.forgetLeases];
+    const peers = batch.peers.map((p) => peerRecord(net, p, nowMs));
+    // Only open shards: a decided one is written by its own `putShard`.
+    const shards = batch.openShards.filter((s) => s.status === 'open').map((s) => this.shardPlan(shardRecord(s.jobId, s)));
+    return this.write({
+      pieces: () => allPieces(shards),
+      commit: () => {
+        const putLease = this.db.prepare('INSERT OR REPLACE INTO leases (network_id, lease_id, record) VALUES (?, ?, ?)');
+        for (const l of leases) putLease.run(net, l.id, l.text);
+        const forget = this.db.prepare('DELETE FROM leases WHERE network_id = ? AND lease_id = ?');
+        for (const id of forgetLeases) forget.run(net, id);
+        const putPeer = this.db.prepare(
+          'INSERT OR REPLACE INTO peers (network_id, peer_id, token, reputation, standing, updated_at_ms) VALUES (?, ?, ?, ?, ?, ?)',
+        );
+        for (const r of peers) putPeer.run(net, r.peerId, r.token, JSON.stringify(r.reputation ?? null), JSON.stringify(r.standing), r.updatedAtMs);
+        for (const s of shards) s.commit();
+      },
+    });
+  }
+
+  putModel(hash: ModelHash, bytes: ArrayBuffer, nowMs: number): Promise<void> {
+    const tag = this.nextTag++;
+    const insert = this.db.prepare('INSERT INTO model_pieces (hash, tag, piece, bytes) VALUES (?, ?, ?, ?)');
+    const pieceBytes = this.pieceBytes;
+    let count = 0;
+    return this.write({
+      *pieces() {
+        for (const piece of cut(bytes, pieceBytes)) {
+          const at = count++;
+          yield { bytes: piece.byteLength, run: () => insert.run(hash, tag, at, piece) };
+        }
+      },
+      commit: () => {
+        this.expectPieces('model_pieces', 'hash = ? AND tag = ?', [hash, tag], count);
+        this.db.prepare('DELETE FROM model_pieces WHERE hash = ? AND tag <> ?').run(hash, tag);
+        this.db
+          .prepare('INSERT OR REPLACE INTO models (hash, bytes, stored_at_ms, tag, size) VALUES (?, ?, ?, ?, ?)')
+          .run(hash, Buffer.alloc(0), nowMs, tag, bytes.byteLength);
+      },
+    });
   }
 
   async loadModel(hash: ModelHash): Promise<ArrayBuffer | null> {
-    const row = this.db.prepare('SELECT bytes FROM models WHERE hash = ?').get(hash) as { bytes: Uint8Array } | undefined;
-    return row ? arrayBufferOf(row.bytes) : null;
+    const row = this.db.prepare('SELECT bytes, tag, size FROM models WHERE hash = ?').get(hash) as
+      { bytes: Uint8Array; tag: number | null; size: number | null } | undefined;
+    if (!row) return null;
+    if (row.tag === null) return arrayBufferOf(row.bytes); // kept inline by v1
+    const rows = this.db.prepare('SELECT piece, bytes FROM model_pieces WHERE hash = ? AND tag = ? ORDER BY piece').all(hash, row.tag) as PieceRow[];
+    const joined = joinRows(rows, row.size ?? 0);
+    if (typeof joined !== 'string') return joined;
+    console.warn(`[store] model ${hash}: ${joined}; not loaded`);
+    return null;
   }
 
   /** This network's jobs with their bytes put back; one that does not read back whole is left out, with a warning. */
@@ -236,7 +449,7 @@ export class SqliteCoordinatorStore implements CoordinatorStorage {
     } catch {
       return 'its stored record is not JSON';
     }
-    const o = (raw ?? {}) as { job?: unknown; sizes?: unknown };
+    const o = (raw ?? {}) as { job?: unknown; sizes?: unknown; tag?: unknown };
     const parsed = jobRecordSchema.safeParse(o.job);
     if (!parsed.success) return `its stored record does not parse (${parsed.error.issues[0]?.path.join('.') ?? ''}: ${parsed.error.issues[0]?.message ?? ''})`;
     const meta = parsed.data;
@@ -244,10 +457,12 @@ export class SqliteCoordinatorStore implements CoordinatorStorage {
     const slots = meta.inputs.length + (meta.files?.length ?? 0);
     if (sizes.length !== slots || sizes.some((n) => typeof n !== 'number' || !Number.isInteger(n) || n < 0))
       return 'its stored sizes do not match its inputs and files';
-    const piecesOf = this.db.prepare('SELECT piece, bytes FROM job_pieces WHERE network_id = ? AND job_id = ? AND slot = ? ORDER BY piece');
+    // A v1 record has no tag: its pieces have tag 0.
+    const tag = typeof o.tag === 'number' ? o.tag : 0;
+    const piecesOf = this.db.prepare('SELECT piece, bytes FROM job_pieces WHERE network_id = ? AND job_id = ? AND tag = ? AND slot = ? ORDER BY piece');
     const bytes: ArrayBuffer[] = [];
     for (let slot = 0; slot < slots; slot++) {
-      const joined = joinRows(piecesOf.all(this.networkId, jobId, slot) as PieceRow[], sizes[slot] as number);
+      const joined = joinRows(piecesOf.all(this.networkId, jobId, tag, slot) as PieceRow[], sizes[slot] as number);
       if (typeof joined === 'string') return `${slot < meta.inputs.length ? `input ${slot}` : `file ${slot - meta.inputs.length}`} has ${joined}`;
       bytes.push(joined);
     }
@@ -299,8 +514,8 @@ export class SqliteCoordinatorStore implements CoordinatorStorage {
       pieces: r.pieces,
     };
     const rows = this.db
-      .prepare('SELECT piece, bytes FROM shard_pieces WHERE network_id = ? AND job_id = ? AND idx = ? ORDER BY piece')
-      .all(this.networkId, jobId, index) as PieceRow[];
+      .prepare('SELECT piece, bytes FROM shard_pieces WHERE network_id = ? AND job_id = ? AND idx = ? AND tag = ? ORDER BY piece')
+      .all(this.networkId, jobId, index, r.pieces.tag) as PieceRow[];
     const joined = joinShard(
       record,
       rows.map((p) => ({ piece: p.piece, bytes: arrayBufferOf(p.bytes) })),

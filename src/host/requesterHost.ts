@@ -29,6 +29,12 @@ export interface RequesterHostOptions {
   readonly trust: CoordinatorTrust;
   /** Where this tab keeps its jobs and their verified results across reloads; none: memory only. */
   readonly store?: RequesterStorage | null;
+  /**
+   * [J-11] The requester key this tab holds for the network (the one it remembers), read when
+   * the link opens: its hello proves it, so the coordinator sends this tab its jobs' status and
+   * results. Empty or absent: the tab proves nothing and reads nothing.
+   */
+  readonly requesterKey?: () => string;
 }
 
 export class RequesterHost {
@@ -41,6 +47,8 @@ export class RequesterHost {
   private readonly fetched = new Set<JobId>();
   private readonly samples = new Map<JobId, RateSample[]>();
   private readonly now: () => number;
+  /** [J-11] The key this connection's last hello proved ('' for none). */
+  private helloKey = '';
 
   constructor(private readonly options: RequesterHostOptions) {
     this.now = options.now ?? (() => Date.now());
@@ -52,7 +60,9 @@ export class RequesterHost {
       this.options.factory,
       coordinatorPeerId(this.options.networkId),
       {
-        open: () => this.link?.send({ v: PROTOCOL_VERSION, t: 'hello', role: 'requester', caps: null, label: 'requester' }),
+        // [K-2] `open` fires only once the coordinator proved the network's key on this
+        // connection, so the requester key in the hello never reaches an impostor.
+        open: () => this.hello(this.options.requesterKey?.() ?? ''),
         frame: (msg) => this.onFrame(msg),
         protocolError: (error) => this.log('warn', `dropped a frame: ${error.reason}`),
         close: () => this.log('warn', 'lost the coordinator; reconnecting'),
@@ -96,6 +106,13 @@ export class RequesterHost {
     }
   }
 
+  /** [J-11] Says hello, proving `key` when there is one; a new hello on an open link replaces the proof. */
+  private hello(key: string): boolean {
+    this.helloKey = key;
+    const frame = { v: PROTOCOL_VERSION, t: 'hello', role: 'requester', caps: null, label: 'requester' } as const;
+    return this.link?.send(key === '' ? frame : { ...frame, requesterKey: key }) ?? false;
+  }
+
   private persist(what: string, write: Promise<void>): void {
     write.catch((e: unknown) => this.log('warn', `could not store ${what} (it stays on this page until a reload): ${errorMessage(e)}`));
   }
@@ -124,6 +141,11 @@ export class RequesterHost {
       this.log('warn', `job not sent: ${check.error.reason}`);
       return ref;
     }
+    // [J-11] A key other than the one this connection proved (typed into the form just now) is
+    // proved first, in a new hello on the same ordered channel: the coordinator then sends this
+    // tab the job's progress and results, and gives it a submission's allowance ([B-12]).
+    if (spec.requesterKey !== '' && spec.requesterKey !== this.helloKey && useQuorumStore.getState().requester.state === 'connected')
+      this.hello(spec.requesterKey);
     const sent = this.link?.send(frame) ?? false;
     if (!sent) this.updateSubmission(ref, { state: 'rejected', reason: 'not connected to the coordinator: wait for "connected" and submit again' });
     return ref;

@@ -16,7 +16,7 @@ import type { TrustConfig } from '../core/reputation/reputation.ts';
 import { CoordinatorHost } from './coordinatorHost.ts';
 import { testFaults } from './testFaults.ts';
 import { ModelInspector } from './modelInspector.ts';
-import { generateRequesterKey } from './requesterKey.ts';
+import { generateRequesterKey, rememberedRequesterKey } from './requesterKey.ts';
 import { DemoHost } from './demoHost.ts';
 import { ObserverHost } from './observerHost.ts';
 import { RequesterHost } from './requesterHost.ts';
@@ -135,6 +135,18 @@ export async function saveJobLimits(networkId: string, limits: Partial<Record<ke
   patch('coordinator', { jobLimits: saved });
 }
 
+/**
+ * [J-12] A new requester key for the network: stored first (so a reload keeps it, and a failed
+ * write changes nothing), then in force at once — the old key no longer submits or reads jobs.
+ */
+export async function rotateRequesterKey(networkId: string): Promise<void> {
+  if (!settings || !coordinator) throw new Error('the coordinator has not started yet, or has no storage to keep a new key in: reload the page');
+  const key = generateRequesterKey();
+  await settings.putRequesterKey(networkId, key);
+  coordinator.rotateRequesterKey(key);
+  patch('coordinator', { requesterKey: key });
+}
+
 export type { VolunteerTestOptions } from './volunteerRole.ts';
 
 /** Starts this tab's volunteer (see volunteerRole.ts, which also has its controls). */
@@ -152,6 +164,8 @@ export async function connectRequester(networkId: string): Promise<void> {
       factory: peerjsEndpointFactory(signaling),
       store: db ? new RequesterStore(db, networkId) : null,
       trust: pageCoordinatorTrust(networkId),
+      // [J-11] The key this page remembers for the network, proved in each hello.
+      requesterKey: () => rememberedRequesterKey(networkId),
     });
     requester.start();
   } catch (e) {

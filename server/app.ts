@@ -14,6 +14,7 @@ import { apiMiddleware, isolationHeaders, pathnameOf } from './middleware.ts';
 import { SIGNALING_PATH, SIGNALING_WS_PATH, type Signaling } from './signaling.ts';
 import { createSignalingControl, type SignalingControl } from './signalingControl.ts';
 import { adminMiddleware } from './admin.ts';
+import { createCoordinatorIds } from './coordinatorIds.ts';
 
 export { attachSignaling } from './signaling.ts';
 
@@ -89,6 +90,8 @@ export interface StartOptions {
   signalingLimits?: Partial<SignalingLimits>;
   /** Page origins besides the app's own that may open signaling sockets (QUORUM_ALLOWED_ORIGINS). */
   allowedOrigins?: readonly string[];
+  /** [K-7] Coordinator ids reserved by the operator for their keys (QUORUM_COORDINATOR_KEYS). */
+  coordinatorKeys?: ReadonlyMap<string, string>;
   /** More routes (e.g. a headless coordinator's /metrics), mounted before the app's files and its fallback. */
   routes?: (app: express.Express) => void;
 }
@@ -133,6 +136,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     log: options.logSignaling ?? false,
     ...(options.signalingLimits ? { limits: options.signalingLimits } : {}),
     ...(options.allowedOrigins ? { allowedOrigins: options.allowedOrigins } : {}),
+    coordinatorIds: createCoordinatorIds(options.coordinatorKeys),
   });
   control = sigControl;
   options.routes?.(app);

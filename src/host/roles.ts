@@ -27,6 +27,7 @@ import { errorMessage } from '../protocol/errorMessage.ts';
 import { CoordinatorKeyStore } from '../persistence/coordinatorKeyStore.ts';
 import { generateCoordinatorKeyPair, identityOf } from './coordinatorKey.ts';
 import { pageCoordinatorTrust } from './pageTrust.ts';
+import { claimingFactory } from './coordinatorIdClaim.ts';
 
 let coordinator: CoordinatorHost | null = null;
 let requester: RequesterHost | null = null;
@@ -69,7 +70,8 @@ export async function startCoordinator(networkId: string, test: CoordinatorTestO
     coordinator = new CoordinatorHost({
       identity,
       networkId,
-      factory: peerjsEndpointFactory(signaling),
+      // [K-7] The network's id is claimed with its key before each registration.
+      factory: claimingFactory(signaling, identity, peerjsEndpointFactory),
       store: withTestFaults(typeof db === 'string' ? unavailableStorage(db) : new CoordinatorStore(db as QuorumDb, networkId)),
       config: { requesterKey, ...(trust ? { trust } : {}) },
       jobLimits,

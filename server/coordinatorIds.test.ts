@@ -183,7 +183,7 @@ describe('[K-7] a coordinator id reserved for its key', () => {
     ids.left('quorum-x');
     t = 59_000;
     expect(ids.admit('quorum-x', ticket)).toBeNull();
-    expect(ids.release('quorum-x')).toBe(true);
+    expect(ids.release('quorum-x')).toBe(1);
     expect(ids.admit('quorum-x', null)).toBeNull(); // released: open until the next claim
     expect(await claimed(rogue)).toMatch(/^[A-Za-z0-9_-]{22}$/);
     expect(ids.reservedFor('quorum-x')).toBe(rogue.fingerprint);
@@ -195,8 +195,13 @@ describe('[K-7] a coordinator id reserved for its key', () => {
     const s = await start({ adminToken: token });
     await claim(s.url, 'quorum-main', real);
     const res = await fetch(`${s.url}/admin/signaling/release?id=quorum-main`, { method: 'POST', headers: { Authorization: `Bearer ${token}` } });
-    expect(await res.json()).toEqual({ id: 'quorum-main', released: true });
+    expect(await res.json()).toEqual({ released: 1 });
     expect((await claim(s.url, 'quorum-main', rogue)).status).toBe(200);
+    // Without an id, every first-seen reservation goes (the e2e suite starts each test so).
+    await claim(s.url, 'quorum-other', real);
+    const all = await fetch(`${s.url}/admin/signaling/release`, { method: 'POST', headers: { Authorization: `Bearer ${token}` } });
+    expect(await all.json()).toEqual({ released: 2 });
+    expect(s.signaling.coordinatorIds.reservedFor('quorum-main')).toBeNull();
   });
 
   it('[K-7] QUORUM_COORDINATOR_KEYS is network=fingerprint pairs; anything else is refused naming the entry', () => {

@@ -16,7 +16,7 @@
  * first key seen. A first-seen reservation is kept while its id is registered and for `idleMs`
  * after it left (a reload, a restart, a tab closed for lunch), then forgotten, so an id claimed
  * once and abandoned does not stay squatted; the operator can also release one at once
- * (`POST /admin/signaling/release?id=…`, for a network whose key was lost). Tickets stay valid
+ * (`POST /admin/signaling/release?id=…`, for a network whose key was lost; without `id`, all). Tickets stay valid
  * for their id the same way (peerjs re-registers with the same token after a lost connection).
  * All of it lives in this server process's memory, across signaling restarts; a process restart
  * forgets what was first seen, and the first claim after it reserves the id again — which is why
@@ -61,8 +61,11 @@ export interface CoordinatorIds {
   /** peer's 'connection' and 'disconnect': a reservation does not lapse while its id is registered. */
   registered(id: string): void;
   left(id: string): void;
-  /** The operator forgets a first-seen reservation and its tickets; false when there was none (or it is configured). */
-  release(id: string): boolean;
+  /**
+   * The operator forgets the first-seen reservation of `id` (null: of every id) and its tickets;
+   * how many were forgotten. Configured reservations stay: they are configuration.
+   */
+  release(id: string | null): number;
 }
 
 /** `QUORUM_COORDINATOR_KEYS`: `network=fingerprint` pairs, comma-separated. Throws naming a bad entry. */
@@ -187,9 +190,11 @@ export function createCoordinatorIds(
     },
 
     release(id) {
-      const had = firstSeen.delete(id);
-      for (const [k, v] of tickets) if (v.id === id) tickets.delete(k);
-      return had;
+      const ids = id === null ? [...firstSeen.keys()] : [id];
+      let released = 0;
+      for (const one of ids) if (firstSeen.delete(one)) released++;
+      for (const [k, v] of tickets) if ((id === null || v.id === id) && !configured.has(v.id)) tickets.delete(k);
+      return released;
     },
   };
 }

@@ -178,7 +178,7 @@ test('bad inputs get their documented errors and make no job @requester', async 
   await expect(coord!.page.locator('input[name=maxItems]')).toHaveValue('10', { timeout: 20_000 });
 });
 
-test('a submission with a wrong requester key is refused; the right key is accepted; watching needs none @requester', async ({ openRoles }) => {
+test('a submission with a wrong requester key is refused; the right key is accepted; watching needs the key @requester', async ({ openRoles }) => {
   test.setTimeout(120_000);
   const [coord] = await openRoles(['coordinator']);
   await expectConnected(coord!.page);
@@ -201,9 +201,14 @@ test('a submission with a wrong requester key is refused; the right key is accep
   await page.reload();
   await expect(page.locator('input[name=requesterKey]')).toHaveValue(key);
 
-  // Another requester tab with no key sees the job's progress.
+  // [J-11] Another requester tab holding the key (opened from the coordinator's link) follows the
+  // job; one without it sees nothing of it.
+  const [keyed] = await openRoles([`requester?key=${key}`]);
+  await expectConnected(keyed!.page);
+  await expect(keyed!.page.getByTestId('other-jobs')).toContainText('MNIST 20 digits', { timeout: 20_000 });
   await expectConnected(watcher!.page);
-  await expect(watcher!.page.getByTestId('other-jobs')).toContainText('MNIST 20 digits', { timeout: 20_000 });
+  expect((await state(watcher!.page)).requester.jobs).toEqual([]);
+  await expect(watcher!.page.getByTestId('other-jobs')).toHaveCount(0);
 });
 
 test('two jobs with priorities 3 and 1 share the volunteers 3:1 while both have work @requester', async ({ openRoles }) => {

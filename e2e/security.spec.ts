@@ -8,13 +8,25 @@
  */
 import type { Page } from '@playwright/test';
 import { expect, test } from './support/browser.ts';
-import { expectVerifiedOnce, requesterKeyOf, submitMnist } from './support/requester.ts';
+import { expectConnected, expectVerifiedOnce, requesterKeyOf, submitMnist } from './support/requester.ts';
 import { appState as state } from './support/state.ts';
+import { E2E_ADMIN_TOKEN } from './support/env.ts';
+import { rawPeer } from './support/rawPeer.ts';
+import { PROTOCOL_VERSION } from '../src/protocol/messages.ts';
 
 const DIGITS = 200;
 const SHARD_SIZE = 50;
 /** Long enough that the job is still running when the coordinator goes. */
 const SLOW_MS = 4_000;
+
+/**
+ * [K-7] The operator makes the signaling server forget which key first claimed a coordinator id,
+ * as a restart of the server would: the next claim reserves it again.
+ */
+async function releaseCoordinatorId(origin: string, id: string): Promise<void> {
+  const res = await fetch(`${origin}/admin/signaling/release?id=${id}`, { method: 'POST', headers: { Authorization: `Bearer ${E2E_ADMIN_TOKEN}` } });
+  expect(res.status, 'POST /admin/signaling/release').toBe(200);
+}
 
 async function fingerprintOf(coordinator: Page): Promise<string> {
   const el = coordinator.getByTestId('coordinator-key');
@@ -24,6 +36,7 @@ async function fingerprintOf(coordinator: Page): Promise<string> {
 
 test('pinned clients refuse an impostor that took the coordinator id, send it nothing, and finish the job with the real one @security', async ({
   openRoles,
+  appOrigin,
 }) => {
   test.setTimeout(240_000);
   const [coord] = await openRoles(['coordinator']);
@@ -43,10 +56,17 @@ test('pinned clients refuse an impostor that took the coordinator id, send it no
   for (const c of clients) await expect(c.page.getByTestId('coordinator-key-verified')).toHaveText(fp, { timeout: 20_000 });
   const jobId = await submitMnist(req!.page, { key, count: DIGITS, shardSize: SHARD_SIZE, replication: 2, quorum: 2 });
 
-  // The real coordinator closes mid-job; a rogue page takes its id (a fresh profile: a key of its own).
+  // The real coordinator closes mid-job; a rogue page (a fresh profile: a key of its own) cannot
+  // take its id: [K-7] the signaling server keeps it for the real coordinator's key.
   await expect.poll(async () => (await state(volunteers[0]!.page)).volunteer.stats?.phase ?? null, { timeout: 60_000 }).toBe('running');
   const context = coord!.context;
+  const coordinatorId = (await state(coord!.page)).coordinator.peerId ?? '';
   await coord!.page.close();
+  const [refused] = await openRoles(['coordinator']);
+  await expect(refused!.page.getByTestId('connection-state')).toContainText('keeps "quorum-', { timeout: 30_000 });
+  await refused!.context.close();
+  // Once the server has forgotten the reservation (a restart), a rogue can take the id; the clients must hold on their own.
+  await releaseCoordinatorId(appOrigin, coordinatorId);
   const [rogue] = await openRoles(['coordinator']);
   await expect(rogue!.page.getByTestId('connection-state')).toHaveText('connected', { timeout: 30_000 });
   const rogueFp = await fingerprintOf(rogue!.page);
@@ -66,8 +86,10 @@ test('pinned clients refuse an impostor that took the coordinator id, send it no
   expect(r.jobs).toEqual([]);
   await expect(rogue!.page.getByTestId('volunteer-count')).toHaveText('0');
 
-  // [K-6] The rogue leaves; the real coordinator returns from its profile (its stored key) and is trusted again.
+  // [K-6] The rogue leaves; the real coordinator returns from its profile (its stored key) and is
+  // trusted again (the operator releases the id the rogue claimed first, [K-7]).
   await rogue!.page.close();
+  await releaseCoordinatorId(appOrigin, coordinatorId);
   const back = await context.newPage();
   await back.goto('/#/coordinator', { waitUntil: 'load' });
   await expect(back.getByTestId('connection-state')).toHaveText('connected', { timeout: 30_000 });
@@ -77,4 +99,73 @@ test('pinned clients refuse an impostor that took the coordinator id, send it no
   // The job completes with every item verified exactly once; nothing ever left the machine.
   await expectVerifiedOnce(req!.page, jobId, DIGITS, 2);
   for (const c of clients) expect(c.foreignRequests()).toEqual([]);
+});
+
+/**
+ * [J-11] [J-12] A job's results go to the holders of the requester key it was submitted under and
+ * to nobody else: a peer of the coordinator that is no page (the Node transport, from this test)
+ * asks for them as a requester without the key, with a wrong key and as an observer, and gets
+ * nothing — not even the job's status; with the key it reads them (the key owns the job, not the
+ * tab). The coordinator page rotates the key: the old one reads nothing more, also after a reload.
+ */
+test('a peer without the requester key cannot read a job, nor can one with a rotated-out key; the key holder can @security', async ({
+  openRoles,
+  appOrigin,
+}) => {
+  test.setTimeout(180_000);
+  const [coord] = await openRoles(['coordinator']);
+  await expectConnected(coord!.page);
+  const key = await requesterKeyOf(coord!.page);
+  const networkId = (await state(coord!.page)).coordinator.networkId;
+  await openRoles(['volunteer?autostart=1', 'volunteer?autostart=1']);
+  const [req] = await openRoles([`requester?key=${key}`]);
+  await expectConnected(req!.page);
+  const jobId = await submitMnist(req!.page, { key, count: 20, shardSize: 10, replication: 2, quorum: 2 });
+  await expectVerifiedOnce(req!.page, jobId, 20, 2);
+
+  const peer = await rawPeer(appOrigin, networkId);
+  try {
+    const hello = (role: 'requester' | 'observer', requesterKey?: string) => ({
+      v: PROTOCOL_VERSION,
+      t: 'hello',
+      role,
+      caps: null,
+      label: 'raw',
+      ...(requesterKey === undefined ? {} : { requesterKey }),
+    });
+    /** Says hello on a fresh connection, asks for the job's results, and returns what came back in `waitMs`. */
+    const ask = async (frame: unknown, waitMs = 3_000): Promise<string[]> => {
+      await peer.reconnect();
+      peer.send(frame);
+      await expect.poll(() => peer.received.map((m) => m.t), { timeout: 20_000 }).toContain('welcome');
+      peer.send({ v: PROTOCOL_VERSION, t: 'results-request', jobId });
+      await new Promise((r) => setTimeout(r, waitMs));
+      return peer.received.map((m) => m.t);
+    };
+    for (const frame of [hello('requester'), hello('requester', 'not-the-key-0123456789abcdef'), hello('observer')]) {
+      const got = await ask(frame);
+      expect(got, JSON.stringify(frame)).not.toContain('job-results');
+      expect(got, JSON.stringify(frame)).not.toContain('job-status');
+    }
+    // The key holder (any tab or peer holding it) reads the job: a positive control for the above.
+    await ask(hello('requester', key), 0);
+    await expect.poll(() => peer.received.map((m) => m.t), { timeout: 20_000 }).toContain('job-results');
+    const results = peer.received.find((m) => m.t === 'job-results');
+    expect(results?.t === 'job-results' ? results.shards.length : 0).toBe(2);
+
+    // [J-12] The coordinator page rotates the key; the old one reads nothing more.
+    await coord!.page.getByTestId('rotate-requester-key').click();
+    await expect(coord!.page.getByTestId('rotation-status')).toContainText('rotated');
+    const rotated = await requesterKeyOf(coord!.page);
+    expect(rotated).not.toBe(key);
+    expect(await ask(hello('requester', key))).not.toContain('job-results');
+    // The new key is kept: a reload of the coordinator page shows it, and it reads the job.
+    await coord!.page.reload();
+    await expectConnected(coord!.page);
+    expect(await requesterKeyOf(coord!.page)).toBe(rotated);
+    await ask(hello('requester', rotated), 0);
+    await expect.poll(() => peer.received.map((m) => m.t), { timeout: 20_000 }).toContain('job-results');
+  } finally {
+    peer.close();
+  }
 });

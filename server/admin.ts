@@ -4,6 +4,9 @@
  * `Authorization: Bearer <token>` and are not a page on another origin:
  *   POST /admin/signaling/stop    stop signaling (open WebRTC channels live on)
  *   POST /admin/signaling/start   start it again; every tab reconnects on its own
+ *   POST /admin/signaling/release[?id=quorum-<network>]   [K-7] forget the key the id (without
+ *                                 `id`: every id) was first claimed by, so a network whose key
+ *                                 was lost claims it anew
  * `kill -HUP <server pid>` restarts signaling the same way without any endpoint.
  *
  * Loopback alone is no protection from a browser: any page the operator opens can POST to
@@ -51,6 +54,10 @@ export function adminMiddleware(token: string, control: () => SignalingControl |
     if (pathname === '/admin/signaling/start') {
       c.start();
       return send(200, { signaling: 'running' });
+    }
+    if (pathname === '/admin/signaling/release') {
+      const id = new URL(req.url ?? '', 'http://admin').searchParams.get('id');
+      return send(200, { released: c.current().coordinatorIds.release(id) });
     }
     return send(404, { error: 'no such admin endpoint' });
   };

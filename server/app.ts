@@ -15,6 +15,7 @@ import { SIGNALING_PATH, SIGNALING_WS_PATH, type Signaling } from './signaling.t
 import { createSignalingControl, type SignalingControl } from './signalingControl.ts';
 import { adminMiddleware } from './admin.ts';
 import { presenceMiddleware } from './presence.ts';
+import { createCoordinatorIds } from './coordinatorIds.ts';
 
 export { attachSignaling } from './signaling.ts';
 
@@ -90,6 +91,8 @@ export interface StartOptions {
   signalingLimits?: Partial<SignalingLimits>;
   /** Page origins besides the app's own that may open signaling sockets (QUORUM_ALLOWED_ORIGINS). */
   allowedOrigins?: readonly string[];
+  /** [K-7] Coordinator ids reserved by the operator for their keys (QUORUM_COORDINATOR_KEYS). */
+  coordinatorKeys?: ReadonlyMap<string, string>;
   /** More routes (e.g. a headless coordinator's /metrics), mounted before the app's files and its fallback. */
   routes?: (app: express.Express) => void;
 }
@@ -140,6 +143,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     log: options.logSignaling ?? false,
     ...(options.signalingLimits ? { limits: options.signalingLimits } : {}),
     ...(options.allowedOrigins ? { allowedOrigins: options.allowedOrigins } : {}),
+    coordinatorIds: createCoordinatorIds(options.coordinatorKeys),
   });
   control = sigControl;
   options.routes?.(app);

@@ -3,16 +3,21 @@
  * Env: PORT (8080), HOST (0.0.0.0), QUORUM_DIST (dist), QUORUM_ICE_SERVERS ([]),
  * QUORUM_TLS_CERT + QUORUM_TLS_KEY (optional https), QUORUM_LOG_SIGNALING=1 (log peers),
  * QUORUM_ADMIN=1 + QUORUM_ADMIN_TOKEN (loopback-only POST /admin/signaling/{stop,start}),
- * QUORUM_ALLOWED_ORIGINS, QUORUM_SIGNALING_* (signaling limits, see config.ts). SIGHUP restarts signaling.
+ * QUORUM_ALLOWED_ORIGINS, QUORUM_SIGNALING_* (signaling limits, see config.ts),
+ * QUORUM_COORDINATOR_KEYS (network=fingerprint,…: coordinator ids reserved for those keys, [K-7]).
+ * SIGHUP restarts signaling.
  */
 import { ConfigError, loadConfig, type ServerConfig } from './config.ts';
 import { startServer } from './app.ts';
 import { describeUrls } from './urls.ts';
+import { parseCoordinatorKeys } from './coordinatorIds.ts';
 
 async function main(): Promise<void> {
   let config: ServerConfig;
+  let coordinatorKeys: Map<string, string>;
   try {
     config = loadConfig();
+    coordinatorKeys = parseCoordinatorKeys(process.env['QUORUM_COORDINATOR_KEYS']);
   } catch (e) {
     if (e instanceof ConfigError) {
       console.error(`quorum: configuration error: ${e.message}`);
@@ -31,6 +36,7 @@ async function main(): Promise<void> {
     adminToken: config.adminToken,
     allowedOrigins: config.allowedOrigins,
     signalingLimits: config.signalingLimits,
+    coordinatorKeys,
   });
   // SIGHUP restarts signaling alone: the app keeps serving and every tab reconnects by itself.
   process.on('SIGHUP', () => {

@@ -27,6 +27,8 @@ import { SIGNALING_LIMITS, type SignalingLimits } from './config.ts';
 import { createSignalingGuard, type SignalingStats } from './signalingGuard.ts';
 import { createTimerScope } from './timerScope.ts';
 import { pathnameOf, type Middleware, type MiddlewareHost } from './middleware.ts';
+import { createCoordinatorIds, type CoordinatorIds } from './coordinatorIds.ts';
+import { coordinatorIdRoutes } from './coordinatorIdRoutes.ts';
 
 export const SIGNALING_PATH = '/peerjs';
 export const PEERJS_KEY = 'peerjs';
@@ -44,6 +46,8 @@ export interface SignalingOptions {
   limits?: Partial<SignalingLimits>;
   /** Page origins besides the app's own that may open signaling sockets. */
   allowedOrigins?: readonly string[];
+  /** [K-7] Coordinator ids reserved for their keys; pass one to keep them across restarts of signaling. */
+  coordinatorIds?: CoordinatorIds;
 }
 
 export interface Signaling {
@@ -58,6 +62,8 @@ export interface Signaling {
   registered(id: string): boolean;
   /** What the budgets refused or dropped since this instance started. */
   stats(): SignalingStats;
+  /** [K-7] Which coordinator ids are reserved for which keys. */
+  readonly coordinatorIds: CoordinatorIds;
   /** Stops answering, closes every signaling socket and stops PeerServer's timers. Idempotent. */
   detach(): Promise<void>;
 }
@@ -77,12 +83,20 @@ function refuseUpgrade(socket: Duplex, status: number, reason: string): void {
   );
 }
 
+/** [K-7] Why the id this registration names may not be registered with its token, or null. */
+function reservedIdProblem(ids: CoordinatorIds, req: IncomingMessage): string | null {
+  const params = new URL(req.url ?? '', 'http://signaling').searchParams;
+  const id = params.get('id');
+  return id === null ? null : ids.admit(id, params.get('token'));
+}
+
 export function attachSignaling(httpServer: HttpServer | HttpsServer, app: MiddlewareHost, options: SignalingOptions = {}): Signaling {
   let wss: WebSocketServer | null = null;
   let detached = false;
   const timers = createTimerScope();
   const limits: SignalingLimits = { ...SIGNALING_LIMITS, ...options.limits };
   const guard = createSignalingGuard({ limits, ...(options.allowedOrigins ? { allowedOrigins: options.allowedOrigins } : {}) });
+  const coordinatorIds = options.coordinatorIds ?? createCoordinatorIds();
 
   const peerApp = ExpressPeerServer(httpServer, {
     path: '/',
@@ -104,6 +118,9 @@ export function attachSignaling(httpServer: HttpServer | HttpsServer, app: Middl
   peerApp.on('error', (err: Error) => guard.error(err));
   peerApp.on('connection', (client: IClient) => guard.connected(client.getId()));
   peerApp.on('disconnect', (client: IClient) => guard.disconnected(client.getId()));
+  // [K-7] A reserved id's reservation does not lapse while its coordinator is registered.
+  peerApp.on('connection', (client: IClient) => coordinatorIds.registered(client.getId()));
+  peerApp.on('disconnect', (client: IClient) => coordinatorIds.left(client.getId()));
   if (options.log) {
     peerApp.on('connection', (client: IClient) => console.log(`[signaling] + ${client.getId()}`));
     peerApp.on('disconnect', (client: IClient) => console.log(`[signaling] - ${client.getId()}`));
@@ -113,6 +130,8 @@ export function attachSignaling(httpServer: HttpServer | HttpsServer, app: Middl
   // It is mounted on a holder app of its own so that we can gate it off on detach.
   const holder = express();
   holder.disable('x-powered-by');
+  // [K-7] The claim endpoints sit under /peerjs too, so dev, preview and production all have them.
+  holder.use(coordinatorIdRoutes(coordinatorIds));
   timers.run(() => holder.use(SIGNALING_PATH, peerApp));
   if (!wss) throw new Error('PeerServer did not create its WebSocket server on mount');
   const socketServer: WebSocketServer = wss;
@@ -125,7 +144,8 @@ export function attachSignaling(httpServer: HttpServer | HttpsServer, app: Middl
       return;
     }
     socketServer.handleUpgrade(req, socket, head, (ws) => {
-      const reason = guard.admit(ws, req);
+      // [K-7] A reserved coordinator id only with a ticket its key's claim earned.
+      const reason = guard.admit(ws, req) ?? reservedIdProblem(coordinatorIds, req);
       if (reason === null) {
         socketServer.emit('connection', ws, req);
         return;
@@ -160,6 +180,7 @@ export function attachSignaling(httpServer: HttpServer | HttpsServer, app: Middl
     clientCount: () => socketServer.clients.size,
     registered: (id) => !detached && guard.registered(id),
     stats: () => guard.stats(),
+    coordinatorIds,
     detach: async () => {
       if (detached) return;
       detached = true;

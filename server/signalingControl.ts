@@ -8,6 +8,7 @@ import type { Server as HttpServer } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
 import { isSignalingUrl, attachSignaling, type Signaling, type SignalingOptions } from './signaling.ts';
 import type { Middleware, MiddlewareHost } from './middleware.ts';
+import { createCoordinatorIds } from './coordinatorIds.ts';
 
 export interface SignalingControl {
   /** The current instance (the last one, detached, while stopped). */
@@ -19,7 +20,9 @@ export interface SignalingControl {
   start(): void;
 }
 
-export function createSignalingControl(httpServer: HttpServer | HttpsServer, app: MiddlewareHost, options: SignalingOptions = {}): SignalingControl {
+export function createSignalingControl(httpServer: HttpServer | HttpsServer, app: MiddlewareHost, given: SignalingOptions = {}): SignalingControl {
+  // [K-7] One registry for every instance: a restart of signaling must not free a reserved id.
+  const options: SignalingOptions = { ...given, coordinatorIds: given.coordinatorIds ?? createCoordinatorIds() };
   let handler: Middleware | null = null;
   const slot: Middleware = (req, res, next) => {
     if (handler) return handler(req, res, next);

@@ -45,6 +45,8 @@ export interface FollowOptions {
   readonly jobId?: JobId;
   /** [K-1] Recorded in job.json so a resumed run trusts the same key. */
   readonly fingerprint: string | null;
+  /** [J-11] The network's requester key, proved in the hello: only its holders read a job's progress and results. Never written to disk. */
+  readonly requesterKey: string;
   readonly out: Output;
   /** Where a failure's message goes (default: `out`). */
   readonly err?: Output;
@@ -101,6 +103,7 @@ export class JobFollower {
         protocolError: (reason) => this.say(`warning: dropped a frame from the coordinator: ${reason}`),
       },
       'quorum submit',
+      () => options.requesterKey,
     );
   }
 
@@ -142,7 +145,7 @@ export class JobFollower {
       // Submitted here: the job is known since `job-accepted`. Followed by id: the coordinator
       // would have listed it in its first report.
       if (!this.options.spec && ++this.statusesWithout >= UNKNOWN_AFTER_STATUSES) {
-        this.finish(1, `the coordinator of network "${this.options.network}" does not know job ${this.jobId}: check the job id and --network`);
+        this.finish(1, `the coordinator of network "${this.options.network}" does not know job ${this.jobId}: check the job id, --network and --key`);
       }
       return;
     }

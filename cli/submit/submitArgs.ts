@@ -34,6 +34,8 @@ export interface SubmitOptions extends ConnectionOptions {
 
 export interface ResultsOptions extends Partial<ConnectionOptions> {
   readonly jobId: string;
+  /** [J-11] The network's requester key: only its holders read a job's results. */
+  readonly key: string;
   readonly outDir: string;
   readonly stateRoot: string;
 }
@@ -88,11 +90,13 @@ Policy (the dashboard's form; its defaults):
 Exits 0 when every shard is verified; 1 when the coordinator refuses the job (its reason is
 printed), the inputs cannot be used (the dashboard's messages), or shards stay unverifiable.`;
 
-export const RESULTS_USAGE = `Usage: quorum results JOB --out DIR [--server URL --network NAME --fp FINGERPRINT --state DIR]
+export const RESULTS_USAGE = `Usage: quorum results JOB --out DIR --key KEY [--server URL --network NAME --fp FINGERPRINT --state DIR]
+       quorum results JOB --out DIR --link LINK
 
 Fetches what the network has verified of job JOB into DIR (the formats of quorum submit) and
 follows the job until it is done. --server, --network and --fp default to those in DIR/job.json,
-written by quorum submit.`;
+written by quorum submit. --key is the network's requester key (it is never written to disk):
+only its holders read a job's results.`;
 
 /** [K-1] A fingerprint as the join links carry it. */
 export const FINGERPRINT = /^[A-Za-z0-9_-]{43}$/;
@@ -215,10 +219,13 @@ export function parseSubmitArgs(argv: readonly string[]): SubmitOptions {
 export function parseResultsArgs(argv: readonly string[]): ResultsOptions {
   const [jobId, ...rest] = argv;
   if (jobId === undefined || jobId.startsWith('--')) throw new UsageError('name the job: quorum results JOB --out DIR (JOB is in DIR/job.json)');
-  const flags = parseFlags(rest, CONNECTION_FLAGS);
+  const flags = parseFlags(rest, [...CONNECTION_FLAGS, 'key']);
   const link = flags.has('link') ? parseRequesterLink(flags.get('link') as string) : null;
+  const key = flags.get('key') ?? link?.key ?? undefined;
   const outDir = flags.get('out');
   if (outDir === undefined) throw new UsageError('--out is required: the folder the verified results are written to');
+  if (key === undefined)
+    throw new UsageError("--key is required (or --link): the network's requester key, shown on the coordinator page; only its holders read a job's results");
   const server = flags.get('server') ?? link?.server;
   const network = flags.get('network') ?? link?.network ?? undefined;
   const fingerprint = flags.get('fp') ?? link?.fp ?? undefined;
@@ -232,5 +239,6 @@ export function parseResultsArgs(argv: readonly string[]): ResultsOptions {
     ...(server !== undefined ? { server } : {}),
     ...(network !== undefined ? { network } : {}),
     ...(fingerprint !== undefined ? { fingerprint } : {}),
+    key,
   };
 }

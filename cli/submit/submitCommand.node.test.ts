@@ -195,7 +195,7 @@ describe('quorum submit and quorum results', () => {
   it('quorum results fetches a job’s verified results into a fresh folder, the same files byte for byte', async () => {
     const out = tmpDir();
     const io = recorder();
-    const options = parseResultsArgs([jobId, '--out', out, '--server', url, '--network', NET, '--fp', identity.fingerprint, '--state', tmpDir()]);
+    const options = parseResultsArgs([jobId, '--out', out, '--server', url, '--network', NET, '--fp', identity.fingerprint, '--key', KEY, '--state', tmpDir()]);
     expect(await runResults(options, { factory, out: io.out, err: io.err, signals: new EventEmitter() })).toBe(0);
     for (const name of [`${jobId}-logits.npy`, `${jobId}-results.csv`, `${jobId}-results.json`]) {
       expect(fs.readFileSync(path.join(out, name)).equals(fs.readFileSync(path.join(firstOut, name)))).toBe(true);
@@ -203,16 +203,21 @@ describe('quorum submit and quorum results', () => {
     // Resumed from job.json alone: the folder says where the job runs.
     const again = recorder();
     expect(
-      await runResults(parseResultsArgs([jobId, '--out', out, '--state', tmpDir()]), { factory, out: again.out, err: again.err, signals: new EventEmitter() }),
+      await runResults(parseResultsArgs([jobId, '--out', out, '--key', KEY, '--state', tmpDir()]), {
+        factory,
+        out: again.out,
+        err: again.err,
+        signals: new EventEmitter(),
+      }),
     ).toBe(0);
   });
 
   it('quorum results of a job the coordinator does not know exits 1 and says so; a folder of another job is refused', async () => {
     const io = recorder();
-    const options = parseResultsArgs(['jnosuchjob', '--out', tmpDir(), '--server', url, '--network', NET, '--state', tmpDir()]);
+    const options = parseResultsArgs(['jnosuchjob', '--out', tmpDir(), '--server', url, '--network', NET, '--key', KEY, '--state', tmpDir()]);
     expect(await runResults(options, { factory, out: io.out, err: io.err, signals: new EventEmitter() })).toBe(1);
     expect(io.errors()).toContain(`does not know job jnosuchjob`);
-    await expect(runResults(parseResultsArgs(['jother', '--out', firstOut]), { factory })).rejects.toThrow(UsageError);
+    await expect(runResults(parseResultsArgs(['jother', '--out', firstOut, '--key', KEY]), { factory })).rejects.toThrow(UsageError);
   });
 
   it('a job the coordinator refuses (a wrong requester key) exits 1 with the coordinator’s reason', async () => {
@@ -350,5 +355,7 @@ describe('quorum submit’s flags', () => {
     expect(() => parseSubmitArgs([...base, '--workload', 'mnist', '--fp', 'short'])).toThrow(/is not a key fingerprint/);
     expect(() => parseSubmitArgs(['--network', 'lab', '--key', 'k', '--out', 'o', '--workload', 'mnist'])).toThrow(/--server is required/);
     expect(() => parseResultsArgs(['--out', 'o'])).toThrow(/name the job/);
+    // [J-11] Only the key's holders read a job's results: without it the coordinator says nothing.
+    expect(() => parseResultsArgs(['j1', '--out', 'o'])).toThrow(/--key is required/);
   });
 });

@@ -27,7 +27,7 @@ export interface SubmitRunEnv {
 
 /** Follows until the job is finished or the run is interrupted; stops the transport it opened. */
 async function follow(
-  options: { server: string; network: string; outDir: string; stateRoot: string; fingerprint: string | null },
+  options: { server: string; network: string; outDir: string; stateRoot: string; fingerprint: string | null; key: string },
   what: { readonly spec: JobSpec } | { readonly jobId: JobId },
   env: SubmitRunEnv,
 ): Promise<number> {
@@ -47,6 +47,7 @@ async function follow(
     factory,
     trust,
     fingerprint: options.fingerprint,
+    requesterKey: options.key,
     out,
     err,
     ...('jobId' in what ? { jobId: what.jobId } : { spec: what.spec }),
@@ -88,7 +89,11 @@ export async function runResults(options: ResultsOptions, env: SubmitRunEnv = {}
     throw new UsageError(`${options.outDir} has no job.json to say where job ${options.jobId} runs: give --server and --network`);
   }
   const fingerprint = options.fingerprint ?? recorded?.fingerprint ?? null;
-  return follow({ server, network, outDir: options.outDir, stateRoot: options.stateRoot, fingerprint }, { jobId: options.jobId as JobId }, env);
+  return follow(
+    { server, network, outDir: options.outDir, stateRoot: options.stateRoot, fingerprint, key: options.key },
+    { jobId: options.jobId as JobId },
+    env,
+  );
 }
 
 export async function submitCommand(argv: readonly string[]): Promise<number> {

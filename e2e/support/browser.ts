@@ -17,7 +17,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { test as base, expect, type BrowserContext, type BrowserContextOptions, type ConsoleMessage, type Page } from '@playwright/test';
-import { CONTEXT_PERMISSIONS, E2E_BASE_URL } from './env.ts';
+import { CONTEXT_PERMISSIONS, E2E_ADMIN_TOKEN, E2E_BASE_URL } from './env.ts';
 
 export { expect };
 export { E2E_BASE_URL } from './env.ts';
@@ -83,7 +83,11 @@ function instrument(page: Page, logs: string[], tag: string): void {
 export const test = base.extend<HarnessFixtures>({
   appOrigin: [
     async ({ baseURL }, use) => {
-      await use(new URL(baseURL ?? E2E_BASE_URL).origin);
+      const origin = new URL(baseURL ?? E2E_BASE_URL).origin;
+      // [K-7] Each test is a fresh network whose coordinator is a fresh profile (a key of its
+      // own): the id the last test's coordinator claimed is released, as a new server would be.
+      await fetch(`${origin}/admin/signaling/release`, { method: 'POST', headers: { Authorization: `Bearer ${E2E_ADMIN_TOKEN}` } });
+      await use(origin);
     },
     { scope: 'test' },
   ],

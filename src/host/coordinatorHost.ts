@@ -284,7 +284,30 @@ export class CoordinatorHost {
     // [B-3] [B-9] Only a peer whose hello was taken may send messages over the pre-hello
     // allowance, and only as much as its role needs: observers send nothing but hello and ping
     // ([O-1]), volunteers results, requesters submissions.
-    if (parsed.ok && parsed.msg.t === 'hello' && this.core.hasSaidHello(peer)) this.endpoint?.greeted(peer, parsed.msg.role);
+    if (parsed.ok && (parsed.msg.t === 'hello' || parsed.msg.t === 'submit-job') && this.core.hasSaidHello(peer)) this.greet(peer);
+  }
+
+  /**
+   * [B-9] [B-12] The reassembly allowance of a greeted peer: a requester gets a submission's only
+   * once it proved the requester key ([J-11], in its hello or an admitted submission); until then
+   * it is held to a volunteer's, which leaves the submission share free ([B-10]) — so a peer that
+   * merely says it is a requester can no longer keep an honest submission out.
+   */
+  private greet(peer: PeerId): void {
+    const role = this.core.roleOf(peer);
+    if (role === null) return;
+    this.endpoint?.greeted(peer, role === 'requester' && !this.core.ownsJobs(peer) ? 'volunteer' : role);
+  }
+
+  /**
+   * [J-12] The coordinator page rotated the requester key (stored first by the caller): the old
+   * key stops submitting and reading at once, and the requesters that proved it lose their
+   * submission allowance until they prove the new one ([B-12]).
+   */
+  rotateRequesterKey(key: string): void {
+    const proven = this.core.watchers();
+    this.apply(this.core.rotateRequesterKey(key, this.now()));
+    for (const peer of proven) this.greet(peer);
   }
 
   /**

@@ -56,7 +56,12 @@ export async function identityOf(pair: CryptoKeyPair): Promise<CoordinatorIdenti
 
 /** [K-3] The signature (P1363, base64url) over this connection's proof payload. */
 export async function signProof(identity: CoordinatorIdentity, ctx: ProofContext): Promise<string> {
-  const sig = await subtle().sign(SIGNING, identity.privateKey, new Uint8Array(proofPayload(ctx)));
+  return signBytes(identity, proofPayload(ctx));
+}
+
+/** The key's signature (P1363, base64url) over `payload`, whose format the caller's protocol fixes. */
+export async function signBytes(identity: CoordinatorIdentity, payload: Uint8Array): Promise<string> {
+  const sig = await subtle().sign(SIGNING, identity.privateKey, new Uint8Array(payload));
   return toBase64Url(new Uint8Array(sig));
 }
 
@@ -66,9 +71,14 @@ export async function signProof(identity: CoordinatorIdentity, ctx: ProofContext
  * coordinator's bytes make a "no", never an exception.
  */
 export async function verifyProof(publicKey: string, sig: string, ctx: ProofContext): Promise<boolean> {
+  return verifyBytes(publicKey, sig, proofPayload(ctx));
+}
+
+/** Whether `sig` is `publicKey`'s signature over `payload`; false (never a throw) for anything malformed. */
+export async function verifyBytes(publicKey: string, sig: string, payload: Uint8Array): Promise<boolean> {
   try {
     const key = await subtle().importKey('spki', fromBase64Url(publicKey), ALGORITHM, false, ['verify']);
-    return await subtle().verify(SIGNING, key, fromBase64Url(sig), new Uint8Array(proofPayload(ctx)));
+    return await subtle().verify(SIGNING, key, fromBase64Url(sig), new Uint8Array(payload));
   } catch {
     return false;
   }

@@ -38,13 +38,33 @@ export type SubmitOutcome = { readonly ok: true } | { readonly ok: false; readon
 
 export class RequesterClient {
   private readonly link: CoordinatorLink;
+  /** [J-11] The key this connection's last hello proved ('' for none). */
+  private helloKey = '';
+  /** The coordinator proved its key on the open connection ([K-2]): a hello may carry ours. */
+  private proven = false;
 
-  constructor(factory: EndpointFactory, trust: LinkTrust, events: RequesterClientEvents, label: string) {
+  /**
+   * `requesterKey`: [J-11] the requester key held for the network, read when the link opens: the
+   * hello proves it, so the coordinator sends this requester its jobs' status and results. Empty:
+   * it proves nothing and reads nothing.
+   */
+  constructor(
+    factory: EndpointFactory,
+    trust: LinkTrust,
+    events: RequesterClientEvents,
+    private readonly label: string,
+    requesterKey: () => string = () => '',
+  ) {
     this.link = new CoordinatorLink(
       factory,
       coordinatorPeerId(trust.networkId),
       {
-        open: () => this.link.send({ v: PROTOCOL_VERSION, t: 'hello', role: 'requester', caps: null, label }),
+        // [K-2] `open` fires only once the coordinator proved the network's key on this
+        // connection, so the requester key in the hello never reaches an impostor.
+        open: () => {
+          this.proven = true;
+          this.hello(requesterKey());
+        },
         frame: (msg) => {
           switch (msg.t) {
             case 'welcome':
@@ -70,7 +90,10 @@ export class RequesterClient {
           }
         },
         protocolError: (error) => events.protocolError(error.reason),
-        close: () => events.lost(),
+        close: () => {
+          this.proven = false;
+          events.lost();
+        },
         status: (state, detail) => events.linkState(state, detail),
         untrusted: (alarm) => events.untrusted(alarm),
         ...(events.verified ? { verified: events.verified } : {}),
@@ -87,6 +110,13 @@ export class RequesterClient {
     this.link.stop();
   }
 
+  /** [J-11] Says hello, proving `key` when there is one; a new hello on an open link replaces the proof. */
+  private hello(key: string): boolean {
+    this.helloKey = key;
+    const frame = { v: PROTOCOL_VERSION, t: 'hello', role: 'requester', caps: null, label: this.label } as const;
+    return this.link.send(key === '' ? frame : { ...frame, requesterKey: key });
+  }
+
   /**
    * Sends a job under the requester's own `ref`. [J-1] The coordinator's own parser runs here
    * first: a job it would drop (a tensor over the protocol's limit, say) is refused at once, with
@@ -96,6 +126,10 @@ export class RequesterClient {
     const frame = { v: PROTOCOL_VERSION, t: 'submit-job', ref, spec } as const;
     const check = parseToCoordinator(frame);
     if (!check.ok) return { ok: false, kind: 'invalid', reason: check.error.reason };
+    // [J-11] A key other than the one this connection proved (typed into the form just now) is
+    // proved first, in a new hello on the same ordered channel: the coordinator then sends this
+    // requester the job's progress and results, and gives it a submission's allowance ([B-12]).
+    if (this.proven && spec.requesterKey !== '' && spec.requesterKey !== this.helloKey) this.hello(spec.requesterKey);
     if (!this.link.send(frame)) return { ok: false, kind: 'offline', reason: 'not connected to the coordinator: wait for "connected" and submit again' };
     return { ok: true };
   }

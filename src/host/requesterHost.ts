@@ -27,6 +27,12 @@ export interface RequesterHostOptions {
   readonly trust: CoordinatorTrust;
   /** Where this tab keeps its jobs and their verified results across reloads; none: memory only. */
   readonly store?: RequesterStorage | null;
+  /**
+   * [J-11] The requester key this tab holds for the network (the one it remembers), read when
+   * the link opens: its hello proves it, so the coordinator sends this tab its jobs' status and
+   * results. Empty or absent: the tab proves nothing and reads nothing.
+   */
+  readonly requesterKey?: () => string;
 }
 
 export class RequesterHost {
@@ -39,7 +45,6 @@ export class RequesterHost {
   private readonly fetched = new Set<JobId>();
   private readonly samples = new Map<JobId, RateSample[]>();
   private readonly now: () => number;
-
   constructor(private readonly options: RequesterHostOptions) {
     this.now = options.now ?? (() => Date.now());
   }
@@ -78,6 +83,7 @@ export class RequesterHost {
         ...(keys.verified ? { verified: keys.verified } : {}),
       },
       'requester',
+      () => this.options.requesterKey?.() ?? '',
     );
     this.client.start();
     void this.restore();

@@ -16,7 +16,7 @@ import type { TrustConfig } from '../core/reputation/reputation.ts';
 import { CoordinatorHost } from './coordinatorHost.ts';
 import { testFaults } from './testFaults.ts';
 import { ModelInspector } from './modelInspector.ts';
-import { generateRequesterKey } from './requesterKey.ts';
+import { generateRequesterKey, rememberedRequesterKey } from './requesterKey.ts';
 import { DemoHost } from './demoHost.ts';
 import { ObserverHost } from './observerHost.ts';
 import { RequesterHost } from './requesterHost.ts';
@@ -28,6 +28,7 @@ import { CoordinatorKeyStore } from '../persistence/coordinatorKeyStore.ts';
 import { generateCoordinatorKeyPair, identityOf } from './coordinatorKey.ts';
 import { pageCoordinatorTrust } from './pageTrust.ts';
 import { showConnectionBudget } from './connectionBudgetView.ts';
+import { claimingFactory } from './coordinatorIdClaim.ts';
 
 let coordinator: CoordinatorHost | null = null;
 let requester: RequesterHost | null = null;
@@ -71,7 +72,8 @@ export async function startCoordinator(networkId: string, test: CoordinatorTestO
     coordinator = new CoordinatorHost({
       identity,
       networkId,
-      factory: peerjsEndpointFactory(signaling),
+      // [K-7] The network's id is claimed with its key before each registration.
+      factory: claimingFactory(signaling, identity, peerjsEndpointFactory),
       store: withTestFaults(typeof db === 'string' ? unavailableStorage(db) : new CoordinatorStore(db as QuorumDb, networkId)),
       config: { requesterKey, ...(trust ? { trust } : {}) },
       jobLimits,
@@ -137,6 +139,18 @@ export async function saveJobLimits(networkId: string, limits: Partial<Record<ke
   patch('coordinator', { jobLimits: saved });
 }
 
+/**
+ * [J-12] A new requester key for the network: stored first (so a reload keeps it, and a failed
+ * write changes nothing), then in force at once — the old key no longer submits or reads jobs.
+ */
+export async function rotateRequesterKey(networkId: string): Promise<void> {
+  if (!settings || !coordinator) throw new Error('the coordinator has not started yet, or has no storage to keep a new key in: reload the page');
+  const key = generateRequesterKey();
+  await settings.putRequesterKey(networkId, key);
+  coordinator.rotateRequesterKey(key);
+  patch('coordinator', { requesterKey: key });
+}
+
 export type { VolunteerTestOptions } from './volunteerRole.ts';
 
 /** Starts this tab's volunteer (see volunteerRole.ts, which also has its controls). */
@@ -154,6 +168,8 @@ export async function connectRequester(networkId: string): Promise<void> {
       factory: peerjsEndpointFactory(signaling),
       store: db ? new RequesterStore(db, networkId) : null,
       trust: pageCoordinatorTrust(networkId),
+      // [J-11] The key this page remembers for the network, proved in each hello.
+      requesterKey: () => rememberedRequesterKey(networkId),
     });
     requester.start();
   } catch (e) {

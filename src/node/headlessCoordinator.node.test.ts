@@ -74,8 +74,11 @@ async function metricsUrl(): Promise<string> {
 /** [K-4] The test's clients pin the coordinator's key on first use, across its restarts. */
 const requesterTrust = memoryTrust(NETWORK);
 
-/** A requester over the Node transport: a fresh peer id per connection, hello on each. */
-function requester(): { readonly received: FromCoordinator[]; readonly link: CoordinatorLink; connected: () => boolean } {
+/**
+ * A requester over the Node transport: a fresh peer id per connection, hello on each, proving
+ * the requester key ([J-11]: only its holders follow a job and get its results).
+ */
+function requester(requesterKey: string): { readonly received: FromCoordinator[]; readonly link: CoordinatorLink; connected: () => boolean } {
   const received: FromCoordinator[] = [];
   let open = false;
   const link: CoordinatorLink = new CoordinatorLink(
@@ -84,7 +87,7 @@ function requester(): { readonly received: FromCoordinator[]; readonly link: Coo
     {
       open: () => {
         open = true;
-        link.send({ v: PROTOCOL_VERSION, t: 'hello', role: 'requester', caps: null, label: 'headless test requester' });
+        link.send({ v: PROTOCOL_VERSION, t: 'hello', role: 'requester', caps: null, label: 'headless test requester', requesterKey });
       },
       frame: (msg) => received.push(msg),
       protocolError: (e) => {
@@ -153,7 +156,7 @@ describe('a headless coordinator process', () => {
   it(
     '[N-1] runs a requester’s MNIST job on two volunteers; SIGKILLed mid-job and restarted on the same data, it completes with nothing lost or accepted twice',
     async () => {
-      req = requester();
+      req = requester(key);
       await until('the requester to connect', () => req.connected());
       req.link.send({
         v: PROTOCOL_VERSION,

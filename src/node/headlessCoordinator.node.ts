@@ -22,6 +22,7 @@ import { createOrtNodeEngine } from '../runtime/ortNodeEngine.node.ts';
 import type { LogLine } from '../stores/logSlice.ts';
 import { useQuorumStore } from '../stores/store.ts';
 import { closeNodeTransport, nodeEndpointFactory, signalingForServer } from '../transport/nodeTransport.node.ts';
+import { claimingFactory } from '../host/coordinatorIdClaim.ts';
 import { TransportError, type EndpointFactory } from '../transport/transport.ts';
 import { coordinatorKeyIn, databasePath, prepareDataDir, requesterKeyIn } from './dataDir.node.ts';
 import type { CoordinatorIdentity } from '../host/coordinatorKey.ts';
@@ -203,7 +204,7 @@ export async function runHeadlessCoordinator(options: HeadlessCoordinatorOptions
     identity = await coordinatorKeyIn(dir);
     host = new CoordinatorHost({
       networkId: network,
-      factory: retryingWhileIdTaken(nodeEndpointFactory(signaling), emit),
+      factory: retryingWhileIdTaken(claimingFactory(signaling, identity, nodeEndpointFactory), emit), // [K-7]
       store,
       config: { requesterKey },
       jobLimits,

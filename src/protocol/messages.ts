@@ -140,6 +140,11 @@ export const toCoordinatorSchema = z.discriminatedUnion('t', [
        * leases and held-back results are not its to claim.
        */
       resume: z.string().min(1).max(128).optional(),
+      /**
+       * [J-11] A requester proves it holds the network's requester key, so it may read the jobs
+       * submitted under it. Sent only after the coordinator's proof ([K-2]); others' is ignored.
+       */
+      requesterKey: z.string().max(200).optional(),
     })
     .refine((m) => (m.role === 'volunteer') === (m.caps !== null), { message: 'volunteers (and only they) send caps' }),
   /** A volunteer is ready for one more shard. */

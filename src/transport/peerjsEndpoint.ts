@@ -80,6 +80,7 @@ export function createPeerjsEndpoint(
     // Never the public STUN/TURN defaults: only what this deployment configured.
     config: { iceServers: [...signaling.iceServers] },
     debug: 1,
+    ...(signaling.token !== undefined ? { token: signaling.token } : {}),
   };
   const peer = id === null ? new PeerClass(options) : new PeerClass(id, options);
   const links = new Map<PeerId, Link>();

@@ -79,4 +79,6 @@ export interface SignalingConfig {
   readonly path: string;
   readonly secure: boolean;
   readonly iceServers: readonly RTCIceServer[];
+  /** [K-7] The registration token peerjs sends: a coordinator's ticket for its reserved id. */
+  readonly token?: string;
 }

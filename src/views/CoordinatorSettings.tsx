@@ -1,6 +1,6 @@
 import { useState, type FormEvent } from 'react';
 import { HARD_JOB_LIMITS } from '../core/jobChecks.ts';
-import { saveJobLimits } from '../host/roles.ts';
+import { rotateRequesterKey, saveJobLimits } from '../host/roles.ts';
 import { useQuorumStore } from '../stores/store.ts';
 import { joinLink } from './route.ts';
 import { errorMessage } from '../protocol/errorMessage.ts';
@@ -29,6 +29,14 @@ export function CoordinatorSettings({ networkId }: { networkId: string }) {
       (err: unknown) => setStatus(errorMessage(err)),
     );
   };
+  const [rotation, setRotation] = useState<string | null>(null);
+  const rotate = (): void => {
+    setRotation(null);
+    rotateRequesterKey(networkId).then(
+      () => setRotation('rotated: the old key no longer submits or reads jobs; give requesters the new link'),
+      (err: unknown) => setRotation(errorMessage(err)),
+    );
+  };
   const fingerprint = useQuorumStore((s) => s.keyTrust.coordinatorFingerprint);
   const route = joinLink('requester', networkId, fingerprint);
   const requesterLink = key ? `${location.origin}/${route}${route.includes('?') ? '&' : '?'}key=${key}` : null;
@@ -36,13 +44,19 @@ export function CoordinatorSettings({ networkId }: { networkId: string }) {
     <div className="settings" data-testid="coordinator-settings">
       <h2>Who may submit</h2>
       <p>
-        Requester key: <code data-testid="requester-key">{key ?? '…'}</code>. Only submissions carrying it are accepted; anyone can watch.
+        Requester key: <code data-testid="requester-key">{key ?? '…'}</code>. Only requesters holding it may submit jobs and see their progress and results.
         {requesterLink ? (
           <>
             {' '}
             Give requesters this link: <a href={requesterLink}>{requesterLink}</a>
           </>
         ) : null}
+      </p>
+      <p>
+        <button type="button" data-testid="rotate-requester-key" onClick={rotate}>
+          Rotate the requester key
+        </button>{' '}
+        {rotation ? <span data-testid="rotation-status">{rotation}</span> : null}
       </p>
       <form className="submit" onSubmit={save} data-testid="limits-form">
         <fieldset>

@@ -19,7 +19,7 @@
 import type { JobId, LeaseId, ModelHash, PeerId } from '../../protocol/ids.ts';
 import { LIMITS } from '../../protocol/limits.ts';
 import type { FromCoordinator, JobSpec, JobStatus, PeerSummary, ToCoordinator, VerifiedShard } from '../../protocol/messages.ts';
-import { PROTOCOL_VERSION, REFUSED_ID_TAKEN } from '../../protocol/messages.ts';
+import { PROTOCOL_VERSION, REFUSED_ID_TAKEN, type Role } from '../../protocol/messages.ts';
 import type { ProtocolError } from '../../protocol/parse.ts';
 import { BadFrameTally } from '../../protocol/badFrameTally.ts';
 import { PEER_BUDGETS, type PeerBudgets } from '../../protocol/peerBudgets.ts';
@@ -105,6 +105,11 @@ export class CoordinatorCore {
   private storageProblem: string | null = null;
   /** [B-6] [B-7] [B-8] What one peer may cost. */
   private readonly budgets: PeerBudgets;
+  /**
+   * [J-1] [J-11] [J-12] The network's requester key now: it starts as the configured one and
+   * changes when the coordinator page rotates it. Empty: the network takes jobs from anyone.
+   */
+  private currentRequesterKey: string;
   /** [B-7] [B-8] Each connected peer's malformed frames, counted and logged in aggregate. */
   private readonly badFrames = new Map<PeerId, BadFrameTally>();
   /**
@@ -131,6 +136,7 @@ export class CoordinatorCore {
   ) {
     this.reputation = new ReputationBook({ ...DEFAULT_TRUST, ...config.trust });
     this.budgets = config.budgets ?? PEER_BUDGETS;
+    this.currentRequesterKey = config.requesterKey;
     const known = (cap: number): number => knownVolunteers(this.peers, this.reputation, cap);
     this.judgement = new Judgement(this.reputation, known, rng, this.totals, {
       log: (level, text) => this.log(level, text),
@@ -480,9 +486,45 @@ export class CoordinatorCore {
     return this.decider.backendAgreement();
   }
 
-  /** Peers that should hear about job progress: requesters. Observers get telemetry instead ([T-1]). */
+  /**
+   * Peers that should hear about job progress: [J-11] requesters that proved the requester key.
+   * Observers get telemetry instead ([T-1]); a requester without the key, nothing about jobs.
+   */
   watchers(): PeerId[] {
-    return peersWithRole(this.peers, 'requester');
+    return peersWithRole(this.peers, 'requester').filter((id) => this.peers.get(id)?.ownsJobs === true);
+  }
+
+  /** [J-11] Whether `peer` is a requester that proved the requester key (the host gives it a submission's allowance, [B-12]). */
+  ownsJobs(peer: PeerId): boolean {
+    const state = this.peers.get(peer);
+    return state?.role === 'requester' && state.ownsJobs;
+  }
+
+  /** [J-12] The network's requester key now (the page shows it; join links carry it). */
+  requesterKey(): string {
+    return this.currentRequesterKey;
+  }
+
+  /**
+   * [J-12] The coordinator page rotates the requester key (the host has stored it first, so a
+   * reload keeps it). The old key stops working at once: no submission carries it any more, and
+   * every requester loses its proof, connected tabs included — a key that leaked must stop
+   * reading now, not at its holder's next reconnect. Honest tabs prove the new key in a new hello.
+   * An empty key would open the network to anyone, which is no rotation: refused.
+   */
+  rotateRequesterKey(key: string, _now: number): CoordinatorEffect[] {
+    if (key === '') throw new Error('a rotated requester key cannot be empty: that would let anyone submit and read jobs');
+    this.currentRequesterKey = key;
+    for (const peer of this.peers.values()) peer.ownsJobs = false;
+    this.log('info', 'requester key rotated: the old key no longer submits or reads jobs');
+    this.emit(STATUS_CHANGED);
+    return this.flush();
+  }
+
+  /** [J-11] Whether a key proves the network's requester key (any key does when the network has none). */
+  private keyProves(key: string | undefined): boolean {
+    if (this.currentRequesterKey === '') return true;
+    return key !== undefined && secretsEqual(key, this.currentRequesterKey);
   }
 
   /** [T-1] Peers that get telemetry frames. */
@@ -508,6 +550,11 @@ export class CoordinatorCore {
    */
   ignores(peer: PeerId): boolean {
     return this.closing.has(peer);
+  }
+
+  /** The role `peer` said hello as; null before hello or when not connected. */
+  roleOf(peer: PeerId): Role | null {
+    return this.peers.get(peer)?.role ?? null;
   }
 
   /** [B-3] Whether `peer` is connected and its hello was taken (its transport may then raise its limits). */
@@ -552,6 +599,9 @@ export class CoordinatorCore {
     state.role = msg.role;
     state.label = msg.label;
     state.caps = msg.caps;
+    // [J-11] Each requester hello says afresh which key this connection holds: a wrong one (a
+    // typo, or the key before a rotation) takes an earlier proof away rather than keeping it.
+    if (msg.role === 'requester') state.ownsJobs = this.keyProves(msg.requesterKey);
     let token = known;
     if (msg.role === 'volunteer' && token === undefined) {
       token = this.newSecret();
@@ -853,12 +903,20 @@ export class CoordinatorCore {
     };
     if (state.role !== 'requester') return reject('only requesters may submit jobs');
     if (this.storageProblem !== null) return reject(STORAGE_REJECT_REASON); // [S-3]
-    const problem = submissionProblem(msg.spec, this.config.requesterKey);
+    const problem = submissionProblem(msg.spec, this.currentRequesterKey);
     if (problem !== null) return reject(problem);
+    // [J-11] The submission carried the key: its connection holds it, so it may read what it submits.
+    state.ownsJobs = true;
     this.emit({ kind: 'hash-model', peer: state.id, ref: msg.ref, spec: msg.spec });
   }
 
   private onResultsRequest(state: PeerState, msg: Msg<'results-request'>): void {
+    // [J-11] Results go to the holders of the key the jobs were submitted under, nobody else.
+    // Nothing is sent back, as for an unknown job: a stranger learns not even that the job exists.
+    if (!state.ownsJobs) {
+      this.log('warn', `${state.role ?? 'peer'} ${state.id} asked for results of job ${msg.jobId} without proving the requester key; nothing sent`);
+      return;
+    }
     if (!this.jobs.has(msg.jobId)) {
       this.log('warn', `${state.id} asked for results of unknown job ${msg.jobId}`);
       return;

@@ -209,6 +209,8 @@ export interface PeerState {
   /** [P-5] The volunteer said it paused: no leases until it resumes. */
   paused: boolean;
   pauseReason: string;
+  /** [J-11] A requester that proved the network's requester key: it may read the network's jobs. */
+  ownsJobs: boolean;
 }
 
 /** A peer as it connects: no hello yet, so no role, and nothing leased, returned or paused. */
@@ -227,6 +229,7 @@ export function connectingPeer(id: PeerId, now: number): PeerState {
     resultsRejected: 0,
     paused: false,
     pauseReason: '',
+    ownsJobs: false,
   };
 }
 

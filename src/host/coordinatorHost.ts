@@ -161,6 +161,8 @@ export class CoordinatorHost {
       endpoint = await this.options.factory(id, {
         open: (peer) => this.apply(this.core.connect(peer, this.now())),
         data: (peer, raw) => this.onData(peer, raw),
+        // [P-8] Bytes of a frame still arriving are a sign of life: a big result on a slow link is not silence.
+        progress: (peer) => this.core.heard(peer, this.now()),
         close: (peer) => {
           this.challenged.delete(peer);
           this.apply(this.core.disconnect(peer, this.now()));

@@ -7,7 +7,7 @@ import { resolvePolicy } from '../protocol/policy.ts';
 import { answerKindOf } from '../protocol/pipeline.ts';
 import type { JobId } from '../protocol/ids.ts';
 import { parseToCoordinator } from '../protocol/parse.ts';
-import { PROTOCOL_VERSION, type FromCoordinator, type JobSpec, type JobStatus, type VerifiedShard } from '../protocol/messages.ts';
+import { PROTOCOL_VERSION, type FromCoordinator, type JobSpec, type JobStatus, type ToCoordinator, type VerifiedShard } from '../protocol/messages.ts';
 import { float32View } from '../protocol/tensor.ts';
 import type { RequesterStorage } from '../persistence/requesterStore.ts';
 import { appendLog } from '../stores/logSlice.ts';
@@ -29,7 +29,21 @@ export interface RequesterHostOptions {
   readonly trust: CoordinatorTrust;
   /** Where this tab keeps its jobs and their verified results across reloads; none: memory only. */
   readonly store?: RequesterStorage | null;
+  /**
+   * How long a submission waits for a connection to the coordinator (none now, or the one it was
+   * sent on closed before an answer) before it fails with a message saying so (default 60 s).
+   */
+  readonly submitWaitMs?: number;
 }
+
+/** A submission frame not yet answered with `job-accepted` or `job-rejected`. */
+interface Unanswered {
+  readonly frame: Extract<ToCoordinator, { t: 'submit-job' }>;
+  /** Set while it waits for a connection: fails the submission when it fires. */
+  giveUp: ReturnType<typeof setTimeout> | null;
+}
+
+const SUBMIT_WAIT_MS = 60_000;
 
 export class RequesterHost {
   private link: CoordinatorLink | null = null;
@@ -41,6 +55,12 @@ export class RequesterHost {
   private readonly fetched = new Set<JobId>();
   private readonly samples = new Map<JobId, RateSample[]>();
   private readonly now: () => number;
+  /**
+   * Submissions sent or waiting to be, by ref in the order made, until the coordinator answers.
+   * A connection that closes before the answer may have lost the frame (the coordinator never
+   * saw it): each is sent again on the next connection, so none stays at "sending" for good.
+   */
+  private readonly unanswered = new Map<string, Unanswered>();
 
   constructor(private readonly options: RequesterHostOptions) {
     this.now = options.now ?? (() => Date.now());
@@ -52,10 +72,16 @@ export class RequesterHost {
       this.options.factory,
       coordinatorPeerId(this.options.networkId),
       {
-        open: () => this.link?.send({ v: PROTOCOL_VERSION, t: 'hello', role: 'requester', caps: null, label: 'requester' }),
+        open: () => {
+          this.link?.send({ v: PROTOCOL_VERSION, t: 'hello', role: 'requester', caps: null, label: 'requester' });
+          this.sendUnanswered();
+        },
         frame: (msg) => this.onFrame(msg),
         protocolError: (error) => this.log('warn', `dropped a frame: ${error.reason}`),
-        close: () => this.log('warn', 'lost the coordinator; reconnecting'),
+        close: () => {
+          this.log('warn', 'lost the coordinator; reconnecting');
+          for (const [ref, u] of this.unanswered) this.awaitConnection(ref, u);
+        },
         status: (state, detail) => {
           patch('requester', { state });
           if (state === 'connecting') this.log('info', detail);
@@ -102,6 +128,33 @@ export class RequesterHost {
 
   stop(): void {
     this.link?.stop();
+    for (const u of this.unanswered.values()) if (u.giveUp) clearTimeout(u.giveUp);
+    this.unanswered.clear();
+  }
+
+  /** Sends every unanswered submission, in the order made, on the connection just opened. */
+  private sendUnanswered(): void {
+    for (const [ref, u] of this.unanswered) {
+      if (!this.link?.send(u.frame)) return; // closed again at once: its close handler re-arms the waits
+      if (u.giveUp) {
+        clearTimeout(u.giveUp);
+        u.giveUp = null;
+        this.log('info', `job "${u.frame.spec.name}" (${ref}) sent now that the coordinator is connected`);
+      }
+    }
+  }
+
+  /** No connection now: the submission waits for the next one, or fails after `submitWaitMs`. */
+  private awaitConnection(ref: string, u: Unanswered): void {
+    if (u.giveUp) return;
+    const waitMs = this.options.submitWaitMs ?? SUBMIT_WAIT_MS;
+    u.giveUp = setTimeout(() => {
+      if (this.unanswered.get(ref) !== u) return;
+      this.unanswered.delete(ref);
+      const reason = `could not reach the coordinator for ${Math.round(waitMs / 1000)} s to send this job: check that the coordinator tab is open and connected, then submit again`;
+      this.updateSubmission(ref, { state: 'rejected', reason });
+      this.log('warn', `job "${u.frame.spec.name}" not sent: ${reason}`);
+    }, waitMs);
   }
 
   /** Sends a job; returns its submission ref. Labels, if given, score the verified predictions. */
@@ -124,8 +177,12 @@ export class RequesterHost {
       this.log('warn', `job not sent: ${check.error.reason}`);
       return ref;
     }
-    const sent = this.link?.send(frame) ?? false;
-    if (!sent) this.updateSubmission(ref, { state: 'rejected', reason: 'not connected to the coordinator: wait for "connected" and submit again' });
+    const waiting: Unanswered = { frame, giveUp: null };
+    this.unanswered.set(ref, waiting);
+    if (!(this.link?.send(frame) ?? false)) {
+      this.log('info', `job "${spec.name}" waits for the connection to the coordinator; it is sent once connected`);
+      this.awaitConnection(ref, waiting);
+    }
     return ref;
   }
 
@@ -139,6 +196,7 @@ export class RequesterHost {
         patch('requester', { state: 'error', error: msg.reason });
         break;
       case 'job-accepted': {
+        this.answered(msg.ref);
         const labels = this.labelsByRef.get(msg.ref);
         if (labels) this.labelsByJob.set(msg.jobId, labels);
         this.mine.add(msg.jobId);
@@ -151,6 +209,7 @@ export class RequesterHost {
         break;
       }
       case 'job-rejected':
+        this.answered(msg.ref);
         this.updateSubmission(msg.ref, { state: 'rejected', reason: msg.reason });
         this.log('warn', `job refused: ${msg.reason}`);
         break;
@@ -249,6 +308,12 @@ export class RequesterHost {
     const acc = accuracy === null ? '' : `, accuracy ${(accuracy * 100).toFixed(2)}%`;
     this.log('info', `job ${jobId}: ${verifiedItems}/${items} items verified${acc}`);
     return results;
+  }
+
+  private answered(ref: string): void {
+    const u = this.unanswered.get(ref);
+    if (u?.giveUp) clearTimeout(u.giveUp);
+    this.unanswered.delete(ref);
   }
 
   private updateSubmission(ref: string, delta: Partial<Pick<Submission, 'state' | 'jobId' | 'reason'>>): void {

@@ -93,6 +93,9 @@ export class JobFollower {
         rejected: (ref, reason) => {
           if (ref === this.ref) this.finish(1, `the coordinator refused the job: ${reason}`);
         },
+        unsent: (ref, reason) => {
+          if (ref === this.ref) this.finish(1, `the job was not sent: ${reason}`);
+        },
         refused: (reason) => this.finish(1, `the coordinator refused the connection: ${reason}`),
         status: (jobs) => this.onStatus(jobs),
         results: (jobId, shards, itemNames) => {

@@ -29,6 +29,7 @@ import type { BundleInspection, ModelInspector } from './modelInspector.ts';
 import { coordinatorPeerId } from './networkId.ts';
 import { cryptoSecret } from './secrets.ts';
 import { errorMessage } from '../protocol/errorMessage.ts';
+import { StorageWriteQueue } from './storageWriteQueue.ts';
 
 const TICK_MS = 500;
 /** Progress pushes to requesters and observers are throttled to this period. */
@@ -41,8 +42,6 @@ export const TELEMETRY_MS = 500;
 const ID_TAKEN_RETRY_MS = 3_000;
 /** Time for a refusal to leave before its connection is closed. */
 const CLOSE_DELAY_MS = 200;
-/** [S-3] While storage fails, waiting writes are tried again this often (and on "Retry storage"). */
-const STORAGE_RETRY_MS = 10_000;
 
 /**
  * [S-3] What the coordinator page and log say while storage fails (README, errors table). The
@@ -53,13 +52,7 @@ export function storageErrorMessage(reason: string): string {
   return `Storage failed: ${reason.replace(/\.+$/, '')}. This coordinator takes no new jobs or leases, and counts no result as verified, until it can write again; results already received are kept in this tab. Free disk space or allow this site to store data, then press "Retry storage".`;
 }
 
-/** [S-3] A storage error in words: a full quota is named as such. */
-export function describeStorageError(err: unknown): string {
-  const name = err instanceof Error || (typeof DOMException !== 'undefined' && err instanceof DOMException) ? (err as Error).name : '';
-  const text = errorMessage(err);
-  if (name === 'QuotaExceededError' || /quota/i.test(text)) return `the browser's storage quota for this site is used up (QuotaExceededError)`;
-  return text || name || 'unknown error';
-}
+export { describeStorageError } from './storageWriteQueue.ts';
 
 /**
  * [R-7] The model's outputs, for checking every result against them. Every dtype is known here
@@ -67,11 +60,6 @@ export function describeStorageError(err: unknown): string {
  */
 function outputSignatureOf(signature: SignatureLike): OutputPort[] {
   return signature.outputs.flatMap((o) => (o.dtype === null ? [] : [{ name: o.name, dtype: o.dtype, dims: o.dims ?? [] }]));
-}
-
-interface PendingWrite {
-  readonly what: string;
-  readonly op: () => Promise<void>;
 }
 
 export interface CoordinatorHostOptions {
@@ -98,17 +86,22 @@ export class CoordinatorHost {
   private broadcastTimer: ReturnType<typeof setTimeout> | null = null;
   private telemetryTimer: ReturnType<typeof setInterval> | null = null;
   private readonly telemetry = new TelemetryAggregator();
-  /** Store writes run one after another, in the order the core asked for them. */
-  private writes: Promise<void> = Promise.resolve();
+  /** [S-3] Store writes, one after another in the order the core asked, kept while storage fails. */
+  private readonly writes = new StorageWriteQueue({
+    failed: (what, reason, first) => {
+      if (first) this.log('error', `could not store ${what}: ${storageErrorMessage(reason)}`);
+      this.apply(this.core.storageFailed(reason, this.now()));
+    },
+    recovered: () => {
+      this.log('info', 'storage works again: every waiting write is stored');
+      this.apply(this.core.storageRecovered(this.now()));
+    },
+    changed: () => this.showStorage(),
+  });
   private readonly now: () => number;
   private jobLimits: JobLimits;
-  /** [S-3] Why storage fails (null while it works), and the writes waiting for it, in order. */
-  private storageProblem: string | null = null;
-  private pending: PendingWrite[] = [];
-  private retryTimer: ReturnType<typeof setInterval> | null = null;
   /** [S-1] Armed by the first lease change after a `persist`; writes the batch PERSIST_SOON_MS later. */
   private persistTimer: ReturnType<typeof setTimeout> | null = null;
-  private retrying: Promise<boolean> | null = null;
   /** [K-1] This coordinator's key; set by `start`. */
   private identity: CoordinatorIdentity | null = null;
   /** [K-3] Peers whose challenge was answered on their current connection: one proof each. */
@@ -161,6 +154,8 @@ export class CoordinatorHost {
       endpoint = await this.options.factory(id, {
         open: (peer) => this.apply(this.core.connect(peer, this.now())),
         data: (peer, raw) => this.onData(peer, raw),
+        // [P-8] Bytes of a frame still arriving are a sign of life: a big result on a slow link is not silence.
+        progress: (peer) => this.core.heard(peer, this.now()),
         close: (peer) => {
           this.challenged.delete(peer);
           this.apply(this.core.disconnect(peer, this.now()));
@@ -201,7 +196,7 @@ export class CoordinatorHost {
     this.stopped = true;
     if (this.registerTimer) clearTimeout(this.registerTimer);
     if (this.tickTimer) clearInterval(this.tickTimer);
-    if (this.retryTimer) clearInterval(this.retryTimer);
+    this.writes.stop();
     if (this.broadcastTimer) clearTimeout(this.broadcastTimer);
     if (this.telemetryTimer) clearInterval(this.telemetryTimer);
     if (this.persistTimer) clearTimeout(this.persistTimer);
@@ -222,7 +217,7 @@ export class CoordinatorHost {
 
   /** Resolves when every store write asked for so far has finished. */
   flushWrites(): Promise<void> {
-    return this.writes;
+    return this.writes.flushed();
   }
 
   /**
@@ -266,8 +261,7 @@ export class CoordinatorHost {
     } catch (e) {
       this.log('error', `could not read stored jobs: ${errorMessage(e)}`);
       // "Retry storage" first checks that storage can be read at all.
-      this.pending.push({ what: 'a storage check', op: () => store.loadJobs().then(() => undefined) });
-      this.storageFailed('reading the stored jobs', e);
+      this.writes.fail('reading the stored jobs', e, () => store.loadJobs().then(() => undefined));
     }
   }
 
@@ -467,83 +461,23 @@ export class CoordinatorHost {
     this.endpoint?.send(peer, { v: PROTOCOL_VERSION, t: 'job-rejected', ref, reason: text });
   }
 
-  /**
-   * Store writes run one after another, in the order the core asked for them. [S-3] A write that
-   * fails is kept, with every write after it, until storage works again: nothing is dropped, and
-   * the order (a lease put before its forget) holds.
-   */
+  /** [S-3] Runs after every write asked before it; kept, in order, while storage fails (StorageWriteQueue). */
   private write(op: () => Promise<void>, what: string): void {
-    if (this.storageProblem !== null) {
-      this.pending.push({ op, what });
-      this.showStorage();
-      return;
-    }
-    this.writes = this.writes.then(async () => {
-      if (this.storageProblem !== null) {
-        this.pending.push({ op, what });
-        this.showStorage();
-        return;
-      }
-      try {
-        await op();
-      } catch (err) {
-        this.pending.push({ op, what });
-        this.storageFailed(what, err);
-      }
-    });
+    this.writes.write(op, what);
   }
 
-  /** [S-3] Tells the core (no new work), the page (an alert) and the log; retries on a timer. */
-  private storageFailed(what: string, err: unknown): void {
-    const reason = describeStorageError(err);
-    const first = this.storageProblem === null;
-    this.storageProblem = reason;
-    const message = storageErrorMessage(reason);
-    if (first) this.log('error', `could not store ${what}: ${message}`);
-    this.showStorage();
-    this.apply(this.core.storageFailed(reason, this.now()));
-    this.retryTimer ??= setInterval(() => void this.retryStorage(), STORAGE_RETRY_MS);
-  }
-
-  /**
-   * [S-3] Writes everything that waited, in order. True when storage works again: the core takes
-   * work again and the alert goes. A write that fails again keeps its place at the front.
-   */
+  /** [S-3] Writes everything that waited, in order ("Retry storage"). True when storage works again. */
   retryStorage(): Promise<boolean> {
-    this.retrying ??= this.writes
-      .then(async () => {
-        while (this.pending.length > 0) {
-          const next = this.pending[0] as PendingWrite;
-          try {
-            await next.op();
-          } catch (err) {
-            this.storageProblem = describeStorageError(err);
-            this.showStorage();
-            return false;
-          }
-          this.pending.shift();
-          this.showStorage();
-        }
-        if (this.storageProblem !== null) {
-          this.storageProblem = null;
-          if (this.retryTimer) clearInterval(this.retryTimer);
-          this.retryTimer = null;
-          this.log('info', 'storage works again: every waiting write is stored');
-          this.showStorage();
-          this.apply(this.core.storageRecovered(this.now()));
-        }
-        return true;
-      })
-      .finally(() => {
-        this.retrying = null;
-      });
-    this.writes = this.retrying.then(() => undefined);
-    return this.retrying;
+    return this.writes.retry();
   }
 
   private showStorage(): void {
     patch('coordinator', (prev) => ({
-      storage: { ...prev.storage, error: this.storageProblem === null ? null : storageErrorMessage(this.storageProblem), pendingWrites: this.pending.length },
+      storage: {
+        ...prev.storage,
+        error: this.writes.problem === null ? null : storageErrorMessage(this.writes.problem),
+        pendingWrites: this.writes.pendingWrites,
+      },
     }));
   }
 

@@ -198,3 +198,38 @@ describe('CoordinatorLink peer ids', () => {
     link.stop();
   });
 });
+
+describe('[P-8] a big frame from the coordinator on a slow link', () => {
+  beforeEach(() => vi.useFakeTimers());
+  afterEach(() => vi.useRealTimers());
+
+  it('[P-8] a frame that takes longer than the silence limit to arrive keeps the link open, and arrives', async () => {
+    const net = new MemoryNetwork({ now: () => Date.now() });
+    const coordinator = coordinatorOn(net);
+    const frames: string[] = [];
+    let closes = 0;
+    const handlers: LinkHandlers = {
+      open: () => {},
+      frame: (m) => frames.push(m.t),
+      protocolError: (e) => frames.push(e.reason),
+      close: () => closes++,
+      status: () => {},
+    };
+    const link = new CoordinatorLink(net.factory, COORDINATOR, handlers, { stableId: 'vol-1', trust: memoryTrust(NETWORK) });
+    link.start();
+    await settle(net, 100);
+    // The coordinator answers no ping: only the frame's own chunks show it is there. 4 MiB, one
+    // 64 KiB chunk every 300 ms: about 19 s, past the link's 12 s silence limit.
+    const bytes = new Uint8Array(4 * 1024 * 1024).buffer;
+    coordinator.send(asPeerId('vol-1'), { v: PROTOCOL_VERSION, t: 'model-chunk', hash: 'a'.repeat(64), offset: 0, total: bytes.byteLength, bytes });
+    const started = Date.now();
+    while (frames.length === 0 && closes === 0 && Date.now() - started < 60_000) {
+      net.deliverNext();
+      await vi.advanceTimersByTimeAsync(300);
+    }
+    expect(closes).toBe(0);
+    expect(frames).toEqual(['model-chunk']);
+    expect(Date.now() - started).toBeGreaterThan(15_000);
+    link.stop();
+  });
+});

@@ -163,6 +163,10 @@ export class CoordinatorLink {
               if (parsed.msg.t !== 'pong' && parsed.msg.t !== 'proof') this.handlers.frame(parsed.msg);
             } else this.handlers.protocolError(parsed.error);
           },
+          // [P-8] A big frame still arriving (a model, a job's results) is no silence.
+          progress: (peer) => {
+            if (live(peer) && this.connected) this.lastFrameAt = Date.now();
+          },
           close: (peer) => {
             if (!live(peer)) return;
             const was = this.connected;

@@ -51,6 +51,7 @@ async function connected(): Promise<{ client: RequesterClient; seen: string[]; r
     refused: (reason) => seen.push(`refused ${reason}`),
     accepted: (ref, jobId, shards) => seen.push(`accepted ${ref} ${jobId} ${shards}`),
     rejected: (ref, reason) => seen.push(`rejected ${ref} ${reason}`),
+    unsent: (ref, reason) => seen.push(`unsent ${ref} ${reason}`),
     status: (jobs) => seen.push(`status ${jobs.length}`),
     results: (jobId, shards, itemNames) => seen.push(`results ${jobId} ${shards.length} ${itemNames?.join(',')}`),
     linkState: () => undefined,
@@ -60,13 +61,11 @@ async function connected(): Promise<{ client: RequesterClient; seen: string[]; r
     verified: (_fp, firstUse) => seen.push(`verified ${firstUse}`),
   };
   const client = new RequesterClient(net.factory, memoryTrust(NET), events, 'test requester');
-  expect(client.submit('early', spec())).toEqual({
-    ok: false,
-    kind: 'offline',
-    reason: 'not connected to the coordinator: wait for "connected" and submit again',
-  });
+  // [J-13] Made before the link is up: it waits for the connection and is sent on it.
+  expect(client.submit('early', spec())).toEqual({ ok: true, waiting: true });
   client.start();
   await until(() => seen.includes(`welcome ${NET}`), 'the welcome');
+  await until(() => seen.includes(`accepted early ${JOB} 2`), 'the early submission, sent once connected');
   return { client, seen, received };
 }
 
@@ -75,7 +74,7 @@ describe('RequesterClient', () => {
     const { client, seen, received } = await connected();
     expect(seen.slice(0, 2)).toEqual(['verified true', `welcome ${NET}`]);
     expect(received[0]).toMatchObject({ t: 'hello', role: 'requester', label: 'test requester' });
-    expect(client.submit('r1', spec())).toEqual({ ok: true });
+    expect(client.submit('r1', spec())).toEqual({ ok: true, waiting: false });
     await until(() => seen.includes(`accepted r1 ${JOB} 2`), 'the acceptance');
     expect(client.requestResults(JOB)).toBe(true);
     await until(() => seen.includes(`results ${JOB} 0 a,b`), 'the results');
@@ -85,11 +84,11 @@ describe('RequesterClient', () => {
   it('[J-1] refuses at once, with the parser’s reason, a job the coordinator would drop: nothing is sent', async () => {
     const { client, received } = await connected();
     const outcome = client.submit('r2', spec({ shardSize: 0 }));
-    expect(outcome).toMatchObject({ ok: false, kind: 'invalid' });
+    expect(outcome).toMatchObject({ ok: false });
     expect(outcome.ok ? '' : outcome.reason).toMatch(/shardSize/);
     await new Promise((r) => setTimeout(r, 50));
     net.flush();
-    expect(received.filter((m) => m.t === 'submit-job')).toEqual([]);
+    expect(received.filter((m) => m.t === 'submit-job' && m.ref === 'r2')).toEqual([]);
     client.stop();
   });
 });

@@ -7,7 +7,7 @@
  */
 import type { KeyAlarm } from '../protocol/coordinatorProof.ts';
 import type { JobId } from '../protocol/ids.ts';
-import { PROTOCOL_VERSION, type JobSpec, type JobStatus, type VerifiedShard } from '../protocol/messages.ts';
+import { PROTOCOL_VERSION, type JobSpec, type JobStatus, type ToCoordinator, type VerifiedShard } from '../protocol/messages.ts';
 import { parseToCoordinator } from '../protocol/parse.ts';
 import type { EndpointFactory } from '../transport/transport.ts';
 import { CoordinatorLink } from './coordinatorLink.ts';
@@ -21,6 +21,10 @@ export interface RequesterClientEvents {
   refused(reason: string): void;
   accepted(ref: string, jobId: JobId, shards: number): void;
   rejected(ref: string, reason: string): void;
+  /** [J-13] A submission could not be sent: no connection to the coordinator within the wait. */
+  unsent(ref: string, reason: string): void;
+  /** [J-13] A submission that waited for a connection was sent on the one that opened. */
+  sentLate?(ref: string, name: string): void;
   status(jobs: readonly JobStatus[]): void;
   results(jobId: JobId, shards: readonly VerifiedShard[], itemNames: readonly string[] | undefined): void;
   /** What the link is doing now, in words. */
@@ -34,7 +38,18 @@ export interface RequesterClientEvents {
   verified?(fingerprint: string, firstUse: boolean): void;
 }
 
-export type SubmitOutcome = { readonly ok: true } | { readonly ok: false; readonly kind: 'invalid' | 'offline'; readonly reason: string };
+/** `waiting`: no connection now; the submission is sent once one opens ([J-13]). */
+export type SubmitOutcome = { readonly ok: true; readonly waiting: boolean } | { readonly ok: false; readonly reason: string };
+
+/** A submission frame not yet answered with `job-accepted` or `job-rejected`. */
+interface Unanswered {
+  readonly frame: Extract<ToCoordinator, { t: 'submit-job' }>;
+  /** Set while it waits for a connection: fails the submission when it fires. */
+  giveUp: ReturnType<typeof setTimeout> | null;
+}
+
+/** [J-13] How long a submission waits for a connection to the coordinator before it fails. */
+const SUBMIT_WAIT_MS = 60_000;
 
 export class RequesterClient {
   private readonly link: CoordinatorLink;
@@ -42,6 +57,12 @@ export class RequesterClient {
   private helloKey = '';
   /** The coordinator proved its key on the open connection ([K-2]): a hello may carry ours. */
   private proven = false;
+  /**
+   * [J-13] Submissions sent or waiting to be, by ref in the order made, until the coordinator
+   * answers. A connection that closes before the answer may have lost the frame (the coordinator
+   * never saw it): each is sent again on the next connection, so none stays at "sending" for good.
+   */
+  private readonly unanswered = new Map<string, Unanswered>();
 
   /**
    * `requesterKey`: [J-11] the requester key held for the network, read when the link opens: the
@@ -51,9 +72,10 @@ export class RequesterClient {
   constructor(
     factory: EndpointFactory,
     trust: LinkTrust,
-    events: RequesterClientEvents,
+    private readonly events: RequesterClientEvents,
     private readonly label: string,
     requesterKey: () => string = () => '',
+    private readonly submitWaitMs: number = SUBMIT_WAIT_MS,
   ) {
     this.link = new CoordinatorLink(
       factory,
@@ -64,6 +86,7 @@ export class RequesterClient {
         open: () => {
           this.proven = true;
           this.hello(requesterKey());
+          this.sendUnanswered();
         },
         frame: (msg) => {
           switch (msg.t) {
@@ -74,9 +97,11 @@ export class RequesterClient {
               events.refused(msg.reason);
               break;
             case 'job-accepted':
+              this.answered(msg.ref);
               events.accepted(msg.ref, msg.jobId, msg.shards);
               break;
             case 'job-rejected':
+              this.answered(msg.ref);
               events.rejected(msg.ref, msg.reason);
               break;
             case 'job-status':
@@ -92,6 +117,7 @@ export class RequesterClient {
         protocolError: (error) => events.protocolError(error.reason),
         close: () => {
           this.proven = false;
+          for (const [ref, u] of this.unanswered) this.awaitConnection(ref, u);
           events.lost();
         },
         status: (state, detail) => events.linkState(state, detail),
@@ -108,6 +134,40 @@ export class RequesterClient {
 
   stop(): void {
     this.link.stop();
+    for (const u of this.unanswered.values()) if (u.giveUp) clearTimeout(u.giveUp);
+    this.unanswered.clear();
+  }
+
+  /** [J-13] Sends every unanswered submission, in the order made, on the connection just opened. */
+  private sendUnanswered(): void {
+    for (const [ref, u] of this.unanswered) {
+      if (!this.link.send(u.frame)) return; // closed again at once: its close handler re-arms the waits
+      if (u.giveUp) {
+        clearTimeout(u.giveUp);
+        u.giveUp = null;
+        this.events.sentLate?.(ref, u.frame.spec.name);
+      }
+    }
+  }
+
+  /** [J-13] No connection now: the submission waits for the next one, or fails after `submitWaitMs`. */
+  private awaitConnection(ref: string, u: Unanswered): void {
+    if (u.giveUp) return;
+    const waitMs = this.submitWaitMs;
+    u.giveUp = setTimeout(() => {
+      if (this.unanswered.get(ref) !== u) return;
+      this.unanswered.delete(ref);
+      this.events.unsent(
+        ref,
+        `could not reach the coordinator for ${Math.round(waitMs / 1000)} s to send this job: check that the coordinator is running and connected, then submit again`,
+      );
+    }, waitMs);
+  }
+
+  private answered(ref: string): void {
+    const u = this.unanswered.get(ref);
+    if (u?.giveUp) clearTimeout(u.giveUp);
+    this.unanswered.delete(ref);
   }
 
   /** [J-11] Says hello, proving `key` when there is one; a new hello on an open link replaces the proof. */
@@ -125,13 +185,16 @@ export class RequesterClient {
   submit(ref: string, spec: JobSpec): SubmitOutcome {
     const frame = { v: PROTOCOL_VERSION, t: 'submit-job', ref, spec } as const;
     const check = parseToCoordinator(frame);
-    if (!check.ok) return { ok: false, kind: 'invalid', reason: check.error.reason };
+    if (!check.ok) return { ok: false, reason: check.error.reason };
     // [J-11] A key other than the one this connection proved (typed into the form just now) is
     // proved first, in a new hello on the same ordered channel: the coordinator then sends this
     // requester the job's progress and results, and gives it a submission's allowance ([B-12]).
     if (this.proven && spec.requesterKey !== '' && spec.requesterKey !== this.helloKey) this.hello(spec.requesterKey);
-    if (!this.link.send(frame)) return { ok: false, kind: 'offline', reason: 'not connected to the coordinator: wait for "connected" and submit again' };
-    return { ok: true };
+    const waiting: Unanswered = { frame, giveUp: null };
+    this.unanswered.set(ref, waiting);
+    if (this.proven && this.link.send(frame)) return { ok: true, waiting: false };
+    this.awaitConnection(ref, waiting);
+    return { ok: true, waiting: true };
   }
 
   /** Asks for every shard of `jobId` verified so far; false when the link is down. */

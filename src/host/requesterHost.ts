@@ -27,6 +27,8 @@ export interface RequesterHostOptions {
   readonly trust: CoordinatorTrust;
   /** Where this tab keeps its jobs and their verified results across reloads; none: memory only. */
   readonly store?: RequesterStorage | null;
+  /** [J-13] How long a submission waits for a connection before it fails (default 60 s). */
+  readonly submitWaitMs?: number;
   /**
    * [J-11] The requester key this tab holds for the network (the one it remembers), read when
    * the link opens: its hello proves it, so the coordinator sends this tab its jobs' status and
@@ -66,6 +68,11 @@ export class RequesterHost {
           this.updateSubmission(ref, { state: 'rejected', reason });
           this.log('warn', `job refused: ${reason}`);
         },
+        unsent: (ref, reason) => {
+          this.updateSubmission(ref, { state: 'rejected', reason });
+          this.log('warn', `job not sent: ${reason}`);
+        },
+        sentLate: (ref, name) => this.log('info', `job "${name}" (${ref}) sent now that the coordinator is connected`),
         status: (jobs) => this.onStatus(jobs),
         results: (jobId, shards, itemNames) => {
           const results = this.onResults(jobId, shards, itemNames);
@@ -84,6 +91,7 @@ export class RequesterHost {
       },
       'requester',
       () => this.options.requesterKey?.() ?? '',
+      this.options.submitWaitMs,
     );
     this.client.start();
     void this.restore();
@@ -136,14 +144,12 @@ export class RequesterHost {
     const policy = resolvePolicy(spec.policy, spec.pipeline ? answerKindOf(spec.pipeline) : null);
     const submission: Submission = { ref, name: spec.name, state: 'sending', jobId: null, reason: null, bytes, priority, policy };
     patch('requester', (prev) => ({ submissions: [...prev.submissions, submission] }));
-    const sent = this.client?.submit(ref, spec) ?? {
-      ok: false,
-      kind: 'offline',
-      reason: 'not connected to the coordinator: wait for "connected" and submit again',
-    };
+    const sent = this.client?.submit(ref, spec) ?? { ok: false, reason: 'the requester is stopped: reload the page and submit again' };
     if (!sent.ok) {
       this.updateSubmission(ref, { state: 'rejected', reason: sent.reason });
-      if (sent.kind === 'invalid') this.log('warn', `job not sent: ${sent.reason}`);
+      this.log('warn', `job not sent: ${sent.reason}`);
+    } else if (sent.waiting) {
+      this.log('info', `job "${spec.name}" waits for the connection to the coordinator; it is sent once connected`);
     }
     return ref;
   }

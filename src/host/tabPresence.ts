@@ -31,7 +31,8 @@ export class TabPresence {
       if (this.volunteering) this.post({ t: 'here', id: this.roster.selfId });
       if (this.roster.prune(Date.now())) this.report();
     }, TAB_HEARTBEAT_MS);
-    window.addEventListener('pagehide', this.onPageHide);
+    // Outside a page (Node runs the volunteer shell in tests) there is no pagehide to watch.
+    if (typeof window !== 'undefined') window.addEventListener('pagehide', this.onPageHide);
     this.report();
   }
 
@@ -61,7 +62,7 @@ export class TabPresence {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     if (this.volunteering) this.onPageHide();
-    window.removeEventListener('pagehide', this.onPageHide);
+    if (typeof window !== 'undefined') window.removeEventListener('pagehide', this.onPageHide);
     this.channel?.close();
     this.channel = null;
   }

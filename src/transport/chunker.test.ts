@@ -92,8 +92,27 @@ describe('ChunkQueue + Reassembler', () => {
     const r = new Reassembler(LIMITS);
     const results = drain(q).map((c) => r.push(c));
     const order = results.flatMap((x, i) => (x.kind === 'message' ? [i] : []));
-    expect(order).toEqual([1, 10]); // the small message is complete after 2 chunks, the big one last
+    expect(order).toEqual([0, 10]); // [B-13] the small message goes at once, the big one last
     expect(messagesOf(results)).toEqual([small, big]);
+  });
+
+  it('[B-13] a one-chunk message goes ahead of every bigger one queued, however many, in the order one-chunk messages came', () => {
+    const q = new ChunkQueue(16 + CHUNK_HEADER_BYTES, 2);
+    const bigs = [0, 1, 2, 3, 4].map((i) => message(16 * 8, 10 + i));
+    for (const b of bigs) q.enqueue(b);
+    const r = new Reassembler({ ...LIMITS, maxPartialMessages: 8 });
+    const first = r.push(q.next() as Uint8Array); // the first big message has begun
+    expect(first.kind).toBe('partial');
+    const ping = message(3, 7);
+    const pong = message(16, 8); // exactly one chunk's payload
+    q.enqueue(ping);
+    q.enqueue(pong);
+    const results = [first, ...drain(q).map((c) => r.push(c))];
+    expect(results[1]).toEqual({ kind: 'message', parts: [ping] });
+    expect(results[2]).toEqual({ kind: 'message', parts: [pong] });
+    // The big ones still come whole, interleaved two at a time as before.
+    expect(messagesOf(results)).toEqual([ping, pong, bigs[0], bigs[1], bigs[2], bigs[3], bigs[4]]);
+    expect(q.pendingBytes).toBe(0);
   });
 
   it('never interleaves more messages than its window, and counts pending bytes', () => {

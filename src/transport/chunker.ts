@@ -20,8 +20,10 @@
  *   20 u32  length of this chunk's part in bytes
  *   24 ...  payload
  *
- * The sender interleaves up to `interleave` messages chunk by chunk, so a small frame (a pong, a
- * lease) never waits behind a 50 MB one. The receiver trusts nothing: on a reliable, ordered
+ * The sender interleaves up to `interleave` messages chunk by chunk, and [B-13] a message of one
+ * chunk (a ping, a pong, an ack, a lease) goes ahead of every bigger one, in the order such
+ * messages came: a control frame never waits behind 50 MB, however many big messages are queued
+ * (a volunteer re-sending its whole outbox after a reconnect queues several). The receiver trusts nothing: on a reliable, ordered
  * channel an honest sender's chunks of one message arrive in order, part by part, so anything
  * else — an unknown version, an out-of-order or duplicate chunk, a part that starts before the
  * one before it is complete, lengths that do not add up, more messages in progress or more bytes
@@ -103,7 +105,12 @@ export function chunkCountOfParts(parts: readonly Uint8Array[], chunkBytes: numb
 
 /** The sender's side: a queue of messages that yields chunks, interleaving a few messages. */
 export class ChunkQueue {
+  /** Messages of more than one chunk, interleaved `interleave` at a time. */
   private readonly queue: Outgoing[] = [];
+  /** [B-13] Messages of one chunk, first in first out, each sent before any chunk of `queue`. */
+  private urgent: Outgoing[] = [];
+  /** The next of `urgent` to send: an index rather than `shift()`, which costs O(n) a frame in a flood. */
+  private urgentHead = 0;
   private cursor = 0;
   private nextId = 0;
   private queuedBytes = 0;
@@ -135,7 +142,8 @@ export class ChunkQueue {
     if (total > 0xffffffff) throw new ChunkError(`message of ${total} bytes is too long to frame`);
     const id = this.nextId;
     this.nextId = (this.nextId + 1) >>> 0;
-    this.queue.push({ id, parts, total, count: chunkCountOfParts(parts, this.chunkBytes), next: 0, part: 0, offset: 0 });
+    const m: Outgoing = { id, parts, total, count: chunkCountOfParts(parts, this.chunkBytes), next: 0, part: 0, offset: 0 };
+    (m.count === 1 ? this.urgent : this.queue).push(m);
     this.queuedBytes += total;
     return id;
   }
@@ -146,7 +154,7 @@ export class ChunkQueue {
   }
 
   get pendingMessages(): number {
-    return this.queue.length;
+    return this.queue.length + this.urgent.length - this.urgentHead;
   }
 
   /**
@@ -155,10 +163,11 @@ export class ChunkQueue {
    * (RTCDataChannel.send does) passes one scratch buffer for every chunk instead of allocating one.
    */
   next(scratch?: Uint8Array<ArrayBuffer>): Uint8Array<ArrayBuffer> | null {
-    if (this.queue.length === 0) return null;
+    const urgent = this.urgent[this.urgentHead];
+    if (urgent === undefined && this.queue.length === 0) return null;
     const width = Math.min(this.interleave, this.queue.length);
     if (this.cursor >= width) this.cursor = 0;
-    const m = this.queue[this.cursor] as Outgoing;
+    const m = urgent ?? (this.queue[this.cursor] as Outgoing);
     const part = m.parts[m.part] as Uint8Array;
     const start = m.offset;
     const end = Math.min(start + this.payloadBytes, part.byteLength);
@@ -183,14 +192,29 @@ export class ChunkQueue {
     } else {
       m.offset = end;
     }
-    if (m.next === m.count)
+    if (urgent !== undefined)
+      this.takeUrgent(); // one chunk: it is done, and the interleaving's turn is untouched
+    else if (m.next === m.count)
       this.queue.splice(this.cursor, 1); // the cursor now points at the next message
     else this.cursor++;
     return chunk;
   }
 
+  private takeUrgent(): void {
+    this.urgentHead++;
+    if (this.urgentHead === this.urgent.length) {
+      this.urgent = [];
+      this.urgentHead = 0;
+    } else if (this.urgentHead >= 1024 && this.urgentHead * 2 >= this.urgent.length) {
+      this.urgent = this.urgent.slice(this.urgentHead);
+      this.urgentHead = 0;
+    }
+  }
+
   clear(): void {
     this.queue.length = 0;
+    this.urgent = [];
+    this.urgentHead = 0;
     this.queuedBytes = 0;
     this.cursor = 0;
   }

@@ -116,3 +116,16 @@ describe('[B-4] [B-7] [B-8] stalls and malformed chunks', () => {
     expect(shared.usedBytes).toBe(0);
   });
 });
+
+describe('[P-8] a frame still arriving', () => {
+  it('[P-8] every chunk of a message not yet whole is progress, the last one its frame; a bad chunk is not', () => {
+    const link = new InboundLink(PEER_BUDGETS, LIMITS, null, true, 0);
+    const frame = big(300_000);
+    const chunks = chunksOf(frame);
+    expect(chunks.length).toBeGreaterThan(4);
+    const got = feed(link, chunks);
+    expect(got.slice(0, -1).every((r) => r.kind === 'progress')).toBe(true);
+    expect(got.at(-1)?.kind).toBe('frame');
+    expect(link.receive(new Uint8Array(3), 0).kind).toBe('none');
+  });
+});

@@ -16,12 +16,18 @@ import { errorMessage } from '../protocol/errorMessage.ts';
 export type Received =
   /** A whole frame, decoded; nothing about it is trusted yet. */
   | { readonly kind: 'frame'; readonly frame: unknown }
-  /** Nothing to hand on (a chunk taken in, or a bad one counted); `log`, when set, is due now. */
+  /**
+   * [P-8] A chunk of a message not yet whole, taken in: the peer is sending, however long its
+   * message takes, so its host counts it as alive.
+   */
+  | { readonly kind: 'progress' }
+  /** Nothing to hand on (a bad chunk counted, or the peer already dropped); `log`, when set, is due now. */
   | { readonly kind: 'none'; readonly log: string | null }
   /** The peer is over a budget: close the connection, logging `reason`. */
   | { readonly kind: 'drop'; readonly reason: string };
 
 const NOTHING: Received = { kind: 'none', log: null };
+const PROGRESS: Received = { kind: 'progress' };
 
 export class InboundLink {
   private readonly reassembler: Reassembler;
@@ -90,6 +96,7 @@ export class InboundLink {
     if (size.drop !== null) return { kind: 'drop', reason: size.drop };
     const r = this.reassembler.push(raw, nowMs);
     if (r.kind === 'dropped') return this.bad(r.reason, nowMs);
+    if (r.kind === 'partial') return PROGRESS;
     if (r.kind !== 'message') return NOTHING;
     const rate = this.guard.frame(nowMs);
     if (rate.drop !== null) return { kind: 'drop', reason: rate.drop };

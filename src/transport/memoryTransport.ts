@@ -3,14 +3,17 @@
  * Frames are queued and delivered only when the test calls `flush()` (or `deliverNext()`), so a
  * test decides the interleaving. Frames are structured-cloned, as a real channel would copy them.
  *
- * With `wire`, frames travel as the real transport sends them instead: encoded, cut into chunks
- * and received through an InboundLink per connection, with its budgets ([B-1]…[B-4], [B-7],
- * [B-8]) on the clock the test gives; `sendRaw` puts arbitrary bytes on a connection, as a
- * hostile peer would, and `sweep` runs the transport's periodic sweep.
+ * With `wire`, frames travel as the real transport sends them instead: encoded, queued in one
+ * ChunkQueue per connection and direction (so chunks leave in the real sender's order: one-chunk
+ * frames first, [B-13], big ones interleaved), one chunk per delivery, and received through an
+ * InboundLink per connection, with its budgets ([B-1]…[B-4], [B-7], [B-8]) on the clock the test
+ * gives, every chunk of an unfinished frame told to `progress` ([P-8]); a test that delivers
+ * chunks one by one while its clock runs is a throttled link. `sendRaw` puts arbitrary bytes on a
+ * connection, as a hostile peer would, and `sweep` runs the transport's periodic sweep.
  */
 import { asPeerId, type PeerId } from '../protocol/ids.ts';
 import type { Presence } from '../protocol/presence.ts';
-import { ByteBudget, ChunkQueue } from './chunker.ts';
+import { ByteBudget, ChunkQueue, chunkCountOfParts } from './chunker.ts';
 import { DEFAULT_DATA_PLANE, type DataPlaneOptions } from './dataPlane.ts';
 import { encodeFrame } from './frameCodec.ts';
 import { InboundLink } from './inboundLink.ts';
@@ -33,6 +36,8 @@ interface Member {
   readonly links: Set<PeerId>;
   /** Wire mode: the incoming side of each connection, by remote. */
   readonly inbound: Map<PeerId, InboundLink>;
+  /** Wire mode: the chunks of each connection waiting to leave, by remote. */
+  readonly outgoing: Map<PeerId, ChunkQueue>;
   readonly budget: ByteBudget | null;
 }
 
@@ -87,6 +92,7 @@ export class MemoryNetwork {
       handlers,
       links: new Set<PeerId>(),
       inbound: new Map(),
+      outgoing: new Map(),
       budget: this.dataPlane ? new ByteBudget(this.dataPlane.maxBufferedBytesAllPeers) : null,
     };
     this.endpoints.set(selfId, me);
@@ -124,7 +130,7 @@ export class MemoryNetwork {
           return false;
         }
         if (net.dataPlane && encoded) {
-          net.sendChunks(selfId, remote, encoded, net.dataPlane);
+          net.sendChunks(me, selfId, remote, encoded, net.dataPlane);
           return true;
         }
         net.enqueue(() => {
@@ -202,12 +208,26 @@ export class MemoryNetwork {
     member.inbound.set(remote, new InboundLink(this.dataPlane.budgets, this.dataPlane.limits, member.budget, opened, this.wire.now()));
   }
 
-  private sendChunks(from: PeerId, to: PeerId, parts: Uint8Array[], dataPlane: DataPlaneOptions): void {
-    const queue = new ChunkQueue(dataPlane.chunkBytes);
-    queue.enqueue(parts);
-    for (let chunk = queue.next(); chunk; chunk = queue.next()) {
-      const c = chunk;
-      this.enqueue(() => this.receive(from, to, c));
+  /**
+   * Queues the frame on the connection's ChunkQueue and one delivery per chunk: each delivery
+   * takes whichever chunk the queue gives next, as the real transport's pump does.
+   */
+  private sendChunks(sender: Member, from: PeerId, to: PeerId, parts: Uint8Array[], dataPlane: DataPlaneOptions): void {
+    let queue = sender.outgoing.get(to);
+    if (!queue) {
+      queue = new ChunkQueue(dataPlane.chunkBytes);
+      sender.outgoing.set(to, queue);
+    }
+    const q = queue;
+    q.enqueue(parts);
+    const chunks = chunkCountOfParts(parts, dataPlane.chunkBytes);
+    for (let i = 0; i < chunks; i++) {
+      this.enqueue(() => {
+        // A connection closed since has a queue of its own, or none: its chunks are gone.
+        if (sender.outgoing.get(to) !== q) return;
+        const c = q.next();
+        if (c) this.receive(from, to, c);
+      });
     }
   }
 
@@ -217,6 +237,7 @@ export class MemoryNetwork {
     if (!member || !link || !member.links.has(from)) return;
     const r = link.receive(chunk, this.wire?.now() ?? 0);
     if (r.kind === 'frame') member.handlers.data(from, r.frame);
+    else if (r.kind === 'progress') member.handlers.progress?.(from);
     else if (r.kind === 'drop') this.dropFrom(member, from, r.reason);
     else if (r.log !== null) member.handlers.error(new TransportError('bad-frame', `${from}: ${r.log}`));
   }
@@ -238,6 +259,8 @@ export class MemoryNetwork {
     eb?.inbound.get(a)?.clear();
     ea?.inbound.delete(b);
     eb?.inbound.delete(a);
+    ea?.outgoing.delete(b);
+    eb?.outgoing.delete(a);
     if (ea?.links.delete(b)) ea.handlers.close(b);
     if (eb?.links.delete(a)) eb.handlers.close(a);
   }

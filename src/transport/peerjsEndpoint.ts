@@ -125,6 +125,7 @@ export function createPeerjsEndpoint(
   const receive = (remote: PeerId, link: Link, raw: unknown): void => {
     const r = link.incoming.receive(raw, Date.now());
     if (r.kind === 'frame') handlers.data(remote, r.frame);
+    else if (r.kind === 'progress') handlers.progress?.(remote);
     else if (r.kind === 'drop') dropPeer(remote, link, r.reason);
     else if (r.log !== null) badFrames(remote, r.log);
   };

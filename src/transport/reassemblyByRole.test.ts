@@ -65,7 +65,7 @@ describe('[B-9] reassembly by role', () => {
     expect(volunteer.bufferedBytes).toBe(0);
     expect(shared.usedBytes).toBe(0);
 
-    expect(declare(volunteer, 1, 40 * MiB)).toEqual({ kind: 'none', log: null });
+    expect(declare(volunteer, 1, 40 * MiB)).toEqual({ kind: 'progress' });
     expect(volunteer.bufferedBytes).toBe(40 * MiB);
   });
 
@@ -81,7 +81,7 @@ describe('[B-9] reassembly by role', () => {
   it('[B-9] a greeted requester may declare the largest submission', () => {
     const shared = new ByteBudget(PLANE.maxBufferedBytesAllPeers);
     const requester = greeted('requester', shared);
-    expect(declare(requester, 0, PROTOCOL_LIMITS.maxFrameBytes)).toEqual({ kind: 'none', log: null });
+    expect(declare(requester, 0, PROTOCOL_LIMITS.maxFrameBytes)).toEqual({ kind: 'progress' });
     expect(shared.usedBytes).toBe(PROTOCOL_LIMITS.maxFrameBytes);
   });
 });
@@ -110,19 +110,19 @@ describe("[B-10] a submission's share of the coordinator's budget", () => {
     const submission = { v: PROTOCOL_VERSION, t: 'submit-job', ref: 'honest', spec };
     const got = chunksOf(submission).map((c) => requester.receive(c, now));
     const frame = got.find((r) => r.kind === 'frame');
-    expect(got.filter((r) => r.kind !== 'frame' && r.kind !== 'none')).toEqual([]);
+    expect(got.filter((r) => r.kind !== 'frame' && r.kind !== 'progress')).toEqual([]);
     expect(frame?.kind).toBe('frame');
     const parsed = parseToCoordinator(frame?.kind === 'frame' ? frame.frame : null);
     expect(parsed.ok && parsed.msg.t === 'submit-job' && parsed.msg.spec.model.byteLength).toBe(3 * MiB);
     // And the largest submission the protocol allows would still be taken in.
-    expect(declare(greeted('requester', shared), 0, PROTOCOL_LIMITS.maxFrameBytes, now)).toEqual({ kind: 'none', log: null });
+    expect(declare(greeted('requester', shared), 0, PROTOCOL_LIMITS.maxFrameBytes, now)).toEqual({ kind: 'progress' });
   });
 
   it('[B-10] a volunteer message that would eat into the share is dropped with the reason', () => {
     // A budget with room for one submission and one result: the result fits, a second does not.
     const shared = new ByteBudget(PROTOCOL_LIMITS.maxFrameBytes + 64 * MiB);
     const [a, b] = [greeted('volunteer', shared), greeted('volunteer', shared)] as [InboundLink, InboundLink];
-    expect(declare(a, 0, 60 * MiB)).toEqual({ kind: 'none', log: null });
+    expect(declare(a, 0, 60 * MiB)).toEqual({ kind: 'progress' });
     expect(logOf(declare(b, 0, 60 * MiB))).toMatch(/would leave less than the 806354944 bytes kept free for a requester's submission/);
     expect(b.bufferedBytes).toBe(0);
     expect(shared.usedBytes).toBe(60 * MiB);

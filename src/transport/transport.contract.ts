@@ -9,10 +9,12 @@
  * - `connect` opens both ends (each sees `open` with the other's id) or reports
  *   'peer-unreachable' and opens nothing; it never throws;
  * - frames from one peer arrive whole and in the order sent, however big (5 MB here) — except
- *   that a small frame may overtake a big one still on the wire (the real sender interleaves a
- *   few messages chunk by chunk, so a pong never waits behind 50 MB; the memory transport does
- *   not) — and go through the frame codec: every binary (ArrayBuffer or typed array) arrives as
- *   an ArrayBuffer of exactly its bytes, plain data as it was;
+ *   that a small frame may overtake a big one still on the wire: [B-13] a frame of one chunk
+ *   goes ahead of every bigger one queued, so a ping or a pong never waits behind 50 MB — and go
+ *   through the frame codec: every binary (ArrayBuffer or typed array) arrives as an ArrayBuffer
+ *   of exactly its bytes, plain data as it was;
+ * - [P-8] every chunk of a frame not yet whole is told to `handlers.progress`, so a host can
+ *   count a peer that is sending as alive however long its frame takes;
  * - `send` never throws: it returns false for a peer with no open connection, and for a frame
  *   the wire cannot carry it also reports 'bad-frame' (the connection lives on);
  * - `close` and `destroy` are seen by the other side as `close`;
@@ -49,6 +51,10 @@ interface Recorder {
   readonly frames: { readonly from: PeerId; readonly frame: unknown }[];
   readonly closed: PeerId[];
   readonly errors: TransportError[];
+  /** [P-8] Every chunk of a frame not yet whole, by sender. */
+  readonly progress: PeerId[];
+  /** [P-8] How many of them came before the first whole frame. */
+  progressBeforeFirstFrame: number;
 }
 
 function recorder(): Recorder {
@@ -57,9 +63,15 @@ function recorder(): Recorder {
     frames: [],
     closed: [],
     errors: [],
+    progress: [],
+    progressBeforeFirstFrame: 0,
     handlers: {
       open: (peer) => r.opened.push(peer),
       data: (from, frame) => r.frames.push({ from, frame }),
+      progress: (peer) => {
+        r.progress.push(peer);
+        if (r.frames.length === 0) r.progressBeforeFirstFrame++;
+      },
       close: (peer) => r.closed.push(peer),
       signaling: () => undefined,
       error: (e) => r.errors.push(e),
@@ -183,6 +195,32 @@ export function describeTransportContract(name: string, makeHarness: () => Promi
       const got = rb.frames.find((f) => (f.frame as { type: string }).type === 'big')?.frame as { bytes: unknown };
       expect(sameBytes(got.bytes, big)).toBe(true);
       expect(rb.frames.length).toBe(3);
+    });
+
+    it('[B-13] a one-chunk frame sent behind more big frames than the sender interleaves arrives before any of them', async () => {
+      // A channel that takes little at a time, as on a slow link: on loopback a real channel takes
+      // megabytes at once, and frames would never wait in the sender's queue at all.
+      const { a, b, rb } = await pair(h.factory({ highWaterBytes: 64 * 1024, lowWaterBytes: 0 }));
+      b.greeted(a.selfId, 'requester');
+      const bigs = [0, 1, 2, 3, 4, 5].map((i) => pattern(2 * 1024 * 1024, 20 + i));
+      for (const [i, bytes] of bigs.entries()) expect(a.send(b.selfId, { type: 'big', i, bytes })).toBe(true);
+      expect(a.send(b.selfId, { type: 'ping' })).toBe(true);
+      await until('all seven frames', () => rb.frames.length >= 7);
+      const types = rb.frames.map((f) => (f.frame as { type: string }).type);
+      expect(types[0]).toBe('ping');
+      // The big ones still arrive whole, in the order sent.
+      expect(rb.frames.slice(1).map((f) => (f.frame as { i: number }).i)).toEqual([0, 1, 2, 3, 4, 5]);
+      expect(bigs.every((bytes, i) => sameBytes((rb.frames[i + 1]?.frame as { bytes: unknown }).bytes, bytes))).toBe(true);
+    });
+
+    it('[P-8] the receiver hears of every chunk of a frame still arriving, before the frame is whole', async () => {
+      const { a, b, rb } = await pair();
+      b.greeted(a.selfId, 'requester');
+      expect(a.send(b.selfId, { type: 'big', bytes: pattern(1024 * 1024, 7) })).toBe(true);
+      await until('the frame', () => rb.frames.length >= 1);
+      // 1 MiB in 64 KiB chunks: at least 16 of them came before the last one completed the frame.
+      expect(rb.progress.filter((p) => p === a.selfId).length).toBeGreaterThanOrEqual(15);
+      expect(rb.progressBeforeFirstFrame).toBeGreaterThanOrEqual(15);
     });
 
     it('frames go through the frame codec: every binary arrives as an ArrayBuffer of exactly its bytes', async () => {

@@ -13,6 +13,12 @@ export interface EndpointHandlers {
   open(peer: PeerId): void;
   /** A frame arrived; nothing about it is trusted yet. */
   data(peer: PeerId, raw: unknown): void;
+  /**
+   * [P-8] A chunk of a frame from `peer` that is not whole yet was taken in. A big frame on a slow
+   * link may take longer than any silence limit: a host that counts this as a sign of life never
+   * drops a peer while its frame is still arriving.
+   */
+  progress?(peer: PeerId): void;
   /** The connection to `peer` closed (either side, or the network). */
   close(peer: PeerId): void;
   /** The signaling server went away or came back; open connections may live on. */

@@ -557,6 +557,17 @@ export class CoordinatorCore {
     return this.peers.get(peer)?.role ?? null;
   }
 
+  /**
+   * [P-8] A chunk of a frame from `peer` arrived (the frame is not whole yet): it is sending, so it
+   * is not silent ([P-4]), however long its frame takes. As with a ping ([P-1]), only after hello,
+   * and never for a peer being closed. Returns nothing to do: no frame is answered yet.
+   */
+  heard(peer: PeerId, now: number): void {
+    const state = this.peers.get(peer);
+    if (state === undefined || state.role === null || this.closing.has(peer)) return;
+    state.lastSeenMs = Math.max(state.lastSeenMs, now);
+  }
+
   /** [B-3] Whether `peer` is connected and its hello was taken (its transport may then raise its limits). */
   hasSaidHello(peer: PeerId): boolean {
     return (this.peers.get(peer)?.role ?? null) !== null;

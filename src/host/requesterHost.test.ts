@@ -1,0 +1,124 @@
+/**
+ * The requester dashboard's shell against a real coordinator host, on a memory network with
+ * in-memory storage: a submission is answered, also when the link to the coordinator is down
+ * when it is made or drops before the frame arrives, and one that can never be sent fails with a
+ * message saying why — never left at "sending".
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { MemoryCoordinatorStore } from '../persistence/memoryCoordinatorStore.ts';
+import type { JobSpec } from '../protocol/messages.ts';
+import { initialState, useQuorumStore, type Submission } from '../stores/store.ts';
+import { MemoryNetwork } from '../transport/memoryTransport.ts';
+import type { Endpoint, EndpointFactory } from '../transport/transport.ts';
+import { CoordinatorHost } from './coordinatorHost.ts';
+import { coordinatorPeerId } from './networkId.ts';
+import { RequesterHost } from './requesterHost.ts';
+import { memoryTrust } from './testing/provingCoordinator.ts';
+
+const NET = 'requester-host';
+const COORDINATOR = coordinatorPeerId(NET);
+
+const spec = (name: string): JobSpec => ({
+  name,
+  model: new Uint8Array(64).fill(3).buffer,
+  inputs: [{ name: 'x', dtype: 'float32', dims: [4, 1], data: new ArrayBuffer(16) }],
+  shardSize: 2,
+  policy: { replication: 1, quorum: 1, maxReplicas: 1, comparator: { kind: 'exact' } },
+  requesterKey: '',
+});
+
+/** Delivers frames and lets timers and WebCrypto run until `check` holds. */
+async function until(net: MemoryNetwork, check: () => boolean, what: string, ms = 5_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    net.flush();
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+const submission = (ref: string): Submission | undefined => useQuorumStore.getState().requester.submissions.find((s) => s.ref === ref);
+
+/** The network's factory, keeping every endpoint it makes so a test can cut a connection. */
+function recording(net: MemoryNetwork): { factory: EndpointFactory; endpoints: Endpoint[] } {
+  const endpoints: Endpoint[] = [];
+  return {
+    endpoints,
+    factory: async (id, handlers) => {
+      const ep = await net.factory(id, handlers);
+      endpoints.push(ep);
+      return ep;
+    },
+  };
+}
+
+let stops: (() => void)[] = [];
+beforeEach(() => useQuorumStore.setState(initialState));
+afterEach(() => {
+  for (const stop of stops) stop();
+  stops = [];
+});
+
+async function coordinatorOn(net: MemoryNetwork): Promise<CoordinatorHost> {
+  const host = new CoordinatorHost({ networkId: NET, factory: net.factory, store: new MemoryCoordinatorStore(NET) });
+  stops.push(() => host.stop());
+  await host.start();
+  return host;
+}
+
+function requesterOn(factory: EndpointFactory, submitWaitMs?: number): RequesterHost {
+  const host = new RequesterHost({ networkId: NET, factory, trust: memoryTrust(NET), ...(submitWaitMs === undefined ? {} : { submitWaitMs }) });
+  stops.push(() => host.stop());
+  host.start();
+  return host;
+}
+
+describe('[J-13] RequesterHost submissions', () => {
+  it('a job submitted while connected is accepted, and the coordinator has it', async () => {
+    const net = new MemoryNetwork();
+    const coordinator = await coordinatorOn(net);
+    const requester = requesterOn(net.factory);
+    await until(net, () => useQuorumStore.getState().requester.state === 'connected', 'the welcome');
+    const ref = requester.submit(spec('one'), null);
+    expect(submission(ref)?.state).toBe('sending');
+    await until(net, () => submission(ref)?.state !== 'sending', 'an answer');
+    expect(submission(ref)).toMatchObject({ state: 'accepted', reason: null });
+    expect(coordinator.core.jobStatuses().map((j) => j.name)).toEqual(['one']);
+  });
+
+  it('[J-13] a job submitted before the link to the coordinator is up is sent once it is, not refused', async () => {
+    const net = new MemoryNetwork();
+    const coordinator = await coordinatorOn(net);
+    const requester = requesterOn(net.factory);
+    const ref = requester.submit(spec('early'), null);
+    await until(net, () => submission(ref)?.state !== 'sending', 'an answer');
+    expect(submission(ref)).toMatchObject({ state: 'accepted', reason: null });
+    expect(coordinator.core.jobStatuses().map((j) => j.name)).toEqual(['early']);
+  });
+
+  it('[J-13] a job sent on a connection that drops before it arrives is sent again on the next one, and accepted once', async () => {
+    const net = new MemoryNetwork();
+    const coordinator = await coordinatorOn(net);
+    const { factory, endpoints } = recording(net);
+    const requester = requesterOn(factory);
+    await until(net, () => useQuorumStore.getState().requester.state === 'connected', 'the welcome');
+    const ref = requester.submit(spec('dropped'), null);
+    // The first connection drops with the frame still on its way: the coordinator never sees it.
+    endpoints[0]?.close(COORDINATOR);
+    net.flush();
+    expect(coordinator.core.jobStatuses()).toEqual([]);
+    await until(net, () => submission(ref)?.state !== 'sending', 'an answer');
+    expect(endpoints.length).toBeGreaterThanOrEqual(2);
+    expect(submission(ref)).toMatchObject({ state: 'accepted', reason: null });
+    expect(coordinator.core.jobStatuses().map((j) => j.name)).toEqual(['dropped']);
+  });
+
+  it('[J-13] a job that cannot reach any coordinator fails with a message saying so, instead of staying at "sending"', async () => {
+    const net = new MemoryNetwork();
+    const requester = requesterOn(net.factory, 300);
+    const ref = requester.submit(spec('nowhere'), null);
+    await until(net, () => submission(ref)?.state !== 'sending', 'the submission to fail');
+    expect(submission(ref)?.state).toBe('rejected');
+    expect(submission(ref)?.reason).toMatch(/could not reach the coordinator .* submit again/);
+  });
+});

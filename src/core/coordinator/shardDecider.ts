@@ -129,6 +129,7 @@ export class ShardDecider {
         backends,
         adapters,
         ortVersions,
+        ...signaturesOf(agreeing),
         acceptedAtMs: now,
       };
       shard.disagreements += decision.dissenting.length;
@@ -221,4 +222,16 @@ export class ShardDecider {
       this.hooks.offer(shard);
     }
   }
+}
+
+/** [I-3] The agreeing volunteers' keys and result signatures, when every one of them signed. */
+function signaturesOf(agreeing: readonly Replica[]): { volunteerKeys?: string[]; resultSigs?: string[] } {
+  const volunteerKeys: string[] = [];
+  const resultSigs: string[] = [];
+  for (const r of agreeing) {
+    if (r.volunteerKey === undefined || r.signature === undefined) return {};
+    volunteerKeys.push(r.volunteerKey);
+    resultSigs.push(r.signature);
+  }
+  return { volunteerKeys, resultSigs };
 }

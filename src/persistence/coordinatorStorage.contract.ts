@@ -260,10 +260,16 @@ export function describeCoordinatorStorageContract(name: string, makeHarness: ()
         ...replica(name, [tensor('y', 4, 10), tensor('z', 2, 20)]),
         volunteerKey: `${name}-spki`.padEnd(91, 'K'),
         signature: fill.repeat(86),
+        signedLeaseId: asLeaseId(`lease-${name}`),
       });
       const [a, b] = [signed('v1', 'A'), signed('v2', 'B')];
       const s = shard(job.id, 0, [a, b], 'verified', 2);
-      s.accepted = { ...accepted(a, ['v1', 'v2']), volunteerKeys: [a.volunteerKey!, b.volunteerKey!], resultSigs: [a.signature!, b.signature!] };
+      s.accepted = {
+        ...accepted(a, ['v1', 'v2']),
+        volunteerKeys: [a.volunteerKey!, b.volunteerKey!],
+        resultSigs: [a.signature!, b.signature!],
+        resultLeases: [a.signedLeaseId!, b.signedLeaseId!],
+      };
       await store.putShard(job.id, s);
       const [back] = await (await harness.open(NET)).loadShards(job.id);
       expect(back?.replicas?.map((r) => [r.volunteerKey, r.signature])).toEqual([
@@ -272,6 +278,7 @@ export function describeCoordinatorStorageContract(name: string, makeHarness: ()
       ]);
       expect(back?.accepted?.volunteerKeys).toEqual([a.volunteerKey, b.volunteerKey]);
       expect(back?.accepted?.resultSigs).toEqual([a.signature, b.signature]);
+      expect(back?.accepted?.resultLeases).toEqual([a.signedLeaseId, b.signedLeaseId]);
       expect(view(back)).toEqual(viewOf(job.id, s));
     });
 

@@ -35,6 +35,7 @@ export const replicaRecordSchema = z.object({
   receivedAtMs: ms,
   volunteerKey: publicKeySchema.exactOptional(),
   signature: signatureSchema.exactOptional(),
+  signedLeaseId: leaseIdSchema.exactOptional(),
 });
 
 export const acceptedRecordSchema = z.object({
@@ -46,6 +47,7 @@ export const acceptedRecordSchema = z.object({
   ortVersions: z.array(label).exactOptional(),
   volunteerKeys: z.array(publicKeySchema).exactOptional(),
   resultSigs: z.array(signatureSchema).exactOptional(),
+  resultLeases: z.array(leaseIdSchema).exactOptional(),
   acceptedAtMs: ms,
 });
 

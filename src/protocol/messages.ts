@@ -243,6 +243,8 @@ export const verifiedShardSchema = z.object({
   /** [I-3] Per agreeing volunteer (as `volunteers`): its public key (SPKI) and its signature over `resultPayload`. */
   volunteerKeys: z.array(publicKeySchema).max(LIMITS.maxReplicas).optional(),
   resultSigs: z.array(signatureSchema).max(LIMITS.maxReplicas).optional(),
+  /** [I-3] The lease each signature names (it is part of what was signed). */
+  resultLeases: z.array(leaseIdSchema).max(LIMITS.maxReplicas).optional(),
 });
 export type VerifiedShard = z.infer<typeof verifiedShardSchema>;
 

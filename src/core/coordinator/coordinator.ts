@@ -817,7 +817,8 @@ export class CoordinatorCore {
       this.log('warn', `result for lease ${msg.leaseId} from ${state.id} rejected: ${why}`);
       return ack('rejected', `the result's signature does not check (${why}): sign results with this volunteer's key`);
     }
-    const signed = this.config.volunteerKeys === true && checked?.ok === true ? { volunteerKey: checked.publicKey, signature: checked.sig } : {};
+    const signed =
+      this.config.volunteerKeys === true && checked?.ok === true ? { volunteerKey: checked.publicKey, signature: checked.sig, signedLeaseId: msg.leaseId } : {};
     const canary = lease?.canary ?? retired?.canary ?? false;
     const epoch = lease?.epoch ?? retired?.epoch ?? 0;
     const issuedAtMs = lease?.issuedAtMs ?? retired?.issuedAtMs ?? now;

@@ -116,6 +116,7 @@ export function verifiedShardsOf(shards: readonly ShardState[], awaitDurable: bo
       ...(s.accepted.ortVersions ? { ortVersions: [...s.accepted.ortVersions] } : {}),
       ...(s.accepted.volunteerKeys ? { volunteerKeys: [...s.accepted.volunteerKeys] } : {}),
       ...(s.accepted.resultSigs ? { resultSigs: [...s.accepted.resultSigs] } : {}),
+      ...(s.accepted.resultLeases ? { resultLeases: [...s.accepted.resultLeases] } : {}),
     });
   }
   return out;

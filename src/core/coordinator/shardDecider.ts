@@ -6,7 +6,7 @@
  * changes; the coordinator calls in when a result arrives, a lease is issued or a volunteer is
  * quarantined. It keeps the per-backend agreement counts ([T-5]), which only decisions feed.
  */
-import type { PeerId } from '../../protocol/ids.ts';
+import type { PeerId, LeaseId } from '../../protocol/ids.ts';
 import type { ResolvedPolicy } from '../../protocol/policy.ts';
 import type { BackendPairCount } from '../../protocol/telemetry.ts';
 import type { ReputationBook } from '../reputation/reputation.ts';
@@ -225,13 +225,15 @@ export class ShardDecider {
 }
 
 /** [I-3] The agreeing volunteers' keys and result signatures, when every one of them signed. */
-function signaturesOf(agreeing: readonly Replica[]): { volunteerKeys?: string[]; resultSigs?: string[] } {
+function signaturesOf(agreeing: readonly Replica[]): { volunteerKeys?: string[]; resultSigs?: string[]; resultLeases?: LeaseId[] } {
   const volunteerKeys: string[] = [];
   const resultSigs: string[] = [];
+  const resultLeases: LeaseId[] = [];
   for (const r of agreeing) {
-    if (r.volunteerKey === undefined || r.signature === undefined) return {};
+    if (r.volunteerKey === undefined || r.signature === undefined || r.signedLeaseId === undefined) return {};
     volunteerKeys.push(r.volunteerKey);
     resultSigs.push(r.signature);
+    resultLeases.push(r.signedLeaseId);
   }
-  return { volunteerKeys, resultSigs };
+  return { volunteerKeys, resultSigs, resultLeases };
 }

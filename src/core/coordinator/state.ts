@@ -133,6 +133,8 @@ export interface Replica {
   /** [I-3] The volunteer's public key (SPKI) and its checked signature over the result; absent without [I-2] keys. */
   readonly volunteerKey?: string;
   readonly signature?: string;
+  /** [I-3] The lease the signature names (part of what was signed). */
+  readonly signedLeaseId?: LeaseId;
 }
 
 export type ShardStatus = 'open' | 'verified' | 'unverifiable';
@@ -149,6 +151,8 @@ export interface AcceptedResult {
   /** [I-3] Per agreeing volunteer: its public key and result signature; absent unless every agreeing result was signed. */
   readonly volunteerKeys?: readonly string[];
   readonly resultSigs?: readonly string[];
+  /** [I-3] The lease each signature names, so the signature can be checked without this coordinator. */
+  readonly resultLeases?: readonly LeaseId[];
   readonly acceptedAtMs: number;
 }
 

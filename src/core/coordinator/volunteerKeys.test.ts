@@ -152,5 +152,7 @@ describe('signed results [I-3]', () => {
     expect(shard!.volunteers).toEqual(['a', 'b']);
     expect(shard!.volunteerKeys).toEqual([key('alice').publicKey, key('bob').publicKey]);
     expect(shard!.resultSigs).toEqual(['A'.repeat(86), 'B'.repeat(86)]);
+    expect(shard!.resultLeases).toEqual(rig.core.shardsOf(jobId)[0]!.replicas.map((r) => r.signedLeaseId));
+    expect(new Set(shard!.resultLeases).size).toBe(2);
   });
 });

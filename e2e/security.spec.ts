@@ -106,18 +106,24 @@ test('a volunteer cannot take over another volunteer’s identity by reconnectin
   const earned = await shardsDoneOf(aId);
   expect(earned).toBeGreaterThan(0);
 
+  // Everything A's tab keeps about its identity that can be copied (peer id, and a resume token if
+  // the coordinator minted one): an impostor that read it (a rogue coordinator learns ids and
+  // tokens, [K-2] aside) plants it in its own profile. A's private key cannot be copied: it is
+  // non-extractable, in A's IndexedDB.
+  const storageKey = `quorum.volunteer.${networkId}`;
+  const aIdentity = await a!.page.evaluate((k) => sessionStorage.getItem(k), storageKey);
+  expect(JSON.parse(aIdentity ?? 'null')).toEqual({ peerId: aId, token: null }); // [I-2] no bearer token to steal
+
   // A closes; its id is free at signaling once the coordinator has seen it go.
   const aContext = a!.context;
   await a!.page.close();
   await expect.poll(() => shardsDoneOf(aId), { timeout: 30_000 }).toBeNull();
 
-  // The impostor: its own profile, A's peer id planted where a tab keeps its id.
-  const plantId = (args: { storageKey: string; id: string }): void => {
-    if (!sessionStorage.getItem(args.storageKey)) sessionStorage.setItem(args.storageKey, JSON.stringify({ peerId: args.id, token: null }));
+  const plant = (args: { storageKey: string; raw: string }): void => {
+    if (!sessionStorage.getItem(args.storageKey)) sessionStorage.setItem(args.storageKey, args.raw);
   };
-  const storageKey = `quorum.volunteer.${networkId}`;
   const [impostor] = await openContexts(['impostor']);
-  await impostor!.page.addInitScript(plantId, { storageKey, id: aId });
+  await impostor!.page.addInitScript(plant, { storageKey, raw: aIdentity! });
   await impostor!.page.goto('/#/volunteer?autostart=1', { waitUntil: 'load' });
   // Refused as A's id ([W-20]), it volunteers under a fresh id of its own, with no standing.
   await expect.poll(async () => (await state(impostor!.page)).volunteer.stats?.peerId ?? null, { timeout: 60_000 }).not.toBe(aId);
@@ -129,7 +135,7 @@ test('a volunteer cannot take over another volunteer’s identity by reconnectin
 
   // A comes back from its own profile under its id: served, standing intact.
   const back = await aContext.newPage();
-  await back.addInitScript(plantId, { storageKey, id: aId });
+  await back.addInitScript(plant, { storageKey, raw: aIdentity! });
   await back.goto('/#/volunteer?autostart=1', { waitUntil: 'load' });
   await expect.poll(() => shardsDoneOf(aId), { timeout: 60_000 }).toBe(earned);
   expect((await volunteerOf(back)).peerId).toBe(aId);

@@ -18,9 +18,8 @@ import { CoordinatorLink, type LinkHandlers } from './coordinatorLink.ts';
 import type { LinkTrust } from './coordinatorTrust.ts';
 import { coordinatorPeerId } from './networkId.ts';
 import type { IdentityStorage, VolunteerIdentity } from './volunteerIdentity.ts';
-import { proveVolunteerKey, resultDigest, signResult, type VolunteerKeyIdentity } from './volunteerKey.ts';
-import type { ToCoordinator } from '../protocol/messages.ts';
-import { jobOfShard, resultAdapter } from '../protocol/volunteerProof.ts';
+import type { VolunteerKeyIdentity } from './volunteerKey.ts';
+import { needsSignature, VolunteerSigner } from './volunteerSigner.ts';
 
 /** [W-15] Where unacknowledged results are kept (IndexedDB in a tab, files in a headless volunteer). */
 export interface OutboxStorage {
@@ -105,12 +104,12 @@ export class VolunteerDriver {
    */
   private ordered: Promise<void> = Promise.resolve();
   private orderedPending = 0;
-  /** [I-2] The key pair, once asked for. */
-  private key: Promise<VolunteerKeyIdentity> | null = null;
-  /** [I-3] The shard of each result this volunteer may still send, for its signature. */
-  private readonly shardOfLease = new Map<LeaseId, ShardId>();
+  /** [I-2] [I-3] Signs the hello and every result as they leave. */
+  private readonly signer: VolunteerSigner;
 
-  constructor(private readonly options: VolunteerDriverOptions) {}
+  constructor(private readonly options: VolunteerDriverOptions) {
+    this.signer = new VolunteerSigner(options.networkId, options.volunteerKey);
+  }
 
   /** The core, once `begin` made it. */
   get core(): VolunteerCore | null {
@@ -206,7 +205,7 @@ export class VolunteerDriver {
     void this.options.outbox.load(id, this.options.networkId, this.options.now()).then(
       (entries) => {
         if (this.identity?.peerId !== id) return;
-        for (const entry of entries) this.shardOfLease.set(entry.leaseId, entry.shardId);
+        for (const entry of entries) this.signer.noteResult(entry.leaseId, entry.shardId);
         this.apply(core.restoreOutbox(entries, this.options.now()));
       },
       (e: unknown) => this.log('warn', `could not read the results held back before this volunteer restarted: ${errorMessage(e)}`),
@@ -233,13 +232,13 @@ export class VolunteerDriver {
     for (const e of effects) {
       switch (e.kind) {
         case 'outbox-put':
-          this.shardOfLease.set(e.entry.leaseId, e.entry.shardId);
+          this.signer.noteResult(e.entry.leaseId, e.entry.shardId);
           // [W-15] The result is stored before it is sent: the frames after it wait for the write.
           this.inOrder(() => this.putOutbox(e.entry));
           break;
         case 'outbox-delete': {
           const id = this.identity?.peerId;
-          this.shardOfLease.delete(e.leaseId);
+          this.signer.forget(e.leaseId);
           if (id !== undefined) {
             this.options.outbox.delete(id, e.leaseId).catch((err: unknown) => {
               this.log('warn', `could not remove an acknowledged result from storage (it expires in a day): ${errorMessage(err)}`);
@@ -262,7 +261,10 @@ export class VolunteerDriver {
           // the next lease-request before the result that frees a lease for it ([W-18]).
           const msg = e.msg;
           // [I-2] [I-3] A hello and a result leave signed: after the signature, in order.
-          if (msg.t === 'hello' || msg.t === 'result') this.inOrder(() => this.sendSigned(msg));
+          if (needsSignature(msg))
+            this.inOrder(async () => {
+              if (this.link) await this.signer.send(this.link, msg, core.capabilities());
+            });
           else if (this.orderedPending === 0) this.link?.send(msg);
           else
             this.inOrder(() => {
@@ -326,49 +328,6 @@ export class VolunteerDriver {
       Math.max(0, atMs - this.options.now()),
     );
     this.timers.add(t);
-  }
-
-  /**
-   * [I-2] A hello carries this volunteer's key and its signature over the open connection's
-   * context (the coordinator's nonce, both ids, both DTLS fingerprints); [I-3] a result carries
-   * its signature over (job, shard, lease, output digest, backend, adapter). A hello signed for a
-   * connection that closed meanwhile is not sent: the next connection's open sends a fresh one.
-   */
-  private async sendSigned(msg: Extract<ToCoordinator, { t: 'hello' | 'result' }>): Promise<void> {
-    const link = this.link;
-    const core = this.coreRef;
-    if (!link || !core) return;
-    this.key ??= this.options.volunteerKey();
-    const key = await this.key.catch((e: unknown) => {
-      this.key = null; // asked again for the next frame
-      throw new Error(`this volunteer's key could not be loaded, so nothing is signed: ${errorMessage(e)}`);
-    });
-    if (msg.t === 'hello') {
-      const ctx = link.volunteerProofContext();
-      // A coordinator that sent no nonce predates volunteer keys: it gets the hello as it was.
-      if (ctx === null) {
-        link.send(msg);
-        return;
-      }
-      const keySig = await proveVolunteerKey(key, ctx);
-      if (link.volunteerProofContext() === ctx) link.send({ ...msg, key: key.publicKey, keySig });
-      return;
-    }
-    const shardId = this.shardOfLease.get(msg.leaseId);
-    if (shardId === undefined) {
-      link.send(msg);
-      return;
-    }
-    const subject = {
-      networkId: this.options.networkId,
-      jobId: jobOfShard(shardId),
-      shardId,
-      leaseId: msg.leaseId,
-      outputDigest: await resultDigest(msg.outputs, msg.answers),
-      backend: msg.backend,
-      adapter: resultAdapter(core.capabilities(), msg.backend),
-    };
-    link.send({ ...msg, sig: await signResult(key, subject) });
   }
 
   /** [W-15] Runs `step` after every write and frame queued before it. */

@@ -169,3 +169,66 @@ test('a peer without the requester key cannot read a job, nor can one with a rot
     peer.close();
   }
 });
+
+/**
+ * [I-2] A volunteer's peer id belongs to its key. Volunteer A earns standing, closes; an impostor
+ * (another browser profile, so another key) starts under A's peer id — ids are public in the
+ * telemetry — and is refused: it moves to a fresh id and gets none of A's standing. A, back from
+ * its own profile (its key in IndexedDB) under its id, is served with its standing.
+ */
+test('a volunteer cannot take over another volunteer’s identity by reconnecting under its peer id @security', async ({ openRoles, openContexts }) => {
+  test.setTimeout(240_000);
+  const [coord] = await openRoles(['coordinator']);
+  await expect(coord!.page.getByTestId('connection-state')).toHaveText('connected', { timeout: 20_000 });
+  const key = await requesterKeyOf(coord!.page);
+  const [a, other, req] = await openRoles(['volunteer?autostart=1', 'volunteer?autostart=1', 'requester']);
+  await expect(coord!.page.getByTestId('volunteer-count')).toHaveText('2', { timeout: 30_000 });
+  const jobId = await submitMnist(req!.page, { key, count: 100, shardSize: 50, replication: 2, quorum: 2 });
+  await expectVerifiedOnce(req!.page, jobId, 100, 2);
+
+  const volunteerOf = async (page: Page): Promise<{ peerId: string; networkId: string }> => {
+    await expect.poll(async () => (await state(page)).volunteer.stats?.peerId ?? null, { timeout: 30_000 }).not.toBeNull();
+    const v = (await state(page)).volunteer;
+    return { peerId: v.stats!.peerId!, networkId: v.networkId };
+  };
+  const { peerId: aId, networkId } = await volunteerOf(a!.page);
+  const shardsDoneOf = async (id: string): Promise<number | null> =>
+    (await state(coord!.page)).coordinator.peers.find((p) => p.peerId === id && p.role === 'volunteer')?.shardsDone ?? null;
+  const earned = await shardsDoneOf(aId);
+  expect(earned).toBeGreaterThan(0);
+
+  // Everything A's tab keeps about its identity that can be copied (peer id, and a resume token if
+  // the coordinator minted one): an impostor that read it (a rogue coordinator learns ids and
+  // tokens, [K-2] aside) plants it in its own profile. A's private key cannot be copied: it is
+  // non-extractable, in A's IndexedDB.
+  const storageKey = `quorum.volunteer.${networkId}`;
+  const aIdentity = await a!.page.evaluate((k) => sessionStorage.getItem(k), storageKey);
+  expect(JSON.parse(aIdentity ?? 'null')).toEqual({ peerId: aId, token: null }); // [I-2] no bearer token to steal
+
+  // A closes; its id is free at signaling once the coordinator has seen it go.
+  const aContext = a!.context;
+  await a!.page.close();
+  await expect.poll(() => shardsDoneOf(aId), { timeout: 30_000 }).toBeNull();
+
+  const plant = (args: { storageKey: string; raw: string }): void => {
+    if (!sessionStorage.getItem(args.storageKey)) sessionStorage.setItem(args.storageKey, args.raw);
+  };
+  const [impostor] = await openContexts(['impostor']);
+  await impostor!.page.addInitScript(plant, { storageKey, raw: aIdentity! });
+  await impostor!.page.goto('/#/volunteer?autostart=1', { waitUntil: 'load' });
+  // Refused as A's id ([W-20]), it volunteers under a fresh id of its own, with no standing.
+  await expect.poll(async () => (await state(impostor!.page)).volunteer.stats?.peerId ?? null, { timeout: 60_000 }).not.toBe(aId);
+  await expect.poll(async () => (await state(impostor!.page)).volunteer.stats?.peerId ?? null, { timeout: 60_000 }).not.toBeNull();
+  const { peerId: impostorId } = await volunteerOf(impostor!.page);
+  expect(impostorId).not.toBe(aId);
+  await expect.poll(() => shardsDoneOf(impostorId), { timeout: 30_000 }).toBe(0);
+  expect(await shardsDoneOf(aId)).toBeNull();
+
+  // A comes back from its own profile under its id: served, standing intact.
+  const back = await aContext.newPage();
+  await back.addInitScript(plant, { storageKey, raw: aIdentity! });
+  await back.goto('/#/volunteer?autostart=1', { waitUntil: 'load' });
+  await expect.poll(() => shardsDoneOf(aId), { timeout: 60_000 }).toBe(earned);
+  expect((await volunteerOf(back)).peerId).toBe(aId);
+  for (const c of [coord!, other!, req!, impostor!]) expect(c.foreignRequests()).toEqual([]);
+});

@@ -47,7 +47,7 @@ async function claim(base: string, id: string, who: CoordinatorIdentity): Promis
   const n = await nonceFor(base, id);
   expect(n.status).toBe(200);
   const nonce = await n.text();
-  const signature = await signBytes(who, signalingClaimPayload(id, nonce));
+  const signature = await signBytes(who.privateKey, signalingClaimPayload(id, nonce));
   const res = await fetch(`${base}${SIGNALING_CLAIM_PATH}`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
@@ -104,18 +104,18 @@ describe('[K-7] a coordinator id reserved for its key', () => {
     const nonce = await (await nonceFor(s.url, 'quorum-main')).text();
     const post = (body: unknown) =>
       fetch(`${s.url}${SIGNALING_CLAIM_PATH}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-    const forOther = await signBytes(real, signalingClaimPayload('quorum-other', nonce));
+    const forOther = await signBytes(real.privateKey, signalingClaimPayload('quorum-other', nonce));
     const wrongId = await post({ id: 'quorum-other', nonce, publicKey: real.publicKey, signature: forOther });
     expect(wrongId.status).toBe(403);
     expect(await wrongId.text()).toMatch(/unknown or expired nonce/);
 
     const n2 = await (await nonceFor(s.url, 'quorum-main')).text();
-    const signedByRogue = await signBytes(rogue, signalingClaimPayload('quorum-main', n2));
+    const signedByRogue = await signBytes(rogue.privateKey, signalingClaimPayload('quorum-main', n2));
     const badSig = await post({ id: 'quorum-main', nonce: n2, publicKey: real.publicKey, signature: signedByRogue });
     expect(badSig.status).toBe(403);
     expect(await badSig.text()).toMatch(/does not verify/);
     // The nonce went with that claim: even a good signature over it is now refused.
-    const good = await signBytes(real, signalingClaimPayload('quorum-main', n2));
+    const good = await signBytes(real.privateKey, signalingClaimPayload('quorum-main', n2));
     expect((await post({ id: 'quorum-main', nonce: n2, publicKey: real.publicKey, signature: good })).status).toBe(403);
     expect(s.signaling.coordinatorIds.reservedFor('quorum-main')).toBeNull();
 
@@ -147,7 +147,7 @@ describe('[K-7] a coordinator id reserved for its key', () => {
     if (!('nonce' in issued)) throw new Error('no nonce');
     ids.nonce('quorum-y');
     expect(ids.nonce('quorum-z')).toMatchObject({ status: 429 }); // at most maxNonces outstanding
-    const signature = await signBytes(real, signalingClaimPayload('quorum-x', issued.nonce));
+    const signature = await signBytes(real.privateKey, signalingClaimPayload('quorum-x', issued.nonce));
     const answer = await ids.claim({ id: 'quorum-x', nonce: issued.nonce, publicKey: real.publicKey, signature });
     if (!answer.ok) throw new Error(answer.reason);
     t = 9_000;
@@ -170,7 +170,7 @@ describe('[K-7] a coordinator id reserved for its key', () => {
         id: 'quorum-x',
         nonce: issued.nonce,
         publicKey: who.publicKey,
-        signature: await signBytes(who, signalingClaimPayload('quorum-x', issued.nonce)),
+        signature: await signBytes(who.privateKey, signalingClaimPayload('quorum-x', issued.nonce)),
       });
       if (!answer.ok) throw new Error(answer.reason);
       return answer.ticket;

@@ -22,6 +22,7 @@ import { createWorkerEngine } from '../../src/runtime/workerEngine.ts';
 import { loadSignalingConfig } from '../../src/host/signalingConfig.ts';
 import { VolunteerHost } from '../../src/host/volunteerHost.ts';
 import { sessionIdentityStorage } from '../../src/host/volunteerIdentity.ts';
+import { storedVolunteerKey } from '../../src/host/volunteerKey.ts';
 import type { RequesterHost } from '../../src/host/requesterHost.ts';
 import { useQuorumStore } from '../../src/stores/store.ts';
 import { peerjsEndpointFactory } from '../../src/transport/peerjsTransport.ts';
@@ -192,6 +193,7 @@ export async function ocrVolunteer(networkId: string, threads: number): Promise<
     settings,
     outbox: new OutboxStore(db),
     identity: sessionIdentityStorage(networkId),
+    volunteerKey: () => storedVolunteerKey(db, networkId),
     backend: 'wasm',
     label: 'bench volunteer',
     // [K-4] Pins in memory: each bench page trusts the coordinator key it first sees.

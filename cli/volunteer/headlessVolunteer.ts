@@ -15,6 +15,7 @@ import type { EndpointFactory } from '../../src/transport/transport.ts';
 import type { LinkTrust } from '../../src/host/coordinatorTrust.ts';
 import { keyAlarmMessage } from '../../src/protocol/coordinatorProof.ts';
 import { fileIdentityStorage, fileModelStorage, fileOutboxStorage } from './stateDir.ts';
+import { volunteerKeyIn } from '../../src/node/dataDir.node.ts';
 
 /** The `lease-abandon` reason and pause reason a volunteer that is shutting down gives. */
 export const SHUTTING_DOWN = 'shutting down';
@@ -68,6 +69,8 @@ export class HeadlessVolunteer {
       cache: fileModelStorage(options.modelsDir),
       outbox: fileOutboxStorage(options.stateDir, (text) => log('warn', text)),
       identity: fileIdentityStorage(options.stateDir, (text) => log('warn', text)),
+      // [I-2] The state directory's own key pair (volunteer-key.json, mode 0600).
+      volunteerKey: () => volunteerKeyIn(options.stateDir),
       label: options.label,
       now: options.now ?? (() => Date.now()),
       trust: options.trust,

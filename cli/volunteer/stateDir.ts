@@ -7,6 +7,7 @@
  * does not parse is dropped (and named in the log), never fed to the core.
  *
  *   <dir>/identity.json         { "peerId": "...", "token": "..." | null }
+ *   <dir>/volunteer-key.json    [I-2] its key pair (PKCS#8 and SPKI, mode 0600; src/node/dataDir.node.ts)
  *   <dir>/outbox/<leaseId>.bin  one held-back result frame, in the wire's frame codec
  *   <models>/<sha256>.onnx      shared by every volunteer of a process (content-addressed)
  */

@@ -23,7 +23,9 @@ import { ModelInspector } from '../../src/host/modelInspector.ts';
 import { coordinatorPeerId } from '../../src/host/networkId.ts';
 import { CoordinatorStore } from '../../src/persistence/coordinatorStore.ts';
 import { openQuorumDb } from '../../src/persistence/db.ts';
-import { asModelHash, type JobId, type PeerId } from '../../src/protocol/ids.ts';
+import { asModelHash, shardIdOf, type JobId, type PeerId } from '../../src/protocol/ids.ts';
+import { checkResultSignature, resultDigest } from '../../src/host/volunteerKey.ts';
+import { VOLUNTEER_KEY_FILE, volunteerKeyIn } from '../../src/node/dataDir.node.ts';
 import { PROTOCOL_VERSION, type FromCoordinator, type ToCoordinator } from '../../src/protocol/messages.ts';
 import { parseFromCoordinator, parseToCoordinator } from '../../src/protocol/parse.ts';
 import { DEFAULT_POLICY } from '../../src/protocol/policy.ts';
@@ -189,10 +191,27 @@ describe('quorum volunteer', () => {
 
     const shards = host.core.verifiedShards(jobId).sort((a, b) => a.start - b.start);
     const peers = run.volunteers.map((v) => v.peerId());
+    const keys = await Promise.all(run.volunteers.map((_, i) => volunteerKeyIn(volunteerStateDir(root, NET, i))));
     for (const s of shards) {
       // Two replicas agreed, both headless: computed by the two volunteers of this process.
       expect(s.backends).toEqual(['node-cpu', 'node-cpu']);
       expect([...s.volunteers].sort()).toEqual([...peers].sort());
+      // [I-3] Each agreeing result is signed by its volunteer's own key, over what it computed.
+      expect(s.volunteerKeys).toHaveLength(2);
+      const outputDigest = await resultDigest(s.outputs, undefined);
+      for (let j = 0; j < 2; j++) {
+        expect(s.volunteerKeys![j]).toBe(keys[peers.indexOf(s.volunteers[j]!)]!.publicKey);
+        const subject = {
+          networkId: NET,
+          jobId,
+          shardId: shardIdOf(jobId, s.index),
+          leaseId: s.resultLeases![j]!,
+          outputDigest,
+          backend: 'node-cpu',
+          adapter: null,
+        };
+        expect((await checkResultSignature(s.volunteerKeys![j], s.resultSigs![j], subject)).ok).toBe(true);
+      }
     }
     const logits = new Float32Array(ITEMS * MNIST_CLASSES);
     for (const s of shards) logits.set(float32View(s.outputs[0]!), s.start * MNIST_CLASSES);
@@ -227,7 +246,9 @@ describe('quorum volunteer', () => {
       token: string | null;
     };
     expect(identity.peerId).toBe(firstPeer);
-    expect(identity.token).toMatch(/.+/);
+    // [I-2] No bearer token: the id belongs to the state directory's key, kept owner-only.
+    expect(identity.token).toBeNull();
+    expect(fs.statSync(path.join(volunteerStateDir(root, NET, 0), VOLUNTEER_KEY_FILE)).mode & 0o777).toBe(0o600);
   });
 
   it('[W-17] a volunteer stopped with its state kept and restarted from its state directory gets its peer id and standing back', async () => {

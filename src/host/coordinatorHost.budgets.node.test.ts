@@ -73,7 +73,8 @@ beforeEach(async () => {
   // setImmediate stays real: the model's hash comes from WebCrypto, outside the fake clock.
   vi.useFakeTimers({ now: 1_000_000, toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] });
   net = new MemoryNetwork({ now: () => Date.now() });
-  host = new CoordinatorHost({ networkId: NET, factory: net.factory, store: new MemoryCoordinatorStore(NET) });
+  // Raw test peers say hello without keys: [I-2] [I-3] are tested in coordinatorHost.volunteerKeys.test.ts.
+  host = new CoordinatorHost({ networkId: NET, factory: net.factory, store: new MemoryCoordinatorStore(NET), config: { volunteerKeys: false } });
   await host.start();
 });
 

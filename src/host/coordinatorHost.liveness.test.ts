@@ -48,7 +48,8 @@ describe('[P-8] a big result on a slow link', () => {
     const store = new MemoryCoordinatorStore(NET);
     await store.putModel(HASH_A, countingBytes(100));
     await store.putJob(JOB);
-    const host = new CoordinatorHost({ networkId: NET, factory: net.factory, store });
+    // Raw test peers say hello without keys: [I-2] [I-3] are tested in coordinatorHost.volunteerKeys.test.ts.
+    const host = new CoordinatorHost({ networkId: NET, factory: net.factory, store, config: { volunteerKeys: false } });
     await host.start();
     const vol = coordinatorClient(net, 'vol-1', coordinatorPeerId(NET));
     let closed = false;

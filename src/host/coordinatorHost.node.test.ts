@@ -70,7 +70,8 @@ beforeAll(async () => {
     networkId: 'jobchecks',
     factory: net.factory,
     store: new CoordinatorStore(db, 'jobchecks'),
-    config: { requesterKey: KEY },
+    // Raw test peers say hello without keys: [I-2] [I-3] are tested in coordinatorHost.volunteerKeys.test.ts.
+    config: { requesterKey: KEY, volunteerKeys: false },
     jobLimits: { maxModelBytes: 1024 * 1024, maxInputBytes: 1024 * 1024, maxItems: 100 },
     inspector: new ModelInspector(() => createOrtEngine()),
   });

@@ -49,7 +49,8 @@ describe('[S-1] lease changes are written soon', () => {
   it('[S-1] a lease is in a persist batch 100 ms after it is sent, long before the next tick', async () => {
     const net = new MemoryNetwork();
     const batches: { at: number; batch: PersistBatch }[] = [];
-    const host = new CoordinatorHost({ networkId: NET, factory: net.factory, store: await storeWithJob(batches) });
+    // Raw test peers say hello without keys: [I-2] [I-3] are tested in coordinatorHost.volunteerKeys.test.ts.
+    const host = new CoordinatorHost({ networkId: NET, factory: net.factory, store: await storeWithJob(batches), config: { volunteerKeys: false } });
     await host.start();
     const coordinator = coordinatorPeerId(NET);
     const vol = coordinatorClient(net, 'vol-1', coordinator);

@@ -25,6 +25,7 @@ import { patch } from '../stores/store.ts';
 import { TransportError, type Endpoint, type EndpointFactory } from '../transport/transport.ts';
 import { generateCoordinatorKeyPair, identityOf, type CoordinatorIdentity } from './coordinatorKey.ts';
 import { answerChallenge } from './coordinatorProver.ts';
+import { VolunteerGate } from './volunteerGate.ts';
 import type { BundleInspection, ModelInspector } from './modelInspector.ts';
 import { coordinatorPeerId } from './networkId.ts';
 import { cryptoSecret } from './secrets.ts';
@@ -106,6 +107,8 @@ export class CoordinatorHost {
   private identity: CoordinatorIdentity | null = null;
   /** [K-3] Peers whose challenge was answered on their current connection: one proof each. */
   private readonly challenged = new Set<PeerId>();
+  /** [I-2] [I-3] Volunteers' key proofs and result signatures, checked before the core sees them. */
+  private readonly gate: VolunteerGate;
   /** [K-6] The network id was taken at the last try to register it. */
   private idTaken = false;
   private registerTimer: ReturnType<typeof setTimeout> | null = null;
@@ -117,11 +120,20 @@ export class CoordinatorHost {
     const seed = (this.now() ^ (Math.random() * 0x7fffffff)) >>> 0;
     this.core = new CoordinatorCore(
       // [S-2] A shard counts as verified only once its strict write is done.
-      { ...DEFAULT_COORDINATOR_CONFIG, awaitDurableWrites: true, ...options.config, networkId: options.networkId },
+      // [I-2] Ids belong to volunteers' keys, results count only signed ([I-3]): this host checks them.
+      { ...DEFAULT_COORDINATOR_CONFIG, awaitDurableWrites: true, volunteerKeys: true, ...options.config, networkId: options.networkId },
       seededRng(seed),
       // [I-1] Resume tokens are secrets: 128 bits each from the platform's CSPRNG.
       cryptoSecret,
     );
+    this.gate = new VolunteerGate({
+      networkId: options.networkId,
+      enabled: this.core.config.volunteerKeys === true,
+      endpoint: () => this.endpoint,
+      subject: (peer, result) => this.core.resultSubject(peer, result.leaseId, result.backend),
+      newNonce: cryptoSecret,
+      log: (level, text) => this.log(level, text),
+    });
   }
 
   async start(): Promise<void> {
@@ -152,12 +164,16 @@ export class CoordinatorHost {
     let endpoint: Endpoint;
     try {
       endpoint = await this.options.factory(id, {
-        open: (peer) => this.apply(this.core.connect(peer, this.now())),
+        open: (peer) => {
+          this.gate.forget(peer);
+          this.apply(this.core.connect(peer, this.now()));
+        },
         data: (peer, raw) => this.onData(peer, raw),
         // [P-8] Bytes of a frame still arriving are a sign of life: a big result on a slow link is not silence.
         progress: (peer) => this.core.heard(peer, this.now()),
         close: (peer) => {
           this.challenged.delete(peer);
+          this.gate.forget(peer);
           this.apply(this.core.disconnect(peer, this.now()));
         },
         signaling: (state) => patch('coordinator', { signaling: state }),
@@ -273,12 +289,16 @@ export class CoordinatorHost {
       this.onChallenge(peer, parsed.msg.nonce);
       return;
     }
-    const now = this.now();
-    this.apply(parsed.ok ? this.core.handle(peer, parsed.msg, now) : this.core.protocolError(peer, parsed.error, now));
-    // [B-3] [B-9] Only a peer whose hello was taken may send messages over the pre-hello
-    // allowance, and only as much as its role needs: observers send nothing but hello and ping
-    // ([O-1]), volunteers results, requesters submissions.
-    if (parsed.ok && (parsed.msg.t === 'hello' || parsed.msg.t === 'submit-job') && this.core.hasSaidHello(peer)) this.greet(peer);
+    // [I-2] [I-3] A volunteer's hello and results reach the core with their signature checked.
+    this.gate.admit(peer, parsed, (checked) => {
+      if (this.core.ignores(peer)) return;
+      const now = this.now();
+      this.apply(parsed.ok ? this.core.handle(peer, parsed.msg, now, checked) : this.core.protocolError(peer, parsed.error, now));
+      // [B-3] [B-9] Only a peer whose hello was taken may send messages over the pre-hello
+      // allowance, and only as much as its role needs: observers send nothing but hello and ping
+      // ([O-1]), volunteers results, requesters submissions.
+      if (parsed.ok && (parsed.msg.t === 'hello' || parsed.msg.t === 'submit-job') && this.core.hasSaidHello(peer)) this.greet(peer);
+    });
   }
 
   /**
@@ -317,7 +337,7 @@ export class CoordinatorHost {
       return;
     }
     this.challenged.add(peer);
-    void answerChallenge(endpoint, identity, this.options.networkId, peer, nonce)
+    void answerChallenge(endpoint, identity, this.options.networkId, peer, nonce, this.gate.nonceFor(peer))
       .then((problem) => {
         if (problem !== null) this.log('warn', `could not prove this coordinator's key to ${peer}: ${problem}`);
       })

@@ -35,7 +35,7 @@ export async function claimCoordinatorId(
   if (n.status === 404) return null;
   if (!n.ok) throw new Error(`the signaling server gave no nonce to claim "${id}" (HTTP ${n.status}: ${(await n.text()).slice(0, 200)}); retrying`);
   const nonce = await n.text();
-  const signature = await signBytes(identity, signalingClaimPayload(id, nonce));
+  const signature = await signBytes(identity.privateKey, signalingClaimPayload(id, nonce));
   const res = await fetchFn(`${base}${SIGNALING_CLAIM_PATH}`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },

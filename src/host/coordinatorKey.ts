@@ -56,13 +56,7 @@ export async function identityOf(pair: CryptoKeyPair): Promise<CoordinatorIdenti
 
 /** [K-3] The signature (P1363, base64url) over this connection's proof payload. */
 export async function signProof(identity: CoordinatorIdentity, ctx: ProofContext): Promise<string> {
-  return signBytes(identity, proofPayload(ctx));
-}
-
-/** The key's signature (P1363, base64url) over `payload`, whose format the caller's protocol fixes. */
-export async function signBytes(identity: CoordinatorIdentity, payload: Uint8Array): Promise<string> {
-  const sig = await subtle().sign(SIGNING, identity.privateKey, new Uint8Array(payload));
-  return toBase64Url(new Uint8Array(sig));
+  return signBytes(identity.privateKey, new Uint8Array(proofPayload(ctx)));
 }
 
 /**
@@ -71,14 +65,29 @@ export async function signBytes(identity: CoordinatorIdentity, payload: Uint8Arr
  * coordinator's bytes make a "no", never an exception.
  */
 export async function verifyProof(publicKey: string, sig: string, ctx: ProofContext): Promise<boolean> {
-  return verifyBytes(publicKey, sig, proofPayload(ctx));
+  let payload: Uint8Array<ArrayBuffer>;
+  try {
+    payload = new Uint8Array(proofPayload(ctx));
+  } catch {
+    return false;
+  }
+  return verifyBytes(publicKey, sig, payload);
 }
 
-/** Whether `sig` is `publicKey`'s signature over `payload`; false (never a throw) for anything malformed. */
-export async function verifyBytes(publicKey: string, sig: string, payload: Uint8Array): Promise<boolean> {
+/** The ECDSA-SHA-256 signature (P1363, base64url) of `privateKey` over `bytes`; [I-2] [I-3] volunteers sign with it too. */
+export async function signBytes(privateKey: CryptoKey, bytes: Uint8Array<ArrayBuffer>): Promise<string> {
+  return toBase64Url(new Uint8Array(await subtle().sign(SIGNING, privateKey, bytes)));
+}
+
+/**
+ * Whether `sig` is `publicKey`'s (SPKI, base64url) signature over `bytes`. False for anything
+ * malformed (a key that does not import, a signature of the wrong size): a hostile peer's bytes
+ * make a "no", never an exception.
+ */
+export async function verifyBytes(publicKey: string, sig: string, bytes: Uint8Array<ArrayBuffer>): Promise<boolean> {
   try {
     const key = await subtle().importKey('spki', fromBase64Url(publicKey), ALGORITHM, false, ['verify']);
-    return await subtle().verify(SIGNING, key, fromBase64Url(sig), new Uint8Array(payload));
+    return await subtle().verify(SIGNING, key, fromBase64Url(sig), bytes);
   } catch {
     return false;
   }

@@ -17,6 +17,7 @@ import { parseFromCoordinator, type ProtocolError } from '../protocol/parse.ts';
 import { TransportError, type Endpoint, type EndpointFactory } from '../transport/transport.ts';
 import { errorMessage } from '../protocol/errorMessage.ts';
 import type { KeyAlarm } from '../protocol/coordinatorProof.ts';
+import type { VolunteerProofContext } from '../protocol/volunteerProof.ts';
 import type { LinkTrust } from './coordinatorTrust.ts';
 import { presenceWaitMs } from '../core/connectionBudget.ts';
 import type { Presence } from '../protocol/presence.ts';
@@ -75,6 +76,8 @@ export class CoordinatorLink {
   private stableId: string | null;
   /** Registrations in a row refused because the stable id was taken. */
   private idTaken = 0;
+  /** [I-2] What a volunteer signs to prove its own key on the open, proven connection; null otherwise. */
+  private keySession: VolunteerProofContext | null = null;
   /** [K-2] The open connection's challenge, until its proof has been checked; null otherwise. */
   private challenge: { readonly nonce: string; checking: boolean } | null = null;
   /** [K-2] Frames the coordinator's id sent before proving its key, ignored (for the status line). */
@@ -113,6 +116,15 @@ export class CoordinatorLink {
     this.stableId = null;
     this.idTaken = 0;
     this.retry(why);
+  }
+
+  /**
+   * [I-2] What a volunteer signs on the open connection (the coordinator's nonce, both ids and
+   * DTLS fingerprints); null while none is open and proven, or when the coordinator sent no nonce.
+   * The same object for the life of one connection, so a signer can tell whether it changed.
+   */
+  volunteerProofContext(): VolunteerProofContext | null {
+    return this.connected ? this.keySession : null;
   }
 
   send(msg: ToCoordinator): boolean {
@@ -242,7 +254,7 @@ export class CoordinatorLink {
   }
 
   /** [K-2] [K-4] Checks the coordinator's proof; the link opens only if it holds and the key is trusted. */
-  private checkProof(gen: number, proof: { readonly key: string; readonly sig: string }): void {
+  private checkProof(gen: number, proof: { readonly key: string; readonly sig: string; readonly nonce?: string | undefined }): void {
     const challenge = this.challenge;
     const endpoint = this.endpoint;
     // One proof per challenge: a second one while the first is checked is ignored.
@@ -268,6 +280,11 @@ export class CoordinatorLink {
         }
         this.connected = true;
         this.attempt = 0;
+        // [I-2] The coordinator's nonce, bound to this connection as its proof was.
+        this.keySession =
+          proof.nonce !== undefined
+            ? { networkId: this.trust.networkId, nonce: proof.nonce, peerId: endpoint.selfId, dtls: { coordinator: fps.remote, client: fps.local } }
+            : null;
         if (this.timer) clearTimeout(this.timer);
         this.startPinging();
         this.handlers.verified?.(verdict.fingerprint, verdict.firstUse);
@@ -299,6 +316,7 @@ export class CoordinatorLink {
   private retry(why: string): void {
     if (this.stopped) return;
     this.challenge = null;
+    this.keySession = null;
     if (this.unproven > 0) why += ` (${this.unproven} frame(s) sent before a proof were ignored)`;
     this.unproven = 0;
     this.stopPinging();

@@ -15,9 +15,12 @@ export async function answerChallenge(
   networkId: string,
   peer: PeerId,
   nonce: string,
+  /** [I-2] The nonce a volunteer signs with its own key on this connection. */
+  volunteerNonce?: string,
 ): Promise<string | null> {
   const fps = endpoint.dtlsFingerprints(peer);
   if (fps === null) return `no DTLS fingerprints for ${peer}: its connection is not open`;
   const sig = await signProof(identity, { networkId, nonce, dtls: { coordinator: fps.local, client: fps.remote } });
-  return endpoint.send(peer, { v: PROTOCOL_VERSION, t: 'proof', key: identity.publicKey, sig }) ? null : `${peer} left before its proof was sent`;
+  const mine = volunteerNonce !== undefined ? { nonce: volunteerNonce } : {};
+  return endpoint.send(peer, { v: PROTOCOL_VERSION, t: 'proof', key: identity.publicKey, sig, ...mine }) ? null : `${peer} left before its proof was sent`;
 }

@@ -36,7 +36,9 @@ async function submitJob(net: MemoryNetwork, items: number): Promise<JobId> {
   throw new Error('the job was never admitted');
 }
 
-const newHost = (net: MemoryNetwork): CoordinatorHost => new CoordinatorHost({ networkId: NET, factory: net.factory, store: new MemoryCoordinatorStore(NET) });
+// Raw test peers say hello without keys: [I-2] [I-3] are tested in coordinatorHost.volunteerKeys.test.ts.
+const newHost = (net: MemoryNetwork): CoordinatorHost =>
+  new CoordinatorHost({ networkId: NET, factory: net.factory, store: new MemoryCoordinatorStore(NET), config: { volunteerKeys: false } });
 
 /** Advances the fake clock in small steps, delivering frames in between. */
 /** The real setTimeout, taken before any test fakes timers. */

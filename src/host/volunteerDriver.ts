@@ -18,6 +18,8 @@ import { CoordinatorLink, type LinkHandlers } from './coordinatorLink.ts';
 import type { LinkTrust } from './coordinatorTrust.ts';
 import { coordinatorPeerId } from './networkId.ts';
 import type { IdentityStorage, VolunteerIdentity } from './volunteerIdentity.ts';
+import type { VolunteerKeyIdentity } from './volunteerKey.ts';
+import { needsSignature, VolunteerSigner } from './volunteerSigner.ts';
 
 /** [W-15] Where unacknowledged results are kept (IndexedDB in a tab, files in a headless volunteer). */
 export interface OutboxStorage {
@@ -67,6 +69,11 @@ export interface VolunteerDriverOptions {
   readonly events: VolunteerDriverEvents;
   /** [K-2] [K-4] How this volunteer authenticates its coordinator before sending it anything. */
   readonly trust: LinkTrust;
+  /**
+   * [I-2] [I-3] This volunteer's own key pair (IndexedDB in a tab, a key file in a state
+   * directory): it proves the peer id is this volunteer's and signs every result. Loaded once.
+   */
+  readonly volunteerKey: () => Promise<VolunteerKeyIdentity>;
   /** [K-4] What the tab shows when the coordinator proves an untrusted key, or the trusted one. */
   readonly keyHandlers?: Pick<LinkHandlers, 'untrusted' | 'verified'>;
 }
@@ -97,8 +104,12 @@ export class VolunteerDriver {
    */
   private ordered: Promise<void> = Promise.resolve();
   private orderedPending = 0;
+  /** [I-2] [I-3] Signs the hello and every result as they leave. */
+  private readonly signer: VolunteerSigner;
 
-  constructor(private readonly options: VolunteerDriverOptions) {}
+  constructor(private readonly options: VolunteerDriverOptions) {
+    this.signer = new VolunteerSigner(options.networkId, options.volunteerKey);
+  }
 
   /** The core, once `begin` made it. */
   get core(): VolunteerCore | null {
@@ -193,7 +204,9 @@ export class VolunteerDriver {
     this.outboxLoaded.add(id);
     void this.options.outbox.load(id, this.options.networkId, this.options.now()).then(
       (entries) => {
-        if (this.identity?.peerId === id) this.apply(core.restoreOutbox(entries, this.options.now()));
+        if (this.identity?.peerId !== id) return;
+        for (const entry of entries) this.signer.noteResult(entry.leaseId, entry.shardId);
+        this.apply(core.restoreOutbox(entries, this.options.now()));
       },
       (e: unknown) => this.log('warn', `could not read the results held back before this volunteer restarted: ${errorMessage(e)}`),
     );
@@ -219,11 +232,13 @@ export class VolunteerDriver {
     for (const e of effects) {
       switch (e.kind) {
         case 'outbox-put':
+          this.signer.noteResult(e.entry.leaseId, e.entry.shardId);
           // [W-15] The result is stored before it is sent: the frames after it wait for the write.
           this.inOrder(() => this.putOutbox(e.entry));
           break;
         case 'outbox-delete': {
           const id = this.identity?.peerId;
+          this.signer.forget(e.leaseId);
           if (id !== undefined) {
             this.options.outbox.delete(id, e.leaseId).catch((err: unknown) => {
               this.log('warn', `could not remove an acknowledged result from storage (it expires in a day): ${errorMessage(err)}`);
@@ -245,7 +260,12 @@ export class VolunteerDriver {
           // A frame must not overtake one still waiting for its write: the coordinator would see
           // the next lease-request before the result that frees a lease for it ([W-18]).
           const msg = e.msg;
-          if (this.orderedPending === 0) this.link?.send(msg);
+          // [I-2] [I-3] A hello and a result leave signed: after the signature, in order.
+          if (needsSignature(msg))
+            this.inOrder(async () => {
+              if (this.link) await this.signer.send(this.link, msg, core.capabilities());
+            });
+          else if (this.orderedPending === 0) this.link?.send(msg);
           else
             this.inOrder(() => {
               this.link?.send(msg);

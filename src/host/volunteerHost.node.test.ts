@@ -23,7 +23,7 @@ import type { EndpointFactory } from '../transport/transport.ts';
 import { CoordinatorHost } from './coordinatorHost.ts';
 import { coordinatorPeerId } from './networkId.ts';
 import { coordinatorClient } from './testing/coordinatorClient.ts';
-import { memoryTrust } from './testing/provingCoordinator.ts';
+import { memoryTrust, newIdentity } from './testing/provingCoordinator.ts';
 import type { OutboxStorage } from './volunteerDriver.ts';
 import { VolunteerHost } from './volunteerHost.ts';
 import type { VolunteerIdentity } from './volunteerIdentity.ts';
@@ -91,7 +91,12 @@ describe('[W-15] VolunteerHost', () => {
           handlers.data(peer, raw);
         },
       });
-    const coordinator = new CoordinatorHost({ networkId: NET, factory: recordingFactory, store: new MemoryCoordinatorStore(NET) });
+    const coordinator = new CoordinatorHost({
+      networkId: NET,
+      factory: recordingFactory,
+      store: new MemoryCoordinatorStore(NET),
+      identity: await newIdentity(),
+    });
     stops.push(() => coordinator.stop());
     await coordinator.start();
 
@@ -138,6 +143,8 @@ describe('[W-15] VolunteerHost', () => {
       backend: 'wasm',
       label: 'test volunteer',
       trust: memoryTrust(NET),
+      // [I-2] The volunteer's own key (made here, as a fresh browser profile would).
+      volunteerKey: newIdentity,
     });
     stops.push(() => volunteer.stop());
     await volunteer.start();
@@ -162,6 +169,7 @@ describe('[W-15] VolunteerHost', () => {
     expect(sent.filter((s) => s.writing && s.t !== 'ping').map((s) => s.t)).toEqual([]);
     expect(sent.filter((s) => s.t === 'result')).toHaveLength(2);
     expect(sent.findIndex((s) => s.t === 'result')).toBeLessThan(sent.findLastIndex((s) => s.t === 'lease-request'));
-    expect(useQuorumStore.getState().volunteer.stats?.resultsDelivered).toBe(2);
+    // Each ack follows its result's signature check ([I-3]): waited for, not assumed sent yet.
+    await until(net, () => useQuorumStore.getState().volunteer.stats?.resultsDelivered === 2, 'both results acknowledged');
   }, 60_000);
 });

@@ -30,7 +30,7 @@ import type { CoordinatorTrust } from './coordinatorTrust.ts';
 import { keyTrustHandlers } from './keyAlarms.ts';
 import { LongTaskMonitor } from './longTasks.ts';
 import { TabPresence } from './tabPresence.ts';
-import { NO_ENGINE, VolunteerDriver, type OutboxStorage } from './volunteerDriver.ts';
+import { NO_ENGINE, VolunteerDriver, type OutboxStorage, type VolunteerDriverOptions } from './volunteerDriver.ts';
 import type { IdentityStorage } from './volunteerIdentity.ts';
 import { watchVisibility } from './visibility.ts';
 import { errorMessage } from '../protocol/errorMessage.ts';
@@ -54,6 +54,8 @@ export interface VolunteerHostOptions {
   readonly outbox: OutboxStorage;
   /** [W-17] This tab's peer id and resume token (sessionStorage in the app). */
   readonly identity: IdentityStorage;
+  /** [I-2] [I-3] This profile's volunteer key pair for the network: proves the peer id, signs results. */
+  readonly volunteerKey: VolunteerDriverOptions['volunteerKey'];
   /** 'auto' = WebGPU when it really works, else WASM; a test may force one. */
   readonly backend: 'auto' | Backend;
   readonly label: string;
@@ -97,6 +99,7 @@ export class VolunteerHost {
       cache: options.cache,
       outbox: options.outbox,
       identity: options.identity,
+      volunteerKey: options.volunteerKey,
       label: options.label,
       ...(options.prefetch !== undefined ? { prefetch: options.prefetch } : {}),
       now: this.now,

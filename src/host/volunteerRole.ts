@@ -5,6 +5,7 @@
  */
 import type { VolunteerSettings } from '../core/volunteer/controls.ts';
 import { openQuorumDb } from '../persistence/db.ts';
+import { storedVolunteerKey } from './volunteerKey.ts';
 import { ModelCache } from '../persistence/modelCache.ts';
 import { OutboxStore } from '../persistence/outboxStore.ts';
 import { SettingsStore } from '../persistence/settingsStore.ts';
@@ -54,6 +55,8 @@ export function prepareVolunteer(networkId: string, backend: 'auto' | Backend, t
       settings: new SettingsStore(db),
       outbox: new OutboxStore(db),
       identity: sessionIdentityStorage(networkId),
+      // [I-2] Made on first use and kept in IndexedDB, the private key non-extractable.
+      volunteerKey: () => storedVolunteerKey(db, networkId),
       trust: pageCoordinatorTrust(networkId),
       backend,
       ...(test.prefetch !== undefined ? { prefetch: test.prefetch } : {}),

@@ -74,7 +74,25 @@ export const COORDINATOR_KEY_FILE = 'coordinator-key.json';
  * base64url, mode 0600; the private key is imported non-extractable for signing.
  */
 export async function coordinatorKeyIn(dir: string): Promise<CoordinatorIdentity> {
-  const file = path.join(dir, COORDINATOR_KEY_FILE);
+  return keyPairFileIn(dir, COORDINATOR_KEY_FILE, "the coordinator's private key", 'a coordinator key', ' (clients will warn about the new key)');
+}
+
+/** [I-2] A headless volunteer's key pair in its state directory: its peer id, standing and leases are this key's. */
+export const VOLUNTEER_KEY_FILE = 'volunteer-key.json';
+
+/**
+ * [I-2] The volunteer key pair kept in a headless volunteer's state directory `dir`, made once,
+ * stored as the coordinator's is (PKCS#8 and SPKI, mode 0600), so a restarted volunteer proves
+ * the key its peer id belongs to and keeps its standing.
+ */
+export function volunteerKeyIn(dir: string): Promise<CoordinatorIdentity> {
+  return keyPairFileIn(dir, VOLUNTEER_KEY_FILE, "the volunteer's private key", 'a volunteer key', ' (the volunteer then starts afresh, under a new peer id)');
+}
+
+/** A key pair in `dir/fileName`, made on first use; `what`, `kind`, `afterNew` word the errors. */
+async function keyPairFileIn(dir: string, fileName: string, what: string, kind: string, afterNew: string): Promise<CoordinatorIdentity> {
+  const file = path.join(dir, fileName);
+  fs.mkdirSync(dir, { recursive: true });
   const subtle = globalThis.crypto.subtle;
   if (!fs.existsSync(file)) {
     const pair = await subtle.generateKey(KEY_ALGORITHM, true, ['sign', 'verify']);
@@ -89,11 +107,10 @@ export async function coordinatorKeyIn(dir: string): Promise<CoordinatorIdentity
   const mode = fs.statSync(file).mode & 0o777;
   if ((mode & 0o077) !== 0) {
     throw new DataDirError(
-      `${file} may be read by other users (mode ${mode.toString(8)}): the coordinator's private key may have leaked. Delete the file to make a new key (clients will warn about the new one), or run chmod 600 on it to keep this one.`,
+      `${file} may be read by other users (mode ${mode.toString(8)}): ${what} may have leaked. Delete the file to make a new key${afterNew}, or run chmod 600 on it to keep this one.`,
     );
   }
-  const bad = (why: string): DataDirError =>
-    new DataDirError(`${file} does not hold a coordinator key (${why}): delete it to make a new one (clients will warn about the new key).`);
+  const bad = (why: string): DataDirError => new DataDirError(`${file} does not hold ${kind} (${why}): delete it to make a new one${afterNew}.`);
   let stored: unknown;
   try {
     stored = JSON.parse(fs.readFileSync(file, 'utf8'));

@@ -252,6 +252,36 @@ export function describeCoordinatorStorageContract(name: string, makeHarness: ()
       expect(back.map(view)).toEqual([viewOf(job.id, s)]);
     });
 
+    it('[S-1] [I-3] keeps each replica’s volunteer key and result signature, and the accepted shard’s keys and signatures', async () => {
+      const store = await harness.open(NET);
+      const job = tensorJob('signed1');
+      await store.putJob(job);
+      const signed = (name: string, fill: string): Replica => ({
+        ...replica(name, [tensor('y', 4, 10), tensor('z', 2, 20)]),
+        volunteerKey: `${name}-spki`.padEnd(91, 'K'),
+        signature: fill.repeat(86),
+        signedLeaseId: asLeaseId(`lease-${name}`),
+      });
+      const [a, b] = [signed('v1', 'A'), signed('v2', 'B')];
+      const s = shard(job.id, 0, [a, b], 'verified', 2);
+      s.accepted = {
+        ...accepted(a, ['v1', 'v2']),
+        volunteerKeys: [a.volunteerKey!, b.volunteerKey!],
+        resultSigs: [a.signature!, b.signature!],
+        resultLeases: [a.signedLeaseId!, b.signedLeaseId!],
+      };
+      await store.putShard(job.id, s);
+      const [back] = await (await harness.open(NET)).loadShards(job.id);
+      expect(back?.replicas?.map((r) => [r.volunteerKey, r.signature])).toEqual([
+        [a.volunteerKey, a.signature],
+        [b.volunteerKey, b.signature],
+      ]);
+      expect(back?.accepted?.volunteerKeys).toEqual([a.volunteerKey, b.volunteerKey]);
+      expect(back?.accepted?.resultSigs).toEqual([a.signature, b.signature]);
+      expect(back?.accepted?.resultLeases).toEqual([a.signedLeaseId, b.signedLeaseId]);
+      expect(view(back)).toEqual(viewOf(job.id, s));
+    });
+
     it("[S-1] [V-12] keeps a pipeline job's answers, one per item, on the accepted result and on every replica", async () => {
       const store = await harness.open(NET);
       const job = fileJob('files1');

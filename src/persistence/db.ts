@@ -22,7 +22,7 @@ import type {
 import { errorMessage } from '../protocol/errorMessage.ts';
 
 export const DB_NAME = 'quorum';
-export const DB_VERSION = 6;
+export const DB_VERSION = 7;
 
 export interface QuorumSchema extends DBSchema {
   models: { key: ModelHash; value: { hash: ModelHash; bytes: ArrayBuffer; storedAtMs: number } };
@@ -49,6 +49,8 @@ export interface QuorumSchema extends DBSchema {
   requesterShards: { key: [string, JobId, number]; value: StoredRequesterShard; indexes: { byJob: [string, JobId] } };
   /** v6: [K-1] each network's coordinator key pair (the private key non-extractable), by network id. */
   coordinatorKeys: { key: string; value: StoredCoordinatorKey };
+  /** v7: [I-2] this browser profile's volunteer key pair per network (non-extractable), by network id. */
+  volunteerKeys: { key: string; value: StoredCoordinatorKey };
 }
 
 export type QuorumDb = IDBPDatabase<QuorumSchema>;
@@ -111,6 +113,9 @@ export async function openQuorumDb(name: string = DB_NAME): Promise<QuorumDb> {
         }
         if (oldVersion < 6) {
           db.createObjectStore('coordinatorKeys', { keyPath: 'networkId' });
+        }
+        if (oldVersion < 7) {
+          db.createObjectStore('volunteerKeys', { keyPath: 'networkId' });
         }
       },
       blocked() {

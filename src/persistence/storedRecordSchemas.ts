@@ -12,6 +12,7 @@ import { LIMITS } from '../protocol/limits.ts';
 import { answerSchema, pipelineSchema } from '../protocol/pipeline.ts';
 import { backendSchema, jobIdSchema, leaseIdSchema, modelHashSchema, nameSchema, peerIdSchema, policySchema } from '../protocol/schemas.ts';
 import { TENSOR_DTYPES } from '../protocol/tensor.ts';
+import { publicKeySchema, signatureSchema } from '../protocol/keySchemas.ts';
 
 const count = z.number().int().min(0);
 const ms = z.number();
@@ -32,6 +33,9 @@ export const replicaRecordSchema = z.object({
   outputs: z.array(tensorMetaSchema),
   answers: z.array(answerSchema).exactOptional(),
   receivedAtMs: ms,
+  volunteerKey: publicKeySchema.exactOptional(),
+  signature: signatureSchema.exactOptional(),
+  signedLeaseId: leaseIdSchema.exactOptional(),
 });
 
 export const acceptedRecordSchema = z.object({
@@ -41,6 +45,9 @@ export const acceptedRecordSchema = z.object({
   backends: z.array(backendSchema),
   adapters: z.array(label.nullable()).exactOptional(),
   ortVersions: z.array(label).exactOptional(),
+  volunteerKeys: z.array(publicKeySchema).exactOptional(),
+  resultSigs: z.array(signatureSchema).exactOptional(),
+  resultLeases: z.array(leaseIdSchema).exactOptional(),
   acceptedAtMs: ms,
 });
 

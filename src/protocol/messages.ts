@@ -145,6 +145,9 @@ export const toCoordinatorSchema = z.discriminatedUnion('t', [
        * submitted under it. Sent only after the coordinator's proof ([K-2]); others' is ignored.
        */
       requesterKey: z.string().max(200).optional(),
+      /** [I-2] The volunteer's public key (SPKI) and its signature over `volunteerProofPayload` for this connection. */
+      key: publicKeySchema.optional(),
+      keySig: signatureSchema.optional(),
     })
     .refine((m) => (m.role === 'volunteer') === (m.caps !== null), { message: 'volunteers (and only they) send caps' }),
   /** A volunteer is ready for one more shard. */
@@ -163,6 +166,8 @@ export const toCoordinatorSchema = z.discriminatedUnion('t', [
       /** The backend that really produced these outputs. */
       backend: backendSchema,
       inferMs: ms,
+      /** [I-3] The volunteer's signature over `resultPayload` (job, shard, lease, output digest, backend, adapter). */
+      sig: signatureSchema.optional(),
     })
     .refine((m) => m.answers === undefined || m.outputs.length === 0, { message: 'a result carries answers or outputs, not both' }),
   /** The volunteer gives a lease back without a result (model failed its hash check, paused, …). */
@@ -240,12 +245,24 @@ export const verifiedShardSchema = z.object({
   /** [R-3] Their WebGPU adapters (null on WASM) and onnxruntime-web versions; absent for results stored before. */
   adapters: z.array(z.string().max(LIMITS.maxNameLength).nullable()).max(LIMITS.maxReplicas).optional(),
   ortVersions: z.array(z.string().max(50)).max(LIMITS.maxReplicas).optional(),
+  /** [I-3] Per agreeing volunteer (as `volunteers`): its public key (SPKI) and its signature over `resultPayload`. */
+  volunteerKeys: z.array(publicKeySchema).max(LIMITS.maxReplicas).optional(),
+  resultSigs: z.array(signatureSchema).max(LIMITS.maxReplicas).optional(),
+  /** [I-3] The lease each signature names (it is part of what was signed). */
+  resultLeases: z.array(leaseIdSchema).max(LIMITS.maxReplicas).optional(),
 });
 export type VerifiedShard = z.infer<typeof verifiedShardSchema>;
 
 export const fromCoordinatorSchema = z.discriminatedUnion('t', [
   /** [K-3] The answer to `challenge`: the coordinator's public key (SPKI) and its signature over `proofPayload`. */
-  z.object({ v, t: z.literal('proof'), key: publicKeySchema, sig: signatureSchema }),
+  z.object({
+    v,
+    t: z.literal('proof'),
+    key: publicKeySchema,
+    sig: signatureSchema,
+    /** [I-2] A fresh nonce a volunteer signs, with this connection's DTLS fingerprints, to prove its own key. */
+    nonce: nonceSchema.optional(),
+  }),
   z.object({
     v,
     t: z.literal('welcome'),

@@ -31,7 +31,7 @@ export interface SignalingClaim {
  * a [K-3] proof included), each ending in a newline. Both fields are ids of the protocol's
  * grammar (letters, digits, - and _); anything else is never signed.
  */
-export function signalingClaimPayload(id: string, nonce: string): Uint8Array {
+export function signalingClaimPayload(id: string, nonce: string): Uint8Array<ArrayBuffer> {
   if (!isSafeId(id) || !isSafeId(nonce)) throw new Error('a signaling claim names an id and a nonce of letters, digits, - or _');
   const text = `quorum-signaling-claim\nid=${id}\nnonce=${nonce}\n`;
   // ASCII only (checked above): one byte each, without TextEncoder (no DOM here).

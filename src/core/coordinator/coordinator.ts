@@ -16,7 +16,8 @@
  *
  * Rule ids ([L-n] leasing, [R-n] results, [J-n] jobs, [P-n] peers) refer to core/SPEC.md.
  */
-import type { JobId, LeaseId, ModelHash, PeerId } from '../../protocol/ids.ts';
+import type { JobId, LeaseId, ModelHash, PeerId, ShardId } from '../../protocol/ids.ts';
+import { jobOfShard, resultAdapter } from '../../protocol/volunteerProof.ts';
 import { LIMITS } from '../../protocol/limits.ts';
 import type { FromCoordinator, JobSpec, JobStatus, PeerSummary, ToCoordinator, VerifiedShard } from '../../protocol/messages.ts';
 import { PROTOCOL_VERSION, REFUSED_ID_TAKEN, type Role } from '../../protocol/messages.ts';
@@ -53,12 +54,16 @@ import {
   type PeerState,
   type Replica,
   type ShardState,
+  type SignatureCheck,
   type Standing,
   type VerificationTotals,
 } from './state.ts';
 import { VolunteerNotices } from './volunteerNotices.ts';
 
 type Msg<T extends ToCoordinator['t']> = Extract<ToCoordinator, { t: T }>;
+
+/** [I-2] How an id that belongs to a key is kept where [I-1] kept its token: `key:<fingerprint>`. */
+export const KEY_CREDENTIAL = 'key:';
 
 const STATUS_CHANGED: CoordinatorEffect = { kind: 'status-changed' };
 
@@ -224,7 +229,11 @@ export class CoordinatorCore {
     return this.flush();
   }
 
-  handle(peer: PeerId, msg: ToCoordinator, now: number): CoordinatorEffect[] {
+  /**
+   * One parsed frame. `checked` [I-2] [I-3]: for a volunteer's `hello` or `result`, what the host
+   * found checking its signature (required when `config.volunteerKeys` is on).
+   */
+  handle(peer: PeerId, msg: ToCoordinator, now: number, checked?: SignatureCheck): CoordinatorEffect[] {
     if (this.closing.has(peer)) return this.flush();
     const state = this.peers.get(peer);
     if (!state) {
@@ -240,7 +249,7 @@ export class CoordinatorCore {
       return this.flush();
     }
     if (msg.t === 'hello') {
-      this.onHello(state, msg);
+      this.onHello(state, msg, checked);
       return this.flush();
     }
     if (state.role === null) {
@@ -265,7 +274,7 @@ export class CoordinatorCore {
         this.onModelRequest(state, msg);
         break;
       case 'result':
-        this.onResult(state, msg, now);
+        this.onResult(state, msg, now, checked);
         break;
       case 'lease-abandon':
         this.onLeaseAbandon(state, msg, now);
@@ -595,12 +604,23 @@ export class CoordinatorCore {
   // Handlers
   // -------------------------------------------------------------------------------------------
 
-  private onHello(state: PeerState, msg: Msg<'hello'>): void {
+  private onHello(state: PeerState, msg: Msg<'hello'>, checked: SignatureCheck | undefined): void {
     if (state.role !== null && state.role !== msg.role) {
       this.refuse(state.id, `already said hello as ${state.role}`);
       return;
     }
     const first = state.role === null;
+    if (msg.role === 'volunteer' && this.config.volunteerKeys === true) {
+      if (first && !this.claimByKey(state, msg, checked)) return;
+      state.role = msg.role;
+      state.label = msg.label;
+      state.caps = msg.caps;
+      if (first) this.welcomeBack(state);
+      this.send(state.id, { v: PROTOCOL_VERSION, t: 'welcome', networkId: this.config.networkId, you: state.id });
+      this.log('info', `volunteer ${state.id} joined on ${msg.caps?.backend ?? '?'} (onnxruntime-web ${msg.caps?.ortVersion ?? '?'})`);
+      this.emit({ kind: 'status-changed' });
+      return;
+    }
     // [I-1] An id this coordinator knows is only served to the holder of its token.
     const known = this.tokens.get(state.id);
     if (first && known !== undefined && !secretsEqual(msg.resume ?? '', known)) {
@@ -619,14 +639,7 @@ export class CoordinatorCore {
       this.tokens.set(state.id, token);
       this.persistence.peerChanged(state.id);
     } else if (first && known !== undefined) {
-      // [I-1] The volunteer is back: it keeps its standing (its reputation is kept per id anyway).
-      const before = this.standing.get(state.id);
-      if (before) {
-        state.shardsAccepted = before.shardsAccepted;
-        state.resultsReturned = before.resultsReturned;
-        state.resultsRejected = before.resultsRejected;
-      }
-      if (msg.role === 'volunteer') this.notices.standingChangedNow(state.id);
+      this.welcomeBack(state);
     }
     this.send(state.id, {
       v: PROTOCOL_VERSION,
@@ -638,6 +651,56 @@ export class CoordinatorCore {
     const what = msg.caps ? ` on ${msg.caps.backend} (onnxruntime-web ${msg.caps.ortVersion})` : '';
     this.log('info', `${msg.role} ${state.id} joined${what}`);
     this.emit({ kind: 'status-changed' });
+  }
+
+  /**
+   * [I-2] A volunteer's first hello under an id, with keys required: the host checked its key
+   * proof. An id no one holds becomes the key's; an id held by a key is served only to that key;
+   * an id stored with an [I-1] token (before keys) needs the token once, and then is the key's.
+   * Returns whether the hello may go on (otherwise it was refused).
+   */
+  private claimByKey(state: PeerState, msg: Msg<'hello'>, checked: SignatureCheck | undefined): boolean {
+    if (!checked?.ok) {
+      const why = checked ? checked.reason : 'the hello carries no key proof';
+      this.refuse(state.id, `this network needs each volunteer to prove its key: ${why}. Update the volunteer and reconnect.`);
+      return false;
+    }
+    const credential = `${KEY_CREDENTIAL}${checked.fingerprint}`;
+    const known = this.tokens.get(state.id);
+    const ownsIt = known === undefined || known === credential || (!known.startsWith(KEY_CREDENTIAL) && secretsEqual(msg.resume ?? '', known));
+    if (!ownsIt) {
+      this.refuse(state.id, `peer id ${state.id} belongs to another volunteer's key: reconnect under a new id`, REFUSED_ID_TAKEN);
+      return false;
+    }
+    if (known !== credential) {
+      this.tokens.set(state.id, credential);
+      this.persistence.peerChanged(state.id);
+    }
+    state.volunteerKey = checked.publicKey;
+    return true;
+  }
+
+  /** [I-1] [I-2] A volunteer back under its id keeps its standing (its reputation is kept per id anyway). */
+  private welcomeBack(state: PeerState): void {
+    const before = this.standing.get(state.id);
+    if (!before) return;
+    state.shardsAccepted = before.shardsAccepted;
+    state.resultsReturned = before.resultsReturned;
+    state.resultsRejected = before.resultsRejected;
+    if (state.role === 'volunteer') this.notices.standingChangedNow(state.id);
+  }
+
+  /**
+   * [I-3] What a result for `leaseId` from `peer` is about, as the host must check its signature:
+   * the lease's job and shard and the adapter the replica will record; null for a lease that is
+   * not `peer`'s (the core answers that itself).
+   */
+  resultSubject(peer: PeerId, leaseId: LeaseId, backend: string): { readonly jobId: JobId; readonly shardId: ShardId; readonly adapter: string | null } | null {
+    const lease = this.leases.get(leaseId) ?? this.leases.retiredLease(leaseId);
+    const state = this.peers.get(peer);
+    if (!lease || !state || lease.volunteer !== peer) return null;
+    const shard = this.jobs.shardById(lease.shardId);
+    return { jobId: shard?.jobId ?? (jobOfShard(lease.shardId) as JobId), shardId: lease.shardId, adapter: resultAdapter(state.caps, backend) };
   }
 
   /** [L-1] A volunteer gets a shard it has not computed and does not hold, from the oldest job. */
@@ -793,7 +856,7 @@ export class CoordinatorCore {
     }
   }
 
-  private onResult(state: PeerState, msg: Msg<'result'>, now: number): void {
+  private onResult(state: PeerState, msg: Msg<'result'>, now: number, checked: SignatureCheck | undefined): void {
     this.notices.standingChanged(state.id); // [P-7] whatever happens to it, its counters or reputation may change
     const ack = (outcome: 'received' | 'duplicate' | 'unknown-lease' | 'rejected', reason = ''): void =>
       this.send(state.id, { v: PROTOCOL_VERSION, t: 'result-ack', leaseId: msg.leaseId, outcome, reason });
@@ -808,6 +871,15 @@ export class CoordinatorCore {
       this.log('warn', `${state.id} sent a result for a lease of ${owner}; dropped`);
       return ack('rejected', 'this lease is not yours');
     }
+    // [I-3] Unsigned, or not signed by the key this volunteer proved: not its result. The lease
+    // stays (it expires, or a signed copy arrives), nothing about the shard or the volunteer changes.
+    if (this.config.volunteerKeys === true && !(checked?.ok === true && checked.publicKey === state.volunteerKey)) {
+      const why = checked === undefined ? 'it is not signed' : checked.ok ? 'it is signed by another key' : checked.reason;
+      this.log('warn', `result for lease ${msg.leaseId} from ${state.id} rejected: ${why}`);
+      return ack('rejected', `the result's signature does not check (${why}): sign results with this volunteer's key`);
+    }
+    const signed =
+      this.config.volunteerKeys === true && checked?.ok === true ? { volunteerKey: checked.publicKey, signature: checked.sig, signedLeaseId: msg.leaseId } : {};
     const canary = lease?.canary ?? retired?.canary ?? false;
     const epoch = lease?.epoch ?? retired?.epoch ?? 0;
     const issuedAtMs = lease?.issuedAtMs ?? retired?.issuedAtMs ?? now;
@@ -850,6 +922,7 @@ export class CoordinatorCore {
       outputs: msg.outputs,
       ...(msg.answers ? { answers: msg.answers } : {}),
       receivedAtMs: now,
+      ...signed,
     };
     shard.replicas.push(replica);
     this.jobs.measureSpread(shard, replica); // [V-13]

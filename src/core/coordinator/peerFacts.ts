@@ -5,6 +5,7 @@
  * batch and the canary pool all derive them the same way without reaching into the coordinator.
  */
 import type { PeerId } from '../../protocol/ids.ts';
+import { resultAdapter } from '../../protocol/volunteerProof.ts';
 import type { ReputationBook } from '../reputation/reputation.ts';
 import type { PeerState, Standing } from './state.ts';
 
@@ -21,8 +22,7 @@ export function adapterOf(state: PeerState): string | null {
   if (!caps) return null;
   let name = adapterNames.get(caps);
   if (name === undefined) {
-    const a = caps.adapter;
-    name = a && caps.backend === 'webgpu' ? `${a.vendor} ${a.architecture}`.trim() || a.description || 'unnamed adapter' : null;
+    name = resultAdapter(caps, caps.backend); // [I-3] laid out once, as volunteers sign it
     adapterNames.set(caps, name);
   }
   return name;

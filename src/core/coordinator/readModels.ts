@@ -114,6 +114,9 @@ export function verifiedShardsOf(shards: readonly ShardState[], awaitDurable: bo
       backends: [...s.accepted.backends],
       ...(s.accepted.adapters ? { adapters: [...s.accepted.adapters] } : {}),
       ...(s.accepted.ortVersions ? { ortVersions: [...s.accepted.ortVersions] } : {}),
+      ...(s.accepted.volunteerKeys ? { volunteerKeys: [...s.accepted.volunteerKeys] } : {}),
+      ...(s.accepted.resultSigs ? { resultSigs: [...s.accepted.resultSigs] } : {}),
+      ...(s.accepted.resultLeases ? { resultLeases: [...s.accepted.resultLeases] } : {}),
     });
   }
   return out;

@@ -6,7 +6,7 @@
  * changes; the coordinator calls in when a result arrives, a lease is issued or a volunteer is
  * quarantined. It keeps the per-backend agreement counts ([T-5]), which only decisions feed.
  */
-import type { PeerId } from '../../protocol/ids.ts';
+import type { PeerId, LeaseId } from '../../protocol/ids.ts';
 import type { ResolvedPolicy } from '../../protocol/policy.ts';
 import type { BackendPairCount } from '../../protocol/telemetry.ts';
 import type { ReputationBook } from '../reputation/reputation.ts';
@@ -129,6 +129,7 @@ export class ShardDecider {
         backends,
         adapters,
         ortVersions,
+        ...signaturesOf(agreeing),
         acceptedAtMs: now,
       };
       shard.disagreements += decision.dissenting.length;
@@ -221,4 +222,18 @@ export class ShardDecider {
       this.hooks.offer(shard);
     }
   }
+}
+
+/** [I-3] The agreeing volunteers' keys and result signatures, when every one of them signed. */
+function signaturesOf(agreeing: readonly Replica[]): { volunteerKeys?: string[]; resultSigs?: string[]; resultLeases?: LeaseId[] } {
+  const volunteerKeys: string[] = [];
+  const resultSigs: string[] = [];
+  const resultLeases: LeaseId[] = [];
+  for (const r of agreeing) {
+    if (r.volunteerKey === undefined || r.signature === undefined || r.signedLeaseId === undefined) return {};
+    volunteerKeys.push(r.volunteerKey);
+    resultSigs.push(r.signature);
+    resultLeases.push(r.signedLeaseId);
+  }
+  return { volunteerKeys, resultSigs, resultLeases };
 }

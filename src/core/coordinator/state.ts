@@ -47,6 +47,12 @@ export interface CoordinatorConfig {
    * leave it off.
    */
   readonly awaitDurableWrites?: boolean;
+  /**
+   * [I-2] [I-3] Volunteers must prove a key in `hello` and sign every result; ids belong to keys
+   * and no resume token is minted. The coordinator host sets it (it checks the signatures); pure
+   * simulations, which run no WebCrypto, leave it off and keep [I-1] tokens.
+   */
+  readonly volunteerKeys?: boolean;
   /** [B-6] [B-7] [B-8] What one peer may cost; absent: PEER_BUDGETS (protocol/peerBudgets.ts). */
   readonly budgets?: PeerBudgets;
 }
@@ -124,6 +130,11 @@ export interface Replica {
   /** [V-12] A pipeline job's answers, one per item (and `outputs` is empty). */
   readonly answers?: readonly Answer[];
   readonly receivedAtMs: number;
+  /** [I-3] The volunteer's public key (SPKI) and its checked signature over the result; absent without [I-2] keys. */
+  readonly volunteerKey?: string;
+  readonly signature?: string;
+  /** [I-3] The lease the signature names (part of what was signed). */
+  readonly signedLeaseId?: LeaseId;
 }
 
 export type ShardStatus = 'open' | 'verified' | 'unverifiable';
@@ -137,6 +148,11 @@ export interface AcceptedResult {
   /** [R-3] Per agreeing volunteer: adapter (null on WASM) and onnxruntime-web version. Absent in results stored before they were recorded. */
   readonly adapters?: readonly (string | null)[];
   readonly ortVersions?: readonly string[];
+  /** [I-3] Per agreeing volunteer: its public key and result signature; absent unless every agreeing result was signed. */
+  readonly volunteerKeys?: readonly string[];
+  readonly resultSigs?: readonly string[];
+  /** [I-3] The lease each signature names, so the signature can be checked without this coordinator. */
+  readonly resultLeases?: readonly LeaseId[];
   readonly acceptedAtMs: number;
 }
 
@@ -211,6 +227,8 @@ export interface PeerState {
   pauseReason: string;
   /** [J-11] A requester that proved the network's requester key: it may read the network's jobs. */
   ownsJobs: boolean;
+  /** [I-2] The public key (SPKI) this volunteer proved in its hello; null without [I-2] keys. */
+  volunteerKey: string | null;
 }
 
 /** A peer as it connects: no hello yet, so no role, and nothing leased, returned or paused. */
@@ -230,6 +248,7 @@ export function connectingPeer(id: PeerId, now: number): PeerState {
     paused: false,
     pauseReason: '',
     ownsJobs: false,
+    volunteerKey: null,
   };
 }
 
@@ -271,8 +290,17 @@ export interface Standing {
 /** [I-1] [S-1] What the coordinator keeps of one volunteer id in storage. */
 export interface PeerRecord {
   readonly peerId: PeerId;
+  /** [I-1] The id's resume token, or [I-2] `key:<fingerprint>` for an id that belongs to a key. */
   readonly token: string;
   /** The reputation book's own snapshot of this id (opaque here). */
   readonly reputation: unknown;
   readonly standing: Standing;
 }
+
+/**
+ * [I-2] [I-3] What the host found checking a volunteer's signature: the core never runs WebCrypto,
+ * it is told. `ok`: the signature is `publicKey`'s (whose fingerprint is given) over the payload
+ * the rule names.
+ */
+export type SignatureCheck =
+  { readonly ok: true; readonly publicKey: string; readonly fingerprint: string; readonly sig: string } | { readonly ok: false; readonly reason: string };

@@ -3,12 +3,15 @@
  * over the Node transport, its effects carried out as volunteerHost.ts carries them out (models
  * fetched from the coordinator and sha256-checked, shards run in onnxruntime-node, timers), minus
  * what a tab adds (page state, battery, visibility, IndexedDB): its outbox and resume token live
- * in the core's memory, which outlives any coordinator restart since this process keeps running.
+ * in the core's memory, which outlives any coordinator restart since this process keeps running;
+ * so does its key pair ([I-2]), with which it signs its hello and results ([I-3]).
  * `runDelayMs` holds each result back a while, so a test can act while shards are in flight.
  */
 import { memoryTrust } from '../../host/testing/provingCoordinator.ts';
 import { VolunteerCore, type VolunteerEffect } from '../../core/volunteer/volunteer.ts';
 import { CoordinatorLink } from '../../host/coordinatorLink.ts';
+import { generateCoordinatorKeyPair, identityOf } from '../../host/coordinatorKey.ts';
+import { needsSignature, VolunteerSigner } from '../../host/volunteerSigner.ts';
 import { coordinatorPeerId } from '../../host/networkId.ts';
 import type { ModelHash } from '../../protocol/ids.ts';
 import { errorMessage } from '../../protocol/errorMessage.ts';
@@ -32,6 +35,9 @@ export async function startNodeVolunteer(factory: EndpointFactory, networkId: st
   const timers = new Set<ReturnType<typeof setTimeout>>();
   let runs = 0;
   let stopped = false;
+  // [I-2] [I-3] Its own key for the life of the process; signed frames leave in order.
+  const signer = new VolunteerSigner(networkId, async () => identityOf(await generateCoordinatorKeyPair()));
+  let ordered: Promise<void> = Promise.resolve();
 
   const later = (atMs: number, step: () => VolunteerEffect[]): void => {
     const t = setTimeout(
@@ -63,8 +69,16 @@ export async function startNodeVolunteer(factory: EndpointFactory, networkId: st
   const apply = (effects: readonly VolunteerEffect[]): void => {
     for (const e of effects) {
       switch (e.kind) {
-        case 'send':
-          link.send(e.msg);
+        case 'send': {
+          const msg = e.msg;
+          ordered = ordered.then(() => (needsSignature(msg) ? signer.send(link, msg, core.capabilities()) : void link.send(msg))).catch(() => undefined);
+          break;
+        }
+        case 'outbox-put':
+          signer.noteResult(e.entry.leaseId, e.entry.shardId);
+          break;
+        case 'outbox-delete':
+          signer.forget(e.leaseId);
           break;
         case 'load-cached-model':
           // No cache: every model comes from the coordinator (and is checked).
@@ -86,8 +100,6 @@ export async function startNodeVolunteer(factory: EndpointFactory, networkId: st
           link.renewId('the coordinator says this id is another volunteer’s');
           break;
         case 'cache-model':
-        case 'outbox-put':
-        case 'outbox-delete':
         case 'save-token':
         case 'log':
         case 'status-changed':

@@ -56,8 +56,12 @@ export async function identityOf(pair: CryptoKeyPair): Promise<CoordinatorIdenti
 
 /** [K-3] The signature (P1363, base64url) over this connection's proof payload. */
 export async function signProof(identity: CoordinatorIdentity, ctx: ProofContext): Promise<string> {
-  const sig = await subtle().sign(SIGNING, identity.privateKey, new Uint8Array(proofPayload(ctx)));
-  return toBase64Url(new Uint8Array(sig));
+  return signBytes(identity, new Uint8Array(proofPayload(ctx)));
+}
+
+/** The signature (P1363, base64url) over `bytes`: a proof payload, or a receipt's ([AU-3]). */
+export async function signBytes(identity: CoordinatorIdentity, bytes: Uint8Array<ArrayBuffer>): Promise<string> {
+  return toBase64Url(new Uint8Array(await subtle().sign(SIGNING, identity.privateKey, bytes)));
 }
 
 /**
@@ -67,8 +71,17 @@ export async function signProof(identity: CoordinatorIdentity, ctx: ProofContext
  */
 export async function verifyProof(publicKey: string, sig: string, ctx: ProofContext): Promise<boolean> {
   try {
+    return await verifyBytes(publicKey, sig, new Uint8Array(proofPayload(ctx)));
+  } catch {
+    return false;
+  }
+}
+
+/** Whether `sig` is `publicKey`'s signature over `bytes`; false for anything malformed, never a throw. */
+export async function verifyBytes(publicKey: string, sig: string, bytes: Uint8Array<ArrayBuffer>): Promise<boolean> {
+  try {
     const key = await subtle().importKey('spki', fromBase64Url(publicKey), ALGORITHM, false, ['verify']);
-    return await subtle().verify(SIGNING, key, fromBase64Url(sig), new Uint8Array(proofPayload(ctx)));
+    return await subtle().verify(SIGNING, key, fromBase64Url(sig), bytes);
   } catch {
     return false;
   }

@@ -1,0 +1,30 @@
+/**
+ * [AU-3] The coordinator signs a job's receipt with its key ([K-1]), and anyone checks one
+ * ([AU-4]) with WebCrypto: the page, the dashboard and the verify-receipt script share this.
+ * What is signed and what is checked is decided in protocol/receipt.ts and receiptCheck.ts.
+ */
+import type { Digest } from '../protocol/merkle.ts';
+import { buildReceipt, receiptPayload, type KeyedVerifiedShard, type ReceiptJob, type SignedReceipt } from '../protocol/receipt.ts';
+import { checkReceipt, type ExportedResults, type ReceiptVerdict } from '../protocol/receiptCheck.ts';
+import { keyFingerprint, signBytes, verifyBytes, type CoordinatorIdentity } from './coordinatorKey.ts';
+
+/** SHA-256 with WebCrypto (browsers, Workers, Node ≥ 19). */
+export const webSha256: Digest = async (bytes) => new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
+
+/** [AU-3] A signed receipt for the job's verified shards, or null when none is verified yet. */
+export async function issueReceipt(
+  identity: CoordinatorIdentity,
+  job: ReceiptJob,
+  shards: readonly KeyedVerifiedShard[],
+  nowMs: number,
+): Promise<SignedReceipt | null> {
+  const unsigned = await buildReceipt(webSha256, job, shards, nowMs);
+  if (unsigned === null) return null;
+  const sig = await signBytes(identity, receiptPayload(unsigned.body));
+  return { body: unsigned.body, key: identity.publicKey, sig, leaves: [...unsigned.leaves], proofs: unsigned.proofs.map((p) => [...p]) };
+}
+
+/** [AU-4] Checks a receipt against an export's contents, trusting `expectedFingerprint` (null: report it only). */
+export function verifyReceipt(receipt: unknown, exported: ExportedResults, expectedFingerprint: string | null): Promise<ReceiptVerdict> {
+  return checkReceipt(receipt, exported, { digest: webSha256, verifySignature: verifyBytes, fingerprintOf: keyFingerprint, expectedFingerprint });
+}

@@ -3,6 +3,7 @@
  * left), fetches verified results when a job is done and keeps them exactly, in item order, for
  * export; for classifiers it also derives predictions (and accuracy, when labels are known).
  */
+import type { SignedReceipt } from '../protocol/receipt.ts';
 import { resolvePolicy } from '../protocol/policy.ts';
 import { answerKindOf } from '../protocol/pipeline.ts';
 import type { JobId } from '../protocol/ids.ts';
@@ -88,7 +89,7 @@ export class RequesterHost {
         const shards = await store.loadResults(job.jobId);
         if (shards.length === 0) continue;
         this.fetched.add(job.jobId);
-        this.onResults(job.jobId, shards, job.results.itemNames, { items: job.results.items, name: job.name });
+        this.onResults(job.jobId, shards, job.results.itemNames, { items: job.results.items, name: job.name }, job.results.receipt);
       }
       if (jobs.length > 0) this.log('info', `restored ${jobs.length} job(s) of this tab from its storage`);
     } catch (e) {
@@ -157,6 +158,8 @@ export class RequesterHost {
       case 'job-status':
         patch('requester', { jobs: msg.jobs, rates: this.updateRates(msg.jobs) });
         for (const j of msg.jobs) {
+          // [AU-5] A job re-opened by a quarantine ([X-3]) is fetched again, with its new receipt, once done.
+          if (!j.done) this.fetched.delete(j.jobId);
           if (j.done && this.mine.has(j.jobId) && !this.fetched.has(j.jobId)) {
             this.fetched.add(j.jobId);
             this.link?.send({ v: PROTOCOL_VERSION, t: 'results-request', jobId: j.jobId });
@@ -164,9 +167,9 @@ export class RequesterHost {
         }
         break;
       case 'job-results': {
-        const results = this.onResults(msg.jobId, msg.shards, msg.itemNames);
+        const results = this.onResults(msg.jobId, msg.shards, msg.itemNames, undefined, msg.receipt);
         if (this.options.store && this.mine.has(msg.jobId)) {
-          this.persist(`the results of job ${msg.jobId}`, this.options.store.putResults(msg.jobId, results.items, msg.shards, msg.itemNames));
+          this.persist(`the results of job ${msg.jobId}`, this.options.store.putResults(msg.jobId, results.items, msg.shards, msg.itemNames, msg.receipt));
         }
         break;
       }
@@ -195,6 +198,7 @@ export class RequesterHost {
     shards: readonly VerifiedShard[],
     itemNames: readonly string[] | undefined,
     known?: { readonly items: number; readonly name: string },
+    receipt?: SignedReceipt,
   ): JobResults {
     const status = useQuorumStore.getState().requester.jobs.find((j) => j.jobId === jobId);
     const items = known?.items ?? status?.items ?? shards.reduce((n, s) => Math.max(n, s.start + s.count), 0);
@@ -202,7 +206,7 @@ export class RequesterHost {
     let assembleError: string | null = null;
     try {
       // [J-6] Names come from the coordinator, so a reloaded tab or another device has them too.
-      assembled = assembleResults(jobId, known?.name ?? status?.name ?? jobId, items, shards, itemNames);
+      assembled = { ...assembleResults(jobId, known?.name ?? status?.name ?? jobId, items, shards, itemNames), receipt: receipt ?? null };
     } catch (e) {
       assembleError = errorMessage(e);
       this.log('error', `job ${jobId}: verified results could not be put together: ${assembleError}`);

@@ -6,9 +6,11 @@
  * never hears a hello (so no resume token, no requester key, no result). When the rogue leaves
  * and the real coordinator returns (same profile, same key), the job completes.
  */
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
 import type { Page } from '@playwright/test';
 import { expect, test } from './support/browser.ts';
-import { expectConnected, expectVerifiedOnce, requesterKeyOf, submitMnist } from './support/requester.ts';
+import { download, expectConnected, expectVerifiedOnce, requesterKeyOf, submitMnist } from './support/requester.ts';
 import { appState as state } from './support/state.ts';
 import { E2E_ADMIN_TOKEN } from './support/env.ts';
 import { rawPeer } from './support/rawPeer.ts';
@@ -231,4 +233,52 @@ test('a volunteer cannot take over another volunteer’s identity by reconnectin
   await expect.poll(() => shardsDoneOf(aId), { timeout: 60_000 }).toBe(earned);
   expect((await volunteerOf(back)).peerId).toBe(aId);
   for (const c of [coord!, other!, req!, impostor!]) expect(c.foreignRequests()).toEqual([]);
+});
+
+/**
+ * [AU-3]…[AU-6] (c) A finished job's JSON export carries the coordinator's signed receipt: it
+ * verifies with `npm run verify-receipt -- <file> --fp <fp>` and with the dashboard's "Verify
+ * receipt"; the same export with one number changed fails both, naming the shard.
+ */
+test('an export’s receipt verifies by the script and the button; one changed number fails both, naming the shard @security', async ({
+  openRoles,
+}, testInfo) => {
+  test.setTimeout(240_000);
+  const [coord] = await openRoles(['coordinator']);
+  await expect(coord!.page.getByTestId('connection-state')).toHaveText('connected', { timeout: 20_000 });
+  const key = await requesterKeyOf(coord!.page);
+  const fp = await fingerprintOf(coord!.page);
+  await openRoles([`volunteer?autostart=1&fp=${fp}`, `volunteer?autostart=1&fp=${fp}`]);
+  const [req] = await openRoles([`requester?fp=${fp}`]);
+  await expect(coord!.page.getByTestId('volunteer-count')).toHaveText('2', { timeout: 30_000 });
+  await expect(req!.page.getByTestId('connection-state')).toHaveText('connected', { timeout: 20_000 });
+  const jobId = await submitMnist(req!.page, { key, count: 40, shardSize: 10, replication: 2, quorum: 2 });
+  await expectVerifiedOnce(req!.page, jobId, 40, 2);
+
+  const card = req!.page.getByTestId(`results-${jobId}`);
+  const exported = await download(req!.page, card.getByTestId('export-json'));
+  const good = testInfo.outputPath(exported.name);
+  fs.writeFileSync(good, exported.bytes);
+  // One number of item 12 (shard 1: items 10–19) changed, the file otherwise as it was.
+  const doc = JSON.parse(exported.bytes.toString('utf8')) as { receipt?: unknown; outputs: { values: number[][] }[] };
+  expect(doc.receipt).toBeDefined();
+  doc.outputs[0]!.values[12]![3] = doc.outputs[0]!.values[12]![3]! + 0.5;
+  const bad = testInfo.outputPath(`tampered-${exported.name}`);
+  fs.writeFileSync(bad, JSON.stringify(doc));
+
+  const verifyScript = (file: string) => spawnSync('npm', ['run', '--silent', 'verify-receipt', '--', file, '--fp', fp], { encoding: 'utf8' });
+  const ok = verifyScript(good);
+  expect(ok.status, ok.stdout + ok.stderr).toBe(0);
+  expect(ok.stdout).toContain(`The receipt verifies: job ${jobId}, 4 shard(s)`);
+  const failed = verifyScript(bad);
+  expect(failed.status, failed.stdout + failed.stderr).toBe(1);
+  expect(failed.stdout).toContain('shard 1 (items 10–19): output');
+
+  const verdict = req!.page.getByTestId('receipt-verdict');
+  await req!.page.getByTestId('verify-receipt-files').setInputFiles(good);
+  await expect(verdict).toHaveAttribute('data-state', 'valid', { timeout: 20_000 });
+  await expect(verdict).toContainText(`signed by the trusted coordinator key ${fp}`);
+  await req!.page.getByTestId('verify-receipt-files').setInputFiles(bad);
+  await expect(verdict).toHaveAttribute('data-state', 'invalid', { timeout: 20_000 });
+  await expect(verdict).toContainText('shard 1 (items 10–19)');
 });

@@ -13,6 +13,7 @@ import type { JobId } from '../../src/protocol/ids.ts';
 import type { JobSpec, JobStatus, VerifiedShard } from '../../src/protocol/messages.ts';
 import type { EndpointFactory } from '../../src/transport/transport.ts';
 import { assembleResults } from '../../src/workloads/export/assemble.ts';
+import type { SignedReceipt } from '../../src/protocol/receipt.ts';
 import { progressLine } from './progressLine.ts';
 import { RequesterClient } from '../../src/host/requesterClient.ts';
 import { writeJobRecord, writeResults } from './resultsFolder.ts';
@@ -98,8 +99,8 @@ export class JobFollower {
         },
         refused: (reason) => this.finish(1, `the coordinator refused the connection: ${reason}`),
         status: (jobs) => this.onStatus(jobs),
-        results: (jobId, shards, itemNames) => {
-          if (jobId === this.jobId) this.onResults(shards, itemNames);
+        results: (jobId, shards, itemNames, receipt) => {
+          if (jobId === this.jobId) this.onResults(shards, itemNames, receipt);
         },
         untrusted: (alarm) =>
           this.finish(1, `${keyAlarmMessage(alarm)} (here: pass the right --fp, or delete the network's line in pins.json to trust a new key)`),
@@ -176,13 +177,14 @@ export class JobFollower {
     this.lastRequestAt = this.now();
   }
 
-  private onResults(shards: readonly VerifiedShard[], itemNames: readonly string[] | undefined): void {
+  private onResults(shards: readonly VerifiedShard[], itemNames: readonly string[] | undefined, receipt: SignedReceipt | undefined): void {
     this.requesting = false;
     const job = this.status;
     if (shards.length > 0 && shards.length > this.written) {
       const items = job?.items ?? shards.reduce((n, s) => Math.max(n, s.start + s.count), 0);
       try {
-        const results = assembleResults(this.jobId as string, job?.name ?? (this.jobId as string), items, shards, itemNames);
+        // [AU-6] The exports carry the coordinator's signed receipt over exactly these shards.
+        const results = { ...assembleResults(this.jobId as string, job?.name ?? (this.jobId as string), items, shards, itemNames), receipt: receipt ?? null };
         writeResults(this.options.outDir, results);
         this.written = shards.length;
         this.record();
@@ -198,6 +200,8 @@ export class JobFollower {
   private finishIfDone(): void {
     const job = this.status;
     if (!job?.done || job.verified > this.written || this.requesting) return;
+    // job.json says done: a report saying so may come after the last results were written.
+    this.record();
     const where = `${this.written} verified shard(s) of ${job.shards} in ${this.options.outDir}`;
     if (job.unverifiable > 0) {
       this.finish(1, `job ${job.jobId} finished with ${job.unverifiable} unverifiable shard(s) (the volunteers did not agree): ${where}`);

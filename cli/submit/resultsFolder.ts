@@ -10,6 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { answersToCsvParts, answersToJsonParts, answersToTextParts } from '../../src/workloads/export/answerExporters.ts';
 import type { AssembledResults } from '../../src/workloads/export/assemble.ts';
+import { receiptSidecar, sidecarName, type SidecarExport } from '../../src/workloads/export/receiptExport.ts';
 import { exportFileName, resultsToCsvParts, resultsToJsonParts, resultsToNpy } from '../../src/workloads/export/exporters.ts';
 
 export const JOB_FILE = 'job.json';
@@ -94,6 +95,18 @@ export function writeResults(dir: string, results: AssembledResults): string[] {
         [exportFileName(id, 'results', 'csv'), resultsToCsvParts(results)],
         ...results.outputs.map((o): [string, Uint8Array[]] => [exportFileName(id, o.name, 'npy'), [resultsToNpy(results, o.name)]]),
       ];
+  // [AU-6] CSV, text and .npy exports get the receipt beside them, as the dashboard's downloads do
+  // (the JSON exports carry it inline).
+  const sidecars: [string, string][] = [];
+  if (results.receipt) {
+    for (const [name] of files) {
+      if (name.endsWith('.json')) continue;
+      const kind: SidecarExport = name.endsWith('.npy') ? 'npy' : results.answers ? (name.endsWith('.csv') ? 'answers-csv' : 'answers-text') : 'results-csv';
+      const output = kind === 'npy' ? results.outputs.find((o) => exportFileName(id, o.name, 'npy') === name)?.name : undefined;
+      sidecars.push([sidecarName(name), receiptSidecar(results.receipt, name, kind, output)]);
+    }
+  }
   for (const [name, pieces] of files) writePieces(path.join(dir, name), pieces);
-  return files.map(([name]) => name);
+  for (const [name, text] of sidecars) writePieces(path.join(dir, name), [text]);
+  return [...files.map(([name]) => name), ...sidecars.map(([name]) => name)];
 }

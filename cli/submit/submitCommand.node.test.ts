@@ -43,6 +43,7 @@ import { UsageError } from '../args.ts';
 import { startVolunteers, type VolunteerRun } from '../volunteer/volunteerCommand.ts';
 import { buildJob } from './jobSource.ts';
 import { JOB_FILE } from './resultsFolder.ts';
+import { verifyReceiptCli } from '../../scripts/receipts/verifyReceiptCli.ts';
 import { parseResultsArgs, parseSubmitArgs, type SubmitOptions } from './submitArgs.ts';
 import { runResults, runSubmit } from './submitCommand.ts';
 
@@ -158,8 +159,23 @@ describe('quorum submit and quorum results', () => {
     expect(record).toMatchObject({ jobId, server: url, network: NET, items: ITEMS, shards: ITEMS / SHARD, verifiedShards: ITEMS / SHARD, done: true });
     expect(host.core.jobStatuses().find((j) => j.jobId === jobId)).toMatchObject({ done: true, verified: ITEMS / SHARD });
     // The dashboard's exports, under the dashboard's names.
-    expect(fs.readdirSync(firstOut).sort()).toEqual([`${jobId}-logits.npy`, `${jobId}-results.csv`, `${jobId}-results.json`, JOB_FILE].sort());
+    // [AU-6] The CSV and .npy come with the coordinator's receipt beside them (the JSON carries it inline).
+    expect(fs.readdirSync(firstOut).sort()).toEqual(
+      [
+        `${jobId}-logits.npy`,
+        `${jobId}-logits.npy.receipt.json`,
+        `${jobId}-results.csv`,
+        `${jobId}-results.csv.receipt.json`,
+        `${jobId}-results.json`,
+        JOB_FILE,
+      ].sort(),
+    );
     expect(npyFile).toBe(`${jobId}-logits.npy`);
+    // [AU-4] Every export verifies offline against the coordinator's key.
+    for (const name of [`${jobId}-results.json`, `${jobId}-results.csv`, `${jobId}-logits.npy`]) {
+      const verdict = await verifyReceiptCli([path.join(firstOut, name), '--fp', identity.fingerprint]);
+      expect(verdict.code, verdict.lines.join('\n')).toBe(0);
+    }
 
     const npy = parseNpy(fs.readFileSync(path.join(firstOut, npyFile)).slice().buffer);
     expect(npy.shape).toEqual([ITEMS, MNIST_CLASSES]);
@@ -192,14 +208,20 @@ describe('quorum submit and quorum results', () => {
     expect(lines.some((l) => l.startsWith(`job ${jobId} done: 8 verified shard(s) of 8`))).toBe(true);
   });
 
-  it('quorum results fetches a job’s verified results into a fresh folder, the same files byte for byte', async () => {
+  it('quorum results fetches a job’s verified results into a fresh folder, the same results byte for byte', async () => {
     const out = tmpDir();
     const io = recorder();
     const options = parseResultsArgs([jobId, '--out', out, '--server', url, '--network', NET, '--fp', identity.fingerprint, '--key', KEY, '--state', tmpDir()]);
     expect(await runResults(options, { factory, out: io.out, err: io.err, signals: new EventEmitter() })).toBe(0);
-    for (const name of [`${jobId}-logits.npy`, `${jobId}-results.csv`, `${jobId}-results.json`]) {
+    for (const name of [`${jobId}-logits.npy`, `${jobId}-results.csv`]) {
       expect(fs.readFileSync(path.join(out, name)).equals(fs.readFileSync(path.join(firstOut, name)))).toBe(true);
     }
+    // The JSON too, but for its receipt: each is signed afresh (its own time, a randomised ECDSA signature) over the same root.
+    type WithReceipt = { receipt: { body: { root: string } } };
+    const json = (dir: string): WithReceipt => JSON.parse(fs.readFileSync(path.join(dir, `${jobId}-results.json`), 'utf8')) as WithReceipt;
+    const [fresh, first] = [json(out), json(firstOut)];
+    expect(fresh.receipt.body.root).toBe(first.receipt.body.root);
+    expect({ ...fresh, receipt: null }).toEqual({ ...first, receipt: null });
     // Resumed from job.json alone: the folder says where the job runs.
     const again = recorder();
     expect(

@@ -16,7 +16,7 @@ import { checkInputsAgainstSignature, checkJobLimits, DEFAULT_JOB_LIMITS, type J
 import { checkShardOutputBudget } from '../core/shardOutputBudget.ts';
 import { asModelHash, type PeerId } from '../protocol/ids.ts';
 import { LIMITS } from '../protocol/limits.ts';
-import { PROTOCOL_VERSION, type JobSpec } from '../protocol/messages.ts';
+import { PROTOCOL_VERSION, type FromCoordinator, type JobSpec } from '../protocol/messages.ts';
 import { parseToCoordinator } from '../protocol/parse.ts';
 import type { CoordinatorStorage } from '../persistence/coordinatorStorage.ts';
 import { sha256Hex } from '../runtime/sha256.ts';
@@ -24,6 +24,7 @@ import { appendLog } from '../stores/logSlice.ts';
 import { patch } from '../stores/store.ts';
 import { TransportError, type Endpoint, type EndpointFactory } from '../transport/transport.ts';
 import { generateCoordinatorKeyPair, identityOf, type CoordinatorIdentity } from './coordinatorKey.ts';
+import { issueReceipt, receiptJobOf } from './receiptSigner.ts';
 import { answerChallenge } from './coordinatorProver.ts';
 import { VolunteerGate } from './volunteerGate.ts';
 import type { BundleInspection, ModelInspector } from './modelInspector.ts';
@@ -348,7 +349,8 @@ export class CoordinatorHost {
     for (const e of effects) {
       switch (e.kind) {
         case 'send':
-          this.endpoint?.send(e.to, e.msg);
+          if (e.msg.t === 'job-results') this.sendWithReceipt(e.to, e.msg);
+          else this.endpoint?.send(e.to, e.msg);
           break;
         case 'close':
           setTimeout(() => this.endpoint?.close(e.peer), CLOSE_DELAY_MS);
@@ -388,6 +390,22 @@ export class CoordinatorHost {
       }
     }
     this.persistSoon();
+  }
+
+  /**
+   * [AU-3] Results go out with a receipt signed now, over exactly the shards sent: signed when
+   * asked rather than stored, so a shard re-verified since ([X-3]) is never vouched for by an
+   * older receipt. Without a key or on a signing failure they go out without one, and say so.
+   */
+  private sendWithReceipt(to: PeerId, msg: Extract<FromCoordinator, { t: 'job-results' }>): void {
+    const job = this.core.job(msg.jobId);
+    if (!job || !this.identity) return void this.endpoint?.send(to, msg);
+    void issueReceipt(this.identity, receiptJobOf(this.options.networkId, job, this.core.jobStatus(job)), msg.shards, this.now())
+      .then((receipt) => this.endpoint?.send(to, receipt ? { ...msg, receipt } : msg))
+      .catch((err: unknown) => {
+        this.log('error', `signing the receipt of job ${msg.jobId} failed: ${errorMessage(err)}; its results go out without one`);
+        this.endpoint?.send(to, msg);
+      });
   }
 
   /**

@@ -6,6 +6,7 @@
  * (into the terminal and a folder) both speak through it.
  */
 import type { KeyAlarm } from '../protocol/coordinatorProof.ts';
+import type { SignedReceipt } from '../protocol/receipt.ts';
 import type { JobId } from '../protocol/ids.ts';
 import { PROTOCOL_VERSION, type JobSpec, type JobStatus, type ToCoordinator, type VerifiedShard } from '../protocol/messages.ts';
 import { parseToCoordinator } from '../protocol/parse.ts';
@@ -26,7 +27,8 @@ export interface RequesterClientEvents {
   /** [J-13] A submission that waited for a connection was sent on the one that opened. */
   sentLate?(ref: string, name: string): void;
   status(jobs: readonly JobStatus[]): void;
-  results(jobId: JobId, shards: readonly VerifiedShard[], itemNames: readonly string[] | undefined): void;
+  /** `receipt`: [AU-3] the coordinator's signed receipt over exactly these shards, when it sent one. */
+  results(jobId: JobId, shards: readonly VerifiedShard[], itemNames: readonly string[] | undefined, receipt: SignedReceipt | undefined): void;
   /** What the link is doing now, in words. */
   linkState(state: 'connecting' | 'connected', detail: string): void;
   /** The connection to the coordinator was lost; the link reconnects by itself. */
@@ -108,7 +110,7 @@ export class RequesterClient {
               events.status(msg.jobs);
               break;
             case 'job-results':
-              events.results(msg.jobId, msg.shards, msg.itemNames);
+              events.results(msg.jobId, msg.shards, msg.itemNames, msg.receipt);
               break;
             default:
               break;

@@ -3,6 +3,7 @@
  * left), fetches verified results when a job is done and keeps them exactly, in item order, for
  * export; for classifiers it also derives predictions (and accuracy, when labels are known).
  */
+import type { SignedReceipt } from '../protocol/receipt.ts';
 import { resolvePolicy } from '../protocol/policy.ts';
 import { answerKindOf } from '../protocol/pipeline.ts';
 import type { JobId } from '../protocol/ids.ts';
@@ -74,10 +75,10 @@ export class RequesterHost {
         },
         sentLate: (ref, name) => this.log('info', `job "${name}" (${ref}) sent now that the coordinator is connected`),
         status: (jobs) => this.onStatus(jobs),
-        results: (jobId, shards, itemNames) => {
-          const results = this.onResults(jobId, shards, itemNames);
+        results: (jobId, shards, itemNames, receipt) => {
+          const results = this.onResults(jobId, shards, itemNames, undefined, receipt);
           if (this.options.store && this.mine.has(jobId)) {
-            this.persist(`the results of job ${jobId}`, this.options.store.putResults(jobId, results.items, shards, itemNames));
+            this.persist(`the results of job ${jobId}`, this.options.store.putResults(jobId, results.items, shards, itemNames, receipt));
           }
         },
         linkState: (state, detail) => {
@@ -117,7 +118,7 @@ export class RequesterHost {
         const shards = await store.loadResults(job.jobId);
         if (shards.length === 0) continue;
         this.fetched.add(job.jobId);
-        this.onResults(job.jobId, shards, job.results.itemNames, { items: job.results.items, name: job.name });
+        this.onResults(job.jobId, shards, job.results.itemNames, { items: job.results.items, name: job.name }, job.results.receipt);
       }
       if (jobs.length > 0) this.log('info', `restored ${jobs.length} job(s) of this tab from its storage`);
     } catch (e) {
@@ -169,6 +170,8 @@ export class RequesterHost {
   private onStatus(jobs: readonly JobStatus[]): void {
     patch('requester', { jobs: [...jobs], rates: this.updateRates(jobs) });
     for (const j of jobs) {
+      // [AU-5] A job re-opened by a quarantine ([X-3]) is fetched again, with its new receipt, once done.
+      if (!j.done) this.fetched.delete(j.jobId);
       if (j.done && this.mine.has(j.jobId) && !this.fetched.has(j.jobId)) {
         this.fetched.add(j.jobId);
         this.client?.requestResults(j.jobId);
@@ -196,6 +199,7 @@ export class RequesterHost {
     shards: readonly VerifiedShard[],
     itemNames: readonly string[] | undefined,
     known?: { readonly items: number; readonly name: string },
+    receipt?: SignedReceipt,
   ): JobResults {
     const status = useQuorumStore.getState().requester.jobs.find((j) => j.jobId === jobId);
     const items = known?.items ?? status?.items ?? shards.reduce((n, s) => Math.max(n, s.start + s.count), 0);
@@ -203,7 +207,7 @@ export class RequesterHost {
     let assembleError: string | null = null;
     try {
       // [J-6] Names come from the coordinator, so a reloaded tab or another device has them too.
-      assembled = assembleResults(jobId, known?.name ?? status?.name ?? jobId, items, shards, itemNames);
+      assembled = { ...assembleResults(jobId, known?.name ?? status?.name ?? jobId, items, shards, itemNames), receipt: receipt ?? null };
     } catch (e) {
       assembleError = errorMessage(e);
       this.log('error', `job ${jobId}: verified results could not be put together: ${assembleError}`);

@@ -8,6 +8,7 @@ import { createWorkerEngine } from '../runtime/workerEngine.ts';
 import type { ImagePreprocessing } from '../workloads/inputs/imageTensor.ts';
 import { answersToCsvParts, answersToJsonParts, answersToTextParts } from '../workloads/export/answerExporters.ts';
 import { exportFileName, resultsToCsvParts, resultsToJsonParts, resultsToNpy } from '../workloads/export/exporters.ts';
+import { receiptSidecar, sidecarName } from '../workloads/export/receiptExport.ts';
 import { fileWorkloadById, type FileWorkload } from '../workloads/fileWorkloads.ts';
 import { decodePixels } from '../workloads/inputs/decodeImage.ts';
 import { itemNamesFor } from '../workloads/inputs/itemNames.ts';
@@ -191,6 +192,17 @@ function setExport(jobId: string, status: ExportStatus): void {
   patch('requester', (prev) => ({ exports: { ...prev.exports, [jobId]: status } }));
 }
 
+function download(blob: Blob, name: string): void {
+  const a = document.createElement('a');
+  a.href = URL.createObjectURL(blob);
+  a.download = name;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  // Revoked later: revoking at once can cancel the download in some browsers.
+  setTimeout(() => URL.revokeObjectURL(a.href), 60_000);
+}
+
 /**
  * Downloads a job's verified results: JSON (everything), CSV, or one output as .npy. JSON and CSV
  * are built a slice at a time (the page stays responsive, and shows how far it got); a failure is
@@ -230,14 +242,13 @@ export async function exportResults(jobId: string, format: 'json' | 'csv' | 'npy
       blob = new Blob([resultsToNpy(results, output)], { type: 'application/octet-stream' });
       name = exportFileName(jobId, output, 'npy');
     }
-    const a = document.createElement('a');
-    a.href = URL.createObjectURL(blob);
-    a.download = name;
-    document.body.append(a);
-    a.click();
-    a.remove();
-    // Revoked later: revoking at once can cancel the download in some browsers.
-    setTimeout(() => URL.revokeObjectURL(a.href), 60_000);
+    download(blob, name);
+    // [AU-6] JSON carries its receipt inline; every other export gets it beside it.
+    if (results.receipt && !name.endsWith('.json')) {
+      const kind = results.answers ? (format === 'txt' ? 'answers-text' : 'answers-csv') : format === 'npy' ? 'npy' : 'results-csv';
+      const output = format === 'npy' && !results.answers ? (outputName ?? results.outputs[0]?.name) : undefined;
+      download(new Blob([receiptSidecar(results.receipt, name, kind, output)], { type: 'application/json' }), sidecarName(name));
+    }
     setExport(jobId, { format, state: 'done', progress: 1, bytes: blob.size, error: null });
   } catch (e) {
     const other = format === 'npy' ? 'the JSON or CSV export' : 'the .npy export (numbers only, no text to build)';

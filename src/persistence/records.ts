@@ -1,4 +1,5 @@
 /** What is stored in IndexedDB, one record shape per object store. */
+import type { SignedReceipt } from '../protocol/receipt.ts';
 import type { JobId, LeaseId, PeerId, ShardId } from '../protocol/ids.ts';
 import type { AcceptedResult, JobRecord, LeaseRecord, Replica, ShardStatus, Standing } from '../core/coordinator/state.ts';
 import type { VerifiedShard } from '../protocol/messages.ts';
@@ -108,7 +109,13 @@ export interface StoredRequesterJob {
   /** The built-in workload's labels, to score its predictions again after a reload. */
   readonly labels?: Uint8Array;
   /** Set once its verified results are stored: how many items and their names ([J-6]). */
-  readonly results?: { readonly items: number; readonly itemNames?: readonly string[]; readonly shards: number };
+  readonly results?: {
+    readonly items: number;
+    readonly itemNames?: readonly string[];
+    readonly shards: number;
+    /** [AU-3] The coordinator's signed receipt for them, when it sent one (exports carry it after a reload too). */
+    readonly receipt?: SignedReceipt;
+  };
 }
 
 /** v5: one verified shard of a requester's job, exactly as `job-results` carried it. */

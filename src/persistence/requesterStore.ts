@@ -8,6 +8,7 @@
  */
 import type { JobId } from '../protocol/ids.ts';
 import type { VerifiedShard } from '../protocol/messages.ts';
+import type { SignedReceipt } from '../protocol/receipt.ts';
 import type { QuorumDb } from './db.ts';
 import type { StoredRequesterJob } from './records.ts';
 
@@ -15,7 +16,7 @@ import type { StoredRequesterJob } from './records.ts';
 export interface RequesterStorage {
   putJob(job: Omit<StoredRequesterJob, 'networkId'>): Promise<void>;
   /** Stores a job's verified shards, then marks the job as having them. */
-  putResults(jobId: JobId, items: number, shards: readonly VerifiedShard[], itemNames: readonly string[] | undefined): Promise<void>;
+  putResults(jobId: JobId, items: number, shards: readonly VerifiedShard[], itemNames: readonly string[] | undefined, receipt?: SignedReceipt): Promise<void>;
   loadJobs(): Promise<StoredRequesterJob[]>;
   loadResults(jobId: JobId): Promise<VerifiedShard[]>;
 }
@@ -30,11 +31,20 @@ export class RequesterStore implements RequesterStorage {
     await this.db.put('requesterJobs', { ...job, networkId: this.networkId });
   }
 
-  async putResults(jobId: JobId, items: number, shards: readonly VerifiedShard[], itemNames: readonly string[] | undefined): Promise<void> {
+  async putResults(
+    jobId: JobId,
+    items: number,
+    shards: readonly VerifiedShard[],
+    itemNames: readonly string[] | undefined,
+    receipt?: SignedReceipt,
+  ): Promise<void> {
     for (const shard of shards) await this.db.put('requesterShards', { networkId: this.networkId, jobId, index: shard.index, shard });
     const job = await this.db.get('requesterJobs', [this.networkId, jobId]);
     if (!job) return;
-    await this.db.put('requesterJobs', { ...job, results: { items, shards: shards.length, ...(itemNames ? { itemNames } : {}) } });
+    await this.db.put('requesterJobs', {
+      ...job,
+      results: { items, shards: shards.length, ...(itemNames ? { itemNames } : {}), ...(receipt ? { receipt } : {}) },
+    });
   }
 
   /** This network's jobs, oldest first. */

@@ -29,6 +29,7 @@ import { filePipelineSchema, jobFilesSchema, leaseFilesSchema } from './jobFiles
 import { answerKindOf, answerSchema, type Pipeline } from './pipeline.ts';
 import { spreadSchema } from './spread.ts';
 import { nonceSchema, publicKeySchema, signatureSchema } from './keySchemas.ts';
+import { signedReceiptSchema } from './receipt.ts';
 
 /** [M-2] Every frame carries `v`; a peer speaking another version is refused, not guessed at. */
 export const PROTOCOL_VERSION = 1;
@@ -342,6 +343,8 @@ export const fromCoordinatorSchema = z.discriminatedUnion('t', [
     shards: z.array(verifiedShardSchema).max(LIMITS.maxItemsPerJob),
     /** [J-6] The job's item names, when it was submitted with them. */
     itemNames: z.array(nameSchema).max(LIMITS.maxItemsPerJob).optional(),
+    /** [AU-3] The coordinator's signed receipt for these shards; absent from coordinators without receipts. */
+    receipt: signedReceiptSchema.optional(),
   }),
   z.object({ v, t: z.literal('network'), peers: z.array(peerSummarySchema).max(100_000) }),
   /** [T-1] Observers' only feed: peers, this tick's flows, agreement per backend pair, recent jobs. Bounded by TELEMETRY_LIMITS. */

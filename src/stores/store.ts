@@ -104,6 +104,15 @@ export interface JobResults {
   readonly assembleError: string | null;
 }
 
+/** [AU-4] What checking an export's receipt on the dashboard found. */
+export interface ReceiptCheckStatus {
+  readonly state: 'checking' | 'valid' | 'invalid';
+  /** The file checked. */
+  readonly file: string;
+  /** One line per finding: what verified, or each problem (naming the shard). */
+  readonly lines: readonly string[];
+}
+
 export interface RequesterView {
   readonly state: ConnectionState;
   readonly error: string | null;
@@ -127,6 +136,8 @@ export interface RequesterView {
   readonly submitProblems: readonly string[];
   /** Results downloads being built, or how the last one ended, per job id. */
   readonly exports: Readonly<Record<string, ExportStatus>>;
+  /** [AU-4] The last "Verify receipt" on this page: running, or its verdict in words. */
+  readonly receiptCheck: ReceiptCheckStatus | null;
   /** The files chosen for a built-in workload of files. */
   readonly workloadFiles: WorkloadFilesView;
   /** Per submission ref, per item name: what this tab still holds of the requester's files, for the results view. */
@@ -203,6 +214,7 @@ export const initialState: QuorumState = {
     rates: {},
     submitProblems: [],
     exports: {},
+    receiptCheck: null,
     workloadFiles: initialWorkloadFiles,
     previews: {},
   },

@@ -17,6 +17,7 @@ import {
 import { connectRequester, runReference } from '../host/roles.ts';
 import type { JobStatus } from '../protocol/messages.ts';
 import { spreadWarnings } from '../core/verification/spread.ts';
+import { ReceiptVerifier } from './ReceiptVerifier.tsx';
 import type { ExportStatus, RequesterDraft } from '../stores/requesterSlice.ts';
 import { useQuorumStore, type JobResults, type Submission } from '../stores/store.ts';
 import {
@@ -574,6 +575,7 @@ function Results({ results, previewRef }: { results: JobResults; previewRef: str
         <TensorExports results={results} building={building} />
       )}
       {exportStatus ? <ExportLine status={exportStatus} /> : null}
+      <ReceiptVerifier />
       {results.verifiedItems < results.items ? (
         <p className="muted">
           {results.assembled?.answers

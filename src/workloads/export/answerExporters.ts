@@ -12,7 +12,7 @@
  */
 import type { Answer, OcrLine, Segment } from '../../protocol/pipeline.ts';
 import type { AssembledResults } from './assemble.ts';
-import { csvText, inPieces, type ExportProgress } from './exporters.ts';
+import { csvText, inPieces, receiptAtoms, type ExportProgress } from './exporters.ts';
 
 /** quorum-answers/1: `answers`, one entry per item in item order. */
 export const ANSWERS_FORMAT = 'quorum-answers/1';
@@ -60,7 +60,9 @@ function* jsonAtoms(r: AssembledResults, progress: ExportProgress | undefined): 
   for (const [k, s] of r.shards.entries()) {
     yield (k > 0 ? ',\n' : '\n') + json({ index: s.index, start: s.start, count: s.count, volunteers: s.volunteers, backends: s.backends });
   }
-  yield '\n]}\n';
+  yield '\n]';
+  yield* receiptAtoms(r);
+  yield '}\n';
 }
 
 /** The JSON export of a pipeline job's answers (`ANSWERS_FORMAT`). */

@@ -8,6 +8,7 @@
  */
 import type { VerifiedShard } from '../../protocol/messages.ts';
 import type { Answer } from '../../protocol/pipeline.ts';
+import type { SignedReceipt } from '../../protocol/receipt.ts';
 import { BYTES_PER_ELEMENT, elementCount, type TensorDtype, type WireTensor } from '../../protocol/tensor.ts';
 
 export interface ShardProvenance {
@@ -34,6 +35,8 @@ export interface AssembledResults {
   readonly itemNames: readonly string[] | null;
   /** [V-12] A pipeline job's answers, one per item in item order (null where not verified); null for a job of tensors. */
   readonly answers: readonly (Answer | null)[] | null;
+  /** [AU-6] The coordinator's signed receipt for these shards, when it sent one: exports carry it. */
+  readonly receipt?: SignedReceipt | null;
 }
 
 export class AssembleError extends Error {

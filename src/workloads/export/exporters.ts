@@ -138,7 +138,23 @@ function* jsonAtoms(r: AssembledResults, progress: ExportProgress | undefined): 
   for (const [k, s] of r.shards.entries()) {
     yield (k > 0 ? ',\n' : '\n') + JSON.stringify({ index: s.index, start: s.start, count: s.count, volunteers: s.volunteers, backends: s.backends });
   }
-  yield '\n]}\n';
+  yield '\n]';
+  yield* receiptAtoms(r);
+  yield '}\n';
+}
+
+/**
+ * [AU-6] `,"receipt":{…}` when the results came with one: the body on one line, then each leaf
+ * with its proof on a line of its own, so no atom grows with the job.
+ */
+export function* receiptAtoms(r: AssembledResults): Generator<string, void, undefined> {
+  const receipt = r.receipt;
+  if (!receipt) return;
+  yield `,\n"receipt":{"body":${JSON.stringify(receipt.body)},"key":${json(receipt.key)},"sig":${json(receipt.sig)},\n"leaves":[`;
+  for (const [k, leaf] of receipt.leaves.entries()) yield (k > 0 ? ',\n' : '\n') + JSON.stringify(leaf);
+  yield '\n],\n"proofs":[';
+  for (const [k, proof] of receipt.proofs.entries()) yield (k > 0 ? ',\n' : '\n') + JSON.stringify(proof);
+  yield '\n]}';
 }
 
 /** The JSON export (`RESULTS_FORMAT`), as pieces of at most `EXPORT_PIECE_CHARS` characters. */

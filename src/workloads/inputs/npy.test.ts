@@ -28,6 +28,17 @@ const bytes = (b64: string): Uint8Array => Uint8Array.from(atob(b64), (c) => c.c
 const base64 = (b: Uint8Array): string => btoa(String.fromCharCode(...b));
 
 describe('parseNpy reads what numpy.save writes', () => {
+  it('from a view into a bigger buffer (a Node Buffer read from a file is one), exactly its own data', () => {
+    const file = parseNpy(bytes(NUMPY.f32));
+    const written = writeNpy(file);
+    const pool = new Uint8Array(written.byteLength + 64).fill(7);
+    pool.set(written, 32);
+    // Buffer.from(arrayBuffer, offset, length) shares memory, as readFileSync's small files do.
+    const view = Buffer.from(pool.buffer, 32, written.byteLength);
+    const a = parseNpy(view);
+    expect(a.data.byteLength).toBe(6 * 4);
+    expect([...new Float32Array(a.data)]).toEqual([1.5, -2, 3, 4, 5, 6.25]);
+  });
   it('float32, C order, 2-D', () => {
     const a = parseNpy(bytes(NUMPY.f32));
     expect(a.dtype).toBe('float32');

@@ -155,7 +155,9 @@ export function parseNpy(file: ArrayBuffer | Uint8Array): NpyArray {
   if (available > expected) {
     throw new NpyError(`.npy file has ${available - expected} bytes after its data: it is not a single array (np.savez files are not supported).`);
   }
-  const data = bytes.slice(dataStart, dataStart + expected).buffer;
+  // A copy of exactly the data: `slice` on a Node Buffer (a Uint8Array) shares memory, and its
+  // `.buffer` is Node's whole pool, so the copy is made by the Uint8Array constructor.
+  const data = new Uint8Array(bytes.subarray(dataStart, dataStart + expected)).buffer;
   if (dtype === 'bool') {
     const b = new Uint8Array(data);
     if (b.some((x) => x > 1)) throw new NpyError('.npy bool array holds values other than 0 and 1.');

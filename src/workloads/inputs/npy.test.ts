@@ -33,7 +33,9 @@ describe('parseNpy reads what numpy.save writes', () => {
     const written = writeNpy(file);
     const pool = new Uint8Array(written.byteLength + 64).fill(7);
     pool.set(written, 32);
-    // Buffer.from(arrayBuffer, offset, length) shares memory, as readFileSync's small files do.
+    // Node's Buffer.from(arrayBuffer, offset, length) shares memory, as readFileSync's small files
+    // do, and its `slice` shares it too (this file is also type-checked for the browser: no Node types).
+    const { Buffer } = globalThis as unknown as { Buffer: { from(b: ArrayBuffer, offset: number, length: number): Uint8Array } };
     const view = Buffer.from(pool.buffer, 32, written.byteLength);
     const a = parseNpy(view);
     expect(a.data.byteLength).toBe(6 * 4);

@@ -5,6 +5,7 @@ import type { EngineResult } from './engine.ts';
 import type { Machine } from './env.ts';
 import type { NetworkResult } from './network.ts';
 import type { OcrResult } from './ocr.ts';
+import type { ScaleResult } from './scale.ts';
 import type { TransferResult } from './transfer.ts';
 
 export interface Results {
@@ -16,6 +17,7 @@ export interface Results {
   network: NetworkResult | null;
   core: CoreResult | null;
   ocr: OcrResult | null;
+  scale: ScaleResult | null;
   seconds: number;
   /** 1-minute load average when the run ended. */
   loadAverageAtEnd: number;
@@ -208,7 +210,53 @@ export function renderTables(r: Results): string {
     );
   }
   if (r.ocr) out.push('', ...ocrTables(r.ocr));
+  if (r.scale) out.push('', ...scaleTables(r.scale));
   return out.join('\n');
+}
+
+/** One row per N and coordinator kind (bench/scale.ts). */
+export function scaleTables(s: ScaleResult): string[] {
+  const kb = (b: number | undefined): string => (b === undefined ? '–' : fmt(b / 1024, 1));
+  return [
+    `### Scale: N headless volunteers (${s.volunteersPerProcess} per process) on loopback, coordinator tab vs headless`,
+    '',
+    table(
+      [
+        'coordinator',
+        'N',
+        'connected',
+        'all connected (s)',
+        'shards x size, r',
+        'verified shards/s',
+        'leases/s',
+        'status KB/s',
+        'busy idle',
+        'busy in job',
+        'heap MB',
+        'telemetry KB',
+        'network frame KB',
+        'first thing that broke',
+      ],
+      s.rows.map((x) => [
+        x.coordinator,
+        String(x.volunteers),
+        String(x.connected),
+        fmt(x.connectSec, 1),
+        `${x.verified}/${x.shards} x ${x.shardSize}, r${x.replication}`,
+        fmt(x.verifiedShardsPerSec, 1),
+        fmt(x.leasesPerSec, 1),
+        x.statusBytesPerSec === null ? '–' : fmt(x.statusBytesPerSec / 1024, 1),
+        fmt(x.idleBusy, 2),
+        fmt(x.jobBusy, 2),
+        fmt(x.heapMB, 0),
+        kb(x.frames?.telemetryBytes),
+        kb(x.frames?.networkBytes),
+        x.broke ?? (x.firstError ? `nothing (logged: ${x.firstError.slice(0, 120)})` : 'nothing'),
+      ]),
+    ),
+    '',
+    `Largest N with every volunteer connected and the job complete: tab ${s.largestClean.tab}, headless ${s.largestClean.headless}.`,
+  ];
 }
 
 function ocrTables(o: OcrResult): string[] {

@@ -1,9 +1,11 @@
 /**
- * `npm run bench [-- --quick] [-- --only=engine,transfer,network,core,ocr] [-- --prefetch=0,1]
+ * `npm run bench [-- --quick] [-- --only=engine,transfer,network,core,ocr,scale] [-- --prefetch=0,1]
  * [-- --volunteers=1,2]`: measures the raw engine
  * (onnxruntime-web in Chromium vs onnxruntime-node), the data plane (tab-to-tab MB/s), the whole
  * network's efficiency (verified items/s over N x one tab's raw items/s) and the coordinator
- * core's results/s, and the OCR workload (bench/ocr.ts), side by side in one run (the network with volunteers queueing each
+ * core's results/s, the OCR workload (bench/ocr.ts), and scale (bench/scale.ts: N headless volunteers
+ * against a coordinator tab and the headless coordinator; `--volunteers` picks its N too,
+ * `--coordinators=tab,headless` its kinds), side by side in one run (the network with volunteers queueing each
  * `--prefetch` depth of leases, [W-18]; default 0 and 1; `--volunteers` keeps only those N); prints a table and writes bench/results.json.
  *
  * As root, where `unshare -n` works, the run re-executes itself in a loopback-only network
@@ -20,10 +22,11 @@ import { buildBenchPage, describeMachine, launchChromium, ROOT, serveBenchPage }
 import { writeHeavyModel } from './models.ts';
 import { benchNetwork } from './network.ts';
 import { benchOcr } from './ocr.ts';
+import { benchScale, type CoordinatorKind } from './scale.ts';
 import { printTable, writeResults, type Results } from './report.ts';
 import { benchTransfer } from './transfer.ts';
 
-const SECTIONS = ['engine', 'transfer', 'network', 'core', 'ocr'] as const;
+const SECTIONS = ['engine', 'transfer', 'network', 'core', 'ocr', 'scale'] as const;
 type Section = (typeof SECTIONS)[number];
 
 const argv = process.argv.slice(2);
@@ -40,6 +43,9 @@ const listArg = (name: string): number[] | undefined =>
     .filter((n) => Number.isInteger(n) && n >= 0);
 const prefetch = listArg('prefetch');
 const volunteers = listArg('volunteers');
+const coordinatorsArg = argv.find((a) => a.startsWith('--coordinators='))?.slice('--coordinators='.length);
+const coordinators = coordinatorsArg ? (coordinatorsArg.split(',') as CoordinatorKind[]) : undefined;
+for (const c of coordinators ?? []) if (c !== 'tab' && c !== 'headless') throw new Error(`unknown coordinator "${c}"; pick from tab, headless`);
 const outFile = argv.find((a) => a.startsWith('--out='))?.slice('--out='.length) ?? path.join(ROOT, 'bench', 'results.json');
 
 function reexecInNetns(): boolean {
@@ -54,7 +60,13 @@ function reexecInNetns(): boolean {
     return false;
   }
   buildBenchPage(); // outside the namespace is fine too; done once, here
-  const r = spawnSync('unshare', ['-n', 'sh', '-c', 'ip link set lo up && exec "$@"', 'sh', process.execPath, ...process.execArgv, ...process.argv.slice(1)], {
+  // [scale] node-datachannel (libjuice) offers no loopback candidates, so two Node peers in a
+  // namespace with nothing but `lo` never connect: a veth pair, both ends inside, gives them an
+  // address of their own that still never leaves the namespace.
+  const setup = only.has('scale')
+    ? 'ip link set lo up && ip link add q0 type veth peer name q1 && ip addr add 10.77.0.1/24 dev q0 && ip link set q1 up && ip link set q0 up'
+    : 'ip link set lo up';
+  const r = spawnSync('unshare', ['-n', 'sh', '-c', `${setup} && exec "$@"`, 'sh', process.execPath, ...process.execArgv, ...process.argv.slice(1)], {
     stdio: 'inherit',
     env: { ...process.env, QUORUM_BENCH_NETNS_ACTIVE: '1', QUORUM_BENCH_SKIP_BUILD: '1' },
   });
@@ -77,6 +89,7 @@ async function main(): Promise<void> {
     network: null,
     core: null,
     ocr: null,
+    scale: null,
     seconds: 0,
     loadAverageAtEnd: 0,
   };
@@ -101,6 +114,9 @@ async function main(): Promise<void> {
     );
     results.core = await step('core', () => benchCore({ quick }));
     results.ocr = await step('ocr', () => benchOcr(browser, server.url, { quick, ...(volunteers && volunteers.length > 0 ? { volunteers } : {}) }));
+    results.scale = await step('scale', () =>
+      benchScale(browser, { quick, ...(volunteers && volunteers.length > 0 ? { volunteers } : {}), ...(coordinators ? { kinds: coordinators } : {}) }),
+    );
   } finally {
     await browser.close().catch(() => undefined);
     await server.close().catch(() => undefined);

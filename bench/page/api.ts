@@ -2,6 +2,7 @@
  * What the bench page offers on `window.__bench`: plain types only, so the Node runner
  * (tsconfig.node.json) can use them without type-checking the page's browser code.
  */
+import type { ScaleCounts, ScaleFrames } from '../scaleProbe.ts';
 
 export interface EngineOptions {
   readonly modelUrl: string;
@@ -29,6 +30,8 @@ export interface SubmitOptions {
   readonly shardSize: number;
   readonly replication: number;
   readonly quorum: number;
+  /** The coordinator's requester key (a headless coordinator has one; the bench's tab takes any). */
+  readonly requesterKey?: string;
 }
 
 export interface JobTimes {
@@ -124,6 +127,10 @@ export interface BenchApi {
   /** Bytes sent by frame type since the last call (then reset). */
   coordinatorBytes(): Record<string, number>;
   volunteerCount(): number;
+  /** The scale bench's counters (bench/scaleProbe.ts), read from the coordinator's core. */
+  scaleCounts(): ScaleCounts;
+  /** The scale bench's frame sizes (bench/scaleProbe.ts). */
+  scaleFrames(): ScaleFrames;
   jobDone(jobId: string, timeoutMs: number): Promise<JobTimes>;
   /** [W-18] `prefetch`: leases the volunteer queues behind the running one (absent: the app's default). */
   volunteer(networkId: string, prefetch?: number): Promise<void>;

@@ -26,6 +26,7 @@ import type { Endpoint, EndpointFactory } from '../../src/transport/transport.ts
 import { decodeMnistHoldout, MNIST_HOLDOUT_URL, MNIST_PIXELS, type MnistHoldout } from '../../src/workloads/mnist/holdout.ts';
 import { CoordinatorTrust, localPinStore } from '../../src/host/coordinatorTrust.ts';
 import { encodeFrame } from '../../src/transport/frameCodec.ts';
+import { scaleCounts, scaleFrames } from '../scaleProbe.ts';
 import { ocrEngine, ocrSubmit, ocrVolunteer, ocrVolunteerTimes } from './ocr.ts';
 import type { BenchApi, EngineOptions, EngineSamples, JobTimes, SubmitOptions } from './api.ts';
 
@@ -393,6 +394,11 @@ function coordinatorBytes(): Record<string, number> {
   return out;
 }
 
+function coordinatorCore(): CoordinatorHost['core'] {
+  if (!coordinatorHost) throw new Error('no coordinator');
+  return coordinatorHost.core;
+}
+
 function volunteerCount(): number {
   return useQuorumStore.getState().coordinator.peers.filter((p) => p.role === 'volunteer').length;
 }
@@ -456,7 +462,7 @@ async function submit(o: SubmitOptions): Promise<{ jobId: string; uploadMs: numb
     inputs: [{ name: 'pixels', dtype: 'float32', dims: [o.items, MNIST_PIXELS], data }],
     shardSize: o.shardSize,
     policy: { replication: o.replication, quorum: o.quorum, maxReplicas: Math.max(4, o.replication), comparator: DEFAULT_COMPARATOR },
-    requesterKey: '',
+    requesterKey: o.requesterKey ?? '',
   };
   const t0 = performance.now();
   const ref = requesterHost.submit(spec, null);
@@ -488,6 +494,8 @@ const bench: BenchApi = {
   rawSend,
   coordinator,
   volunteerCount,
+  scaleCounts: () => scaleCounts(coordinatorCore()),
+  scaleFrames: () => scaleFrames(coordinatorCore(), Date.now()),
   jobDone,
   volunteer,
   volunteerStats,

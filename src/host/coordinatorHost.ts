@@ -87,7 +87,9 @@ export class CoordinatorHost {
   private tickTimer: ReturnType<typeof setInterval> | null = null;
   private broadcastTimer: ReturnType<typeof setTimeout> | null = null;
   private telemetryTimer: ReturnType<typeof setInterval> | null = null;
-  private readonly telemetry = new TelemetryAggregator();
+  private telemetry = new TelemetryAggregator();
+  /** [T-1] No observer at the last tick: the next one that has one starts a fresh aggregator. */
+  private telemetryPaused = true;
   /** [S-3] Store writes, one after another in the order the core asked, kept while storage fails. */
   private readonly writes = new StorageWriteQueue({
     failed: (what, reason, first) => {
@@ -527,27 +529,41 @@ export class CoordinatorHost {
     }, BROADCAST_MS);
   }
 
-  /** Updates this page and tells requesters how jobs and peers stand (observers get telemetry, [T-1]). */
+  /**
+   * Updates this page and tells requesters how jobs stand (observers get telemetry, [T-1]).
+   * [T-6] Requesters get no `network` frame: none reads it, and every peer's summary in it made it
+   * grow with the network (47 KB at 400 volunteers, up to 4 a second to each requester: the scale
+   * bench, BENCHMARKS.md).
+   */
   private refresh(): void {
     const jobs = this.core.jobStatuses();
     const peers = this.core.peerSummaries();
     patch('coordinator', { jobs, peers, activeLeases: this.core.activeLeaseCount() });
     if (!this.endpoint) return;
-    for (const w of this.core.watchers()) {
-      this.endpoint.send(w, { v: PROTOCOL_VERSION, t: 'job-status', jobs });
-      this.endpoint.send(w, { v: PROTOCOL_VERSION, t: 'network', peers });
-    }
+    for (const w of this.core.watchers()) this.endpoint.send(w, { v: PROTOCOL_VERSION, t: 'job-status', jobs });
   }
 
   /**
-   * [T-1] Ticks the aggregator (always, so every frame's flows cover exactly one period) and
-   * sends the frame to each observer.
+   * [T-1] Ticks the aggregator while an observer is connected (every tick, so every frame's flows
+   * cover exactly one period) and sends the frame to each observer. With no observer nothing is
+   * sampled: a sample reads and sorts every peer, twice a second, for nobody. The first tick after
+   * that starts a fresh aggregator, so its frame is every peer's baseline ([T-3]), not the flows of
+   * a period that no frame covered.
    */
   private sendTelemetry(): void {
     const observers = this.endpoint ? this.core.observers() : [];
-    // Job statuses are read from counts kept per job, one step each; still, nobody needs them without an observer.
-    const jobs = observers.length > 0 ? this.core.jobStatuses() : [];
-    const frame = this.telemetry.tick({ peers: this.core.peerSamples(), jobs, backendPairs: this.core.backendAgreement() }, this.now());
+    if (observers.length === 0) {
+      this.telemetryPaused = true;
+      return;
+    }
+    if (this.telemetryPaused) {
+      this.telemetry = new TelemetryAggregator();
+      this.telemetryPaused = false;
+    }
+    const frame = this.telemetry.tick(
+      { peers: this.core.peerSamples(), jobs: this.core.jobStatuses(), backendPairs: this.core.backendAgreement() },
+      this.now(),
+    );
     for (const o of observers) this.endpoint?.send(o, frame);
   }
 

@@ -32,3 +32,23 @@ async function quiesce(net: MemoryNetwork): Promise<void> {
     await vi.advanceTimersByTimeAsync(0);
   }
 }
+
+/** Taken before any test fakes the clock. */
+const realSetTimeout = globalThis.setTimeout;
+const POLL_MS = 10;
+
+/**
+ * Waits in real time, with the fake clock held still, until `holds`: for crypto that
+ * cryptoInFlight cannot see (a CoordinatorHost signs its own proofs). Frames are delivered and
+ * tracked proofs awaited on every look; no link timer can fire meanwhile, so a slow machine
+ * only makes the wait longer. Fails after at least `ms` of real time (counted in real polls:
+ * Date is fake here).
+ */
+export async function untilLinked(net: MemoryNetwork, what: string, holds: () => boolean, ms = 60_000): Promise<void> {
+  for (let waited = 0; ; waited += POLL_MS) {
+    await quiesce(net);
+    if (holds()) return;
+    if (waited >= ms) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((resolve) => realSetTimeout(resolve, POLL_MS));
+  }
+}

@@ -1,9 +1,11 @@
 /**
- * Runs a MemoryNetwork of link tests under fake timers for `ms` of fake time, 100 ms at a time.
- * After each step it delivers every queued frame and waits for every key proof in flight
- * (cryptoInFlight) to finish, again and again until neither frames nor proofs are left: a
- * challenge, its signature and its check complete within the step they start in, however slow
- * the machine, and fake time never runs ahead of crypto that a real client would have finished.
+ * Moving link tests on a MemoryNetwork forward under fake timers without waiting on real time.
+ *
+ * settleLink runs `ms` of fake time, 100 ms at a time. After each step it delivers every queued
+ * frame and waits for every key proof in flight (cryptoInFlight) to finish, again and again until
+ * neither frames nor proofs are left: a challenge, its signature and its check complete within
+ * the step they start in, however slow the machine, and fake time never runs ahead of crypto
+ * that a real client would have finished.
  */
 import { vi } from 'vitest';
 import type { MemoryNetwork } from '../../transport/memoryTransport.ts';

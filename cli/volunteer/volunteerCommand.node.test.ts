@@ -16,7 +16,7 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import express from 'express';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { attachSignaling } from '../../server/signaling.ts';
 import { CoordinatorHost } from '../../src/host/coordinatorHost.ts';
 import { ModelInspector } from '../../src/host/modelInspector.ts';
@@ -177,6 +177,13 @@ afterAll(async () => {
   for (const dir of roots) fs.rmSync(dir, { recursive: true, force: true });
   // node-datachannel's cleanup may wait up to 10 s for connections still closing.
 }, 60_000);
+
+/**
+ * Each test here waits for several real states in turn (a coordinator, volunteers running ONNX
+ * shards, restarts), each for up to waitFor's 60 s: on a loaded 2-core machine (load average
+ * 20-45) their sum passed the default 60 s per test. A test that reaches its states passes at once.
+ */
+vi.setConfig({ testTimeout: 240_000 });
 
 describe('quorum volunteer', () => {
   const root = stateRoot();

@@ -216,7 +216,9 @@ describe('[J-4] the coordinator host re-checks every submission', () => {
     expect(host.core.jobStatuses().find((j) => j.jobId === ok.jobId)).toMatchObject({ items: 5, shards: 3 });
     // What a reloaded coordinator would read back: the files, byte for byte.
     // Only once the host's write is done (its record comes last): loading removes pieces without a record.
-    for (let i = 0; i < 200 && !(await db.get('jobs', ok.jobId)); i++) await new Promise((r) => setTimeout(r, 10));
+    // Up to 30 s of real time, not 200 polls: a loaded machine may take seconds over the write.
+    const deadline = Date.now() + 30_000;
+    while (!(await db.get('jobs', ok.jobId)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
     const stored = (await new CoordinatorStore(db, 'jobchecks').loadJobs()).find((r) => r.job.id === ok.jobId);
     expect(stored?.job.files?.map((f) => [f.name, [...new Uint8Array(f.bytes)]])).toEqual(files.map((f) => [f.name, [...new Uint8Array(f.bytes)]]));
     expect(stored?.job.pipeline).toEqual(linePipeline(hash));

@@ -6,6 +6,7 @@ import type { Endpoint, EndpointHandlers } from '../transport/transport.ts';
 import { CoordinatorLink, type LinkHandlers, type LinkOptions } from './coordinatorLink.ts';
 import type { CoordinatorIdentity } from './coordinatorKey.ts';
 import { memoryTrust, newIdentity, provingCoordinator } from './testing/provingCoordinator.ts';
+import { settleLink } from './testing/settleLink.ts';
 
 const NETWORK = 'test';
 const COORDINATOR = asPeerId('quorum-test');
@@ -32,26 +33,6 @@ function rig(net: MemoryNetwork, options: Partial<LinkOptions> = {}) {
   return { link, registered, opens: () => opens };
 }
 
-/** Captured before any test fakes the clock. */
-const realSetTimeout = globalThis.setTimeout;
-
-/**
- * Lets the link's timers and promises run, delivering frames as they come. WebCrypto completes
- * on Node's thread pool, outside the fake clock: each step also yields to the real event loop.
- */
-async function settle(net: MemoryNetwork, ms: number): Promise<void> {
-  for (let t = 0; t < ms; t += 100) {
-    await vi.advanceTimersByTimeAsync(100);
-    net.flush();
-    // A challenge, its signature and its check take a few turns of the real loop.
-    for (let i = 0; i < 4; i++) {
-      await new Promise((resolve) => realSetTimeout(resolve, 1));
-      await vi.advanceTimersByTimeAsync(0);
-      net.flush();
-    }
-  }
-}
-
 describe('CoordinatorLink peer ids', () => {
   beforeEach(() => vi.useFakeTimers());
   afterEach(() => vi.useRealTimers());
@@ -61,15 +42,15 @@ describe('CoordinatorLink peer ids', () => {
     let coordinator: Endpoint = coordinatorOn(net);
     const { link, registered, opens } = rig(net, { stableId: null });
     link.start();
-    await settle(net, 100);
+    await settleLink(net, 100);
     expect(opens()).toBe(1);
     const first = registered[0]!;
 
     // The coordinator goes away and comes back: the link registers under the same id again.
     coordinator.destroy();
-    await settle(net, 700);
+    await settleLink(net, 700);
     coordinator = coordinatorOn(net);
-    await settle(net, 3_000);
+    await settleLink(net, 3_000);
     expect(opens()).toBe(2);
     expect(new Set(registered)).toEqual(new Set([first]));
     expect(link.peerId()).toBe(first);
@@ -82,10 +63,10 @@ describe('CoordinatorLink peer ids', () => {
     const squatter = net.create('vol-1', quiet);
     const { link, registered, opens } = rig(net, { stableId: 'vol-1' });
     link.start();
-    await settle(net, 1_000);
+    await settleLink(net, 1_000);
     expect(registered).toEqual([]);
     expect(opens()).toBe(0);
-    await settle(net, 15_000);
+    await settleLink(net, 15_000);
     expect(registered).toHaveLength(1);
     expect(registered[0]).not.toBe('vol-1');
     expect(link.peerId()).toBe(registered[0]);
@@ -100,9 +81,9 @@ describe('CoordinatorLink peer ids', () => {
     const old = net.create('vol-1', quiet);
     const { link, registered } = rig(net, { stableId: 'vol-1' });
     link.start();
-    await settle(net, 600);
+    await settleLink(net, 600);
     old.destroy(); // the previous page's registration is released
-    await settle(net, 3_000);
+    await settleLink(net, 3_000);
     expect(registered).toEqual(['vol-1']);
     link.stop();
   });
@@ -112,11 +93,11 @@ describe('CoordinatorLink peer ids', () => {
     coordinatorOn(net);
     const { link, registered, opens } = rig(net, { stableId: 'vol-1' });
     link.start();
-    await settle(net, 100);
+    await settleLink(net, 100);
     expect(registered).toEqual(['vol-1']);
     expect(opens()).toBe(1);
     link.renewId('refused as another volunteer');
-    await settle(net, 1_000);
+    await settleLink(net, 1_000);
     expect(registered).toHaveLength(2);
     const fresh = registered[1]!;
     expect(fresh).not.toBe('vol-1');
@@ -130,17 +111,17 @@ describe('CoordinatorLink peer ids', () => {
     coordinatorOn(net);
     const { link, opens } = rig(net);
     link.start();
-    await settle(net, 100);
+    await settleLink(net, 100);
     link.renewId('x');
-    await settle(net, 1_000);
+    await settleLink(net, 1_000);
     expect(opens()).toBe(1);
     link.stop();
     const stable = rig(net, { stableId: 'vol-2' });
     stable.link.start();
-    await settle(net, 100);
+    await settleLink(net, 100);
     stable.link.stop();
     stable.link.renewId('x');
-    await settle(net, 1_000);
+    await settleLink(net, 1_000);
     expect(stable.registered).toEqual(['vol-2']);
   });
 
@@ -159,24 +140,24 @@ describe('CoordinatorLink peer ids', () => {
     };
     const link = new CoordinatorLink(net.factory, COORDINATOR, handlers, { stableId: 'vol-1', trust: memoryTrust(NETWORK) });
     link.start();
-    await settle(net, 100);
+    await settleLink(net, 100);
     expect(opens).toBe(1);
 
     // Another peer reaches the volunteer directly (its id is public) and sends what a coordinator would.
     const intruder = net.create('intruder', quiet);
     intruder.connect(asPeerId('vol-1'));
-    await settle(net, 100);
+    await settleLink(net, 100);
     intruder.send(asPeerId('vol-1'), { v: PROTOCOL_VERSION, t: 'refused', reason: 'go away', expectedVersion: PROTOCOL_VERSION, code: REFUSED_ID_TAKEN });
     intruder.send(asPeerId('vol-1'), { v: PROTOCOL_VERSION, t: 'no-work', retryInMs: 1 });
-    await settle(net, 100);
+    await settleLink(net, 100);
     expect(frames).toEqual([]);
     intruder.destroy();
-    await settle(net, 100);
+    await settleLink(net, 100);
     expect({ opens, closes }).toEqual({ opens: 1, closes: 0 });
 
     // The coordinator's own frames still arrive.
     coordinator.send(asPeerId('vol-1'), { v: PROTOCOL_VERSION, t: 'no-work', retryInMs: 1 });
-    await settle(net, 100);
+    await settleLink(net, 100);
     expect(frames).toEqual([{ v: PROTOCOL_VERSION, t: 'no-work', retryInMs: 1 }]);
     link.stop();
   });
@@ -186,11 +167,11 @@ describe('CoordinatorLink peer ids', () => {
     let coordinator = coordinatorOn(net);
     const { link, registered } = rig(net);
     link.start();
-    await settle(net, 100);
+    await settleLink(net, 100);
     coordinator.destroy();
-    await settle(net, 700);
+    await settleLink(net, 700);
     coordinator = coordinatorOn(net);
-    await settle(net, 3_000);
+    await settleLink(net, 3_000);
     // One id per attempt (the one made while the coordinator was gone too), never one twice.
     expect(registered.length).toBeGreaterThanOrEqual(2);
     expect(new Set(registered).size).toBe(registered.length);

@@ -13,10 +13,10 @@ import type { CoordinatorIdentity } from './coordinatorKey.ts';
 import { CoordinatorLink } from './coordinatorLink.ts';
 import type { CoordinatorTrust } from './coordinatorTrust.ts';
 import { memoryTrust, newIdentity, provingCoordinator } from './testing/provingCoordinator.ts';
+import { settleLink } from './testing/settleLink.ts';
 
 const NETWORK = 'test';
 const COORDINATOR = asPeerId('quorum-test');
-const realSetTimeout = globalThis.setTimeout;
 
 let real: CoordinatorIdentity;
 let rogue: CoordinatorIdentity;
@@ -25,18 +25,6 @@ beforeAll(async () => {
 });
 beforeEach(() => vi.useFakeTimers());
 afterEach(() => vi.useRealTimers());
-
-async function settle(net: MemoryNetwork, ms: number): Promise<void> {
-  for (let t = 0; t < ms; t += 100) {
-    await vi.advanceTimersByTimeAsync(100);
-    net.flush();
-    for (let i = 0; i < 4; i++) {
-      await new Promise((resolve) => realSetTimeout(resolve, 1));
-      await vi.advanceTimersByTimeAsync(0);
-      net.flush();
-    }
-  }
-}
 
 /** What would make a client act: a refusal that drops its id, an ack that deletes a held-back result. */
 const HOSTILE: FromCoordinator[] = [
@@ -97,7 +85,7 @@ describe('[K-2] a client acts on nothing before the coordinator proves its key',
     const fake = impostor(net, null);
     const { link, seen } = client(net, memoryTrust(NETWORK));
     link.start();
-    await settle(net, 15_000);
+    await settleLink(net, 15_000);
     expect(seen.opens).toBe(0);
     expect(seen.frames).toEqual([]);
     expect(link.peerId()).toBe('vol-1'); // its refusal did not make the volunteer drop its id
@@ -113,15 +101,15 @@ describe('[K-2] a client acts on nothing before the coordinator proves its key',
     let coordinator = provingCoordinator(net, COORDINATOR, NETWORK, real, (_p, m) => hellos.push(m));
     const { link, seen } = client(net, trust);
     link.start();
-    await settle(net, 300);
+    await settleLink(net, 300);
     expect(seen.opens).toBe(1); // trust on first use: the real key is now pinned
     expect(hellos.map((m) => m.t)).toEqual(['hello']);
 
     // The real coordinator closes; a rogue page takes its id and proves a key of its own.
     coordinator.destroy();
-    await settle(net, 300);
+    await settleLink(net, 300);
     const fake = impostor(net, rogue);
-    await settle(net, 8_000);
+    await settleLink(net, 8_000);
     expect(seen.alarms.length).toBeGreaterThanOrEqual(1);
     expect(seen.alarms[0]).toEqual({ networkId: NETWORK, expected: real.fingerprint, seen: rogue.fingerprint, source: 'pin' });
     // Challenges are answered by the impostor's prover; nothing else reached it (no hello, no token).
@@ -132,7 +120,7 @@ describe('[K-2] a client acts on nothing before the coordinator proves its key',
     // The rogue goes; the real coordinator returns and is served at once.
     fake.ep.destroy();
     coordinator = provingCoordinator(net, COORDINATOR, NETWORK, real, (_p, m) => hellos.push(m));
-    await settle(net, 6_000);
+    await settleLink(net, 6_000);
     expect(seen.opens).toBe(2);
     expect(hellos.map((m) => m.t)).toEqual(['hello', 'hello']);
     link.stop();
@@ -144,7 +132,7 @@ describe('[K-2] a client acts on nothing before the coordinator proves its key',
     const fake = impostor(net, rogue);
     const { link, seen } = client(net, memoryTrust(NETWORK, real.fingerprint));
     link.start();
-    await settle(net, 600);
+    await settleLink(net, 600);
     expect(seen.opens).toBe(0);
     expect(seen.alarms[0]).toEqual({ networkId: NETWORK, expected: real.fingerprint, seen: rogue.fingerprint, source: 'link' });
     expect(fake.got).toEqual([]);
@@ -178,10 +166,10 @@ describe('[K-2] a client acts on nothing before the coordinator proves its key',
       error: () => {},
     });
     relay.connect(hidden);
-    await settle(net, 100);
+    await settleLink(net, 100);
     const { link, seen } = client(net, memoryTrust(NETWORK, real.fingerprint));
     link.start();
-    await settle(net, 3_000);
+    await settleLink(net, 3_000);
     expect(got.filter((m) => m.t === 'challenge').length).toBeGreaterThanOrEqual(1);
     expect(got.every((m) => m.t === 'challenge')).toBe(true);
     expect(seen.opens).toBe(0);

@@ -12,6 +12,7 @@ import { initialState, useQuorumStore } from '../stores/store.ts';
 import { MemoryNetwork } from '../transport/memoryTransport.ts';
 import { CoordinatorHost, TELEMETRY_MS } from './coordinatorHost.ts';
 import { memoryTrust } from './testing/provingCoordinator.ts';
+import { untilLinked } from './testing/settleLink.ts';
 import { coordinatorPeerId } from './networkId.ts';
 import { coordinatorClient, type CoordinatorClient } from './testing/coordinatorClient.ts';
 import { ObserverHost } from './observerHost.ts';
@@ -142,6 +143,8 @@ describe('coordinator host telemetry [T-1]', () => {
     }
     const observer = new ObserverHost(NET, net.factory, memoryTrust(NET));
     observer.start();
+    // The host signs its proof in real time, however slow the machine: wait for the link to open.
+    await untilLinked(net, 'the observer to connect', () => useQuorumStore.getState().network.state === 'connected');
     await run(net, 2_000);
     const n = useQuorumStore.getState().network;
     expect(n.state).toBe('connected');

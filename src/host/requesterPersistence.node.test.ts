@@ -42,11 +42,14 @@ const DONE: JobStatus = {
 
 /** Polls until `check` holds (the hosts' storage calls are asynchronous). */
 async function until(check: () => boolean | Promise<boolean>, what: string): Promise<void> {
-  for (let i = 0; i < 200; i++) {
+  // A deadline in real time, generous for a loaded machine (the proof is WebCrypto, the store
+  // IndexedDB): a state that is reached passes at once.
+  const deadline = Date.now() + 30_000;
+  for (;;) {
     if (await check()) return;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 5));
   }
-  throw new Error(`timed out waiting for ${what}`);
 }
 
 let hosts: RequesterHost[] = [];

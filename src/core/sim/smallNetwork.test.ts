@@ -128,6 +128,20 @@ describe('small networks [C-4] [X-4]', () => {
     });
   }
 
+  it('[X-1] [X-4] four volunteers, one random liar: quarantined after under 5 judged lies on average (seeds 1–15)', () => {
+    // The bounds above are tails, loose enough for any fresh seed; this pins the typical speed of
+    // the rule on fixed seeds, so it cannot fail at random. Today: 58 judged lies in all (3–6 each);
+    // a third strike to quarantine makes it 80, five make it 108.
+    let judged = 0;
+    for (let seed = 1; seed <= 15; seed++) {
+      const r = run(4, { honest: 3, random: 1 }, seed);
+      const liar = r.byKind.find((k) => k.kind === 'random')!;
+      expect(liar.quarantined, `seed ${seed}`).toBe(1);
+      judged += liar.invalid;
+    }
+    expect(judged).toBeLessThan(15 * 5);
+  });
+
   it('[C-4] five volunteers, two colluders (a minority): both are caught and their agreed lies re-verified', () => {
     for (const seed of SEEDS) {
       const r = run(5, { honest: 3, collude: 2 }, seed);

@@ -99,6 +99,11 @@ export interface SimKindStats {
   readonly quarantined: number;
   /** Results they computed and sent. */
   readonly results: number;
+  /**
+   * Of those, results the core judged invalid ([A-1]: outvoted, failed canaries, late
+   * contradictions): the lies it saw through, as against lies still waiting for a comparison.
+   */
+  readonly invalid: number;
 }
 
 export interface SimReport {
@@ -442,6 +447,7 @@ export function runSim(config: SimConfig, probes: SimProbes = {}): SimReport {
       lied: of.filter((v) => v.lied).length,
       quarantined: of.filter((v) => core.reputation.isQuarantined(v.id)).length,
       results: of.reduce((n, v) => n + v.results, 0),
+      invalid: of.reduce((n, v) => n + (core.reputation.get(v.id)?.invalid ?? 0), 0),
     });
   }
   const liars = vols.filter((v) => LYING_KINDS.includes(v.kind));

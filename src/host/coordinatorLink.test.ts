@@ -198,7 +198,7 @@ describe('[P-8] a big frame from the coordinator on a slow link', () => {
     };
     const link = new CoordinatorLink(net.factory, COORDINATOR, handlers, { stableId: 'vol-1', trust: memoryTrust(NETWORK) });
     link.start();
-    await settle(net, 100);
+    await settleLink(net, 100);
     // The coordinator answers no ping: only the frame's own chunks show it is there. 4 MiB, one
     // 64 KiB chunk every 300 ms: about 19 s, past the link's 12 s silence limit.
     const bytes = new Uint8Array(4 * 1024 * 1024).buffer;

@@ -16,7 +16,8 @@ const NET = 'broadcasts';
 const COORD = coordinatorPeerId(NET);
 
 async function startHost(net: MemoryNetwork): Promise<CoordinatorHost> {
-  const host = new CoordinatorHost({ networkId: NET, factory: net.factory, store: new MemoryCoordinatorStore(NET) });
+  // Raw test peers say hello without keys: [I-2] [I-3] are tested in coordinatorHost.volunteerKeys.test.ts.
+  const host = new CoordinatorHost({ networkId: NET, factory: net.factory, store: new MemoryCoordinatorStore(NET), config: { volunteerKeys: false } });
   await host.start();
   return host;
 }

@@ -146,6 +146,7 @@ export class CoordinatorCore {
     this.judgement = new Judgement(this.reputation, known, rng, this.totals, {
       log: (level, text) => this.log(level, text),
       quarantine: (peer, reason, now) => this.quarantine(peer, reason, now),
+      lift: (peer, reason) => this.lift(peer, reason),
     });
     this.deadlines = new LeaseDeadlines(config);
     this.leases = new LeaseBook((id) => this.persistence.leaseChanged(id));
@@ -712,13 +713,17 @@ export class CoordinatorCore {
     // [S-4] Restored leases this volunteer did not deliver before asking again are not in its hands.
     const orphans = this.leases.takeOrphans(state.id);
     if (orphans) for (const id of orphans) this.endLease(id, 'its volunteer reconnected without it', now);
+    // [X-5] A strike whose small-network answer was contradicted since is withdrawn (it may lift a quarantine).
+    this.judgement.reviewStrikes(state.id);
     // [X-4] An outvote whose answer has since become established is a strike (it may quarantine).
     this.judgement.judgeOutvotes(state.id, now);
     // [A-7] A result returned while owing a canary, in an answer since established, stands in for one.
     this.judgement.judgeVouching(state.id);
     // [X-2] A quarantined volunteer keeps its connection (so its id stays taken) but never works again.
     if (this.reputation.isQuarantined(state.id)) {
-      this.send(state.id, { v: PROTOCOL_VERSION, t: 'no-work', retryInMs: this.reputation.config.quarantineRetryMs });
+      // [X-5] One that may be lifted asks as often as any idle volunteer, so a lifted one is back at once.
+      const retryInMs = this.judgement.mayBeLifted(state.id) ? this.config.noWorkRetryMs : this.reputation.config.quarantineRetryMs;
+      this.send(state.id, { v: PROTOCOL_VERSION, t: 'no-work', retryInMs });
       return;
     }
     // [L-7] A paused volunteer gets no lease (it should not ask; a request that crossed its pause is answered so).
@@ -1068,6 +1073,17 @@ export class CoordinatorCore {
       }
     }
     this.decider.withdraw(peer, this.judgement.takeContributions(peer), now);
+    this.emit(STATUS_CHANGED);
+  }
+
+  /**
+   * [X-5] The strikes that quarantined a volunteer were withdrawn: it works again, as a suspect.
+   * Nothing it lost comes back: its leases ended and its replicas were withdrawn ([X-3]).
+   */
+  private lift(peer: PeerId, reason: string): void {
+    if (!this.reputation.release(peer)) return;
+    this.notices.standingChangedNow(peer);
+    this.log('warn', `volunteer ${peer}'s quarantine lifted: ${reason}`);
     this.emit(STATUS_CHANGED);
   }
 

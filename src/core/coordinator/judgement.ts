@@ -3,10 +3,10 @@
  * [C-n], [X-n] in SPEC.md): the established answers that can serve as canaries, which canary a
  * lease serves and which each volunteer was served ([C-1]), who agreed with whom, who was
  * outvoted by an answer that may yet be established ([X-4]), whose results may vouch for a canary
- * it owes ([A-7]) and which shards each contributed to ([X-3]). Separate from the coordinator
- * because this evidence is its own state, kept per volunteer and read only here (and by a
- * quarantine, which takes the contributions); the coordinator decides shards and calls in with
- * each verdict. The consequence of a verdict — a quarantine, which ends leases and re-opens
+ * it owes ([A-7]), which small-network answers struck it ([X-5]) and which shards each
+ * contributed to ([X-3]). Separate from the coordinator because this evidence is its own state,
+ * kept per volunteer and read only here (and by a quarantine, which takes the contributions); the
+ * coordinator decides shards and calls in with each verdict. The consequence of a verdict — a quarantine, which ends leases and re-opens
  * shards — stays with the coordinator, reached through `hooks`.
  */
 import type { JobId, PeerId, ShardId } from '../../protocol/ids.ts';
@@ -14,7 +14,7 @@ import type { ToCoordinator } from '../../protocol/messages.ts';
 import type { ResolvedPolicy } from '../../protocol/policy.ts';
 import type { ReputationBook } from '../reputation/reputation.ts';
 import type { Rng } from '../rng.ts';
-import { CanaryPool } from '../verification/canaries.ts';
+import { CanaryPool, establishNeed } from '../verification/canaries.ts';
 import { resultComparison } from '../verification/resultComparison.ts';
 import type { JobRecord, Replica, ShardState, VerificationTotals } from './state.ts';
 
@@ -24,12 +24,29 @@ type ResultMsg = Extract<ToCoordinator, { t: 'result' }>;
 const MAX_OUTVOTED = 16;
 /** [A-7] Results returned while owing a canary, remembered per volunteer until one is vouched for. */
 const MAX_VOUCHING = 16;
+/** [X-5] Strikes remembered per volunteer with their answers; an older one can no longer be withdrawn. */
+const MAX_STRIKE_EVIDENCE = 16;
+
+/**
+ * [X-5] The answer a strike rested on, as it stood when it struck: established in a small network
+ * ([C-4]: `need` below `establishAfter`), by `volunteers`, whose invalid results then numbered
+ * `invalidAt`.
+ */
+interface StrikeEvidence {
+  readonly shard: ShardState;
+  readonly epoch: number;
+  readonly volunteers: readonly PeerId[];
+  readonly invalidAt: readonly number[];
+  readonly need: number;
+}
 
 /** What a verdict may make the coordinator do. */
 export interface JudgementHooks {
   log(level: 'info' | 'warn', text: string): void;
   /** [X-1] [X-2] [X-3] Quarantine a volunteer caught lying. */
   quarantine(peer: PeerId, reason: string, now: number): void;
+  /** [X-5] Lift the quarantine of a volunteer whose strikes were withdrawn. */
+  lift(peer: PeerId, reason: string): void;
 }
 
 export class Judgement {
@@ -48,6 +65,11 @@ export class Judgement {
    * established stands in for the canary it may never be served.
    */
   private readonly vouching = new Map<PeerId, { readonly shard: ShardState; readonly owed: number }[]>();
+  /**
+   * [X-5] Per volunteer, the answers behind its strikes in a small network, oldest first, at most
+   * MAX_STRIKE_EVIDENCE: each strike is withdrawn if its answer is contradicted.
+   */
+  private readonly strikeEvidence = new Map<PeerId, StrikeEvidence[]>();
   /** [C-1] [C-4] Established answers that may serve as canaries. */
   private readonly canaries: CanaryPool;
 
@@ -57,7 +79,7 @@ export class Judgement {
    */
   constructor(
     private readonly reputation: ReputationBook,
-    knownVolunteers: (cap: number) => number,
+    private readonly knownVolunteers: (cap: number) => number,
     private readonly rng: Rng,
     private readonly totals: VerificationTotals,
     private readonly hooks: JudgementHooks,
@@ -173,21 +195,31 @@ export class Judgement {
    * canary of their own will tell which. Enough strikes quarantine.
    */
   private caught(peer: PeerId, shard: ShardState, reason: string, now: number): void {
+    const need = this.strikeNeed();
+    const strikes = this.canaries.stateOf(shard, shard.epoch, need) === 'established';
     for (const v of this.canaries.burn(shard)) if (v !== peer) this.reputation.suspect(v);
+    if (!strikes) {
+      // [X-5] Established, but not once the volunteers it may have quarantined wrongly are counted.
+      this.reputation.invalid(peer);
+      this.hooks.log('info', `volunteer ${peer} ${reason}; no strike while volunteers quarantined on such answers may yet be cleared`);
+      return;
+    }
+    this.noteStrike(peer, shard, need);
     if (this.reputation.strike(peer)) this.hooks.quarantine(peer, reason, now);
     else this.hooks.log('warn', `volunteer ${peer} struck: ${reason}`);
   }
 
   /**
    * [X-4] An outvoted result contradicted the accepted answer as surely as a late one ([R-6]):
-   * once that answer is established ([C-1], [C-4]), the outvote is a strike. Nobody else is
-   * suspected: the answer was already the quorum's and has since been vouched for, and the source
-   * stays usable. Outvotes whose acceptance was undone or can no longer establish are dropped.
+   * once that answer is established ([C-1], [C-4], counting as [X-5] does), the outvote is a
+   * strike. Nobody else is suspected: the answer was already the quorum's and has since been
+   * vouched for, and the source stays usable. Outvotes whose acceptance was undone or can no
+   * longer establish are dropped.
    */
   judgeOutvotes(peer: PeerId, now: number): void {
     const list = this.outvoted.get(peer);
     if (!list) return;
-    const need = this.canaries.need();
+    const need = this.strikeNeed();
     for (let i = 0; i < list.length;) {
       const { shard, epoch } = list[i] as { shard: ShardState; epoch: number };
       const state = this.canaries.stateOf(shard, epoch, need);
@@ -198,6 +230,7 @@ export class Judgement {
       list.splice(i, 1);
       if (state !== 'established') continue;
       const reason = `was outvoted on ${shard.id}, whose answer is now established`;
+      this.noteStrike(peer, shard, need);
       if (this.reputation.strike(peer, true)) {
         this.outvoted.delete(peer);
         this.hooks.quarantine(peer, reason, now);
@@ -262,5 +295,89 @@ export class Judgement {
       list.splice(i, 1);
     }
     if (list.length === 0) this.vouching.delete(peer);
+  }
+
+  /**
+   * [X-5] Remembers the answer behind a strike when it was established in a small network
+   * ([C-4]): there `need` counts the volunteers known so far, so colluders that joined first may
+   * have been a majority of those and established a lie, and the strike may yet be withdrawn.
+   */
+  private noteStrike(peer: PeerId, shard: ShardState, need: number): void {
+    const accepted = shard.accepted;
+    if (accepted === null || need >= this.reputation.config.establishAfter) return;
+    let list = this.strikeEvidence.get(peer);
+    if (!list) this.strikeEvidence.set(peer, (list = []));
+    if (list.length >= MAX_STRIKE_EVIDENCE) list.shift();
+    const invalidAt = accepted.volunteers.map((v) => this.reputation.get(v)?.invalid ?? 0);
+    list.push({ shard, epoch: shard.epoch, volunteers: accepted.volunteers, invalidAt, need });
+  }
+
+  /**
+   * [X-5] Whether it is quarantined and enough of its strikes rest on small-network answers that
+   * may yet be contradicted that the quarantine may be lifted.
+   */
+  mayBeLifted(peer: PeerId): boolean {
+    const list = this.strikeEvidence.get(peer);
+    const r = this.reputation.get(peer);
+    return list !== undefined && r !== undefined && r.quarantined && r.strikes - list.length < this.reputation.config.strikesToQuarantine;
+  }
+
+  /**
+   * [X-5] The partners an answer needs before it may strike anyone: as [C-4], but counting the
+   * volunteers whose quarantine may yet be lifted. Otherwise each honest volunteer that joins
+   * alone after colluders got one quarantined would face them again as a majority of the rest,
+   * and be struck out in turn. Serving canaries and clearing suspects ([A-7]) count as [C-4] does,
+   * so audits in a network that quarantined a liar are not held up by it.
+   */
+  private strikeNeed(): number {
+    const after = this.reputation.config.establishAfter;
+    if (after <= 0) return 0;
+    let liftable = 0;
+    for (const peer of this.strikeEvidence.keys()) if (this.mayBeLifted(peer)) liftable++;
+    return establishNeed(after, this.knownVolunteers(2 * after) + liftable);
+  }
+
+  /**
+   * [X-5] Withdraws each of the volunteer's strikes whose answer has been contradicted since: its
+   * shard re-opened ([X-3]) or a volunteer of its class quarantined — or, once the network has
+   * grown so that establishment needs more partners than it did then, a volunteer of its class
+   * judged invalid since (outvoted by others, in a network where that class may be a minority). A
+   * quarantine left with fewer than `strikesToQuarantine` strikes is lifted. Growth alone
+   * withdraws nothing: an answer that still stands keeps its strike.
+   */
+  reviewStrikes(peer: PeerId): void {
+    const list = this.strikeEvidence.get(peer);
+    if (!list) return;
+    // Today's network, which counts this volunteer as the one it was struck in did (quarantined, it
+    // counts while it may be lifted).
+    const need = this.strikeNeed();
+    const withdrawn: string[] = [];
+    let struckOut = true;
+    for (let i = 0; i < list.length;) {
+      const e = list[i] as StrikeEvidence;
+      if (!this.contradicted(e, need)) {
+        i++;
+        continue;
+      }
+      list.splice(i, 1);
+      withdrawn.push(e.shard.id);
+      struckOut = this.reputation.unstrike(peer);
+    }
+    if (list.length === 0) this.strikeEvidence.delete(peer);
+    if (withdrawn.length === 0) return;
+    const reason = `the answers of ${withdrawn.join(', ')} that struck it were contradicted since`;
+    if (this.reputation.isQuarantined(peer) && !struckOut) this.hooks.lift(peer, reason);
+    else this.hooks.log('info', `volunteer ${peer}: strike withdrawn, ${reason}`);
+  }
+
+  /** [X-5] Whether a strike's answer no longer stands; `need`: the network's now ([C-4]). */
+  private contradicted(e: StrikeEvidence, need: number): boolean {
+    if (e.shard.epoch !== e.epoch) return true;
+    const grown = need > e.need;
+    for (let i = 0; i < e.volunteers.length; i++) {
+      const r = this.reputation.get(e.volunteers[i] as PeerId);
+      if (r === undefined || r.quarantined || (grown && r.invalid !== e.invalidAt[i])) return true;
+    }
+    return false;
   }
 }

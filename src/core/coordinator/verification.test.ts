@@ -10,7 +10,7 @@ import type { FromCoordinator, ToCoordinator } from '../../protocol/messages.ts'
 import { parseFromCoordinator } from '../../protocol/parse.ts';
 import { DEFAULT_POLICY, type VerificationPolicy } from '../../protocol/policy.ts';
 import type { WireTensor } from '../../protocol/tensor.ts';
-import { DEFAULT_TRUST, type TrustConfig } from '../reputation/reputation.ts';
+import type { TrustConfig } from '../reputation/reputation.ts';
 import { seededRng } from '../rng.ts';
 import { HASH_A, V, f32, hello, i32, jobSpec, policy } from '../testing/fixtures.ts';
 import { checkFrames, submitAndAdmit } from '../testing/coordinatorFrames.ts';
@@ -386,7 +386,8 @@ describe('small networks [C-4] [X-4]', () => {
     round();
     rig.work(a);
     rig.work(b);
-    expect(rig.ask(liar)).toEqual({ noWork: DEFAULT_TRUST.quarantineRetryMs });
+    // [X-5] Struck on small-network answers, it is told to ask again as often as an idle volunteer.
+    expect(rig.ask(liar)).toEqual({ noWork: 500 });
     expect(rig.core.reputation.isQuarantined(liar)).toBe(true);
     // The honest pair is not suspected for it, and no answer it gave stays accepted.
     expect(rig.core.reputation.isSuspect(a) || rig.core.reputation.isSuspect(b)).toBe(false);
@@ -411,6 +412,101 @@ describe('small networks [C-4] [X-4]', () => {
     }
     rig.ask(x);
     expect(rig.core.reputation.get(x)).toMatchObject({ strikes: 0, suspect: true });
+  });
+});
+
+describe('a small network that grows [X-5]', () => {
+  /**
+   * Two colluders and one honest volunteer are the first three to join: a majority of the three
+   * known, their lie is established ([C-4]) and the honest one, outvoted on it twice, is
+   * quarantined ([X-4]). Returns the rig, the colluders and the honest volunteer.
+   */
+  const colludersFirst = (): { rig: Rig; jobId: JobId; c1: PeerId; c2: PeerId; h1: PeerId } => {
+    const rig = new Rig({ trustStreak: 100 });
+    const jobId = rig.submit({ ...policy(2, 2, 4), canaryRate: 0 }, 40);
+    const [c1, c2, h1] = [rig.join('c1'), rig.join('c2'), rig.join('h1')];
+    // h1 and c1 share a shard, c2 outvotes h1; then the colluders agree on the next shard alone,
+    // which establishes the first answer (pooled partners c1, c2: more than one, [C-4]).
+    const round = (): void => {
+      const lh = rig.lease(h1);
+      const lc = rig.lease(c1);
+      expect(lc.shardId).toBe(lh.shardId);
+      rig.result(h1, lh.leaseId, answer(lh));
+      rig.result(c1, lc.leaseId, answer(lc, 9));
+      rig.work(c2, 9);
+      expect(rig.shard(jobId, indexOf(lh)).accepted!.volunteers).toEqual(['c1', 'c2']);
+      rig.work(c1, 9);
+      rig.work(c2, 9);
+    };
+    round();
+    const l = rig.lease(h1); // struck once: one strike is not enough
+    rig.handle(h1, { v: V, t: 'lease-abandon', leaseId: l.leaseId, reason: 'test' });
+    round();
+    rig.ask(h1);
+    // Outvoted on shards 0 and 2 (shard 1 the colluders computed alone), a strike each.
+    expect(rig.core.reputation.get(h1)).toMatchObject({ strikes: 2, quarantined: true });
+    return { rig, jobId, c1, c2, h1 };
+  };
+
+  it('[X-5] [C-4] a quarantine on answers established while the colluders were a majority of those known is lifted once more volunteers contradict them', () => {
+    const { rig, jobId, c1, h1 } = colludersFirst();
+    // [X-5] It may be lifted: it is told to ask again soon, not after quarantineRetryMs.
+    expect(rig.ask(h1)).toEqual({ noWork: 500 });
+    // Two more honest volunteers: five known, two of them colluders. Growth alone lifts nothing:
+    // the answers that struck h1 still stand.
+    const [h2, h3] = [rig.join('h2'), rig.join('h3')];
+    rig.work(h2);
+    rig.work(h3);
+    expect(rig.ask(h1)).toEqual({ noWork: 500 });
+    // c1 meets h2 on a shard; h3 outvotes it. The class whose answers struck h1 is contradicted.
+    const lc = rig.lease(c1);
+    const l2 = rig.lease(h2);
+    expect(l2.shardId).toBe(lc.shardId);
+    rig.result(c1, lc.leaseId, answer(lc, 9));
+    rig.result(h2, l2.leaseId, answer(l2));
+    rig.work(h3);
+    expect(rig.shard(jobId, indexOf(lc)).accepted!.volunteers).toEqual(['h2', 'h3']);
+    rig.fx.length = 0;
+    const back = rig.ask(h1);
+    expect('leaseId' in back).toBe(true);
+    expect(rig.core.reputation.get(h1)).toMatchObject({ quarantined: false, suspect: true, strikes: 0 });
+    expect(
+      rig.fx.some((e) => e.kind === 'log' && /volunteer h1's quarantine lifted: the answers of .*\/0, .*\/2 that struck it were contradicted/.test(e.text)),
+    ).toBe(true);
+    expect(rig.core.peerSummaries().find((p) => p.peerId === 'h1')).toMatchObject({ quarantined: false });
+  });
+
+  it('[X-5] a newcomer outvoted by the colluders is not struck while the honest one they quarantined may yet be lifted', () => {
+    const { rig, jobId, c1, c2, h1 } = colludersFirst();
+    // h2 joins alone: three volunteers not quarantined, two of them colluders. Their answers are
+    // established for [C-4] (need 1), but not once h1 is counted (four volunteers, need 2).
+    const h2 = rig.join('h2');
+    const l2 = rig.lease(h2);
+    const lc = rig.lease(c1);
+    expect(lc.shardId).toBe(l2.shardId);
+    rig.result(h2, l2.leaseId, answer(l2));
+    rig.result(c1, lc.leaseId, answer(lc, 9));
+    rig.work(c2, 9);
+    expect(rig.shard(jobId, indexOf(l2)).accepted!.volunteers).toEqual(['c1', 'c2']);
+    for (let i = 0; i < 3; i++) {
+      rig.work(c1, 9);
+      rig.work(c2, 9);
+    }
+    rig.ask(h2);
+    expect(rig.core.reputation.get(h2)).toMatchObject({ strikes: 0, quarantined: false, suspect: true });
+    expect(rig.core.reputation.isQuarantined(h1)).toBe(true);
+  });
+
+  it('[X-5] a quarantine in a network that never grew stands, whoever is outvoted later', () => {
+    // Three volunteers, the colluders a majority: the bound of [C-4]. h1 is quarantined and no
+    // one joins; the colluders' answers are never contradicted and h1 never works again.
+    const { rig, c1, c2, h1 } = colludersFirst();
+    for (let i = 0; i < 4; i++) {
+      rig.work(c1, 9);
+      rig.work(c2, 9);
+    }
+    expect(rig.ask(h1)).toEqual({ noWork: 500 });
+    expect(rig.core.reputation.isQuarantined(h1)).toBe(true);
   });
 });
 

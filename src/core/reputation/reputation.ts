@@ -2,7 +2,9 @@
  * Reputation: what the coordinator has learned about each volunteer from how its results fared.
  * BOINC-like: a streak of consecutive valid results (per backend) earns trust; any invalid result
  * resets it. Trust lets a volunteer compute shards alone when the job allows it; spot-checks and
- * canaries keep checking it. A volunteer caught lying is quarantined for good.
+ * canaries keep checking it. A volunteer caught lying is quarantined for good, unless the answers
+ * that caught it were established by a majority of a small network that has grown since and are
+ * contradicted there ([X-5]).
  *
  * Records outlive connections (a quarantined volunteer that reconnects with the same id is still
  * quarantined). Pure: randomness comes in as an `Rng`. Rule ids ([A-n], [X-n]) refer to core/SPEC.md.
@@ -79,7 +81,7 @@ export interface VolunteerReputation {
   readonly partnerAt: number[];
   /** [A-5] Under suspicion: cross-checked and canaried more until it passes a canary. */
   suspect: boolean;
-  /** [X-2] Caught lying: no more work, ever. */
+  /** [X-2] Caught lying: no more work, ever (unless [X-5] withdraws its strikes). */
   quarantined: boolean;
   quarantineReason: string;
   /** [A-4] Stratified spot-checks: one check at a random position in each window. */
@@ -274,7 +276,32 @@ export class ReputationBook {
     return r.strikes >= this.config.strikesToQuarantine;
   }
 
-  /** [X-1] Quarantines for good; false if it already was. */
+  /**
+   * [X-5] A strike withdrawn: the answer behind it was contradicted once the small network it was
+   * established in had grown. True when the strikes left still reach `strikesToQuarantine`.
+   */
+  unstrike(id: PeerId): boolean {
+    const r = this.ensure(id);
+    r.strikes = Math.max(0, r.strikes - 1);
+    return r.strikes >= this.config.strikesToQuarantine;
+  }
+
+  /**
+   * [X-5] Lifts a quarantine whose strikes were withdrawn below `strikesToQuarantine`: the
+   * volunteer works again, as a suspect that owes a canary (its streaks stay at 0). False if it
+   * was not quarantined.
+   */
+  release(id: PeerId): boolean {
+    const r = this.ensure(id);
+    if (!r.quarantined) return false;
+    r.quarantined = false;
+    r.quarantineReason = '';
+    r.suspect = true;
+    r.owed++;
+    return true;
+  }
+
+  /** [X-1] Quarantines (for good, unless [X-5] withdraws its strikes); false if it already was. */
   quarantine(id: PeerId, reason: string): boolean {
     const r = this.ensure(id);
     if (r.quarantined) return false;

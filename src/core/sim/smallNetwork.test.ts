@@ -38,7 +38,8 @@ const CAUGHT_WITHIN = 70;
 const JUDGED_WITHIN = 16;
 /**
  * Seeds that once failed a run, per case ("volunteers kind"), tried on every run from now on:
- * those that returned more than 30 lies, the old bound (1059903261 was found by a fresh seed).
+ * those that returned more than 30 lies, the old bound (1059903261 was found by a fresh seed);
+ * 616735040: the job ended before the sleeper woke.
  */
 const REGRESSION_SEEDS: Readonly<Record<string, readonly number[]>> = {
   '3 random': [1475, 1696, 1714, 1896, 1899],
@@ -53,7 +54,7 @@ const REGRESSION_SEEDS: Readonly<Record<string, readonly number[]>> = {
   '4 sleeper': [1020, 1066, 1255, 1325, 1385, 1411, 1429, 1498, 1532, 1583, 1596, 1705, 1784, 1852, 1897],
   '5 zero': [1816],
   '5 collude': [1816],
-  '5 sleeper': [1267, 1277, 1367, 1543, 1721, 1739, 1748, 1905, 1059903261],
+  '5 sleeper': [1267, 1277, 1367, 1543, 1721, 1739, 1748, 1905, 1059903261, 616735040],
 };
 /** Fixed seeds and one no run has tried (replay: QUORUM_SIM_SEEDS=<seed>). */
 const FRESH = freshSeeds(1);
@@ -103,7 +104,8 @@ describe('small networks [C-4] [X-4]', () => {
           expect(r.acceptedWrong, `${where}: wrong results accepted`).toBe(0);
           expect(r.acceptedCorrect, where).toBe(SHARDS);
           expect(r.honestQuarantined, `${where}: honest quarantined`).toBe(0);
-          expect(liar.quarantined, `${where}: liar quarantined`).toBe(1);
+          // A sleeper whose job ended before it woke never lied: there is nothing to catch.
+          expect(liar.quarantined, `${where}: liar quarantined`).toBe(kind === 'sleeper' ? liar.lied : 1);
           const honestFirst = kind === 'sleeper' ? SLEEPER_HONEST_RESULTS : 0;
           expect(liar.results, `${where}: results before quarantine`).toBeLessThanOrEqual(honestFirst + CAUGHT_WITHIN);
           expect(liar.invalid, `${where}: results judged invalid before quarantine`).toBeLessThanOrEqual(JUDGED_WITHIN);
@@ -142,13 +144,12 @@ describe('small networks [C-4] [X-4]', () => {
     expect(judged).toBeLessThan(15 * 5);
   });
 
-  it('[C-4] five volunteers, two colluders (a minority of everyone present): both are caught and their agreed lies re-verified', () => {
-    // All five join at once. With the default join spread, ~9% of seeds (26 of seeds 1000–1299)
-    // let both colluders and one honest volunteer start alone: a majority of the three then known,
-    // they establish their lie among themselves, and the honest late-comers fail it (SPEC [C-4],
-    // "Join order"; replay one: seed 1031 without `joinSpreadMs: 0`).
-    for (const seed of SEEDS) {
-      const r = run(5, { honest: 3, collude: 2 }, seed, { joinSpreadMs: 0 });
+  it('[C-4] [X-5] five volunteers, two colluders (a minority): both are caught and their agreed lies re-verified, also when they join first', () => {
+    // With the default join spread some seeds (1031, 1591490079) let both colluders and one honest
+    // volunteer start alone: a majority of the three then known, they strike it out; [X-5]
+    // withdraws those strikes once the late-comers contradict them.
+    for (const seed of [...SEEDS, 1031, 1591490079]) {
+      const r = run(5, { honest: 3, collude: 2 }, seed);
       expect(r.acceptedWrong, `seed ${seed}`).toBe(0);
       expect(r.acceptedCorrect, `seed ${seed}`).toBe(SHARDS);
       expect(r.honestQuarantined, `seed ${seed}`).toBe(0);

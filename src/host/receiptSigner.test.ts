@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { PeerId } from '../protocol/ids.ts';
+import { shardIdOf, type JobId, type PeerId } from '../protocol/ids.ts';
 import type { VerifiedShard } from '../protocol/messages.ts';
 import { DEFAULT_POLICY } from '../protocol/policy.ts';
 import type { SignedReceipt } from '../protocol/receipt.ts';
@@ -8,7 +8,8 @@ import { assembleResults, type AssembledResults } from '../workloads/export/asse
 import { resultsToCsvParts, resultsToJsonParts, resultsToNpy } from '../workloads/export/exporters.ts';
 import { readExportForReceipt, receiptSidecar } from '../workloads/export/receiptExport.ts';
 import { generateCoordinatorKeyPair, identityOf, type CoordinatorIdentity } from './coordinatorKey.ts';
-import { issueReceipt, verifyReceipt } from './receiptSigner.ts';
+import { issueReceipt, verdictLines, verifyReceipt } from './receiptSigner.ts';
+import { resultDigest, signResult } from './volunteerKey.ts';
 
 const peer = (s: string): PeerId => s as PeerId;
 const JOB = { networkId: 'net', jobId: 'j1', jobName: 'digits', modelHash: 'b'.repeat(64), policy: DEFAULT_POLICY, items: 7, shards: 3, complete: true };
@@ -175,5 +176,78 @@ describe('[AU-3] [AU-4] [AU-6] signed receipts on exports', () => {
     await expect(verify('j1-answers.csv', text(answersToCsvParts(r)), receiptSidecar(signed, 'j1-answers.csv', 'answers-csv'))).rejects.toThrow(
       /only the JSON export of answers/,
     );
+  });
+});
+
+/**
+ * `s` as two keyed volunteers computed and signed it: the first's outputs are the accepted ones;
+ * the second's differ in their last bits, as a tolerance comparator accepts, so it signed
+ * another digest. Its adapter is named, as provenance names a WebGPU one.
+ */
+async function signedByVolunteers(s: VerifiedShard, keys: readonly CoordinatorIdentity[]): Promise<VerifiedShard> {
+  const adapters = s.backends.map((b) => (b === 'webgpu' ? 'nvidia hopper' : null));
+  const own = (j: number) =>
+    j === 0 ? s.outputs : s.outputs.map((t) => (t.dtype === 'float32' ? { ...t, data: new Float32Array(t.data).map((x) => x + 1e-6).buffer } : t));
+  const resultDigests = await Promise.all(keys.map((_, j) => resultDigest(own(j), undefined)));
+  const resultLeases = keys.map((_, j) => `lease-${s.index}-${j}`);
+  const resultSigs = await Promise.all(
+    keys.map((k, j) =>
+      signResult(k, {
+        networkId: JOB.networkId,
+        jobId: JOB.jobId,
+        shardId: shardIdOf(JOB.jobId as JobId, s.index),
+        leaseId: resultLeases[j]!,
+        outputDigest: resultDigests[j]!,
+        backend: s.backends[j]!,
+        adapter: adapters[j]!,
+      }),
+    ),
+  );
+  return { ...s, adapters, volunteerKeys: keys.map((k) => k.publicKey), resultSigs, resultLeases, resultDigests } as VerifiedShard;
+}
+
+describe('[AU-4] volunteer result signatures in a receipt', () => {
+  let volunteers: CoordinatorIdentity[];
+  let shards: VerifiedShard[];
+  beforeAll(async () => {
+    volunteers = await Promise.all([0, 1].map(async () => identityOf(await generateCoordinatorKeyPair())));
+    shards = await Promise.all(tensorShards().map((s) => signedByVolunteers(s, volunteers)));
+  });
+
+  async function exportOf(signedShards: VerifiedShard[]): Promise<{ receipt: SignedReceipt; json: Uint8Array }> {
+    const signed = (await issueReceipt(identity, JOB, signedShards, 1000))!;
+    return { receipt: signed, json: text(resultsToJsonParts({ ...assembleResults('j1', 'digits', 7, signedShards), receipt: signed })) };
+  }
+
+  it('[AU-2] [AU-4] every volunteer signature verifies offline, also the one over outputs that differ from the accepted ones within tolerance', async () => {
+    const { receipt: signed, json } = await exportOf(shards);
+    expect(signed.leaves[1]!.volunteers[1]).toMatchObject({ peer: '-w', backend: 'webgpu', lease: 'lease-1-1', adapter: 'nvidia hopper' });
+    expect(signed.leaves[1]!.volunteers[1]!.digest).toBe(shards[1]!.resultDigests![1]);
+    expect(signed.leaves[1]!.volunteers[1]!.digest).not.toBe(shards[1]!.resultDigests![0]);
+    const verdict = await verify('j1-results.json', json, null);
+    expect(verdict).toMatchObject({ ok: true, problems: [], shardsChecked: 3, volunteerSignatures: 6 });
+    expect(verdictLines(verdict, 'export')).toContain("Its 6 volunteer result signature(s) verify, each by its volunteer's key.");
+  });
+
+  it('[AU-4] a volunteer signature altered in the receipt fails, naming the shard and the volunteer', async () => {
+    const { json } = await exportOf(shards);
+    const doc = JSON.parse(new TextDecoder().decode(json)) as { receipt: SignedReceipt };
+    const entry = doc.receipt.leaves[1]!.volunteers[0]!;
+    const other = shards[1]!.resultSigs![1]!; // a real signature, by another key over another result
+    (entry as { sig?: string }).sig = other;
+    const verdict = await verify('j1-results.json', new TextEncoder().encode(JSON.stringify(doc)), null);
+    expect(verdict.ok).toBe(false);
+    expect(verdict.problems).toContain(
+      "shard 1 (items 3–5): volunteer v1's result signature does not verify: the receipt's entry for it was changed, or that volunteer did not sign this result.",
+    );
+  });
+
+  it('[AU-4] a receipt its coordinator signed over a volunteer signature that is not the volunteer’s fails, naming the shard and the volunteer', async () => {
+    // The leaf hashes into the signed root: only the volunteer's own key can vouch for its entry.
+    const forged = shards.map((s) => (s.index === 2 ? { ...s, resultDigests: [s.resultDigests![0]!, 'f'.repeat(64)] } : s));
+    const { json } = await exportOf(forged);
+    expect((await verify('j1-results.json', json, null)).problems).toEqual([
+      "shard 2 (item 6): volunteer -w's result signature does not verify: the receipt's entry for it was changed, or that volunteer did not sign this result.",
+    ]);
   });
 });

@@ -54,6 +54,6 @@ export function verdictLines(verdict: ReceiptVerdict, what: string): string[] {
   return [
     `The receipt verifies: job ${verdict.jobId ?? '?'}, ${verdict.shardsChecked} shard(s) of this ${what} hash into the signed root, ${key}.`,
     ...(verdict.complete === false ? ['The job was not complete when the receipt was signed: it vouches for the shards verified by then.'] : []),
-    ...(verdict.volunteerSignatures > 0 ? [`It carries ${verdict.volunteerSignatures} volunteer result signature(s).`] : []),
+    ...(verdict.volunteerSignatures > 0 ? [`Its ${verdict.volunteerSignatures} volunteer result signature(s) verify, each by its volunteer's key.`] : []),
   ];
 }

@@ -55,11 +55,15 @@ export function signResult(identity: VolunteerKeyIdentity, subject: ResultSubjec
   return signBytes(identity.privateKey, resultPayload(subject));
 }
 
-/** [I-3] The coordinator's check of a result's signature by the key its volunteer proved. */
+/**
+ * [I-3] The coordinator's check of a result's signature by the key its volunteer proved. A good
+ * one reports the output digest it covers: the replica keeps it, so a receipt can carry what
+ * each volunteer signed ([AU-2]) even where tolerance accepted another volunteer's outputs.
+ */
 export async function checkResultSignature(publicKey: string | undefined, sig: string | undefined, subject: ResultSubject | null): Promise<SignatureCheck> {
   if (publicKey === undefined) return { ok: false, reason: 'this volunteer proved no key' };
   if (sig === undefined) return { ok: false, reason: 'the result is not signed' };
   if (subject === null) return { ok: false, reason: 'the lease is not this volunteer’s' };
   if (!(await verifyBytes(publicKey, sig, resultPayload(subject)))) return { ok: false, reason: "its volunteer's key did not sign this result" };
-  return { ok: true, publicKey, fingerprint: await keyFingerprint(publicKey), sig };
+  return { ok: true, publicKey, fingerprint: await keyFingerprint(publicKey), sig, outputDigest: subject.outputDigest };
 }

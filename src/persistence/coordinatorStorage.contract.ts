@@ -252,7 +252,7 @@ export function describeCoordinatorStorageContract(name: string, makeHarness: ()
       expect(back.map(view)).toEqual([viewOf(job.id, s)]);
     });
 
-    it('[S-1] [I-3] keeps each replica’s volunteer key and result signature, and the accepted shard’s keys and signatures', async () => {
+    it('[S-1] [I-3] keeps each replica’s volunteer key, result signature and signed digest, and the accepted shard’s keys, signatures and digests', async () => {
       const store = await harness.open(NET);
       const job = tensorJob('signed1');
       await store.putJob(job);
@@ -261,6 +261,7 @@ export function describeCoordinatorStorageContract(name: string, makeHarness: ()
         volunteerKey: `${name}-spki`.padEnd(91, 'K'),
         signature: fill.repeat(86),
         signedLeaseId: asLeaseId(`lease-${name}`),
+        signedDigest: fill.toLowerCase().repeat(64),
       });
       const [a, b] = [signed('v1', 'A'), signed('v2', 'B')];
       const s = shard(job.id, 0, [a, b], 'verified', 2);
@@ -269,16 +270,18 @@ export function describeCoordinatorStorageContract(name: string, makeHarness: ()
         volunteerKeys: [a.volunteerKey!, b.volunteerKey!],
         resultSigs: [a.signature!, b.signature!],
         resultLeases: [a.signedLeaseId!, b.signedLeaseId!],
+        resultDigests: [a.signedDigest!, b.signedDigest!],
       };
       await store.putShard(job.id, s);
       const [back] = await (await harness.open(NET)).loadShards(job.id);
-      expect(back?.replicas?.map((r) => [r.volunteerKey, r.signature])).toEqual([
-        [a.volunteerKey, a.signature],
-        [b.volunteerKey, b.signature],
+      expect(back?.replicas?.map((r) => [r.volunteerKey, r.signature, r.signedDigest])).toEqual([
+        [a.volunteerKey, a.signature, a.signedDigest],
+        [b.volunteerKey, b.signature, b.signedDigest],
       ]);
       expect(back?.accepted?.volunteerKeys).toEqual([a.volunteerKey, b.volunteerKey]);
       expect(back?.accepted?.resultSigs).toEqual([a.signature, b.signature]);
       expect(back?.accepted?.resultLeases).toEqual([a.signedLeaseId, b.signedLeaseId]);
+      expect(back?.accepted?.resultDigests).toEqual([a.signedDigest, b.signedDigest]);
       expect(view(back)).toEqual(viewOf(job.id, s));
     });
 

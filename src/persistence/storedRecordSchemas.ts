@@ -12,7 +12,7 @@ import { LIMITS } from '../protocol/limits.ts';
 import { answerSchema, pipelineSchema } from '../protocol/pipeline.ts';
 import { backendSchema, jobIdSchema, leaseIdSchema, modelHashSchema, nameSchema, peerIdSchema, policySchema } from '../protocol/schemas.ts';
 import { TENSOR_DTYPES } from '../protocol/tensor.ts';
-import { publicKeySchema, signatureSchema } from '../protocol/keySchemas.ts';
+import { digestHexSchema, publicKeySchema, signatureSchema } from '../protocol/keySchemas.ts';
 
 const count = z.number().int().min(0);
 const ms = z.number();
@@ -36,6 +36,7 @@ export const replicaRecordSchema = z.object({
   volunteerKey: publicKeySchema.exactOptional(),
   signature: signatureSchema.exactOptional(),
   signedLeaseId: leaseIdSchema.exactOptional(),
+  signedDigest: digestHexSchema.exactOptional(),
 });
 
 export const acceptedRecordSchema = z.object({
@@ -48,6 +49,7 @@ export const acceptedRecordSchema = z.object({
   volunteerKeys: z.array(publicKeySchema).exactOptional(),
   resultSigs: z.array(signatureSchema).exactOptional(),
   resultLeases: z.array(leaseIdSchema).exactOptional(),
+  resultDigests: z.array(digestHexSchema).exactOptional(),
   acceptedAtMs: ms,
 });
 

@@ -21,3 +21,6 @@ export const signatureSchema = z.string().min(80).max(200).regex(BASE64URL, 'exp
 
 /** [K-1] A key's fingerprint: base64url (no padding) of the sha256 of its SPKI, 43 characters. */
 export const fingerprintSchema = z.string().length(43).regex(BASE64URL, 'expected the 43-character base64url fingerprint of a coordinator key');
+
+/** [I-3] [AU-1] A sha256 as lowercase hex: what a result signature's output digest and a receipt's digests are. */
+export const digestHexSchema = z.string().regex(/^[0-9a-f]{64}$/, 'expected a lowercase hex sha256');

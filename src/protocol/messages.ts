@@ -29,6 +29,7 @@ import { filePipelineSchema, jobFilesSchema, leaseFilesSchema } from './jobFiles
 import { answerKindOf, answerSchema, type Pipeline } from './pipeline.ts';
 import { spreadSchema } from './spread.ts';
 import { nonceSchema, publicKeySchema, signatureSchema } from './keySchemas.ts';
+import { digestHexSchema } from './keySchemas.ts';
 import { signedReceiptSchema } from './receipt.ts';
 
 /** [M-2] Every frame carries `v`; a peer speaking another version is refused, not guessed at. */
@@ -251,6 +252,8 @@ export const verifiedShardSchema = z.object({
   resultSigs: z.array(signatureSchema).max(LIMITS.maxReplicas).optional(),
   /** [I-3] The lease each signature names (it is part of what was signed). */
   resultLeases: z.array(leaseIdSchema).max(LIMITS.maxReplicas).optional(),
+  /** [I-3] The output digest each signature covers (hex sha256 of `resultDigestParts`): under tolerance not the accepted outputs'. */
+  resultDigests: z.array(digestHexSchema).max(LIMITS.maxReplicas).optional(),
 });
 export type VerifiedShard = z.infer<typeof verifiedShardSchema>;
 

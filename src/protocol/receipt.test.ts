@@ -48,21 +48,35 @@ describe('receipt leaves and bodies', () => {
     expect(receiptLeafSchema.safeParse(leaf).success).toBe(true);
   });
 
-  it('[AU-2] volunteer keys and result signatures slot into the leaf when the verified shard has them; half a pair is refused', async () => {
+  it('[AU-2] volunteer keys, result signatures, leases, adapters and own digests slot into the leaf when the verified shard has them all; part of them is refused', async () => {
     const key = 'K'.repeat(91);
     const sig = 'S'.repeat(86);
-    const leaf = await receiptLeaf(sha256, { ...shard(0, [1, 2, 3, 4]), volunteerKeys: [key, key], resultSigs: [sig, sig] });
+    const [da, db] = ['a'.repeat(64), 'b'.repeat(64)];
+    const signed = {
+      volunteerKeys: [key, key],
+      resultSigs: [sig, sig],
+      resultLeases: ['l1', 'l2'],
+      adapters: [null, 'nvidia hopper'],
+      resultDigests: [da, db],
+    };
+    const leaf = await receiptLeaf(sha256, { ...shard(0, [1, 2, 3, 4]), ...(signed as Partial<VerifiedShard>) });
     expect(leaf.volunteers).toEqual([
-      { peer: 'v1', backend: 'wasm', key, sig },
-      { peer: 'v2', backend: 'webgpu', key, sig },
+      { peer: 'v1', backend: 'wasm', key, sig, lease: 'l1', adapter: null, digest: da },
+      { peer: 'v2', backend: 'webgpu', key, sig, lease: 'l2', adapter: 'nvidia hopper', digest: db },
     ]);
     expect(receiptLeafSchema.safeParse(leaf).success).toBe(true);
-    const half = { ...leaf, volunteers: [{ peer: 'v1', backend: 'wasm', key }] };
-    expect(receiptLeafSchema.safeParse(half).error?.issues[0]?.message).toMatch(/key and a result signature together/);
+    // A record without the digests each volunteer signed (accepted before they were kept): nothing to check, so none.
+    const { resultDigests: _, ...undigested } = signed;
+    expect((await receiptLeaf(sha256, { ...shard(0, [1, 2, 3, 4]), ...(undigested as Partial<VerifiedShard>) })).volunteers).toEqual([
+      { peer: 'v1', backend: 'wasm' },
+      { peer: 'v2', backend: 'webgpu' },
+    ]);
+    const half = { ...leaf, volunteers: [{ peer: 'v1', backend: 'wasm', key, sig, lease: 'l1', adapter: null }] };
+    expect(receiptLeafSchema.safeParse(half).error?.issues[0]?.message).toMatch(/together, or none of them/);
     const mixed = {
       ...leaf,
       volunteers: [
-        { peer: 'v1', backend: 'wasm', key, sig },
+        { peer: 'v1', backend: 'wasm', key, sig, lease: 'l1', adapter: null, digest: da },
         { peer: 'v2', backend: 'wasm' },
       ],
     };

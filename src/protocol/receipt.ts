@@ -6,8 +6,9 @@
  *
  * - A leaf per accepted shard: its index and items, a digest of each verified output (or of its
  *   answers) in a canonical encoding, and the agreeing volunteers with their backends — and, once
- *   the verified-shard record carries them, each volunteer's public key and result signature
- *   (optional in the schema; a volunteer entry has both or neither).
+ *   the verified-shard record carries them, each volunteer's public key, result signature, and the
+ *   rest of what it signed that the body does not hold: its lease, adapter and own output digest
+ *   (optional in the schema; a volunteer entry has all of them or none).
  * - The body: job, model hash, policy, how many shards there are and whether the job was
  *   complete, the number of leaves and their Merkle root. The coordinator signs
  *   `quorum-receipt\n` + the body's canonical JSON (a label no other signature of the key starts with).
@@ -17,11 +18,11 @@
 import { z } from 'zod';
 import { canonicalJson, toHex, utf8 } from './canonicalJson.ts';
 import { LIMITS } from './limits.ts';
-import { publicKeySchema, signatureSchema } from './keySchemas.ts';
+import { digestHexSchema, publicKeySchema, signatureSchema } from './keySchemas.ts';
 import { leafHash, merkleTree, type Digest } from './merkle.ts';
 import type { VerifiedShard } from './messages.ts';
 import type { Answer } from './pipeline.ts';
-import { backendSchema, jobIdSchema, modelHashSchema, nameSchema, peerIdSchema, policySchema, safeIdSchema } from './schemas.ts';
+import { backendSchema, jobIdSchema, leaseIdSchema, modelHashSchema, nameSchema, peerIdSchema, policySchema, safeIdSchema } from './schemas.ts';
 import { BYTES_PER_ELEMENT, TENSOR_DTYPES, elementCount, type WireTensor } from './tensor.ts';
 
 export const RECEIPT_FORMAT = 'quorum-receipt/1';
@@ -30,7 +31,7 @@ export const RECEIPT_FORMAT = 'quorum-receipt/1';
 const RECEIPT_LABEL = 'quorum-receipt\n';
 
 const count = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
-const digestHex = z.string().regex(/^[0-9a-f]{64}$/, 'expected a lowercase hex sha256');
+const digestHex = digestHexSchema;
 
 /** One volunteer whose result was in the accepted quorum. */
 export const receiptVolunteerSchema = z
@@ -39,10 +40,16 @@ export const receiptVolunteerSchema = z
     backend: backendSchema,
     /** Its public key (SPKI, base64url), when the verified-shard record has volunteer keys. */
     key: publicKeySchema.optional(),
-    /** Its signature over its result, when the verified-shard record has it. */
+    /** Its signature over its result ([I-3] `resultPayload`), when the verified-shard record has it. */
     sig: signatureSchema.optional(),
+    /** [I-3] What else the signature covers: the lease it names, its adapter (null off WebGPU), and its OWN output digest. */
+    lease: leaseIdSchema.optional(),
+    adapter: z.string().max(LIMITS.maxNameLength).nullable().optional(),
+    digest: digestHex.optional(),
   })
-  .refine((v) => (v.key === undefined) === (v.sig === undefined), { message: 'a volunteer has a key and a result signature together, or neither' });
+  .refine((v) => [v.sig, v.lease, v.adapter, v.digest].every((f) => (f === undefined) === (v.key === undefined)), {
+    message: 'a volunteer has a key, a result signature, its lease, adapter and output digest together, or none of them',
+  });
 export type ReceiptVolunteer = z.infer<typeof receiptVolunteerSchema>;
 
 /** One verified output of a shard: its layout and the digest of its canonical bytes. */
@@ -138,13 +145,23 @@ export function answersBytes(answers: readonly Answer[]): Uint8Array<ArrayBuffer
   return utf8(canonicalJson(answers));
 }
 
+/**
+ * [AU-2] What a leaf says a volunteer signed, when the verified-shard record has all of it; an
+ * entry without a piece its signature covers could not be checked, so it carries none.
+ */
+function signedEntry(shard: VerifiedShard, i: number): Pick<ReceiptVolunteer, 'key' | 'sig' | 'lease' | 'adapter' | 'digest'> {
+  const key = shard.volunteerKeys?.[i];
+  const sig = shard.resultSigs?.[i];
+  const lease = shard.resultLeases?.[i];
+  const adapter = shard.adapters?.[i];
+  const digest = shard.resultDigests?.[i];
+  if (key === undefined || sig === undefined || lease === undefined || adapter === undefined || digest === undefined) return {};
+  return { key, sig, lease, adapter, digest };
+}
+
 /** [AU-2] A verified shard's leaf. */
 export async function receiptLeaf(digest: Digest, shard: VerifiedShard): Promise<ReceiptLeaf> {
-  const volunteers = shard.volunteers.map((peer, i): ReceiptVolunteer => {
-    const key = shard.volunteerKeys?.[i];
-    const sig = shard.resultSigs?.[i];
-    return { peer, backend: shard.backends[i] ?? 'wasm', ...(key !== undefined && sig !== undefined ? { key, sig } : {}) };
-  });
+  const volunteers = shard.volunteers.map((peer, i): ReceiptVolunteer => ({ peer, backend: shard.backends[i] ?? 'wasm', ...signedEntry(shard, i) }));
   const base = { shard: shard.index, start: shard.start, count: shard.count, volunteers };
   if (shard.answers !== undefined) return { ...base, answers: toHex(await digest(answersBytes(shard.answers))) };
   const outputs = [];

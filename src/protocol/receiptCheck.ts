@@ -1,16 +1,19 @@
 /**
  * [AU-4] Checking a receipt offline against what an export holds: the coordinator's signature
  * over the body, the pinned fingerprint, every leaf's inclusion proof, and every shard's outputs
- * (or answers) as the export has them, hashed again. Pure: the hash and the signature check are
+ * (or answers) as the export has them, hashed again, and every agreeing volunteer's signature over
+ * its own result ([I-3]), rebuilt from the body and the leaf. Pure: the hash and the signature check are
  * parameters, so the same code runs in the verify-receipt script (Node) and on the dashboard.
  * Every problem names what to look at — a shard by its index and items whenever it is one shard's.
  */
 import { toHex } from './canonicalJson.ts';
 import { fromHex } from './canonicalJson.ts';
+import { asJobId, shardIdOf } from './ids.ts';
 import { leafHash, rootFromProof, sameBytes, type Digest } from './merkle.ts';
 import type { Answer } from './pipeline.ts';
 import { answersBytes, leafBytes, outputBytes, receiptPayload, signedReceiptSchema, type ReceiptLeaf } from './receipt.ts';
 import type { TensorDtype } from './tensor.ts';
+import { resultPayload } from './volunteerProof.ts';
 
 /** One shard as an export holds it: its items, the outputs (all or some) or answers, its provenance. */
 export interface ExportedShard {
@@ -51,7 +54,7 @@ export interface ReceiptVerdict {
   readonly fingerprintChecked: boolean;
   readonly shardsChecked: number;
   readonly complete: boolean | null;
-  /** Volunteer result signatures the receipt carries (checked when their payload format is known). */
+  /** Volunteer result signatures the receipt carries, each checked against its volunteer's key. */
   readonly volunteerSignatures: number;
 }
 
@@ -101,6 +104,7 @@ export async function checkReceipt(raw: unknown, exported: ExportedResults, deps
     const reached = await rootFromProof(deps.digest, hash, i, receipt.body.leafCount, (receipt.proofs[i] ?? []).map(fromHex));
     if (reached === null || !sameBytes(reached, root))
       problems.push(`${shardName(leaf)}: its leaf does not hash into the signed root: the receipt's entry for it was changed.`);
+    problems.push(...(await volunteerSignatureProblems(receipt.body, leaf, deps)));
   }
   const byShard = new Map(exported.shards.map((s) => [s.shard, s]));
   for (const leaf of receipt.leaves) {
@@ -124,6 +128,35 @@ export async function checkReceipt(raw: unknown, exported: ExportedResults, deps
     complete: receipt.body.complete,
     volunteerSignatures: receipt.leaves.reduce((n, l) => n + l.volunteers.filter((v) => v.sig !== undefined).length, 0),
   };
+}
+
+/**
+ * [AU-4] [I-3] Each volunteer signature of a leaf, checked by rebuilding the `resultPayload` its
+ * volunteer signed: the network and job from the signed body, the shard id as the coordinator
+ * names it, the entry's lease, own output digest, backend and adapter. Under a tolerance
+ * comparator a volunteer's digest may differ from the accepted outputs': the coordinator's
+ * signature attests that they agreed, the volunteer's that these were its outputs.
+ */
+async function volunteerSignatureProblems(body: { networkId: string; jobId: string }, leaf: ReceiptLeaf, deps: ReceiptCheckDeps): Promise<string[]> {
+  const problems: string[] = [];
+  for (const v of leaf.volunteers) {
+    if (v.key === undefined || v.sig === undefined || v.lease === undefined || v.adapter === undefined || v.digest === undefined) continue;
+    const payload = resultPayload({
+      networkId: body.networkId,
+      jobId: body.jobId,
+      shardId: shardIdOf(asJobId(body.jobId), leaf.shard),
+      leaseId: v.lease,
+      outputDigest: v.digest,
+      backend: v.backend,
+      adapter: v.adapter,
+    });
+    if (!(await deps.verifySignature(v.key, v.sig, payload))) {
+      problems.push(
+        `${shardName(leaf)}: volunteer ${v.peer}'s result signature does not verify: the receipt's entry for it was changed, or that volunteer did not sign this result.`,
+      );
+    }
+  }
+  return problems;
 }
 
 /** Why an exported shard's contents are not what its leaf vouches for. */

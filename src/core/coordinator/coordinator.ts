@@ -884,7 +884,14 @@ export class CoordinatorCore {
       return ack('rejected', `the result's signature does not check (${why}): sign results with this volunteer's key`);
     }
     const signed =
-      this.config.volunteerKeys === true && checked?.ok === true ? { volunteerKey: checked.publicKey, signature: checked.sig, signedLeaseId: msg.leaseId } : {};
+      this.config.volunteerKeys === true && checked?.ok === true
+        ? {
+            volunteerKey: checked.publicKey,
+            signature: checked.sig,
+            signedLeaseId: msg.leaseId,
+            ...(checked.outputDigest !== undefined ? { signedDigest: checked.outputDigest } : {}),
+          }
+        : {};
     const canary = lease?.canary ?? retired?.canary ?? false;
     const epoch = lease?.epoch ?? retired?.epoch ?? 0;
     const issuedAtMs = lease?.issuedAtMs ?? retired?.issuedAtMs ?? now;

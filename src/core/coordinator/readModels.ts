@@ -117,6 +117,7 @@ export function verifiedShardsOf(shards: readonly ShardState[], awaitDurable: bo
       ...(s.accepted.volunteerKeys ? { volunteerKeys: [...s.accepted.volunteerKeys] } : {}),
       ...(s.accepted.resultSigs ? { resultSigs: [...s.accepted.resultSigs] } : {}),
       ...(s.accepted.resultLeases ? { resultLeases: [...s.accepted.resultLeases] } : {}),
+      ...(s.accepted.resultDigests ? { resultDigests: [...s.accepted.resultDigests] } : {}),
     });
   }
   return out;

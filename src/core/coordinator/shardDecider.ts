@@ -224,16 +224,21 @@ export class ShardDecider {
   }
 }
 
-/** [I-3] The agreeing volunteers' keys and result signatures, when every one of them signed. */
-function signaturesOf(agreeing: readonly Replica[]): { volunteerKeys?: string[]; resultSigs?: string[]; resultLeases?: LeaseId[] } {
+/**
+ * [I-3] The agreeing volunteers' keys and result signatures, when every one of them signed; and
+ * the digest each signed, when every one kept it (replicas stored before digests were kept have none).
+ */
+function signaturesOf(agreeing: readonly Replica[]): { volunteerKeys?: string[]; resultSigs?: string[]; resultLeases?: LeaseId[]; resultDigests?: string[] } {
   const volunteerKeys: string[] = [];
   const resultSigs: string[] = [];
   const resultLeases: LeaseId[] = [];
+  const resultDigests: string[] = [];
   for (const r of agreeing) {
     if (r.volunteerKey === undefined || r.signature === undefined || r.signedLeaseId === undefined) return {};
     volunteerKeys.push(r.volunteerKey);
     resultSigs.push(r.signature);
     resultLeases.push(r.signedLeaseId);
+    if (r.signedDigest !== undefined) resultDigests.push(r.signedDigest);
   }
-  return { volunteerKeys, resultSigs, resultLeases };
+  return { volunteerKeys, resultSigs, resultLeases, ...(resultDigests.length === agreeing.length ? { resultDigests } : {}) };
 }

@@ -135,6 +135,8 @@ export interface Replica {
   readonly signature?: string;
   /** [I-3] The lease the signature names (part of what was signed). */
   readonly signedLeaseId?: LeaseId;
+  /** [I-3] The output digest the signature covers (hex): this replica's own, which under tolerance is not the accepted one's. */
+  readonly signedDigest?: string;
 }
 
 export type ShardStatus = 'open' | 'verified' | 'unverifiable';
@@ -153,6 +155,8 @@ export interface AcceptedResult {
   readonly resultSigs?: readonly string[];
   /** [I-3] The lease each signature names, so the signature can be checked without this coordinator. */
   readonly resultLeases?: readonly LeaseId[];
+  /** [I-3] The output digest each signature covers (hex); absent unless every agreeing replica kept one. */
+  readonly resultDigests?: readonly string[];
   readonly acceptedAtMs: number;
 }
 
@@ -300,7 +304,9 @@ export interface PeerRecord {
 /**
  * [I-2] [I-3] What the host found checking a volunteer's signature: the core never runs WebCrypto,
  * it is told. `ok`: the signature is `publicKey`'s (whose fingerprint is given) over the payload
- * the rule names.
+ * the rule names; for a result, `outputDigest` is the digest (hex) of the outputs that payload
+ * covers, kept with the replica so the signature checks offline ([AU-4]).
  */
 export type SignatureCheck =
-  { readonly ok: true; readonly publicKey: string; readonly fingerprint: string; readonly sig: string } | { readonly ok: false; readonly reason: string };
+  | { readonly ok: true; readonly publicKey: string; readonly fingerprint: string; readonly sig: string; readonly outputDigest?: string }
+  | { readonly ok: false; readonly reason: string };

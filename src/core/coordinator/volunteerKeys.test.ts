@@ -20,7 +20,12 @@ const key = (name: string): { publicKey: string; fingerprint: string } => ({
   publicKey: `spki-${name}`.padEnd(91, 'k'),
   fingerprint: `fp-${name}`.padEnd(43, 'f'),
 });
-const proved = (name: string, sig = 's'.repeat(86)): SignatureCheck => ({ ok: true, ...key(name), sig });
+const proved = (name: string, sig = 's'.repeat(86), outputDigest?: string): SignatureCheck => ({
+  ok: true,
+  ...key(name),
+  sig,
+  ...(outputDigest !== undefined ? { outputDigest } : {}),
+});
 const failed = (reason: string): SignatureCheck => ({ ok: false, reason });
 
 class KeyRig {
@@ -154,5 +159,19 @@ describe('signed results [I-3]', () => {
     expect(shard!.resultSigs).toEqual(['A'.repeat(86), 'B'.repeat(86)]);
     expect(shard!.resultLeases).toEqual(rig.core.shardsOf(jobId)[0]!.replicas.map((r) => r.signedLeaseId));
     expect(new Set(shard!.resultLeases).size).toBe(2);
+  });
+
+  it('[I-3] an accepted shard keeps the output digest each agreeing volunteer signed, in the order of `volunteers`', () => {
+    const rig = new KeyRig();
+    const jobId = rig.submit(1);
+    rig.join('a', proved('alice'));
+    rig.join('b', proved('bob'));
+    // Under tolerance the two outputs may differ in their last bits: each signed its own digest.
+    rig.deliver('a', rig.lease('a'), proved('alice', 'A'.repeat(86), 'a'.repeat(64)));
+    rig.deliver('b', rig.lease('b'), proved('bob', 'B'.repeat(86), 'b'.repeat(64)));
+    expect(rig.core.shardsOf(jobId)[0]!.replicas.map((r) => r.signedDigest)).toEqual(['a'.repeat(64), 'b'.repeat(64)]);
+    const [shard] = rig.core.verifiedShards(jobId);
+    expect(shard!.volunteers).toEqual(['a', 'b']);
+    expect(shard!.resultDigests).toEqual(['a'.repeat(64), 'b'.repeat(64)]);
   });
 });

@@ -5,8 +5,8 @@
  * Every file is written whole under a temporary name and renamed over the old one, so a reader
  * (or a Ctrl-C) never sees half a file.
  */
-import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
+import { writeFileAtomic } from '../volunteer/stateDir.ts';
 import path from 'node:path';
 import { answersToCsvParts, answersToJsonParts, answersToTextParts } from '../../src/workloads/export/answerExporters.ts';
 import type { AssembledResults } from '../../src/workloads/export/assemble.ts';
@@ -29,28 +29,9 @@ export interface JobRecordFile {
   readonly done: boolean;
 }
 
-/** Writes `pieces` to `file` atomically: a temporary file beside it, flushed, then renamed over it. */
-function writePieces(file: string, pieces: Iterable<string | Uint8Array>): void {
-  const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-  const fd = fs.openSync(tmp, 'w');
-  try {
-    // Piece by piece: an export can be larger than any one string can be.
-    for (const piece of pieces) fs.writeSync(fd, typeof piece === 'string' ? Buffer.from(piece, 'utf8') : piece);
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-  try {
-    fs.renameSync(tmp, file);
-  } catch (e) {
-    fs.rmSync(tmp, { force: true });
-    throw e;
-  }
-}
-
 export function writeJobRecord(dir: string, record: JobRecordFile): void {
   fs.mkdirSync(dir, { recursive: true });
-  writePieces(path.join(dir, JOB_FILE), [`${JSON.stringify(record, null, 2)}\n`]);
+  writeFileAtomic(path.join(dir, JOB_FILE), [`${JSON.stringify(record, null, 2)}\n`]);
 }
 
 /** `dir/job.json`, or null when there is none or it is not one (then the flags must say everything). */
@@ -106,7 +87,7 @@ export function writeResults(dir: string, results: AssembledResults): string[] {
       sidecars.push([sidecarName(name), receiptSidecar(results.receipt, name, kind, output)]);
     }
   }
-  for (const [name, pieces] of files) writePieces(path.join(dir, name), pieces);
-  for (const [name, text] of sidecars) writePieces(path.join(dir, name), [text]);
+  for (const [name, pieces] of files) writeFileAtomic(path.join(dir, name), pieces);
+  for (const [name, text] of sidecars) writeFileAtomic(path.join(dir, name), [text]);
   return [...files.map(([name]) => name), ...sidecars.map(([name]) => name)];
 }

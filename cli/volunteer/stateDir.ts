@@ -25,12 +25,14 @@ import { sha256Hex } from '../../src/runtime/sha256.ts';
 import { decodeFrame, encodeFrame } from '../../src/transport/frameCodec.ts';
 
 /** Writes `data` to `file` atomically: a temporary file beside it, flushed, then renamed over it. */
-export function writeFileAtomic(file: string, data: Uint8Array | string): void {
+export function writeFileAtomic(file: string, data: Uint8Array | string | Iterable<string | Uint8Array>): void {
   fs.mkdirSync(path.dirname(file), { recursive: true });
   const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
   const fd = fs.openSync(tmp, 'w');
   try {
-    fs.writeSync(fd, typeof data === 'string' ? Buffer.from(data, 'utf8') : data);
+    // Piece by piece: an export can be larger than any one string can be.
+    const pieces = typeof data === 'string' || data instanceof Uint8Array ? [data] : data;
+    for (const piece of pieces) fs.writeSync(fd, typeof piece === 'string' ? Buffer.from(piece, 'utf8') : piece);
     // Durable before the rename makes it the file: a power cut must not leave an empty one.
     fs.fsyncSync(fd);
   } finally {

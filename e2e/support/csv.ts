@@ -1,35 +1,6 @@
 /**
  * Reads the CSV exports back as RFC 4180 says (quoted cells may hold commas, quotes and line
- * breaks), so a test never depends on which cells the exporter happened to quote.
+ * breaks), so a test never depends on which cells the exporter happened to quote: the same reader
+ * the receipt check ([AU-6]) uses on a downloaded CSV.
  */
-export function parseCsv(text: string): string[][] {
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let cell = '';
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i]!;
-    if (quoted) {
-      if (c === '"' && text[i + 1] === '"') {
-        cell += '"';
-        i++;
-      } else if (c === '"') quoted = false;
-      else cell += c;
-    } else if (c === '"') quoted = true;
-    else if (c === ',') {
-      row.push(cell);
-      cell = '';
-    } else if (c === '\n' || c === '\r') {
-      if (c === '\r' && text[i + 1] === '\n') i++;
-      row.push(cell);
-      rows.push(row);
-      row = [];
-      cell = '';
-    } else cell += c;
-  }
-  if (cell !== '' || row.length > 0) {
-    row.push(cell);
-    rows.push(row);
-  }
-  return rows;
-}
+export { parseCsv } from '../../src/workloads/export/receiptExport.ts';

@@ -18,7 +18,9 @@ const coordinatorOn = (net: MemoryNetwork): Endpoint => provingCoordinator(net, 
 function rig(factory: EndpointFactory) {
   let opens = 0;
   const statuses: string[] = [];
+  const registrations: string[] = [];
   const handlers: LinkHandlers = {
+    registered: (id) => registrations.push(id),
     open: () => opens++,
     frame: () => {},
     protocolError: () => {},
@@ -26,7 +28,7 @@ function rig(factory: EndpointFactory) {
     status: (_state, detail) => statuses.push(detail),
   };
   const link = new CoordinatorLink(factory, COORDINATOR, handlers, { trust: memoryTrust(NETWORK), stableId: null });
-  return { link, statuses, opens: () => opens };
+  return { link, statuses, registrations, opens: () => opens };
 }
 
 const realSetTimeout = globalThis.setTimeout;
@@ -83,12 +85,14 @@ describe('[E-4] a link whose dials are scarce asks before dialing', () => {
     coordinator.destroy();
   });
 
-  it('[E-4] waits from the start for a coordinator that was never there', async () => {
+  it('[E-4] [W-15] waits from the start for a coordinator that was never there, registered once meanwhile (so held-back results are restored)', async () => {
     const net = new MemoryNetwork();
-    const { link, opens } = rig(net.presenceFactory);
+    const { link, opens, registrations } = rig(net.presenceFactory);
     link.start();
     await settle(net, 60_000, 1_000);
     expect(net.dials).toBe(0);
+    // Registered with signaling (no connection spent) once, not once per presence check.
+    expect(registrations).toHaveLength(1);
     const coordinator = coordinatorOn(net);
     await until(net, () => opens() === 1, 10_500);
     expect(net.dials).toBe(1);

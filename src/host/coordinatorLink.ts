@@ -141,22 +141,12 @@ export class CoordinatorLink {
 
   private async dial(): Promise<void> {
     if (this.stopped) return;
-    // [E-4] Where every dial spends one of the page's few RTCPeerConnections, dial only a
-    // coordinator that signaling holds; wait while it is away, however long that is.
-    const presence = this.factory.presence;
-    if (!this.endpoint && presence) {
-      const gen = this.generation;
-      const answer = await presence(this.coordinator);
-      if (this.stopped || gen !== this.generation) return;
-      if (answer.kind === 'absent' || answer.kind === 'slow-down') return this.waitForCoordinator(answer);
-    }
-    this.absentChecks = 0;
-    this.handlers.status('connecting', `connecting to ${this.coordinator}…`);
+    if (!this.endpoint) this.handlers.status('connecting', `connecting to ${this.coordinator}…`);
     try {
       if (!this.endpoint) {
         const gen = ++this.generation;
         const live = (peer: PeerId): boolean => gen === this.generation && peer === this.coordinator;
-        this.endpoint = await this.factory(this.stable ? this.stableId : null, {
+        const endpoint = await this.factory(this.stable ? this.stableId : null, {
           open: (peer) => {
             if (!live(peer)) return;
             this.challengeCoordinator(gen);
@@ -195,11 +185,27 @@ export class CoordinatorLink {
             else if (error.kind === 'connection-budget') this.retry(error.message);
           },
         });
+        this.endpoint = endpoint;
+        if (this.stopped) return endpoint.destroy();
+        this.idTaken = 0;
+        if (this.stable) this.stableId = endpoint.selfId;
+        // Once per registration, not per dial: a link waiting for its coordinator dials again.
+        this.handlers.registered?.(endpoint.selfId);
       }
       if (this.stopped) return this.endpoint.destroy();
-      this.idTaken = 0;
-      if (this.stable) this.stableId = this.endpoint.selfId;
-      this.handlers.registered?.(this.endpoint.selfId);
+      // [E-4] Where every dial spends one of the page's few RTCPeerConnections, dial only a
+      // coordinator that signaling holds; wait while it is away, however long that is. The link
+      // stays registered meanwhile (a signaling socket, no RTCPeerConnection), so a volunteer
+      // holds its id and its held-back results come back from storage ([W-15]) during the outage.
+      const presence = this.factory.presence;
+      if (presence) {
+        const gen = this.generation;
+        const answer = await presence(this.coordinator);
+        if (this.stopped || gen !== this.generation || !this.endpoint) return;
+        if (answer.kind === 'absent' || answer.kind === 'slow-down') return this.waitForCoordinator(answer);
+      }
+      this.absentChecks = 0;
+      this.handlers.status('connecting', `connecting to ${this.coordinator}…`);
       this.endpoint.connect(this.coordinator);
       this.timer = setTimeout(() => {
         if (!this.connected) this.retry('connection attempt timed out');

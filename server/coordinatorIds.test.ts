@@ -2,13 +2,13 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { generateCoordinatorKeyPair, identityOf, signBytes, type CoordinatorIdentity } from '../src/host/coordinatorKey.ts';
 import { SIGNALING_CLAIM_PATH, SIGNALING_NONCE_PATH, signalingClaimPayload } from '../src/protocol/signalingClaim.ts';
 import { createCoordinatorIds, parseCoordinatorKeys } from './coordinatorIds.ts';
-import { useServerRig } from './testing/serverRig.ts';
+import { serverRig } from './testing/serverRig.ts';
 import { type TestSocket } from './testing/signalingClient.ts';
 
 // [K-7] Over real HTTP and WebSockets: the signaling server gives a network's coordinator id only
 // to the holder of the key it reserved the id for.
 
-const rig = useServerRig();
+const rig = serverRig();
 const { start } = rig;
 let real: CoordinatorIdentity;
 let rogue: CoordinatorIdentity;

@@ -1,10 +1,10 @@
 import http from 'node:http';
 import { describe, expect, it } from 'vitest';
-import { useServerRig } from './testing/serverRig.ts';
+import { serverRig } from './testing/serverRig.ts';
 
 // [E-4] The presence endpoint over real HTTP, against the real signaling server.
 
-const { start, open } = useServerRig();
+const { start, open } = serverRig();
 
 interface Answer {
   status: number;

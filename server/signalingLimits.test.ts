@@ -1,11 +1,11 @@
 import { describe, expect, it, vi } from 'vitest';
 import { SIGNALING_LIMITS } from './config.ts';
-import { useServerRig } from './testing/serverRig.ts';
+import { serverRig } from './testing/serverRig.ts';
 
 // Every signaling budget over real HTTP and WebSockets: over it, the client is refused or dropped
 // with a reason; under it, nothing changes. 127.0.0.2 acts as a second client address.
 
-const { start, open } = useServerRig();
+const { start, open } = serverRig();
 
 const OTHER_ADDRESS = '127.0.0.2';
 const offer = (dst: string, bytes: number): Record<string, unknown> => ({ type: 'OFFER', dst, payload: { sdp: 'x'.repeat(bytes) } });

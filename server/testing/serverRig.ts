@@ -1,7 +1,7 @@
 /**
  * For the server's tests: real app/signaling servers on port 0 over a throwaway dist folder, and
  * raw signaling sockets, all closed after each test so no port or socket outlives the test using it.
- * Call `useServerRig()` at a test file's top level: it registers the hooks that do the cleanup.
+ * Call `serverRig()` at a test file's top level: it registers the hooks that do the cleanup.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -17,7 +17,7 @@ export interface ServerRig {
   open(base: string, id: string, options?: Parameters<typeof connect>[2]): TestSocket;
 }
 
-export function useServerRig(): ServerRig {
+export function serverRig(): ServerRig {
   let distDir = '';
   const running: RunningServer[] = [];
   const sockets: TestSocket[] = [];

@@ -9,7 +9,7 @@ import { initialState, useQuorumStore } from '../../stores/store.ts';
 import { MemoryNetwork } from '../../transport/memoryTransport.ts';
 import { CoordinatorHost } from '../coordinatorHost.ts';
 
-type HostConfig = ConstructorParameters<typeof CoordinatorHost>[0]['config'];
+type HostConfig = NonNullable<ConstructorParameters<typeof CoordinatorHost>[0]['config']>;
 
 /**
  * Registers the hooks at a test file's top level; returns the list to push each started host

@@ -22,11 +22,10 @@ import { defaultPolicyForm } from '../../src/host/policyForm.ts';
 import { newIdentity } from '../../src/host/testing/provingCoordinator.ts';
 import { CoordinatorStore } from '../../src/persistence/coordinatorStore.ts';
 import { openQuorumDb } from '../../src/persistence/db.ts';
-import { asModelHash, type JobId } from '../../src/protocol/ids.ts';
+import { type JobId } from '../../src/protocol/ids.ts';
 import { float32View } from '../../src/protocol/tensor.ts';
 import { createOrtEngine } from '../../src/runtime/ortEngine.ts';
 import { createOrtNodeEngine } from '../../src/runtime/ortNodeEngine.node.ts';
-import { sha256Hex } from '../../src/runtime/sha256.ts';
 import { slowEngine } from '../../src/runtime/slowEngine.ts';
 import type { EndpointFactory } from '../../src/transport/transport.ts';
 import { writeNpy, parseNpy } from '../../src/workloads/inputs/npy.ts';
@@ -38,6 +37,7 @@ import { startVolunteers, type VolunteerRun } from '../volunteer/volunteerComman
 import { buildJob } from './jobSource.ts';
 import { JOB_FILE } from './resultsFolder.ts';
 import { startLoopbackSignaling, tmpDirs, waitFor, type LoopbackSignaling } from '../testing/loopbackRig.ts';
+import { webReference } from '../testing/webReference.ts';
 import { verifyReceiptCli } from '../../scripts/receipts/verifyReceiptCli.ts';
 import { parseResultsArgs, parseSubmitArgs, type SubmitOptions } from './submitArgs.ts';
 import { runResults, runSubmit } from './submitCommand.ts';
@@ -161,20 +161,12 @@ describe('quorum submit and quorum results', () => {
     expect(json.format).toBe(RESULTS_FORMAT);
     expect(json.itemNames.slice(0, 2)).toEqual(['mnist#0', 'mnist#1']);
 
-    const web = createOrtEngine();
-    try {
-      await web.init({ backend: 'wasm', threads: 1 });
-      const hash = asModelHash(await sha256Hex(MODEL));
-      await web.loadModel(hash, MODEL.slice().buffer);
-      const inputs = { name: MNIST_INPUT_NAME, dtype: 'float32' as const, dims: [ITEMS, MNIST_PIXELS], data: mnistBatch(HOLDOUT, ITEMS).data };
-      const reference = float32View((await web.run(hash, [inputs])).outputs[0]!);
-      expect(Array.from(argmaxRows(logits, MNIST_CLASSES))).toEqual(Array.from(argmaxRows(reference, MNIST_CLASSES)));
-      let worst = 0;
-      for (let i = 0; i < reference.length; i++) worst = Math.max(worst, Math.abs(logits[i]! - reference[i]!));
-      expect(worst).toBeLessThan(1e-4);
-    } finally {
-      await web.dispose();
-    }
+    const inputs = { name: MNIST_INPUT_NAME, dtype: 'float32' as const, dims: [ITEMS, MNIST_PIXELS], data: mnistBatch(HOLDOUT, ITEMS).data };
+    const reference = await webReference(MODEL, inputs);
+    expect(Array.from(argmaxRows(logits, MNIST_CLASSES))).toEqual(Array.from(argmaxRows(reference, MNIST_CLASSES)));
+    let worst = 0;
+    for (let i = 0; i < reference.length; i++) worst = Math.max(worst, Math.abs(logits[i]! - reference[i]!));
+    expect(worst).toBeLessThan(1e-4);
     // Not a terminal: one progress line per change, with the figures the dashboard shows.
     const lines = io.text().split('\n');
     expect(lines.some((l) => /^\[#*\.*\] \d+\/8 shards verified · \d+ in flight · \d+ pending · .* items\/s · ETA /.test(l))).toBe(true);

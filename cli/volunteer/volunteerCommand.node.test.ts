@@ -18,7 +18,7 @@ import { ModelInspector } from '../../src/host/modelInspector.ts';
 import { coordinatorPeerId } from '../../src/host/networkId.ts';
 import { CoordinatorStore } from '../../src/persistence/coordinatorStore.ts';
 import { openQuorumDb } from '../../src/persistence/db.ts';
-import { asModelHash, shardIdOf, type JobId, type PeerId } from '../../src/protocol/ids.ts';
+import { shardIdOf, type JobId, type PeerId } from '../../src/protocol/ids.ts';
 import { checkResultSignature, resultDigest } from '../../src/host/volunteerKey.ts';
 import { VOLUNTEER_KEY_FILE, volunteerKeyIn } from '../../src/node/dataDir.node.ts';
 import { PROTOCOL_VERSION, type FromCoordinator, type ToCoordinator } from '../../src/protocol/messages.ts';
@@ -27,12 +27,12 @@ import { DEFAULT_POLICY } from '../../src/protocol/policy.ts';
 import { float32View, type WireTensor } from '../../src/protocol/tensor.ts';
 import { createOrtEngine } from '../../src/runtime/ortEngine.ts';
 import { createOrtNodeEngine } from '../../src/runtime/ortNodeEngine.node.ts';
-import { sha256Hex } from '../../src/runtime/sha256.ts';
 import { slowEngine } from '../../src/runtime/slowEngine.ts';
 import type { EndpointFactory } from '../../src/transport/transport.ts';
 import { argmaxRows, decodeMnistHoldout, MNIST_CLASSES, MNIST_INPUT_NAME, MNIST_PIXELS } from '../../src/workloads/mnist/holdout.ts';
 import { mnistBatch } from '../../src/workloads/mnist/mnistJob.ts';
 import { startLoopbackSignaling, tmpDirs, waitFor, type LoopbackSignaling } from '../testing/loopbackRig.ts';
+import { webReference } from '../testing/webReference.ts';
 import { SHUTTING_DOWN } from './headlessVolunteer.ts';
 import { startVolunteers, volunteerStateDir, type VolunteerRun } from './volunteerCommand.ts';
 
@@ -196,19 +196,11 @@ describe('quorum volunteer', () => {
     const logits = new Float32Array(ITEMS * MNIST_CLASSES);
     for (const s of shards) logits.set(float32View(s.outputs[0]!), s.start * MNIST_CLASSES);
 
-    const web = createOrtEngine();
-    try {
-      await web.init({ backend: 'wasm', threads: 1 });
-      const hash = asModelHash(await sha256Hex(MODEL));
-      await web.loadModel(hash, MODEL.slice().buffer);
-      const reference = float32View((await web.run(hash, [inputs])).outputs[0]!);
-      expect(Array.from(argmaxRows(logits, MNIST_CLASSES))).toEqual(Array.from(argmaxRows(reference, MNIST_CLASSES)));
-      let worst = 0;
-      for (let i = 0; i < reference.length; i++) worst = Math.max(worst, Math.abs(logits[i]! - reference[i]!));
-      expect(worst).toBeLessThan(1e-4);
-    } finally {
-      await web.dispose();
-    }
+    const reference = await webReference(MODEL, inputs);
+    expect(Array.from(argmaxRows(logits, MNIST_CLASSES))).toEqual(Array.from(argmaxRows(reference, MNIST_CLASSES)));
+    let worst = 0;
+    for (let i = 0; i < reference.length; i++) worst = Math.max(worst, Math.abs(logits[i]! - reference[i]!));
+    expect(worst).toBeLessThan(1e-4);
     // Not a terminal: one plain line per shard, naming it.
     const shardLines = output
       .join('')

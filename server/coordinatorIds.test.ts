@@ -1,42 +1,24 @@
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { generateCoordinatorKeyPair, identityOf, signBytes, type CoordinatorIdentity } from '../src/host/coordinatorKey.ts';
 import { SIGNALING_CLAIM_PATH, SIGNALING_NONCE_PATH, signalingClaimPayload } from '../src/protocol/signalingClaim.ts';
-import { startServer, type RunningServer } from './app.ts';
 import { createCoordinatorIds, parseCoordinatorKeys } from './coordinatorIds.ts';
-import { connect, type TestSocket } from './testing/signalingClient.ts';
+import { serverRig } from './testing/serverRig.ts';
+import { type TestSocket } from './testing/signalingClient.ts';
 
 // [K-7] Over real HTTP and WebSockets: the signaling server gives a network's coordinator id only
 // to the holder of the key it reserved the id for.
 
-let distDir = '';
+const rig = serverRig();
+const { start } = rig;
 let real: CoordinatorIdentity;
 let rogue: CoordinatorIdentity;
 beforeAll(async () => {
-  distDir = fs.mkdtempSync(path.join(os.tmpdir(), 'quorum-dist-'));
-  fs.writeFileSync(path.join(distDir, 'index.html'), '<!doctype html><title>Quorum</title>');
   [real, rogue] = await Promise.all([generateCoordinatorKeyPair().then(identityOf), generateCoordinatorKeyPair().then(identityOf)]);
 });
-afterAll(() => fs.rmSync(distDir, { recursive: true, force: true }));
 
-const running: RunningServer[] = [];
-const sockets: TestSocket[] = [];
-async function start(extra: Parameters<typeof startServer>[0] = {}): Promise<RunningServer> {
-  const s = await startServer({ port: 0, host: '127.0.0.1', distDir, iceServers: [], ...extra });
-  running.push(s);
-  return s;
-}
 function open(base: string, id: string, token?: string): TestSocket {
-  const s = connect(base, id, token === undefined ? {} : { token });
-  sockets.push(s);
-  return s;
+  return rig.open(base, id, token === undefined ? {} : { token });
 }
-afterEach(async () => {
-  for (const s of sockets.splice(0)) s.ws.terminate();
-  await Promise.all(running.splice(0).map((s) => s.close()));
-});
 
 async function nonceFor(base: string, id: string): Promise<Response> {
   return fetch(`${base}${SIGNALING_NONCE_PATH}?id=${encodeURIComponent(id)}`);

@@ -1,31 +1,10 @@
-import fs from 'node:fs';
 import http from 'node:http';
-import os from 'node:os';
-import path from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startServer, type RunningServer } from './app.ts';
-import { connect, type TestSocket } from './testing/signalingClient.ts';
+import { describe, expect, it } from 'vitest';
+import { serverRig } from './testing/serverRig.ts';
 
 // [E-4] The presence endpoint over real HTTP, against the real signaling server.
 
-let distDir = '';
-beforeAll(() => {
-  distDir = fs.mkdtempSync(path.join(os.tmpdir(), 'quorum-dist-'));
-  fs.writeFileSync(path.join(distDir, 'index.html'), '<!doctype html><title>Quorum</title>');
-});
-afterAll(() => fs.rmSync(distDir, { recursive: true, force: true }));
-
-const running: RunningServer[] = [];
-const sockets: TestSocket[] = [];
-async function start(extra: Parameters<typeof startServer>[0] = {}): Promise<RunningServer> {
-  const s = await startServer({ port: 0, host: '127.0.0.1', distDir, iceServers: [], ...extra });
-  running.push(s);
-  return s;
-}
-afterEach(async () => {
-  for (const s of sockets.splice(0)) s.ws.terminate();
-  await Promise.all(running.splice(0).map((s) => s.close()));
-});
+const { start, open } = serverRig();
 
 interface Answer {
   status: number;
@@ -61,8 +40,7 @@ describe('[E-4] GET /presence', () => {
     const s = await start();
     expect(await ask(s.url, '?id=quorum-lab')).toMatchObject({ status: 200, body: { id: 'quorum-lab', present: false } });
 
-    const coordinator = connect(s.url, 'quorum-lab');
-    sockets.push(coordinator);
+    const coordinator = open(s.url, 'quorum-lab');
     expect((await coordinator.first).type).toBe('OPEN');
     expect((await ask(s.url, '?id=quorum-lab')).body).toEqual({ id: 'quorum-lab', present: true });
     expect((await ask(s.url, '?id=quorum-other')).body).toEqual({ id: 'quorum-other', present: false });
@@ -72,23 +50,20 @@ describe('[E-4] GET /presence', () => {
     await expect.poll(async () => (await ask(s.url, '?id=quorum-lab')).body).toEqual({ id: 'quorum-lab', present: false });
 
     // Registered again, then signaling stops: nobody is there while it is down.
-    const again = connect(s.url, 'quorum-lab', { token: 't1' });
-    sockets.push(again);
+    const again = open(s.url, 'quorum-lab', { token: 't1' });
     expect((await again.first).type).toBe('OPEN');
     expect((await ask(s.url, '?id=quorum-lab')).body).toEqual({ id: 'quorum-lab', present: true });
     await s.signalingControl.stop();
     expect(await ask(s.url, '?id=quorum-lab')).toMatchObject({ status: 200, body: { present: false } });
     s.signalingControl.start();
-    const back = connect(s.url, 'quorum-lab', { token: 't2' });
-    sockets.push(back);
+    const back = open(s.url, 'quorum-lab', { token: 't2' });
     expect((await back.first).type).toBe('OPEN');
     expect((await ask(s.url, '?id=quorum-lab')).body).toEqual({ id: 'quorum-lab', present: true });
   });
 
   it('answers only for coordinator ids: no volunteer or requester id can be probed', async () => {
     const s = await start();
-    const volunteer = connect(s.url, 'volunteer-7f3a');
-    sockets.push(volunteer);
+    const volunteer = open(s.url, 'volunteer-7f3a');
     expect((await volunteer.first).type).toBe('OPEN');
     for (const query of [
       '?id=volunteer-7f3a',

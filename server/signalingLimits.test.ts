@@ -1,37 +1,11 @@
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { startServer, type RunningServer } from './app.ts';
+import { describe, expect, it, vi } from 'vitest';
 import { SIGNALING_LIMITS } from './config.ts';
-import { connect, type TestSocket } from './testing/signalingClient.ts';
+import { serverRig } from './testing/serverRig.ts';
 
 // Every signaling budget over real HTTP and WebSockets: over it, the client is refused or dropped
 // with a reason; under it, nothing changes. 127.0.0.2 acts as a second client address.
 
-let distDir = '';
-beforeAll(() => {
-  distDir = fs.mkdtempSync(path.join(os.tmpdir(), 'quorum-dist-'));
-  fs.writeFileSync(path.join(distDir, 'index.html'), '<!doctype html><title>Quorum</title>');
-});
-afterAll(() => fs.rmSync(distDir, { recursive: true, force: true }));
-
-const running: RunningServer[] = [];
-const sockets: TestSocket[] = [];
-async function start(extra: Parameters<typeof startServer>[0] = {}): Promise<RunningServer> {
-  const s = await startServer({ port: 0, host: '127.0.0.1', distDir, iceServers: [], ...extra });
-  running.push(s);
-  return s;
-}
-function open(base: string, id: string, options: Parameters<typeof connect>[2] = {}): TestSocket {
-  const s = connect(base, id, options);
-  sockets.push(s);
-  return s;
-}
-afterEach(async () => {
-  for (const s of sockets.splice(0)) s.ws.terminate();
-  await Promise.all(running.splice(0).map((s) => s.close()));
-});
+const { start, open } = serverRig();
 
 const OTHER_ADDRESS = '127.0.0.2';
 const offer = (dst: string, bytes: number): Record<string, unknown> => ({ type: 'OFFER', dst, payload: { sdp: 'x'.repeat(bytes) } });

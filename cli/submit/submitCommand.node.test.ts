@@ -9,14 +9,9 @@
 import 'fake-indexeddb/auto';
 import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import express from 'express';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { attachSignaling } from '../../server/signaling.ts';
 import { buildModel } from '../../scripts/make-probe-model.ts';
 import { sniffOnnx } from '../../src/core/onnxSniff.ts';
 import { checkInputsAgainstSignature } from '../../src/core/jobChecks.ts';
@@ -27,13 +22,11 @@ import { defaultPolicyForm } from '../../src/host/policyForm.ts';
 import { newIdentity } from '../../src/host/testing/provingCoordinator.ts';
 import { CoordinatorStore } from '../../src/persistence/coordinatorStore.ts';
 import { openQuorumDb } from '../../src/persistence/db.ts';
-import { asModelHash, type JobId } from '../../src/protocol/ids.ts';
+import { type JobId } from '../../src/protocol/ids.ts';
 import { float32View } from '../../src/protocol/tensor.ts';
 import { createOrtEngine } from '../../src/runtime/ortEngine.ts';
 import { createOrtNodeEngine } from '../../src/runtime/ortNodeEngine.node.ts';
-import { sha256Hex } from '../../src/runtime/sha256.ts';
 import { slowEngine } from '../../src/runtime/slowEngine.ts';
-import { closeNodeTransport, nodeEndpointFactory, signalingForServer } from '../../src/transport/nodeTransport.node.ts';
 import type { EndpointFactory } from '../../src/transport/transport.ts';
 import { writeNpy, parseNpy } from '../../src/workloads/inputs/npy.ts';
 import { argmaxRows, decodeMnistHoldout, MNIST_CLASSES, MNIST_INPUT_NAME, MNIST_PIXELS } from '../../src/workloads/mnist/holdout.ts';
@@ -43,6 +36,8 @@ import { UsageError } from '../args.ts';
 import { startVolunteers, type VolunteerRun } from '../volunteer/volunteerCommand.ts';
 import { buildJob } from './jobSource.ts';
 import { JOB_FILE } from './resultsFolder.ts';
+import { startLoopbackSignaling, tmpDirs, waitFor, type LoopbackSignaling } from '../testing/loopbackRig.ts';
+import { webReference } from '../testing/webReference.ts';
 import { verifyReceiptCli } from '../../scripts/receipts/verifyReceiptCli.ts';
 import { parseResultsArgs, parseSubmitArgs, type SubmitOptions } from './submitArgs.ts';
 import { runResults, runSubmit } from './submitCommand.ts';
@@ -55,14 +50,14 @@ const HOLDOUT = decodeMnistHoldout(fs.readFileSync(new URL('../../public/data/mn
 const ITEMS = 120;
 const SHARD = 15;
 
-let server: http.Server;
-let signaling: { detach(): Promise<void> };
+let loopback: LoopbackSignaling;
 let url: string;
 let factory: EndpointFactory;
 let host: CoordinatorHost;
 let identity: CoordinatorIdentity;
 let volunteers: VolunteerRun;
-const dirs: string[] = [];
+const dirs = tmpDirs('quorum-submit-');
+const tmpDir = (): string => dirs.make();
 
 /** What a run printed, on stdout and stderr. */
 function recorder(): { out: { isTTY: boolean; write(t: string): void }; err: { write(t: string): void }; text: () => string; errors: () => string } {
@@ -76,22 +71,6 @@ function recorder(): { out: { isTTY: boolean; write(t: string): void }; err: { w
   };
 }
 
-const tmpDir = (): string => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'quorum-submit-'));
-  dirs.push(dir);
-  return dir;
-};
-
-async function waitFor<T>(what: string, probe: () => T | null | undefined | false, timeoutMs = 60_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const v = probe();
-    if (v) return v;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
-
 /** `quorum submit`'s options for the built-in MNIST workload, as the flags give them. */
 function mnistOptions(out: string, extra: string[] = []): SubmitOptions {
   return parseSubmitArgs([
@@ -101,12 +80,8 @@ function mnistOptions(out: string, extra: string[] = []): SubmitOptions {
 }
 
 beforeAll(async () => {
-  const app = express();
-  server = http.createServer(app);
-  signaling = attachSignaling(server, app);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  factory = nodeEndpointFactory(signalingForServer(url));
+  loopback = await startLoopbackSignaling();
+  ({ url, factory } = loopback);
   identity = await newIdentity();
   host = new CoordinatorHost({
     identity,
@@ -133,10 +108,8 @@ beforeAll(async () => {
 afterAll(async () => {
   await volunteers?.stop();
   host?.stop();
-  await signaling?.detach();
-  await new Promise<void>((resolve) => server?.close(() => resolve()));
-  closeNodeTransport();
-  for (const dir of dirs) fs.rmSync(dir, { recursive: true, force: true });
+  await loopback?.close();
+  dirs.removeAll();
 }, 60_000);
 
 describe('quorum submit and quorum results', () => {
@@ -188,20 +161,12 @@ describe('quorum submit and quorum results', () => {
     expect(json.format).toBe(RESULTS_FORMAT);
     expect(json.itemNames.slice(0, 2)).toEqual(['mnist#0', 'mnist#1']);
 
-    const web = createOrtEngine();
-    try {
-      await web.init({ backend: 'wasm', threads: 1 });
-      const hash = asModelHash(await sha256Hex(MODEL));
-      await web.loadModel(hash, MODEL.slice().buffer);
-      const inputs = { name: MNIST_INPUT_NAME, dtype: 'float32' as const, dims: [ITEMS, MNIST_PIXELS], data: mnistBatch(HOLDOUT, ITEMS).data };
-      const reference = float32View((await web.run(hash, [inputs])).outputs[0]!);
-      expect(Array.from(argmaxRows(logits, MNIST_CLASSES))).toEqual(Array.from(argmaxRows(reference, MNIST_CLASSES)));
-      let worst = 0;
-      for (let i = 0; i < reference.length; i++) worst = Math.max(worst, Math.abs(logits[i]! - reference[i]!));
-      expect(worst).toBeLessThan(1e-4);
-    } finally {
-      await web.dispose();
-    }
+    const inputs = { name: MNIST_INPUT_NAME, dtype: 'float32' as const, dims: [ITEMS, MNIST_PIXELS], data: mnistBatch(HOLDOUT, ITEMS).data };
+    const reference = await webReference(MODEL, inputs);
+    expect(Array.from(argmaxRows(logits, MNIST_CLASSES))).toEqual(Array.from(argmaxRows(reference, MNIST_CLASSES)));
+    let worst = 0;
+    for (let i = 0; i < reference.length; i++) worst = Math.max(worst, Math.abs(logits[i]! - reference[i]!));
+    expect(worst).toBeLessThan(1e-4);
     // Not a terminal: one progress line per change, with the figures the dashboard shows.
     const lines = io.text().split('\n');
     expect(lines.some((l) => /^\[#*\.*\] \d+\/8 shards verified · \d+ in flight · \d+ pending · .* items\/s · ETA /.test(l))).toBe(true);

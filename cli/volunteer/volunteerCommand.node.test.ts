@@ -11,19 +11,14 @@ import type { CoordinatorIdentity } from '../../src/host/coordinatorKey.ts';
 import 'fake-indexeddb/auto';
 import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
-import express from 'express';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { attachSignaling } from '../../server/signaling.ts';
 import { CoordinatorHost } from '../../src/host/coordinatorHost.ts';
 import { ModelInspector } from '../../src/host/modelInspector.ts';
 import { coordinatorPeerId } from '../../src/host/networkId.ts';
 import { CoordinatorStore } from '../../src/persistence/coordinatorStore.ts';
 import { openQuorumDb } from '../../src/persistence/db.ts';
-import { asModelHash, shardIdOf, type JobId, type PeerId } from '../../src/protocol/ids.ts';
+import { shardIdOf, type JobId, type PeerId } from '../../src/protocol/ids.ts';
 import { checkResultSignature, resultDigest } from '../../src/host/volunteerKey.ts';
 import { VOLUNTEER_KEY_FILE, volunteerKeyIn } from '../../src/node/dataDir.node.ts';
 import { PROTOCOL_VERSION, type FromCoordinator, type ToCoordinator } from '../../src/protocol/messages.ts';
@@ -32,12 +27,12 @@ import { DEFAULT_POLICY } from '../../src/protocol/policy.ts';
 import { float32View, type WireTensor } from '../../src/protocol/tensor.ts';
 import { createOrtEngine } from '../../src/runtime/ortEngine.ts';
 import { createOrtNodeEngine } from '../../src/runtime/ortNodeEngine.node.ts';
-import { sha256Hex } from '../../src/runtime/sha256.ts';
 import { slowEngine } from '../../src/runtime/slowEngine.ts';
-import { closeNodeTransport, nodeEndpointFactory, signalingForServer } from '../../src/transport/nodeTransport.node.ts';
 import type { EndpointFactory } from '../../src/transport/transport.ts';
 import { argmaxRows, decodeMnistHoldout, MNIST_CLASSES, MNIST_INPUT_NAME, MNIST_PIXELS } from '../../src/workloads/mnist/holdout.ts';
 import { mnistBatch } from '../../src/workloads/mnist/mnistJob.ts';
+import { startLoopbackSignaling, tmpDirs, waitFor, type LoopbackSignaling } from '../testing/loopbackRig.ts';
+import { webReference } from '../testing/webReference.ts';
 import { SHUTTING_DOWN } from './headlessVolunteer.ts';
 import { startVolunteers, volunteerStateDir, type VolunteerRun } from './volunteerCommand.ts';
 
@@ -52,15 +47,15 @@ const SHARD = 25;
 /** What reached the coordinator's endpoint, in order: frames (parsed) and closed connections. */
 type Tapped = { readonly kind: 'frame'; readonly peer: PeerId; readonly msg: ToCoordinator } | { readonly kind: 'close'; readonly peer: PeerId };
 
-let server: http.Server;
-let signaling: { detach(): Promise<void> };
+let loopback: LoopbackSignaling;
 let url: string;
 let factory: EndpointFactory;
 let host: CoordinatorHost;
 let db: Awaited<ReturnType<typeof openQuorumDb>>;
 const tapped: Tapped[] = [];
 const runs: VolunteerRun[] = [];
-const roots: string[] = [];
+const roots = tmpDirs('quorum-cli-');
+const stateRoot = (): string => roots.make();
 const signals = new EventEmitter();
 const output: string[] = [];
 const out = { isTTY: false, write: (text: string) => output.push(text) };
@@ -81,22 +76,6 @@ function tap(inner: EndpointFactory): EndpointFactory {
       },
     });
 }
-
-async function waitFor<T>(what: string, probe: () => T | null | undefined | false, timeoutMs = 60_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const v = probe();
-    if (v) return v;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
-
-const stateRoot = (): string => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'quorum-cli-'));
-  roots.push(dir);
-  return dir;
-};
 
 async function start(root: string, count: number, createEngine?: () => ReturnType<typeof createOrtNodeEngine>): Promise<VolunteerRun> {
   const run = await startVolunteers(
@@ -140,12 +119,8 @@ async function submitMnist(items: number, shardSize: number): Promise<{ jobId: J
 }
 
 beforeAll(async () => {
-  const app = express();
-  server = http.createServer(app);
-  signaling = attachSignaling(server, app);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  factory = nodeEndpointFactory(signalingForServer(url));
+  loopback = await startLoopbackSignaling();
+  ({ url, factory } = loopback);
   db = await openQuorumDb(`cli-${process.pid}-${Date.now()}`);
   host = await startCoordinator();
 });
@@ -171,10 +146,8 @@ async function startCoordinator(): Promise<CoordinatorHost> {
 afterAll(async () => {
   await Promise.all(runs.map((r) => r.stop()));
   host?.stop();
-  await signaling?.detach();
-  await new Promise<void>((resolve) => server?.close(() => resolve()));
-  closeNodeTransport();
-  for (const dir of roots) fs.rmSync(dir, { recursive: true, force: true });
+  await loopback?.close();
+  roots.removeAll();
   // node-datachannel's cleanup may wait up to 10 s for connections still closing.
 }, 60_000);
 
@@ -223,19 +196,11 @@ describe('quorum volunteer', () => {
     const logits = new Float32Array(ITEMS * MNIST_CLASSES);
     for (const s of shards) logits.set(float32View(s.outputs[0]!), s.start * MNIST_CLASSES);
 
-    const web = createOrtEngine();
-    try {
-      await web.init({ backend: 'wasm', threads: 1 });
-      const hash = asModelHash(await sha256Hex(MODEL));
-      await web.loadModel(hash, MODEL.slice().buffer);
-      const reference = float32View((await web.run(hash, [inputs])).outputs[0]!);
-      expect(Array.from(argmaxRows(logits, MNIST_CLASSES))).toEqual(Array.from(argmaxRows(reference, MNIST_CLASSES)));
-      let worst = 0;
-      for (let i = 0; i < reference.length; i++) worst = Math.max(worst, Math.abs(logits[i]! - reference[i]!));
-      expect(worst).toBeLessThan(1e-4);
-    } finally {
-      await web.dispose();
-    }
+    const reference = await webReference(MODEL, inputs);
+    expect(Array.from(argmaxRows(logits, MNIST_CLASSES))).toEqual(Array.from(argmaxRows(reference, MNIST_CLASSES)));
+    let worst = 0;
+    for (let i = 0; i < reference.length; i++) worst = Math.max(worst, Math.abs(logits[i]! - reference[i]!));
+    expect(worst).toBeLessThan(1e-4);
     // Not a terminal: one plain line per shard, naming it.
     const shardLines = output
       .join('')

@@ -5,17 +5,17 @@
  * and a flood of malformed frames. Each time an honest submission meanwhile is accepted and the
  * hostile peer is closed.
  */
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { countingBytes, hello, policy, zeros } from '../core/testing/fixtures.ts';
-import { MemoryCoordinatorStore } from '../persistence/memoryCoordinatorStore.ts';
 import { asPeerId, type PeerId } from '../protocol/ids.ts';
 import { PROTOCOL_VERSION, type FromCoordinator, type JobSpec } from '../protocol/messages.ts';
 import { useQuorumStore } from '../stores/store.ts';
-import { MemoryNetwork } from '../transport/memoryTransport.ts';
+import type { MemoryNetwork } from '../transport/memoryTransport.ts';
 import { rawChunk } from '../transport/testing/rawChunk.ts';
 import type { EndpointHandlers } from '../transport/transport.ts';
-import { CoordinatorHost } from './coordinatorHost.ts';
+import type { CoordinatorHost } from './coordinatorHost.ts';
 import { coordinatorPeerId } from './networkId.ts';
+import { wireHostEachTest } from './testing/hostRig.ts';
 import { coordinatorClient, type CoordinatorClient } from './testing/coordinatorClient.ts';
 
 const NET = 'budgets';
@@ -69,19 +69,8 @@ const logTexts = (): string[] => useQuorumStore.getState().coordinator.log.map((
 let net: MemoryNetwork;
 let host: CoordinatorHost;
 
-beforeEach(async () => {
-  // setImmediate stays real: the model's hash comes from WebCrypto, outside the fake clock.
-  vi.useFakeTimers({ now: 1_000_000, toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] });
-  net = new MemoryNetwork({ now: () => Date.now() });
-  // Raw test peers say hello without keys: [I-2] [I-3] are tested in coordinatorHost.volunteerKeys.test.ts.
-  host = new CoordinatorHost({ networkId: NET, factory: net.factory, store: new MemoryCoordinatorStore(NET), config: { volunteerKeys: false } });
-  await host.start();
-});
-
-afterEach(() => {
-  host.stop();
-  vi.useRealTimers();
-});
+// Raw test peers say hello without keys: [I-2] [I-3] are tested in coordinatorHost.volunteerKeys.test.ts.
+wireHostEachTest(NET, { volunteerKeys: false }, (wire) => ({ net, host } = wire));
 
 describe('coordinator host budgets', () => {
   it('[B-3] [B-6] a never-hello peer declaring a 769 MiB message holds nothing, gets no pong, and is closed; an honest 1.5 MiB submission meanwhile is accepted', async () => {

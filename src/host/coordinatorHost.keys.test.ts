@@ -3,15 +3,16 @@
  * coordinator that finds its network id taken (by an impostor, or another tab) says so, keeps
  * trying, and takes the id over as soon as it is free.
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { asPeerId } from '../protocol/ids.ts';
 import { PROTOCOL_VERSION, type FromCoordinator } from '../protocol/messages.ts';
 import { MemoryCoordinatorStore } from '../persistence/memoryCoordinatorStore.ts';
-import { initialState, useQuorumStore } from '../stores/store.ts';
+import { useQuorumStore } from '../stores/store.ts';
 import { MemoryNetwork } from '../transport/memoryTransport.ts';
 import { CoordinatorHost } from './coordinatorHost.ts';
 import { verifyProof } from './coordinatorKey.ts';
 import { coordinatorPeerId } from './networkId.ts';
+import { stoppedAfterEachTest, until } from './testing/hostRig.ts';
 import { coordinatorClient } from './testing/coordinatorClient.ts';
 import { newIdentity } from './testing/provingCoordinator.ts';
 
@@ -19,20 +20,7 @@ const NET = 'keys-test';
 const COORD = coordinatorPeerId(NET);
 const NONCE = 'QUJDREVGR0hJSktMTU5PUA';
 
-async function until(what: string, holds: () => boolean, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!holds()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
-let hosts: CoordinatorHost[] = [];
-beforeEach(() => useQuorumStore.setState(initialState));
-afterEach(() => {
-  for (const h of hosts) h.stop();
-  hosts = [];
-});
+const hosts = stoppedAfterEachTest();
 
 describe('[K-3] the coordinator host proves its key', () => {
   it('answers a challenge with its key and a signature over this connection, once per connection', async () => {

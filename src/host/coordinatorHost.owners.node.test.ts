@@ -5,15 +5,15 @@
  * once could hold the submission share of the shared budget with one declared message for as long
  * as it kept sending 256 KiB/s into it, keeping an honest submission out.
  */
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { hello } from '../core/testing/fixtures.ts';
-import { MemoryCoordinatorStore } from '../persistence/memoryCoordinatorStore.ts';
 import type { ToCoordinator } from '../protocol/messages.ts';
 import { useQuorumStore } from '../stores/store.ts';
-import { MemoryNetwork } from '../transport/memoryTransport.ts';
+import type { MemoryNetwork } from '../transport/memoryTransport.ts';
 import { rawChunk } from '../transport/testing/rawChunk.ts';
-import { CoordinatorHost } from './coordinatorHost.ts';
+import type { CoordinatorHost } from './coordinatorHost.ts';
 import { coordinatorPeerId } from './networkId.ts';
+import { wireHostEachTest } from './testing/hostRig.ts';
 import { coordinatorClient, type CoordinatorClient } from './testing/coordinatorClient.ts';
 
 const NET = 'owners';
@@ -28,17 +28,7 @@ const logTexts = (): string[] => useQuorumStore.getState().coordinator.log.map((
 let net: MemoryNetwork;
 let host: CoordinatorHost;
 
-beforeEach(async () => {
-  vi.useFakeTimers({ now: 1_000_000, toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] });
-  net = new MemoryNetwork({ now: () => Date.now() });
-  host = new CoordinatorHost({ networkId: NET, factory: net.factory, store: new MemoryCoordinatorStore(NET), config: { requesterKey: KEY } });
-  await host.start();
-});
-
-afterEach(() => {
-  host.stop();
-  vi.useRealTimers();
-});
+wireHostEachTest(NET, { requesterKey: KEY }, (wire) => ({ net, host } = wire));
 
 /** `client` declares a message of the largest submission's size (one chunk of it sent). */
 function declareLargest(client: CoordinatorClient, id = 0): void {

@@ -10,6 +10,7 @@ import { hello } from '../core/testing/fixtures.ts';
 import { CoordinatorStore } from '../persistence/coordinatorStore.ts';
 import { MemoryCoordinatorStore } from '../persistence/memoryCoordinatorStore.ts';
 import { openQuorumDb } from '../persistence/db.ts';
+import type { PeerId } from '../protocol/ids.ts';
 import { PROTOCOL_VERSION, type FromCoordinator } from '../protocol/messages.ts';
 import { DEFAULT_POLICY } from '../protocol/policy.ts';
 import type { WireTensor } from '../protocol/tensor.ts';
@@ -59,19 +60,25 @@ async function until<T>(what: string, probe: () => T | undefined, on: MemoryNetw
   throw new Error(`timed out waiting for ${what}`);
 }
 
+/** A requester that says hello to `coord` on `on` and submits the 4×4 probe job in shards of 2 rows. */
+function submitProbe(on: MemoryNetwork, coord: PeerId): CoordinatorClient {
+  const req = coordinatorClient(on, null, coord);
+  on.flush();
+  req.send({ v: PROTOCOL_VERSION, t: 'hello', role: 'requester', caps: null, label: 'requester' });
+  const x: WireTensor = { name: 'x', dtype: 'float32', dims: [4, 4], data: new Float32Array(16).map((_, i) => i).buffer };
+  req.send({
+    v: PROTOCOL_VERSION,
+    t: 'submit-job',
+    ref: 'r1',
+    spec: { name: 'probe', model: buildProbeModel().slice().buffer, inputs: [x], shardSize: 2, policy: DEFAULT_POLICY, requesterKey: KEY },
+  });
+  return req;
+}
+
 describe('[AU-3] receipts from the coordinator host', () => {
   it('[AU-3] [AU-4] job-results carry a receipt signed by the coordinator key; the JSON export of them verifies against its fingerprint', async () => {
     const coord = coordinatorPeerId(NETWORK);
-    const req = coordinatorClient(net, null, coord);
-    net.flush();
-    req.send({ v: PROTOCOL_VERSION, t: 'hello', role: 'requester', caps: null, label: 'requester' });
-    const x: WireTensor = { name: 'x', dtype: 'float32', dims: [4, 4], data: new Float32Array(16).map((_, i) => i).buffer };
-    req.send({
-      v: PROTOCOL_VERSION,
-      t: 'submit-job',
-      ref: 'r1',
-      spec: { name: 'probe', model: buildProbeModel().slice().buffer, inputs: [x], shardSize: 2, policy: DEFAULT_POLICY, requesterKey: KEY },
-    });
+    const req = submitProbe(net, coord);
     const accepted = await until('the job', () => req.received.find((m): m is Msg<'job-accepted'> => m.t === 'job-accepted'));
     // Two volunteers agree on every shard: y = the shard's rows' first two columns, whatever they are.
     for (const name of ['v1', 'v2']) {
@@ -143,16 +150,7 @@ describe('[AU-4] volunteer signatures in receipts from the coordinator host', ()
     await keyed.start();
     try {
       const coord = coordinatorPeerId(KEYED);
-      const req = coordinatorClient(keyNet, null, coord);
-      keyNet.flush();
-      req.send({ v: PROTOCOL_VERSION, t: 'hello', role: 'requester', caps: null, label: 'requester' });
-      const x: WireTensor = { name: 'x', dtype: 'float32', dims: [4, 4], data: new Float32Array(16).map((_, i) => i).buffer };
-      req.send({
-        v: PROTOCOL_VERSION,
-        t: 'submit-job',
-        ref: 'r1',
-        spec: { name: 'probe', model: buildProbeModel().slice().buffer, inputs: [x], shardSize: 2, policy: DEFAULT_POLICY, requesterKey: KEY },
-      });
+      const req = submitProbe(keyNet, coord);
       const accepted = await until('the job', () => req.received.find((m): m is Msg<'job-accepted'> => m.t === 'job-accepted'), keyNet);
       const keys = await Promise.all([0, 1].map(async () => identityOf(await generateCoordinatorKeyPair())));
       for (const [j, name] of ['k1', 'k2'].entries()) {

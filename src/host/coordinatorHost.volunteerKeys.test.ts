@@ -2,15 +2,15 @@
  * [I-2] The coordinator host serves a volunteer's peer id only to the key that first proved itself
  * under it, on each connection anew: real WebCrypto keys, the real host, a memory network.
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { hello } from '../core/testing/fixtures.ts';
 import { MemoryCoordinatorStore } from '../persistence/memoryCoordinatorStore.ts';
 import { PROTOCOL_VERSION, REFUSED_ID_TAKEN, type FromCoordinator } from '../protocol/messages.ts';
-import { initialState, useQuorumStore } from '../stores/store.ts';
 import { MemoryNetwork } from '../transport/memoryTransport.ts';
 import { CoordinatorHost } from './coordinatorHost.ts';
 import { generateCoordinatorKeyPair, identityOf, type CoordinatorIdentity } from './coordinatorKey.ts';
 import { coordinatorPeerId } from './networkId.ts';
+import { stoppedAfterEachTest, until } from './testing/hostRig.ts';
 import { coordinatorClient, type CoordinatorClient } from './testing/coordinatorClient.ts';
 import { proveVolunteerKey } from './volunteerKey.ts';
 
@@ -18,22 +18,7 @@ const NET = 'vkeys-test';
 const COORD = coordinatorPeerId(NET);
 const NONCE = 'QUJDREVGR0hJSktMTU5PUA';
 
-async function until<T>(what: string, value: () => T | undefined, ms = 10_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = value();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
-let hosts: CoordinatorHost[] = [];
-beforeEach(() => useQuorumStore.setState(initialState));
-afterEach(() => {
-  for (const h of hosts) h.stop();
-  hosts = [];
-});
+const hosts = stoppedAfterEachTest();
 
 type Answer = Extract<FromCoordinator, { t: 'welcome' | 'refused' }>;
 

@@ -10,6 +10,7 @@
 import { performance, type EventLoopUtilization } from 'node:perf_hooks';
 import { runHeadlessCoordinator } from '../src/node/headlessCoordinator.node.ts';
 import { scaleCounts, scaleFrames } from './scaleProbe.ts';
+import { errorMessage } from '../src/protocol/errorMessage.ts';
 
 interface Options {
   readonly network: string;
@@ -32,7 +33,7 @@ const coordinator = await runHeadlessCoordinator({
     if (!line.includes('"level":"info"')) send({ t: 'log', line });
   },
 }).catch((err: unknown) => {
-  send({ t: 'failed', reason: err instanceof Error ? err.message : String(err) });
+  send({ t: 'failed', reason: errorMessage(err) });
   process.exit(1);
 });
 

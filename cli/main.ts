@@ -8,6 +8,7 @@ import { VOLUNTEER_USAGE, volunteerCommand } from './volunteer/volunteerCommand.
 import { COORDINATOR_USAGE, coordinatorCommand } from './coordinator/coordinatorCommand.ts';
 import { resultsCommand, submitCommand } from './submit/submitCommand.ts';
 import { RESULTS_USAGE, SUBMIT_USAGE } from './submit/submitArgs.ts';
+import { errorMessage } from '../src/protocol/errorMessage.ts';
 
 export const USAGE = `Usage: quorum <command> [options]
 
@@ -58,7 +59,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       process.stderr.write(`quorum: ${e.message}\nRun \`quorum --help\` for the commands and their options.\n`);
       return 2;
     }
-    process.stderr.write(`quorum: ${e instanceof Error ? e.message : String(e)}\n`);
+    process.stderr.write(`quorum: ${errorMessage(e)}\n`);
     return 1;
   }
 }

@@ -9,6 +9,7 @@ import { signalingForServer } from '../../src/transport/nodeTransport.node.ts';
 import { fileWorkloadById } from '../../src/workloads/fileWorkloads.ts';
 import { workloadById } from '../../src/workloads/registry.ts';
 import { UsageError, parseFlags } from '../args.ts';
+import { errorMessage } from '../../src/protocol/errorMessage.ts';
 
 /** Where the coordinator is and how it is trusted: shared by both commands. */
 export interface ConnectionOptions {
@@ -106,7 +107,7 @@ function checkServer(server: string): void {
   try {
     signalingForServer(server);
   } catch (e) {
-    throw new UsageError(`--server: ${e instanceof Error ? e.message : String(e)}`);
+    throw new UsageError(`--server: ${errorMessage(e)}`);
   }
 }
 

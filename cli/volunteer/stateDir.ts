@@ -23,6 +23,7 @@ import { parseToCoordinator } from '../../src/protocol/parse.ts';
 import { shardIdSchema } from '../../src/protocol/schemas.ts';
 import { sha256Hex } from '../../src/runtime/sha256.ts';
 import { decodeFrame, encodeFrame } from '../../src/transport/frameCodec.ts';
+import { errorMessage } from '../../src/protocol/errorMessage.ts';
 
 /** Writes `data` to `file` atomically: a temporary file beside it, flushed, then renamed over it. */
 export function writeFileAtomic(file: string, data: Uint8Array | string | Iterable<string | Uint8Array>): void {
@@ -115,7 +116,7 @@ function entryOf(bytes: Uint8Array, volunteerId: string, networkId: string, leas
   try {
     record = decodeFrame(parts);
   } catch (e) {
-    return `damaged (${e instanceof Error ? e.message : String(e)})`;
+    return `damaged (${errorMessage(e)})`;
   }
   const r = record as Partial<OutboxRecord> | null;
   if (!r || typeof r !== 'object' || r.volunteerId !== volunteerId || r.networkId !== networkId) return 'held for another volunteer or network';

@@ -14,6 +14,7 @@ import { HeadlessVolunteer } from './headlessVolunteer.ts';
 import { StatusBoard, type StatusSink } from './statusLine.ts';
 import { CoordinatorTrust } from '../../src/host/coordinatorTrust.ts';
 import { filePinStore } from './pinFile.ts';
+import { errorMessage } from '../../src/protocol/errorMessage.ts';
 
 export const VOLUNTEER_USAGE = `Usage: quorum volunteer --server URL --network NAME [--fp FINGERPRINT] [--count N] [--threads T] [--state DIR]
 
@@ -62,7 +63,7 @@ export function parseVolunteerArgs(argv: readonly string[], cpus = os.availableP
   try {
     signalingForServer(server);
   } catch (e) {
-    throw new UsageError(`--server: ${e instanceof Error ? e.message : String(e)}`);
+    throw new UsageError(`--server: ${errorMessage(e)}`);
   }
   const count = flags.has('count') ? positiveInt('--count', flags.get('count') as string, MAX_COUNT) : 1;
   // Volunteers of one process share its cores: more threads than that only contend.

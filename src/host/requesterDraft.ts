@@ -28,6 +28,7 @@ import { parseJsonInputs } from '../workloads/inputs/jsonTensor.ts';
 import { parseNpy, type NpyArray } from '../workloads/inputs/npy.ts';
 import type { ModelInspector } from './modelInspector.ts';
 import type { PolicyFormResult } from './policyForm.ts';
+import { errorMessage } from '../protocol/errorMessage.ts';
 
 /** A file as the page hands it over (a File, or anything with its name and bytes). */
 export interface DraftFile {
@@ -53,8 +54,6 @@ interface HeldImages {
   /** Pixels of the first images (as many as a fixed batch needs, else one), to measure outputs with. */
   readonly sample: readonly { readonly width: number; readonly height: number; readonly rgba: ArrayLike<number> }[];
 }
-
-const messageOf = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 
 export class RequesterDraftHost {
   private model: { name: string; bytes: ArrayBuffer; hash: ModelHash; signature: ModelSignature | null } | null = null;
@@ -165,7 +164,7 @@ export class RequesterDraftHost {
       this.set({ busy: false });
     } catch (e) {
       if (version !== this.version) return;
-      this.set({ inputError: `${messageOf(e)}`, busy: false });
+      this.set({ inputError: `${errorMessage(e)}`, busy: false });
     }
     this.recheck();
     await this.measureOutputs(version);
@@ -201,7 +200,7 @@ export class RequesterDraftHost {
       try {
         image = await this.decode(f);
       } catch (e) {
-        const why = messageOf(e);
+        const why = errorMessage(e);
         throw new Error(why.includes(f.name) ? why : `could not decode "${f.name}" as an image (${why}): use PNG or JPEG files.`);
       }
       checkImagePixels(image.width, image.height, f.name);
@@ -294,7 +293,7 @@ export class RequesterDraftHost {
       try {
         checkPreprocessing(d.imagePreprocessing);
       } catch (e) {
-        return [...problems, messageOf(e)];
+        return [...problems, errorMessage(e)];
       }
       if (inputs.length > 0) {
         problems.push(`images feed the model's input "${this.images.target}" alone: give every input as .npy/.json files instead, or images only.`);

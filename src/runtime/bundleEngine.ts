@@ -16,6 +16,7 @@ import type { CapabilitiesListener, EnginePreferences, InferenceEngine, Inferenc
 import type { ImageDecoder } from './imagePipeline.ts';
 import { charsetOf, runFilePipeline } from './pipelineRunner.ts';
 import { sha256Hex } from './sha256.ts';
+import { errorMessage } from '../protocol/errorMessage.ts';
 
 /** A loaded bundle: which of its entries are sessions in the inner engine and which are text. */
 interface LoadedBundle {
@@ -87,9 +88,7 @@ class BundleEngine implements InferenceEngine {
     try {
       entries = parseAssetBundle(view);
     } catch (err) {
-      throw new InferenceError(
-        `the job's asset bundle does not parse (${err instanceof Error ? err.message : String(err)}): the requester must submit it again`,
-      );
+      throw new InferenceError(`the job's asset bundle does not parse (${errorMessage(err)}): the requester must submit it again`);
     }
     const models = new Set<ModelHash>();
     const texts = new Map<ModelHash, Uint8Array>();

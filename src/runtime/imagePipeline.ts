@@ -11,6 +11,7 @@ import type { Pipeline } from '../protocol/pipeline.ts';
 import type { WireTensor } from '../protocol/tensor.ts';
 import { pixelsToTensor, stackImages, type ImagePreprocessing } from '../workloads/inputs/imageTensor.ts';
 import { checkImagePixels, resizeRgba } from '../workloads/inputs/resizeImage.ts';
+import { errorMessage } from '../protocol/errorMessage.ts';
 
 /** An image's RGBA pixels at its native size, as stored in the file. */
 export interface DecodedImage {
@@ -50,7 +51,7 @@ export async function decodeItem(file: JobFile, index: number, decode: ImageDeco
 
 /** The error that gives a lease back because of one of its files, whichever stage found it unreadable. */
 export function itemError(fileName: string, index: number, err: unknown): ItemDecodeError {
-  const why = err instanceof Error ? err.message : String(err);
+  const why = errorMessage(err);
   return new ItemDecodeError(`file "${shortName(fileName)}" (item ${index + 1} of the shard) could not be decoded: ${why.slice(0, 200)}`);
 }
 

@@ -16,6 +16,7 @@ import { InferenceError } from './engine.ts';
 import type { CapabilitiesListener, EnginePreferences, InferenceEngine, InferenceResult, ModelPort, ModelSignature } from './engine.ts';
 import { PROBE_EXPECTED, PROBE_INPUT, PROBE_MODEL_BYTES } from './probeModel.ts';
 import { checkInputs, knownDim, ownBytes, toTensorDtype, typedView } from './tensors.ts';
+import { errorMessage } from '../protocol/errorMessage.ts';
 
 /** Where the app's Vite plugin serves onnxruntime-web's dist files (never a CDN). */
 export const ORT_ASSET_PATH = '/ort/';
@@ -74,7 +75,6 @@ function configureWasm(requestedThreads: number): number {
   return threads;
 }
 
-const messageOf = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 const shortHash = (hash: ModelHash): string => hash.slice(0, 12);
 
 function stuckError(): InferenceError {
@@ -140,7 +140,7 @@ async function tryWebGpu(): Promise<GpuProbe> {
   try {
     adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
   } catch (err) {
-    return { ok: false, reason: `WebGPU unavailable: requestAdapter failed: ${messageOf(err)}` };
+    return { ok: false, reason: `WebGPU unavailable: requestAdapter failed: ${errorMessage(err)}` };
   }
   if (!adapter) return { ok: false, reason: 'WebGPU unavailable: no adapter' };
   try {
@@ -152,7 +152,7 @@ async function tryWebGpu(): Promise<GpuProbe> {
     await withTimeout(probe('webgpu'), PROBE_TIMEOUT_MS, 'the WebGPU probe');
     return { ok: true, adapter: info };
   } catch (err) {
-    return { ok: false, reason: `WebGPU failed: ${messageOf(err)}` };
+    return { ok: false, reason: `WebGPU failed: ${errorMessage(err)}` };
   }
 }
 
@@ -193,7 +193,7 @@ class OrtEngine implements InferenceEngine {
           // WebGPU probe, which starts the same WASM runtime) is the one worth reporting.
           const earlier = prefs.backend === 'wasm' ? '' : ` (before that: ${gpu.reason})`;
           throw new InferenceError(
-            `onnxruntime-web ${ortVersion} could not start on WASM with ${threads} thread(s); its files should be served at ${ORT_ASSET_PATH} with the page's cross-origin isolation headers: ${messageOf(err)}${earlier}`,
+            `onnxruntime-web ${ortVersion} could not start on WASM with ${threads} thread(s); its files should be served at ${ORT_ASSET_PATH} with the page's cross-origin isolation headers: ${errorMessage(err)}${earlier}`,
           );
         }
         caps = { backend: 'wasm', adapter: null, backendReason: gpu.reason, ortVersion, threads };
@@ -225,7 +225,7 @@ class OrtEngine implements InferenceEngine {
         } catch (err2) {
           throw this.loadError(err2, 'wasm');
         }
-        console.warn(`Quorum: model ${shortHash(hash)} failed on WebGPU (${messageOf(err)}); it will run on WASM.`);
+        console.warn(`Quorum: model ${shortHash(hash)} failed on WebGPU (${errorMessage(err)}); it will run on WASM.`);
         backend = 'wasm';
       }
       const signature = signatureOf(session);
@@ -248,7 +248,7 @@ class OrtEngine implements InferenceEngine {
         try {
           return await this.runEntry(entry, feeds);
         } catch (err) {
-          await this.switchToWasm(`WebGPU failed mid-job (${messageOf(err)}); switched to WASM`);
+          await this.switchToWasm(`WebGPU failed mid-job (${errorMessage(err)}); switched to WASM`);
           if (this.stuckRun) throw stuckError();
         }
       }
@@ -256,7 +256,7 @@ class OrtEngine implements InferenceEngine {
         return await this.runEntry(entry, feeds);
       } catch (err) {
         if (err instanceof InferenceError) throw err;
-        throw new InferenceError(`Model ${shortHash(hash)} failed to run on ${entry.backend}: ${messageOf(err)}`);
+        throw new InferenceError(`Model ${shortHash(hash)} failed to run on ${entry.backend}: ${errorMessage(err)}`);
       }
     });
   }
@@ -297,7 +297,7 @@ class OrtEngine implements InferenceEngine {
 
   private loadError(err: unknown, backend: Backend): InferenceError {
     const version = this.caps?.ortVersion ?? ort.env.versions.common;
-    return new InferenceError(`This model cannot be loaded by onnxruntime-web ${version} on ${backend}: ${messageOf(err)}`);
+    return new InferenceError(`This model cannot be loaded by onnxruntime-web ${version} on ${backend}: ${errorMessage(err)}`);
   }
 
   private async runEntry(entry: Entry, feeds: Record<string, ort.Tensor>): Promise<InferenceResult> {

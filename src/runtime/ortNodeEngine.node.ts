@@ -16,8 +16,8 @@ import { InferenceError } from './engine.ts';
 import type { CapabilitiesListener, EnginePreferences, InferenceEngine, InferenceResult, ModelPort, ModelSignature } from './engine.ts';
 import { PROBE_EXPECTED, PROBE_INPUT, PROBE_MODEL_BYTES } from './probeModel.ts';
 import { checkInputs, knownDim, ownBytes, toTensorDtype, typedView } from './tensors.ts';
+import { errorMessage } from '../protocol/errorMessage.ts';
 
-const messageOf = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 const shortHash = (hash: ModelHash): string => hash.slice(0, 12);
 
 /** The most intra-op threads one session may ask for; more than the machine has only slows it. */
@@ -52,7 +52,7 @@ class OrtNodeEngine implements InferenceEngine {
       try {
         await this.probe();
       } catch (err) {
-        throw new InferenceError(`onnxruntime-node ${ortVersion} could not run the probe model on the CPU: ${messageOf(err)}`);
+        throw new InferenceError(`onnxruntime-node ${ortVersion} could not run the probe model on the CPU: ${errorMessage(err)}`);
       }
       const how = prefs.backend === 'node-cpu' ? 'node-cpu requested' : 'headless volunteer';
       this.caps = {
@@ -75,7 +75,7 @@ class OrtNodeEngine implements InferenceEngine {
       try {
         session = await this.createSession(new Uint8Array(bytes));
       } catch (err) {
-        throw new InferenceError(`This model cannot be loaded by onnxruntime-node ${this.caps?.ortVersion ?? ''} on node-cpu: ${messageOf(err)}`);
+        throw new InferenceError(`This model cannot be loaded by onnxruntime-node ${this.caps?.ortVersion ?? ''} on node-cpu: ${errorMessage(err)}`);
       }
       const signature = { inputs: session.inputMetadata.map(portOf), outputs: session.outputMetadata.map(portOf) };
       this.sessions.set(hash, { session, signature });
@@ -96,7 +96,7 @@ class OrtNodeEngine implements InferenceEngine {
       try {
         results = await entry.session.run(feeds);
       } catch (err) {
-        throw new InferenceError(`Model ${shortHash(hash)} failed to run on node-cpu: ${messageOf(err)}`);
+        throw new InferenceError(`Model ${shortHash(hash)} failed to run on node-cpu: ${errorMessage(err)}`);
       }
       const inferMs = performance.now() - started;
       const outputs: WireTensor[] = entry.session.outputNames.map((name) => {

@@ -7,6 +7,7 @@ import type { InferenceEngine } from './engine.ts';
 import type { ImageDecoder } from './imagePipeline.ts';
 import { parseWorkerRequest } from './workerProtocol.ts';
 import type { WorkerRequest, WorkerResultMap, WorkerRequestKind, WorkerToPage } from './workerProtocol.ts';
+import { errorMessage } from '../protocol/errorMessage.ts';
 
 /** The little of DedicatedWorkerGlobalScope (or a MessagePort) that the server needs. */
 export interface MessageEndpoint {
@@ -59,7 +60,7 @@ export function serveEngine(endpoint: MessageEndpoint, inner: InferenceEngine, d
     }
     handle(engine, req).then(
       ({ value, transfer }) => send({ type: 'response', id: req.id, ok: true, value }, transfer),
-      (err: unknown) => send({ type: 'response', id: req.id, ok: false, error: err instanceof Error ? err.message : String(err) }),
+      (err: unknown) => send({ type: 'response', id: req.id, ok: false, error: errorMessage(err) }),
     );
   });
 }

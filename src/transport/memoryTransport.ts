@@ -18,6 +18,7 @@ import { DEFAULT_DATA_PLANE, type DataPlaneOptions } from './dataPlane.ts';
 import { encodeFrame } from './frameCodec.ts';
 import { InboundLink } from './inboundLink.ts';
 import { TransportError, type Endpoint, type EndpointFactory, type EndpointHandlers } from './transport.ts';
+import { errorMessage } from '../protocol/errorMessage.ts';
 
 interface Pending {
   readonly run: () => void;
@@ -126,7 +127,7 @@ export class MemoryNetwork {
           if (net.dataPlane) encoded = encodeFrame(frame, net.dataPlane.limits.maxMessageBytes);
           else copy = structuredClone(frame);
         } catch (e) {
-          handlers.error(new TransportError('bad-frame', `could not send a frame to ${remote}: ${e instanceof Error ? e.message : String(e)}`));
+          handlers.error(new TransportError('bad-frame', `could not send a frame to ${remote}: ${errorMessage(e)}`));
           return false;
         }
         if (net.dataPlane && encoded) {

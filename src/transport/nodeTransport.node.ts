@@ -13,6 +13,7 @@ import WebSocket from 'ws';
 import { DEFAULT_DATA_PLANE, type DataPlaneOptions } from './dataPlane.ts';
 import { createPeerjsEndpoint, type PeerjsPlatform } from './peerjsEndpoint.ts';
 import type { EndpointFactory, SignalingConfig } from './transport.ts';
+import { errorMessage } from '../protocol/errorMessage.ts';
 
 /** The path PeerServer is mounted at on the app's origin (server/signaling.ts, SIGNALING_PATH). */
 const SIGNALING_PATH = '/peerjs';
@@ -81,6 +82,6 @@ export function closeNodeTransport(warn: (text: string) => void = (text) => cons
   try {
     cleanup();
   } catch (e) {
-    warn(`WebRTC (node-datachannel) did not shut down cleanly: ${e instanceof Error ? e.message : String(e)}`);
+    warn(`WebRTC (node-datachannel) did not shut down cleanly: ${errorMessage(e)}`);
   }
 }

@@ -26,6 +26,7 @@ import { InboundLink } from './inboundLink.ts';
 import { sendQueueOverflow } from './peerGuard.ts';
 import { dtlsFingerprintsOf } from './sdpFingerprint.ts';
 import { TransportError, type Endpoint, type EndpointHandlers, type SignalingConfig } from './transport.ts';
+import { errorMessage } from '../protocol/errorMessage.ts';
 
 /** Signaling reconnect attempts back off from 0.5 s to 10 s. */
 const SIGNALING_RETRY_MS = [500, 1_000, 2_000, 5_000, 10_000];
@@ -115,7 +116,7 @@ export function createPeerjsEndpoint(
       } catch (e) {
         // The channel broke under us: a closed connection, reported by its close event.
         outgoing.clear();
-        handlers.error(new TransportError('other', `sending to ${asPeerId(link.conn.peer)} failed: ${e instanceof Error ? e.message : String(e)}`));
+        handlers.error(new TransportError('other', `sending to ${asPeerId(link.conn.peer)} failed: ${errorMessage(e)}`));
         link.conn.close();
         return;
       }
@@ -279,7 +280,7 @@ export function createPeerjsEndpoint(
       try {
         parts = encodeFrame(frame, dataPlane.limits.maxMessageBytes);
       } catch (e) {
-        handlers.error(new TransportError('bad-frame', `could not send a frame to ${remote}: ${e instanceof Error ? e.message : String(e)}`));
+        handlers.error(new TransportError('bad-frame', `could not send a frame to ${remote}: ${errorMessage(e)}`));
         return false;
       }
       // [B-5] A peer that does not read is dropped rather than queued for without end.

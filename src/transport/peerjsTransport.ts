@@ -11,6 +11,7 @@ import { PRESENCE_PATH, readPresence, type Presence } from '../protocol/presence
 import { DEFAULT_DATA_PLANE, type DataPlaneOptions } from './dataPlane.ts';
 import { createPeerjsEndpoint, type PeerjsPlatform } from './peerjsEndpoint.ts';
 import { TransportError, type Endpoint, type EndpointFactory, type SignalingConfig } from './transport.ts';
+import { errorMessage } from '../protocol/errorMessage.ts';
 
 /**
  * A closing tab may not get to close its channels itself, and its peers would then notice only
@@ -40,7 +41,7 @@ async function askPresence(signaling: SignalingConfig, peer: PeerId): Promise<Pr
     }
     return readPresence(peer, res.status, body, res.headers.get('Retry-After'));
   } catch (e) {
-    return { kind: 'unknown', reason: `the presence check failed: ${e instanceof Error ? e.message : String(e)}` };
+    return { kind: 'unknown', reason: `the presence check failed: ${errorMessage(e)}` };
   }
 }
 

@@ -15,6 +15,7 @@ import { BYTES_PER_ELEMENT, TENSOR_DTYPES, elementCount, type TensorDtype } from
 import { parseNpy } from '../inputs/npy.ts';
 import { ANSWERS_FORMAT } from './answerExporters.ts';
 import { RESULTS_FORMAT } from './exporters.ts';
+import { errorMessage } from '../../protocol/errorMessage.ts';
 
 export const RECEIPT_SIDECAR_FORMAT = 'quorum-receipt-sidecar/1';
 
@@ -246,7 +247,7 @@ export function readExportForReceipt(fileName: string, bytes: Uint8Array, sideca
     try {
       doc = JSON.parse(text());
     } catch (e) {
-      throw new ExportReadError(`${fileName} is not JSON (${e instanceof Error ? e.message : String(e)}): it was cut short or is not an export.`);
+      throw new ExportReadError(`${fileName} is not JSON (${errorMessage(e)}): it was cut short or is not an export.`);
     }
     if (!isRecord(doc)) throw new ExportReadError(`${fileName} is not a Quorum export.`);
     if (doc['receipt'] === undefined) throw new ExportReadError(`${fileName} has no receipt: export it again from a coordinator that signs receipts.`);

@@ -5,16 +5,12 @@ import globals from 'globals';
 
 /**
  * Layering (README, "Layout"): imports only point down.
- * views -> stores -> host -> {transport, runtime, persistence, workloads} -> core -> protocol.
- * The pure core and the protocol may not import any outer layer; transport, runtime,
- * persistence and workloads may not import host, stores or views (checked below).
- * (Hosts still write the store through `patch`: that one upward edge is being narrowed to a port.)
+ * views -> stores -> host -> model -> {transport, runtime, persistence, workloads} -> core -> protocol.
+ * Each layer below gets a rule that names what it may not import; `npm run lint` fails on an
+ * import that points up. (src/node is the headless coordinator's shell, beside host; cli/ sits on top.)
  */
-const OUTER_LAYERS = ['host', 'views', 'stores', 'transport', 'runtime', 'persistence', 'workloads'].flatMap((l) => [
-  `../${l}/*`,
-  `../../${l}/*`,
-  `../../../${l}/*`,
-]);
+const importsOf = (...layers) => layers.flatMap((l) => [`../${l}/*`, `../../${l}/*`, `../../../${l}/*`]);
+const OUTER_LAYERS = importsOf('host', 'views', 'stores', 'model', 'node', 'transport', 'runtime', 'persistence', 'workloads');
 
 /**
  * The files that may import peerjs: the glue the browser and Node share (types only), and each
@@ -34,7 +30,33 @@ const LIBRARY_PATHS = [
 ];
 
 /** What the middle layers may not reach up to. */
-const UPPER_LAYERS = ['host', 'views', 'stores'].flatMap((l) => [`../${l}/*`, `../../${l}/*`, `../../../${l}/*`]);
+const UPPER_LAYERS = importsOf('host', 'views', 'stores', 'model', 'node');
+
+/** A layer's import rule: the one-file libraries, plus the layers above it. */
+const layerRule = (group, message, extra = []) => ['error', { paths: LIBRARY_PATHS, patterns: [{ group, message }, ...extra] }];
+
+/** The rules that keep code pure: no time, no randomness, no I/O (the core, the protocol, the view model). */
+const PURE_RULES = {
+  'no-restricted-globals': [
+    'error',
+    'window',
+    'document',
+    'localStorage',
+    'indexedDB',
+    'fetch',
+    'setTimeout',
+    'setInterval',
+    'performance',
+    'crypto',
+    'navigator',
+  ],
+  'no-restricted-properties': [
+    'error',
+    { object: 'Date', property: 'now', message: 'Pass time in as a parameter.' },
+    { object: 'Math', property: 'random', message: 'Pass an Rng in as a parameter.' },
+  ],
+  'no-restricted-syntax': ['error', { selector: "NewExpression[callee.name='Date']", message: 'Pass time in as a parameter.' }],
+};
 
 export default tseslint.config(
   {
@@ -61,6 +83,17 @@ export default tseslint.config(
     },
   },
   {
+    // Type-aware promise rules: a promise nobody awaits loses its error (an unhandled rejection, a
+    // write that failed unseen), and an async callback where a void one is expected runs unawaited.
+    // Deliberate fire-and-forget is written `void p` (with a catch where it can fail).
+    files: ['**/*.{ts,tsx}'],
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': 'error',
+    },
+  },
+  {
     files: ['src/**/*.{ts,tsx}'],
     plugins: { 'react-hooks': reactHooks },
     rules: {
@@ -79,14 +112,40 @@ export default tseslint.config(
     files: ['src/transport/**/*.ts', 'src/runtime/**/*.ts', 'src/persistence/**/*.ts', 'src/workloads/**/*.ts'],
     ignores: ['**/*.test.ts'],
     rules: {
-      'no-restricted-imports': [
-        'error',
-        {
-          paths: LIBRARY_PATHS,
-          patterns: [{ group: UPPER_LAYERS, message: 'transport/, runtime/, persistence/ and workloads/ do not import host/, stores/ or views/.' }],
-        },
-      ],
+      'no-restricted-imports': layerRule(
+        UPPER_LAYERS,
+        'transport/, runtime/, persistence/ and workloads/ do not import model/, host/, node/, stores/ or views/.',
+      ),
     },
+  },
+  {
+    // The view model is plain data and pure functions: below the hosts, above the adapters (whose types it may name).
+    files: ['src/model/**/*.ts'],
+    rules: {
+      ...PURE_RULES,
+      'no-restricted-imports': layerRule(
+        importsOf('host', 'views', 'stores', 'node', 'transport', 'persistence'),
+        'model/ is the view model: it imports no host, store, view or adapter.',
+        [
+          { group: importsOf('runtime'), allowTypeImports: true, message: 'model/ may name runtime/ types, not run it.' },
+          { group: ['react', 'react-dom', 'zustand', 'peerjs', 'onnxruntime-web', 'idb'], message: 'model/ is plain data: no UI or I/O library.' },
+        ],
+      ),
+    },
+  },
+  {
+    // Hosts tell the UI what changed through the ViewPorts they are given (model/viewPort.ts), never the store.
+    files: ['src/host/**/*.ts', 'src/node/**/*.ts'],
+    rules: {
+      'no-restricted-imports': layerRule(
+        importsOf('stores', 'views'),
+        'host/ and node/ do not import stores/ or views/: write what the page shows through a ViewPort.',
+      ),
+    },
+  },
+  {
+    files: ['src/stores/**/*.ts'],
+    rules: { 'no-restricted-imports': layerRule(importsOf('views'), 'stores/ do not import views/.') },
   },
   { files: PEERJS_FILES, rules: { 'no-restricted-imports': 'off' } },
   { files: ['src/runtime/ortEngine.ts'], rules: { 'no-restricted-imports': 'off' } },
@@ -98,25 +157,7 @@ export default tseslint.config(
     // pipeline's arithmetic runs in volunteers and in the Node reference alike, so it is held to the same.
     files: ['src/core/**/*.ts', 'src/protocol/**/*.ts', 'src/workloads/vad/**/*.ts'],
     rules: {
-      'no-restricted-globals': [
-        'error',
-        'window',
-        'document',
-        'localStorage',
-        'indexedDB',
-        'fetch',
-        'setTimeout',
-        'setInterval',
-        'performance',
-        'crypto',
-        'navigator',
-      ],
-      'no-restricted-properties': [
-        'error',
-        { object: 'Date', property: 'now', message: 'Pass time in as a parameter.' },
-        { object: 'Math', property: 'random', message: 'Pass an Rng in as a parameter.' },
-      ],
-      'no-restricted-syntax': ['error', { selector: "NewExpression[callee.name='Date']", message: 'Pass time in as a parameter.' }],
+      ...PURE_RULES,
       'no-restricted-imports': [
         'error',
         {

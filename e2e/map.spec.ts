@@ -4,7 +4,7 @@
  * and kept under test-results/e2e/<test>/.
  */
 import type { Page, TestInfo } from '@playwright/test';
-import type { QuorumState } from '../src/stores/store.ts';
+import type { QuorumState } from '../src/model/state.ts';
 // Brings the map's `window.__quorumMap` test hook (test builds only) into e2e typing.
 import type {} from '../src/views/map/mapTestHook.ts';
 import { expect, test, type TestContext } from './support/browser.ts';

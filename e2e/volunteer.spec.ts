@@ -5,7 +5,7 @@
  * responsiveness (main-thread long tasks) while the inference worker computes.
  */
 import { chromium, type Browser, type Page } from '@playwright/test';
-import type { QuorumState } from '../src/stores/store.ts';
+import type { QuorumState } from '../src/model/state.ts';
 import { expect, test, type TestContext } from './support/browser.ts';
 import { CHROMIUM_ARGS, CHROMIUM_PATH, CONTEXT_PERMISSIONS, E2E_BASE_URL } from './support/env.ts';
 import { requesterKeyOf, submitMnist } from './support/requester.ts';

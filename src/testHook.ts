@@ -7,7 +7,8 @@ import type { ThreadBenchOptions, ThreadBenchResult } from './host/threadBench.t
 import { testFaults } from './host/testFaults.ts';
 import { imagesToTensor } from './workloads/inputs/decodeImage.ts';
 import type { ImagePreprocessing } from './workloads/inputs/imageTensor.ts';
-import { useQuorumStore, type QuorumState } from './stores/store.ts';
+import { useQuorumStore } from './stores/store.ts';
+import { type QuorumState } from './model/state.ts';
 import { pageConnections } from './transport/pageConnections.ts';
 import type { BudgetStatus } from './core/connectionBudget.ts';
 

@@ -19,7 +19,8 @@ import type { JobSpec } from '../../src/protocol/messages.ts';
 import { DEFAULT_COMPARATOR } from '../../src/protocol/policy.ts';
 import { sha256Hex } from '../../src/runtime/sha256.ts';
 import { createWorkerEngine } from '../../src/runtime/workerEngine.ts';
-import { useQuorumStore } from '../../src/stores/store.ts';
+import { attachUi } from '../../src/host/uiPorts.ts';
+import { storePort, storePorts, useQuorumStore } from '../../src/stores/store.ts';
 import type { DataPlaneOptions } from '../../src/transport/dataPlane.ts';
 import { peerjsEndpointFactory } from '../../src/transport/peerjsTransport.ts';
 import type { Endpoint, EndpointFactory } from '../../src/transport/transport.ts';
@@ -29,6 +30,9 @@ import { encodeFrame } from '../../src/transport/frameCodec.ts';
 import { scaleCounts, scaleFrames } from '../scaleProbe.ts';
 import { ocrEngine, ocrSubmit, ocrVolunteer, ocrVolunteerTimes } from './ocr.ts';
 import type { BenchApi, EngineOptions, EngineSamples, JobTimes, SubmitOptions } from './api.ts';
+
+// The bench page is its own entry point: its hosts write the same store a page would.
+attachUi(storePorts());
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -380,6 +384,7 @@ async function coordinator(networkId: string, countBytes = false): Promise<strin
     store: new CoordinatorStore(db, networkId),
     // As the app's coordinator does: every submitted model is loaded and checked in its own engine.
     inspector: new ModelInspector(() => createWorkerEngine()),
+    view: storePort('coordinator'),
   });
   watchCore(coordinatorHost.core);
   await coordinatorHost.start();
@@ -447,6 +452,7 @@ async function requester(networkId: string): Promise<void> {
     networkId,
     factory: peerjsEndpointFactory(signaling), // The bench's coordinator makes a fresh key per run: pins kept in memory only.
     trust: new CoordinatorTrust({ networkId, linkFingerprint: null, pins: localPinStore(null) }),
+    view: storePort('requester'),
   });
   requesterHost.start();
   await waitFor('the requester to connect', () => useQuorumStore.getState().requester.state === 'connected', 30_000);

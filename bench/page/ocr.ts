@@ -24,7 +24,7 @@ import { VolunteerHost } from '../../src/host/volunteerHost.ts';
 import { sessionIdentityStorage } from '../../src/host/volunteerIdentity.ts';
 import { storedVolunteerKey } from '../../src/host/volunteerKey.ts';
 import type { RequesterHost } from '../../src/host/requesterHost.ts';
-import { useQuorumStore } from '../../src/stores/store.ts';
+import { storePort, useQuorumStore } from '../../src/stores/store.ts';
 import { peerjsEndpointFactory } from '../../src/transport/peerjsTransport.ts';
 import type { EndpointFactory } from '../../src/transport/transport.ts';
 import type { OcrEngineOptions, OcrEngineSamples, OcrJobOptions, OcrVolunteerTimes } from './api.ts';
@@ -198,6 +198,7 @@ export async function ocrVolunteer(networkId: string, threads: number): Promise<
     label: 'bench volunteer',
     // [K-4] Pins in memory: each bench page trusts the coordinator key it first sees.
     trust: new CoordinatorTrust({ networkId, linkFingerprint: null, pins: localPinStore(null) }),
+    view: storePort('volunteer'),
   });
   await host.prepare();
   await host.start();

@@ -6,7 +6,7 @@
  * not know the job, presents an untrusted key, or leaves shards unverifiable.
  */
 import type { CoordinatorTrust } from '../../src/host/coordinatorTrust.ts';
-import { addSample, finishedItems, rateOf, type RateSample } from '../../src/host/jobRates.ts';
+import { addSample, finishedItems, rateOf, type RateSample } from '../../src/model/jobRates.ts';
 import { keyAlarmMessage } from '../../src/protocol/coordinatorProof.ts';
 import { errorMessage } from '../../src/protocol/errorMessage.ts';
 import type { JobId } from '../../src/protocol/ids.ts';

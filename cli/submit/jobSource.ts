@@ -11,13 +11,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { nodeImageDecoder } from '../../scripts/workloads/decodeImageFile.ts';
 import { ModelInspector } from '../../src/host/modelInspector.ts';
-import { policyFromForm, type PolicyForm } from '../../src/host/policyForm.ts';
+import { policyFromForm, type PolicyForm } from '../../src/model/policyForm.ts';
 import { RequesterDraftHost, type DraftImageDecoder } from '../../src/host/requesterDraft.ts';
 import { checkWorkloadFiles, loadWorkloadAssets, workloadJobSpec, type ChosenFile, type FetchBytes } from '../../src/host/workloadFiles.ts';
 import { errorMessage } from '../../src/protocol/errorMessage.ts';
 import type { JobSpec } from '../../src/protocol/messages.ts';
 import { createOrtNodeEngine } from '../../src/runtime/ortNodeEngine.node.ts';
-import { useQuorumStore } from '../../src/stores/store.ts';
 import { fileWorkloadById } from '../../src/workloads/fileWorkloads.ts';
 import { itemNamesFor } from '../../src/workloads/inputs/itemNames.ts';
 import { decodeMnistHoldout, MNIST_HOLDOUT_URL, MNIST_INPUT_NAME, MNIST_MODEL_URL, MNIST_PIXELS } from '../../src/workloads/mnist/holdout.ts';
@@ -136,7 +135,7 @@ async function modelJob(modelPath: string, inputPaths: readonly string[], form: 
   const draft = new RequesterDraftHost(new ModelInspector(() => createOrtNodeEngine()), decodeChosen);
   await draft.setModelFile(chosenFile(modelPath, null));
   // A model that cannot be used is the one problem to report: inputs are checked against its signature.
-  if (useQuorumStore.getState().requester.draft.model?.state === 'ready') await draft.addInputFiles(read.files);
+  if (draft.view.get().model?.state === 'ready') await draft.addInputFiles(read.files);
   const built = draft.buildSpec(policyFromForm(form), requesterKey);
   return built.ok ? { ok: true, spec: built.spec, labels: null } : built;
 }

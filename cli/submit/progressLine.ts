@@ -2,9 +2,9 @@
  * `quorum submit`'s progress line: a bar, then shards verified / in flight / pending, items/s and
  * time left (the dashboard's figures: src/host/jobRates.ts). Pure: the status and rate come in.
  */
-import { formatDuration } from '../../src/host/jobRates.ts';
+import { formatDuration } from '../../src/model/jobRates.ts';
 import type { JobStatus } from '../../src/protocol/messages.ts';
-import type { JobRate } from '../../src/stores/requesterSlice.ts';
+import type { JobRate } from '../../src/model/requesterView.ts';
 
 const BAR_WIDTH = 20;
 

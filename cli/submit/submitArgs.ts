@@ -4,7 +4,7 @@
  * the same checks (policyFromForm) refuse the same values with the same words.
  */
 import { isValidNetworkName } from '../../src/host/networkId.ts';
-import { COMPARATOR_KINDS, defaultPolicyForm, type ComparatorKind, type PolicyForm } from '../../src/host/policyForm.ts';
+import { COMPARATOR_KINDS, defaultPolicyForm, type ComparatorKind, type PolicyForm } from '../../src/model/policyForm.ts';
 import { signalingForServer } from '../../src/transport/nodeTransport.node.ts';
 import { fileWorkloadById } from '../../src/workloads/fileWorkloads.ts';
 import { workloadById } from '../../src/workloads/registry.ts';

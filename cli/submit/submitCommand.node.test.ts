@@ -18,7 +18,7 @@ import { checkInputsAgainstSignature } from '../../src/core/jobChecks.ts';
 import { CoordinatorHost } from '../../src/host/coordinatorHost.ts';
 import type { CoordinatorIdentity } from '../../src/host/coordinatorKey.ts';
 import { ModelInspector } from '../../src/host/modelInspector.ts';
-import { defaultPolicyForm } from '../../src/host/policyForm.ts';
+import { defaultPolicyForm } from '../../src/model/policyForm.ts';
 import { newIdentity } from '../../src/host/testing/provingCoordinator.ts';
 import { CoordinatorStore } from '../../src/persistence/coordinatorStore.ts';
 import { openQuorumDb } from '../../src/persistence/db.ts';

@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import type { Download, Locator, Page } from '@playwright/test';
 import { expect, type TestContext } from './browser.ts';
-import type { QuorumState } from '../../src/stores/store.ts';
+import type { QuorumState } from '../../src/model/state.ts';
 import { appState } from './state.ts';
 
 /**

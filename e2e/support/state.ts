@@ -1,6 +1,6 @@
 /** Reads the app's store through the test hook that test builds install on `window`. */
 import type { Page } from '@playwright/test';
-import type { QuorumState } from '../../src/stores/store.ts';
+import type { QuorumState } from '../../src/model/state.ts';
 import type { QuorumTestHook } from '../../src/testHook.ts';
 
 export function appState(page: Page): Promise<QuorumState> {

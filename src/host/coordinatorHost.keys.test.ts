@@ -7,7 +7,8 @@ import { describe, expect, it } from 'vitest';
 import { asPeerId } from '../protocol/ids.ts';
 import { PROTOCOL_VERSION, type FromCoordinator } from '../protocol/messages.ts';
 import { MemoryCoordinatorStore } from '../persistence/memoryCoordinatorStore.ts';
-import { useQuorumStore } from '../stores/store.ts';
+import { initialState } from '../model/state.ts';
+import { memoryViewPort } from '../model/viewPort.ts';
 import { MemoryNetwork } from '../transport/memoryTransport.ts';
 import { CoordinatorHost } from './coordinatorHost.ts';
 import { verifyProof } from './coordinatorKey.ts';
@@ -26,10 +27,11 @@ describe('[K-3] the coordinator host proves its key', () => {
   it('answers a challenge with its key and a signature over this connection, once per connection', async () => {
     const net = new MemoryNetwork();
     const identity = await newIdentity();
-    const host = new CoordinatorHost({ networkId: NET, factory: net.factory, store: new MemoryCoordinatorStore(NET), identity });
+    const keyTrust = memoryViewPort(initialState.keyTrust);
+    const host = new CoordinatorHost({ networkId: NET, factory: net.factory, store: new MemoryCoordinatorStore(NET), identity, keyTrust });
     hosts.push(host);
     await host.start();
-    expect(useQuorumStore.getState().keyTrust.coordinatorFingerprint).toBe(identity.fingerprint);
+    expect(keyTrust.get().coordinatorFingerprint).toBe(identity.fingerprint);
     const c = coordinatorClient(net, 'client-1', COORD);
     net.flush();
     c.send({ v: PROTOCOL_VERSION, t: 'challenge', nonce: NONCE });
@@ -55,7 +57,7 @@ describe('[K-6] a coordinator whose network id is taken', () => {
     const host = new CoordinatorHost({ networkId: NET, factory: net.factory, store: new MemoryCoordinatorStore(NET) });
     hosts.push(host);
     await host.start();
-    const page = (): { state: string; error: string | null } => useQuorumStore.getState().coordinator;
+    const page = (): { state: string; error: string | null } => host.view.get();
     expect(page().state).toBe('error');
     expect(page().error).toMatch(/Another tab holds this network's id "quorum-keys-test".*Retrying every 3 s; this tab takes over/);
     squatter.destroy();

@@ -8,7 +8,6 @@
 import { describe, expect, it } from 'vitest';
 import { hello } from '../core/testing/fixtures.ts';
 import type { ToCoordinator } from '../protocol/messages.ts';
-import { useQuorumStore } from '../stores/store.ts';
 import type { MemoryNetwork } from '../transport/memoryTransport.ts';
 import { rawChunk } from '../transport/testing/rawChunk.ts';
 import type { CoordinatorHost } from './coordinatorHost.ts';
@@ -23,7 +22,7 @@ const MiB = 1024 * 1024;
 const LARGEST = 769 * MiB;
 
 const requesterHello = (key?: string): ToCoordinator => ({ ...hello('requester'), ...(key === undefined ? {} : { requesterKey: key }) });
-const logTexts = (): string[] => useQuorumStore.getState().coordinator.log.map((l) => l.text);
+const logTexts = (): string[] => host.view.get().log.map((l) => l.text);
 
 let net: MemoryNetwork;
 let host: CoordinatorHost;

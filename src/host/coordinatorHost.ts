@@ -20,8 +20,11 @@ import { PROTOCOL_VERSION, type FromCoordinator, type JobSpec } from '../protoco
 import { parseToCoordinator } from '../protocol/parse.ts';
 import type { CoordinatorStorage } from '../persistence/coordinatorStorage.ts';
 import { sha256Hex } from '../runtime/sha256.ts';
-import { appendLog } from '../stores/logSlice.ts';
-import { patch } from '../stores/store.ts';
+import { appendLog } from '../model/log.ts';
+import { memoryViewPort, type ViewPort } from '../model/viewPort.ts';
+import type { CoordinatorView } from '../model/coordinatorView.ts';
+import type { KeyTrustView } from '../model/keyTrustView.ts';
+import { initialState } from '../model/state.ts';
 import { TransportError, type Endpoint, type EndpointFactory } from '../transport/transport.ts';
 import { generateCoordinatorKeyPair, identityOf, type CoordinatorIdentity } from './coordinatorKey.ts';
 import { issueReceipt, receiptJobOf } from './receiptSigner.ts';
@@ -79,6 +82,10 @@ export interface CoordinatorHostOptions {
   readonly jobLimits?: JobLimits;
   /** [K-1] The network's key (kept in IndexedDB by the app); absent: a fresh one for this host's life. */
   readonly identity?: CoordinatorIdentity;
+  /** What the coordinator page shows; absent (Node, tests): kept in memory, readable as `view`. */
+  readonly view?: ViewPort<CoordinatorView>;
+  /** [K-1] Where the page shows this coordinator's key fingerprint; absent: kept in memory. */
+  readonly keyTrust?: ViewPort<KeyTrustView>;
 }
 
 export class CoordinatorHost {
@@ -116,8 +123,13 @@ export class CoordinatorHost {
   private idTaken = false;
   private registerTimer: ReturnType<typeof setTimeout> | null = null;
   private stopped = false;
+  /** What the coordinator page shows (state, jobs, peers, storage, log). */
+  readonly view: ViewPort<CoordinatorView>;
+  private readonly keyTrust: ViewPort<KeyTrustView>;
 
   constructor(private readonly options: CoordinatorHostOptions) {
+    this.view = options.view ?? memoryViewPort(initialState.coordinator);
+    this.keyTrust = options.keyTrust ?? memoryViewPort(initialState.keyTrust);
     this.now = options.now ?? (() => Date.now());
     this.jobLimits = options.jobLimits ?? DEFAULT_JOB_LIMITS;
     const seed = (this.now() ^ (Math.random() * 0x7fffffff)) >>> 0;
@@ -140,17 +152,17 @@ export class CoordinatorHost {
   }
 
   async start(): Promise<void> {
-    patch('coordinator', { state: 'starting', networkId: this.options.networkId, error: null });
+    this.view.patch({ state: 'starting', networkId: this.options.networkId, error: null });
     try {
       // [K-1] Tests and the bench may go without a stored key: a fresh one lasts as long as this host.
       this.identity = this.options.identity ?? (await identityOf(await generateCoordinatorKeyPair()));
     } catch (e) {
       const message = `The coordinator key could not be made: ${errorMessage(e)}`;
-      patch('coordinator', { state: 'error', error: message });
+      this.view.patch({ state: 'error', error: message });
       this.log('error', message);
       return;
     }
-    patch('keyTrust', { coordinatorFingerprint: this.identity.fingerprint });
+    this.keyTrust.patch({ coordinatorFingerprint: this.identity.fingerprint });
     await this.restore();
     await this.register();
   }
@@ -179,7 +191,7 @@ export class CoordinatorHost {
           this.gate.forget(peer);
           this.apply(this.core.disconnect(peer, this.now()));
         },
-        signaling: (state) => patch('coordinator', { signaling: state }),
+        signaling: (state) => this.view.patch({ signaling: state }),
         error: (error) => this.log('warn', error.message),
       });
     } catch (e) {
@@ -188,12 +200,12 @@ export class CoordinatorHost {
         const first = !this.idTaken;
         this.idTaken = true;
         const shown = `Another tab holds this network's id "${id}" (the coordinator in another tab, or an impostor). Clients will not trust it: it cannot prove this network's key. Retrying every ${ID_TAKEN_RETRY_MS / 1000} s; this tab takes over as soon as the other is gone.`;
-        patch('coordinator', { state: 'error', error: shown });
+        this.view.patch({ state: 'error', error: shown });
         if (first) this.log('warn', shown);
         if (!this.stopped) this.registerTimer = setTimeout(() => void this.register(), ID_TAKEN_RETRY_MS);
         return;
       }
-      patch('coordinator', { state: 'error', error: message });
+      this.view.patch({ state: 'error', error: message });
       this.log('error', message);
       return;
     }
@@ -204,7 +216,7 @@ export class CoordinatorHost {
     if (this.idTaken) this.log('info', `the network id "${id}" is free again: this tab coordinates it`);
     this.idTaken = false;
     this.endpoint = endpoint;
-    patch('coordinator', { state: 'connected', peerId: endpoint.selfId, signaling: 'connected', error: null });
+    this.view.patch({ state: 'connected', peerId: endpoint.selfId, signaling: 'connected', error: null });
     this.log('info', `coordinating network "${this.options.networkId}" as ${endpoint.selfId}`);
     this.tickTimer = setInterval(() => this.apply(this.core.tick(this.now())), TICK_MS);
     this.telemetryTimer = setInterval(() => this.sendTelemetry(), TELEMETRY_MS);
@@ -512,7 +524,7 @@ export class CoordinatorHost {
   }
 
   private showStorage(): void {
-    patch('coordinator', (prev) => ({
+    this.view.patch((prev) => ({
       storage: {
         ...prev.storage,
         error: this.writes.problem === null ? null : storageErrorMessage(this.writes.problem),
@@ -538,7 +550,7 @@ export class CoordinatorHost {
   private refresh(): void {
     const jobs = this.core.jobStatuses();
     const peers = this.core.peerSummaries();
-    patch('coordinator', { jobs, peers, activeLeases: this.core.activeLeaseCount() });
+    this.view.patch({ jobs, peers, activeLeases: this.core.activeLeaseCount() });
     if (!this.endpoint) return;
     for (const w of this.core.watchers()) this.endpoint.send(w, { v: PROTOCOL_VERSION, t: 'job-status', jobs });
   }
@@ -570,6 +582,6 @@ export class CoordinatorHost {
   private log(level: 'info' | 'warn' | 'error', text: string): void {
     if (level === 'error') console.error(`[coordinator] ${text}`);
     else if (level !== 'info') console.warn(`[coordinator] ${text}`);
-    patch('coordinator', (prev) => ({ log: appendLog(prev.log, { atMs: this.now(), level, text }) }));
+    this.view.patch((prev) => ({ log: appendLog(prev.log, { atMs: this.now(), level, text }) }));
   }
 }

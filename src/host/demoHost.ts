@@ -6,8 +6,10 @@
 import { TelemetryAggregator } from '../core/telemetry/aggregator.ts';
 import { DEFAULT_DEMO, DemoNetwork, MAX_DEMO_VOLUNTEERS } from '../core/telemetry/demoNetwork.ts';
 import { parseFromCoordinator } from '../protocol/parse.ts';
-import { applyTelemetry } from '../stores/networkSlice.ts';
-import { patch } from '../stores/store.ts';
+import { applyTelemetry } from '../model/networkView.ts';
+import type { NetworkView } from '../model/networkView.ts';
+import { initialState } from '../model/state.ts';
+import { memoryViewPort, type ViewPort } from '../model/viewPort.ts';
 import { TELEMETRY_MS } from './coordinatorHost.ts';
 
 export class DemoHost {
@@ -17,22 +19,24 @@ export class DemoHost {
     private readonly volunteers: number,
     private readonly seed = DEFAULT_DEMO.seed,
     private readonly now: () => number = () => Date.now(),
+    /** What the map shows; absent (the bench, tests): kept in memory. */
+    readonly view: ViewPort<NetworkView> = memoryViewPort(initialState.network),
   ) {}
 
   start(): void {
     const n = Math.max(0, Math.min(MAX_DEMO_VOLUNTEERS, Math.floor(this.volunteers)));
     const net = new DemoNetwork({ ...DEFAULT_DEMO, seed: this.seed, volunteers: n }, this.now());
     const aggregator = new TelemetryAggregator();
-    patch('network', { state: 'connected', source: 'demo', networkId: `demo-${n}`, error: null, history: [], telemetry: null });
+    this.view.patch({ state: 'connected', source: 'demo', networkId: `demo-${n}`, error: null, history: [], telemetry: null });
     const tick = (): void => {
       const now = this.now();
       // Through the observer's own parser, as a coordinator's frame would be.
       const parsed = parseFromCoordinator(aggregator.tick(net.step(now), now));
       if (parsed.ok && parsed.msg.t === 'telemetry') {
         const frame = parsed.msg;
-        patch('network', (prev) => applyTelemetry(prev, frame));
+        this.view.patch((prev) => applyTelemetry(prev, frame));
       } else if (!parsed.ok) {
-        patch('network', { state: 'error', error: `demo frame rejected: ${parsed.error.reason}` });
+        this.view.patch({ state: 'error', error: `demo frame rejected: ${parsed.error.reason}` });
       }
     };
     tick();

@@ -4,24 +4,26 @@
  * uses; the view only calls `trustNewCoordinatorKey`.
  */
 import type { KeyAlarm } from '../protocol/coordinatorProof.ts';
-import { patch, type KeyAlarmRole } from '../stores/store.ts';
+import type { KeyAlarmRole, KeyTrustView } from '../model/keyTrustView.ts';
+import type { ViewPort } from '../model/viewPort.ts';
 import type { CoordinatorTrust } from './coordinatorTrust.ts';
 import type { LinkHandlers } from './coordinatorLink.ts';
 
-const trusts = new Map<KeyAlarmRole, CoordinatorTrust>();
+/** Per role: the trust its link uses, and where its page shows the key. */
+const trusts = new Map<KeyAlarmRole, { readonly trust: CoordinatorTrust; readonly view: ViewPort<KeyTrustView> }>();
 
-function setAlarm(role: KeyAlarmRole, alarm: KeyAlarm | null): void {
-  patch('keyTrust', (prev) => ({ alarms: { ...prev.alarms, [role]: alarm } }));
+function setAlarm(view: ViewPort<KeyTrustView>, role: KeyAlarmRole, alarm: KeyAlarm | null): void {
+  view.patch((prev) => ({ alarms: { ...prev.alarms, [role]: alarm } }));
 }
 
 /** The link handlers that put a role's key alarms and verified key on its page. */
-export function keyTrustHandlers(role: KeyAlarmRole, trust: CoordinatorTrust): Pick<LinkHandlers, 'untrusted' | 'verified'> {
-  trusts.set(role, trust);
+export function keyTrustHandlers(role: KeyAlarmRole, trust: CoordinatorTrust, view: ViewPort<KeyTrustView>): Pick<LinkHandlers, 'untrusted' | 'verified'> {
+  trusts.set(role, { trust, view });
   return {
-    untrusted: (alarm) => setAlarm(role, alarm),
+    untrusted: (alarm) => setAlarm(view, role, alarm),
     verified: (fingerprint) => {
-      setAlarm(role, null);
-      patch('keyTrust', (prev) => ({ verified: { ...prev.verified, [role]: fingerprint } }));
+      setAlarm(view, role, null);
+      view.patch((prev) => ({ verified: { ...prev.verified, [role]: fingerprint } }));
     },
   };
 }
@@ -32,9 +34,9 @@ export function keyTrustHandlers(role: KeyAlarmRole, trust: CoordinatorTrust): P
  * back-off, at most 5 s) and then accept it.
  */
 export function trustNewCoordinatorKey(alarm: KeyAlarm): void {
-  for (const [role, trust] of trusts) {
+  for (const [role, { trust, view }] of trusts) {
     if (trust.networkId !== alarm.networkId) continue;
     trust.accept(alarm.seen);
-    setAlarm(role, null);
+    setAlarm(view, role, null);
   }
 }

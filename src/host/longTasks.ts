@@ -3,7 +3,7 @@
  * many, the longest, and how many of them fell while the inference worker was busy. The worker
  * exists so that this stays at zero while shards run; this measures that it does.
  */
-import type { LongTaskStats } from '../stores/volunteerSlice.ts';
+import type { LongTaskStats } from '../model/volunteerView.ts';
 
 /** Busy intervals kept for matching late-delivered entries. */
 const MAX_INTERVALS = 200;

@@ -3,8 +3,11 @@
  * frames ([T-1]) into the store through `applyTelemetry`, the path the demo mode uses too.
  */
 import { PROTOCOL_VERSION } from '../protocol/messages.ts';
-import { applyTelemetry } from '../stores/networkSlice.ts';
-import { patch } from '../stores/store.ts';
+import { applyTelemetry } from '../model/networkView.ts';
+import type { KeyTrustView } from '../model/keyTrustView.ts';
+import type { NetworkView } from '../model/networkView.ts';
+import { initialState } from '../model/state.ts';
+import { memoryViewPort, type ViewPort } from '../model/viewPort.ts';
 import type { EndpointFactory } from '../transport/transport.ts';
 import { CoordinatorLink } from './coordinatorLink.ts';
 import type { CoordinatorTrust } from './coordinatorTrust.ts';
@@ -19,26 +22,30 @@ export class ObserverHost {
     private readonly factory: EndpointFactory,
     /** [K-2] How the coordinator proves its key on each connection. */
     private readonly trust: CoordinatorTrust,
+    /** What the map shows; absent (tests): kept in memory. */
+    readonly view: ViewPort<NetworkView> = memoryViewPort(initialState.network),
+    /** [K-4] Where the page shows the coordinator's key and its alarms. */
+    private readonly keyTrust: ViewPort<KeyTrustView> = memoryViewPort(initialState.keyTrust),
   ) {}
 
   start(): void {
-    patch('network', { state: 'connecting', source: 'coordinator', networkId: this.networkId, error: null, telemetry: null, history: [], peers: [], jobs: [] });
+    this.view.patch({ state: 'connecting', source: 'coordinator', networkId: this.networkId, error: null, telemetry: null, history: [], peers: [], jobs: [] });
     this.link = new CoordinatorLink(
       this.factory,
       coordinatorPeerId(this.networkId),
       {
         open: () => this.link?.send({ v: PROTOCOL_VERSION, t: 'hello', role: 'observer', caps: null, label: 'network map' }),
         frame: (msg) => {
-          if (msg.t === 'welcome') patch('network', { state: 'connected' });
-          else if (msg.t === 'telemetry') patch('network', (prev) => applyTelemetry(prev, msg));
-          else if (msg.t === 'network') patch('network', { peers: msg.peers });
-          else if (msg.t === 'job-status') patch('network', { jobs: msg.jobs });
-          else if (msg.t === 'refused') patch('network', { state: 'error', error: msg.reason });
+          if (msg.t === 'welcome') this.view.patch({ state: 'connected' });
+          else if (msg.t === 'telemetry') this.view.patch((prev) => applyTelemetry(prev, msg));
+          else if (msg.t === 'network') this.view.patch({ peers: msg.peers });
+          else if (msg.t === 'job-status') this.view.patch({ jobs: msg.jobs });
+          else if (msg.t === 'refused') this.view.patch({ state: 'error', error: msg.reason });
         },
         protocolError: (error) => console.warn(`[network] dropped a frame: ${error.reason}`),
-        close: () => patch('network', { peers: [], telemetry: null }),
-        status: (state) => patch('network', { state }),
-        ...keyTrustHandlers('network', this.trust),
+        close: () => this.view.patch({ peers: [], telemetry: null }),
+        status: (state) => this.view.patch({ state }),
+        ...keyTrustHandlers('network', this.trust, this.keyTrust),
       },
       { trust: this.trust },
     );

@@ -8,7 +8,6 @@ import { caps, jobSpec, policy } from '../core/testing/fixtures.ts';
 import type { JobId, PeerId } from '../protocol/ids.ts';
 import { PROTOCOL_VERSION } from '../protocol/messages.ts';
 import { MemoryCoordinatorStore } from '../persistence/memoryCoordinatorStore.ts';
-import { initialState, useQuorumStore } from '../stores/store.ts';
 import { MemoryNetwork } from '../transport/memoryTransport.ts';
 import { CoordinatorHost, TELEMETRY_MS } from './coordinatorHost.ts';
 import { memoryTrust } from './testing/provingCoordinator.ts';
@@ -60,7 +59,6 @@ async function run(net: MemoryNetwork, ms: number, step = 50): Promise<void> {
 describe('coordinator host telemetry [T-1]', () => {
   beforeEach(() => {
     vi.useFakeTimers({ now: 1_000_000 });
-    useQuorumStore.setState(initialState);
   });
   afterEach(() => {
     vi.useRealTimers();
@@ -106,7 +104,7 @@ describe('coordinator host telemetry [T-1]', () => {
     expect(host.core.activeLeaseCount()).toBe(300);
     expect(last.totals).toMatchObject({ volunteers: 300, peers: 302, activeLeases: 300, working: 300 });
     expect(last.jobs.map((j) => j.jobId)).toEqual([jobId]);
-    expect(useQuorumStore.getState().coordinator.storage.error).toBeNull();
+    expect(host.view.get().storage.error).toBeNull();
     host.stop();
   });
 
@@ -128,7 +126,7 @@ describe('coordinator host telemetry [T-1]', () => {
     expect(vol.received.map((m) => m.t)).toContain('lease');
     expect(host.core.activeLeaseCount()).toBe(1);
     expect(host.core.peerSummaries().find((p) => p.peerId === ('obs' as PeerId))?.activeLeases ?? 0).toBe(0);
-    expect(useQuorumStore.getState().coordinator.log.some((l) => /observers are read-only/.test(l.text))).toBe(true);
+    expect(host.view.get().log.some((l) => /observers are read-only/.test(l.text))).toBe(true);
     host.stop();
   });
 
@@ -144,9 +142,9 @@ describe('coordinator host telemetry [T-1]', () => {
     const observer = new ObserverHost(NET, net.factory, memoryTrust(NET));
     observer.start();
     // The host signs its proof in real time, however slow the machine: wait for the link to open.
-    await untilLinked(net, 'the observer to connect', () => useQuorumStore.getState().network.state === 'connected');
+    await untilLinked(net, 'the observer to connect', () => observer.view.get().state === 'connected');
     await run(net, 2_000);
-    const n = useQuorumStore.getState().network;
+    const n = observer.view.get();
     expect(n.state).toBe('connected');
     expect(n.source).toBe('coordinator');
     expect(n.telemetry?.t).toBe('telemetry');

@@ -5,7 +5,7 @@
  * The same check as `npm run verify-receipt`.
  */
 import { errorMessage } from '../protocol/errorMessage.ts';
-import { patch, useQuorumStore } from '../stores/store.ts';
+import { ui } from './uiPorts.ts';
 import { readExportForReceipt } from '../workloads/export/receiptExport.ts';
 import { localPinStore } from './coordinatorTrust.ts';
 import { pageLinkFingerprint } from './pageTrust.ts';
@@ -16,7 +16,7 @@ export async function verifyReceiptFiles(files: readonly File[]): Promise<void> 
   const main = files.find((f) => !/\.receipt\.json$/i.test(f.name));
   const sidecar = files.find((f) => /\.receipt\.json$/i.test(f.name));
   if (!main) {
-    patch('requester', {
+    ui().requester.patch({
       receiptCheck: {
         state: 'invalid',
         file: sidecar?.name ?? '',
@@ -25,14 +25,14 @@ export async function verifyReceiptFiles(files: readonly File[]): Promise<void> 
     });
     return;
   }
-  patch('requester', { receiptCheck: { state: 'checking', file: main.name, lines: [] } });
+  ui().requester.patch({ receiptCheck: { state: 'checking', file: main.name, lines: [] } });
   try {
     const read = readExportForReceipt(main.name, new Uint8Array(await main.arrayBuffer()), sidecar ? await sidecar.text() : null);
-    const networkId = useQuorumStore.getState().requester.networkId;
+    const networkId = ui().requester.get().networkId;
     const trusted = pageLinkFingerprint() ?? localPinStore().get(networkId);
     const verdict = await verifyReceipt(read.receipt, read.exported, trusted);
-    patch('requester', { receiptCheck: { state: verdict.ok ? 'valid' : 'invalid', file: main.name, lines: verdictLines(verdict, read.what) } });
+    ui().requester.patch({ receiptCheck: { state: verdict.ok ? 'valid' : 'invalid', file: main.name, lines: verdictLines(verdict, read.what) } });
   } catch (e) {
-    patch('requester', { receiptCheck: { state: 'invalid', file: main.name, lines: [errorMessage(e)] } });
+    ui().requester.patch({ receiptCheck: { state: 'invalid', file: main.name, lines: [errorMessage(e)] } });
   }
 }

@@ -10,10 +10,11 @@ import { buildModel, buildProbeModel } from '../../scripts/make-probe-model.ts';
 import { sniffOnnx } from '../core/onnxSniff.ts';
 import { createOrtEngine } from '../runtime/ortEngine.ts';
 import { PROBE_MODEL_BYTES } from '../runtime/probeModel.ts';
-import { initialState, useQuorumStore } from '../stores/store.ts';
+import { initialDraft, type RequesterDraft } from '../model/requesterView.ts';
+import { memoryViewPort, type ViewPort } from '../model/viewPort.ts';
 import { writeNpy } from '../workloads/inputs/npy.ts';
 import { ModelInspector } from './modelInspector.ts';
-import { defaultPolicyForm, policyFromForm } from './policyForm.ts';
+import { defaultPolicyForm, policyFromForm } from '../model/policyForm.ts';
 import { RequesterDraftHost, type DraftImageDecoder } from './requesterDraft.ts';
 import { parseToCoordinator } from '../protocol/parse.ts';
 import { sha256Hex } from '../runtime/sha256.ts';
@@ -37,7 +38,9 @@ const lineModel = () =>
     outputs: [{ name: 'y', type: 'float32', dims: ['n', 3, 48, 'w'] }],
     nodes: [{ op: 'Identity', inputs: ['x'], outputs: ['y'] }],
   });
-const draft = () => useQuorumStore.getState().requester.draft;
+/** What the dashboard shows of the draft, shared by every draft host a test makes. */
+let view: ViewPort<RequesterDraft>;
+const draft = () => view.get();
 const npy = (name: string, values: Float32Array, shape: number[]) => new File([writeNpy({ dtype: 'float32', shape, data: values.slice().buffer })], name);
 const twoInputs = () =>
   buildModel({
@@ -51,8 +54,8 @@ const twoInputs = () =>
 
 let host: RequesterDraftHost;
 beforeEach(() => {
-  useQuorumStore.setState(initialState);
-  host = new RequesterDraftHost(inspector);
+  view = memoryViewPort(initialDraft);
+  host = new RequesterDraftHost(inspector, undefined, view);
 });
 
 describe('sniffOnnx on real models', () => {
@@ -166,7 +169,7 @@ describe('RequesterDraftHost', () => {
     expect(host.buildSpec(policyFromForm({ ...defaultPolicyForm(), shardSize: 2 }), '')).toMatchObject({ ok: true });
   });
   it("[J-7] images are sent as their own bytes with the pipeline built from the form; the preset comes from the model's 48-high input", async () => {
-    const withPng = new RequesterDraftHost(inspector, decodePng);
+    const withPng = new RequesterDraftHost(inspector, decodePng, view);
     const model = lineModel();
     await withPng.setModelFile(new File([model.slice()], 'rec.onnx'));
     // A fixed height of 48 over a free width: PaddleOCR's text line, not 224×224 ImageNet.
@@ -199,7 +202,7 @@ describe('RequesterDraftHost', () => {
   });
 
   it('[J-7] a file that is not an image is refused before submission, naming it; no job can be built', async () => {
-    const withPng = new RequesterDraftHost(inspector, decodePng);
+    const withPng = new RequesterDraftHost(inspector, decodePng, view);
     await withPng.setModelFile(new File([lineModel().slice()], 'rec.onnx'));
     await withPng.addInputFiles([...lineFiles().slice(0, 2), new File(['%PDF-1.7 not a picture'], 'scan.png', { type: 'image/png' })]);
     expect(draft().inputError).toMatch(/could not decode "scan\.png" as an image .*use PNG or JPEG files/);
@@ -210,7 +213,7 @@ describe('RequesterDraftHost', () => {
   });
 
   it('[J-7] preprocessing changed while the outputs are being measured leaves the draft ready, not busy for ever', async () => {
-    const withPng = new RequesterDraftHost(inspector, decodePng);
+    const withPng = new RequesterDraftHost(inspector, decodePng, view);
     await withPng.setModelFile(new File([lineModel().slice()], 'rec.onnx'));
     await withPng.addInputFiles(lineFiles());
     const p = draft().imagePreprocessing;
@@ -221,7 +224,7 @@ describe('RequesterDraftHost', () => {
   });
 
   it("[J-7] the image preprocessing is checked against the model's fixed dims before sending", async () => {
-    const withPng = new RequesterDraftHost(inspector, decodePng);
+    const withPng = new RequesterDraftHost(inspector, decodePng, view);
     await withPng.setModelFile(new File([lineModel().slice()], 'rec.onnx'));
     await withPng.addInputFiles(lineFiles());
     await withPng.setImagePreprocessing({ ...draft().imagePreprocessing, height: 32 });

@@ -17,8 +17,8 @@ import type { JobSpec } from '../protocol/messages.ts';
 import { PIPELINE_VERSION, type Pipeline } from '../protocol/pipeline.ts';
 import type { TensorDtype, WireTensor } from '../protocol/tensor.ts';
 import type { ModelSignature } from '../runtime/engine.ts';
-import { patch, useQuorumStore } from '../stores/store.ts';
-import type { DraftInput, RequesterDraft } from '../stores/requesterSlice.ts';
+import { initialDraft, type DraftInput, type RequesterDraft } from '../model/requesterView.ts';
+import { memoryViewPort, type ViewPort } from '../model/viewPort.ts';
 import { decodePixels } from '../workloads/inputs/decodeImage.ts';
 import { checkPreprocessing, pixelsToTensor, stackImages, suggestPreprocessing, type ImagePreprocessing } from '../workloads/inputs/imageTensor.ts';
 import { checkImagePixels, MAX_IMAGE_PIXELS, resizeRgba } from '../workloads/inputs/resizeImage.ts';
@@ -27,7 +27,7 @@ import { itemNamesFor } from '../workloads/inputs/itemNames.ts';
 import { parseJsonInputs } from '../workloads/inputs/jsonTensor.ts';
 import { parseNpy, type NpyArray } from '../workloads/inputs/npy.ts';
 import type { ModelInspector } from './modelInspector.ts';
-import type { PolicyFormResult } from './policyForm.ts';
+import type { PolicyFormResult } from '../model/policyForm.ts';
 import { errorMessage } from '../protocol/errorMessage.ts';
 
 /** A file as the page hands it over (a File, or anything with its name and bytes). */
@@ -67,14 +67,16 @@ export class RequesterDraftHost {
   constructor(
     private readonly inspector: ModelInspector,
     private readonly decode: DraftImageDecoder = (file) => decodePixels(file),
+    /** What the dashboard shows of the draft (descriptions, never the bytes); absent: kept in memory. */
+    readonly view: ViewPort<RequesterDraft> = memoryViewPort(initialDraft),
   ) {}
 
   private get draft(): RequesterDraft {
-    return useQuorumStore.getState().requester.draft;
+    return this.view.get();
   }
 
   private set(delta: Partial<RequesterDraft>): void {
-    patch('requester', (prev) => ({ draft: { ...prev.draft, ...delta } }));
+    this.view.patch(delta);
   }
 
   async setModelFile(file: DraftFile): Promise<void> {

@@ -1,9 +1,10 @@
 import { beforeEach, describe, expect, it } from 'vitest';
-import { initialState, patch, useQuorumStore, type JobResults } from '../stores/store.ts';
+import { attachUi, memoryUiPorts, ui } from './uiPorts.ts';
+import { type JobResults } from '../model/requesterView.ts';
 import { assembleResults } from '../workloads/export/assemble.ts';
 import { exportResults } from './requesterRole.ts';
 
-beforeEach(() => useQuorumStore.setState(initialState));
+beforeEach(() => attachUi(memoryUiPorts()));
 
 function withResults(): void {
   const assembled = assembleResults('j1', 'n', 1, [
@@ -26,14 +27,14 @@ function withResults(): void {
     assembled,
     assembleError: null,
   };
-  patch('requester', { results: { j1: results } });
+  ui().requester.patch({ results: { j1: results } });
 }
 
 describe('exportResults', () => {
   it('an export that fails says so on the page, in words, with what to try instead', async () => {
     withResults();
     await exportResults('j1', 'npy', 'nope');
-    expect(useQuorumStore.getState().requester.exports['j1']).toEqual({
+    expect(ui().requester.get().exports['j1']).toEqual({
       format: 'npy',
       state: 'failed',
       progress: 0,

@@ -7,7 +7,10 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MemoryCoordinatorStore } from '../persistence/memoryCoordinatorStore.ts';
 import type { JobSpec } from '../protocol/messages.ts';
-import { initialState, useQuorumStore, type Submission } from '../stores/store.ts';
+import { initialState } from '../model/state.ts';
+import { memoryViewPort, type ViewPort } from '../model/viewPort.ts';
+import type { RequesterView } from '../model/requesterView.ts';
+import { type Submission } from '../model/requesterView.ts';
 import { MemoryNetwork } from '../transport/memoryTransport.ts';
 import type { Endpoint, EndpointFactory } from '../transport/transport.ts';
 import { CoordinatorHost } from './coordinatorHost.ts';
@@ -37,7 +40,9 @@ async function until(net: MemoryNetwork, check: () => boolean, what: string, ms 
   }
 }
 
-const submission = (ref: string): Submission | undefined => useQuorumStore.getState().requester.submissions.find((s) => s.ref === ref);
+/** What the dashboard shows: the requester each test makes writes it. */
+let view: ViewPort<RequesterView>;
+const submission = (ref: string): Submission | undefined => view.get().submissions.find((s) => s.ref === ref);
 
 /** The network's factory, keeping every endpoint it makes so a test can cut a connection. */
 function recording(net: MemoryNetwork): { factory: EndpointFactory; endpoints: Endpoint[] } {
@@ -53,7 +58,9 @@ function recording(net: MemoryNetwork): { factory: EndpointFactory; endpoints: E
 }
 
 let stops: (() => void)[] = [];
-beforeEach(() => useQuorumStore.setState(initialState));
+beforeEach(() => {
+  view = memoryViewPort(initialState.requester);
+});
 afterEach(() => {
   for (const stop of stops) stop();
   stops = [];
@@ -67,7 +74,7 @@ async function coordinatorOn(net: MemoryNetwork): Promise<CoordinatorHost> {
 }
 
 function requesterOn(factory: EndpointFactory, submitWaitMs?: number): RequesterHost {
-  const host = new RequesterHost({ networkId: NET, factory, trust: memoryTrust(NET), ...(submitWaitMs === undefined ? {} : { submitWaitMs }) });
+  const host = new RequesterHost({ networkId: NET, factory, trust: memoryTrust(NET), view, ...(submitWaitMs === undefined ? {} : { submitWaitMs }) });
   stops.push(() => host.stop());
   host.start();
   return host;
@@ -78,7 +85,7 @@ describe('[J-13] RequesterHost submissions', () => {
     const net = new MemoryNetwork();
     const coordinator = await coordinatorOn(net);
     const requester = requesterOn(net.factory);
-    await until(net, () => useQuorumStore.getState().requester.state === 'connected', 'the welcome');
+    await until(net, () => view.get().state === 'connected', 'the welcome');
     const ref = requester.submit(spec('one'), null);
     expect(submission(ref)?.state).toBe('sending');
     await until(net, () => submission(ref)?.state !== 'sending', 'an answer');
@@ -101,7 +108,7 @@ describe('[J-13] RequesterHost submissions', () => {
     const coordinator = await coordinatorOn(net);
     const { factory, endpoints } = recording(net);
     const requester = requesterOn(factory);
-    await until(net, () => useQuorumStore.getState().requester.state === 'connected', 'the welcome');
+    await until(net, () => view.get().state === 'connected', 'the welcome');
     const ref = requester.submit(spec('dropped'), null);
     // The first connection drops with the frame still on its way: the coordinator never sees it.
     endpoints[0]?.close(COORDINATOR);

@@ -10,14 +10,17 @@ import type { JobId } from '../protocol/ids.ts';
 import type { JobSpec, JobStatus, VerifiedShard } from '../protocol/messages.ts';
 import { float32View } from '../protocol/tensor.ts';
 import type { RequesterStorage } from '../persistence/requesterStore.ts';
-import { appendLog } from '../stores/logSlice.ts';
-import { patch, useQuorumStore, type JobResults, type Submission } from '../stores/store.ts';
+import { appendLog } from '../model/log.ts';
+import type { KeyTrustView } from '../model/keyTrustView.ts';
+import { initialState } from '../model/state.ts';
+import { memoryViewPort, type ViewPort } from '../model/viewPort.ts';
+import type { JobResults, RequesterView, Submission } from '../model/requesterView.ts';
 import type { EndpointFactory } from '../transport/transport.ts';
 import { assembleResults, type AssembledResults } from '../workloads/export/assemble.ts';
 import { RequesterClient } from './requesterClient.ts';
 import type { CoordinatorTrust } from './coordinatorTrust.ts';
 import { keyTrustHandlers } from './keyAlarms.ts';
-import { addSample, finishedItems, rateOf, type RateSample } from './jobRates.ts';
+import { addSample, finishedItems, rateOf, type RateSample } from '../model/jobRates.ts';
 import { errorMessage } from '../protocol/errorMessage.ts';
 
 export interface RequesterHostOptions {
@@ -36,6 +39,10 @@ export interface RequesterHostOptions {
    * results. Empty or absent: the tab proves nothing and reads nothing.
    */
   readonly requesterKey?: () => string;
+  /** What the page shows; absent (Node, tests): kept in memory, readable as `view`. */
+  readonly view?: ViewPort<RequesterView>;
+  /** [K-4] Where the page shows the coordinator's key and its alarms; absent: kept in memory. */
+  readonly keyTrust?: ViewPort<KeyTrustView>;
 }
 
 export class RequesterHost {
@@ -48,22 +55,26 @@ export class RequesterHost {
   private readonly fetched = new Set<JobId>();
   private readonly samples = new Map<JobId, RateSample[]>();
   private readonly now: () => number;
+  /** What the dashboard shows of this conversation (state, submissions, jobs, results, log). */
+  readonly view: ViewPort<RequesterView>;
+
   constructor(private readonly options: RequesterHostOptions) {
+    this.view = options.view ?? memoryViewPort(initialState.requester);
     this.now = options.now ?? (() => Date.now());
   }
 
   start(): void {
-    patch('requester', { state: 'connecting', networkId: this.options.networkId, error: null });
-    const keys = keyTrustHandlers('requester', this.options.trust);
+    this.view.patch({ state: 'connecting', networkId: this.options.networkId, error: null });
+    const keys = keyTrustHandlers('requester', this.options.trust, this.options.keyTrust ?? memoryViewPort(initialState.keyTrust));
     this.client = new RequesterClient(
       this.options.factory,
       this.options.trust,
       {
         welcome: (networkId) => {
-          patch('requester', { state: 'connected' });
+          this.view.patch({ state: 'connected' });
           this.log('info', `connected to network "${networkId}"`);
         },
-        refused: (reason) => patch('requester', { state: 'error', error: reason }),
+        refused: (reason) => this.view.patch({ state: 'error', error: reason }),
         accepted: (ref, jobId, shards) => this.onAccepted(ref, jobId, shards),
         rejected: (ref, reason) => {
           this.updateSubmission(ref, { state: 'rejected', reason });
@@ -82,7 +93,7 @@ export class RequesterHost {
           }
         },
         linkState: (state, detail) => {
-          patch('requester', { state });
+          this.view.patch({ state });
           if (state === 'connecting') this.log('info', detail);
         },
         lost: () => this.log('warn', 'lost the coordinator; reconnecting'),
@@ -113,7 +124,7 @@ export class RequesterHost {
         this.mine.add(job.jobId);
         if (job.labels) this.labelsByJob.set(job.jobId, job.labels);
         const submission: Submission = { ref: `stored-${job.jobId}`, name: job.name, state: 'accepted', jobId: job.jobId, reason: null, bytes: 0, priority: 1 };
-        patch('requester', (prev) => ({ submissions: [submission, ...prev.submissions.filter((s) => s.jobId !== job.jobId)] }));
+        this.view.patch((prev) => ({ submissions: [submission, ...prev.submissions.filter((s) => s.jobId !== job.jobId)] }));
         if (!job.results || this.fetched.has(job.jobId)) continue;
         const shards = await store.loadResults(job.jobId);
         if (shards.length === 0) continue;
@@ -144,7 +155,7 @@ export class RequesterHost {
     // Listed before sending: a large frame takes a while to leave, and the page shows "sending…".
     const policy = resolvePolicy(spec.policy, spec.pipeline ? answerKindOf(spec.pipeline) : null);
     const submission: Submission = { ref, name: spec.name, state: 'sending', jobId: null, reason: null, bytes, priority, policy };
-    patch('requester', (prev) => ({ submissions: [...prev.submissions, submission] }));
+    this.view.patch((prev) => ({ submissions: [...prev.submissions, submission] }));
     const sent = this.client?.submit(ref, spec) ?? { ok: false, reason: 'the requester is stopped: reload the page and submit again' };
     if (!sent.ok) {
       this.updateSubmission(ref, { state: 'rejected', reason: sent.reason });
@@ -160,7 +171,7 @@ export class RequesterHost {
     if (labels) this.labelsByJob.set(jobId, labels);
     this.mine.add(jobId);
     this.updateSubmission(ref, { state: 'accepted', jobId });
-    const name = useQuorumStore.getState().requester.submissions.find((s) => s.ref === ref)?.name ?? jobId;
+    const name = this.view.get().submissions.find((s) => s.ref === ref)?.name ?? jobId;
     if (this.options.store) {
       this.persist(`job ${jobId}`, this.options.store.putJob({ jobId, name, acceptedAtMs: this.now(), ...(labels ? { labels } : {}) }));
     }
@@ -168,7 +179,7 @@ export class RequesterHost {
   }
 
   private onStatus(jobs: readonly JobStatus[]): void {
-    patch('requester', { jobs: [...jobs], rates: this.updateRates(jobs) });
+    this.view.patch({ jobs: [...jobs], rates: this.updateRates(jobs) });
     for (const j of jobs) {
       // [AU-5] A job re-opened by a quarantine ([X-3]) is fetched again, with its new receipt, once done.
       if (!j.done) this.fetched.delete(j.jobId);
@@ -201,7 +212,7 @@ export class RequesterHost {
     known?: { readonly items: number; readonly name: string },
     receipt?: SignedReceipt,
   ): JobResults {
-    const status = useQuorumStore.getState().requester.jobs.find((j) => j.jobId === jobId);
+    const status = this.view.get().jobs.find((j) => j.jobId === jobId);
     const items = known?.items ?? status?.items ?? shards.reduce((n, s) => Math.max(n, s.start + s.count), 0);
     let assembled: AssembledResults | null = null;
     let assembleError: string | null = null;
@@ -250,17 +261,17 @@ export class RequesterHost {
       assembled,
       assembleError,
     };
-    patch('requester', (prev) => ({ results: { ...prev.results, [jobId]: results } }));
+    this.view.patch((prev) => ({ results: { ...prev.results, [jobId]: results } }));
     const acc = accuracy === null ? '' : `, accuracy ${(accuracy * 100).toFixed(2)}%`;
     this.log('info', `job ${jobId}: ${verifiedItems}/${items} items verified${acc}`);
     return results;
   }
 
   private updateSubmission(ref: string, delta: Partial<Pick<Submission, 'state' | 'jobId' | 'reason'>>): void {
-    patch('requester', (prev) => ({ submissions: prev.submissions.map((s) => (s.ref === ref ? { ...s, ...delta } : s)) }));
+    this.view.patch((prev) => ({ submissions: prev.submissions.map((s) => (s.ref === ref ? { ...s, ...delta } : s)) }));
   }
 
   private log(level: 'info' | 'warn' | 'error', text: string): void {
-    patch('requester', (prev) => ({ log: appendLog(prev.log, { atMs: this.now(), level, text }) }));
+    this.view.patch((prev) => ({ log: appendLog(prev.log, { atMs: this.now(), level, text }) }));
   }
 }

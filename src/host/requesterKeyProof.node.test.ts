@@ -6,7 +6,6 @@
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { ToCoordinator } from '../protocol/messages.ts';
 import { PROTOCOL_VERSION } from '../protocol/messages.ts';
-import { initialState, useQuorumStore } from '../stores/store.ts';
 import { MemoryNetwork } from '../transport/memoryTransport.ts';
 import type { CoordinatorIdentity } from './coordinatorKey.ts';
 import { coordinatorPeerId } from './networkId.ts';
@@ -25,7 +24,6 @@ beforeAll(async () => {
 });
 let hosts: RequesterHost[] = [];
 beforeEach(() => {
-  useQuorumStore.setState(initialState);
   vi.useFakeTimers();
 });
 afterEach(() => {
@@ -58,10 +56,10 @@ describe('a requester proves its key only to the proven coordinator', () => {
     const net = new MemoryNetwork();
     const got: ToCoordinator[] = [];
     const impostor = provingCoordinator(net, coordinatorPeerId(NET), NET, rogue, (_p, m) => got.push(m));
-    requester(net, () => KEY, real.fingerprint);
+    const host = requester(net, () => KEY, real.fingerprint);
     await settle(net, 3_000);
     expect(got).toEqual([]); // only challenges reached it, answered by its own prover
-    expect(useQuorumStore.getState().requester.state).not.toBe('connected');
+    expect(host.view.get().state).not.toBe('connected');
 
     impostor.destroy();
     const hellos: ToCoordinator[] = [];

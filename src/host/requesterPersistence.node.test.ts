@@ -4,13 +4,12 @@
  * the jobs again and shows their results before any coordinator answers.
  */
 import 'fake-indexeddb/auto';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { openQuorumDb } from '../persistence/db.ts';
 import { RequesterStore } from '../persistence/requesterStore.ts';
 import { asJobId, type PeerId } from '../protocol/ids.ts';
 import { PROTOCOL_VERSION, type JobStatus, type VerifiedShard } from '../protocol/messages.ts';
 import { memoryTrust, newIdentity, provingCoordinator } from './testing/provingCoordinator.ts';
-import { initialState, useQuorumStore } from '../stores/store.ts';
 import { MemoryNetwork } from '../transport/memoryTransport.ts';
 import { coordinatorPeerId } from './networkId.ts';
 import { RequesterHost } from './requesterHost.ts';
@@ -53,7 +52,6 @@ async function until(check: () => boolean | Promise<boolean>, what: string): Pro
 }
 
 let hosts: RequesterHost[] = [];
-beforeEach(() => useQuorumStore.setState(initialState));
 afterEach(() => {
   for (const h of hosts) h.stop();
   hosts = [];
@@ -77,7 +75,7 @@ describe('requester results survive a reload [J-8]', () => {
     const first = new RequesterHost({ networkId: NET, factory: net.factory, store: new RequesterStore(db, NET), now: () => 1_000, trust: memoryTrust(NET) });
     hosts.push(first);
     first.start();
-    await until(() => (net.flush(), useQuorumStore.getState().requester.state === 'connected'), 'the welcome');
+    await until(() => (net.flush(), first.view.get().state === 'connected'), 'the welcome');
     first.submit(
       {
         name: 'four items',
@@ -89,13 +87,12 @@ describe('requester results survive a reload [J-8]', () => {
       },
       null,
     );
-    await until(() => (net.flush(), useQuorumStore.getState().requester.results[JOB] !== undefined), 'the results');
+    await until(() => (net.flush(), first.view.get().results[JOB] !== undefined), 'the results');
     const stored = new RequesterStore(db, NET);
     await until(async () => (await stored.loadJobs())[0]?.results !== undefined, 'the stored results');
 
-    // The tab reloads: a fresh store state and a host on a network without any coordinator.
+    // The tab reloads: a fresh view (the new host's) and a host on a network without any coordinator.
     first.stop();
-    useQuorumStore.setState(initialState);
     const reloaded = new RequesterHost({
       networkId: NET,
       factory: new MemoryNetwork().factory,
@@ -104,8 +101,8 @@ describe('requester results survive a reload [J-8]', () => {
     });
     hosts.push(reloaded);
     reloaded.start();
-    await until(() => useQuorumStore.getState().requester.results[JOB] !== undefined, 'the restored results');
-    const r = useQuorumStore.getState().requester;
+    await until(() => reloaded.view.get().results[JOB] !== undefined, 'the restored results');
+    const r = reloaded.view.get();
     expect(r.submissions).toMatchObject([{ state: 'accepted', jobId: JOB, name: 'four items' }]);
     expect(r.results[JOB]).toMatchObject({ items: 4, verifiedItems: 4, predictions: [0, 1, 1, 0] });
     expect(r.results[JOB]!.assembled?.itemNames).toEqual(['a.png', 'b.png', 'c.png', 'd.png']);
@@ -162,8 +159,8 @@ describe('requester results survive a reload [J-8]', () => {
     });
     hosts.push(reloaded);
     reloaded.start();
-    await until(() => useQuorumStore.getState().requester.results[JOB] !== undefined, 'the restored results');
-    const r = useQuorumStore.getState().requester.results[JOB]!;
+    await until(() => reloaded.view.get().results[JOB] !== undefined, 'the restored results');
+    const r = reloaded.view.get().results[JOB]!;
     expect(r).toMatchObject({ items: 3, verifiedItems: 3, assembleError: null });
     expect(r.assembled?.answers).toEqual([
       { kind: 'ocr', lines },

@@ -2,8 +2,9 @@
  * The requester dashboard's intents: prepare a job (upload a model and inputs, or pick a built-in
  * workload), submit it with a policy, and export verified results. Views call these.
  */
-import type { ExportStatus } from '../stores/requesterSlice.ts';
-import { patch, useQuorumStore } from '../stores/store.ts';
+import type { ExportStatus } from '../model/requesterView.ts';
+import { ui } from './uiPorts.ts';
+import { fieldViewPort } from '../model/viewPort.ts';
 import { createWorkerEngine } from '../runtime/workerEngine.ts';
 import type { ImagePreprocessing } from '../workloads/inputs/imageTensor.ts';
 import { answersToCsvParts, answersToJsonParts, answersToTextParts } from '../workloads/export/answerExporters.ts';
@@ -15,30 +16,30 @@ import { itemNamesFor } from '../workloads/inputs/itemNames.ts';
 import { workloadById } from '../workloads/registry.ts';
 import { buildExportBlob } from './exportBlob.ts';
 import { ModelInspector } from './modelInspector.ts';
-import { policyFromForm, type PolicyForm } from './policyForm.ts';
+import { policyFromForm, type PolicyForm } from '../model/policyForm.ts';
 import { RequesterDraftHost, type DraftFile } from './requesterDraft.ts';
 import { rememberRequesterKey } from './requesterKey.ts';
 import { requesterHost } from './roles.ts';
 import { errorMessage } from '../protocol/errorMessage.ts';
 import type { Pipeline } from '../protocol/pipeline.ts';
-import { initialWorkloadFiles, type ItemPreview } from '../stores/requesterSlice.ts';
+import { initialWorkloadFiles, type ItemPreview } from '../model/requesterView.ts';
 import { checkWorkloadFiles, loadWorkloadAssets, workloadJobSpec, type CheckedFiles, type ChosenFile } from './workloadFiles.ts';
 
 let draft: RequesterDraftHost | null = null;
 
 /** One inspector (and inference Worker) per tab, started on the first model chosen. */
 function draftHost(): RequesterDraftHost {
-  draft ??= new RequesterDraftHost(new ModelInspector(() => createWorkerEngine()));
+  draft ??= new RequesterDraftHost(new ModelInspector(() => createWorkerEngine()), undefined, fieldViewPort(ui().requester, 'draft'));
   return draft;
 }
 
 export function chooseModelFile(file: DraftFile): void {
-  patch('requester', { submitProblems: [] });
+  ui().requester.patch({ submitProblems: [] });
   void draftHost().setModelFile(file);
 }
 
 export function chooseInputFiles(files: readonly (DraftFile & Blob)[]): void {
-  patch('requester', { submitProblems: [] });
+  ui().requester.patch({ submitProblems: [] });
   void draftHost().addInputFiles(files);
 }
 
@@ -51,17 +52,17 @@ export function setImagePreprocessing(p: ImagePreprocessing): void {
 }
 
 function refuse(problems: readonly string[]): void {
-  patch('requester', { submitProblems: problems });
+  ui().requester.patch({ submitProblems: problems });
 }
 
 /** Submits the uploaded model and inputs; refuses (with reasons, sending nothing) if any check fails. */
 export function submitUploadedJob(networkId: string, form: PolicyForm, requesterKey: string): void {
   rememberRequesterKey(networkId, requesterKey);
   const host = requesterHost();
-  if (!host || useQuorumStore.getState().requester.state !== 'connected') return refuse(['not connected to the coordinator yet: wait for "connected".']);
+  if (!host || ui().requester.get().state !== 'connected') return refuse(['not connected to the coordinator yet: wait for "connected".']);
   const built = draftHost().buildSpec(policyFromForm(form), requesterKey);
   if (!built.ok) return refuse(built.problems);
-  patch('requester', { submitProblems: [] });
+  ui().requester.patch({ submitProblems: [] });
   host.submit(built.spec, null);
 }
 
@@ -69,7 +70,7 @@ export function submitUploadedJob(networkId: string, form: PolicyForm, requester
 export async function submitBuiltInJob(networkId: string, workloadId: string, count: number, form: PolicyForm, requesterKey: string): Promise<void> {
   rememberRequesterKey(networkId, requesterKey);
   const host = requesterHost();
-  if (!host || useQuorumStore.getState().requester.state !== 'connected') return refuse(['not connected to the coordinator yet: wait for "connected".']);
+  if (!host || ui().requester.get().state !== 'connected') return refuse(['not connected to the coordinator yet: wait for "connected".']);
   const workload = workloadById(workloadId);
   if (!workload) return refuse([`there is no built-in workload "${workloadId}".`]);
   const policy = policyFromForm(form);
@@ -77,7 +78,7 @@ export async function submitBuiltInJob(networkId: string, workloadId: string, co
   if (!Number.isInteger(count) || count < 1 || count > workload.maxItems)
     problems.push(`${workload.itemNoun}: choose a whole number from 1 to ${workload.maxItems}.`);
   if (!policy.ok || problems.length > 0) return refuse(problems);
-  patch('requester', { submitProblems: [] });
+  ui().requester.patch({ submitProblems: [] });
   try {
     const batch = await workload.build(count);
     // [J-6] Built-in items are rows of the workload's own batch: `mnist#0`, `mnist#1`, …
@@ -111,22 +112,22 @@ export async function chooseWorkloadFiles(workloadId: string, files: readonly Ch
   if (!workload) return;
   const version = chosen.version + 1;
   chosen = { version, workloadId, checked: null };
-  patch('requester', { submitProblems: [], workloadFiles: { ...initialWorkloadFiles, workloadId, state: 'checking' } });
+  ui().requester.patch({ submitProblems: [], workloadFiles: { ...initialWorkloadFiles, workloadId, state: 'checking' } });
   try {
     const checked = await checkWorkloadFiles(workload, files, (f) => decodePixels(f));
     if (chosen.version !== version) return;
     chosen = { version, workloadId, checked };
     const bytes = checked.files.reduce((n, f) => n + f.bytes.byteLength, 0);
-    patch('requester', { workloadFiles: { workloadId, state: 'ready', count: checked.files.length, bytes, skipped: checked.skipped.length, error: null } });
+    ui().requester.patch({ workloadFiles: { workloadId, state: 'ready', count: checked.files.length, bytes, skipped: checked.skipped.length, error: null } });
   } catch (e) {
     if (chosen.version !== version) return;
-    patch('requester', { workloadFiles: { ...initialWorkloadFiles, workloadId, state: 'error', error: errorMessage(e) } });
+    ui().requester.patch({ workloadFiles: { ...initialWorkloadFiles, workloadId, state: 'error', error: errorMessage(e) } });
   }
 }
 
 export function clearWorkloadFiles(): void {
   chosen = { version: chosen.version + 1, workloadId: '', checked: null };
-  patch('requester', { workloadFiles: initialWorkloadFiles });
+  ui().requester.patch({ workloadFiles: initialWorkloadFiles });
 }
 
 async function fetchFromOrigin(urlPath: string): Promise<Uint8Array> {
@@ -155,18 +156,18 @@ function previewsOf(workload: FileWorkload, checked: CheckedFiles): Record<strin
 export async function submitFileWorkloadJob(networkId: string, workloadId: string, form: PolicyForm, requesterKey: string): Promise<void> {
   rememberRequesterKey(networkId, requesterKey);
   const host = requesterHost();
-  if (!host || useQuorumStore.getState().requester.state !== 'connected') return refuse(['not connected to the coordinator yet: wait for "connected".']);
+  if (!host || ui().requester.get().state !== 'connected') return refuse(['not connected to the coordinator yet: wait for "connected".']);
   const workload = fileWorkloadById(workloadId);
   if (!workload) return refuse([`there is no built-in workload "${workloadId}".`]);
   const checked = chosen.workloadId === workloadId ? chosen.checked : null;
   if (!checked) {
-    const view = useQuorumStore.getState().requester.workloadFiles;
+    const view = ui().requester.get().workloadFiles;
     if (view.state === 'checking') return refuse([`the ${workload.itemNoun} are still being checked.`]);
     return refuse([view.state === 'error' && view.error ? view.error : `choose the ${workload.itemNoun} (files or a folder) first.`]);
   }
   const policy = policyFromForm(form, workload.answerKind);
   if (!policy.ok) return refuse(policy.problems);
-  patch('requester', { submitProblems: [] });
+  ui().requester.patch({ submitProblems: [] });
   let assets: { bundle: Uint8Array; pipeline: Pipeline };
   try {
     let loading = assetsByWorkload.get(workloadId);
@@ -183,13 +184,13 @@ export async function submitFileWorkloadJob(networkId: string, workloadId: strin
   if (!built.ok) return refuse(built.problems);
   const ref = host.submit(built.spec, null);
   const previews = previewsOf(workload, checked);
-  patch('requester', (prev) => ({ previews: { ...prev.previews, [ref]: previews } }));
+  ui().requester.patch((prev) => ({ previews: { ...prev.previews, [ref]: previews } }));
 }
 
 const FORMAT_LABEL = { json: 'JSON', csv: 'CSV', npy: '.npy', txt: 'text' } as const;
 
 function setExport(jobId: string, status: ExportStatus): void {
-  patch('requester', (prev) => ({ exports: { ...prev.exports, [jobId]: status } }));
+  ui().requester.patch((prev) => ({ exports: { ...prev.exports, [jobId]: status } }));
 }
 
 function download(blob: Blob, name: string): void {
@@ -209,9 +210,9 @@ function download(blob: Blob, name: string): void {
  * shown on the page, in words, with what to try instead.
  */
 export async function exportResults(jobId: string, format: 'json' | 'csv' | 'npy' | 'txt', outputName?: string): Promise<void> {
-  const results = useQuorumStore.getState().requester.results[jobId]?.assembled;
+  const results = ui().requester.get().results[jobId]?.assembled;
   if (!results) return;
-  if (useQuorumStore.getState().requester.exports[jobId]?.state === 'building') return;
+  if (ui().requester.get().exports[jobId]?.state === 'building') return;
   let shown = 0;
   const progress = (fraction: number): void => {
     // A store update re-renders the page: once per percent is plenty.

@@ -9,7 +9,7 @@ import { SettingsStore } from '../persistence/settingsStore.ts';
 import { DEFAULT_JOB_LIMITS, type JobLimits } from '../core/jobChecks.ts';
 import type { Backend } from '../protocol/capabilities.ts';
 import { createWorkerEngine } from '../runtime/workerEngine.ts';
-import { patch } from '../stores/store.ts';
+import { ui } from './uiPorts.ts';
 import { runMnistReference } from './referenceRun.ts';
 import { peerjsEndpointFactory } from '../transport/peerjsTransport.ts';
 import type { TrustConfig } from '../core/reputation/reputation.ts';
@@ -18,6 +18,7 @@ import { testFaults } from './testFaults.ts';
 import { ModelInspector } from './modelInspector.ts';
 import { generateRequesterKey, rememberedRequesterKey } from './requesterKey.ts';
 import { DemoHost } from './demoHost.ts';
+import { DEFAULT_DEMO } from '../core/telemetry/demoNetwork.ts';
 import { ObserverHost } from './observerHost.ts';
 import { RequesterHost } from './requesterHost.ts';
 import { RequesterStore } from '../persistence/requesterStore.ts';
@@ -45,7 +46,7 @@ export interface CoordinatorTestOptions {
 export async function startCoordinator(networkId: string, test: CoordinatorTestOptions = {}): Promise<void> {
   if (coordinator) return;
   const trust = import.meta.env.MODE === 'test' ? test.trust : undefined;
-  patch('coordinator', { state: 'starting', networkId });
+  ui().coordinator.patch({ state: 'starting', networkId });
   showConnectionBudget();
   try {
     // [S-3] Without IndexedDB the coordinator still starts, to say so on its page, but takes no work.
@@ -61,7 +62,7 @@ export async function startCoordinator(networkId: string, test: CoordinatorTestO
       settings = new SettingsStore(db);
       [requesterKey, jobLimits] = await Promise.all([settings.requesterKey(networkId, generateRequesterKey), settings.jobLimits(networkId)]);
     }
-    patch('coordinator', { requesterKey, jobLimits });
+    ui().coordinator.patch({ requesterKey, jobLimits });
     // [K-1] The network's key, made on the first start and kept in IndexedDB; without storage a
     // fresh one (clients that pinned the stored one will then warn, as they should).
     const keyPair =
@@ -79,11 +80,13 @@ export async function startCoordinator(networkId: string, test: CoordinatorTestO
       jobLimits,
       // [J-4] Its own engine, to re-check every submitted model: it trusts no dashboard.
       inspector: new ModelInspector(() => createWorkerEngine()),
+      view: ui().coordinator,
+      keyTrust: ui().keyTrust,
     });
     await coordinator.start();
   } catch (e) {
     coordinator = null;
-    patch('coordinator', { state: 'error', error: errorMessage(e) });
+    ui().coordinator.patch({ state: 'error', error: errorMessage(e) });
   }
 }
 
@@ -99,7 +102,7 @@ async function askPersistence(): Promise<void> {
   } catch {
     persisted = false;
   }
-  patch('coordinator', (prev) => ({ storage: { ...prev.storage, persisted } }));
+  ui().coordinator.patch((prev) => ({ storage: { ...prev.storage, persisted } }));
 }
 
 /**
@@ -136,7 +139,7 @@ export async function saveJobLimits(networkId: string, limits: Partial<Record<ke
   if (!settings || !coordinator) throw new Error('the coordinator has not started yet');
   const saved = await settings.putJobLimits(networkId, limits);
   coordinator.setJobLimits(saved);
-  patch('coordinator', { jobLimits: saved });
+  ui().coordinator.patch({ jobLimits: saved });
 }
 
 /**
@@ -148,7 +151,7 @@ export async function rotateRequesterKey(networkId: string): Promise<void> {
   const key = generateRequesterKey();
   await settings.putRequesterKey(networkId, key);
   coordinator.rotateRequesterKey(key);
-  patch('coordinator', { requesterKey: key });
+  ui().coordinator.patch({ requesterKey: key });
 }
 
 export type { VolunteerTestOptions } from './volunteerRole.ts';
@@ -170,10 +173,12 @@ export async function connectRequester(networkId: string): Promise<void> {
       trust: pageCoordinatorTrust(networkId),
       // [J-11] The key this page remembers for the network, proved in each hello.
       requesterKey: () => rememberedRequesterKey(networkId),
+      view: ui().requester,
+      keyTrust: ui().keyTrust,
     });
     requester.start();
   } catch (e) {
-    patch('requester', { state: 'error', error: errorMessage(e) });
+    ui().requester.patch({ state: 'error', error: errorMessage(e) });
   }
 }
 
@@ -190,27 +195,27 @@ export async function connectObserver(networkId: string, demo = 0): Promise<void
   observer = null;
   observing = what;
   if (demo > 0) {
-    observer = new DemoHost(demo);
+    observer = new DemoHost(demo, DEFAULT_DEMO.seed, () => Date.now(), ui().network);
     observer.start();
     return;
   }
   try {
     const signaling = await loadSignalingConfig();
     if (observing !== what) return; // the page moved on while the config loaded
-    observer = new ObserverHost(networkId, peerjsEndpointFactory(signaling), pageCoordinatorTrust(networkId));
+    observer = new ObserverHost(networkId, peerjsEndpointFactory(signaling), pageCoordinatorTrust(networkId), ui().network, ui().keyTrust);
     observer.start();
   } catch (e) {
     observing = '';
-    patch('network', { state: 'error', error: errorMessage(e) });
+    ui().network.patch({ state: 'error', error: errorMessage(e) });
   }
 }
 
 /** Runs the built-in MNIST model on the first `count` digits in this tab alone. */
 export async function runReference(count: number): Promise<void> {
-  patch('requester', { reference: { state: 'running', predictions: [], accuracy: null, detail: `running ${count} digits in this tab…` } });
+  ui().requester.patch({ reference: { state: 'running', predictions: [], accuracy: null, detail: `running ${count} digits in this tab…` } });
   try {
     const ref = await runMnistReference(count);
-    patch('requester', {
+    ui().requester.patch({
       reference: {
         state: 'done',
         predictions: ref.predictions,
@@ -219,6 +224,6 @@ export async function runReference(count: number): Promise<void> {
       },
     });
   } catch (e) {
-    patch('requester', { reference: { state: 'error', predictions: [], accuracy: null, detail: errorMessage(e) } });
+    ui().requester.patch({ reference: { state: 'error', predictions: [], accuracy: null, detail: errorMessage(e) } });
   }
 }

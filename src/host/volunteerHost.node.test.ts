@@ -5,7 +5,7 @@
  * write: while the write is slow, neither the result nor the next lease-request goes out.
  */
 import 'fake-indexeddb/auto';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { buildProbeModel } from '../../scripts/make-probe-model.ts';
 import { MemoryCoordinatorStore } from '../persistence/memoryCoordinatorStore.ts';
 import { ModelCache } from '../persistence/modelCache.ts';
@@ -16,7 +16,6 @@ import type { LeaseId } from '../protocol/ids.ts';
 import { PROTOCOL_VERSION, type ToCoordinatorType } from '../protocol/messages.ts';
 import { parseToCoordinator } from '../protocol/parse.ts';
 import type { OutboxEntry } from '../core/volunteer/volunteer.ts';
-import { initialState, useQuorumStore } from '../stores/store.ts';
 import { createOrtEngine } from '../runtime/ortEngine.ts';
 import { MemoryNetwork } from '../transport/memoryTransport.ts';
 import type { EndpointFactory } from '../transport/transport.ts';
@@ -70,7 +69,6 @@ async function until(net: MemoryNetwork, check: () => boolean, what: string, ms 
 }
 
 const stops: (() => void)[] = [];
-beforeEach(() => useQuorumStore.setState(initialState));
 afterEach(() => {
   for (const stop of stops.splice(0)) stop();
 });
@@ -170,6 +168,6 @@ describe('[W-15] VolunteerHost', () => {
     expect(sent.filter((s) => s.t === 'result')).toHaveLength(2);
     expect(sent.findIndex((s) => s.t === 'result')).toBeLessThan(sent.findLastIndex((s) => s.t === 'lease-request'));
     // Each ack follows its result's signature check ([I-3]): waited for, not assumed sent yet.
-    await until(net, () => useQuorumStore.getState().volunteer.stats?.resultsDelivered === 2, 'both results acknowledged');
+    await until(net, () => volunteer.view.get().stats?.resultsDelivered === 2, 'both results acknowledged');
   }, 60_000);
 });

@@ -21,9 +21,11 @@ import {
 import type { Backend, Capabilities } from '../protocol/capabilities.ts';
 import type { ModelCache } from '../persistence/modelCache.ts';
 import type { InferenceEngine } from '../runtime/engine.ts';
-import { appendLog } from '../stores/logSlice.ts';
-import { patch } from '../stores/store.ts';
-import type { VolunteerControlsView, VolunteerEnv } from '../stores/volunteerSlice.ts';
+import { appendLog } from '../model/log.ts';
+import type { KeyTrustView } from '../model/keyTrustView.ts';
+import { initialState } from '../model/state.ts';
+import { memoryViewPort, type ViewPort } from '../model/viewPort.ts';
+import type { VolunteerControlsView, VolunteerEnv, VolunteerView } from '../model/volunteerView.ts';
 import type { EndpointFactory } from '../transport/transport.ts';
 import { watchBattery, type BatteryReading } from './battery.ts';
 import type { CoordinatorTrust } from './coordinatorTrust.ts';
@@ -64,6 +66,10 @@ export interface VolunteerHostOptions {
   /** [W-18] Leases queued behind the running one; absent = the core's default (1). */
   readonly prefetch?: number;
   readonly now?: () => number;
+  /** What the page shows; absent (Node, tests): kept in memory, readable as `view`. */
+  readonly view?: ViewPort<VolunteerView>;
+  /** [K-4] Where the page shows the coordinator's key and its alarms; absent: kept in memory. */
+  readonly keyTrust?: ViewPort<KeyTrustView>;
 }
 
 const RESTARTING = NO_ENGINE;
@@ -86,7 +92,11 @@ export class VolunteerHost {
   private readonly longTasks: LongTaskMonitor;
   private readonly unwatch: (() => void)[] = [];
 
+  /** What the volunteer page shows (state, capabilities, stats, controls, log). */
+  readonly view: ViewPort<VolunteerView>;
+
   constructor(private readonly options: VolunteerHostOptions) {
+    this.view = options.view ?? memoryViewPort(initialState.volunteer);
     this.now = options.now ?? (() => Date.now());
     this.presence = new TabPresence((tabs, otherTabs) => {
       this.patchEnv({ tabs, otherTabs });
@@ -104,15 +114,15 @@ export class VolunteerHost {
       ...(options.prefetch !== undefined ? { prefetch: options.prefetch } : {}),
       now: this.now,
       trust: options.trust,
-      keyHandlers: keyTrustHandlers('volunteer', options.trust),
+      keyHandlers: keyTrustHandlers('volunteer', options.trust, options.keyTrust ?? memoryViewPort(initialState.keyTrust)),
       events: {
         log: (level, text) => this.log(level, text),
         link: (state, detail) => {
-          patch('volunteer', { state });
+          this.view.patch({ state });
           if (state === 'connecting') this.log('info', detail);
         },
-        peerId: (peerId) => patch('volunteer', { peerId }),
-        status: (stats) => patch('volunteer', { stats }),
+        peerId: (peerId) => this.view.patch({ peerId }),
+        status: (stats) => this.view.patch({ stats }),
         busy: (busy) => this.longTasks.setBusy(busy),
       },
     });
@@ -156,7 +166,7 @@ export class VolunteerHost {
   async start(): Promise<void> {
     if (this.started) return;
     this.started = true;
-    patch('volunteer', { state: 'starting', networkId: this.options.networkId, error: null });
+    this.view.patch({ state: 'starting', networkId: this.options.networkId, error: null });
     await this.prepare();
     // Tabs that already volunteer answer the presence hello at once: wait a moment for them.
     const others = await this.presence.othersSettled();
@@ -165,7 +175,7 @@ export class VolunteerHost {
       caps = await this.startEngine(threadsToUse(this.settings, this.hardwareConcurrency(), others));
     } catch (e) {
       const message = `The inference runtime could not start: ${errorMessage(e)}`;
-      patch('volunteer', { state: 'error', error: message });
+      this.view.patch({ state: 'error', error: message });
       this.log('error', message);
       return;
     }
@@ -233,11 +243,11 @@ export class VolunteerHost {
     // [W-13] A move to WASM mid-job (WebGPU device lost) is shown and told to the coordinator.
     engine.onCapabilitiesChanged?.((next) => {
       if (generation !== this.engineGeneration) return;
-      patch('volunteer', { caps: next });
+      this.view.patch({ caps: next });
       this.log('warn', `backend is now ${next.backend}: ${next.backendReason}`);
       this.driver.act((core, now) => core.capabilitiesChanged(next, now));
     });
-    patch('volunteer', { caps });
+    this.view.patch({ caps });
     this.log('info', `running on ${caps.backend} with ${caps.threads} thread(s): ${caps.backendReason}`);
     return caps;
   }
@@ -258,7 +268,7 @@ export class VolunteerHost {
       this.driver.act((core, now) => core.capabilitiesChanged(caps, now));
     } catch (e) {
       const message = `The inference runtime could not restart with ${threads} thread(s): ${errorMessage(e)}`;
-      patch('volunteer', { state: 'error', error: message });
+      this.view.patch({ state: 'error', error: message });
       this.log('error', message);
       this.driver.stop();
       return;
@@ -284,15 +294,15 @@ export class VolunteerHost {
   }
 
   private patchControls(delta: Partial<VolunteerControlsView>): void {
-    patch('volunteer', (prev) => ({ controls: { ...prev.controls, ...delta } }));
+    this.view.patch((prev) => ({ controls: { ...prev.controls, ...delta } }));
   }
 
   private patchEnv(delta: Partial<VolunteerEnv>): void {
-    patch('volunteer', (prev) => ({ controls: { ...prev.controls, env: { ...prev.controls.env, ...delta } } }));
+    this.view.patch((prev) => ({ controls: { ...prev.controls, env: { ...prev.controls.env, ...delta } } }));
   }
 
   private log(level: 'info' | 'warn' | 'error', text: string): void {
     if (level !== 'info') console.warn(`[volunteer] ${text}`);
-    patch('volunteer', (prev) => ({ log: appendLog(prev.log, { atMs: this.now(), level, text }) }));
+    this.view.patch((prev) => ({ log: appendLog(prev.log, { atMs: this.now(), level, text }) }));
   }
 }

@@ -14,7 +14,7 @@ import type { InferenceEngine } from '../runtime/engine.ts';
 import { lyingEngine } from '../runtime/lyingEngine.ts';
 import { slowEngine } from '../runtime/slowEngine.ts';
 import { createWorkerEngine } from '../runtime/workerEngine.ts';
-import { patch, useQuorumStore } from '../stores/store.ts';
+import { ui } from './uiPorts.ts';
 import { peerjsEndpointFactory } from '../transport/peerjsTransport.ts';
 import { loadSignalingConfig } from './signalingConfig.ts';
 import { VolunteerHost } from './volunteerHost.ts';
@@ -61,25 +61,27 @@ export function prepareVolunteer(networkId: string, backend: 'auto' | Backend, t
       backend,
       ...(test.prefetch !== undefined ? { prefetch: test.prefetch } : {}),
       label: liar ? 'lying volunteer (test)' : navigator.userAgent.includes('Headless') ? 'headless volunteer' : 'volunteer',
+      view: ui().volunteer,
+      keyTrust: ui().keyTrust,
     });
     await h.prepare();
     return h;
   })();
   host.catch((e: unknown) => {
     host = null;
-    patch('volunteer', { state: 'error', error: errorMessage(e) });
+    ui().volunteer.patch({ state: 'error', error: errorMessage(e) });
   });
   return host;
 }
 
 export async function startVolunteer(networkId: string, backend: 'auto' | Backend, test: VolunteerTestOptions = {}): Promise<void> {
   // Feedback at once (the host says 'starting' itself once it exists); a second call changes nothing.
-  const now = useQuorumStore.getState().volunteer.state;
-  if (now === 'off') patch('volunteer', { state: 'starting', networkId, error: null });
+  const now = ui().volunteer.get().state;
+  if (now === 'off') ui().volunteer.patch({ state: 'starting', networkId, error: null });
   try {
     await (await prepareVolunteer(networkId, backend, test)).start();
   } catch (e) {
-    patch('volunteer', { state: 'error', error: errorMessage(e) });
+    ui().volunteer.patch({ state: 'error', error: errorMessage(e) });
   }
 }
 

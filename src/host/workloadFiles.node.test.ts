@@ -15,7 +15,7 @@ import { sha256Hex } from '../runtime/sha256.ts';
 import { ocrWorkload, vadWorkload } from '../workloads/fileWorkloads.ts';
 import { ocrPipeline } from '../workloads/ocr/ocrWorkload.ts';
 import { vadPipeline } from '../workloads/vad/vadPipeline.ts';
-import { defaultPolicyForm, policyFromForm } from './policyForm.ts';
+import { defaultPolicyForm, policyFromForm } from '../model/policyForm.ts';
 import type { DraftImageDecoder } from './requesterDraft.ts';
 import { checkWorkloadFiles, loadWorkloadAssets, workloadJobSpec, type ChosenFile, type FetchBytes } from './workloadFiles.ts';
 

@@ -17,7 +17,7 @@ import { checkImagePixels } from '../workloads/inputs/resizeImage.ts';
 import type { OcrAssetId } from '../workloads/ocr/ocrWorkload.ts';
 import { parseWav } from '../workloads/vad/wav.ts';
 import type { Pipeline } from '../protocol/pipeline.ts';
-import type { PolicyFormResult } from './policyForm.ts';
+import type { PolicyFormResult } from '../model/policyForm.ts';
 import type { DraftFile, DraftImageDecoder } from './requesterDraft.ts';
 
 /** A chosen file: from a file input, or a folder input (which fills `webkitRelativePath`). */

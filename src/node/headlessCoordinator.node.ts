@@ -19,8 +19,9 @@ import { isValidNetworkName } from '../host/networkId.ts';
 import { SqliteCoordinatorStore, openCoordinatorSqlite, type SqliteDb } from '../persistence/sqliteCoordinatorStore.node.ts';
 import { errorMessage } from '../protocol/errorMessage.ts';
 import { createOrtNodeEngine } from '../runtime/ortNodeEngine.node.ts';
-import type { LogLine } from '../stores/logSlice.ts';
-import { useQuorumStore } from '../stores/store.ts';
+import type { LogLine } from '../model/log.ts';
+import { initialState } from '../model/state.ts';
+import { memoryViewPort } from '../model/viewPort.ts';
 import { closeNodeTransport, nodeEndpointFactory, signalingForServer } from '../transport/nodeTransport.node.ts';
 import { claimingFactory } from '../host/coordinatorIdClaim.ts';
 import { TransportError, type EndpointFactory } from '../transport/transport.ts';
@@ -125,17 +126,17 @@ export async function runHeadlessCoordinator(options: HeadlessCoordinatorOptions
   const db: SqliteDb = openCoordinatorSqlite(databasePath(dir));
   const store = new SqliteCoordinatorStore(db, network);
 
-  // The host reports through the app's store (the page's log and status): each new line becomes a JSON line.
+  // The host reports through its view (what a page would show: log and status): each new line becomes a JSON line.
   let lastLine: LogLine | undefined;
   let lastSignaling: string | null = null;
-  const unsubscribe = useQuorumStore.subscribe((s) => {
-    const line = s.coordinator.log.at(-1);
+  const view = memoryViewPort(initialState.coordinator, (v) => {
+    const line = v.log.at(-1);
     if (line !== undefined && line !== lastLine) {
       lastLine = line;
       emit(line.level, line.text);
     }
-    if (s.coordinator.signaling !== lastSignaling) {
-      lastSignaling = s.coordinator.signaling;
+    if (v.signaling !== lastSignaling) {
+      lastSignaling = v.signaling;
       if (lastSignaling !== null) emit(lastSignaling === 'connected' ? 'info' : 'warn', `signaling ${lastSignaling}`);
     }
   });
@@ -157,7 +158,7 @@ export async function runHeadlessCoordinator(options: HeadlessCoordinatorOptions
       jobs: core.jobStatuses(),
       totals: core.verificationTotals(),
       storageFailure: core.storageFailure(),
-      pendingWrites: useQuorumStore.getState().coordinator.storage.pendingWrites,
+      pendingWrites: view.get().storage.pendingWrites,
       resultsPerSecond,
     });
   };
@@ -169,7 +170,11 @@ export async function runHeadlessCoordinator(options: HeadlessCoordinatorOptions
   let app: RunningServer | null = null;
   let origin: string;
   let metricsUrl: string | null = null;
-  const cleanup: (() => Promise<void> | void)[] = [() => unsubscribe(), () => db.close()];
+  const cleanup: (() => Promise<void> | void)[] = [
+    () => {
+      db.close();
+    },
+  ];
   try {
     if (options.serve) {
       app = await startServer({
@@ -210,9 +215,10 @@ export async function runHeadlessCoordinator(options: HeadlessCoordinatorOptions
       jobLimits,
       inspector: new ModelInspector(() => createOrtNodeEngine()),
       identity, // [K-1] the same key on every restart: clients have pinned it
+      view,
     });
     await host.start();
-    const state = useQuorumStore.getState().coordinator;
+    const state = view.get();
     if (state.state !== 'connected') throw new Error(state.error ?? 'the coordinator did not start');
   } catch (e) {
     host?.stop();
@@ -229,7 +235,7 @@ export async function runHeadlessCoordinator(options: HeadlessCoordinatorOptions
     links,
     metrics: metricsUrl,
     dataDir: dir,
-    peerId: useQuorumStore.getState().coordinator.peerId,
+    peerId: view.get().peerId,
     jobLimits,
   });
 

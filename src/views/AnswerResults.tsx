@@ -5,7 +5,7 @@
  * still has it (after a reload only the lines are shown).
  */
 import type { Answer, OcrLine, Segment } from '../protocol/pipeline.ts';
-import type { ItemPreview } from '../stores/requesterSlice.ts';
+import type { ItemPreview } from '../model/requesterView.ts';
 
 /** Items drawn on the page; the exports hold them all. */
 const SHOWN_ITEMS = 100;

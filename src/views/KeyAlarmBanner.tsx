@@ -1,6 +1,7 @@
 import { trustNewCoordinatorKey } from '../host/keyAlarms.ts';
 import { keyAlarmMessage } from '../protocol/coordinatorProof.ts';
-import { useQuorumStore, type KeyAlarmRole } from '../stores/store.ts';
+import { useQuorumStore } from '../stores/store.ts';
+import { type KeyAlarmRole } from '../model/keyTrustView.ts';
 
 /** [K-4] [K-5] The loud warning a client page shows while its coordinator's id holds an untrusted key. */
 export function KeyAlarmBanner({ role }: { role: KeyAlarmRole }) {

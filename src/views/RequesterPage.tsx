@@ -1,7 +1,7 @@
 import { useEffect, useState, type FormEvent } from 'react';
 import { formatBytes, formatDims } from '../core/jobChecks.ts';
-import { formatDuration } from '../host/jobRates.ts';
-import { ADAPTIVE_EXPLAINED, COMPARATOR_KINDS, COMPARATOR_LABELS, defaultPolicyForm, type ComparatorKind, type PolicyForm } from '../host/policyForm.ts';
+import { formatDuration } from '../model/jobRates.ts';
+import { ADAPTIVE_EXPLAINED, COMPARATOR_KINDS, COMPARATOR_LABELS, defaultPolicyForm, type ComparatorKind, type PolicyForm } from '../model/policyForm.ts';
 import { moveRequesterKeyOutOfUrl, rememberedRequesterKey } from '../host/requesterKey.ts';
 import {
   chooseInputFiles,
@@ -18,8 +18,9 @@ import { connectRequester, runReference } from '../host/roles.ts';
 import type { JobStatus } from '../protocol/messages.ts';
 import { spreadWarnings } from '../core/verification/spread.ts';
 import { ReceiptVerifier } from './ReceiptVerifier.tsx';
-import type { ExportStatus, RequesterDraft } from '../stores/requesterSlice.ts';
-import { useQuorumStore, type JobResults, type Submission } from '../stores/store.ts';
+import type { ExportStatus, RequesterDraft } from '../model/requesterView.ts';
+import { useQuorumStore } from '../stores/store.ts';
+import { type JobResults, type Submission } from '../model/requesterView.ts';
 import {
   CHANNEL_ORDERS,
   IMAGE_PRESETS,

@@ -3,7 +3,8 @@ import { CPU_CAPS, MAX_THREADS, type CpuCapPercent } from '../core/volunteer/con
 import type { VolunteerStats } from '../core/volunteer/volunteer.ts';
 import type { Capabilities } from '../protocol/capabilities.ts';
 import { prepareVolunteer, setVolunteerPaused, startVolunteer, updateVolunteerSettings } from '../host/volunteerRole.ts';
-import { useQuorumStore, type VolunteerView } from '../stores/store.ts';
+import { useQuorumStore } from '../stores/store.ts';
+import { type VolunteerView } from '../model/volunteerView.ts';
 import { LogView, StateBadge } from './common.tsx';
 import { KeyAlarmBanner } from './KeyAlarmBanner.tsx';
 import type { Route } from './route.ts';

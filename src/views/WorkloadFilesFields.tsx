@@ -1,7 +1,7 @@
 /** The file and folder choosers of a built-in workload of files (OCR, VAD), and how the check went. */
 import { formatBytes } from '../core/jobChecks.ts';
 import { chooseWorkloadFiles, clearWorkloadFiles } from '../host/requesterRole.ts';
-import type { WorkloadFilesView } from '../stores/requesterSlice.ts';
+import type { WorkloadFilesView } from '../model/requesterView.ts';
 import type { FileWorkload } from '../workloads/fileWorkloads.ts';
 
 /** React passes it through to the DOM; the type definitions do not know it. */

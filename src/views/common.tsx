@@ -1,7 +1,7 @@
 /** Small presentational pieces shared by the role pages. */
 import type { JobStatus, PeerSummary } from '../protocol/messages.ts';
-import type { LogLine } from '../stores/logSlice.ts';
-import type { ConnectionState } from '../stores/store.ts';
+import type { LogLine } from '../model/log.ts';
+import type { ConnectionState } from '../model/connection.ts';
 
 export function StateBadge({ state, error }: { state: ConnectionState; error: string | null }) {
   return (

@@ -1,11 +1,9 @@
 /**
  * For coordinator host tests: the hosts a test starts are stopped after it (a running host keeps
- * timers and endpoints that would leak into the next test), the shared store starts each test
- * fresh, and `until` polls in real time for what the host does off the fake clock (WebCrypto).
+ * timers and endpoints that would leak into the next test; each host keeps its own view), and `until` polls in real time for what the host does off the fake clock (WebCrypto).
  */
 import { afterEach, beforeEach, vi } from 'vitest';
 import { MemoryCoordinatorStore } from '../../persistence/memoryCoordinatorStore.ts';
-import { initialState, useQuorumStore } from '../../stores/store.ts';
 import { MemoryNetwork } from '../../transport/memoryTransport.ts';
 import { CoordinatorHost } from '../coordinatorHost.ts';
 
@@ -17,7 +15,6 @@ type HostConfig = NonNullable<ConstructorParameters<typeof CoordinatorHost>[0]['
  */
 export function stoppedAfterEachTest(): CoordinatorHost[] {
   const hosts: CoordinatorHost[] = [];
-  beforeEach(() => useQuorumStore.setState(initialState));
   afterEach(() => {
     for (const h of hosts.splice(0)) h.stop();
   });

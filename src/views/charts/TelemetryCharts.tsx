@@ -1,7 +1,7 @@
 /** Throughput, verified shards and disagreements over time, from the store's telemetry history. */
 import { useMemo } from 'react';
 import type uPlot from 'uplot';
-import type { TelemetryPoint } from '../../stores/networkSlice.ts';
+import type { TelemetryPoint } from '../../model/networkView.ts';
 import { OKABE_ITO } from '../map/palette.ts';
 import { UChart } from './UChart.tsx';
 

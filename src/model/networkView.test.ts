@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { TelemetryAggregator } from '../core/telemetry/aggregator.ts';
 import { DEFAULT_DEMO, DemoNetwork } from '../core/telemetry/demoNetwork.ts';
-import { MAX_HISTORY, applyTelemetry } from './networkSlice.ts';
-import { initialState, type NetworkView } from './store.ts';
+import { MAX_HISTORY, applyTelemetry } from './networkView.ts';
+import { initialState } from './state.ts';
+import type { NetworkView } from './networkView.ts';
 
 function frames(count: number) {
   const net = new DemoNetwork({ ...DEFAULT_DEMO, volunteers: 20 }, 0);

@@ -1,11 +1,25 @@
 /**
- * The network map's slice: the latest telemetry frame plus a bounded history for the charts.
+ * What the network map shows: the latest telemetry frame plus a bounded history for the charts.
  * `applyTelemetry` is the one path every frame takes into the store — from the coordinator, or
  * from the seeded demo generator (`#/network?demo=500`) — so the map cannot tell them apart.
  */
 import type { TelemetryFrame } from '../core/telemetry/aggregator.ts';
-import type { PeerSummary } from '../protocol/messages.ts';
-import type { NetworkView } from './store.ts';
+import type { JobStatus, PeerSummary } from '../protocol/messages.ts';
+import type { ConnectionState } from './connection.ts';
+
+export interface NetworkView {
+  readonly state: ConnectionState;
+  readonly error: string | null;
+  readonly networkId: string;
+  readonly peers: readonly PeerSummary[];
+  readonly jobs: readonly JobStatus[];
+  /** Where the frames come from: the coordinator, or the seeded demo generator (`?demo=N`). */
+  readonly source: 'coordinator' | 'demo';
+  /** The latest telemetry frame (see applyTelemetry below). */
+  readonly telemetry: TelemetryFrame | null;
+  /** One point per frame, bounded, for the charts. */
+  readonly history: readonly TelemetryPoint[];
+}
 
 /** One chart sample per frame. */
 export interface TelemetryPoint {

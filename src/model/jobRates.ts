@@ -3,7 +3,7 @@
  * host keeps the samples and passes the time in.
  */
 import type { JobStatus } from '../protocol/messages.ts';
-import type { JobRate } from '../stores/requesterSlice.ts';
+import type { JobRate } from './requesterView.ts';
 
 export interface RateSample {
   readonly atMs: number;

@@ -8,7 +8,7 @@
 import { CoordinatorHost } from '../../src/host/coordinatorHost.ts';
 import { ModelInspector } from '../../src/host/modelInspector.ts';
 import { RequesterHost } from '../../src/host/requesterHost.ts';
-import { startVolunteer } from '../../src/host/roles.ts';
+import { startVolunteer } from '../../src/host/volunteerRole.ts';
 import { ModelCache } from '../../src/persistence/modelCache.ts';
 import { loadSignalingConfig } from '../../src/host/signalingConfig.ts';
 import { CoordinatorStore } from '../../src/persistence/coordinatorStore.ts';

@@ -19,7 +19,7 @@ import { ModelInspector } from './modelInspector.ts';
 import { policyFromForm, type PolicyForm } from '../model/policyForm.ts';
 import { RequesterDraftHost, type DraftFile } from './requesterDraft.ts';
 import { rememberRequesterKey } from './requesterKey.ts';
-import { requesterHost } from './roles.ts';
+import { requesterHost } from './requesterConnection.ts';
 import { errorMessage } from '../protocol/errorMessage.ts';
 import type { Pipeline } from '../protocol/pipeline.ts';
 import { initialWorkloadFiles, type ItemPreview } from '../model/requesterView.ts';

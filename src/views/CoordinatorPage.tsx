@@ -1,5 +1,5 @@
 import { useEffect } from 'react';
-import { retryCoordinatorStorage, startCoordinator } from '../host/roles.ts';
+import { retryCoordinatorStorage, startCoordinator } from '../host/coordinatorRole.ts';
 import { useQuorumStore } from '../stores/store.ts';
 import { JobProgress, LogView, PeersTable, StateBadge } from './common.tsx';
 import { CoordinatorSettings } from './CoordinatorSettings.tsx';

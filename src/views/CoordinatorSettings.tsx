@@ -1,6 +1,6 @@
 import { useState, type FormEvent } from 'react';
 import { HARD_JOB_LIMITS } from '../core/jobChecks.ts';
-import { rotateRequesterKey, saveJobLimits } from '../host/roles.ts';
+import { rotateRequesterKey, saveJobLimits } from '../host/coordinatorRole.ts';
 import { useQuorumStore } from '../stores/store.ts';
 import { joinLink } from './route.ts';
 import { errorMessage } from '../protocol/errorMessage.ts';

@@ -5,7 +5,7 @@
 import { memo, useEffect, useMemo, useState } from 'react';
 import type { TelemetryFrame } from '../core/telemetry/aggregator.ts';
 import { MAX_DEMO_VOLUNTEERS } from '../core/telemetry/demoNetwork.ts';
-import { connectObserver } from '../host/roles.ts';
+import { connectObserver } from '../host/observerRole.ts';
 import { useQuorumStore } from '../stores/store.ts';
 import { TelemetryCharts } from './charts/TelemetryCharts.tsx';
 import { VerificationPanel } from './charts/VerificationPanel.tsx';

@@ -14,7 +14,7 @@ import {
   submitFileWorkloadJob,
   submitUploadedJob,
 } from '../host/requesterRole.ts';
-import { connectRequester, runReference } from '../host/roles.ts';
+import { connectRequester, runReference } from '../host/requesterConnection.ts';
 import type { JobStatus } from '../protocol/messages.ts';
 import { spreadWarnings } from '../core/verification/spread.ts';
 import { ReceiptVerifier } from './ReceiptVerifier.tsx';

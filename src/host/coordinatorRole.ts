@@ -1,41 +1,29 @@
 /**
- * The page's roles, each started at most once per tab with the real adapters: PeerServer on this
- * origin, IndexedDB, and the inference Worker. Views call these as user intents.
+ * The coordinator role, started at most once per tab with the real adapters: PeerServer on this
+ * origin (the network id claimed with its key, [K-7]), IndexedDB, and an inference Worker to check
+ * every submitted model. The coordinator page calls these as user intents.
  */
 import { openQuorumDb, type QuorumDb } from '../persistence/db.ts';
 import { CoordinatorStore } from '../persistence/coordinatorStore.ts';
 import { unavailableStorage, type CoordinatorStorage } from '../persistence/coordinatorStorage.ts';
 import { SettingsStore } from '../persistence/settingsStore.ts';
-import { DEFAULT_JOB_LIMITS, type JobLimits } from '../core/jobChecks.ts';
-import type { Backend } from '../protocol/capabilities.ts';
-import { createWorkerEngine } from '../runtime/workerEngine.ts';
-import { ui } from './uiPorts.ts';
-import { runMnistReference } from './referenceRun.ts';
-import { peerjsEndpointFactory } from '../transport/peerjsTransport.ts';
-import type { TrustConfig } from '../core/reputation/reputation.ts';
-import { CoordinatorHost } from './coordinatorHost.ts';
-import { testFaults } from './testFaults.ts';
-import { ModelInspector } from './modelInspector.ts';
-import { generateRequesterKey, rememberedRequesterKey } from './requesterKey.ts';
-import { DemoHost } from './demoHost.ts';
-import { DEFAULT_DEMO } from '../core/telemetry/demoNetwork.ts';
-import { ObserverHost } from './observerHost.ts';
-import { RequesterHost } from './requesterHost.ts';
-import { RequesterStore } from '../persistence/requesterStore.ts';
-import { loadSignalingConfig } from './signalingConfig.ts';
-import { startVolunteer as startVolunteerRole, type VolunteerTestOptions } from './volunteerRole.ts';
-import { errorMessage } from '../protocol/errorMessage.ts';
 import { CoordinatorKeyStore } from '../persistence/coordinatorKeyStore.ts';
-import { generateCoordinatorKeyPair, identityOf } from './coordinatorKey.ts';
-import { pageCoordinatorTrust } from './pageTrust.ts';
+import { DEFAULT_JOB_LIMITS, type JobLimits } from '../core/jobChecks.ts';
+import type { TrustConfig } from '../core/reputation/reputation.ts';
+import { errorMessage } from '../protocol/errorMessage.ts';
+import { createWorkerEngine } from '../runtime/workerEngine.ts';
+import { peerjsEndpointFactory } from '../transport/peerjsTransport.ts';
 import { showConnectionBudget } from './connectionBudgetView.ts';
+import { CoordinatorHost } from './coordinatorHost.ts';
 import { claimingFactory } from './coordinatorIdClaim.ts';
+import { generateCoordinatorKeyPair, identityOf } from './coordinatorKey.ts';
+import { ModelInspector } from './modelInspector.ts';
+import { generateRequesterKey } from './requesterKey.ts';
+import { loadSignalingConfig } from './signalingConfig.ts';
+import { testFaults } from './testFaults.ts';
+import { ui } from './uiPorts.ts';
 
 let coordinator: CoordinatorHost | null = null;
-let requester: RequesterHost | null = null;
-let observer: ObserverHost | DemoHost | null = null;
-/** What the running observer watches (`network|demo`): the map may switch between them. */
-let observing = '';
 let settings: SettingsStore | null = null;
 
 /** Test builds only: tuning that lets a tiny e2e network exercise the trust machinery. */
@@ -152,78 +140,4 @@ export async function rotateRequesterKey(networkId: string): Promise<void> {
   await settings.putRequesterKey(networkId, key);
   coordinator.rotateRequesterKey(key);
   ui().coordinator.patch({ requesterKey: key });
-}
-
-export type { VolunteerTestOptions } from './volunteerRole.ts';
-
-/** Starts this tab's volunteer (see volunteerRole.ts, which also has its controls). */
-export function startVolunteer(networkId: string, backend: 'auto' | Backend, test: VolunteerTestOptions = {}): Promise<void> {
-  return startVolunteerRole(networkId, backend, test);
-}
-
-export async function connectRequester(networkId: string): Promise<void> {
-  if (requester) return;
-  try {
-    // Without IndexedDB (private mode, denied) the dashboard still works, keeping results in memory.
-    const [signaling, db] = await Promise.all([loadSignalingConfig(), openQuorumDb().catch(() => null)]);
-    requester = new RequesterHost({
-      networkId,
-      factory: peerjsEndpointFactory(signaling),
-      store: db ? new RequesterStore(db, networkId) : null,
-      trust: pageCoordinatorTrust(networkId),
-      // [J-11] The key this page remembers for the network, proved in each hello.
-      requesterKey: () => rememberedRequesterKey(networkId),
-      view: ui().requester,
-      keyTrust: ui().keyTrust,
-    });
-    requester.start();
-  } catch (e) {
-    ui().requester.patch({ state: 'error', error: errorMessage(e) });
-  }
-}
-
-/** The requester role's host, once `connectRequester` has made it (see requesterRole.ts). */
-export function requesterHost(): RequesterHost | null {
-  return requester;
-}
-
-/** `demo` > 0 feeds the map from a seeded synthetic network of that many volunteers instead. */
-export async function connectObserver(networkId: string, demo = 0): Promise<void> {
-  const what = `${networkId}|${demo}`;
-  if (observing === what) return; // already watching it, or about to
-  observer?.stop();
-  observer = null;
-  observing = what;
-  if (demo > 0) {
-    observer = new DemoHost(demo, DEFAULT_DEMO.seed, () => Date.now(), ui().network);
-    observer.start();
-    return;
-  }
-  try {
-    const signaling = await loadSignalingConfig();
-    if (observing !== what) return; // the page moved on while the config loaded
-    observer = new ObserverHost(networkId, peerjsEndpointFactory(signaling), pageCoordinatorTrust(networkId), ui().network, ui().keyTrust);
-    observer.start();
-  } catch (e) {
-    observing = '';
-    ui().network.patch({ state: 'error', error: errorMessage(e) });
-  }
-}
-
-/** Runs the built-in MNIST model on the first `count` digits in this tab alone. */
-export async function runReference(count: number): Promise<void> {
-  ui().requester.patch({ reference: { state: 'running', predictions: [], accuracy: null, detail: `running ${count} digits in this tab…` } });
-  try {
-    const ref = await runMnistReference(count);
-    ui().requester.patch({
-      reference: {
-        state: 'done',
-        predictions: ref.predictions,
-        accuracy: ref.accuracy,
-        detail: `${ref.predictions.length} digits on ${ref.backend} in ${ref.inferMs.toFixed(0)} ms, accuracy ${(ref.accuracy * 100).toFixed(2)}%`,
-      },
-    });
-  } catch (e) {
-    ui().requester.patch({ reference: { state: 'error', predictions: [], accuracy: null, detail: errorMessage(e) } });
-  }
 }

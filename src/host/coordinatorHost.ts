@@ -31,6 +31,7 @@ import type { BundleInspection, ModelInspector } from './modelInspector.ts';
 import { coordinatorPeerId } from './networkId.ts';
 import { cryptoSecret } from './secrets.ts';
 import { errorMessage } from '../protocol/errorMessage.ts';
+import { truncate } from '../core/format.ts';
 import { StorageWriteQueue } from './storageWriteQueue.ts';
 
 const TICK_MS = 500;
@@ -495,8 +496,7 @@ export class CoordinatorHost {
   }
 
   private rejectJob(peer: PeerId, ref: string, name: string, reason: string): void {
-    const max = LIMITS.maxReasonLength;
-    const text = reason.length > max ? `${reason.slice(0, max - 1)}…` : reason;
+    const text = truncate(reason, LIMITS.maxReasonLength);
     this.log('warn', `job "${name}" from ${peer} refused: ${reason}`);
     this.endpoint?.send(peer, { v: PROTOCOL_VERSION, t: 'job-rejected', ref, reason: text });
   }

@@ -14,7 +14,7 @@
  * OCR lines (box, text, confidence), speech segments, labels. Each is bounded here.
  */
 import { z } from 'zod';
-import { modelHashSchema, nameSchema, type AnswerComparator } from './schemas.ts';
+import { fractionSchema as fraction, modelHashSchema, nameSchema, type AnswerComparator } from './schemas.ts';
 
 export const PIPELINE_VERSION = 1;
 
@@ -38,7 +38,6 @@ export const PIPELINE_LIMITS = {
 } as const;
 
 const int = (min: number, max: number) => z.number().int().min(min).max(max);
-const fraction = z.number().min(0).max(1);
 
 /** The value a stage takes or makes. */
 export type StageValue = 'file' | 'image' | 'audio' | 'tensor' | 'answer';

@@ -301,7 +301,6 @@ export const fromCoordinatorSchema = z.discriminatedUnion('t', [
     /** [J-7] A job of files: the shard's files, in item order, and the pipeline that makes them the model's input. */
     files: leaseFilesSchema.optional(),
     pipeline: filePipelineSchema.optional(),
-    outputNames: z.array(nameSchema).max(LIMITS.maxTensorsPerMessage),
     /** Time the volunteer has, counted from when it receives the lease. */
     deadlineInMs: ms,
   }),

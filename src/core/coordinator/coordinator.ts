@@ -790,7 +790,6 @@ export class CoordinatorCore {
       modelHash: job.modelHash,
       modelBytes: job.modelBytes,
       ...shardItems(job, shard.start, shard.count), // [J-7] tensor rows, or files and their pipeline
-      outputNames: [],
       deadlineInMs,
     });
     this.emit(STATUS_CHANGED);

@@ -55,8 +55,6 @@ export function storageErrorMessage(reason: string): string {
   return `Storage failed: ${reason.replace(/\.+$/, '')}. This coordinator takes no new jobs or leases, and counts no result as verified, until it can write again; results already received are kept in this tab. Free disk space or allow this site to store data, then press "Retry storage".`;
 }
 
-export { describeStorageError } from './storageWriteQueue.ts';
-
 /**
  * [R-7] The model's outputs, for checking every result against them. Every dtype is known here
  * ([J-4] refused the job otherwise); dims the runtime did not report are kept as unknown ([]).

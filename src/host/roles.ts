@@ -151,8 +151,6 @@ export async function rotateRequesterKey(networkId: string): Promise<void> {
   patch('coordinator', { requesterKey: key });
 }
 
-export type { VolunteerTestOptions } from './volunteerRole.ts';
-
 /** Starts this tab's volunteer (see volunteerRole.ts, which also has its controls). */
 export function startVolunteer(networkId: string, backend: 'auto' | Backend, test: VolunteerTestOptions = {}): Promise<void> {
   return startVolunteerRole(networkId, backend, test);

@@ -194,7 +194,7 @@ export const answerSchema = z.discriminatedUnion('kind', [
 export type Answer = z.infer<typeof answerSchema>;
 
 /** How two volunteers' answers are compared ([V-9]–[V-11] in core/SPEC.md); the schema lives beside the policy's. */
-export { answerComparatorSchema, type AnswerComparator } from './schemas.ts';
+export type { AnswerComparator } from './schemas.ts';
 
 /** The kind of answer a pipeline ends in, or null when it ends at a model's raw outputs (tensors). */
 export function answerKindOf(p: Pipeline): Answer['kind'] | null {

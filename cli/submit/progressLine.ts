@@ -1,8 +1,8 @@
 /**
  * `quorum submit`'s progress line: a bar, then shards verified / in flight / pending, items/s and
- * time left (the dashboard's figures: src/host/jobRates.ts). Pure: the status and rate come in.
+ * time left (the dashboard's figures: src/model/jobRates.ts, src/core/format.ts). Pure: the status and rate come in.
  */
-import { formatDuration } from '../../src/model/jobRates.ts';
+import { formatDuration } from '../../src/core/format.ts';
 import type { JobStatus } from '../../src/protocol/messages.ts';
 import type { JobRate } from '../../src/model/requesterView.ts';
 

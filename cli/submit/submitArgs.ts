@@ -1,6 +1,6 @@
 /**
  * `quorum submit` and `quorum results`: their flags, read into options. The policy flags are the
- * dashboard's policy form (src/host/policyForm.ts) field by field, so the same defaults apply and
+ * dashboard's policy form (src/model/policyForm.ts) field by field, so the same defaults apply and
  * the same checks (policyFromForm) refuse the same values with the same words.
  */
 import { isValidNetworkName } from '../../src/host/networkId.ts';

@@ -113,7 +113,6 @@ export function fromCoordinatorFrame(rng: Rng, ctx: FuzzContext & { readonly mod
         modelHash: ctx.modelHash as never,
         modelBytes: ctx.model.byteLength,
         inputs: [f32('x', [rows, 2], noise(rng, rows * 2))],
-        outputNames: ['y'],
         deadlineInMs: pick(rng, [0, 1, 15_000, 60_000]),
       };
     }
@@ -130,7 +129,6 @@ export function fromCoordinatorFrame(rng: Rng, ctx: FuzzContext & { readonly mod
         inputs: [],
         files: f.files,
         pipeline: imagePipeline(ctx.modelHash as never),
-        outputNames: ['y'],
         deadlineInMs: 30_000,
       };
     }

@@ -7,7 +7,8 @@
 import { filePipelineShapeProblem, imageStages } from '../protocol/jobFiles.ts';
 import { LIMITS } from '../protocol/limits.ts';
 import { pipelineModels, type Pipeline } from '../protocol/pipeline.ts';
-import { checkInputsAgainstSignature, formatBytes, type InputLike, type JobLimits, type SignatureLike } from './jobChecks.ts';
+import { formatBytes } from './format.ts';
+import { checkInputsAgainstSignature, type InputLike, type JobLimits, type SignatureLike } from './jobChecks.ts';
 
 /** The float32 tensor the pipeline's image-tensor stage makes for `items` images, batch dim first. */
 export function pipelineInput(pipeline: Pipeline, items: number): InputLike | null {

@@ -6,6 +6,7 @@
  */
 import { LIMITS } from '../protocol/limits.ts';
 import { BYTES_PER_ELEMENT, elementCount, type TensorDtype } from '../protocol/tensor.ts';
+import { formatBytes, formatDims } from './format.ts';
 
 /** One input or output of a model as the runtime reports it (structurally `runtime/engine.ts`'s ModelPort). */
 export interface SignaturePort {
@@ -29,7 +30,6 @@ export interface InputLike {
 }
 
 const isFixed = (d: number | string): d is number => typeof d === 'number' && d >= 0;
-export const formatDims = (dims: readonly (number | string)[] | null): string => (dims === null || dims.length === 0 ? '[?]' : `[${dims.join(', ')}]`);
 const describePort = (p: SignaturePort): string => `${p.dtype ?? 'an unsupported type'} ${formatDims(p.dims)}`;
 
 /**
@@ -151,12 +151,6 @@ export function clampJobLimits(l: Partial<Record<keyof JobLimits, unknown>>): Jo
     return Math.min(Math.floor(v), HARD_JOB_LIMITS[key]);
   };
   return { maxModelBytes: one('maxModelBytes'), maxInputBytes: one('maxInputBytes'), maxItems: one('maxItems') };
-}
-
-export function formatBytes(n: number): string {
-  if (n < 1024) return `${n} bytes`;
-  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
-  return `${(n / (1024 * 1024)).toFixed(1)} MiB`;
 }
 
 /** Every way a job exceeds `limits`; [] when it fits. Sizes come from dims, not from trusting byte counts. */

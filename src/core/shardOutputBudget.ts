@@ -10,7 +10,8 @@
  * replicas under 100 MiB of memory and 8 storage pieces each, and still allows 31 such lines per shard.
  */
 import { BYTES_PER_ELEMENT } from '../protocol/tensor.ts';
-import { formatBytes, type SignatureLike } from './jobChecks.ts';
+import { formatBytes } from './format.ts';
+import type { SignatureLike } from './jobChecks.ts';
 
 /** The most output bytes (all outputs of one replica's result together) a shard should return. */
 export const SHARD_OUTPUT_BUDGET_BYTES = 32 * 1024 * 1024;

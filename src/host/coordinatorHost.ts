@@ -34,6 +34,7 @@ import type { BundleInspection, ModelInspector } from './modelInspector.ts';
 import { coordinatorPeerId } from './networkId.ts';
 import { cryptoSecret } from './secrets.ts';
 import { errorMessage } from '../protocol/errorMessage.ts';
+import { truncate } from '../core/format.ts';
 import { StorageWriteQueue } from './storageWriteQueue.ts';
 
 const TICK_MS = 500;
@@ -56,8 +57,6 @@ export function storageErrorMessage(reason: string): string {
   // Browser reasons (and our own) often end in a full stop; the sentence adds its own.
   return `Storage failed: ${reason.replace(/\.+$/, '')}. This coordinator takes no new jobs or leases, and counts no result as verified, until it can write again; results already received are kept in this tab. Free disk space or allow this site to store data, then press "Retry storage".`;
 }
-
-export { describeStorageError } from './storageWriteQueue.ts';
 
 /**
  * [R-7] The model's outputs, for checking every result against them. Every dtype is known here
@@ -507,8 +506,7 @@ export class CoordinatorHost {
   }
 
   private rejectJob(peer: PeerId, ref: string, name: string, reason: string): void {
-    const max = LIMITS.maxReasonLength;
-    const text = reason.length > max ? `${reason.slice(0, max - 1)}…` : reason;
+    const text = truncate(reason, LIMITS.maxReasonLength);
     this.log('warn', `job "${name}" from ${peer} refused: ${reason}`);
     this.endpoint?.send(peer, { v: PROTOCOL_VERSION, t: 'job-rejected', ref, reason: text });
   }

@@ -4,7 +4,7 @@
  * as peerjs' `token`. The server then gives the id to no other key — a page that took it while
  * this coordinator was away can no longer hold it (protocol/signalingClaim.ts, server/coordinatorIds.ts).
  */
-import { SIGNALING_CLAIM_PATH, SIGNALING_NONCE_PATH, signalingClaimPayload } from '../protocol/signalingClaim.ts';
+import { SIGNALING_CLAIM_PATH, SIGNALING_NONCE_PATH, signalingClaimPayload, type SignalingClaim } from '../protocol/signalingClaim.ts';
 import type { EndpointFactory, SignalingConfig } from '../transport/transport.ts';
 import { signBytes, type CoordinatorIdentity } from './coordinatorKey.ts';
 
@@ -39,7 +39,7 @@ export async function claimCoordinatorId(
   const res = await fetchFn(`${base}${SIGNALING_CLAIM_PATH}`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ id, nonce, publicKey: identity.publicKey, signature }),
+    body: JSON.stringify({ id, nonce, publicKey: identity.publicKey, signature } satisfies SignalingClaim),
   });
   const text = (await res.text()).slice(0, 300);
   if (res.status === 403) {

@@ -22,6 +22,7 @@ import type { CoordinatorTrust } from './coordinatorTrust.ts';
 import { keyTrustHandlers } from './keyAlarms.ts';
 import { addSample, finishedItems, rateOf, type RateSample } from '../model/jobRates.ts';
 import { errorMessage } from '../protocol/errorMessage.ts';
+import { accuracy as scoreOf, argmaxRows } from '../workloads/mnist/holdout.ts';
 
 export interface RequesterHostOptions {
   readonly networkId: string;
@@ -223,34 +224,30 @@ export class RequesterHost {
       assembleError = errorMessage(e);
       this.log('error', `job ${jobId}: verified results could not be put together: ${assembleError}`);
     }
+    // One arg-max and one accuracy for the dashboard and the reference run (workloads/mnist):
+    // a NaN never wins a row, and an item without a verified row of scores predicts -1.
     const predictions = new Array<number>(items).fill(-1);
     let verifiedItems = 0;
     for (const s of shards) {
+      const rows = Math.min(s.count, Math.max(0, items - s.start));
       // [V-12] A pipeline job's shard carries answers, one per item, and no outputs to rank.
       if (s.answers) {
-        verifiedItems += Math.min(s.count, Math.max(0, items - s.start));
+        verifiedItems += rows;
         continue;
       }
       const out = s.outputs[0];
       if (!out || out.dtype !== 'float32') continue;
       const classes = out.dims[out.dims.length - 1] ?? 1;
+      if (classes <= 0) continue;
       const values = float32View(out);
-      for (let row = 0; row < s.count && s.start + row < items; row++) {
-        let best = 0;
-        for (let c = 1; c < classes; c++) if ((values[row * classes + c] as number) > (values[row * classes + best] as number)) best = c;
-        predictions[s.start + row] = best;
-        verifiedItems++;
-      }
+      // Only the rows the output really holds: an item past them has no scores to rank.
+      const ranked = argmaxRows(values.subarray(0, Math.min(rows, Math.floor(values.length / classes)) * classes), classes);
+      ranked.forEach((p, row) => (predictions[s.start + row] = p));
+      verifiedItems += ranked.length;
     }
     const labels = this.labelsByJob.get(jobId);
-    let accuracy: number | null = null;
-    if (labels && verifiedItems > 0) {
-      let correct = 0;
-      predictions.forEach((p, i) => {
-        if (p === labels[i]) correct++;
-      });
-      accuracy = correct / items;
-    }
+    // Labels for another number of items score nothing: matching them up would be a guess.
+    const accuracy = labels && labels.length === items && verifiedItems > 0 ? scoreOf(predictions, labels) : null;
     const results: JobResults = {
       jobId,
       items,

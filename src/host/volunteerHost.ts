@@ -43,9 +43,6 @@ export interface VolunteerSettingsStorage {
   putVolunteerSettings(settings: unknown): Promise<VolunteerSettings>;
 }
 
-/** [W-15] Where unacknowledged results are kept (persistence/outboxStore.ts in the app). */
-export type { OutboxStorage } from './volunteerDriver.ts';
-
 export interface VolunteerHostOptions {
   readonly networkId: string;
   readonly factory: EndpointFactory;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { asJobId } from '../protocol/ids.ts';
 import type { JobStatus } from '../protocol/messages.ts';
-import { addSample, finishedItems, formatDuration, rateOf, type RateSample } from './jobRates.ts';
+import { addSample, finishedItems, rateOf, type RateSample } from './jobRates.ts';
 
 const job = (verified: number, over: Partial<JobStatus> = {}): JobStatus => ({
   jobId: asJobId('j'),
@@ -43,10 +43,5 @@ describe('job rates', () => {
     ];
     expect(rateOf(s, job(1)).etaMs).toBeNull();
     expect(rateOf(s, job(10)).etaMs).toBe(0);
-  });
-  it('formats durations', () => {
-    expect(formatDuration(12_345)).toBe('12.3 s');
-    expect(formatDuration(245_000)).toBe('4 min 05 s');
-    expect(formatDuration(3_720_000)).toBe('1 h 02 min');
   });
 });

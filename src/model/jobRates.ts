@@ -42,11 +42,3 @@ function rateBetween(samples: readonly RateSample[]): number | null {
   if (!first || !last || last.atMs - first.atMs < 500) return null;
   return ((last.finishedItems - first.finishedItems) * 1000) / (last.atMs - first.atMs);
 }
-
-/** "12.3 s", "4 min 05 s", "1 h 02 min". */
-export function formatDuration(ms: number): string {
-  const s = Math.max(0, Math.round(ms / 1000));
-  if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
-  if (s < 3600) return `${Math.floor(s / 60)} min ${String(s % 60).padStart(2, '0')} s`;
-  return `${Math.floor(s / 3600)} h ${String(Math.floor((s % 3600) / 60)).padStart(2, '0')} min`;
-}

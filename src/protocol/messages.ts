@@ -13,13 +13,17 @@ import {
   backendSchema,
   bytesSchema,
   capabilitiesSchema,
+  countSchema as count,
+  fractionSchema,
   jobIdSchema,
   leaseIdSchema,
   modelHashSchema,
+  msSchema as ms,
   nameSchema,
   peerIdSchema,
   policySchema,
   reasonSchema,
+  roleSchema,
   safeIdSchema,
   shardIdSchema,
   tensorListSchema,
@@ -46,11 +50,7 @@ export const REFUSED_ID_TAKEN = 'peer-id-taken';
 export const LEASE_PROGRESS_INTERVAL_MS = 10_000;
 
 const v = z.literal(PROTOCOL_VERSION);
-const count = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
-const ms = z.number().min(0).max(Number.MAX_SAFE_INTEGER);
-
-export const ROLES = ['volunteer', 'requester', 'observer'] as const;
-export type Role = (typeof ROLES)[number];
+export type { Role } from './schemas.ts';
 
 /** [J-6] Why `itemNames` cannot label a batch of `items` items, or null when it can (or is absent). */
 export function itemNamesProblem(itemNames: readonly string[] | undefined, items: number): string | null {
@@ -133,7 +133,7 @@ export const toCoordinatorSchema = z.discriminatedUnion('t', [
     .object({
       v,
       t: z.literal('hello'),
-      role: z.enum(ROLES),
+      role: roleSchema,
       caps: capabilitiesSchema.nullable(),
       label: z.string().max(100),
       /**
@@ -218,7 +218,7 @@ export type JobStatus = z.infer<typeof jobStatusSchema>;
 
 export const peerSummarySchema = z.object({
   peerId: peerIdSchema,
-  role: z.enum(ROLES),
+  role: roleSchema,
   label: z.string().max(100),
   backend: backendSchema.nullable(),
   adapter: z.string().max(LIMITS.maxNameLength).nullable(),
@@ -301,7 +301,6 @@ export const fromCoordinatorSchema = z.discriminatedUnion('t', [
     /** [J-7] A job of files: the shard's files, in item order, and the pipeline that makes them the model's input. */
     files: leaseFilesSchema.optional(),
     pipeline: filePipelineSchema.optional(),
-    outputNames: z.array(nameSchema).max(LIMITS.maxTensorsPerMessage),
     /** Time the volunteer has, counted from when it receives the lease. */
     deadlineInMs: ms,
   }),
@@ -333,7 +332,7 @@ export const fromCoordinatorSchema = z.discriminatedUnion('t', [
     /** [A-2] Trusted on the backend it runs now, its streak there, and progress to trust (0..1). */
     trusted: z.boolean(),
     streak: count,
-    trustLevel: z.number().min(0).max(1).nullable(),
+    trustLevel: fractionSchema.nullable(),
     quarantined: z.boolean(),
   }),
   z.object({ v, t: z.literal('job-accepted'), ref: safeIdSchema, jobId: jobIdSchema, shards: count }),

@@ -44,7 +44,6 @@ const VALID_FROM: Record<FromCoordinatorType, Raw> = {
     modelHash: HASH,
     modelBytes: 64,
     inputs: [tensor()],
-    outputNames: ['y'],
     deadlineInMs: 60_000,
   },
   'no-work': { v: V, t: 'no-work', retryInMs: 1000 },
@@ -303,6 +302,12 @@ describe('parse: frames from unknown [M-1]', () => {
     const p = parseFromCoordinator({ ...VALID_FROM.welcome, admin: true });
     expect(p.ok).toBe(true);
     if (p.ok) expect(Object.keys(p.msg)).not.toContain('admin');
+  });
+
+  it('[M-1] a lease that still carries the retired outputNames field parses, the field stripped', () => {
+    const p = parseFromCoordinator({ ...VALID_FROM.lease, outputNames: ['y'] });
+    expect(p.ok).toBe(true);
+    if (p.ok) expect(Object.keys(p.msg)).not.toContain('outputNames');
   });
 });
 

@@ -14,7 +14,7 @@
  * OCR lines (box, text, confidence), speech segments, labels. Each is bounded here.
  */
 import { z } from 'zod';
-import { modelHashSchema, nameSchema, type AnswerComparator } from './schemas.ts';
+import { fractionSchema as fraction, modelHashSchema, nameSchema, type AnswerComparator } from './schemas.ts';
 
 export const PIPELINE_VERSION = 1;
 
@@ -38,7 +38,6 @@ export const PIPELINE_LIMITS = {
 } as const;
 
 const int = (min: number, max: number) => z.number().int().min(min).max(max);
-const fraction = z.number().min(0).max(1);
 
 /** The value a stage takes or makes. */
 export type StageValue = 'file' | 'image' | 'audio' | 'tensor' | 'answer';
@@ -195,7 +194,7 @@ export const answerSchema = z.discriminatedUnion('kind', [
 export type Answer = z.infer<typeof answerSchema>;
 
 /** How two volunteers' answers are compared ([V-9]–[V-11] in core/SPEC.md); the schema lives beside the policy's. */
-export { answerComparatorSchema, type AnswerComparator } from './schemas.ts';
+export type { AnswerComparator } from './schemas.ts';
 
 /** The kind of answer a pipeline ends in, or null when it ends at a model's raw outputs (tensors). */
 export function answerKindOf(p: Pipeline): Answer['kind'] | null {

@@ -22,7 +22,17 @@ import { digestHexSchema, publicKeySchema, signatureSchema } from './keySchemas.
 import { leafHash, merkleTree, type Digest } from './merkle.ts';
 import type { VerifiedShard } from './messages.ts';
 import type { Answer } from './pipeline.ts';
-import { backendSchema, jobIdSchema, leaseIdSchema, modelHashSchema, nameSchema, peerIdSchema, policySchema, safeIdSchema } from './schemas.ts';
+import {
+  backendSchema,
+  countSchema as count,
+  jobIdSchema,
+  leaseIdSchema,
+  modelHashSchema,
+  nameSchema,
+  peerIdSchema,
+  policySchema,
+  safeIdSchema,
+} from './schemas.ts';
 import { BYTES_PER_ELEMENT, TENSOR_DTYPES, elementCount, type WireTensor } from './tensor.ts';
 
 export const RECEIPT_FORMAT = 'quorum-receipt/1';
@@ -30,7 +40,6 @@ export const RECEIPT_FORMAT = 'quorum-receipt/1';
 /** What the coordinator's signature covers starts with this line: its proofs start otherwise. */
 const RECEIPT_LABEL = 'quorum-receipt\n';
 
-const count = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 const digestHex = digestHexSchema;
 
 /** One volunteer whose result was in the accepted quorum. */

@@ -33,6 +33,23 @@ export const modelHashSchema = z
   .refine(isModelHash, 'expected a lowercase hex sha256')
   .transform((s) => s as ModelHash);
 
+// Counts, times and shares, one definition each: the frames, receipts and telemetry bound them alike.
+/** A count of things: a non-negative integer a double holds exactly. */
+export const countSchema = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+/** A time in milliseconds (epoch or span), never negative. */
+export const msSchema = z.number().min(0).max(Number.MAX_SAFE_INTEGER);
+/** A share in [0, 1]. */
+export const fractionSchema = z.number().min(0).max(1);
+
+/**
+ * The roles a peer says hello as. Here rather than in messages.ts: telemetry.ts needs them too,
+ * and messages.ts imports telemetry.ts, so a value imported back from messages.ts is not yet
+ * initialised when telemetry.ts runs (a ReferenceError at load, whichever file loads first).
+ */
+const ROLES = ['volunteer', 'requester', 'observer'] as const;
+export type Role = (typeof ROLES)[number];
+export const roleSchema = z.enum(ROLES);
+
 export const backendSchema = z.enum(BACKENDS);
 export const reasonSchema = z.string().max(LIMITS.maxReasonLength);
 export const nameSchema = z.string().min(1).max(LIMITS.maxNameLength);
@@ -92,8 +109,6 @@ export const comparatorSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('cosine'), threshold: z.number().min(-1).max(1) }),
 ]);
 
-const fraction = z.number().min(0).max(1);
-
 /**
  * How two volunteers' answers to a pipeline job are compared ([V-9]–[V-11] in core/SPEC.md). Here
  * rather than in pipeline.ts because the policy carries it and pipeline.ts builds on this file.
@@ -130,9 +145,9 @@ export const policySchema = z
     /** [A-3] Adaptive replication: a trusted volunteer may compute a shard alone (spot-checked). Default false. */
     adaptive: z.boolean().optional(),
     /** [C-1] Share of leases that are canaries (shards with a known answer). Default in policy.ts. */
-    canaryRate: fraction.optional(),
+    canaryRate: fractionSchema.optional(),
     /** [A-4] Share of a trusted volunteer's lone shards that are re-checked anyway. Default in policy.ts. */
-    spotCheckRate: fraction.optional(),
+    spotCheckRate: fractionSchema.optional(),
   })
   // [M-5] A policy whose quorum could never be reached is refused at the door.
   .refine((p) => p.quorum <= p.replication && p.replication <= p.maxReplicas, {

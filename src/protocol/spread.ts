@@ -5,11 +5,9 @@
  */
 import { z } from 'zod';
 import { LIMITS } from './limits.ts';
-import { nameSchema } from './schemas.ts';
+import { countSchema as count, fractionSchema as fraction, nameSchema } from './schemas.ts';
 
-const count = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 const magnitude = z.number().min(0).max(1e30);
-const fraction = z.number().min(0).max(1);
 
 export const spreadSchema = z.object({
   /** Pairs of replicas measured, and how many of those ran on two different backends. */

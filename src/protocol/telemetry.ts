@@ -6,8 +6,7 @@
 import { z } from 'zod';
 import { BACKENDS } from './capabilities.ts';
 import { LIMITS } from './limits.ts';
-import type { Role } from './messages.ts';
-import { backendSchema, peerIdSchema } from './schemas.ts';
+import { backendSchema, countSchema as count, fractionSchema as fraction, msSchema as ms, peerIdSchema, roleSchema } from './schemas.ts';
 
 /** [T-2] Bounds of one telemetry frame: its size never grows with the network past these. */
 export const TELEMETRY_LIMITS = {
@@ -28,16 +27,7 @@ export const TELEMETRY_LIMITS = {
 export const PEER_STATUSES = ['working', 'idle', 'paused', 'quarantined', 'online'] as const;
 export type PeerStatus = (typeof PEER_STATUSES)[number];
 
-/** Kept equal to messages.ts `ROLES` (checked below) without importing a value from it. */
-const TELEMETRY_ROLES = ['volunteer', 'requester', 'observer'] as const;
-type SameRoles = [Role] extends [(typeof TELEMETRY_ROLES)[number]] ? ([(typeof TELEMETRY_ROLES)[number]] extends [Role] ? true : never) : never;
-const _rolesMatch: SameRoles = true;
-void _rolesMatch;
-
-const count = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
-const ms = z.number().min(0).max(Number.MAX_SAFE_INTEGER);
 const rate = z.number().min(0).max(1e9);
-const fraction = z.number().min(0).max(1);
 
 /** What happened on one peer's edge during the last tick ([T-3]). */
 export const tickFlowSchema = z.object({
@@ -50,7 +40,7 @@ export type TickFlow = z.infer<typeof tickFlowSchema>;
 
 export const telemetryPeerSchema = z.object({
   peerId: peerIdSchema,
-  role: z.enum(TELEMETRY_ROLES),
+  role: roleSchema,
   label: z.string().max(100),
   backend: backendSchema.nullable(),
   adapter: z.string().max(LIMITS.maxNameLength).nullable(),

@@ -12,6 +12,7 @@ import type { WireTensor } from '../protocol/tensor.ts';
 import { pixelsToTensor, stackImages, type ImagePreprocessing } from '../workloads/inputs/imageTensor.ts';
 import { checkImagePixels, resizeRgba } from '../workloads/inputs/resizeImage.ts';
 import { errorMessage } from '../protocol/errorMessage.ts';
+import { truncate } from '../core/format.ts';
 
 /** An image's RGBA pixels at its native size, as stored in the file. */
 export interface DecodedImage {
@@ -29,7 +30,7 @@ export class ItemDecodeError extends Error {
 }
 
 /** Names in messages are cut short: a lease-abandon reason is bounded ([M-4]). */
-const shortName = (name: string): string => (name.length > 80 ? `${name.slice(0, 79)}…` : name);
+const shortName = (name: string): string => truncate(name, 80);
 
 /**
  * One file of the shard decoded at its native size and checked against the pixel limits, or an

@@ -414,7 +414,6 @@ describe('protocol frames over codec + chunks', () => {
       modelHash: 'c'.repeat(64),
       modelBytes: 200_000,
       inputs,
-      outputNames: ['logits'],
       deadlineInMs: 60_000,
     };
     const q = new ChunkQueue(4096);

@@ -3,6 +3,7 @@
  * ([O-1], [T-1]) — or, with `?demo=N`, of a seeded synthetic network of N volunteers.
  */
 import { memo, useEffect, useMemo, useState } from 'react';
+import { formatDuration } from '../core/format.ts';
 import type { TelemetryFrame } from '../core/telemetry/aggregator.ts';
 import { MAX_DEMO_VOLUNTEERS } from '../core/telemetry/demoNetwork.ts';
 import { connectObserver } from '../host/observerRole.ts';
@@ -20,13 +21,6 @@ import type { Route } from './route.ts';
 function demoSize(route: Route): number {
   const n = Number(route.params.get('demo') ?? 0);
   return Number.isFinite(n) && n > 0 ? Math.min(MAX_DEMO_VOLUNTEERS, Math.floor(n)) : 0;
-}
-
-function duration(ms: number): string {
-  const s = Math.max(0, Math.floor(ms / 1000));
-  if (s < 60) return `${s} s`;
-  if (s < 3600) return `${Math.floor(s / 60)} min ${s % 60} s`;
-  return `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min`;
 }
 
 const pct = (x: number | null): string => (x === null ? '—' : `${(x * 100).toFixed(1)}%`);
@@ -99,7 +93,7 @@ function PeerDetails({ frame, selectedId }: { frame: TelemetryFrame | null; sele
       <dt>Leases out</dt>
       <dd>{p.activeLeases}</dd>
       <dt>Time online</dt>
-      <dd>{duration(frame.atMs - p.connectedAtMs)}</dd>
+      <dd>{formatDuration(frame.atMs - p.connectedAtMs)}</dd>
     </dl>
   );
 }

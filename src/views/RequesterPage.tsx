@@ -1,6 +1,5 @@
 import { useEffect, useState, type FormEvent } from 'react';
-import { formatBytes, formatDims } from '../core/jobChecks.ts';
-import { formatDuration } from '../model/jobRates.ts';
+import { formatBytes, formatDims, formatDuration } from '../core/format.ts';
 import { ADAPTIVE_EXPLAINED, COMPARATOR_KINDS, COMPARATOR_LABELS, defaultPolicyForm, type ComparatorKind, type PolicyForm } from '../model/policyForm.ts';
 import { moveRequesterKeyOutOfUrl, rememberedRequesterKey } from '../host/requesterKey.ts';
 import {

@@ -1,5 +1,5 @@
 /** The file and folder choosers of a built-in workload of files (OCR, VAD), and how the check went. */
-import { formatBytes } from '../core/jobChecks.ts';
+import { formatBytes } from '../core/format.ts';
 import { chooseWorkloadFiles, clearWorkloadFiles } from '../host/requesterRole.ts';
 import type { WorkloadFilesView } from '../model/requesterView.ts';
 import type { FileWorkload } from '../workloads/fileWorkloads.ts';

@@ -59,6 +59,7 @@ import {
   type VerificationTotals,
 } from './state.ts';
 import { VolunteerNotices } from './volunteerNotices.ts';
+import { truncate } from '../format.ts';
 
 type Msg<T extends ToCoordinator['t']> = Extract<ToCoordinator, { t: T }>;
 
@@ -222,9 +223,7 @@ export class CoordinatorCore {
       if (verdict.log !== null) this.log('warn', `${peer}: ${verdict.log}`);
       // [J-1] A malformed submission is refused by its ref: the requester must not wait forever.
       if (error.submissionRef !== undefined) {
-        const max = LIMITS.maxReasonLength;
-        const reason = error.reason.length > max ? `${error.reason.slice(0, max - 1)}…` : error.reason;
-        this.send(peer, { v: PROTOCOL_VERSION, t: 'job-rejected', ref: error.submissionRef, reason });
+        this.send(peer, { v: PROTOCOL_VERSION, t: 'job-rejected', ref: error.submissionRef, reason: truncate(error.reason, LIMITS.maxReasonLength) });
       }
     }
     return this.flush();
@@ -791,7 +790,6 @@ export class CoordinatorCore {
       modelHash: job.modelHash,
       modelBytes: job.modelBytes,
       ...shardItems(job, shard.start, shard.count), // [J-7] tensor rows, or files and their pipeline
-      outputNames: [],
       deadlineInMs,
     });
     this.emit(STATUS_CHANGED);

@@ -4,6 +4,7 @@
  */
 import type { Answer, AnswerComparator, OcrLine, Segment } from '../../protocol/pipeline.ts';
 import type { Agreement } from './compare.ts';
+import { truncate } from '../format.ts';
 
 const AGREE: Agreement = { agree: true, reason: '' };
 const disagree = (reason: string): Agreement => ({ agree: false, reason });
@@ -197,4 +198,5 @@ function clipConvex(subject: readonly Point[], clip: readonly Point[]): Point[] 
   return out;
 }
 
-const clip = (s: string): string => (s.length > 40 ? `${s.slice(0, 40)}…` : s);
+/** 40 characters of the line, then the ellipsis. */
+const clip = (s: string): string => truncate(s, 41);

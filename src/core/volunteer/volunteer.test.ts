@@ -22,7 +22,6 @@ function leaseMsg(id = 'l1', hash: ModelHash = HASH_A, modelBytes = MODEL.byteLe
     modelHash: hash,
     modelBytes,
     inputs: INPUTS,
-    outputNames: [],
     deadlineInMs: 60_000,
   };
 }

@@ -90,13 +90,6 @@ export function assembleResults(jobId: string, name: string, items: number, shar
   };
 }
 
-/** The values of one row (item) of an assembled output, as JS numbers (int64 as bigint). */
-export function rowValues(t: WireTensor, row: number): (number | bigint)[] {
-  const per = elementCount(t.dims.slice(1));
-  const view = typedView(t.dtype, t.data);
-  return Array.from(view.subarray(row * per, (row + 1) * per) as ArrayLike<number | bigint>);
-}
-
 /** The tensor's data as its dtype's typed array (bool as bytes). */
 export function typedView(dtype: TensorDtype, data: ArrayBuffer): Float32Array | Int32Array | BigInt64Array | Uint8Array | Int8Array {
   switch (dtype) {

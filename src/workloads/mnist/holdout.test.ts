@@ -142,6 +142,11 @@ describe('argmaxRows', () => {
     expect(Array.from(argmaxRows(logits, 3))).toEqual([1, 0, 2, 2]);
   });
 
+  it('a row of NaN only has no arg-max (-1), so it is never scored as class 0; -Infinity is still a value', () => {
+    const logits = new Float32Array([NaN, NaN, NaN, /* */ -Infinity, -Infinity, -Infinity, /* */ NaN, -Infinity, NaN]);
+    expect(Array.from(argmaxRows(logits, 3))).toEqual([-1, 0, 1]);
+  });
+
   it('handles zero rows and rejects ragged input', () => {
     expect(argmaxRows(new Float32Array(0), 10).length).toBe(0);
     expect(() => argmaxRows(new Float32Array(7), 3)).toThrow(RangeError);
@@ -154,5 +159,7 @@ describe('accuracy', () => {
     expect(accuracy(new Int32Array([1, 2, 3, 4]), new Uint8Array([1, 2, 0, 4]))).toBe(0.75);
     expect(accuracy([], [])).toBe(0);
     expect(() => accuracy([1], [1, 2])).toThrow(RangeError);
+    // -1 (no prediction: unverified, or a row of NaN) never matches a label.
+    expect(accuracy([-1, 0], [0, 0])).toBe(0.5);
   });
 });

@@ -160,7 +160,8 @@ export function decodeMnistHoldout(buf: ArrayBuffer): MnistHoldout {
 
 /**
  * Row-wise argmax of a [rows, classes] logits matrix. Ties go to the lowest index so the result
- * is deterministic; a NaN never wins.
+ * is deterministic; a NaN never wins, and a row of NaN only gives -1 (no prediction, which
+ * `accuracy` counts as wrong) rather than class 0, which its label might happen to be.
  */
 export function argmaxRows(logits: Float32Array, classes: number): Int32Array {
   if (!Number.isInteger(classes) || classes <= 0) {
@@ -173,11 +174,12 @@ export function argmaxRows(logits: Float32Array, classes: number): Int32Array {
   const out = new Int32Array(rows);
   for (let r = 0; r < rows; r++) {
     const base = r * classes;
-    let best = 0;
+    let best = -1;
     let bestValue = -Infinity;
     for (let c = 0; c < classes; c++) {
       const v = logits[base + c] as number;
-      if (v > bestValue) {
+      // The first real value takes the row even at -Infinity; after it only a larger one does.
+      if (best < 0 ? !Number.isNaN(v) : v > bestValue) {
         bestValue = v;
         best = c;
       }
@@ -187,7 +189,10 @@ export function argmaxRows(logits: Float32Array, classes: number): Int32Array {
   return out;
 }
 
-/** Fraction of predictions equal to their label, in [0, 1]. Empty input gives 0. */
+/**
+ * Fraction of predictions equal to their label, in [0, 1]. Empty input gives 0. A prediction of
+ * -1 (no prediction: an unverified item, or a row of NaN) never matches a label.
+ */
 export function accuracy(pred: ArrayLike<number>, labels: ArrayLike<number>): number {
   if (pred.length !== labels.length) {
     throw new RangeError(`${pred.length} predictions but ${labels.length} labels`);

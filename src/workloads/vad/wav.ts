@@ -12,6 +12,7 @@
  * command that converts them.
  */
 import { LIMITS } from '../../protocol/limits.ts';
+import { formatBytes } from '../../core/format.ts';
 
 /** What one WAV file may be before it is decoded. */
 export const WAV_LIMITS = {
@@ -86,7 +87,7 @@ export function parseWav(bytes: Uint8Array, fileName: string, maxSeconds: number
     throw new WavError(`"${fileName}" ${what}`);
   };
   if (bytes.byteLength > WAV_LIMITS.maxBytes) {
-    fail(`is ${mib(bytes.byteLength)}, over the limit of ${mib(WAV_LIMITS.maxBytes)} per audio file: split it into shorter files.`);
+    fail(`is ${formatBytes(bytes.byteLength)}, over the limit of ${formatBytes(WAV_LIMITS.maxBytes)} per audio file: split it into shorter files.`);
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (bytes.byteLength < 12 || fourcc(bytes, 8) !== 'WAVE' || (fourcc(bytes, 0) !== 'RIFF' && fourcc(bytes, 0) !== 'RIFX' && fourcc(bytes, 0) !== 'RF64')) {
@@ -244,8 +245,4 @@ function sampleReader(view: DataView, encoding: WavEncoding): (at: number) => nu
 
 function fourcc(bytes: Uint8Array, at: number): string {
   return String.fromCharCode(bytes[at] ?? 0, bytes[at + 1] ?? 0, bytes[at + 2] ?? 0, bytes[at + 3] ?? 0);
-}
-
-function mib(n: number): string {
-  return `${(n / (1024 * 1024)).toFixed(1)} MiB`;
 }

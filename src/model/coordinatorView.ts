@@ -2,13 +2,10 @@
 import type { JobStatus, PeerSummary } from '../protocol/messages.ts';
 import type { JobLimits } from '../core/jobChecks.ts';
 import type { BudgetStatus } from '../core/connectionBudget.ts';
-import type { ConnectionState } from './connection.ts';
+import type { RoleConnectionView } from './connection.ts';
 import type { LogLine } from './log.ts';
 
-export interface CoordinatorView {
-  readonly state: ConnectionState;
-  readonly error: string | null;
-  readonly networkId: string;
+export interface CoordinatorView extends RoleConnectionView {
   readonly peerId: string | null;
   readonly jobs: readonly JobStatus[];
   readonly peers: readonly PeerSummary[];

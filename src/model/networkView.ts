@@ -5,12 +5,9 @@
  */
 import type { TelemetryFrame } from '../core/telemetry/aggregator.ts';
 import type { JobStatus, PeerSummary } from '../protocol/messages.ts';
-import type { ConnectionState } from './connection.ts';
+import type { RoleConnectionView } from './connection.ts';
 
-export interface NetworkView {
-  readonly state: ConnectionState;
-  readonly error: string | null;
-  readonly networkId: string;
+export interface NetworkView extends RoleConnectionView {
   readonly peers: readonly PeerSummary[];
   readonly jobs: readonly JobStatus[];
   /** Where the frames come from: the coordinator, or the seeded demo generator (`?demo=N`). */

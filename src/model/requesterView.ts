@@ -6,7 +6,7 @@ import type { JobId } from '../protocol/ids.ts';
 import type { ResolvedPolicy } from '../protocol/policy.ts';
 import type { JobStatus } from '../protocol/messages.ts';
 import type { AssembledResults } from '../workloads/export/assemble.ts';
-import type { ConnectionState } from './connection.ts';
+import type { RoleConnectionView } from './connection.ts';
 import type { LogLine } from './log.ts';
 
 /** The uploaded model, as the dashboard inspected it in this tab. */
@@ -139,10 +139,7 @@ export interface ReceiptCheckStatus {
   readonly lines: readonly string[];
 }
 
-export interface RequesterView {
-  readonly state: ConnectionState;
-  readonly error: string | null;
-  readonly networkId: string;
+export interface RequesterView extends RoleConnectionView {
   readonly jobs: readonly JobStatus[];
   readonly submissions: readonly Submission[];
   readonly results: Readonly<Record<string, JobResults>>;

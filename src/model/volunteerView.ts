@@ -1,7 +1,7 @@
 /** What the volunteer page shows beyond the core's stats: controls, the device and tab, long tasks. */
 import type { VolunteerStats } from '../core/volunteer/volunteer.ts';
 import type { Capabilities } from '../protocol/capabilities.ts';
-import type { ConnectionState } from './connection.ts';
+import type { RoleConnectionView } from './connection.ts';
 import type { LogLine } from './log.ts';
 import { DEFAULT_VOLUNTEER_SETTINGS, type PauseDecision, type VolunteerSettings } from '../core/volunteer/controls.ts';
 
@@ -57,10 +57,7 @@ export const initialVolunteerControls: VolunteerControlsView = {
   longTasks: { supported: false, count: 0, longestMs: 0, busyCount: 0, busyLongestMs: 0, busyMs: 0 },
 };
 
-export interface VolunteerView {
-  readonly state: ConnectionState;
-  readonly error: string | null;
-  readonly networkId: string;
+export interface VolunteerView extends RoleConnectionView {
   readonly caps: Capabilities | null;
   readonly stats: VolunteerStats | null;
   /** [W-17] The peer id this tab volunteers under, kept for the tab's life (and its reloads). */

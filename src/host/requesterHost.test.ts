@@ -6,14 +6,15 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MemoryCoordinatorStore } from '../persistence/memoryCoordinatorStore.ts';
-import type { JobSpec } from '../protocol/messages.ts';
+import { asJobId, type PeerId } from '../protocol/ids.ts';
+import { PROTOCOL_VERSION, type JobSpec, type JobStatus } from '../protocol/messages.ts';
 import { initialState, useQuorumStore, type Submission } from '../stores/store.ts';
 import { MemoryNetwork } from '../transport/memoryTransport.ts';
 import type { Endpoint, EndpointFactory } from '../transport/transport.ts';
 import { CoordinatorHost } from './coordinatorHost.ts';
 import { coordinatorPeerId } from './networkId.ts';
 import { RequesterHost } from './requesterHost.ts';
-import { memoryTrust } from './testing/provingCoordinator.ts';
+import { memoryTrust, newIdentity, provingCoordinator } from './testing/provingCoordinator.ts';
 
 const NET = 'requester-host';
 const COORDINATOR = coordinatorPeerId(NET);
@@ -120,5 +121,54 @@ describe('[J-13] RequesterHost submissions', () => {
     await until(net, () => submission(ref)?.state !== 'sending', 'the submission to fail');
     expect(submission(ref)?.state).toBe('rejected');
     expect(submission(ref)?.reason).toMatch(/could not reach the coordinator .* submit again/);
+  });
+});
+
+describe('[AU-5] RequesterHost fetches results again after a re-verification', () => {
+  it('[AU-5] a job re-opened after it was done ([X-3]) is fetched again, with its new receipt, once it is done again; a job that stays done is fetched once', async () => {
+    const net = new MemoryNetwork();
+    const asked: string[] = [];
+    const JOB = asJobId('job-au5');
+    let requesterPeer: PeerId | null = null;
+    // A coordinator that proves its key and scripts the job's course: no quarantine needs to
+    // happen for real to re-open a job, only the statuses a requester then sees.
+    const coordinator = provingCoordinator(net, COORDINATOR, NET, await newIdentity(), (peer, msg, ep) => {
+      requesterPeer = peer;
+      if (msg.t === 'submit-job') ep.send(peer, { v: PROTOCOL_VERSION, t: 'job-accepted', ref: msg.ref, jobId: JOB, shards: 2 });
+      if (msg.t === 'results-request') asked.push(msg.jobId);
+    });
+    const status = (done: boolean): void => {
+      const job: JobStatus = {
+        jobId: JOB,
+        name: 'reopened',
+        createdAtMs: 0,
+        items: 4,
+        shards: 2,
+        verified: done ? 2 : 1,
+        inFlight: done ? 0 : 1,
+        pending: 0,
+        unverifiable: 0,
+        disagreements: 0,
+        done,
+      };
+      if (requesterPeer === null) throw new Error('no requester connected');
+      coordinator.send(requesterPeer, { v: PROTOCOL_VERSION, t: 'job-status', jobs: [job] });
+    };
+    const requester = requesterOn(net.factory);
+    const ref = requester.submit(spec('reopened'), null);
+    await until(net, () => submission(ref)?.state === 'accepted', 'the job to be accepted');
+
+    status(true);
+    await until(net, () => asked.length === 1, 'the first results-request');
+    status(true); // done again, nothing changed: its results are not fetched twice
+    net.flush();
+    await new Promise((r) => setTimeout(r, 50));
+    net.flush();
+    expect(asked).toEqual([JOB]);
+
+    status(false); // a quarantine re-opened one of its shards
+    status(true); // decided again: the results, and their receipt, are new
+    await until(net, () => asked.length === 2, 'the results-request after the re-verification');
+    expect(asked).toEqual([JOB, JOB]);
   });
 });

@@ -122,6 +122,21 @@ describe('[J-13] RequesterHost submissions', () => {
     expect(submission(ref)?.state).toBe('rejected');
     expect(submission(ref)?.reason).toMatch(/could not reach the coordinator .* submit again/);
   });
+
+  it('[J-13] a job sent on a connection that closes, with no coordinator to come back, fails with the same message instead of staying at "sending"', async () => {
+    const net = new MemoryNetwork();
+    const coordinator = await coordinatorOn(net);
+    const requester = requesterOn(net.factory, 300);
+    await until(net, () => useQuorumStore.getState().requester.state === 'connected', 'the welcome');
+    const ref = requester.submit(spec('orphaned'), null);
+    // The coordinator goes away with the frame still on its way: it never answers, nor comes back.
+    coordinator.stop();
+    net.flush();
+    expect(coordinator.core.jobStatuses()).toEqual([]);
+    await until(net, () => submission(ref)?.state !== 'sending', 'the submission to fail');
+    expect(submission(ref)?.state).toBe('rejected');
+    expect(submission(ref)?.reason).toMatch(/could not reach the coordinator .* submit again/);
+  });
 });
 
 describe('[AU-5] RequesterHost fetches results again after a re-verification', () => {

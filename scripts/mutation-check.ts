@@ -7,15 +7,21 @@
  * *survives* is a rule no test checks. Prints a table; the last line is one JSON object.
  *
  * The edits are made in the working tree, one at a time: do not run this beside a build or a test
- * run of the same checkout. An interrupted run (Ctrl-C) still restores the file it changed.
+ * run of the same checkout. An interrupted run (Ctrl-C) still restores the file it changed; a
+ * vitest run that hangs (a mutation that loops) is stopped after `TEST_RUN_LIMIT_MS` and counts as
+ * caught. Each file is read back after its restore, and the run ends by comparing `git status`
+ * with how it found the tree: a run that leaves the tree otherwise says so and exits 2.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cliArgs } from './lib/measureCli.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+/** One mutation's vitest run longer than this hangs (every test file has a 60 s limit per test). */
+const TEST_RUN_LIMIT_MS = 5 * 60_000;
 
 export interface Edit {
   readonly find: string;
@@ -530,8 +536,48 @@ export interface Outcome {
   readonly seconds: number;
 }
 
+/**
+ * Runs vitest on `tests` in a process group of its own, so that a run past `limitMs` (a mutation
+ * that loops) is stopped whole: its test workers too, which would otherwise keep spinning.
+ */
+function runVitest(
+  tests: readonly string[],
+  limitMs: number,
+  onStart: (stop: () => void) => void,
+): Promise<{ status: number | null; stdout: string; timedOut: boolean }> {
+  return new Promise((resolve) => {
+    const child = spawn(path.join(root, 'node_modules', '.bin', 'vitest'), ['run', '--reporter=json', ...tests], {
+      cwd: root,
+      detached: true,
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    const stop = (): void => {
+      try {
+        if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        // Already gone.
+      }
+    };
+    onStart(stop);
+    let stdout = '';
+    let timedOut = false;
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (chunk: string) => (stdout += chunk));
+    const timer = setTimeout(() => {
+      timedOut = true;
+      stop();
+    }, limitMs);
+    child.on('error', () => undefined);
+    child.on('close', (status) => {
+      clearTimeout(timer);
+      stop(); // workers a finished run left behind, if any
+      resolve({ status, stdout, timedOut });
+    });
+  });
+}
+
 /** Applies `m`, runs its tests, restores the file; throws when a `find` is not exactly once in it. */
-export function runMutation(m: Mutation): Outcome {
+export async function runMutation(m: Mutation, limitMs: number = TEST_RUN_LIMIT_MS): Promise<Outcome> {
   const file = path.join(root, m.file);
   const original = fs.readFileSync(file, 'utf8');
   let mutated = original;
@@ -543,33 +589,44 @@ export function runMutation(m: Mutation): Outcome {
     mutated = mutated.slice(0, at) + e.replace + mutated.slice(at + e.find.length);
   }
   const restore = (): void => fs.writeFileSync(file, original);
+  let stopTests = (): void => undefined;
+  // Ctrl-C reaches only this process (the tests run in a group of their own): it stops them too.
   const onSignal = (): void => {
+    stopTests();
     restore();
     process.exit(130);
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   const started = Date.now();
+  let outcome: Outcome;
   try {
     fs.writeFileSync(file, mutated);
-    const run = spawnSync(path.join(root, 'node_modules', '.bin', 'vitest'), ['run', '--reporter=json', ...m.tests], {
-      cwd: root,
-      encoding: 'utf8',
-      maxBuffer: 256 * 1024 * 1024,
-    });
+    const run = await runVitest(m.tests, limitMs, (stop) => (stopTests = stop));
     const failed = failedTests(run.stdout);
     const caught = run.status !== 0;
-    const detail = caught
-      ? failed.length > 0
-        ? failed.slice(0, 3).join(' | ') + (failed.length > 3 ? ` (+${failed.length - 3})` : '')
-        : `vitest exited ${run.status}`
-      : '';
-    return { rule: m.rule, what: m.what, file: m.file, caught, detail, seconds: Math.round((Date.now() - started) / 1000) };
+    const detail = !caught
+      ? ''
+      : run.timedOut
+        ? `vitest hung: stopped after ${limitMs / 1000} s`
+        : failed.length > 0
+          ? failed.slice(0, 3).join(' | ') + (failed.length > 3 ? ` (+${failed.length - 3})` : '')
+          : `vitest exited ${run.status}`;
+    outcome = { rule: m.rule, what: m.what, file: m.file, caught, detail, seconds: Math.round((Date.now() - started) / 1000) };
   } finally {
     restore();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
+  // A restore that did not take would leave a rule disabled in the tree, unnoticed: stop here.
+  if (fs.readFileSync(file, 'utf8') !== original) throw new Error(`[${m.rule}] ${m.file} was not restored: git checkout it before anything else`);
+  return outcome;
+}
+
+/** `git status --porcelain` of the checkout: what a run must leave as it found it. */
+function treeState(): string {
+  const git = spawnSync('git', ['status', '--porcelain'], { cwd: root, encoding: 'utf8' });
+  return git.status === 0 ? git.stdout : `git status failed: ${git.stderr}`;
 }
 
 /** The full names of the failed tests in vitest's JSON report (empty when it did not parse). */
@@ -584,7 +641,7 @@ function failedTests(stdout: string): string[] {
   }
 }
 
-function main(): void {
+async function main(): Promise<void> {
   const { option } = cliArgs(process.argv.slice(2));
   const only = option('--only', '')
     .split(',')
@@ -593,18 +650,32 @@ function main(): void {
   const out = option('--out', option('--json', ''));
   const chosen = only.length > 0 ? MUTATIONS.filter((m) => only.includes(m.rule)) : MUTATIONS;
   const outcomes: Outcome[] = [];
+  const before = treeState();
+  const started = Date.now();
   for (const m of chosen) {
     process.stdout.write(`[${m.rule}] ${m.what} … `);
-    const o = runMutation(m);
+    const o = await runMutation(m);
     outcomes.push(o);
     console.log(`${o.caught ? 'caught' : 'SURVIVED'} (${o.seconds} s)`);
   }
   console.log('\n| rule | mutation | caught | by |\n|---|---|---|---|');
   for (const o of outcomes) console.log(`| [${o.rule}] | ${o.what} | ${o.caught ? 'yes' : '**no**'} | ${o.detail.replace(/\|/g, '/')} |`);
-  const summary = { caught: outcomes.filter((o) => o.caught).length, total: outcomes.length, outcomes };
+  const seconds = Math.round((Date.now() - started) / 1000);
+  const summary = { caught: outcomes.filter((o) => o.caught).length, total: outcomes.length, seconds, outcomes };
+  console.log(`\n${summary.caught} of ${summary.total} caught in ${seconds} s`);
+  const after = treeState();
   if (out) fs.writeFileSync(path.resolve(out), JSON.stringify(summary, null, 2));
   console.log(JSON.stringify(summary));
   if (summary.caught < summary.total) process.exitCode = 1;
+  if (after !== before) {
+    console.error(`the run left the working tree otherwise than it found it (git status --porcelain):\nbefore:\n${before}after:\n${after}`);
+    process.exitCode = 2;
+  }
 }
 
-if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) main();
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  main().catch((e: unknown) => {
+    console.error(e);
+    process.exitCode = 1;
+  });
+}

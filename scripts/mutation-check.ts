@@ -16,6 +16,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { errorMessage } from '../src/protocol/errorMessage.ts';
 import { cliArgs } from './lib/measureCli.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -82,8 +83,8 @@ export const MUTATIONS: readonly Mutation[] = [
   {
     rule: 'R-7',
     what: 'results are not checked against the output signature',
-    file: 'src/core/coordinator/coordinator.ts',
-    edits: [{ find: '(job.outputSignature ? checkOutputSignature(msg.outputs, job.outputSignature) : null)', replace: 'null' }],
+    file: 'src/core/coordinator/shardChecks.ts',
+    edits: [{ find: '(job.outputSignature ? checkOutputSignature(result.outputs, job.outputSignature) : null)', replace: 'null' }],
     tests: CORE,
   },
   {
@@ -104,8 +105,8 @@ export const MUTATIONS: readonly Mutation[] = [
     file: 'src/core/coordinator/coordinator.ts',
     edits: [
       {
-        find: "if (this.reputation.isQuarantined(state.id)) {\n      this.send(state.id, { v: PROTOCOL_VERSION, t: 'no-work'",
-        replace: "if (state.id.length < 0) {\n      this.send(state.id, { v: PROTOCOL_VERSION, t: 'no-work'",
+        find: 'if (this.reputation.isQuarantined(state.id)) {\n      // [X-5] One that may be lifted',
+        replace: 'if (state.id.length < 0) {\n      // [X-5] One that may be lifted',
       },
     ],
     tests: CORE,
@@ -536,6 +537,33 @@ export interface Outcome {
   readonly seconds: number;
 }
 
+/** `text` with `m`'s edits made; throws when a `find` is not exactly once in it (the code moved on). */
+function mutate(m: Mutation, text: string): string {
+  let mutated = text;
+  for (const e of m.edits) {
+    const at = mutated.indexOf(e.find);
+    if (at < 0 || mutated.indexOf(e.find, at + 1) >= 0) {
+      throw new Error(`[${m.rule}] "${e.find.slice(0, 60)}…" must occur exactly once in ${m.file}: update the mutation list`);
+    }
+    mutated = mutated.slice(0, at) + e.replace + mutated.slice(at + e.find.length);
+  }
+  return mutated;
+}
+
+/** Why each of `chosen` cannot be made in today's tree (empty when all can): checked before any runs. */
+export function staleMutations(chosen: readonly Mutation[]): string[] {
+  const problems: string[] = [];
+  for (const m of chosen) {
+    try {
+      mutate(m, fs.readFileSync(path.join(root, m.file), 'utf8'));
+    } catch (e) {
+      problems.push(errorMessage(e));
+    }
+    for (const t of m.tests) if (!fs.existsSync(path.join(root, t))) problems.push(`[${m.rule}] test path ${t} does not exist: update the mutation list`);
+  }
+  return problems;
+}
+
 /**
  * Runs vitest on `tests` in a process group of its own, so that a run past `limitMs` (a mutation
  * that loops) is stopped whole: its test workers too, which would otherwise keep spinning.
@@ -580,14 +608,7 @@ function runVitest(
 export async function runMutation(m: Mutation, limitMs: number = TEST_RUN_LIMIT_MS): Promise<Outcome> {
   const file = path.join(root, m.file);
   const original = fs.readFileSync(file, 'utf8');
-  let mutated = original;
-  for (const e of m.edits) {
-    const at = mutated.indexOf(e.find);
-    if (at < 0 || mutated.indexOf(e.find, at + 1) >= 0) {
-      throw new Error(`[${m.rule}] "${e.find.slice(0, 60)}…" must occur exactly once in ${m.file}: update the mutation list`);
-    }
-    mutated = mutated.slice(0, at) + e.replace + mutated.slice(at + e.find.length);
-  }
+  const mutated = mutate(m, original);
   const restore = (): void => fs.writeFileSync(file, original);
   let stopTests = (): void => undefined;
   // Ctrl-C reaches only this process (the tests run in a group of their own): it stops them too.
@@ -649,6 +670,13 @@ async function main(): Promise<void> {
     .filter(Boolean);
   const out = option('--out', option('--json', ''));
   const chosen = only.length > 0 ? MUTATIONS.filter((m) => only.includes(m.rule)) : MUTATIONS;
+  // A list the code has moved away from fails at once, not after minutes of runs.
+  const stale = staleMutations(chosen);
+  if (stale.length > 0) {
+    for (const line of stale) console.error(line);
+    process.exitCode = 1;
+    return;
+  }
   const outcomes: Outcome[] = [];
   const before = treeState();
   const started = Date.now();

@@ -120,6 +120,15 @@ describe('[AU-3] [AU-4] [AU-6] signed receipts on exports', () => {
     expect(missing.problems).toEqual(['shard 2 (item 6) is in the receipt but not in the export: the export is missing verified results.']);
   });
 
+  it('[AU-4] an export shard the receipt has no leaf for fails, naming the shard: nothing vouches for it', async () => {
+    // A receipt signed before the last shard was verified, on an export that holds it: every leaf
+    // checks, yet shard 2's numbers are the export's word alone.
+    const partial = (await issueReceipt(identity, { ...JOB, complete: false }, tensorShards().slice(0, 2), 1000))!;
+    const verdict = await verify('j1-results.json', text(resultsToJsonParts({ ...results, receipt: partial })), null);
+    expect(verdict.ok).toBe(false);
+    expect(verdict.problems).toEqual(['shard 2 (item 6) is in the export but not in the receipt: nothing vouches for its results.']);
+  });
+
   it('[AU-6] a CSV export verifies with its sidecar; one changed cell fails naming the shard', async () => {
     const csv = text(resultsToCsvParts(results));
     const sidecar = receiptSidecar(receipt, 'j1-results.csv', 'results-csv');

@@ -6,17 +6,17 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MemoryCoordinatorStore } from '../persistence/memoryCoordinatorStore.ts';
-import type { JobSpec } from '../protocol/messages.ts';
+import { asJobId, type PeerId } from '../protocol/ids.ts';
+import { PROTOCOL_VERSION, type JobSpec, type JobStatus } from '../protocol/messages.ts';
 import { initialState } from '../model/state.ts';
 import { memoryViewPort, type ViewPort } from '../model/viewPort.ts';
-import type { RequesterView } from '../model/requesterView.ts';
-import { type Submission } from '../model/requesterView.ts';
+import type { RequesterView, Submission } from '../model/requesterView.ts';
 import { MemoryNetwork } from '../transport/memoryTransport.ts';
 import type { Endpoint, EndpointFactory } from '../transport/transport.ts';
 import { CoordinatorHost } from './coordinatorHost.ts';
 import { coordinatorPeerId } from './networkId.ts';
 import { RequesterHost } from './requesterHost.ts';
-import { memoryTrust } from './testing/provingCoordinator.ts';
+import { memoryTrust, newIdentity, provingCoordinator } from './testing/provingCoordinator.ts';
 
 const NET = 'requester-host';
 const COORDINATOR = coordinatorPeerId(NET);
@@ -127,5 +127,69 @@ describe('[J-13] RequesterHost submissions', () => {
     await until(net, () => submission(ref)?.state !== 'sending', 'the submission to fail');
     expect(submission(ref)?.state).toBe('rejected');
     expect(submission(ref)?.reason).toMatch(/could not reach the coordinator .* submit again/);
+  });
+
+  it('[J-13] a job sent on a connection that closes, with no coordinator to come back, fails with the same message instead of staying at "sending"', async () => {
+    const net = new MemoryNetwork();
+    const coordinator = await coordinatorOn(net);
+    const requester = requesterOn(net.factory, 300);
+    await until(net, () => view.get().state === 'connected', 'the welcome');
+    const ref = requester.submit(spec('orphaned'), null);
+    // The coordinator goes away with the frame still on its way: it never answers, nor comes back.
+    coordinator.stop();
+    net.flush();
+    expect(coordinator.core.jobStatuses()).toEqual([]);
+    await until(net, () => submission(ref)?.state !== 'sending', 'the submission to fail');
+    expect(submission(ref)?.state).toBe('rejected');
+    expect(submission(ref)?.reason).toMatch(/could not reach the coordinator .* submit again/);
+  });
+});
+
+describe('[AU-5] RequesterHost fetches results again after a re-verification', () => {
+  it('[AU-5] a job re-opened after it was done ([X-3]) is fetched again, with its new receipt, once it is done again; a job that stays done is fetched once', async () => {
+    const net = new MemoryNetwork();
+    const asked: string[] = [];
+    const JOB = asJobId('job-au5');
+    let requesterPeer: PeerId | null = null;
+    // A coordinator that proves its key and scripts the job's course: no quarantine needs to
+    // happen for real to re-open a job, only the statuses a requester then sees.
+    const coordinator = provingCoordinator(net, COORDINATOR, NET, await newIdentity(), (peer, msg, ep) => {
+      requesterPeer = peer;
+      if (msg.t === 'submit-job') ep.send(peer, { v: PROTOCOL_VERSION, t: 'job-accepted', ref: msg.ref, jobId: JOB, shards: 2 });
+      if (msg.t === 'results-request') asked.push(msg.jobId);
+    });
+    const status = (done: boolean): void => {
+      const job: JobStatus = {
+        jobId: JOB,
+        name: 'reopened',
+        createdAtMs: 0,
+        items: 4,
+        shards: 2,
+        verified: done ? 2 : 1,
+        inFlight: done ? 0 : 1,
+        pending: 0,
+        unverifiable: 0,
+        disagreements: 0,
+        done,
+      };
+      if (requesterPeer === null) throw new Error('no requester connected');
+      coordinator.send(requesterPeer, { v: PROTOCOL_VERSION, t: 'job-status', jobs: [job] });
+    };
+    const requester = requesterOn(net.factory);
+    const ref = requester.submit(spec('reopened'), null);
+    await until(net, () => submission(ref)?.state === 'accepted', 'the job to be accepted');
+
+    status(true);
+    await until(net, () => asked.length === 1, 'the first results-request');
+    status(true); // done again, nothing changed: its results are not fetched twice
+    net.flush();
+    await new Promise((r) => setTimeout(r, 50));
+    net.flush();
+    expect(asked).toEqual([JOB]);
+
+    status(false); // a quarantine re-opened one of its shards
+    status(true); // decided again: the results, and their receipt, are new
+    await until(net, () => asked.length === 2, 'the results-request after the re-verification');
+    expect(asked).toEqual([JOB, JOB]);
   });
 });

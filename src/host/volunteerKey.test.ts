@@ -112,3 +112,41 @@ describe('result signatures [I-3]', () => {
     ]);
   });
 });
+
+describe('the volunteer gate across connections [I-2]', () => {
+  it('[I-2] frames still waiting behind a check when their connection closes are dropped; the next connection’s hello is checked afresh', async () => {
+    const alice = await newKey();
+    const peer = asPeerId('v-alice');
+    const gate = new VolunteerGate({
+      networkId: 'net1',
+      enabled: true,
+      endpoint: () => ({ dtlsFingerprints: () => ({ local: A, remote: B }) }) as never,
+      subject: () => null,
+      newNonce: () => ctx.nonce,
+      log: () => undefined,
+    });
+    const seen: [string, boolean | undefined][] = [];
+    const admit = (msg: ToCoordinator): void => gate.admit(peer, { ok: true, msg }, (checked) => seen.push([msg.t, checked?.ok]));
+    const hello: ToCoordinator = {
+      v: PROTOCOL_VERSION,
+      t: 'hello',
+      role: 'volunteer',
+      caps: { backend: 'wasm', adapter: null, backendReason: '', ortVersion: '1', threads: 1 },
+      label: 'v',
+      key: alice.publicKey,
+      keySig: await proveVolunteerKey(alice, ctx),
+    };
+    gate.nonceFor(peer);
+    admit(hello);
+    admit({ v: PROTOCOL_VERSION, t: 'lease-request' });
+    // The connection closes while the hello's check is under way: the core has dropped the peer,
+    // and a frame of the old connection must not reach it as if from the new one.
+    gate.forget(peer);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(seen).toEqual([]);
+    gate.nonceFor(peer);
+    admit(hello);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(seen).toEqual([['hello', true]]);
+  });
+});

@@ -41,4 +41,14 @@ describe('[P-8] a peer whose frame is still arriving is alive', () => {
     for (let t = 500; t <= 6_000; t += 500) c.heard(p, t);
     expect(closes(c.tick(6_000))).toBe(1);
   });
+
+  it('[P-8] [P-1] chunks before hello do not hold off the silence limit either, where it is shorter than the time to say hello', () => {
+    // Which of the two limits closes a peer that never said hello depends on the config; with a
+    // silence limit under the hello deadline only [P-4] tells whether its chunks counted.
+    const c = new CoordinatorCore({ networkId: 'net1', ...DEFAULT_COORDINATOR_CONFIG, peerTimeoutMs: 2_000 }, seededRng(1));
+    const p = asPeerId('p1');
+    c.connect(p, 0);
+    for (let t = 500; t <= 3_000; t += 500) c.heard(p, t);
+    expect(closes(c.tick(3_000))).toBe(1);
+  });
 });

@@ -30,6 +30,7 @@ import type { SignalingLimits } from '../server/config.ts';
 import { BENCH_DIST, BENCH_TMP, openTab, ROOT, type BenchTab } from './env.ts';
 import { MNIST_MODEL } from './models.ts';
 import type { ScaleCounts, ScaleFrames } from './scaleProbe.ts';
+import { watchCoordinatorSignaling, type CoordinatorSignaling } from './scaleSignaling.ts';
 import { round } from './stats.ts';
 
 export type CoordinatorKind = 'tab' | 'headless';
@@ -62,6 +63,11 @@ export interface ScaleRow {
   readonly jobBusy: number | null;
   readonly heapMB: number | null;
   readonly frames: ScaleFrames | null;
+  /**
+   * What the coordinator's signaling socket sent from the volunteers' launch until all N connected
+   * (or the deadline), and whether the server dropped it meanwhile (null: no coordinator).
+   */
+  readonly joinSignaling: CoordinatorSignaling | null;
   /** The first thing that failed: volunteers that never connected, a job that stalled (null: none). */
   readonly broke: string | null;
   /** The first warning or error the coordinator, else a volunteer, logged (null: none). */
@@ -253,7 +259,8 @@ function launchVolunteers(origin: string, networkId: string, n: number, stateRoo
 /** Shards per job: enough that every volunteer gets several leases, and the rate settles. */
 export const shardsFor = (n: number, quick: boolean): number => Math.max(quick ? 100 : 200, 3 * n);
 
-async function measureRow(browser: Browser, origin: string, kind: CoordinatorKind, n: number, quick: boolean): Promise<ScaleRow> {
+async function measureRow(browser: Browser, server: RunningServer, kind: CoordinatorKind, n: number, quick: boolean): Promise<ScaleRow> {
+  const origin = server.url;
   const networkId = `scale-${kind}-${n}-${Date.now().toString(36)}`;
   const dir = path.join(BENCH_TMP, 'scale', networkId);
   fs.mkdirSync(dir, { recursive: true });
@@ -283,12 +290,14 @@ async function measureRow(browser: Browser, origin: string, kind: CoordinatorKin
     jobBusy: null as number | null,
     heapMB: null as number | null,
     frames: null as ScaleFrames | null,
+    joinSignaling: null as CoordinatorSignaling | null,
   };
   try {
     coordinator = kind === 'tab' ? await tabCoordinator(browser, origin, networkId) : await headlessCoordinator(origin, networkId, path.join(dir, 'data'));
     requester = await openTab(browser, origin, 'scale-requester');
     await requester.call('requester', networkId);
 
+    const joins = watchCoordinatorSignaling(server, `quorum-${networkId}`);
     const t0 = performance.now();
     fleet = launchVolunteers(origin, networkId, n, path.join(dir, 'volunteers'));
     // Process start (tsx), n engines, n WebRTC connections and proofs: allow for all of it.
@@ -302,6 +311,14 @@ async function measureRow(browser: Browser, origin: string, kind: CoordinatorKin
       }
       if (fleet.processes.every((p) => p.exitCode !== null)) break;
       await sleep(POLL_MS);
+    }
+    row.joinSignaling = joins.read();
+    joins.stop();
+    if (row.joinSignaling.disconnects > 0) {
+      const why = Object.entries(row.joinSignaling.dropped).map(([reason, count]) => `${reason} ×${count}`);
+      breaks(
+        `the coordinator's signaling socket was dropped ${row.joinSignaling.disconnects}× while volunteers joined (${why.join(', ') || 'no reason counted'})`,
+      );
     }
     if (row.connectSec === null) breaks(`only ${row.connected}/${n} volunteers connected after ${round((performance.now() - t0) / 1000, 3)} s`);
 
@@ -389,7 +406,7 @@ export async function benchScale(
       for (const kind of kinds) {
         // A tab constructs at most 500 RTCPeerConnections in its life (README): past that, no row.
         if (gaveUp.has(kind) || (kind === 'tab' && n > 450)) continue;
-        const row = await measureRow(browser, server.url, kind, n, opts.quick);
+        const row = await measureRow(browser, server, kind, n, opts.quick);
         rows.push(row);
         const clean = row.connectSec !== null && row.verified >= row.shards;
         if (clean) largestClean[kind] = n;
@@ -399,6 +416,7 @@ export async function benchScale(
           `  ${kind} N=${n}: connected ${row.connected}/${n} in ${row.connectSec ?? '–'} s; ${row.verifiedShardsPerSec ?? '–'} verified shards/s, ` +
             `${row.leasesPerSec ?? '–'} leases/s; status ${row.statusBytesPerSec ?? '–'} B/s; busy idle ${row.idleBusy ?? '–'}, job ${row.jobBusy ?? '–'}; heap ${row.heapMB ?? '–'} MB; ` +
             `telemetry ${row.frames?.telemetryBytes ?? '–'} B, network ${row.frames?.networkBytes ?? '–'} B; load ${os.loadavg()[0]?.toFixed(1)}` +
+            (row.joinSignaling ? `; coordinator signaling while joining: ${JSON.stringify(row.joinSignaling)}` : '') +
             (row.broke ? `; broke: ${row.broke}` : '') +
             (row.firstError ? `; first error logged: ${row.firstError}` : ''),
         );

@@ -167,7 +167,7 @@ test('bad inputs get their documented errors and make no job @requester', async 
   const sub = page.locator('[data-testid=submissions] li');
   await expect(sub).toHaveAttribute('data-state', 'rejected', { timeout: 60_000 });
   await expect(sub.getByTestId('rejection')).toContainText(
-    "the job has 20 items, over this coordinator's limit of 10 per job (the limits are set on the coordinator page)",
+    "the job has 20 items, over this coordinator's limit of 10 per job (the limits are set by the coordinator: on its page, or with quorum coordinator --max-model-mib, --max-inputs-mib, --max-items)",
   );
 
   // No job was made by any of it.
@@ -191,7 +191,9 @@ test('a submission with a wrong requester key is refused; the right key is accep
   await page.getByTestId('submit-job').click();
   const subs = page.locator('[data-testid=submissions] li');
   await expect(subs.first()).toHaveAttribute('data-state', 'rejected', { timeout: 30_000 });
-  await expect(subs.first().getByTestId('rejection')).toContainText('wrong requester key: copy the key shown on the coordinator page');
+  await expect(subs.first().getByTestId('rejection')).toContainText(
+    'wrong requester key: copy the key the coordinator shows (on its page, or in the requester link quorum coordinator logs when ready)',
+  );
   expect((await state(coord!.page)).coordinator.jobs).toEqual([]);
 
   // The key the coordinator page shows works, and the page remembers it for this network.

@@ -52,6 +52,20 @@ export const SIGNALING_LIMITS = Object.freeze({
   byteBurst: 512 * 1024,
   bytesPerSecond: 128 * 1024,
   /**
+   * [K-8] The budget of a socket registered under a coordinator id (`quorum-<network>`) with a live
+   * [K-7] ticket, shared by every socket of that id. A coordinator relays an answer and its ICE
+   * candidates for every volunteer that joins, so its socket carries N times what a volunteer's
+   * does. Measured (BENCHMARKS.md, "Signaling per join"): a tab coordinator sends 3 to 4.2
+   * messages and 1.25 to 1.6 KB per join on loopback (1 answer of ~620 B, 2-3 candidates of
+   * ~320 B), the headless one 2 and 0.9 KB; a real network adds server-reflexive, relay and IPv6
+   * candidates, so allow ~10 messages and ~4 KB a join. That at 50 joins/s is 500 messages/s and 200 KB/s (rounded up to
+   * 256 KiB/s), and the bursts hold 200 volunteers joining at once (2,000 messages, 800 KB → 1 MiB).
+   */
+  coordinatorMessageBurst: 2_000,
+  coordinatorMessagesPerSecond: 500,
+  coordinatorByteBurst: 1024 * 1024,
+  coordinatorBytesPerSecond: 256 * 1024,
+  /**
    * Messages for ids that are not connected wait in peer's queue until the id connects or the
    * queue expires (expireTimeoutMs, checked every cleanupIntervalMs); while they wait they are
    * charged to their sender's address and to the server, and beyond these they are refused.

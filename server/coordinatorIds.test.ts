@@ -1,7 +1,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { generateCoordinatorKeyPair, identityOf, signBytes, type CoordinatorIdentity } from '../src/host/coordinatorKey.ts';
-import { SIGNALING_CLAIM_PATH, SIGNALING_NONCE_PATH, signalingClaimPayload } from '../src/protocol/signalingClaim.ts';
+import { SIGNALING_CLAIM_PATH, signalingClaimPayload } from '../src/protocol/signalingClaim.ts';
 import { createCoordinatorIds, parseCoordinatorKeys } from './coordinatorIds.ts';
+import { claim, nonceFor } from './testing/coordinatorClaim.ts';
 import { serverRig } from './testing/serverRig.ts';
 import { type TestSocket } from './testing/signalingClient.ts';
 
@@ -18,24 +19,6 @@ beforeAll(async () => {
 
 function open(base: string, id: string, token?: string): TestSocket {
   return rig.open(base, id, token === undefined ? {} : { token });
-}
-
-async function nonceFor(base: string, id: string): Promise<Response> {
-  return fetch(`${base}${SIGNALING_NONCE_PATH}?id=${encodeURIComponent(id)}`);
-}
-
-/** The whole claim as a coordinator page makes it: nonce, signature, ticket (or the refusal). */
-async function claim(base: string, id: string, who: CoordinatorIdentity): Promise<{ status: number; text: string }> {
-  const n = await nonceFor(base, id);
-  expect(n.status).toBe(200);
-  const nonce = await n.text();
-  const signature = await signBytes(who.privateKey, signalingClaimPayload(id, nonce));
-  const res = await fetch(`${base}${SIGNALING_CLAIM_PATH}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ id, nonce, publicKey: who.publicKey, signature }),
-  });
-  return { status: res.status, text: await res.text() };
 }
 
 describe('[K-7] a coordinator id reserved for its key', () => {

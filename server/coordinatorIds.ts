@@ -56,6 +56,11 @@ export interface CoordinatorIds {
   claim(body: unknown): Promise<ClaimAnswer>;
   /** At registration: null when `id` may be registered with `token`, or the reason it may not. */
   admit(id: string, token: string | null): string | null;
+  /**
+   * [K-8] Whether `token` is a live ticket for coordinator id `id`: the registration is the key
+   * holder's, and so may have the coordinator's signaling budget.
+   */
+  ticketed(id: string, token: string | null): boolean;
   /** The fingerprint `id` is reserved for, if any (for tests and logs). */
   reservedFor(id: string): string | null;
   /** peer's 'connection' and 'disconnect': a reservation does not lapse while its id is registered. */
@@ -177,6 +182,12 @@ export function createCoordinatorIds(
       }
       touch(id);
       return null;
+    },
+
+    ticketed(id, token) {
+      if (token === null || !isCoordinatorId(id)) return false;
+      sweep();
+      return tickets.get(token)?.id === id;
     },
 
     reservedFor,

@@ -90,6 +90,13 @@ function reservedIdProblem(ids: CoordinatorIds, req: IncomingMessage): string | 
   return id === null ? null : ids.admit(id, params.get('token'));
 }
 
+/** [K-8] Whether this registration is a coordinator's with a live ticket for its id. */
+function claimedRegistration(ids: CoordinatorIds, req: IncomingMessage): boolean {
+  const params = new URL(req.url ?? '', 'http://signaling').searchParams;
+  const id = params.get('id');
+  return id !== null && ids.ticketed(id, params.get('token'));
+}
+
 export function attachSignaling(httpServer: HttpServer | HttpsServer, app: MiddlewareHost, options: SignalingOptions = {}): Signaling {
   let wss: WebSocketServer | null = null;
   let detached = false;
@@ -145,7 +152,8 @@ export function attachSignaling(httpServer: HttpServer | HttpsServer, app: Middl
     }
     socketServer.handleUpgrade(req, socket, head, (ws) => {
       // [K-7] A reserved coordinator id only with a ticket its key's claim earned.
-      const reason = guard.admit(ws, req) ?? reservedIdProblem(coordinatorIds, req);
+      // [K-8] Its ticket also earns it the coordinator's signaling budget.
+      const reason = guard.admit(ws, req, claimedRegistration(coordinatorIds, req)) ?? reservedIdProblem(coordinatorIds, req);
       if (reason === null) {
         socketServer.emit('connection', ws, req);
         return;

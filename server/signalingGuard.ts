@@ -6,6 +6,8 @@
  *   after it, before peer sees it  id and token grammar, ids per address (an ERROR message, closed);
  *   every message, before peer     messages/s and bytes/s per socket, well-formed JSON, and a share
  *                                  of the queue for ids that are not connected.
+ * [K-8] A socket registered under a coordinator id with a live [K-7] ticket has the coordinator's
+ * larger messages/s and bytes/s instead, one budget per id, shared by every socket of that id.
  * (The size of one message is ws's `maxPayload`, set where the WebSocket server is made.)
  *
  * A client over a budget is refused or dropped with a reason, counted in `stats()` and logged at
@@ -48,9 +50,10 @@ export interface SignalingGuard {
   checkUpgrade(req: IncomingMessage): { status: number; reason: string } | null;
   /**
    * After the upgrade, before peer sees the socket: null when peer may have it (its messages then
-   * pass the gate), or the reason to send in an ERROR message before closing it.
+   * pass the gate), or the reason to send in an ERROR message before closing it. `claimed`: [K-8]
+   * the registration names a coordinator id and carries a live [K-7] ticket for it.
    */
-  admit(ws: WebSocket, req: IncomingMessage): string | null;
+  admit(ws: WebSocket, req: IncomingMessage, claimed?: boolean): string | null;
   /** peer's 'connection' and 'disconnect': which ids are connected (others' messages are queued). */
   connected(id: string): void;
   disconnected(id: string): void;
@@ -66,6 +69,19 @@ interface AddressState {
   connects: TokenBucket;
   queuedBytes: number;
   queuedMessages: number;
+}
+
+interface Budget {
+  messages: TokenBucket;
+  bytes: TokenBucket;
+  messagesPerSecond: number;
+  bytesPerSecond: number;
+}
+
+/** [K-8] One claimed coordinator id's budget, and how many of its sockets are open. */
+interface CoordinatorBudget {
+  budget: Budget;
+  sockets: number;
 }
 
 interface QueuedCharge {
@@ -85,6 +101,7 @@ export function createSignalingGuard(options: SignalingGuardOptions): SignalingG
   const allowedOrigins = options.allowedOrigins ?? [];
   const stats: SignalingStats = { refusedConnections: {}, droppedSockets: {}, refusedMessages: {} };
   const addresses = new Map<string, AddressState>();
+  const coordinators = new Map<string, CoordinatorBudget>();
   const live = new Set<string>();
   // Every queued message lives at most until peer's next expiry sweep after expireTimeoutMs; all
   // charges have that same lifetime, so this list is in expiry order.
@@ -121,6 +138,42 @@ export function createSignalingGuard(options: SignalingGuardOptions): SignalingG
     for (const [key, s] of addresses) {
       if (s.sockets === 0 && s.queuedMessages === 0 && s.connects.full()) addresses.delete(key);
     }
+  };
+
+  const socketBudget = (): Budget => ({
+    messages: createTokenBucket(limits.messageBurst, limits.messagesPerSecond, now),
+    bytes: createTokenBucket(limits.byteBurst, limits.bytesPerSecond, now),
+    messagesPerSecond: limits.messagesPerSecond,
+    bytesPerSecond: limits.bytesPerSecond,
+  });
+
+  /**
+   * [K-8] The budget of claimed coordinator id `id`, held while any of its sockets is open. It is
+   * kept after the last one closes until it has refilled, so that reconnecting (peerjs re-registers
+   * with the same ticket, and peer lets a second socket in under the same id and token) never
+   * buys a fresh burst: one claimed id has one budget.
+   */
+  const coordinatorBudget = (id: string, ws: WebSocket): Budget => {
+    for (const [key, c] of coordinators) {
+      if (c.sockets === 0 && c.budget.messages.full() && c.budget.bytes.full()) coordinators.delete(key);
+    }
+    let c = coordinators.get(id);
+    if (!c) {
+      c = {
+        budget: {
+          messages: createTokenBucket(limits.coordinatorMessageBurst, limits.coordinatorMessagesPerSecond, now),
+          bytes: createTokenBucket(limits.coordinatorByteBurst, limits.coordinatorBytesPerSecond, now),
+          messagesPerSecond: limits.coordinatorMessagesPerSecond,
+          bytesPerSecond: limits.coordinatorBytesPerSecond,
+        },
+        sockets: 0,
+      };
+      coordinators.set(id, c);
+    }
+    const held = c;
+    held.sockets++;
+    ws.once('close', () => held.sockets--);
+    return held.budget;
   };
 
   const expireCharges = (): void => {
@@ -160,21 +213,14 @@ export function createSignalingGuard(options: SignalingGuardOptions): SignalingG
   };
 
   /** What to do with one incoming message: relay it (true) or not (false). */
-  const inspect = (
-    ws: WebSocket,
-    key: string,
-    address: AddressState,
-    id: string,
-    buckets: { messages: TokenBucket; bytes: TokenBucket },
-    data: RawData,
-  ): boolean => {
+  const inspect = (ws: WebSocket, key: string, address: AddressState, id: string, budget: Budget, data: RawData): boolean => {
     const bytes = Array.isArray(data) ? data.reduce((n, b) => n + b.byteLength, 0) : data.byteLength;
-    if (!buckets.messages.take(1)) {
-      drop(ws, key, id, 'message rate', `too many signaling messages (over ${limits.messagesPerSecond}/s); reconnect later`);
+    if (!budget.messages.take(1)) {
+      drop(ws, key, id, 'message rate', `too many signaling messages (over ${budget.messagesPerSecond}/s); reconnect later`);
       return false;
     }
-    if (!buckets.bytes.take(bytes)) {
-      drop(ws, key, id, 'byte rate', `too many signaling bytes (over ${limits.bytesPerSecond} bytes/s); reconnect later`);
+    if (!budget.bytes.take(bytes)) {
+      drop(ws, key, id, 'byte rate', `too many signaling bytes (over ${budget.bytesPerSecond} bytes/s); reconnect later`);
       return false;
     }
     let message: unknown;
@@ -231,7 +277,7 @@ export function createSignalingGuard(options: SignalingGuardOptions): SignalingG
       return null;
     },
 
-    admit(ws, req) {
+    admit(ws, req, claimed = false) {
       const key = addressKey(req.socket.remoteAddress);
       const params = new URL(req.url ?? '', 'http://signaling').searchParams;
       const id = params.get('id');
@@ -257,16 +303,13 @@ export function createSignalingGuard(options: SignalingGuardOptions): SignalingG
       });
 
       const shownId = id ?? '?';
-      const buckets = {
-        messages: createTokenBucket(limits.messageBurst, limits.messagesPerSecond, now),
-        bytes: createTokenBucket(limits.byteBurst, limits.bytesPerSecond, now),
-      };
+      const budget = claimed && id !== null && id !== '' ? coordinatorBudget(id, ws) : socketBudget();
       // peer listens for 'message' itself; the gate sits in front of every listener by wrapping emit.
       const emit = ws.emit.bind(ws) as (event: string | symbol, ...args: unknown[]) => boolean;
       const gated = (event: string | symbol, ...args: unknown[]): boolean => {
         if (event !== 'message') return emit(event, ...args);
         if (ws.readyState !== ws.OPEN) return false; // dropped: nothing more is relayed
-        return inspect(ws, key, address, shownId, buckets, args[0] as RawData) ? emit(event, ...args) : false;
+        return inspect(ws, key, address, shownId, budget, args[0] as RawData) ? emit(event, ...args) : false;
       };
       ws.emit = gated as typeof ws.emit;
       return null;

@@ -6,6 +6,8 @@
  * Nothing here is part of the app.
  */
 import { CoordinatorHost } from '../../src/host/coordinatorHost.ts';
+import { claimingFactory } from '../../src/host/coordinatorIdClaim.ts';
+import { generateCoordinatorKeyPair, identityOf } from '../../src/host/coordinatorKey.ts';
 import { ModelInspector } from '../../src/host/modelInspector.ts';
 import { RequesterHost } from '../../src/host/requesterHost.ts';
 import { startVolunteer } from '../../src/host/volunteerRole.ts';
@@ -377,10 +379,12 @@ let coordinatorHost: CoordinatorHost | null = null;
 
 async function coordinator(networkId: string, countBytes = false): Promise<string> {
   if (countBytes) sentBytes = {};
-  const [signaling, db] = await Promise.all([loadSignalingConfig(), openQuorumDb()]);
+  const [signaling, db, keyPair] = await Promise.all([loadSignalingConfig(), openQuorumDb(), generateCoordinatorKeyPair()]);
   coordinatorHost = new CoordinatorHost({
     networkId,
-    factory: timedFactory(peerjsEndpointFactory(signaling)),
+    // [K-7] It claims its id with a key before registering, as the app's coordinator does, so its
+    // signaling socket has the budget a real coordinator's has ([K-8]).
+    factory: claimingFactory(signaling, await identityOf(keyPair), (claimed) => timedFactory(peerjsEndpointFactory(claimed))),
     store: new CoordinatorStore(db, networkId),
     // As the app's coordinator does: every submitted model is loaded and checked in its own engine.
     inspector: new ModelInspector(() => createWorkerEngine()),

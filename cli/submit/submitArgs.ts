@@ -70,8 +70,10 @@ pick it up again after an interruption.
 
   --server URL       the Quorum server (signaling at URL/peerjs), e.g. http://127.0.0.1:5173
   --network NAME     the network to submit to
-  --key KEY          the network's requester key (shown on the coordinator page)
-  --link LINK        the coordinator page's requester link: gives --server, --network, --key and --fp
+  --key KEY          the network's requester key (shown on the coordinator page, or in the requester
+                     link quorum coordinator logs when ready)
+  --link LINK        the coordinator's requester link (its page, or quorum coordinator's "coordinator
+                     ready" log line): gives --server, --network, --key and --fp
   --fp FINGERPRINT   the coordinator key's fingerprint (fp=… in its links): only that key is trusted;
                      without it the first key seen is pinned in STATE/pins.json (trust on first use)
   --state DIR        where pins are kept (default .quorum, shared with quorum volunteer)
@@ -127,7 +129,9 @@ export function parseRequesterLink(link: string): { server: string; network: str
   try {
     url = new URL(link);
   } catch {
-    throw new UsageError(`--link "${link}" is not a link: copy the requester link from the coordinator page`);
+    throw new UsageError(
+      `--link "${link}" is not a link: copy the requester link from the coordinator page, or from quorum coordinator's "coordinator ready" log line`,
+    );
   }
   const hash = url.hash.replace(/^#/, '');
   const query = new URLSearchParams(hash.includes('?') ? hash.slice(hash.indexOf('?') + 1) : '');
@@ -158,7 +162,10 @@ export function parseSubmitArgs(argv: readonly string[]): SubmitOptions {
   const outDir = flags.get('out');
   if (server === undefined) throw new UsageError('--server is required (or --link): the Quorum server URL, e.g. --server http://127.0.0.1:5173');
   if (network === undefined) throw new UsageError('--network is required (or --link): the name of the network to submit to');
-  if (key === undefined) throw new UsageError("--key is required (or --link): the network's requester key, shown on the coordinator page");
+  if (key === undefined)
+    throw new UsageError(
+      "--key is required (or --link): the network's requester key, shown on the coordinator page or in the requester link quorum coordinator logs when ready",
+    );
   if (outDir === undefined) throw new UsageError('--out is required: the folder the verified results are written to');
   checkServer(server);
   checkNetwork(network);
@@ -226,7 +233,9 @@ export function parseResultsArgs(argv: readonly string[]): ResultsOptions {
   const outDir = flags.get('out');
   if (outDir === undefined) throw new UsageError('--out is required: the folder the verified results are written to');
   if (key === undefined)
-    throw new UsageError("--key is required (or --link): the network's requester key, shown on the coordinator page; only its holders read a job's results");
+    throw new UsageError(
+      "--key is required (or --link): the network's requester key, shown on the coordinator page or in the requester link quorum coordinator logs when ready; only its holders read a job's results",
+    );
   const server = flags.get('server') ?? link?.server;
   const network = flags.get('network') ?? link?.network ?? undefined;
   const fingerprint = flags.get('fp') ?? link?.fp ?? undefined;

@@ -211,7 +211,9 @@ describe('quorum submit and quorum results', () => {
     const io = recorder();
     const options = { ...mnistOptions(tmpDir()), key: 'not-the-key' };
     expect(await runSubmit(options, { factory, out: io.out, err: io.err, signals: new EventEmitter() })).toBe(1);
-    expect(io.errors()).toMatch(/quorum: the coordinator refused the job: wrong requester key: copy the key shown on the coordinator page/);
+    expect(io.errors()).toMatch(
+      /quorum: the coordinator refused the job: wrong requester key: copy the key the coordinator shows \(on its page, or in the requester link quorum coordinator logs when ready\)/,
+    );
   });
 
   it('[K-4] a coordinator whose key is not the --fp given gets nothing and the run exits 1 with the key alarm', async () => {

@@ -39,7 +39,7 @@ describe('checks of a job of files [J-7]', () => {
     // 10,000 line images of ~5 KB fit the default limits: 50 MB of files, not 1.1 GB of tensors.
     expect(checkFileJobLimits({ ...job, fileBytes: new Array<number>(10_000).fill(5_000), shardSize: 100 }, DEFAULT_JOB_LIMITS)).toEqual([]);
     expect(checkFileJobLimits(job, { ...DEFAULT_JOB_LIMITS, maxInputBytes: 10_000 })).toEqual([
-      "the files are 10.7 KiB, over this coordinator's limit of 9.8 KiB per job (the limits are set on the coordinator page): split them into several jobs.",
+      "the files are 10.7 KiB, over this coordinator's limit of 9.8 KiB per job (the limits are set by the coordinator: on its page, or with quorum coordinator --max-model-mib, --max-inputs-mib, --max-items): split them into several jobs.",
     ]);
     expect(checkFileJobLimits(job, { ...DEFAULT_JOB_LIMITS, maxItems: 1 })[0]).toMatch(/has 2 files, over this coordinator's limit of 1 per job/);
     // A shard of 4,000 images of 48×192×3 float32 is 442 MB: over the per-tensor limit.

@@ -8,7 +8,7 @@ import { filePipelineShapeProblem, imageStages } from '../protocol/jobFiles.ts';
 import { LIMITS } from '../protocol/limits.ts';
 import { pipelineModels, type Pipeline } from '../protocol/pipeline.ts';
 import { formatBytes } from './format.ts';
-import { checkInputsAgainstSignature, type InputLike, type JobLimits, type SignatureLike } from './jobChecks.ts';
+import { checkInputsAgainstSignature, JOB_LIMITS_SET_WHERE, type InputLike, type JobLimits, type SignatureLike } from './jobChecks.ts';
 
 /** The float32 tensor the pipeline's image-tensor stage makes for `items` images, batch dim first. */
 export function pipelineInput(pipeline: Pipeline, items: number): InputLike | null {
@@ -37,7 +37,7 @@ export function checkFileJobLimits(
   limits: JobLimits,
 ): string[] {
   const problems: string[] = [];
-  const where = 'the limits are set on the coordinator page';
+  const where = JOB_LIMITS_SET_WHERE;
   if (job.modelBytes > limits.maxModelBytes) {
     problems.push(`the model is ${formatBytes(job.modelBytes)}, over this coordinator's limit of ${formatBytes(limits.maxModelBytes)} (${where}).`);
   }

@@ -85,9 +85,9 @@ describe('job limits', () => {
     const limits = { maxModelBytes: 1024, maxInputBytes: 100, maxItems: 5 };
     const p = checkJobLimits(job(2048, 10), limits);
     expect(p).toEqual([
-      "the model is 2.0 KiB, over this coordinator's limit of 1.0 KiB (the limits are set on the coordinator page).",
-      "the inputs are 160 bytes, over this coordinator's limit of 100 bytes per job (the limits are set on the coordinator page): split them into several jobs.",
-      "the job has 10 items, over this coordinator's limit of 5 per job (the limits are set on the coordinator page): split it into several jobs.",
+      "the model is 2.0 KiB, over this coordinator's limit of 1.0 KiB (the limits are set by the coordinator: on its page, or with quorum coordinator --max-model-mib, --max-inputs-mib, --max-items).",
+      "the inputs are 160 bytes, over this coordinator's limit of 100 bytes per job (the limits are set by the coordinator: on its page, or with quorum coordinator --max-model-mib, --max-inputs-mib, --max-items): split them into several jobs.",
+      "the job has 10 items, over this coordinator's limit of 5 per job (the limits are set by the coordinator: on its page, or with quorum coordinator --max-model-mib, --max-inputs-mib, --max-items): split it into several jobs.",
     ]);
   });
   it('input size is computed from the dims, not from a claimed byte count', () => {

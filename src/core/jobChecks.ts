@@ -153,10 +153,17 @@ export function clampJobLimits(l: Partial<Record<keyof JobLimits, unknown>>): Jo
   return { maxModelBytes: one('maxModelBytes'), maxInputBytes: one('maxInputBytes'), maxItems: one('maxItems') };
 }
 
+/**
+ * Where a requester refused over a job limit is told the limits come from: a coordinator page's
+ * settings, or a headless coordinator's flags (`quorum coordinator --max-…`).
+ */
+export const JOB_LIMITS_SET_WHERE =
+  'the limits are set by the coordinator: on its page, or with quorum coordinator --max-model-mib, --max-inputs-mib, --max-items';
+
 /** Every way a job exceeds `limits`; [] when it fits. Sizes come from dims, not from trusting byte counts. */
 export function checkJobLimits(job: { readonly modelBytes: number; readonly inputs: readonly InputLike[] }, limits: JobLimits): string[] {
   const problems: string[] = [];
-  const where = 'the limits are set on the coordinator page';
+  const where = JOB_LIMITS_SET_WHERE;
   if (job.modelBytes > limits.maxModelBytes) {
     problems.push(`the model is ${formatBytes(job.modelBytes)}, over this coordinator's limit of ${formatBytes(limits.maxModelBytes)} (${where}).`);
   }

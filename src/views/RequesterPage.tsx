@@ -99,7 +99,7 @@ export function RequesterPage({ route }: { route: Route }) {
               name="requesterKey"
               value={key}
               onChange={(e) => setKey(e.target.value)}
-              placeholder="shown on the coordinator page"
+              placeholder="on the coordinator page, or in its requester link"
               autoComplete="off"
             />
           </label>

@@ -16,7 +16,7 @@ import type { JobRecord } from './state.ts';
 /** [J-1] Why the submission is refused (requester key, batch shape, limits, empty model), or null. */
 export function submissionProblem(spec: JobSpec, requesterKey: string): string | null {
   if (requesterKey !== '' && !secretsEqual(spec.requesterKey, requesterKey)) {
-    return 'wrong requester key: copy the key shown on the coordinator page';
+    return 'wrong requester key: copy the key the coordinator shows (on its page, or in the requester link quorum coordinator logs when ready)';
   }
   const items = itemCountOf(spec);
   if (typeof items === 'string') return items;

@@ -513,7 +513,7 @@ export class CoordinatorHost {
 
   /** [S-3] Runs after every write asked before it; kept, in order, while storage fails (StorageWriteQueue). */
   private write(op: () => Promise<void>, what: string): void {
-    this.writes.write(op, what);
+    this.writes.write(op, what, this.options.store.ordersWrites === true);
   }
 
   /** [S-3] Writes everything that waited, in order ("Retry storage"). True when storage works again. */

@@ -209,8 +209,14 @@ interface WritePlan {
 interface GroupMember {
   readonly chunk: readonly PieceInsert[];
   readonly plan: WritePlan;
+  readonly ticket: Ticket;
   resolve(): void;
   reject(err: Error): void;
+}
+
+/** [N-7] A write issued and not started yet; `failure`: why it fails unrun (a write before it failed). */
+interface Ticket {
+  failure: Error | null;
 }
 
 /** How a store commits its small writes ([N-7]). */
@@ -233,6 +239,8 @@ function* allPieces(plans: readonly WritePlan[]): Generator<PieceInsert> {
 }
 
 export class SqliteCoordinatorStore implements CoordinatorStorage {
+  /** [N-7] Call order is write order, and a failure fails every write issued before it was known. */
+  readonly ordersWrites = true;
   /**
    * The next write's tag: above every tag in the file when this instance was made, so it never
    * names another write's pieces — as long as this instance is its network's only writer to the
@@ -244,6 +252,9 @@ export class SqliteCoordinatorStore implements CoordinatorStorage {
   private tail: Promise<void> = Promise.resolve();
   /** [N-7] The small writes waiting for one transaction, while no other write is queued after them. */
   private openGroup: GroupMember[] | null = null;
+  /** [N-7] Writes issued and not started yet, and a failure of this turn (see `failed`). */
+  private readonly waiting = new Set<Ticket>();
+  private freshFailure: Error | null = null;
   private readonly groupCommit: boolean;
   private readonly groupWindowMs: number;
   /** [N-7] One transaction over a group's writes, each one's pieces then its records, in call order. */
@@ -320,16 +331,25 @@ export class SqliteCoordinatorStore implements CoordinatorStorage {
       }
       return false;
     };
-    const rest = async (): Promise<void> => {
+    const ticket = this.ticket();
+    // Its chunks, a turn between; a failure here is a new one ([N-7]), failing the writes behind.
+    const chunks = async (): Promise<void> => {
       try {
         while (!step()) await nextTurn();
+      } catch (e) {
+        throw this.failed(e);
       } finally {
         this.queued--;
       }
     };
     this.queued++;
-    let done: Promise<void>;
     if (this.queued === 1) {
+      try {
+        this.start(ticket);
+      } catch (e) {
+        this.queued--;
+        return Promise.reject(e as Error);
+      }
       try {
         if (step()) {
           this.queued--;
@@ -337,14 +357,52 @@ export class SqliteCoordinatorStore implements CoordinatorStorage {
         }
       } catch (e) {
         this.queued--;
-        return Promise.reject(e instanceof Error ? e : new Error(String(e)));
+        return Promise.reject(this.failed(e));
       }
-      done = nextTurn().then(rest);
-    } else {
-      done = this.tail.then(rest);
+      const done = nextTurn().then(chunks);
+      this.tail = done.catch(() => undefined);
+      return done;
     }
+    const done = this.tail.then(async () => {
+      try {
+        this.start(ticket);
+      } catch (e) {
+        this.queued--;
+        throw e;
+      }
+      await chunks();
+    });
     this.tail = done.catch(() => undefined);
     return done;
+  }
+
+  /** [N-7] A write issued now: failed already if a write failed this turn, before its caller could know. */
+  private ticket(): Ticket {
+    const ticket: Ticket = { failure: this.freshFailure };
+    this.waiting.add(ticket);
+    return ticket;
+  }
+
+  /** [N-7] A write starts: it runs unless a write before it failed since it was issued. */
+  private start(ticket: Ticket): void {
+    this.waiting.delete(ticket);
+    if (ticket.failure) throw ticket.failure;
+  }
+
+  /**
+   * [N-7] A write failed: every write issued before its caller could know (queued behind it, or
+   * issued in this turn) fails too, unrun. So a caller with several writes in flight sees them
+   * fail from the first failed one on, in call order, and never a later one stored before an
+   * earlier one it must write again ([S-3]: a lease put, then its forget).
+   */
+  private failed(e: unknown): Error {
+    const err = e instanceof Error ? e : new Error(String(e));
+    for (const t of this.waiting) t.failure ??= err;
+    this.freshFailure = err;
+    setImmediate(() => {
+      if (this.freshFailure === err) this.freshFailure = null;
+    });
+    return err;
   }
 
   /**
@@ -357,7 +415,7 @@ export class SqliteCoordinatorStore implements CoordinatorStorage {
    */
   private joinGroup(chunk: readonly PieceInsert[], plan: WritePlan): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      const member: GroupMember = { chunk, plan, resolve, reject };
+      const member: GroupMember = { chunk, plan, resolve, reject, ticket: this.ticket() };
       if (this.openGroup) {
         this.openGroup.push(member);
         return;
@@ -369,16 +427,27 @@ export class SqliteCoordinatorStore implements CoordinatorStorage {
       const done = Promise.all([this.tail, window]).then(() => {
         // Closed before it runs: a write from now on is ordered after it, in a group of its own.
         if (this.openGroup === members) this.openGroup = null;
+        // Members issued before a failure their callers had not seen yet fail unrun; they come
+        // first in call order, so the rest still land after every write their callers retry.
+        const live = members.filter((m) => {
+          try {
+            this.start(m.ticket);
+            return true;
+          } catch (err) {
+            m.reject(err as Error);
+            return false;
+          }
+        });
         try {
-          this.commitGroup(members);
+          if (live.length > 0) this.commitGroup(live);
         } catch (e) {
-          const err = e instanceof Error ? e : new Error(String(e));
-          for (const m of members) m.reject(err);
+          const err = this.failed(e);
+          for (const m of live) m.reject(err);
           return;
         } finally {
           this.queued--;
         }
-        for (const m of members) m.resolve();
+        for (const m of live) m.resolve();
       });
       this.tail = done;
     });

@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { StorageWriteQueue } from '../host/storageWriteQueue.ts';
 import { asLeaseId } from '../protocol/ids.ts';
 import { SqliteCoordinatorStore, openCoordinatorSqlite, type SqliteDb } from './sqliteCoordinatorStore.node.ts';
 import { countingTransactions, LOAD_JOB, loadBatch, loadLease, loadShard } from './testing/storeLoad.ts';
@@ -59,7 +60,7 @@ describe('[N-7] SQLite group commit', () => {
     expect(counted.transactions() - before).toBe(1);
   });
 
-  it('[N-7] [S-3] a group with a failing write rejects every member and stores none of them; written again, all are stored', async () => {
+  it('[N-7] [S-3] a group with a failing write rejects every member and stores none of them, nor a write issued before its callers knew; written again, all are stored', async () => {
     const db = open();
     const other = reader();
     const store = new SqliteCoordinatorStore(db, 'net');
@@ -75,8 +76,13 @@ describe('[N-7] SQLite group commit', () => {
     expect(storedIndices(other)).toEqual([9]);
     expect((other.prepare('SELECT COUNT(*) AS n FROM leases').get() as { n: number }).n).toBe(0);
     expect((other.prepare('SELECT COUNT(DISTINCT idx) AS n FROM shard_pieces').get() as { n: number }).n).toBe(1);
-    // The host's queue writes them again once storage works ([S-3]).
+    // Storage works again; a write issued in the same turn as the failure, before its caller
+    // could know of it, still fails unrun: it must not land before the ones its caller retries.
     db.exec('DROP TRIGGER refuse_three');
+    await expect(store.putShard(LOAD_JOB, loadShard(20, 'verified'))).rejects.toThrow(/disk says no/);
+    expect(storedIndices(other)).toEqual([9]);
+    // The host's queue writes them again, a turn later at the soonest ([S-3]).
+    await new Promise((r) => setImmediate(r));
     await Promise.all([...Array.from({ length: 6 }, (_, i) => store.putShard(LOAD_JOB, loadShard(i, 'verified'))), store.persist(loadBatch(50, 2), 1)]);
     expect(storedIndices(other)).toEqual([0, 1, 2, 3, 4, 5, 9, 50, 51]);
     const loaded = await new SqliteCoordinatorStore(open(), 'net').loadShards(LOAD_JOB);
@@ -131,5 +137,49 @@ describe('[N-7] SQLite group commit', () => {
     await Promise.all(Array.from({ length: 4 }, (_, i) => plain.putShard(LOAD_JOB, loadShard(10 + i, 'verified'))));
     expect(counted.transactions() - before).toBe(4);
     expect(storedIndices(other)).toEqual([0, 1, 2, 3, 10, 11, 12, 13]);
+  });
+
+  it("[N-7] [S-3] through the host's write queue, the writes of a turn share one commit; a failure keeps the failed write and every later one, in call order, and a retry stores them", async () => {
+    const counted = countingTransactions(open());
+    const store = new SqliteCoordinatorStore(counted.db, 'net');
+    const events: string[] = [];
+    const queue = new StorageWriteQueue({
+      failed: (what, reason) => events.push(`failed ${what}: ${reason}`),
+      recovered: () => events.push('recovered'),
+      changed: () => undefined,
+    });
+    const write = (what: string, op: () => Promise<unknown>): void => queue.write(() => op().then(() => undefined), what, store.ordersWrites);
+    const burst = (epoch: number, lease: string): void => {
+      write(`put ${lease}`, () => store.persist({ leases: [loadLease(lease, 0)], forgetLeases: [], peers: [], openShards: [] }, 1));
+      for (let i = 0; i < 6; i++) write(`shard ${i}`, () => store.putShard(LOAD_JOB, loadShard(i, 'verified', epoch)));
+      write(`forget ${lease}`, () => store.persist({ leases: [], forgetLeases: [asLeaseId(lease)], peers: [], openShards: [] }, 2));
+    };
+    let before = counted.transactions();
+    burst(1, 'l-a');
+    await queue.flushed();
+    expect(counted.transactions() - before).toBe(1);
+    expect(queue.problem).toBeNull();
+
+    counted.db.exec(`CREATE TRIGGER refuse_three BEFORE INSERT ON shards WHEN NEW.idx = 3 BEGIN SELECT RAISE(ABORT, 'disk says no'); END`);
+    burst(2, 'l-b');
+    await queue.flushed();
+    expect(queue.problem).toMatch(/disk says no/);
+    expect(queue.pendingWrites).toBe(8);
+    expect(events).toHaveLength(1);
+    const reader = new SqliteCoordinatorStore(open(), 'net');
+    expect((await reader.loadShards(LOAD_JOB)).map((s) => s.epoch)).toEqual([1, 1, 1, 1, 1, 1]);
+    expect(await reader.loadLeases()).toEqual([]);
+
+    counted.db.exec('DROP TRIGGER refuse_three');
+    // "Retry storage" or the retry timer: a later turn of the event loop.
+    await new Promise((r) => setImmediate(r));
+    before = counted.transactions();
+    expect(await queue.retry()).toBe(true);
+    queue.stop();
+    expect(events.at(-1)).toBe('recovered');
+    // Written again one after another, in call order: the lease put before its forget.
+    expect(counted.transactions() - before).toBe(8);
+    expect((await reader.loadShards(LOAD_JOB)).map((s) => s.epoch)).toEqual([2, 2, 2, 2, 2, 2]);
+    expect(await reader.loadLeases()).toEqual([]);
   });
 });

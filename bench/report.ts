@@ -339,7 +339,7 @@ export function storeCommitTables(s: StoreCommitResult): string[] {
     '### SQLite store commits: verified shards + persist batches, each write alone vs group commit (median)',
     '',
     table(
-      ['in flight', 'mode', 'shards', 'batches', 'writes/s', 'shards/s', 'transactions/write', 'longest block ms', 'runs'],
+      ['in flight', 'mode', 'shards', 'batches', 'writes/s', 'shards/s', 'transactions/write', 'commit ms/write', 'CPU ms/write', 'longest block ms', 'runs'],
       s.rows.map((x) => [
         String(x.inFlight),
         x.mode,
@@ -348,12 +348,16 @@ export function storeCommitTables(s: StoreCommitResult): string[] {
         fmt(x.writesPerSec),
         fmt(x.shardsPerSec),
         fmt(x.transactionsPerWrite, 3),
+        fmt(x.commitMsPerWrite, 3),
+        fmt(x.cpuMsPerWrite, 3),
         fmt(x.longestBlockMs, 1),
         String(x.runs),
       ]),
     ),
     '',
     `Group commit over each write alone (writes/s, this run): ${Object.entries(s.speedup)
+      .map(([k, v]) => `${k} ${fmt(v, 2)}x`)
+      .join(', ')}; time in commits per write, each alone over group commit: ${Object.entries(s.commitTimeRatio)
       .map(([k, v]) => `${k} ${fmt(v, 2)}x`)
       .join(', ')}`,
   ];

@@ -4,7 +4,8 @@
  * (10 items, two volunteers' [10, 10] float32 logits), with K writes in flight at once and a
  * persist batch (10 leases, 10 open shards) after every 10 shards — each write alone
  * (`groupCommit: false`, the old path) and with group commit, side by side. Reports writes/s,
- * verified shards/s, transactions per write, and the longest the event loop was held (a
+ * verified shards/s, transactions per write, the time spent inside commits and the CPU time per
+ * write (what a loaded machine's preemption disturbs least), and the longest the event loop was held (a
  * setImmediate ticker's widest gap), median of a few runs over a fresh file each. Each of the K
  * writers issues its next write a turn of the event loop after its last one resolved, as results
  * arrive in frames of their own: the old path then holds the loop for K commits in a turn.
@@ -31,6 +32,9 @@ export interface StoreCommitRow {
   readonly writesPerSec: number;
   readonly shardsPerSec: number;
   readonly transactionsPerWrite: number;
+  /** Time inside transactions (the event loop held by commits and their syncs) per write, and CPU time per write. */
+  readonly commitMsPerWrite: number;
+  readonly cpuMsPerWrite: number;
   readonly longestBlockMs: number;
   readonly runs: number;
 }
@@ -39,6 +43,8 @@ export interface StoreCommitResult {
   readonly rows: readonly StoreCommitRow[];
   /** Group commit's writes/s over the old path's, per K, from this run. */
   readonly speedup: Record<string, number>;
+  /** The old path's time in commits per write over group commit's, per K, from this run. */
+  readonly commitTimeRatio: Record<string, number>;
 }
 
 const SHARDS_PER_BATCH = 10;
@@ -47,6 +53,8 @@ interface Sample {
   readonly seconds: number;
   readonly writes: number;
   readonly transactions: number;
+  readonly transactionMs: number;
+  readonly cpuMs: number;
   readonly longestBlockMs: number;
 }
 
@@ -73,6 +81,8 @@ async function runOnce(dir: string, groupCommit: boolean, inFlight: number, shar
   setImmediate(tick);
   const t0 = performance.now();
   const before = counted.transactions();
+  const msBefore = counted.transactionMs();
+  const cpu0 = process.cpuUsage();
   let next = 0;
   // K lanes, each issuing its next write a turn after its last one resolved, as the host writes
   // when a frame arrives: K writes issued per turn of the event loop, K in flight at once.
@@ -88,9 +98,11 @@ async function runOnce(dir: string, groupCommit: boolean, inFlight: number, shar
   const seconds = (performance.now() - t0) / 1000;
   ticking = false;
   longest = Math.max(longest, performance.now() - last);
+  const cpu = process.cpuUsage(cpu0);
   const transactions = counted.transactions() - before;
+  const transactionMs = counted.transactionMs() - msBefore;
   raw.close();
-  return { seconds, writes: writes.length, transactions, longestBlockMs: longest };
+  return { seconds, writes: writes.length, transactions, transactionMs, cpuMs: (cpu.user + cpu.system) / 1000, longestBlockMs: longest };
 }
 
 export async function benchStoreCommit(opts: { quick: boolean; inFlight?: readonly number[] }): Promise<StoreCommitResult> {
@@ -115,6 +127,8 @@ export async function benchStoreCommit(opts: { quick: boolean; inFlight?: readon
           writesPerSec: round(median(samples.map((s) => s.writes / s.seconds))),
           shardsPerSec: round(median(samples.map((s) => shards / s.seconds))),
           transactionsPerWrite: round(median(samples.map((s) => s.transactions / s.writes)), 3),
+          commitMsPerWrite: round(median(samples.map((s) => s.transactionMs / s.writes)), 3),
+          cpuMsPerWrite: round(median(samples.map((s) => s.cpuMs / s.writes)), 3),
           longestBlockMs: round(median(samples.map((s) => s.longestBlockMs)), 3),
           runs,
         });
@@ -124,10 +138,12 @@ export async function benchStoreCommit(opts: { quick: boolean; inFlight?: readon
     rmSync(dir, { recursive: true, force: true });
   }
   const speedup: Record<string, number> = {};
+  const commitTimeRatio: Record<string, number> = {};
   for (const k of ks) {
     const old = rows.find((r) => r.inFlight === k && r.mode === 'each write alone');
     const now = rows.find((r) => r.inFlight === k && r.mode === 'group commit');
     if (old && now) speedup[`K=${k}`] = round(now.writesPerSec / old.writesPerSec, 3);
+    if (old && now) commitTimeRatio[`K=${k}`] = round(old.commitMsPerWrite / now.commitMsPerWrite, 3);
   }
-  return { rows, speedup };
+  return { rows, speedup, commitTimeRatio };
 }

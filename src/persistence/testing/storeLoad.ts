@@ -81,25 +81,28 @@ export function loadBatch(from: number, leases: number): PersistBatch {
 
 /**
  * `db` seen through a wrapper that counts the transactions run through it: every function
- * `db.transaction` made, each time it is called. Each one is a commit and, at FULL, a sync.
+ * `db.transaction` made, each time it is called, and the time spent in them (the event loop
+ * held). Each one is a commit and, at FULL, a sync.
  */
-export function countingTransactions(db: SqliteDb): { db: SqliteDb; transactions(): number } {
+export function countingTransactions(db: SqliteDb): { db: SqliteDb; transactions(): number; transactionMs(): number } {
   let n = 0;
+  let ms = 0;
+  const timed = <T>(run: () => T): T => {
+    n++;
+    const t0 = performance.now();
+    try {
+      return run();
+    } finally {
+      ms += performance.now() - t0;
+    }
+  };
   const wrapped = new Proxy(db, {
     get(target, key) {
       if (key === 'transaction') {
         return (fn: (...args: never[]) => unknown) => {
           const tx = target.transaction(fn);
-          const counted = (...args: never[]): unknown => {
-            n++;
-            return tx(...args);
-          };
-          return Object.assign(counted, {
-            immediate: (...args: never[]): unknown => {
-              n++;
-              return tx.immediate(...args);
-            },
-          });
+          const counted = (...args: never[]): unknown => timed(() => tx(...args));
+          return Object.assign(counted, { immediate: (...args: never[]): unknown => timed(() => tx.immediate(...args)) });
         };
       }
       const value: unknown = Reflect.get(target, key, target);
@@ -107,5 +110,5 @@ export function countingTransactions(db: SqliteDb): { db: SqliteDb; transactions
       return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
     },
   });
-  return { db: wrapped, transactions: () => n };
+  return { db: wrapped, transactions: () => n, transactionMs: () => ms };
 }

@@ -6,6 +6,7 @@ import type { Machine } from './env.ts';
 import type { NetworkResult } from './network.ts';
 import type { OcrResult } from './ocr.ts';
 import type { ScaleResult } from './scale.ts';
+import type { StoreCommitResult } from './storeCommit.ts';
 import type { TransferResult } from './transfer.ts';
 
 export interface Results {
@@ -18,6 +19,7 @@ export interface Results {
   core: CoreResult | null;
   ocr: OcrResult | null;
   scale: ScaleResult | null;
+  store: StoreCommitResult | null;
   seconds: number;
   /** 1-minute load average when the run ended. */
   loadAverageAtEnd: number;
@@ -211,6 +213,7 @@ export function renderTables(r: Results): string {
   }
   if (r.ocr) out.push('', ...ocrTables(r.ocr));
   if (r.scale) out.push('', ...scaleTables(r.scale));
+  if (r.store) out.push('', ...storeCommitTables(r.store));
   return out.join('\n');
 }
 
@@ -328,4 +331,34 @@ function ocrTables(o: OcrResult): string[] {
 
 export function printTable(r: Results): void {
   console.log('\n' + renderTables(r) + '\n');
+}
+
+/** [N-7] The SQLite store's commits, each write alone vs group commit, per writes in flight. */
+export function storeCommitTables(s: StoreCommitResult): string[] {
+  return [
+    '### SQLite store commits: verified shards + persist batches, each write alone vs group commit (median)',
+    '',
+    table(
+      ['in flight', 'mode', 'shards', 'batches', 'writes/s', 'shards/s', 'transactions/write', 'commit ms/write', 'CPU ms/write', 'longest block ms', 'runs'],
+      s.rows.map((x) => [
+        String(x.inFlight),
+        x.mode,
+        fmt(x.shards),
+        fmt(x.batches),
+        fmt(x.writesPerSec),
+        fmt(x.shardsPerSec),
+        fmt(x.transactionsPerWrite, 3),
+        fmt(x.commitMsPerWrite, 3),
+        fmt(x.cpuMsPerWrite, 3),
+        fmt(x.longestBlockMs, 1),
+        String(x.runs),
+      ]),
+    ),
+    '',
+    `Group commit over each write alone (writes/s, this run): ${Object.entries(s.speedup)
+      .map(([k, v]) => `${k} ${fmt(v, 2)}x`)
+      .join(', ')}; time in commits per write, each alone over group commit: ${Object.entries(s.commitTimeRatio)
+      .map(([k, v]) => `${k} ${fmt(v, 2)}x`)
+      .join(', ')}`,
+  ];
 }

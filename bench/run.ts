@@ -1,11 +1,11 @@
 /**
- * `npm run bench [-- --quick] [-- --only=engine,transfer,network,core,ocr,scale] [-- --prefetch=0,1]
+ * `npm run bench [-- --quick] [-- --only=engine,transfer,network,core,ocr,scale,store] [-- --prefetch=0,1]
  * [-- --volunteers=1,2]`: measures the raw engine
  * (onnxruntime-web in Chromium vs onnxruntime-node), the data plane (tab-to-tab MB/s), the whole
  * network's efficiency (verified items/s over N x one tab's raw items/s) and the coordinator
  * core's results/s, the OCR workload (bench/ocr.ts), and scale (bench/scale.ts: N headless volunteers
  * against a coordinator tab and the headless coordinator; `--volunteers` picks its N too,
- * `--coordinators=tab,headless` its kinds), side by side in one run (the network with volunteers queueing each
+ * `--coordinators=tab,headless` its kinds), the SQLite store's commits (bench/storeCommit.ts, [N-7]; `--inflight=1,8,32`), side by side in one run (the network with volunteers queueing each
  * `--prefetch` depth of leases, [W-18]; default 0 and 1; `--volunteers` keeps only those N); prints a table and writes bench/results.json.
  *
  * As root, where `unshare -n` works, the run re-executes itself in a loopback-only network
@@ -23,10 +23,11 @@ import { writeHeavyModel } from './models.ts';
 import { benchNetwork } from './network.ts';
 import { benchOcr } from './ocr.ts';
 import { benchScale, type CoordinatorKind } from './scale.ts';
+import { benchStoreCommit } from './storeCommit.ts';
 import { printTable, writeResults, type Results } from './report.ts';
 import { benchTransfer } from './transfer.ts';
 
-const SECTIONS = ['engine', 'transfer', 'network', 'core', 'ocr', 'scale'] as const;
+const SECTIONS = ['engine', 'transfer', 'network', 'core', 'ocr', 'scale', 'store'] as const;
 type Section = (typeof SECTIONS)[number];
 
 const argv = process.argv.slice(2);
@@ -43,6 +44,7 @@ const listArg = (name: string): number[] | undefined =>
     .filter((n) => Number.isInteger(n) && n >= 0);
 const prefetch = listArg('prefetch');
 const volunteers = listArg('volunteers');
+const inFlight = listArg('inflight');
 const coordinatorsArg = argv.find((a) => a.startsWith('--coordinators='))?.slice('--coordinators='.length);
 const coordinators = coordinatorsArg ? (coordinatorsArg.split(',') as CoordinatorKind[]) : undefined;
 for (const c of coordinators ?? []) if (c !== 'tab' && c !== 'headless') throw new Error(`unknown coordinator "${c}"; pick from tab, headless`);
@@ -90,6 +92,7 @@ async function main(): Promise<void> {
     core: null,
     ocr: null,
     scale: null,
+    store: null,
     seconds: 0,
     loadAverageAtEnd: 0,
   };
@@ -117,6 +120,7 @@ async function main(): Promise<void> {
     results.scale = await step('scale', () =>
       benchScale(browser, { quick, ...(volunteers && volunteers.length > 0 ? { volunteers } : {}), ...(coordinators ? { kinds: coordinators } : {}) }),
     );
+    results.store = await step('store', () => benchStoreCommit({ quick, ...(inFlight ? { inFlight } : {}) }));
   } finally {
     await browser.close().catch(() => undefined);
     await server.close().catch(() => undefined);

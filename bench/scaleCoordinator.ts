@@ -28,6 +28,8 @@ const send = (msg: unknown): void => {
 const coordinator = await runHeadlessCoordinator({
   ...options,
   handleSignals: false,
+  // [N-7] QUORUM_SCALE_GROUP_COMMIT=0: each write commits alone, as before group commit (the baseline).
+  store: { groupCommit: process.env['QUORUM_SCALE_GROUP_COMMIT'] !== '0' },
   // Warnings and errors are what breaks first; the info lines would only load the pipe.
   log: (line) => {
     if (!line.includes('"level":"info"')) send({ t: 'log', line });

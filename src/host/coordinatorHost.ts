@@ -511,9 +511,9 @@ export class CoordinatorHost {
     this.endpoint?.send(peer, { v: PROTOCOL_VERSION, t: 'job-rejected', ref, reason: text });
   }
 
-  /** [S-3] Runs after every write asked before it; kept, in order, while storage fails (StorageWriteQueue). */
+  /** [S-3] In call order (several in flight over a store that orders them, [N-7]); kept, in order, while storage fails (StorageWriteQueue). */
   private write(op: () => Promise<void>, what: string): void {
-    this.writes.write(op, what);
+    this.writes.write(op, what, this.options.store.ordersWrites === true);
   }
 
   /** [S-3] Writes everything that waited, in order ("Retry storage"). True when storage works again. */

@@ -129,6 +129,34 @@ describe('[S-3] StorageWriteQueue', () => {
     expect(vi.getTimerCount()).toBe(0);
   });
 
+  it('[N-7] [S-3] writes in flight start at once; those that fail are kept in call order, however their failures arrive', async () => {
+    const { store, events, queue } = rig();
+    const started: string[] = [];
+    // The first tries of a, b and c held open, to be failed in reverse order; every other try succeeds.
+    const hold = new Set(['a', 'b', 'c']);
+    const first = new Map<string, (err: Error) => void>();
+    const op = (what: string) => (): Promise<void> => {
+      started.push(what);
+      if (!hold.delete(what)) return store.write(what);
+      return new Promise<void>((_, reject) => first.set(what, reject));
+    };
+    for (const w of ['a', 'b', 'c']) queue.write(op(w), w, true);
+    // All three asked of the store before any finished.
+    expect(started).toEqual(['a', 'b', 'c']);
+    expect(store.stored).toEqual([]);
+    for (let i = 0; i < 3; i++) await Promise.resolve(); // the queue is listening to all three
+    for (const w of ['c', 'b', 'a']) first.get(w)?.(quota());
+    await queue.flushed();
+    queue.write(op('d'), 'd', true); // storage is known to fail: it waits behind them
+    expect(queue.pendingWrites).toBe(4);
+    expect(events).toEqual([`failed c: ${describeStorageError(quota())} (first)`]);
+    expect(await queue.retry()).toBe(true);
+    expect(store.stored).toEqual(['a', 'b', 'c', 'd']);
+    queue.write(op('e'), 'e', true);
+    await queue.flushed();
+    expect(store.stored).toEqual(['a', 'b', 'c', 'd', 'e']);
+  });
+
   it('[S-3] names a full quota as such, and other errors by their message', () => {
     expect(describeStorageError(quota())).toMatch(/quota .* used up \(QuotaExceededError\)/);
     expect(describeStorageError(new Error('disk on fire'))).toBe('disk on fire');

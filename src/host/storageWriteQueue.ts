@@ -4,6 +4,7 @@
  * fails is kept, with every write after it, until storage works again — nothing is dropped, and
  * the order (a lease put before its forget) holds. Waiting writes are tried again every
  * `retryMs` and on `retry` ("Retry storage"); when all are written, storage has recovered.
+ * Over a store that orders its writes itself ([N-7]), several may be in flight at once.
  */
 import { errorMessage } from '../protocol/errorMessage.ts';
 
@@ -30,6 +31,8 @@ export interface WriteQueueEvents {
 interface PendingWrite {
   readonly what: string;
   readonly op: () => Promise<void>;
+  /** Its place in call order: writes that failed in flight are kept in this order ([N-7]). */
+  readonly at: number;
 }
 
 /** [S-3] How often waiting writes are tried again while storage fails. */
@@ -43,6 +46,8 @@ export class StorageWriteQueue {
   private pending: PendingWrite[] = [];
   private retrying: Promise<boolean> | null = null;
   private retryTimer: ReturnType<typeof setInterval> | null = null;
+  /** How many writes were asked for: the next one's place in call order. */
+  private asked = 0;
 
   constructor(
     private readonly events: WriteQueueEvents,
@@ -64,21 +69,38 @@ export class StorageWriteQueue {
     return this.writes;
   }
 
-  /** Runs `op` after every write asked before it; while storage fails, it waits behind them. */
-  write(op: () => Promise<void>, what: string): void {
+  /**
+   * Runs `op` after every write asked before it; while storage fails, it waits behind them.
+   * `inFlight` ([N-7]): for a store that keeps call order itself, and fails every write issued
+   * before its caller could know of an earlier failure, `op` starts now, beside the writes not
+   * finished yet, so that the store can commit them together; those that fail wait in call order.
+   */
+  write(op: () => Promise<void>, what: string, inFlight = false): void {
+    const at = this.asked++;
     if (this.reason !== null) {
-      this.wait({ op, what });
+      this.wait({ op, what, at });
+      return;
+    }
+    if (inFlight && this.retrying === null) {
+      // A store method that throws at the call fails like one that rejects.
+      const done = new Promise<void>((resolve) => resolve(op())).catch((err: unknown) => {
+        if (this.reason === null) {
+          this.keep({ op, what, at });
+          this.fail(what, err);
+        } else this.wait({ op, what, at });
+      });
+      this.writes = Promise.all([this.writes, done]).then(() => undefined);
       return;
     }
     this.writes = this.writes.then(async () => {
       if (this.reason !== null) {
-        this.wait({ op, what });
+        this.wait({ op, what, at });
         return;
       }
       try {
         await op();
       } catch (err) {
-        this.pending.push({ op, what });
+        this.keep({ op, what, at });
         this.fail(what, err);
       }
     });
@@ -89,7 +111,7 @@ export class StorageWriteQueue {
    * `check`, when given, must pass first when they are tried again.
    */
   fail(what: string, err: unknown, check?: () => Promise<void>): void {
-    if (check) this.pending.unshift({ what: 'a storage check', op: check });
+    if (check) this.pending.unshift({ what: 'a storage check', op: check, at: -1 });
     const first = this.reason === null;
     this.reason = describeStorageError(err);
     this.events.changed();
@@ -137,8 +159,15 @@ export class StorageWriteQueue {
   }
 
   private wait(write: PendingWrite): void {
-    this.pending.push(write);
+    this.keep(write);
     this.events.changed();
+  }
+
+  /** Keeps `write` among the waiting ones in call order: one that failed in flight may settle after a later one waited. */
+  private keep(write: PendingWrite): void {
+    const after = this.pending.findIndex((p) => p.at > write.at);
+    if (after < 0) this.pending.push(write);
+    else this.pending.splice(after, 0, write);
   }
 
   private stopTimer(): void {

@@ -16,7 +16,7 @@ import type { IceServer } from '../../server/config.ts';
 import { CoordinatorHost } from '../host/coordinatorHost.ts';
 import { ModelInspector } from '../host/modelInspector.ts';
 import { isValidNetworkName } from '../host/networkId.ts';
-import { SqliteCoordinatorStore, openCoordinatorSqlite, type SqliteDb } from '../persistence/sqliteCoordinatorStore.node.ts';
+import { SqliteCoordinatorStore, openCoordinatorSqlite, type SqliteDb, type SqliteStoreOptions } from '../persistence/sqliteCoordinatorStore.node.ts';
 import { errorMessage } from '../protocol/errorMessage.ts';
 import { createOrtNodeEngine } from '../runtime/ortNodeEngine.node.ts';
 import type { LogLine } from '../model/log.ts';
@@ -58,6 +58,8 @@ export interface HeadlessCoordinatorOptions {
   readonly log: (line: string) => void;
   /** Stop cleanly on SIGTERM and SIGINT and exit the process (default true; in-process tests say false). */
   readonly handleSignals?: boolean;
+  /** [N-7] How the store commits (default: group commit); the scale benchmark's baseline turns it off. */
+  readonly store?: SqliteStoreOptions;
 }
 
 export interface HeadlessCoordinator {
@@ -124,7 +126,7 @@ export async function runHeadlessCoordinator(options: HeadlessCoordinatorOptions
   const dir = prepareDataDir(options.dataDir);
   const requesterKey = requesterKeyIn(dir);
   const db: SqliteDb = openCoordinatorSqlite(databasePath(dir));
-  const store = new SqliteCoordinatorStore(db, network);
+  const store = new SqliteCoordinatorStore(db, network, undefined, undefined, options.store);
 
   // The host reports through its view (what a page would show: log and status): each new line becomes a JSON line.
   let lastLine: LogLine | undefined;

@@ -54,6 +54,12 @@ export interface CoordinatorStorage extends CoordinatorSettings {
   loadShards(jobId: JobId): Promise<StoredShard[]>;
   loadLeases(): Promise<StoredLease[]>;
   loadPeers(): Promise<StoredPeer[]>;
+  /**
+   * [N-7] True where writes issued before earlier ones finished still land in call order, and
+   * every write issued before its caller could know of a failure fails too: the host then keeps
+   * several in flight, and the store commits them together (SQLite). Absent: one at a time.
+   */
+  readonly ordersWrites?: boolean;
 }
 
 /** The stored form of a shard as it stands now. */

@@ -246,9 +246,10 @@ describe('SQLite coordinator store on disk', () => {
         .join('; '),
     );
     for (const [what, w] of Object.entries(writes)) {
-      // One transaction held the loop for the whole write (0.6-2.4 s for 48-200 MiB on a 2-core machine).
+      // One transaction held the loop for the whole write (0.6-2.4 s for 48-200 MiB on a 2-core
+      // machine): then the loop turned once. Asserted on turns, not milliseconds, so a loaded
+      // machine cannot fail it; how long each turn takes is measured above and in BENCHMARKS.md.
       expect(w.turns, `${what}: turns of the loop while it was written`).toBeGreaterThanOrEqual(10);
-      expect(w.worstMs, `${what}: the longest the loop waited, of ${w.totalMs.toFixed(0)} ms`).toBeLessThan(Math.max(w.totalMs / 3, 200));
     }
     // And all of it is stored, read back by a new instance.
     const again = new SqliteCoordinatorStore(open(), 'net');

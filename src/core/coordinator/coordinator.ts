@@ -35,7 +35,7 @@ import { jobRecordOf, pipelineModelProblem, submissionProblem } from './jobAdmis
 import { Judgement } from './judgement.ts';
 import { LeaseBook } from './leaseBook.ts';
 import { LeaseDeadlines } from './leaseDeadlines.ts';
-import { adapterOf, knownVolunteers, standingOf } from './peerFacts.ts';
+import { adapterOf, connectedVolunteers, knownVolunteers, standingOf } from './peerFacts.ts';
 import { PersistTracker } from './persistTracker.ts';
 import { jobStatusOf, peerSamplesOf, peerSummariesOf, peersWithRole, pendingAuditsOf, verifiedShardsOf } from './readModels.ts';
 import { restoreLeaseInto, restoreShardInto, type RestoreTarget } from './restore.ts';
@@ -127,6 +127,8 @@ export class CoordinatorCore {
   /** [L-2] `involved` and `involvedAny`, bound once: asked about every shard a lease looks at. */
   private readonly isInvolved = (shard: ShardState, volunteer: PeerId): boolean => this.involved(shard, volunteer);
   private readonly isInvolvedAny = (shard: ShardState, volunteer: PeerId): boolean => this.involvedAny(shard, volunteer);
+  /** [A-6] A shard whose job is still here can be leased again. */
+  private readonly isAuditable = (shard: ShardState): boolean => this.jobs.job(shard.jobId) !== undefined;
 
   /**
    * @param newSecret [I-1] Where resume tokens come from: a source of full-entropy secrets, never
@@ -742,6 +744,12 @@ export class CoordinatorCore {
       return;
     }
     if (!pick) {
+      // [A-6] Owing a canary none can be served (every established answer includes it): one of
+      // its lone results is cross-checked by another volunteer instead, if one is connected.
+      if (this.reputation.owesCanary(state.id) && connectedVolunteers(this.peers, this.reputation, 2) >= 2) {
+        const audit = this.judgement.auditTarget(state.id, this.isAuditable);
+        if (audit) this.decider.reopenForAudit(audit, now);
+      }
       this.notices.waiting(state.id); // [L-9]
       this.send(state.id, { v: PROTOCOL_VERSION, t: 'no-work', retryInMs: this.config.noWorkRetryMs });
       return;

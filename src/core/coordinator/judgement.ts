@@ -70,6 +70,11 @@ export class Judgement {
    * MAX_STRIKE_EVIDENCE: each strike is withdrawn if its answer is contradicted.
    */
   private readonly strikeEvidence = new Map<PeerId, StrikeEvidence[]>();
+  /**
+   * [A-6] Per volunteer owing a canary none can be served, the lone acceptance of its re-opened
+   * to be cross-checked by another volunteer, and its `owed` count then: at most one at a time.
+   */
+  private readonly audits = new Map<PeerId, { readonly shard: ShardState; readonly owed: number }>();
   /** [C-1] [C-4] Established answers that may serve as canaries. */
   private readonly canaries: CanaryPool;
 
@@ -138,6 +143,48 @@ export class Judgement {
   }
 
   /**
+   * [A-6] The lone acceptance to cross-check for a volunteer that owes a canary for its lone
+   * results and has no other work, when no canary can be drawn for it: its latest one still
+   * standing (`auditable` rules out shards that cannot be leased again), remembered with its
+   * `owed` count. Null for a suspect (its lone results predate the suspicion, so they say nothing
+   * about it, as in [A-7]), one that owes nothing, or one whose audit is still open. The caller
+   * re-opens the shard with its one replica, so another volunteer computes it blind.
+   */
+  auditTarget(peer: PeerId, auditable: (shard: ShardState) => boolean): ShardState | null {
+    const open = this.audits.get(peer);
+    if (open) {
+      if (open.shard.status === 'open') return null;
+      this.audits.delete(peer); // decided without clearing it (outvoted, or stale): another may follow
+    }
+    const r = this.reputation.get(peer);
+    if (!r || r.quarantined || r.suspect || r.debt <= 0) return null;
+    const mine = this.contributions.get(peer) ?? [];
+    for (let i = mine.length - 1; i >= 0; i--) {
+      const shard = mine[i] as ShardState;
+      const only = shard.accepted?.volunteers;
+      if (!shard.lone || shard.status !== 'verified' || only?.length !== 1 || only[0] !== peer || !auditable(shard)) continue;
+      this.audits.set(peer, { shard, owed: this.reputation.owedCount(peer) });
+      return shard;
+    }
+    return null;
+  }
+
+  /**
+   * [A-6] An audited lone result accepted again, now with another volunteer's agreeing answer:
+   * its volunteer's lone work was checked blind, as a canary would have checked it, so its debt
+   * is cleared — unless an owed event came since (a later lone acceptance, a suspicion).
+   */
+  private settleAudits(shard: ShardState, volunteers: readonly PeerId[]): void {
+    for (const v of volunteers) {
+      const audit = this.audits.get(v);
+      if (audit?.shard !== shard) continue;
+      this.audits.delete(v);
+      if (this.reputation.vouched(v, audit.owed))
+        this.hooks.log('info', `volunteer ${v} cleared: its lone result on ${shard.id} was confirmed by another volunteer`);
+    }
+  }
+
+  /**
    * [A-1] An acceptance by ≥ 2 agreeing volunteers is a valid result for each (and may later
    * make a canary, [C-1]); outvoted results are invalid. A lone acceptance proves nothing.
    */
@@ -147,6 +194,7 @@ export class Judgement {
       const volunteers = shard.accepted?.volunteers ?? agreeing.map((r) => r.volunteer);
       for (const r of agreeing) this.reputation.valid(r.volunteer, r.backend, volunteers);
       this.canaries.add(shard, volunteers, this.rng);
+      if (this.audits.size > 0) this.settleAudits(shard, volunteers);
     } else {
       for (const r of agreeing) this.reputation.lone(r.volunteer);
       this.totals.loneAccepted++;

@@ -189,6 +189,7 @@ export class ShardDecider {
       shard.replicas.splice(at, 1);
       if (accepted || shard.status === 'unverifiable') {
         this.reopen(shard, now);
+        this.totals.reopened++;
         reopened++;
       } else {
         this.jobs.syncInFlight(shard);
@@ -198,7 +199,17 @@ export class ShardDecider {
     if (reopened > 0) this.hooks.log('warn', `${reopened} shard(s) ${peer} took part in re-opened for verification`);
   }
 
-  /** [X-3] Decide a shard again without a quarantined volunteer's replica. */
+  /**
+   * [A-6] A lone acceptance cross-checked after the fact: re-opened with its one replica, it
+   * wants `replication` like any other shard, and is accepted again once others agree with it.
+   */
+  reopenForAudit(shard: ShardState, now: number): void {
+    if (shard.status !== 'verified' || !shard.lone) return;
+    this.reopen(shard, now);
+    this.hooks.log('info', `shard ${shard.id}, accepted alone, re-opened to be cross-checked: no canary is left for its volunteer`);
+  }
+
+  /** [X-3] [A-6] Decide a shard again from the replicas it has now (asking for more where they fall short). */
   private reopen(shard: ShardState, now: number): void {
     const job = this.jobs.job(shard.jobId);
     if (!job) return;
@@ -213,7 +224,6 @@ export class ShardDecider {
     shard.epoch++;
     shard.lone = false;
     shard.target = Math.max(policy.replication, shard.replicas.length);
-    this.totals.reopened++;
     this.jobs.syncInFlight(shard);
     this.evaluate(job, shard, now, false);
     // evaluate reports a new decision itself; an open shard is re-persisted as open here.

@@ -550,6 +550,46 @@ describe('vouched-for results [A-7]', () => {
   });
 });
 
+describe('audits of lone work [A-6]', () => {
+  /**
+   * a and b cross-check shards 0 and 1 (a is then trusted), c only watches, and a computes shard
+   * 2 alone: every established answer includes a, so no canary can ever be served to it.
+   */
+  function loneDebtor(value?: number) {
+    const rig = new Rig({ trustStreak: 2 });
+    const jobId = rig.submit({ ...policy(2, 2, 4), adaptive: true, canaryRate: 0, spotCheckRate: 0 }, 3);
+    const [a, b, c] = [rig.join('a'), rig.join('b'), rig.join('c')];
+    for (let i = 0; i < 2; i++) {
+      rig.work(a);
+      rig.work(b);
+    }
+    const lone = rig.work(a, value);
+    expect(rig.shard(jobId, indexOf(lone))).toMatchObject({ status: 'verified', lone: true });
+    expect(rig.core.pendingAudits()).toBe(1);
+    expect(rig.ask(a)).toEqual({ noWork: 500 }); // nothing left, and no canary for it
+    return { rig, jobId, a, b, c, shard: indexOf(lone) };
+  }
+
+  it('[A-6] a volunteer owing a canary none can be served has its lone result cross-checked by another, which clears its debt', () => {
+    const { rig, jobId, a, c, shard } = loneDebtor();
+    const audit = rig.work(c);
+    expect(indexOf(audit)).toBe(shard);
+    expect(rig.shard(jobId, shard)).toMatchObject({ status: 'verified', accepted: { volunteers: ['a', 'c'] } });
+    expect(rig.core.reputation.get(a)).toMatchObject({ debt: 0, suspect: false, invalid: 0 });
+    expect(rig.core.pendingAudits()).toBe(0);
+    expect(rig.core.verificationTotals().reopened).toBe(0); // not a quarantine's re-opening ([X-3])
+  });
+
+  it('[A-6] a lie accepted alone is outvoted when audited, and its volunteer stays owing', () => {
+    const { rig, jobId, a, b, c, shard } = loneDebtor(9);
+    rig.work(c);
+    rig.work(b); // c and b disagree with a: a third replica decides
+    expect(rig.shard(jobId, shard)).toMatchObject({ status: 'verified', accepted: { volunteers: ['c', 'b'] } });
+    expect(rig.core.reputation.get(a)).toMatchObject({ suspect: true, invalid: 1 });
+    expect(rig.core.pendingAudits()).toBe(1);
+  });
+});
+
 describe('provenance and comparators [R-3] [V-7]', () => {
   it("[R-3] an accepted result records each volunteer's backend, adapter and onnxruntime version", () => {
     const rig = new Rig();

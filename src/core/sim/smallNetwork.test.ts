@@ -56,6 +56,15 @@ const REGRESSION_SEEDS: Readonly<Record<string, readonly number[]>> = {
   '5 collude': [1816],
   '5 sleeper': [1267, 1277, 1367, 1543, 1721, 1739, 1748, 1905, 1059903261, 616735040],
 };
+/**
+ * [A-6] Seeds of the flaky case that once ended with an audit owed: a fast honest volunteer had
+ * computed every cross-checked shard (its partners only ever met it), the flaky one left, and no
+ * established answer it never computed was left to serve it as a canary.
+ */
+const FLAKY_REGRESSION_SEEDS: Readonly<Record<number, readonly number[]>> = {
+  3: [1000017, 1000277, 1000392],
+  4: [1000150, 1000207, 1000285, 1000494],
+};
 /** Fixed seeds and one no run has tried (replay: QUORUM_SIM_SEEDS=<seed>). */
 const FRESH = freshSeeds(1);
 const SEEDS = [1, 2, 3, ...FRESH];
@@ -120,8 +129,8 @@ describe('small networks [C-4] [X-4]', () => {
         }
       });
     }
-    it(`[C-4] ${n} volunteers, one flaky: nobody is quarantined`, () => {
-      for (const seed of SEEDS) {
+    it(`[C-4] [A-6] ${n} volunteers, one flaky: nobody is quarantined, no audit is left owed`, () => {
+      for (const seed of [...SEEDS, ...(FLAKY_REGRESSION_SEEDS[n] ?? [])]) {
         const r = run(n, { honest: n - 1, flaky: 1 }, seed);
         expect(r.acceptedCorrect, `seed ${seed}`).toBe(SHARDS);
         expect(r.honestQuarantined, `seed ${seed}`).toBe(0);

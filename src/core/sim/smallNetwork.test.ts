@@ -39,7 +39,8 @@ const JUDGED_WITHIN = 16;
 /**
  * Seeds that once failed a run, per case ("volunteers kind"), tried on every run from now on:
  * those that returned more than 30 lies, the old bound (1059903261 was found by a fresh seed);
- * 616735040: the job ended before the sleeper woke.
+ * 616735040: the job ended before the sleeper woke; 1934105690 (fresh): an honest volunteer left
+ * owing a canary with none it could take ([A-6] audits of lone work).
  */
 const REGRESSION_SEEDS: Readonly<Record<string, readonly number[]>> = {
   '3 random': [1475, 1696, 1714, 1896, 1899],
@@ -47,7 +48,7 @@ const REGRESSION_SEEDS: Readonly<Record<string, readonly number[]>> = {
   '3 zero': [1475, 1541, 1696, 1714, 1896, 1899],
   '3 collude': [1475, 1541, 1696, 1714, 1896, 1899],
   '3 sleeper': [1028, 1112, 1209, 1267, 1281, 1336, 1412, 1431, 1517, 1534, 1541, 1679, 1682, 1696, 1749, 1896],
-  '4 random': [1066, 1067, 1186],
+  '4 random': [1066, 1067, 1186, 1934105690],
   '4 perturb': [1066, 1067, 1186],
   '4 zero': [1066, 1067, 1186],
   '4 collude': [1066, 1067, 1186],

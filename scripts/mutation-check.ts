@@ -331,7 +331,10 @@ export const MUTATIONS: readonly Mutation[] = [
     rule: 'S-3',
     what: 'a failed write is dropped',
     file: 'src/host/storageWriteQueue.ts',
-    edits: [{ find: '        this.pending.push({ op, what });\n        this.fail(what, err);', replace: '        this.fail(what, err);' }],
+    edits: [
+      { find: '          this.keep({ op, what, at });\n          this.fail(what, err);', replace: '          this.fail(what, err);' },
+      { find: '        this.keep({ op, what, at });\n        this.fail(what, err);', replace: '        this.fail(what, err);' },
+    ],
     tests: ['src/host/storageWriteQueue.test.ts'],
   },
   {
@@ -524,6 +527,37 @@ export const MUTATIONS: readonly Mutation[] = [
     file: 'src/core/coordinator/coordinator.ts',
     edits: [{ find: '    if (this.storageProblem !== null) return reject(STORAGE_REJECT_REASON); // [S-3]\n', replace: '' }],
     tests: ['src/core/coordinator/durability.test.ts'],
+  },
+  {
+    rule: 'A-6',
+    what: 'a debtor with no canary left is never audited',
+    file: 'src/core/coordinator/coordinator.ts',
+    edits: [{ find: '        if (audit) this.decider.reopenForAudit(audit, now);\n', replace: '' }],
+    tests: ['src/core/coordinator/verification.test.ts'],
+  },
+  {
+    rule: 'N-7',
+    what: 'no group commit: one transaction per write',
+    file: 'src/persistence/sqliteCoordinatorStore.node.ts',
+    edits: [
+      {
+        find: '    if (next.done === true && this.groupCommit) return this.joinGroup(first, plan);',
+        replace: '    if (next.done === true && this.groupCommit && this.chunkBytes < 0) return this.joinGroup(first, plan);',
+      },
+    ],
+    tests: ['src/persistence/sqliteGroupCommit.node.test.ts'],
+  },
+  {
+    rule: 'K-8',
+    what: 'a claimed coordinator socket gets the ordinary budget',
+    file: 'server/signalingGuard.ts',
+    edits: [
+      {
+        find: "const budget = claimed && id !== null && id !== '' ? coordinatorBudget(id, ws) : socketBudget();",
+        replace: "const budget = claimed && id !== null && id !== '' && id === '' ? coordinatorBudget(id, ws) : socketBudget();",
+      },
+    ],
+    tests: ['server/coordinatorSignalingBudget.test.ts'],
   },
 ];
 

@@ -60,6 +60,12 @@ export class Judgement {
    */
   private readonly outvoted = new Map<PeerId, { readonly shard: ShardState; readonly epoch: number }[]>();
   /**
+   * [C-4] Per volunteer, its outvotes dropped without their answer ever being established (undone,
+   * dead, or pushed out of `outvoted`): with those still waiting, the invalid results that do not
+   * kill its answers in a small network.
+   */
+  private readonly excused = new Map<PeerId, number>();
+  /**
    * [A-7] Per volunteer owing a canary, the shards it returned a result for meanwhile and the
    * `owed` count then, oldest first, at most MAX_VOUCHING: one accepted with it and since
    * established stands in for the canary it may never be served.
@@ -89,7 +95,7 @@ export class Judgement {
     private readonly totals: VerificationTotals,
     private readonly hooks: JudgementHooks,
   ) {
-    this.canaries = new CanaryPool(reputation, knownVolunteers);
+    this.canaries = new CanaryPool(reputation, knownVolunteers, (peer) => this.contested(peer));
   }
 
   /** [X-3] The volunteer now holds a replica in this shard. */
@@ -206,9 +212,21 @@ export class Judgement {
       if (agreeing.length < 2) continue;
       let list = this.outvoted.get(v);
       if (!list) this.outvoted.set(v, (list = []));
-      if (list.length >= MAX_OUTVOTED) list.shift();
+      if (list.length >= MAX_OUTVOTED) {
+        list.shift();
+        this.excuse(v);
+      }
       list.push({ shard, epoch: shard.epoch });
     }
+  }
+
+  /** [C-4] Outvotes of the volunteer by answers not established, waiting or dropped. */
+  private contested(peer: PeerId): number {
+    return (this.outvoted.get(peer)?.length ?? 0) + (this.excused.get(peer) ?? 0);
+  }
+
+  private excuse(peer: PeerId): void {
+    this.excused.set(peer, (this.excused.get(peer) ?? 0) + 1);
   }
 
   /**
@@ -276,7 +294,10 @@ export class Judgement {
         continue;
       }
       list.splice(i, 1);
-      if (state !== 'established') continue;
+      if (state !== 'established') {
+        this.excuse(peer);
+        continue;
+      }
       const reason = `was outvoted on ${shard.id}, whose answer is now established`;
       this.noteStrike(peer, shard, need);
       if (this.reputation.strike(peer, true)) {

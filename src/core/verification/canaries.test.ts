@@ -149,6 +149,51 @@ describe('establishment in small networks [C-4]', () => {
     expect(pool.isEstablished(shard)).toBe(true);
   });
 
+  it("[C-4] in a small network an outvote by an answer not established does not kill its volunteer's answers; once that answer is, it does", () => {
+    // Five volunteers known (need 2): A computes every shard, a pair of colluders outvotes it on
+    // some of them. Were each outvote to kill A's answers at once, no answer of A's could ever be
+    // established, no canary served and nobody caught (seed 1814070218 of the small-network sim).
+    const book = new ReputationBook(); // establishAfter 5
+    const contested = new Map<PeerId, number>();
+    const pool = new CanaryPool(
+      book,
+      (cap) => Math.min(cap, 5),
+      (p) => contested.get(p) ?? 0,
+    );
+    const shard = verifiedShard(0);
+    book.valid(A, 'wasm', [B]);
+    book.valid(B, 'wasm', [A]);
+    pool.add(shard, [A, B], seededRng(1));
+    // A is outvoted by the colluders' answer, which is not established: contested.
+    book.invalid(A);
+    contested.set(A, 1);
+    // A then agrees with C and B, and B with A: {A, B, C} vouch.
+    book.valid(A, 'wasm', [C]);
+    book.valid(A, 'wasm', [B]);
+    book.valid(B, 'wasm', [A]);
+    expect(pool.isEstablished(shard)).toBe(true);
+    // The outvoting answer is established after all: A's outvote is evidence, its answers die.
+    contested.set(A, 0);
+    expect(pool.stateOf(shard, shard.epoch, pool.need())).toBe('dead');
+  });
+
+  it("[C-1] in a large network an outvote kills its volunteer's answers at once, contested or not", () => {
+    const book = new ReputationBook({ ...DEFAULT_TRUST, establishAfter: 2 });
+    const pool = new CanaryPool(
+      book,
+      (cap) => cap,
+      () => 1,
+    );
+    const shard = verifiedShard(0);
+    pool.add(shard, [A, B], seededRng(1));
+    book.invalid(A);
+    book.valid(A, 'wasm', [C]);
+    book.valid(A, 'wasm', [D]);
+    book.valid(B, 'wasm', [C]);
+    book.valid(B, 'wasm', [D]);
+    expect(pool.stateOf(shard, shard.epoch, pool.need())).toBe('dead');
+  });
+
   it('[C-4] with three volunteers known, one partner since the acceptance establishes it', () => {
     const book = new ReputationBook(); // establishAfter 5
     book.valid(A, 'wasm', [B]);

@@ -27,6 +27,8 @@ interface Source {
   /** Each volunteer's `validated` and `invalid` counts just after the acceptance. */
   readonly validatedAt: readonly number[];
   readonly invalidAt: readonly number[];
+  /** [C-4] Each volunteer's invalid results just after the acceptance, less those still contested. */
+  readonly settledAt: readonly number[];
   /** [C-3] A volunteer failed it: it is never used again. */
   burned: boolean;
 }
@@ -62,11 +64,14 @@ export class CanaryPool {
   /**
    * `volunteers(cap)`: how many distinct volunteers the network knows (connected or judged
    * before, not quarantined), counted up to `cap` at least. Left out: as many as it takes, so
-   * `need` is always `establishAfter`.
+   * `need` is always `establishAfter`. `contested(peer)`: how many of its invalid results are
+   * outvotes by answers not (yet) established ([X-4]), which in a small network do not kill its
+   * other answers ([C-4]); left out: none.
    */
   constructor(
     private readonly book: ReputationBook,
     private readonly volunteers: (cap: number) => number = (cap) => cap,
+    private readonly contested: (peer: PeerId) => number = () => 0,
   ) {}
 
   /** [C-4] Distinct partners that establish an answer now. */
@@ -99,13 +104,15 @@ export class CanaryPool {
     }
     const validatedAt = new Array<number>(volunteers.length);
     const invalidAt = new Array<number>(volunteers.length);
+    const settledAt = new Array<number>(volunteers.length);
     for (let i = 0; i < volunteers.length; i++) {
       const r = this.book.get(volunteers[i] as PeerId);
       validatedAt[i] = r?.validated ?? 0;
       invalidAt[i] = r?.invalid ?? 0;
+      settledAt[i] = (r?.invalid ?? 0) - this.contested(volunteers[i] as PeerId);
     }
     // The caller's list is the accepted answer's, never mutated: kept as it is.
-    const source: Source = { shard, epoch: shard.epoch, volunteers, validatedAt, invalidAt, burned: false };
+    const source: Source = { shard, epoch: shard.epoch, volunteers, validatedAt, invalidAt, settledAt, burned: false };
     list[slot] = source;
     this.byShard.set(shard.id, source);
   }
@@ -119,7 +126,8 @@ export class CanaryPool {
   /**
    * [X-4] The state of the acceptance of `shard` at `epoch`: established, pending, or dead (the
    * shard was re-opened since, its source burnt or replaced, or one of its volunteers has an
-   * invalid result since or is quarantined). `need` comes from `need()`.
+   * invalid result since — in a small network, not an outvote still contested ([C-4]) — or is
+   * quarantined). `need` comes from `need()`.
    */
   stateOf(shard: ShardState, epoch: number, need: number): SourceState {
     const source = this.byShard.get(shard.id);
@@ -174,8 +182,13 @@ export class CanaryPool {
     const small = need < this.book.config.establishAfter;
     let pending = false;
     for (let i = 0; i < s.volunteers.length; i++) {
-      const r = this.book.get(s.volunteers[i] as PeerId);
-      if (!r || r.quarantined || r.invalid !== s.invalidAt[i]) return 'dead';
+      const v = s.volunteers[i] as PeerId;
+      const r = this.book.get(v);
+      if (!r || r.quarantined) return 'dead';
+      // [C-4] In a small network an outvote by an answer not established is no evidence yet: a
+      // pair of colluders outvoting the one honest volunteer in every shard would otherwise kill
+      // every honest answer before it could establish, and nothing would ever be (seed 1814070218).
+      if (small ? r.invalid - this.contested(v) !== s.settledAt[i] : r.invalid !== s.invalidAt[i]) return 'dead';
       // Not small: need is establishAfter, which partneredSince asks of each member.
       if (!small && !this.book.partneredSince(s.volunteers[i] as PeerId, s.validatedAt[i] as number)) pending = true;
     }

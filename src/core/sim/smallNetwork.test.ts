@@ -160,8 +160,9 @@ describe('small networks [C-4] [X-4]', () => {
     // withdraws those strikes once the late-comers contradict them. 1814070218 (fresh): the first
     // honest volunteer computed every shard and the pair outvoted it on a third of them; each
     // outvote killed every honest answer it was in, so nothing was established until [C-4] let an
-    // outvote by an answer not established wait (180 wrong shards accepted before).
-    for (const seed of [...SEEDS, 1031, 1591490079, 1814070218]) {
+    // outvote by an answer not established wait (180 wrong shards accepted before). 38812476: the
+    // same, found by a sweep of 3,000 random seeds (151 wrong; the only failure, none after).
+    for (const seed of [...SEEDS, 1031, 1591490079, 1814070218, 38812476]) {
       const r = run(5, { honest: 3, collude: 2 }, seed);
       expect(r.acceptedWrong, `seed ${seed}`).toBe(0);
       expect(r.acceptedCorrect, `seed ${seed}`).toBe(SHARDS);

@@ -559,6 +559,15 @@ export const MUTATIONS: readonly Mutation[] = [
     ],
     tests: ['server/coordinatorSignalingBudget.test.ts'],
   },
+  {
+    rule: 'C-4',
+    what: 'an outvote by an answer not yet established kills the outvoted volunteer’s answers at once',
+    file: 'src/core/verification/canaries.ts',
+    edits: [
+      { find: 'if (small ? r.invalid - this.contested(v) !== s.settledAt[i] : r.invalid !== s.invalidAt[i])', replace: 'if (r.invalid !== s.invalidAt[i])' },
+    ],
+    tests: ['src/core/verification/canaries.test.ts'],
+  },
 ];
 
 export interface Outcome {

@@ -19,6 +19,31 @@ const C = `sha-256 ${Array.from({ length: 32 }, () => 'CC').join(':')}`;
 const ctx: VolunteerProofContext = { networkId: 'net1', nonce: 'QUJDREVGR0hJSktMTU5PUA', peerId: 'v-alice', dtls: { coordinator: A, client: B } };
 const newKey = async () => identityOf(await generateCoordinatorKeyPair());
 
+/** A gate over the test connection (fingerprints A and B, the context's nonce), leasing `subject`. */
+function testGate(subject: ConstructorParameters<typeof VolunteerGate>[0]['subject']): VolunteerGate {
+  return new VolunteerGate({
+    networkId: 'net1',
+    enabled: true,
+    endpoint: () => ({ dtlsFingerprints: () => ({ local: A, remote: B }) }) as never,
+    subject,
+    newNonce: () => ctx.nonce,
+    log: () => undefined,
+  });
+}
+
+/** A volunteer's hello proving `key` over the test connection ([I-2]). */
+async function signedHello(key: Awaited<ReturnType<typeof newKey>>): Promise<ToCoordinator> {
+  return {
+    v: PROTOCOL_VERSION,
+    t: 'hello',
+    role: 'volunteer',
+    caps: { backend: 'wasm', adapter: null, backendReason: '', ortVersion: '1', threads: 1 },
+    label: 'v',
+    key: key.publicKey,
+    keySig: await proveVolunteerKey(key, ctx),
+  };
+}
+
 describe('volunteer key proof [I-2]', () => {
   it('[I-2] checks for the key on this connection, with its fingerprint; fails for another nonce, peer id, network, relay or key', async () => {
     const alice = await newKey();
@@ -69,26 +94,11 @@ describe('result signatures [I-3]', () => {
   it('[I-3] the gate checks a result with the key its volunteer proved, and keeps the peer’s frames in order behind the check', async () => {
     const alice = await newKey();
     const peer = asPeerId('v-alice');
-    const gate = new VolunteerGate({
-      networkId: 'net1',
-      enabled: true,
-      endpoint: () => ({ dtlsFingerprints: () => ({ local: A, remote: B }) }) as never,
-      subject: () => ({ jobId: 'job1', shardId: shardIdOf('job1' as JobId, 0), adapter: null }),
-      newNonce: () => ctx.nonce,
-      log: () => undefined,
-    });
+    const gate = testGate(() => ({ jobId: 'job1', shardId: shardIdOf('job1' as JobId, 0), adapter: null }));
     expect(gate.nonceFor(peer)).toBe(ctx.nonce);
     const seen: [string, SignatureCheck | undefined][] = [];
     const admit = (msg: ToCoordinator): void => gate.admit(peer, { ok: true, msg }, (checked) => seen.push([msg.t, checked]));
-    const hello: ToCoordinator = {
-      v: PROTOCOL_VERSION,
-      t: 'hello',
-      role: 'volunteer',
-      caps: { backend: 'wasm', adapter: null, backendReason: '', ortVersion: '1', threads: 1 },
-      label: 'v',
-      key: alice.publicKey,
-      keySig: await proveVolunteerKey(alice, ctx),
-    };
+    const hello = await signedHello(alice);
     const result = (sig: string | undefined, o = outputs): ToCoordinator => ({
       v: PROTOCOL_VERSION,
       t: 'result',
@@ -117,25 +127,10 @@ describe('the volunteer gate across connections [I-2]', () => {
   it('[I-2] frames still waiting behind a check when their connection closes are dropped; the next connection’s hello is checked afresh', async () => {
     const alice = await newKey();
     const peer = asPeerId('v-alice');
-    const gate = new VolunteerGate({
-      networkId: 'net1',
-      enabled: true,
-      endpoint: () => ({ dtlsFingerprints: () => ({ local: A, remote: B }) }) as never,
-      subject: () => null,
-      newNonce: () => ctx.nonce,
-      log: () => undefined,
-    });
+    const gate = testGate(() => null);
     const seen: [string, boolean | undefined][] = [];
     const admit = (msg: ToCoordinator): void => gate.admit(peer, { ok: true, msg }, (checked) => seen.push([msg.t, checked?.ok]));
-    const hello: ToCoordinator = {
-      v: PROTOCOL_VERSION,
-      t: 'hello',
-      role: 'volunteer',
-      caps: { backend: 'wasm', adapter: null, backendReason: '', ortVersion: '1', threads: 1 },
-      label: 'v',
-      key: alice.publicKey,
-      keySig: await proveVolunteerKey(alice, ctx),
-    };
+    const hello = await signedHello(alice);
     gate.nonceFor(peer);
     admit(hello);
     admit({ v: PROTOCOL_VERSION, t: 'lease-request' });
